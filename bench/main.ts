@@ -1,0 +1,191 @@
+// `npm run bench` — billing-day scale benchmarks with ratios against references measured in the
+// same run. Progress goes to stderr; the report to bench/results/ (latest.md, latest.svg, latest.json).
+//
+//   npm run bench                          # everything, N=200,000, 3 runs each
+//   npm run bench -- --quick               # a small smoke run of each scenario
+//   npm run bench -- --only billing --n 1000000 --latency 300 --workers 2 --runs 1
+//   npm run bench -- --only growth --full  # adds the N=1,000,000 scaling point
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import pg from 'pg';
+import { ADMIN_URL, dropAll } from './lib/pg.ts';
+import { BENCH_DIR, log } from './lib/util.ts';
+import { machine, markdown, writeReport, type Results } from './report.ts';
+
+export interface Options {
+  n: number;
+  runs: number;
+  quick: boolean;
+  full: boolean;
+  only: Set<string>;
+  latencies: number[];
+  workers: number[];
+  lanes0?: number;
+  batch0?: number;
+  lanesSlow?: number;
+  batchSlow?: number;
+  gatewayMs: number;
+  accessAccounts: number;
+  accessS: number;
+  connections: number;
+  growthDue: number;
+  growthNotDue: number;
+  scalingPoints: number[];
+  profile: boolean;
+  verbose: boolean;
+  /** Sockets per worker to the sandbox (default: the calls in flight; 0 = the adapter's default). */
+  maxSockets?: number;
+  profileDir: string;
+}
+
+const SCENARIOS = ['billing', 'access', 'growth', 'memory'] as const;
+
+const USAGE = `npm run bench -- [options]
+  --n N              due subscriptions on billing day (default 200000)
+  --runs R           runs per figure; each figure is the median (default 3)
+  --quick            small smoke run of every scenario (N=2000, 1 run)
+  --full             also the N=1,000,000 point of the growth scaling curve
+  --only LIST        billing,access,growth,memory (comma-separated)
+  --latency LIST     gateway latencies for billing day, ms (default 0,300)
+  --workers LIST     worker processes for billing day (default 1,2)
+  --lanes L --batch B          engine lanes/batch size at 0 ms (default 3 × 200)
+  --lanes-slow L --batch-slow B  the same at 300 ms (default 4 × 500)
+  --connections C    access check connections (default 10)
+  --max-sockets S    sockets per worker to the sandbox (default: calls in flight; 0: adapter default 256)
+  --report FILE      re-render latest.md/svg/json from a saved run-….json
+  --verbose          per-worker memory figures
+  --profile          CPU-profile the billing-day workers (bench/results/profiles/)`;
+
+function parse(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: 'string' },
+      runs: { type: 'string' },
+      quick: { type: 'boolean' },
+      full: { type: 'boolean' },
+      only: { type: 'string' },
+      latency: { type: 'string' },
+      workers: { type: 'string' },
+      lanes: { type: 'string' },
+      batch: { type: 'string' },
+      'lanes-slow': { type: 'string' },
+      'batch-slow': { type: 'string' },
+      connections: { type: 'string' },
+      'access-seconds': { type: 'string' },
+      'growth-not-due': { type: 'string' },
+      profile: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      report: { type: 'string' },
+      'max-sockets': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (v: string | undefined, d: number, name: string) => {
+    if (v === undefined) return d;
+    const n = Number(v.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} needs a whole number, got "${v}"`);
+    return n;
+  };
+  const list = (v: string | undefined, d: number[], name: string) => (v === undefined ? d : v.split(',').map((x) => int(x.trim(), 0, name)));
+  const quick = values.quick ?? false;
+  const full = values.full ?? false;
+  const n = int(values.n, quick ? 2000 : 200_000, 'n');
+  const only = new Set((values.only ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+  for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (${SCENARIOS.join(', ')})`);
+  const growthDue = quick ? 1000 : 10_000;
+  const scaling = quick ? [1000, 5000] : [10_000, 100_000, ...(full || n >= 1_000_000 ? [1_000_000] : [])];
+  return {
+    n,
+    runs: int(values.runs, quick ? 1 : 3, 'runs') || 1,
+    quick,
+    full,
+    only,
+    latencies: list(values.latency, [0, 300], 'latency'),
+    workers: list(values.workers, [1, 2], 'workers'),
+    lanes0: values.lanes ? int(values.lanes, 3, 'lanes') : undefined,
+    batch0: values.batch ? int(values.batch, 200, 'batch') : undefined,
+    lanesSlow: values['lanes-slow'] ? int(values['lanes-slow'], 6, 'lanes-slow') : undefined,
+    batchSlow: values['batch-slow'] ? int(values['batch-slow'], 1000, 'batch-slow') : undefined,
+    gatewayMs: quick ? 2000 : 15_000,
+    accessAccounts: quick ? 5000 : 100_000,
+    accessS: int(values['access-seconds'], quick ? 2 : 10, 'access-seconds'),
+    connections: int(values.connections, 10, 'connections'),
+    growthDue,
+    growthNotDue: int(values['growth-not-due'], quick ? 20_000 : 1_000_000, 'growth-not-due'),
+    scalingPoints: scaling,
+    profile: values.profile ?? false,
+    verbose: values.verbose ?? false,
+    maxSockets: values['max-sockets'] !== undefined ? int(values['max-sockets'], 0, 'max-sockets') : undefined,
+    profileDir: path.join(BENCH_DIR, 'results', 'profiles'),
+  };
+}
+
+async function main() {
+  const ri = process.argv.indexOf('--report');
+  if (ri >= 0) {
+    // Re-renders latest.md/latest.svg/latest.json from a saved raw JSON (e.g. a bench/results/run-….json).
+    const { readFile } = await import('node:fs/promises');
+    const saved = JSON.parse(await readFile(process.argv[ri + 1], 'utf8')) as Results;
+    await writeReport(saved, { copy: false });
+    process.stdout.write(markdown(saved));
+    return;
+  }
+  const o = parse(process.argv.slice(2));
+  if (o.profile) await mkdir(o.profileDir, { recursive: true });
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  const pgVersion = ((await c.query('SHOW server_version')).rows[0].server_version as string).split(' ')[0];
+  await c.end();
+  const results: Results = {
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machine(`PostgreSQL ${pgVersion}`),
+    options: { ...o, only: [...o.only] },
+    errors: [],
+  };
+  const stop = async (sig: string) => {
+    log(`${sig}: dropping the benchmark databases…`);
+    await dropAll();
+    process.exit(130);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  const t0 = Date.now();
+  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory'>(name: K, fn: () => Promise<Results[K]>) => {
+    if (!o.only.has(name)) return;
+    log(`== ${name} ==`);
+    try {
+      results[name] = await fn();
+    } catch (err) {
+      const e = err as Error;
+      log(`!!! ${name} failed: ${e.stack ?? e.message}`);
+      results.errors.push({ scenario: name, message: e.message });
+      process.exitCode = 1;
+    }
+  };
+  try {
+    await run('billing', async () => (await import('./scenarios/billing.ts')).runBilling(o));
+    await run('access', async () => (await import('./scenarios/access.ts')).runAccess(o));
+    await run('growth', async () => (await import('./scenarios/growth.ts')).runGrowth(o));
+    await run('memory', async () => (await import('./scenarios/memory.ts')).runMemory(o));
+  } finally {
+    await dropAll();
+  }
+  results.finishedAt = new Date().toISOString();
+  const dir = await writeReport(results);
+  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/latest.{md,svg,json}\n`);
+  process.stdout.write(markdown(results));
+}
+
+main().catch(async (err) => {
+  console.error(err instanceof Error ? err.message : err);
+  await dropAll().catch(() => {});
+  process.exitCode = 1;
+});

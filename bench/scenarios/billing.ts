@@ -1,0 +1,202 @@
+// Billing day: N due subscriptions renewed by 1 and 2 worker processes through the sandbox PSP
+// over HTTP (10% declines), at 0 ms and 300 ms gateway latency. Each engine run is compared, in the
+// same round, with (a) the bare-SQL harness writing the same rows with the same workers, lanes and
+// batch size (the database limit) and (b) a bare client charging the sandbox with the same number
+// of calls in flight (the gateway limit). After each engine run the database is checked: every due
+// subscription renewed exactly once.
+import { createDatabase, dropDatabase, PREFIX, seedDatabase, verifyRun, type Verification } from '../lib/pg.ts';
+import { runGroup } from '../lib/run.ts';
+import { log, median, spawnChild, fmt, type Child } from '../lib/util.ts';
+import type { Options } from '../main.ts';
+
+export interface BillingConfig {
+  latencyMs: number;
+  workers: number;
+  lanes: number;
+  batchSize: number;
+  concurrency: number;
+}
+
+export interface BillingRun {
+  round: number;
+  config: BillingConfig;
+  engine: { n: number; ms: number; perSecond: number; peakRssMb: number[]; cpuS: number[]; sandboxCpuS: number; memory: unknown[] };
+  sql: { n: number; ms: number; perSecond: number; cpuS: number[] };
+  gateway: { n: number; ms: number; perSecond: number; failed: number; sandboxCpuS: number };
+  verification: Verification;
+  sandbox: Record<string, unknown>;
+  notificationBytes: { text: number; html: number };
+}
+
+export interface BillingResult {
+  n: number;
+  declineEvery: number;
+  runs: BillingRun[];
+  summary: {
+    config: BillingConfig;
+    renewalsPerSecond: number;
+    sqlPerSecond: number;
+    gatewayPerSecond: number;
+    vsSql: number;
+    vsGateway: number;
+    peakWorkerRssMb: number;
+    allVerified: boolean;
+    /** Time 1,000,000 renewals would take at this rate (s). */
+    secondsPerMillion: number;
+  }[];
+}
+
+/** Engine settings per latency: at 300 ms the gateway calls must overlap a lot (thousands in flight). */
+export function configsFor(o: Options): BillingConfig[] {
+  const out: BillingConfig[] = [];
+  for (const latencyMs of o.latencies)
+    for (const workers of o.workers) {
+      out.push(
+        latencyMs === 0
+          ? { latencyMs, workers, lanes: o.lanes0 ?? 3, batchSize: o.batch0 ?? 200, concurrency: o.batch0 ?? 200 }
+          : { latencyMs, workers, lanes: o.lanesSlow ?? 4, batchSize: o.batchSlow ?? 500, concurrency: o.batchSlow ?? 500 },
+      );
+    }
+  return out;
+}
+
+const DECLINE_EVERY = 10;
+
+export async function startSandbox(latencyMs: number, count: number, due: number, declineEvery: number): Promise<{ child: Child; url: string }> {
+  const child = spawnChild('sandbox-host.ts', [], {}, ['--max-old-space-size=8192']);
+  const ready = child.next('ready', 300_000);
+  child.send({ type: 'params', params: { latencyMs, count, due, declineEvery } });
+  const r = await ready;
+  return { child, url: r.url };
+}
+
+async function sandboxStats(s: Child) {
+  const p = s.next('stats', 10_000);
+  s.send({ type: 'stats' });
+  return (await p).stats;
+}
+
+export async function runBilling(o: Options): Promise<BillingResult> {
+  const n = o.n;
+  const now = new Date();
+  const template = `${PREFIX}_billing_tpl`;
+  await seedDatabase(template, { due: n, declineEvery: DECLINE_EVERY, now }, 'billing seed');
+  const configs = configsFor(o);
+  const runs: BillingRun[] = [];
+  let copy = 0;
+  const fresh = async () => {
+    const name = `${PREFIX}_billing_${++copy}`;
+    return { name, url: await createDatabase(name, template) };
+  };
+  for (let round = 1; round <= o.runs; round++) {
+    for (const c of configs) {
+      const tag = `billing ${round}/${o.runs} ${c.latencyMs}ms ×${c.workers}w`;
+      const inflight = c.lanes * Math.min(c.concurrency, c.batchSize);
+
+      // 1. The engine.
+      const sb = await startSandbox(c.latencyMs, n, n, DECLINE_EVERY);
+      const db = await fresh();
+      const eng = await runGroup({
+        module: 'worker.ts',
+        count: c.workers,
+        total: n,
+        label: `${tag} engine`,
+        params: () => ({ url: db.url, sandboxUrl: sb.url, lanes: c.lanes, batchSize: c.batchSize, concurrency: c.concurrency, poolMax: c.lanes * 2 + 2, maxSockets: o.maxSockets ?? c.lanes * Math.min(c.batchSize, c.concurrency) }),
+        execArgv: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}/worker-${c.latencyMs}ms-${c.workers}w-r${round}`] : [],
+        watch: [{ name: 'sandbox', pid: sb.child.pid }],
+      });
+      const sbStats = await sandboxStats(sb.child);
+      sb.child.send({ type: 'exit' });
+      await sb.child.kill();
+      const verification = await verifyRun(db.url, n, DECLINE_EVERY, new Date());
+      if (sbStats.charges_attempted !== n) verification.problems.push(`the sandbox saw ${sbStats.charges_attempted} charges for ${n} renewals`);
+      verification.ok = verification.problems.length === 0;
+      const bytes = await notificationBytes(db.url);
+      await dropDatabase(db.name);
+      if (!verification.ok) log(`!!! ${tag}: VERIFICATION FAILED: ${verification.problems.join('; ')}`);
+
+      // 2. The database limit: same rows, same workers/lanes/batch, no engine.
+      const db2 = await fresh();
+      const sql = await runGroup({
+        module: 'sql-worker.ts',
+        count: c.workers,
+        total: n,
+        label: `${tag} bare SQL`,
+        params: () => ({ url: db2.url, lanes: c.lanes, batchSize: c.batchSize, declineEvery: DECLINE_EVERY, textBytes: bytes.text || 800, htmlBytes: bytes.html || 3000 }),
+      });
+      const v2 = await verifyRun(db2.url, n, DECLINE_EVERY, new Date());
+      if (!v2.ok) log(`!!! ${tag}: bare-SQL reference left: ${v2.problems.join('; ')}`);
+      await dropDatabase(db2.name);
+
+      // 3. The gateway limit: a bare client, same calls in flight, same processes.
+      const sb2 = await startSandbox(c.latencyMs, n, n, DECLINE_EVERY);
+      const gw = await runGroup({
+        module: 'psp-client.ts',
+        count: c.workers,
+        total: 0,
+        label: `${tag} bare sandbox client`,
+        params: (i) => ({
+          url: sb2.url,
+          inflight,
+          durationMs: o.gatewayMs,
+          first: i + 1,
+          stride: c.workers,
+          count: n,
+          due: n,
+          declineEvery: DECLINE_EVERY,
+          runTag: `${round}_${i}`,
+        }),
+        watch: [{ name: 'sandbox', pid: sb2.child.pid }],
+      });
+      sb2.child.send({ type: 'exit' });
+      await sb2.child.kill();
+
+      const run: BillingRun = {
+        round,
+        config: c,
+        engine: { n: eng.n, ms: eng.ms, perSecond: eng.perSecond, peakRssMb: eng.peakRssMb, cpuS: eng.cpuS, sandboxCpuS: eng.watchCpuS.sandbox, memory: eng.extra.map((x) => ({ atStart: x.memoryAtStartMb, peak: x.memoryPeakMb })) },
+        sql: { n: sql.n, ms: sql.ms, perSecond: sql.perSecond, cpuS: sql.cpuS },
+        gateway: { n: gw.n, ms: gw.ms, perSecond: (gw.extra.reduce((a, r) => a + r.inWindow, 0) / o.gatewayMs) * 1000, failed: gw.extra.reduce((a, r) => a + (r.failed ?? 0), 0), sandboxCpuS: gw.watchCpuS.sandbox },
+        verification,
+        sandbox: sbStats,
+        notificationBytes: bytes,
+      };
+      runs.push(run);
+      if (o.verbose) log(JSON.stringify(run.engine.memory));
+      log(
+        `${tag}: engine ${fmt(eng.perSecond)}/s (${(eng.ms / 1000).toFixed(1)} s, worker CPU ${eng.cpuS.map((x) => x.toFixed(0)).join('+')} s, sandbox CPU ${eng.watchCpuS.sandbox?.toFixed(0)} s, peak RSS ${eng.peakRssMb.map((x) => x.toFixed(0)).join('/')} MB)` +
+          ` | bare SQL ${fmt(sql.perSecond)}/s | bare sandbox ${fmt(run.gateway.perSecond)}/s | ${verification.ok ? 'verified: each renewed once' : 'NOT VERIFIED'}`,
+      );
+    }
+  }
+  await dropDatabase(template);
+  const summary = configs.map((config) => {
+    const rs = runs.filter((r) => r.config === config);
+    const e = median(rs.map((r) => r.engine.perSecond));
+    return {
+      config,
+      renewalsPerSecond: e,
+      sqlPerSecond: median(rs.map((r) => r.sql.perSecond)),
+      gatewayPerSecond: median(rs.map((r) => r.gateway.perSecond)),
+      vsSql: median(rs.map((r) => r.engine.perSecond / r.sql.perSecond)),
+      vsGateway: median(rs.map((r) => r.engine.perSecond / r.gateway.perSecond)),
+      peakWorkerRssMb: Math.max(...rs.flatMap((r) => r.engine.peakRssMb)),
+      allVerified: rs.every((r) => r.verification.ok),
+      secondsPerMillion: 1_000_000 / e,
+    };
+  });
+  return { n, declineEvery: DECLINE_EVERY, runs, summary };
+}
+
+async function notificationBytes(url: string) {
+  const { openPostgres } = await import('../../src/store/db.ts');
+  const db = openPostgres(url, { max: 1 });
+  try {
+    const [r] = await db.query<{ text: number; html: number }>(
+      'SELECT coalesce(avg(octet_length(body_text)), 0)::int AS text, coalesce(avg(octet_length(body_html)), 0)::int AS html FROM notifications',
+    );
+    return r;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,150 @@
+// The `renewd` command: start | worker | migrate | seed | clock advance | sandbox | verify.
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../config.ts';
+import { openDb } from '../store/db.ts';
+import { migrate } from '../store/migrate.ts';
+import { startService } from '../service.ts';
+import { seedDemo, DEMO_HISTORY_DAYS } from '../engine/seed.ts';
+import { advanceTestClock } from '../engine/advance.ts';
+import { DAY } from '../core/time.ts';
+import { cliPlugins } from './plugins.ts';
+
+const USAGE = `renewd — subscription renewals and payment recovery
+
+Usage:
+  renewd start [--demo]        API, worker and pages (--demo: test clock + demo data on first start)
+  renewd worker                only the renewal worker (scale out: run several against one PostgreSQL)
+  renewd migrate               apply database migrations
+  renewd seed                  load the demo data set
+  renewd clock advance --days N | --to ISO   advance the test clock and run what is due
+  renewd sandbox [--port N]    only the sandbox payment service (Stripe-compatible)
+  renewd verify                check the billing invariants (exit 1 on a violation)
+
+Configuration comes from the environment; see the README.`;
+
+async function main(argv: string[]) {
+  const [cmd, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' } },
+  });
+  if (!cmd || values.help || cmd === 'help') return void console.log(USAGE);
+  switch (cmd) {
+    case 'start':
+      return start(values.demo ?? false);
+    case 'worker':
+      return worker();
+    case 'migrate': {
+      const config = loadConfig();
+      const db = await openDb(config);
+      const applied = await migrate(db);
+      await db.close();
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return;
+    }
+    case 'seed': {
+      const config = loadConfig();
+      const svc = await startService(config, { listen: false, worker: false });
+      await seedDemo(svc.ctx, { log: console.log });
+      await svc.stop();
+      return;
+    }
+    case 'clock': {
+      if (positionals[0] !== 'advance') throw new UsageError('usage: renewd clock advance --days N | --to ISO');
+      const config = { ...loadConfig(), testClock: true };
+      const svc = await startService(config, { listen: false, worker: false });
+      const tc = svc.ctx.testClock!;
+      const to = values.to ? new Date(values.to) : new Date(tc.now().getTime() + Number(values.days ?? NaN) * DAY);
+      if (Number.isNaN(to.getTime())) throw new UsageError('give --days N or --to <ISO time>');
+      const r = await advanceTestClock(svc.ctx.db, tc, to, svc.ctx.runners);
+      console.log(`test clock now ${r.now.toISOString()} (${r.steps} steps of due work)`);
+      await svc.stop();
+      return;
+    }
+    case 'sandbox': {
+      const { runSandbox } = await import('../sandbox/main.ts');
+      const port = Number(values.port ?? process.env.RENEWD_SANDBOX_PORT ?? 12111);
+      const r = await runSandbox({ port });
+      console.log(`sandbox PSP (Stripe-compatible) on ${r.url} — use any sk_test_… key`);
+      return;
+    }
+    case 'verify': {
+      const { verifyInvariants } = await import('../engine/verify.ts');
+      const config = loadConfig();
+      const db = await openDb(config);
+      const report = await verifyInvariants(db, new Date());
+      await db.close();
+      console.log(JSON.stringify(report, null, 2));
+      if (report.violations.length) process.exitCode = 1;
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"\n\n${USAGE}`);
+  }
+}
+
+class UsageError extends Error {}
+
+async function start(demo: boolean) {
+  const env = loadConfig();
+  const config: Config = demo ? { ...env, testClock: true } : env;
+  const fresh = demo ? await isFresh(config) : false;
+  if (fresh && !config.testClockStart) {
+    // The demo plays DEMO_HISTORY_DAYS of history up to today through the engine.
+    config.testClockStart = new Date(Date.now() - DEMO_HISTORY_DAYS * DAY).toISOString();
+  }
+  const svc = await startService(config, { plugins: await cliPlugins(), worker: !demo || undefined, logger: { level: config.logLevel } });
+  if (fresh) {
+    console.log('Loading the demo data set (50 days of history through the engine)…');
+    await seedDemo(svc.ctx, { log: console.log });
+  }
+  if (demo) svc.ctx.engine.start(config.workerIntervalMs);
+  const lines = [
+    '',
+    `renewd is running on ${svc.url}`,
+    `  operator console  ${svc.url}/console`,
+    `  API docs          ${svc.url}/docs   (OpenAPI: ${svc.url}/openapi.json)`,
+    svc.sandboxUrl ? `  sandbox PSP       ${svc.sandboxUrl}` : `  gateway           Stripe`,
+    `  database          ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}`}`,
+    config.testClock ? `  test clock        on, now ${svc.ctx.clock.now().toISOString()}` : '',
+    svc.generatedAdminKey
+      ? `  admin key         ${svc.generatedAdminKey}\n                    (generated now and shown once; stored hashed — set RENEWD_ADMIN_KEY to choose your own)`
+      : `  admin key         the one you set in RENEWD_ADMIN_KEY (or printed at the first start)`,
+    '',
+  ];
+  console.log(lines.filter((l) => l !== '').join('\n'));
+  const shutdown = async (sig: string) => {
+    console.log(`${sig}: finishing work in flight…`);
+    await svc.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function isFresh(config: Config): Promise<boolean> {
+  const db = await openDb(config);
+  await migrate(db);
+  const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM plans');
+  await db.close();
+  return r.n === 0;
+}
+
+async function worker() {
+  const config = loadConfig();
+  if (!config.databaseUrl) console.warn('renewd worker: no DATABASE_URL; using PGlite (only one process can use its data directory)');
+  const svc = await startService({ ...config, gateway: config.gateway }, { listen: false, worker: true });
+  console.log(`renewd worker running (batch ${config.batchSize}, ${config.concurrency} gateway calls in flight)`);
+  const shutdown = async () => {
+    await svc.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(err instanceof UsageError ? err.message : `renewd: ${err instanceof Error ? err.message : err}`);
+  process.exitCode = err instanceof UsageError ? 2 : 1;
+});

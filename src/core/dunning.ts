@@ -1,0 +1,329 @@
+// Dunning policy as data, its validation, and the pure planners that read it: when to retry a
+// failed renewal, when to remind, and whether a customer may press Retry now.
+import type { AttemptOutcome, AttemptTrigger, DeclineReason, PaymentMethodType, RetryClass } from './types.ts';
+import { DECLINE_REASONS, RETRY_CLASSES } from './types.ts';
+import { DAY, HOUR, addDaysInZone } from './time.ts';
+
+export interface ManualRetryPolicy {
+  enabled: boolean;
+  disabled_domain_zones: string[];
+  disabled_payment_methods: PaymentMethodType[];
+  max_per_day: number;
+}
+
+export interface DunningPolicy {
+  grace_days: number;
+  /** Days after the failed renewal at which funds/limit/generic declines are retried (fractions allowed). */
+  retry_schedule: number[];
+  /** Hours after a technical decline (issuer down, system failure) for quick retries, then the day schedule. */
+  technical_retry_hours: number[];
+  /** Days before grace ends when the customer is reminded. */
+  reminder_days: number[];
+  /** Automatic (scheduled) attempts per invoice, the first renewal charge included. */
+  max_automatic_attempts: number;
+  /** Per-reason override of how a decline is handled; card-network hard stops cannot be loosened. */
+  decline_rules: Partial<Record<DeclineReason, RetryClass>>;
+  /** Caps per card, kept below the networks' (Visa 20 reattempts/30 d, Mastercard 10 declines/24 h). */
+  caps: { attempts_per_card_30d: number; declines_per_card_24h: number };
+  manual_retry: ManualRetryPolicy;
+  final_action: 'downgrade';
+}
+
+export type PolicyOverride = Partial<Omit<DunningPolicy, 'manual_retry' | 'caps'>> & {
+  manual_retry?: Partial<ManualRetryPolicy>;
+  caps?: Partial<DunningPolicy['caps']>;
+};
+
+/** Network limits that no policy may exceed. */
+export const NETWORK_CAPS = { attempts_per_card_30d: 20, declines_per_card_24h: 10 } as const;
+
+// 7 automatic attempts in 14 days (Stripe recommends up to 8 in 2 weeks), front-loaded because
+// Recurly finds 90% of recoveries in the first 10 days.
+export const DEFAULT_POLICY: DunningPolicy = {
+  grace_days: 14,
+  retry_schedule: [1, 3, 5, 7, 10, 12],
+  technical_retry_hours: [2, 8],
+  reminder_days: [7, 2],
+  max_automatic_attempts: 8,
+  decline_rules: {},
+  caps: { attempts_per_card_30d: 15, declines_per_card_24h: 8 },
+  manual_retry: { enabled: true, disabled_domain_zones: [], disabled_payment_methods: [], max_per_day: 3 },
+  final_action: 'downgrade',
+};
+
+const PM_TYPES: PaymentMethodType[] = ['card', 'sepa_debit', 'paypal', 'bank_transfer'];
+
+export function mergePolicy(base: DunningPolicy, ...overrides: (PolicyOverride | null | undefined)[]): DunningPolicy {
+  let p = base;
+  for (const o of overrides) {
+    if (!o) continue;
+    p = {
+      ...p,
+      ...o,
+      decline_rules: { ...p.decline_rules, ...(o.decline_rules ?? {}) },
+      caps: { ...p.caps, ...(o.caps ?? {}) },
+      manual_retry: { ...p.manual_retry, ...(o.manual_retry ?? {}) },
+    } as DunningPolicy;
+  }
+  return p;
+}
+
+export interface PolicyError {
+  field: string;
+  message: string;
+}
+
+/** Every problem with a (merged) policy; empty when valid. */
+export function validatePolicy(p: DunningPolicy): PolicyError[] {
+  const errs: PolicyError[] = [];
+  const isInt = (n: unknown) => typeof n === 'number' && Number.isInteger(n);
+  const num = (n: unknown) => typeof n === 'number' && Number.isFinite(n);
+  if (!isInt(p.grace_days) || p.grace_days < 1 || p.grace_days > 60)
+    errs.push({ field: 'grace_days', message: 'must be a whole number of days from 1 to 60' });
+  const checkDays = (field: string, days: unknown, max: number, unit: string) => {
+    if (!Array.isArray(days)) return errs.push({ field, message: 'must be a list of numbers' });
+    days.forEach((d, i) => {
+      if (!num(d) || d <= 0) errs.push({ field: `${field}[${i}]`, message: `must be a positive number of ${unit}` });
+      else if (d >= max) errs.push({ field: `${field}[${i}]`, message: `${d} ${unit} is beyond the grace period (${p.grace_days} days)` });
+      if (i > 0 && num(d) && d <= (days[i - 1] as number)) errs.push({ field: `${field}[${i}]`, message: 'must be in increasing order' });
+    });
+  };
+  if (isInt(p.grace_days)) {
+    checkDays('retry_schedule', p.retry_schedule, p.grace_days, 'days');
+    checkDays('technical_retry_hours', p.technical_retry_hours, p.grace_days * 24, 'hours');
+    checkDays('reminder_days', [...(p.reminder_days ?? [])].sort((a, b) => a - b), p.grace_days, 'days');
+  }
+  if (!isInt(p.max_automatic_attempts) || p.max_automatic_attempts < 1 || p.max_automatic_attempts > NETWORK_CAPS.attempts_per_card_30d)
+    errs.push({ field: 'max_automatic_attempts', message: `must be from 1 to ${NETWORK_CAPS.attempts_per_card_30d}` });
+  for (const [k, v] of Object.entries(p.decline_rules ?? {})) {
+    if (!DECLINE_REASONS.includes(k as DeclineReason)) errs.push({ field: `decline_rules.${k}`, message: `unknown decline reason "${k}"; known: ${DECLINE_REASONS.join(', ')}` });
+    else if (!RETRY_CLASSES.includes(v as RetryClass)) errs.push({ field: `decline_rules.${k}`, message: `unknown retry class "${v}"; known: ${RETRY_CLASSES.join(', ')}` });
+  }
+  const c = p.caps ?? ({} as DunningPolicy['caps']);
+  if (!isInt(c.attempts_per_card_30d) || c.attempts_per_card_30d < 1 || c.attempts_per_card_30d > NETWORK_CAPS.attempts_per_card_30d)
+    errs.push({ field: 'caps.attempts_per_card_30d', message: `must be from 1 to ${NETWORK_CAPS.attempts_per_card_30d} (Visa's limit)` });
+  if (!isInt(c.declines_per_card_24h) || c.declines_per_card_24h < 1 || c.declines_per_card_24h > NETWORK_CAPS.declines_per_card_24h)
+    errs.push({ field: 'caps.declines_per_card_24h', message: `must be from 1 to ${NETWORK_CAPS.declines_per_card_24h} (Mastercard's limit)` });
+  const m = p.manual_retry;
+  if (!m || typeof m.enabled !== 'boolean') errs.push({ field: 'manual_retry.enabled', message: 'must be true or false' });
+  if (m && (!isInt(m.max_per_day) || m.max_per_day < 0 || m.max_per_day > 50))
+    errs.push({ field: 'manual_retry.max_per_day', message: 'must be from 0 to 50' });
+  for (const t of m?.disabled_payment_methods ?? [])
+    if (!PM_TYPES.includes(t)) errs.push({ field: 'manual_retry.disabled_payment_methods', message: `unknown payment method type "${t}"; known: ${PM_TYPES.join(', ')}` });
+  for (const z of m?.disabled_domain_zones ?? [])
+    if (typeof z !== 'string' || !/^[a-z0-9-]{1,63}$/.test(z)) errs.push({ field: 'manual_retry.disabled_domain_zones', message: `"${z}" is not a domain zone (e.g. "fr", "com")` });
+  if (p.final_action !== 'downgrade') errs.push({ field: 'final_action', message: 'must be "downgrade"' });
+  return errs;
+}
+
+/** One past attempt as the planners see it. */
+export interface AttemptView {
+  at: Date;
+  trigger: AttemptTrigger;
+  outcome: AttemptOutcome;
+  retry_class: RetryClass | null;
+  reason: DeclineReason | null;
+  /** Earliest retry the network advice allows (Mastercard MAC 24–30). */
+  not_before: Date | null;
+  payment_method_id: string | null;
+}
+
+/** Policy overrides of a decline's class; a network "never" stays never. */
+export function effectiveClass(policy: DunningPolicy, a: Pick<AttemptView, 'retry_class' | 'reason'>): RetryClass | null {
+  if (!a.retry_class) return null;
+  if (a.retry_class === 'never') return 'never';
+  const o = a.reason ? policy.decline_rules[a.reason] : undefined;
+  return o ?? a.retry_class;
+}
+
+export type RetryWhy =
+  | 'technical_retry'
+  | 'scheduled_retry'
+  | 'network_advice_delay'
+  | 'network_cap_delay'
+  | 'waiting_for_customer'
+  | 'card_refused_permanently'
+  | 'max_attempts_reached'
+  | 'grace_ends_first'
+  | 'no_payment_method';
+
+export interface RetryPlan {
+  at: Date | null;
+  why: RetryWhy;
+}
+
+export interface RetryPlanInput {
+  policy: DunningPolicy;
+  failed_at: Date;
+  grace_ends_at: Date;
+  /** This invoice's attempts, oldest first. */
+  attempts: AttemptView[];
+  current_payment_method_id: string | null;
+  /** All attempts on the current card in the last 30 days (any invoice), with their outcomes. */
+  card_attempts: { at: Date; outcome: AttemptOutcome }[];
+}
+
+/** When the next automatic retry happens, and why (or why none). */
+export function planRetry(input: RetryPlanInput): RetryPlan {
+  const { policy, failed_at, grace_ends_at, attempts } = input;
+  if (!input.current_payment_method_id) return { at: null, why: 'no_payment_method' };
+  const automatic = attempts.filter((a) => a.trigger === 'scheduled' || a.trigger === 'initial').length;
+  if (automatic >= policy.max_automatic_attempts) return { at: null, why: 'max_attempts_reached' };
+  const onCard = attempts.filter((a) => a.payment_method_id === input.current_payment_method_id);
+  const last = onCard[onCard.length - 1];
+  const lastAny = attempts[attempts.length - 1];
+  let at: Date;
+  let why: RetryWhy;
+  if (!last) {
+    // A card not yet tried for this invoice: try it now (normally done at once on card change).
+    at = lastAny ? lastAny.at : failed_at;
+    why = 'scheduled_retry';
+  } else {
+    const cls = effectiveClass(policy, last);
+    if (cls === 'never') return { at: null, why: 'card_refused_permanently' };
+    if (cls === 'customer') return { at: null, why: 'waiting_for_customer' };
+    if (cls === 'soon') {
+      // Consecutive technical declines at the end of the history decide which quick retry is next.
+      let streak = 0;
+      for (let i = onCard.length - 1; i >= 0 && effectiveClass(policy, onCard[i]) === 'soon'; i--) streak++;
+      const hours = policy.technical_retry_hours[streak - 1];
+      if (hours !== undefined) {
+        at = new Date(last.at.getTime() + hours * HOUR);
+        why = 'technical_retry';
+      } else {
+        at = nextSlot(policy, failed_at, last.at);
+        why = 'scheduled_retry';
+      }
+    } else {
+      at = nextSlot(policy, failed_at, last.at);
+      why = 'scheduled_retry';
+    }
+    if (last.not_before && last.not_before.getTime() > at.getTime()) {
+      at = last.not_before;
+      why = 'network_advice_delay';
+    }
+  }
+  const capped = applyCaps(policy, input.card_attempts, at);
+  if (capped.getTime() > at.getTime()) {
+    at = capped;
+    why = 'network_cap_delay';
+  }
+  if (at.getTime() >= grace_ends_at.getTime()) return { at: null, why: 'grace_ends_first' };
+  return { at, why };
+}
+
+/** The first slot of the day schedule strictly after the last attempt; past the schedule: none. */
+function nextSlot(policy: DunningPolicy, failed_at: Date, after: Date): Date {
+  for (const d of policy.retry_schedule) {
+    const t = failed_at.getTime() + d * DAY;
+    if (t > after.getTime()) return new Date(t);
+  }
+  return new Date(8.64e15); // far future: the grace end comes first
+}
+
+/** Earliest instant ≥ at where one more attempt keeps both per-card windows under their caps. */
+export function applyCaps(policy: DunningPolicy, history: { at: Date; outcome: AttemptOutcome }[], at: Date): Date {
+  let t = at.getTime();
+  for (let guard = 0; guard < 50; guard++) {
+    const in30 = history.filter((h) => h.at.getTime() > t - 30 * DAY && h.at.getTime() <= t).map((h) => h.at.getTime()).sort((a, b) => a - b);
+    const dec24 = history
+      .filter((h) => h.outcome !== 'succeeded' && h.at.getTime() > t - DAY && h.at.getTime() <= t)
+      .map((h) => h.at.getTime())
+      .sort((a, b) => a - b);
+    let next = t;
+    if (in30.length >= policy.caps.attempts_per_card_30d) next = Math.max(next, in30[in30.length - policy.caps.attempts_per_card_30d] + 30 * DAY + 1);
+    if (dec24.length >= policy.caps.declines_per_card_24h) next = Math.max(next, dec24[dec24.length - policy.caps.declines_per_card_24h] + DAY + 1);
+    if (next === t) return new Date(t);
+    t = next;
+  }
+  return new Date(t);
+}
+
+/** True when one more attempt now stays within the per-card caps. */
+export function capsAllowNow(policy: DunningPolicy, history: { at: Date; outcome: AttemptOutcome }[], now: Date): boolean {
+  return applyCaps(policy, history, now).getTime() === now.getTime();
+}
+
+export function graceEndsAt(failedPeriodEnd: Date, policy: DunningPolicy, timeZone: string): Date {
+  return addDaysInZone(failedPeriodEnd, policy.grace_days, timeZone);
+}
+
+/** Reminder instants (days before grace end, in the account's zone), latest-days first. */
+export function reminderTimes(policy: DunningPolicy, grace_ends_at: Date, timeZone: string): { days: number; at: Date }[] {
+  return [...policy.reminder_days]
+    .sort((a, b) => b - a)
+    .map((days) => ({ days, at: addDaysInZone(grace_ends_at, -days, timeZone) }));
+}
+
+/** The reminder to send now, if any: the most recent one due that was not sent; older due ones are skipped. */
+export function dueReminder(
+  policy: DunningPolicy,
+  grace_ends_at: Date,
+  timeZone: string,
+  sent: number[],
+  failed_at: Date,
+  now: Date,
+): { days: number; at: Date } | null {
+  const due = reminderTimes(policy, grace_ends_at, timeZone).filter(
+    (r) => r.at.getTime() <= now.getTime() && r.at.getTime() > failed_at.getTime(),
+  );
+  const latest = due[due.length - 1];
+  if (!latest) return null;
+  // A reminder with fewer days left already went out: older ones are moot.
+  if (sent.some((d) => d <= latest.days)) return null;
+  return latest;
+}
+
+export function nextReminderAt(policy: DunningPolicy, grace_ends_at: Date, timeZone: string, sent: number[], failed_at: Date, now: Date): Date | null {
+  const minSent = sent.length ? Math.min(...sent) : Infinity;
+  for (const r of reminderTimes(policy, grace_ends_at, timeZone)) {
+    if (r.days >= minSent) continue;
+    if (r.at.getTime() <= failed_at.getTime()) continue;
+    if (r.at.getTime() > now.getTime()) return r.at;
+  }
+  return null;
+}
+
+export type RetryUnavailable =
+  | 'invoice_not_past_due'
+  | 'manual_retry_disabled'
+  | 'domain_zone_excluded'
+  | 'payment_method_excluded'
+  | 'no_payment_method'
+  | 'attempt_in_flight'
+  | 'rate_limited'
+  | 'network_cap'
+  | 'needs_new_payment_method';
+
+export interface RetryAvailabilityInput {
+  policy: DunningPolicy;
+  invoice_status: string;
+  domain_zone: string;
+  payment_method: { id: string; type: PaymentMethodType } | null;
+  in_flight: boolean;
+  manual_retries_last_24h: number;
+  card_attempts: { at: Date; outcome: AttemptOutcome }[];
+  attempts: AttemptView[];
+  now: Date;
+}
+
+/** Whether the customer's Retry button works now, and if not, the reason to show. */
+export function retryAvailability(i: RetryAvailabilityInput): { available: true; reason: null } | { available: false; reason: RetryUnavailable } {
+  const no = (reason: RetryUnavailable) => ({ available: false as const, reason });
+  if (i.invoice_status !== 'past_due') return no('invoice_not_past_due');
+  if (!i.policy.manual_retry.enabled) return no('manual_retry_disabled');
+  if (i.policy.manual_retry.disabled_domain_zones.includes(i.domain_zone)) return no('domain_zone_excluded');
+  if (!i.payment_method) return no('no_payment_method');
+  if (i.policy.manual_retry.disabled_payment_methods.includes(i.payment_method.type)) return no('payment_method_excluded');
+  if (i.in_flight) return no('attempt_in_flight');
+  const onCard = i.attempts.filter((a) => a.payment_method_id === i.payment_method!.id);
+  const last = onCard[onCard.length - 1];
+  // A hard decline or an expired card will not change by trying again: the card must change.
+  if (last) {
+    const cls = effectiveClass(i.policy, last);
+    if (cls === 'never' || (cls === 'customer' && last.reason !== 'authentication_required')) return no('needs_new_payment_method');
+  }
+  if (i.manual_retries_last_24h >= i.policy.manual_retry.max_per_day) return no('rate_limited');
+  if (!capsAllowNow(i.policy, i.card_attempts, i.now)) return no('network_cap');
+  return { available: true, reason: null };
+}

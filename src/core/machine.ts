@@ -1,0 +1,546 @@
+// The subscription/invoice state machine: (state, event, now) → (state, effects). Pure: no I/O,
+// no clock, no randomness except through the id factory it is handed. The engine loads the state,
+// calls `step`, writes the new state and effects in one transaction, then performs charges.
+import type {
+  Account,
+  AttemptTrigger,
+  DeclineReason,
+  Interval,
+  Invoice,
+  NextAction,
+  PaymentAttempt,
+  PaymentMethod,
+  Plan,
+  RetryClass,
+  Subscription,
+} from './types.ts';
+import {
+  type AttemptView,
+  type DunningPolicy,
+  type RetryPlan,
+  dueReminder,
+  graceEndsAt,
+  nextReminderAt,
+  planRetry,
+  retryAvailability,
+} from './dunning.ts';
+import { periodOf } from './period.ts';
+import { DAY, HOUR } from './time.ts';
+
+/** An invoice as the machine sees it: the stored invoice plus its dunning bookkeeping. */
+export interface InvoiceState extends Invoice {
+  kind: 'renewal' | 'purchase';
+  interval: Interval;
+  failed_at: Date | null;
+  reminders_sent: number[];
+}
+
+export interface AttemptState extends PaymentAttempt {
+  amount: number;
+  currency: string;
+  not_before: Date | null;
+}
+
+export interface BillingState {
+  subscription: Subscription & { next_retry_at: Date | null; next_retry_why: string | null };
+  account: Pick<Account, 'id' | 'name' | 'email' | 'locale' | 'time_zone' | 'domain_zone' | 'currency'>;
+  plan: Plan;
+  free_plan_id: string;
+  payment_method: PaymentMethod | null;
+  /** The invoice being collected (open or past due), if any. */
+  invoice: InvoiceState | null;
+  /** That invoice's attempts, oldest first. */
+  attempts: AttemptState[];
+  /** Attempts on the current payment method in the last 30 days, across invoices (network caps). */
+  card_attempts: { at: Date; outcome: PaymentAttempt['outcome'] }[];
+  policy: DunningPolicy;
+}
+
+/** What the gateway said, normalized. */
+export interface ChargeOutcome {
+  outcome: 'succeeded' | 'declined' | 'requires_action' | 'unknown';
+  reason: DeclineReason | null;
+  retry_class: RetryClass | null;
+  raw_code: string | null;
+  network_code: string | null;
+  advice_code: string | null;
+  gateway_ref: string | null;
+  retry_after_ms: number | null;
+}
+
+export type MachineEvent =
+  | { type: 'tick' }
+  | { type: 'charge_result'; attempt_id: string; result: ChargeOutcome }
+  | { type: 'payment_method_updated' }
+  | { type: 'retry_requested'; trigger: 'customer_retry' | 'operator' }
+  | { type: 'purchase'; plan: Plan; interval: Interval; amount: number };
+
+export type Effect =
+  | { type: 'charge'; attempt: AttemptState }
+  | { type: 'reconcile'; attempt: AttemptState }
+  | { type: 'event'; event_type: string; data: Record<string, unknown> }
+  | { type: 'email'; template: string; dedupe_key: string; data: Record<string, unknown> };
+
+export interface StepResult {
+  state: BillingState;
+  effects: Effect[];
+  /** Rows to insert or update (the store writes exactly these). */
+  created_invoice: InvoiceState | null;
+  /** Final state of the invoice the step started with (it may have been closed: paid, void, uncollectible). */
+  updated_invoice: InvoiceState | null;
+  changed_attempts: AttemptState[];
+}
+
+export interface StepContext {
+  newId: (prefix: string) => string;
+  /** How long an attempt may stay unanswered before it is reconciled by its key. */
+  attemptLeaseMs?: number;
+}
+
+/** Days before a renewal when the customer hears of it (yearly plans; cards about to expire). */
+export const NOTICE_DAYS = 7;
+const DEFAULT_LEASE = 2 * 60_000;
+
+export function step(state: BillingState, event: MachineEvent, now: Date, ctx: StepContext): StepResult {
+  const m = new Step(structuredClone(state), now, ctx);
+  m.run(event);
+  return m.result();
+}
+
+class Step {
+  effects: Effect[] = [];
+  created: InvoiceState | null = null;
+  changed = new Map<string, AttemptState>();
+  // The machine mutates invoice objects in place, so this reference ends as the final state.
+  startInvoice: InvoiceState | null;
+  constructor(
+    public s: BillingState,
+    public now: Date,
+    public ctx: StepContext,
+  ) {
+    this.startInvoice = s.invoice;
+  }
+
+  get sub() {
+    return this.s.subscription;
+  }
+  get lease() {
+    return this.ctx.attemptLeaseMs ?? DEFAULT_LEASE;
+  }
+
+  result(): StepResult {
+    return { state: this.s, effects: this.effects, created_invoice: this.created, updated_invoice: this.startInvoice, changed_attempts: [...this.changed.values()] };
+  }
+
+  event(event_type: string, data: Record<string, unknown> = {}) {
+    this.effects.push({ type: 'event', event_type, data });
+  }
+  email(template: string, dedupe_key: string, data: Record<string, unknown> = {}) {
+    this.effects.push({ type: 'email', template, dedupe_key, data });
+  }
+
+  run(e: MachineEvent) {
+    switch (e.type) {
+      case 'tick':
+        return this.tick();
+      case 'charge_result':
+        return this.chargeResult(e.attempt_id, e.result);
+      case 'payment_method_updated':
+        return this.customerAction('payment_method_updated');
+      case 'retry_requested':
+        return this.customerAction(e.trigger);
+      case 'purchase':
+        return this.purchase(e.plan, e.interval, e.amount);
+    }
+  }
+
+  inFlight(): AttemptState | undefined {
+    return this.s.attempts.find((a) => a.outcome === 'pending' || a.outcome === 'unknown');
+  }
+
+  tick() {
+    const sub = this.sub;
+    if (!sub.next_action_at || sub.next_action_at.getTime() > this.now.getTime()) return;
+    const flying = this.inFlight();
+    if (flying) {
+      // An attempt with no answer (crash, timeout): look it up by its key, never charge blindly.
+      if (flying.created_at.getTime() + this.lease <= this.now.getTime() || flying.outcome === 'unknown') {
+        this.effects.push({ type: 'reconcile', attempt: flying });
+      }
+      this.setNext(new Date(this.now.getTime() + this.lease), 'retry');
+      return;
+    }
+    if (sub.status === 'active') return this.tickActive();
+    if (sub.status === 'past_due') return this.tickPastDue();
+    this.setNext(null, null);
+  }
+
+  tickActive() {
+    const sub = this.sub;
+    if (this.now.getTime() < sub.current_period_end.getTime()) {
+      this.sendNotices();
+      return this.planActive();
+    }
+    if (this.s.plan.free) return this.setNext(null, null);
+    if (!sub.auto_renew) {
+      // Auto-renew off: the paid period simply ends; no charge.
+      sub.status = 'canceled';
+      sub.plan_id = this.s.free_plan_id;
+      this.setNext(null, null);
+      this.event('subscription.canceled', { plan_id: this.s.plan.id, period_end: sub.current_period_end });
+      return;
+    }
+    const price = this.s.plan.prices.find((p) => p.currency === this.s.account.currency && p.interval === sub.interval);
+    if (!price) {
+      // A plan without a price in the account's currency cannot renew; end the period like a failure would.
+      this.event('renewal.no_price', { plan_id: sub.plan_id, currency: this.s.account.currency, interval: sub.interval });
+      return this.downgrade(null);
+    }
+    const period = periodOf(sub.billing_anchor, sub.period_index + 1, sub.interval, this.s.account.time_zone);
+    const inv: InvoiceState = {
+      id: this.ctx.newId('inv'),
+      account_id: sub.account_id,
+      subscription_id: sub.id,
+      plan_id: sub.plan_id,
+      amount: price.amount,
+      currency: price.currency,
+      period_start: period.start,
+      period_end: period.end,
+      status: 'open',
+      created_at: this.now,
+      paid_at: null,
+      kind: 'renewal',
+      interval: sub.interval,
+      failed_at: null,
+      reminders_sent: [],
+    };
+    this.s.invoice = inv;
+    this.s.attempts = [];
+    this.created = inv;
+    this.event('invoice.created', { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_start: inv.period_start, period_end: inv.period_end });
+    this.startAttempt('scheduled');
+  }
+
+  /** Ahead of a renewal: tell yearly customers it is coming, and anyone whose card will have expired. */
+  sendNotices() {
+    const sub = this.sub;
+    const noticeAt = sub.current_period_end.getTime() - NOTICE_DAYS * DAY;
+    if (this.now.getTime() < noticeAt || !sub.auto_renew || this.s.plan.free) return;
+    const key = `${sub.id}:${sub.current_period_end.toISOString()}`;
+    if (sub.interval === 'year') this.email('renewal_upcoming', `renewal_upcoming:${key}`, { period_end: sub.current_period_end });
+    const pm = this.s.payment_method;
+    if (pm && pm.exp_year && pm.exp_month) {
+      const expiresAt = Date.UTC(pm.exp_year, pm.exp_month, 1); // a card is valid through its expiry month
+      if (expiresAt <= sub.current_period_end.getTime())
+        this.email('card_expiring', `card_expiring:${key}`, { period_end: sub.current_period_end });
+    }
+  }
+
+  planActive() {
+    const sub = this.sub;
+    const noticeAt = sub.current_period_end.getTime() - NOTICE_DAYS * DAY;
+    if (!this.s.plan.free && sub.auto_renew && this.now.getTime() < noticeAt) return this.setNext(new Date(noticeAt), 'renew');
+    if (this.s.plan.free && sub.status === 'active') return this.setNext(null, null);
+    this.setNext(sub.current_period_end, sub.auto_renew ? 'renew' : 'expire');
+  }
+
+  tickPastDue() {
+    const sub = this.sub;
+    const inv = this.s.invoice;
+    if (!inv || !sub.grace_ends_at) return this.setNext(null, null);
+    if (this.now.getTime() >= sub.grace_ends_at.getTime()) return this.downgrade(inv);
+    const r = dueReminder(this.s.policy, sub.grace_ends_at, this.s.account.time_zone, inv.reminders_sent, inv.failed_at ?? inv.period_start, this.now);
+    if (r) {
+      inv.reminders_sent = [...inv.reminders_sent, r.days];
+      const days_left = Math.max(1, Math.ceil((sub.grace_ends_at.getTime() - this.now.getTime()) / DAY));
+      this.email('grace_ending', `grace_ending:${inv.id}:${r.days}`, { days_left, grace_ends_at: sub.grace_ends_at, invoice_id: inv.id });
+      this.event('dunning.reminder_sent', { invoice_id: inv.id, days_before_grace_end: r.days, days_left });
+    }
+    const plan = this.retryPlan();
+    if (plan.at && plan.at.getTime() <= this.now.getTime()) {
+      this.startAttempt('scheduled');
+      return;
+    }
+    this.planPastDue(plan);
+  }
+
+  retryPlan(): RetryPlan {
+    const inv = this.s.invoice!;
+    return planRetry({
+      policy: this.s.policy,
+      failed_at: inv.failed_at ?? inv.period_start,
+      grace_ends_at: this.sub.grace_ends_at!,
+      attempts: this.s.attempts.map(toView),
+      current_payment_method_id: this.s.payment_method?.id ?? null,
+      card_attempts: this.s.card_attempts,
+    });
+  }
+
+  planPastDue(plan: RetryPlan) {
+    const sub = this.sub;
+    const inv = this.s.invoice!;
+    const changed = sub.next_retry_at?.getTime() !== plan.at?.getTime() || sub.next_retry_why !== plan.why;
+    sub.next_retry_at = plan.at;
+    sub.next_retry_why = plan.why;
+    if (changed) this.event('dunning.retry_planned', { invoice_id: inv.id, next_retry_at: plan.at, why: plan.why });
+    const candidates: [Date, NextAction][] = [[sub.grace_ends_at!, 'end_grace']];
+    if (plan.at) candidates.push([plan.at, 'retry']);
+    const rem = nextReminderAt(this.s.policy, sub.grace_ends_at!, this.s.account.time_zone, inv.reminders_sent, inv.failed_at ?? inv.period_start, this.now);
+    if (rem) candidates.push([rem, 'remind']);
+    candidates.sort((a, b) => a[0].getTime() - b[0].getTime());
+    this.setNext(candidates[0][0], candidates[0][1]);
+  }
+
+  setNext(at: Date | null, action: NextAction | null) {
+    this.sub.next_action_at = at;
+    this.sub.next_action = at ? action : null;
+  }
+
+  startAttempt(trigger: AttemptTrigger) {
+    const inv = this.s.invoice!;
+    const pm = this.s.payment_method;
+    if (!pm) {
+      // Nothing to charge: the renewal fails at once, as a card decline would, and dunning waits for a card.
+      this.event('payment_attempt.skipped', { invoice_id: inv.id, why: 'no_payment_method' });
+      if (inv.kind === 'renewal') this.failed(null, trigger);
+      return;
+    }
+    const number = this.s.attempts.length + 1;
+    const a: AttemptState = {
+      id: this.ctx.newId('att'),
+      invoice_id: inv.id,
+      payment_method_id: pm.id,
+      number,
+      trigger,
+      idempotency_key: `renewd_${inv.id}_${number}`,
+      outcome: 'pending',
+      reason: null,
+      retry_class: null,
+      raw_code: null,
+      network_code: null,
+      advice_code: null,
+      gateway_ref: null,
+      created_at: this.now,
+      completed_at: null,
+      amount: inv.amount,
+      currency: inv.currency,
+      not_before: null,
+    };
+    this.s.attempts.push(a);
+    this.changed.set(a.id, a);
+    this.s.card_attempts.push({ at: this.now, outcome: 'pending' });
+    this.effects.push({ type: 'charge', attempt: a });
+    this.event('payment_attempt.started', { invoice_id: inv.id, attempt_id: a.id, number, trigger, payment_method_id: pm.id });
+    // If this process dies before the answer, the attempt is reconciled after the lease.
+    this.setNext(new Date(this.now.getTime() + this.lease), 'retry');
+  }
+
+  chargeResult(attempt_id: string, r: ChargeOutcome) {
+    const a = this.s.attempts.find((x) => x.id === attempt_id);
+    // Results are applied once; a late duplicate (reconcile racing an answer) changes nothing.
+    if (!a || (a.outcome !== 'pending' && a.outcome !== 'unknown')) return;
+    if (r.outcome === 'unknown') {
+      a.outcome = 'unknown';
+      this.changed.set(a.id, a);
+      this.event('payment_attempt.unknown', { invoice_id: a.invoice_id, attempt_id: a.id });
+      this.setNext(new Date(this.now.getTime() + this.lease), 'retry');
+      return;
+    }
+    Object.assign(a, {
+      outcome: r.outcome,
+      reason: r.outcome === 'succeeded' ? null : r.reason,
+      retry_class: r.outcome === 'succeeded' ? null : r.retry_class,
+      raw_code: r.raw_code,
+      network_code: r.network_code,
+      advice_code: r.advice_code,
+      gateway_ref: r.gateway_ref,
+      completed_at: this.now,
+      not_before: r.retry_after_ms ? new Date(this.now.getTime() + r.retry_after_ms) : null,
+    });
+    this.changed.set(a.id, a);
+    const ca = this.s.card_attempts.find((c) => c.outcome === 'pending');
+    if (ca) ca.outcome = a.outcome;
+    if (r.outcome === 'succeeded') return this.paid(a);
+    this.event('payment_attempt.failed', {
+      invoice_id: a.invoice_id,
+      attempt_id: a.id,
+      number: a.number,
+      trigger: a.trigger,
+      outcome: a.outcome,
+      reason: a.reason,
+      retry_class: a.retry_class,
+      raw_code: a.raw_code,
+      network_code: a.network_code,
+      advice_code: a.advice_code,
+    });
+    const inv = this.s.invoice!;
+    if (inv.kind === 'purchase') {
+      // A new purchase that fails changes nothing but the invoice: the account stays where it was.
+      inv.status = 'void';
+      this.event('invoice.voided', { invoice_id: inv.id, reason: a.reason });
+      this.s.invoice = null;
+      this.s.attempts = [];
+      if (this.sub.status === 'active') this.planActive();
+      else this.setNext(null, null);
+      return;
+    }
+    this.failed(a, a.trigger);
+  }
+
+  /** A renewal charge failed (or could not be made): start or continue grace. */
+  failed(a: AttemptState | null, trigger: AttemptTrigger) {
+    const sub = this.sub;
+    const inv = this.s.invoice!;
+    const reason = a?.reason ?? null;
+    if (inv.status === 'open') {
+      inv.status = 'past_due';
+      inv.failed_at = this.now;
+      sub.status = 'past_due';
+      // Grace counts from the end of the period that was not renewed, in the account's calendar.
+      sub.grace_ends_at = graceEndsAt(inv.period_start, this.s.policy, this.s.account.time_zone);
+      this.event('subscription.past_due', { invoice_id: inv.id, reason, grace_ends_at: sub.grace_ends_at });
+      const template = a?.outcome === 'requires_action' ? 'authentication_required' : 'renewal_failed';
+      this.email(template, `${template}:${inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
+    } else if (trigger === 'customer_retry' || trigger === 'payment_method_updated' || trigger === 'operator') {
+      // The customer acted and waits for the answer: tell them (scheduled failures stay quiet).
+      this.email('retry_failed', `retry_failed:${a?.id ?? inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at, outcome: a?.outcome });
+    } else if (a?.outcome === 'requires_action') {
+      this.email('authentication_required', `authentication_required:${a.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
+    }
+    this.planPastDue(this.retryPlan());
+  }
+
+  paid(a: AttemptState) {
+    const sub = this.sub;
+    const inv = this.s.invoice!;
+    const wasPastDue = inv.status === 'past_due';
+    inv.status = 'paid';
+    inv.paid_at = this.now;
+    this.event('invoice.paid', { invoice_id: inv.id, attempt_id: a.id, amount: inv.amount, currency: inv.currency, recovered: wasPastDue });
+    if (inv.kind === 'purchase') {
+      // A purchase (first or after a downgrade) starts a fresh anchor at the invoice's start.
+      sub.plan_id = inv.plan_id;
+      sub.interval = inv.interval;
+      sub.billing_anchor = inv.period_start;
+      sub.period_index = 0;
+    } else {
+      // Renewal: the period continues from the original end, so a late payment buys no free days.
+      sub.period_index += 1;
+    }
+    sub.current_period_start = inv.period_start;
+    sub.current_period_end = inv.period_end;
+    sub.status = 'active';
+    sub.grace_ends_at = null;
+    sub.next_retry_at = null;
+    sub.next_retry_why = null;
+    this.event(inv.kind === 'purchase' ? 'subscription.started' : 'subscription.renewed', {
+      invoice_id: inv.id,
+      plan_id: sub.plan_id,
+      period_start: sub.current_period_start,
+      period_end: sub.current_period_end,
+      recovered: wasPastDue,
+    });
+    const template = wasPastDue ? 'retry_succeeded' : 'renewal_succeeded';
+    this.email(template, `${template}:${inv.id}`, { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_end: inv.period_end });
+    this.s.invoice = null;
+    this.s.attempts = [];
+    this.planActive();
+  }
+
+  downgrade(inv: InvoiceState | null) {
+    const sub = this.sub;
+    if (inv) {
+      inv.status = 'uncollectible';
+      this.event('invoice.uncollectible', { invoice_id: inv.id, attempts: this.s.attempts.length });
+    }
+    const from = sub.plan_id;
+    sub.status = 'downgraded';
+    sub.plan_id = this.s.free_plan_id;
+    sub.grace_ends_at = null; // the event records when grace ended
+    sub.next_retry_at = null;
+    sub.next_retry_why = null;
+    this.setNext(null, null);
+    this.event('subscription.downgraded', { from_plan_id: from, to_plan_id: this.s.free_plan_id, invoice_id: inv?.id ?? null });
+    this.email('downgraded', `downgraded:${inv?.id ?? sub.id + ':' + this.now.toISOString()}`, { invoice_id: inv?.id ?? null });
+  }
+
+  /** A new card or a Retry press during grace: one attempt now (availability is checked by the caller). */
+  customerAction(trigger: 'payment_method_updated' | 'customer_retry' | 'operator') {
+    const sub = this.sub;
+    if (trigger === 'payment_method_updated') this.event('payment_method.updated', { payment_method_id: this.s.payment_method?.id ?? null });
+    if (sub.status !== 'past_due' || !this.s.invoice || this.s.invoice.status !== 'past_due') {
+      if (trigger === 'payment_method_updated' && sub.status === 'active') this.planActive();
+      return;
+    }
+    if (this.inFlight()) return;
+    if (trigger !== 'payment_method_updated') {
+      // The same rules the Retry button shows, checked again here: a hard decline is never retried.
+      const since = this.now.getTime() - DAY;
+      const check = retryAvailability({
+        policy: this.s.policy,
+        invoice_status: this.s.invoice.status,
+        domain_zone: this.s.account.domain_zone,
+        payment_method: this.s.payment_method,
+        in_flight: false,
+        manual_retries_last_24h: this.s.attempts.filter((a) => a.trigger === 'customer_retry' && a.created_at.getTime() > since).length,
+        card_attempts: this.s.card_attempts,
+        attempts: this.s.attempts.map(toView),
+        now: this.now,
+      });
+      if (!check.available && !(trigger === 'operator' && check.reason === 'rate_limited')) {
+        this.event('retry.refused', { invoice_id: this.s.invoice.id, trigger, reason: check.reason });
+        return;
+      }
+    }
+    this.startAttempt(trigger);
+  }
+
+  purchase(plan: Plan, interval: Interval, amount: number) {
+    const sub = this.sub;
+    this.s.plan = plan;
+    const period = periodOf(this.now, 0, interval, this.s.account.time_zone);
+    const inv: InvoiceState = {
+      id: this.ctx.newId('inv'),
+      account_id: sub.account_id,
+      subscription_id: sub.id,
+      plan_id: plan.id,
+      amount,
+      currency: this.s.account.currency,
+      period_start: period.start,
+      period_end: period.end,
+      status: 'open',
+      created_at: this.now,
+      paid_at: null,
+      kind: 'purchase',
+      interval,
+      failed_at: null,
+      reminders_sent: [],
+    };
+    this.s.invoice = inv;
+    this.s.attempts = [];
+    this.created = inv;
+    this.event('invoice.created', { invoice_id: inv.id, amount, currency: inv.currency, period_start: inv.period_start, period_end: inv.period_end, kind: 'purchase' });
+    this.startAttempt('initial');
+  }
+}
+
+export function toView(a: AttemptState): AttemptView {
+  return {
+    at: a.created_at,
+    trigger: a.trigger,
+    outcome: a.outcome,
+    retry_class: a.retry_class,
+    reason: a.reason,
+    not_before: a.not_before,
+    payment_method_id: a.payment_method_id,
+  };
+}
+
+/** Paid features while active or in grace; derived, never stored. */
+export function accessOf(sub: Pick<Subscription, 'status' | 'plan_id'>, plan: Pick<Plan, 'free'>, freePlanId: string) {
+  if (sub.status === 'active' && !plan.free) return { plan_id: sub.plan_id, paid: true, reason: 'active' as const };
+  if (sub.status === 'past_due') return { plan_id: sub.plan_id, paid: true, reason: 'grace' as const };
+  return { plan_id: sub.status === 'active' ? sub.plan_id : freePlanId, paid: false, reason: 'free' as const };
+}
+
+export { HOUR };

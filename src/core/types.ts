@@ -1,0 +1,145 @@
+// Domain types of renewd. Plain data only: the core never touches I/O.
+// Money is always integer minor units of `currency`; instants are Date (UTC).
+
+export type Interval = 'month' | 'year';
+
+export interface Price {
+  currency: string;
+  interval: Interval;
+  amount: number;
+}
+
+export interface Plan {
+  id: string;
+  name: string;
+  free: boolean;
+  prices: Price[];
+}
+
+export interface Account {
+  id: string;
+  name: string;
+  email: string;
+  locale: string;
+  domain_zone: string;
+  currency: string;
+  time_zone: string;
+  gateway_customer_ref: string | null;
+  created_at: Date;
+}
+
+export type PaymentMethodType = 'card' | 'sepa_debit' | 'paypal' | 'bank_transfer';
+export type PaymentMethodStatus = 'active' | 'replaced' | 'revoked';
+
+export interface PaymentMethod {
+  id: string;
+  account_id: string;
+  type: PaymentMethodType;
+  gateway_ref: string;
+  brand: string | null;
+  last4: string | null;
+  exp_month: number | null;
+  exp_year: number | null;
+  status: PaymentMethodStatus;
+  created_at: Date;
+}
+
+/** incomplete: created, first payment not (yet) made; access is free until it is. */
+export type SubscriptionStatus = 'incomplete' | 'active' | 'past_due' | 'downgraded' | 'canceled';
+
+export interface Subscription {
+  id: string;
+  account_id: string;
+  plan_id: string;
+  interval: Interval;
+  auto_renew: boolean;
+  status: SubscriptionStatus;
+  /** The instant periods are counted from: the n-th period ends at anchor + n intervals (month-end clamped). */
+  billing_anchor: Date;
+  /** How many periods have been paid since the anchor (the current period is number period_index). */
+  period_index: number;
+  current_period_start: Date;
+  current_period_end: Date;
+  grace_ends_at: Date | null;
+  /** The one instant the scheduler reads: when the engine must next look at this subscription. */
+  next_action_at: Date | null;
+  /** What the engine will do at next_action_at (for people: the timeline shows it). */
+  next_action: NextAction | null;
+  version: number;
+}
+
+export type NextAction = 'renew' | 'retry' | 'remind' | 'end_grace' | 'expire';
+
+export type InvoiceStatus = 'open' | 'paid' | 'past_due' | 'uncollectible' | 'void';
+
+export interface Invoice {
+  id: string;
+  account_id: string;
+  subscription_id: string;
+  plan_id: string;
+  amount: number;
+  currency: string;
+  period_start: Date;
+  period_end: Date;
+  status: InvoiceStatus;
+  created_at: Date;
+  paid_at: Date | null;
+}
+
+export type AttemptTrigger = 'initial' | 'scheduled' | 'customer_retry' | 'payment_method_updated' | 'operator';
+export type AttemptOutcome = 'pending' | 'succeeded' | 'declined' | 'requires_action' | 'unknown';
+
+export interface PaymentAttempt {
+  id: string;
+  invoice_id: string;
+  payment_method_id: string | null;
+  /** Attempt number within the invoice, 1-based; with the invoice id it makes the idempotency key. */
+  number: number;
+  trigger: AttemptTrigger;
+  idempotency_key: string;
+  outcome: AttemptOutcome;
+  reason: DeclineReason | null;
+  retry_class: RetryClass | null;
+  raw_code: string | null;
+  network_code: string | null;
+  advice_code: string | null;
+  gateway_ref: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+/** Customer-facing reasons: the help-desk article's five causes, plus authentication and generic. */
+export type DeclineReason =
+  | 'credit_limit'
+  | 'card_expired_or_inactive'
+  | 'insufficient_funds'
+  | 'issuer_unavailable'
+  | 'payment_system_failure'
+  | 'authentication_required'
+  | 'declined_by_bank';
+
+/** What a decline allows: retry within hours, retry over days, wait for the customer, never. */
+export type RetryClass = 'soon' | 'later' | 'customer' | 'never';
+
+export const DECLINE_REASONS: readonly DeclineReason[] = [
+  'credit_limit',
+  'card_expired_or_inactive',
+  'insufficient_funds',
+  'issuer_unavailable',
+  'payment_system_failure',
+  'authentication_required',
+  'declined_by_bank',
+];
+
+export const RETRY_CLASSES: readonly RetryClass[] = ['soon', 'later', 'customer', 'never'];
+
+/** Raw codes as the gateway/network gave them, kept for operators and for classification. */
+export interface RawDecline {
+  code?: string | null; // e.g. Stripe error code: card_declined, expired_card, authentication_required
+  decline_code?: string | null; // e.g. insufficient_funds
+  network_decline_code?: string | null; // e.g. ISO 8583 "51"
+  advice_code?: string | null; // Stripe: do_not_try_again | try_again_later | confirm_card_data
+  network_advice_code?: string | null; // Mastercard MAC: "03", "21", "24".."30"
+  message?: string | null;
+}
+

@@ -1,0 +1,354 @@
+// What people and integrators can do, as functions over the store, the engine and the gateway.
+// HTTP handlers, the CLI and the demo seed all call these; none of them writes SQL of its own.
+import type { Account, Interval, PaymentMethod, Plan, PaymentMethodType } from '../core/types.ts';
+import { accessOf } from '../core/machine.ts';
+import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
+import { isKnownCurrency } from '../core/money.ts';
+import { isValidTimeZone, DAY } from '../core/time.ts';
+import type { Db } from '../store/db.ts';
+import { insertEvents, loadPlans, loadPolicies, loadStates, policyFor, toAccount, toAttempt, toInvoice, toPaymentMethod, toSubscription } from '../store/billing.ts';
+import { newId } from '../store/ids.ts';
+import { CardRejectedError, type CardInput } from '../gateway/types.ts';
+import type { Engine } from './engine.ts';
+
+/** An error meant for the caller, with a stable code; HTTP turns it into problem+json. */
+export class CommandError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+type Row = Record<string, any>;
+
+export class Commands {
+  constructor(
+    readonly db: Db,
+    readonly engine: Engine,
+  ) {}
+
+  get clock() {
+    return this.engine.clock;
+  }
+  get gateway() {
+    return this.engine.gateway;
+  }
+
+  // ---- plans ----
+  async createPlan(input: { id: string; name: string; free?: boolean; prices: { currency: string; interval: Interval; amount: number }[] }): Promise<Plan> {
+    for (const p of input.prices) {
+      if (!isKnownCurrency(p.currency)) throw new CommandError(400, 'unknown_currency', `"${p.currency}" is not an ISO 4217 currency code`);
+    }
+    const keys = new Set(input.prices.map((p) => `${p.currency}/${p.interval}`));
+    if (keys.size !== input.prices.length) throw new CommandError(400, 'duplicate_price', 'two prices for the same currency and interval');
+    if (!input.free && input.prices.length === 0) throw new CommandError(400, 'no_price', 'a paid plan needs at least one price');
+    return this.db.tx(async (q) => {
+      const [exists] = await q.query('SELECT 1 FROM plans WHERE id = $1', [input.id]);
+      if (exists) throw new CommandError(409, 'plan_exists', `plan "${input.id}" already exists`);
+      if (input.free) {
+        const [f] = await q.query<Row>('SELECT id FROM plans WHERE free');
+        if (f) throw new CommandError(409, 'free_plan_exists', `plan "${f.id}" is already the free plan`);
+      }
+      await q.query('INSERT INTO plans (id, name, free, created_at) VALUES ($1, $2, $3, $4)', [input.id, input.name, !!input.free, this.clock.now()]);
+      for (const p of input.prices)
+        await q.query('INSERT INTO plan_prices (plan_id, currency, interval, amount) VALUES ($1, $2, $3, $4)', [input.id, p.currency, p.interval, p.amount]);
+      return { id: input.id, name: input.name, free: !!input.free, prices: input.prices };
+    });
+  }
+
+  async listPlans(): Promise<Plan[]> {
+    return [...(await loadPlans(this.db)).values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  // ---- accounts ----
+  async createAccount(input: { name: string; email: string; locale: string; domain_zone: string; currency: string; time_zone?: string }): Promise<Account> {
+    if (!isKnownCurrency(input.currency)) throw new CommandError(400, 'unknown_currency', `"${input.currency}" is not an ISO 4217 currency code`);
+    const tz = input.time_zone ?? 'UTC';
+    if (!isValidTimeZone(tz)) throw new CommandError(400, 'unknown_time_zone', `"${tz}" is not an IANA time zone`);
+    try {
+      new Intl.Locale(input.locale);
+    } catch {
+      throw new CommandError(400, 'invalid_locale', `"${input.locale}" is not a BCP 47 locale`);
+    }
+    const id = newId('acct');
+    const now = this.clock.now();
+    // The gateway customer first: if the gateway is down, nothing is written.
+    const ref = await this.gateway.createCustomer({ account_id: id, email: input.email, name: input.name });
+    await this.db.tx(async (q) => {
+      await q.query(
+        `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [id, input.name, input.email, input.locale, input.domain_zone.toLowerCase(), input.currency, tz, ref, now],
+      );
+      await insertEvents(q, [{ account_id: id, type: 'account.created', data: { domain_zone: input.domain_zone } }], now);
+    });
+    return (await this.getAccount(id))!;
+  }
+
+  async getAccount(id: string): Promise<Account | null> {
+    const [r] = await this.db.query<Row>('SELECT * FROM accounts WHERE id = $1', [id]);
+    return r ? toAccount(r) : null;
+  }
+
+  async requireAccount(id: string): Promise<Account> {
+    const a = await this.getAccount(id);
+    if (!a) throw new CommandError(404, 'not_found', `no account ${id}`);
+    return a;
+  }
+
+  async listAccounts(opts: { limit?: number; status?: string } = {}) {
+    const rows = await this.db.query<Row>(
+      `SELECT a.*, s.status AS subscription_status, s.plan_id, s.grace_ends_at, s.next_action_at, s.next_action
+         FROM accounts a LEFT JOIN subscriptions s ON s.account_id = a.id
+        WHERE ($1::text IS NULL OR s.status = $1) ORDER BY a.created_at DESC, a.id LIMIT $2`,
+      [opts.status ?? null, opts.limit ?? 100],
+    );
+    return rows;
+  }
+
+  // ---- payment methods ----
+  async getPaymentMethod(accountId: string): Promise<PaymentMethod | null> {
+    const [r] = await this.db.query<Row>(`SELECT * FROM payment_methods WHERE account_id = $1 AND status = 'active'`, [accountId]);
+    return r ? toPaymentMethod(r) : null;
+  }
+
+  /**
+   * Replaces the account's payment method. While an invoice is past due this makes an attempt at
+   * once; the answer carries its outcome. The card itself never reaches the database or a log.
+   */
+  async setPaymentMethod(accountId: string, input: { type: PaymentMethodType; card?: CardInput; token?: string }) {
+    const account = await this.requireAccount(accountId);
+    if (!account.gateway_customer_ref) throw new CommandError(409, 'no_gateway_customer', 'the account has no gateway customer');
+    let details;
+    try {
+      if (input.card) details = await this.gateway.attachCard(account.gateway_customer_ref, input.card);
+      else if (input.token) details = await this.gateway.attachToken(account.gateway_customer_ref, input.token);
+      else throw new CommandError(400, 'validation_error', 'card or token is required');
+    } catch (err) {
+      if (err instanceof CardRejectedError) throw new CommandError(402, 'card_rejected', err.message, { code: err.code, decline_code: err.decline_code });
+      throw err;
+    }
+    const now = this.clock.now();
+    const pmId = newId('pm');
+    await this.db.tx(async (q) => {
+      await q.query(`UPDATE payment_methods SET status = 'replaced' WHERE account_id = $1 AND status = 'active'`, [accountId]);
+      await q.query(
+        `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)`,
+        [pmId, accountId, input.type, details.gateway_ref, details.brand, details.last4, details.exp_month, details.exp_year, now],
+      );
+    });
+    const pm = (await this.getPaymentMethod(accountId))!;
+    const sub = await this.getSubscriptionRow(accountId);
+    let attempt = null;
+    if (sub) {
+      const r = await this.engine.dispatch(sub.id, { type: 'payment_method_updated' });
+      attempt = r.attempt;
+    } else {
+      await this.db.tx((q) => insertEvents(q, [{ account_id: accountId, type: 'payment_method.updated', data: { payment_method_id: pmId } }], now));
+    }
+    return { payment_method: pm, attempt };
+  }
+
+  // ---- subscriptions ----
+  async getSubscriptionRow(accountId: string) {
+    const [r] = await this.db.query<Row>('SELECT * FROM subscriptions WHERE account_id = $1', [accountId]);
+    return r ? toSubscription(r) : null;
+  }
+
+  /**
+   * Buys a plan: creates the subscription (or restores a downgraded/canceled one) and charges the
+   * first period at once. A decline leaves the account where it was and answers 402.
+   */
+  async subscribe(input: { account_id: string; plan_id: string; interval: Interval; auto_renew?: boolean }) {
+    const account = await this.requireAccount(input.account_id);
+    const plans = await loadPlans(this.db);
+    const plan = plans.get(input.plan_id);
+    if (!plan) throw new CommandError(404, 'not_found', `no plan ${input.plan_id}`);
+    const free = [...plans.values()].find((p) => p.free);
+    if (!free) throw new CommandError(409, 'no_free_plan', 'create the free plan first (POST /v1/plans with free: true)');
+    const price = plan.prices.find((p) => p.currency === account.currency && p.interval === input.interval);
+    if (!plan.free && !price)
+      throw new CommandError(400, 'no_price', `plan ${plan.id} has no ${input.interval}ly price in ${account.currency}`);
+    const now = this.clock.now();
+    let sub = await this.getSubscriptionRow(account.id);
+    if (sub && (sub.status === 'active' || sub.status === 'past_due')) {
+      throw new CommandError(409, 'already_subscribed', `the account already has a ${sub.status} subscription to ${sub.plan_id}`);
+    }
+    if (!sub) {
+      const id = newId('sub');
+      await this.db.tx(async (q) => {
+        await q.query(
+          `INSERT INTO subscriptions (id, account_id, plan_id, interval, auto_renew, status, billing_anchor, period_index, current_period_start, current_period_end, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $7, $8, $7)`,
+          [id, account.id, plan.free ? plan.id : free.id, input.interval, input.auto_renew ?? true, plan.free ? 'active' : 'incomplete', now, new Date(now.getTime() + DAY)],
+        );
+        await insertEvents(q, [{ account_id: account.id, subscription_id: id, type: 'subscription.created', data: { plan_id: plan.id } }], now);
+      });
+      sub = (await this.getSubscriptionRow(account.id))!;
+    }
+    if (plan.free) return { subscription: await this.subscriptionView(account.id), attempt: null };
+    if (input.auto_renew !== undefined) await this.db.query('UPDATE subscriptions SET auto_renew = $2 WHERE id = $1', [sub.id, input.auto_renew]);
+    const r = await this.engine.dispatch(sub.id, { type: 'purchase', plan, interval: input.interval, amount: price!.amount });
+    if (r.attempt && r.attempt.outcome !== 'succeeded') {
+      throw new CommandError(402, 'payment_failed', `the first payment failed: ${r.attempt.reason ?? r.attempt.outcome}`, {
+        outcome: r.attempt.outcome,
+        reason: r.attempt.reason,
+      });
+    }
+    return { subscription: await this.subscriptionView(account.id), attempt: r.attempt };
+  }
+
+  async setAutoRenew(accountId: string, autoRenew: boolean) {
+    const sub = await this.getSubscriptionRow(accountId);
+    if (!sub) throw new CommandError(404, 'not_found', 'the account has no subscription');
+    await this.db.tx(async (q) => {
+      await q.query('UPDATE subscriptions SET auto_renew = $2, version = version + 1 WHERE id = $1', [sub.id, autoRenew]);
+      await insertEvents(q, [{ account_id: accountId, subscription_id: sub.id, type: 'subscription.auto_renew_changed', data: { auto_renew: autoRenew } }], this.clock.now());
+    });
+    return this.subscriptionView(accountId);
+  }
+
+  async subscriptionView(accountId: string) {
+    const sub = await this.getSubscriptionRow(accountId);
+    if (!sub) return null;
+    return {
+      id: sub.id,
+      status: sub.status,
+      plan_id: sub.plan_id,
+      interval: sub.interval,
+      current_period_start: sub.current_period_start,
+      current_period_end: sub.current_period_end,
+      grace_ends_at: sub.grace_ends_at,
+      next_retry_at: sub.next_retry_at,
+      next_retry_why: sub.next_retry_why,
+      next_action: sub.next_action,
+      next_action_at: sub.next_action_at,
+      auto_renew: sub.auto_renew,
+    };
+  }
+
+  /** The hot path of integrators (checked on every page view of the SaaS): one indexed query. */
+  async access(accountId: string) {
+    const [r] = await this.db.query<Row>(
+      `SELECT a.id, s.status, s.plan_id, s.grace_ends_at, s.current_period_end, p.free,
+              (SELECT id FROM plans WHERE free LIMIT 1) AS free_plan_id
+         FROM accounts a
+         LEFT JOIN subscriptions s ON s.account_id = a.id
+         LEFT JOIN plans p ON p.id = s.plan_id
+        WHERE a.id = $1`,
+      [accountId],
+    );
+    if (!r) throw new CommandError(404, 'not_found', `no account ${accountId}`);
+    if (!r.status) return { plan_id: r.free_plan_id ?? null, paid: false, reason: 'free' as const, until: null };
+    const a = accessOf(r as any, { free: r.free }, r.free_plan_id ?? r.plan_id);
+    return { ...a, until: a.reason === 'grace' ? r.grace_ends_at : a.reason === 'active' ? r.current_period_end : null };
+  }
+
+  // ---- purchase history ----
+  async invoices(accountId: string) {
+    const account = await this.requireAccount(accountId);
+    const rows = await this.db.query<Row>('SELECT * FROM invoices WHERE account_id = $1 ORDER BY created_at DESC, id', [accountId]);
+    const atts = await this.db.query<Row>('SELECT * FROM payment_attempts WHERE account_id = $1 ORDER BY number', [accountId]);
+    const byInv = new Map<string, Row[]>();
+    for (const a of atts) byInv.set(a.invoice_id, [...(byInv.get(a.invoice_id) ?? []), a]);
+    const data = [];
+    for (const r of rows) {
+      const inv = toInvoice(r);
+      data.push({
+        id: inv.id,
+        status: inv.status,
+        kind: inv.kind,
+        plan_id: inv.plan_id,
+        amount: inv.amount,
+        currency: inv.currency,
+        period_start: inv.period_start,
+        period_end: inv.period_end,
+        created_at: inv.created_at,
+        paid_at: inv.paid_at,
+        attempts: (byInv.get(inv.id) ?? []).map((a) => {
+          const x = toAttempt(a);
+          return { id: x.id, number: x.number, at: x.created_at, trigger: x.trigger, outcome: x.outcome, reason: x.reason, retry_class: x.retry_class };
+        }),
+        retry: inv.status === 'past_due' ? await this.retryStatus(account, inv.id) : { available: false, reason: 'invoice_not_past_due' as RetryUnavailable },
+      });
+    }
+    return data;
+  }
+
+  async getInvoice(invoiceId: string) {
+    const [r] = await this.db.query<Row>('SELECT * FROM invoices WHERE id = $1', [invoiceId]);
+    return r ? toInvoice(r) : null;
+  }
+
+  /** Whether Retry works for this invoice now, and if not, why. */
+  async retryStatus(account: Account, invoiceId: string) {
+    const now = this.clock.now();
+    const [subRow] = await this.db.query<Row>('SELECT s.* FROM subscriptions s JOIN invoices i ON i.subscription_id = s.id WHERE i.id = $1', [invoiceId]);
+    const inv = await this.getInvoice(invoiceId);
+    if (!subRow || !inv) throw new CommandError(404, 'not_found', `no invoice ${invoiceId}`);
+    const [state] = await loadStates(this.db, [subRow], now);
+    const manual = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM payment_attempts WHERE account_id = $1 AND trigger = 'customer_retry' AND created_at > $2`,
+      [account.id, new Date(now.getTime() - DAY)],
+    );
+    const policy = policyFor(await loadPolicies(this.db), inv.plan_id, account.domain_zone);
+    return retryAvailability({
+      policy,
+      invoice_status: inv.status,
+      domain_zone: account.domain_zone,
+      payment_method: state.payment_method,
+      in_flight: state.attempts.some((a) => a.outcome === 'pending' || a.outcome === 'unknown'),
+      manual_retries_last_24h: manual[0].n,
+      card_attempts: state.card_attempts,
+      attempts: state.invoice?.id === invoiceId ? state.attempts.map((a) => ({ at: a.created_at, trigger: a.trigger, outcome: a.outcome, retry_class: a.retry_class, reason: a.reason, not_before: a.not_before, payment_method_id: a.payment_method_id })) : [],
+      now,
+    });
+  }
+
+  /** The customer's (or operator's) Retry: one attempt now, answered with its outcome. */
+  async retry(invoiceId: string, trigger: 'customer_retry' | 'operator' = 'customer_retry') {
+    const inv = await this.getInvoice(invoiceId);
+    if (!inv) throw new CommandError(404, 'not_found', `no invoice ${invoiceId}`);
+    const account = (await this.getAccount(inv.account_id))!;
+    const status = await this.retryStatus(account, invoiceId);
+    if (!status.available) throw new CommandError(409, `retry_unavailable`, retryMessage(status.reason), { reason: status.reason });
+    const r = await this.engine.dispatch(inv.subscription_id, { type: 'retry_requested', trigger });
+    if (!r.attempt) throw new CommandError(409, 'retry_unavailable', retryMessage('attempt_in_flight'), { reason: 'attempt_in_flight' });
+    return { outcome: r.attempt.outcome, reason: r.attempt.reason, invoice_status: (await this.getInvoice(invoiceId))!.status };
+  }
+
+  // ---- timeline ----
+  async timeline(accountId: string, limit = 200) {
+    await this.requireAccount(accountId);
+    const events = await this.db.query<Row>(
+      'SELECT id, type, invoice_id, data, occurred_at FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT $2',
+      [accountId, limit],
+    );
+    const sub = await this.subscriptionView(accountId);
+    return {
+      events: events.map((e) => ({ id: Number(e.id), type: e.type, invoice_id: e.invoice_id, data: e.data, at: e.occurred_at })),
+      next: sub && sub.next_action_at ? { action: sub.next_action, at: sub.next_action_at, retry_why: sub.next_retry_why } : null,
+    };
+  }
+}
+
+export const RETRY_MESSAGES: Record<RetryUnavailable, string> = {
+  invoice_not_past_due: 'This invoice is not awaiting payment.',
+  manual_retry_disabled: 'Retrying payments by hand is turned off.',
+  domain_zone_excluded: "Retry is not available for your domain zone; we'll keep retrying automatically, or update your billing information.",
+  payment_method_excluded: "Retry is not available for this payment method; we'll keep retrying automatically, or update your billing information.",
+  no_payment_method: 'Add a payment method in Billing information first.',
+  attempt_in_flight: 'A payment attempt is already in progress.',
+  rate_limited: 'You have retried too many times today; try again tomorrow.',
+  network_cap: 'The card network limits how often this card can be tried; try again later.',
+  needs_new_payment_method: 'The bank refused this card in a way retrying will not fix; please update your billing information.',
+};
+
+export function retryMessage(reason: RetryUnavailable): string {
+  return RETRY_MESSAGES[reason];
+}

@@ -1,0 +1,315 @@
+// The engine: claims due subscriptions in batches (FOR UPDATE SKIP LOCKED on next_action_at),
+// steps the state machine, writes the result with its events and e-mails in one transaction,
+// and only then calls the gateway — concurrently, outside any transaction — and applies answers.
+// Any number of engines in any number of processes can share one PostgreSQL.
+import type { Clock } from '../core/clock.ts';
+import type { Plan } from '../core/types.ts';
+import { step, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
+import type { Db, Queryable } from '../store/db.ts';
+import { insertOutbox, loadPlans, loadPolicies, loadStates, saveSteps, type OutboxRow } from '../store/billing.ts';
+import { newId } from '../store/ids.ts';
+import type { ChargeResult, Gateway } from '../gateway/types.ts';
+import { renderEmail, type TemplateName } from '../notify/templates.ts';
+
+export interface EngineOptions {
+  db: Db;
+  gateway: Gateway;
+  clock: Clock;
+  /** Subscriptions claimed per transaction. */
+  batchSize?: number;
+  /** Gateway calls in flight at once, per engine. */
+  concurrency?: number;
+  /** How long a claimed attempt may stay unanswered before it is reconciled. */
+  attemptLeaseMs?: number;
+  /** Base URL of the customer pages, for links in e-mails. */
+  portalUrl?: string;
+  /** Called with the number of renewals finished, for progress displays. */
+  onProgress?: (n: number) => void;
+}
+
+export interface DispatchResult {
+  state: BillingState;
+  /** The attempt the event caused, after its answer was applied (null when none was made). */
+  attempt: AttemptState | null;
+}
+
+type Row = Record<string, any>;
+
+export class Engine {
+  readonly db: Db;
+  readonly gateway: Gateway;
+  readonly clock: Clock;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly portalUrl: string;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(private opts: EngineOptions) {
+    this.db = opts.db;
+    this.gateway = opts.gateway;
+    this.clock = opts.clock;
+    this.batchSize = opts.batchSize ?? 200;
+    this.concurrency = opts.concurrency ?? 64;
+    this.leaseMs = opts.attemptLeaseMs ?? 2 * 60_000;
+    this.portalUrl = opts.portalUrl ?? 'http://127.0.0.1:8080/portal';
+  }
+
+  /** Claims one batch of due subscriptions and carries it through. Returns how many were claimed. */
+  async runBatch(): Promise<number> {
+    const now = this.clock.now();
+    const { claimed, charges, refs } = await this.db.tx(async (q) => {
+      const rows = await q.query<Row>(
+        `SELECT * FROM subscriptions WHERE next_action_at <= $1 ORDER BY next_action_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [now, this.batchSize],
+      );
+      if (rows.length === 0) return { claimed: 0, charges: [] as Effect[], refs: undefined };
+      const states = await loadStates(q, rows, now);
+      const steps = states.map((before) => ({ before, result: this.step(before, { type: 'tick' }, now) }));
+      await this.persist(q, steps, now);
+      return { claimed: rows.length, charges: steps.flatMap((s) => gatewayEffects(s.result)), refs: gatewayRefs(states) };
+    });
+    if (charges.length) await this.settle(charges, refs);
+    return claimed;
+  }
+
+  /** Runs batches until nothing is due at the clock's current time. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.runBatch();
+      total += n;
+      if (n === 0) return total;
+    }
+  }
+
+  /**
+   * Runs several batches at once so gateway latency overlaps: each batch claims its own rows
+   * (SKIP LOCKED), so `parallel` batches in flight behave like that many workers.
+   */
+  async drainParallel(parallel: number): Promise<number> {
+    let total = 0;
+    const lane = async () => {
+      for (;;) {
+        if (this.stopping) return;
+        const n = await this.runBatch();
+        total += n;
+        if (n === 0) return;
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, lane));
+    return total;
+  }
+
+  /** A customer's or operator's action on one subscription, carried through to the gateway's answer. */
+  async dispatch(subscriptionId: string, event: MachineEvent): Promise<DispatchResult> {
+    const now = this.clock.now();
+    const { result, charges } = await this.db.tx(async (q) => {
+      const rows = await q.query<Row>('SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE', [subscriptionId]);
+      if (rows.length === 0) throw new Error(`no subscription ${subscriptionId}`);
+      const [before] = await loadStates(q, rows, now);
+      const result = this.step(before, event, now);
+      await this.persist(q, [{ before, result }], now);
+      return { result, charges: gatewayEffects(result) };
+    });
+    if (charges.length === 0) return { state: result.state, attempt: null };
+    const applied = await this.settle(charges);
+    return applied.get(subscriptionId) ?? { state: result.state, attempt: null };
+  }
+
+  /**
+   * Performs charges/reconciliations concurrently, then applies every answer in batched transactions.
+   * `refs`: gateway references of the payment methods, already read with the batch (saves a query per charge).
+   */
+  private async settle(effects: Effect[], refs?: Map<string, GatewayRefs>): Promise<Map<string, DispatchResult>> {
+    const answers: { attempt: AttemptState; result: ChargeResult }[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < effects.length) {
+        const e = effects[next++] as Extract<Effect, { type: 'charge' | 'reconcile' }>;
+        answers.push({ attempt: e.attempt, result: await this.callGateway(e, refs) });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, effects.length) }, worker));
+    const out = new Map<string, DispatchResult>();
+    for (let i = 0; i < answers.length; i += this.batchSize) {
+      const chunk = answers.slice(i, i + this.batchSize);
+      const more = await this.applyAnswers(chunk);
+      for (const [k, v] of more) out.set(k, v);
+    }
+    return out;
+  }
+
+  private async callGateway(e: Extract<Effect, { type: 'charge' | 'reconcile' }>, known?: Map<string, GatewayRefs>): Promise<ChargeResult> {
+    const req = await this.chargeRequest(e.attempt, known);
+    if (!req) return unknownResult('no gateway customer or payment method reference');
+    if (e.type === 'reconcile') {
+      const found = await this.gateway.lookup(req).catch(() => undefined);
+      if (found === undefined) return unknownResult('lookup failed');
+      if (found) return found;
+      // Nothing was created under this key: the same key makes charging now safe (at most once).
+    }
+    return this.gateway.charge(req);
+  }
+
+  private refCache = new Map<string, GatewayRefs>();
+
+  private async chargeRequest(a: AttemptState, known?: Map<string, GatewayRefs>) {
+    let refs = known?.get(a.payment_method_id ?? '') ?? this.refCache.get(a.payment_method_id ?? '');
+    if (!refs) {
+      const [r] = await this.db.query<Row>(
+        `SELECT a.gateway_customer_ref, pm.gateway_ref FROM payment_methods pm JOIN accounts a ON a.id = pm.account_id WHERE pm.id = $1`,
+        [a.payment_method_id],
+      );
+      if (!r?.gateway_customer_ref || !r.gateway_ref) return null;
+      refs = { customer_ref: r.gateway_customer_ref, payment_method_ref: r.gateway_ref };
+      if (this.refCache.size > 10_000) this.refCache.clear(); // bounded memory on billing day
+      this.refCache.set(a.payment_method_id!, refs);
+    }
+    return {
+      ...refs,
+      amount: a.amount,
+      currency: a.currency,
+      idempotency_key: a.idempotency_key,
+      description: `renewd invoice ${a.invoice_id}`,
+      metadata: { renewd_invoice: a.invoice_id, renewd_attempt: a.id },
+    };
+  }
+
+  private async applyAnswers(chunk: { attempt: AttemptState; result: ChargeResult }[]): Promise<Map<string, DispatchResult>> {
+    const now = this.clock.now();
+    return this.db.tx(async (q) => {
+      const invIds = chunk.map((c) => c.attempt.invoice_id);
+      // Lock in id order so concurrent appliers never deadlock.
+      const rows = await q.query<Row>(
+        `SELECT s.* FROM subscriptions s WHERE s.id IN (SELECT subscription_id FROM invoices WHERE id = ANY($1)) ORDER BY s.id FOR UPDATE`,
+        [invIds],
+      );
+      const states = await loadStates(q, rows, now);
+      const byInvoice = new Map(states.filter((s) => s.invoice).map((s) => [s.invoice!.id, s]));
+      const steps: { before: BillingState; result: StepResult }[] = [];
+      const out = new Map<string, DispatchResult>();
+      for (const { attempt, result } of chunk) {
+        const before = byInvoice.get(attempt.invoice_id);
+        if (!before) continue; // invoice no longer collecting (already settled): nothing to apply
+        const r = this.step(before, { type: 'charge_result', attempt_id: attempt.id, result: toOutcome(result) }, now);
+        steps.push({ before, result: r });
+        const applied = r.changed_attempts.find((a) => a.id === attempt.id) ?? null;
+        out.set(before.subscription.id, { state: r.state, attempt: applied });
+      }
+      await this.persist(q, steps, now);
+      this.opts.onProgress?.(steps.length);
+      return out;
+    });
+  }
+
+  private step(before: BillingState, event: MachineEvent, now: Date): StepResult {
+    return step(before, event, now, { newId, attemptLeaseMs: this.leaseMs });
+  }
+
+  private async persist(q: Queryable, steps: { before: BillingState; result: StepResult }[], now: Date) {
+    await saveSteps(q, steps, now);
+    // The batch's e-mails, rendered here and written to the outbox in one statement (same rows and
+    // rules as notify/outbox.ts enqueueEmail, without a round trip per e-mail inside the transaction).
+    const emails: OutboxRow[] = [];
+    for (const { result } of steps) {
+      for (const e of result.effects) {
+        if (e.type !== 'email') continue;
+        const to = result.state.account.email;
+        if (!e.dedupe_key) throw new RangeError('an e-mail needs a dedupe key');
+        if (!to) throw new RangeError('an e-mail needs a recipient');
+        const mail = renderEmail(e.template as TemplateName, emailContext(result.state, e.data, this.portalUrl));
+        emails.push({ id: newId('ntf'), account_id: result.state.account.id, template: e.template, locale: mail.locale, to, subject: mail.subject, text: mail.text, html: mail.html, dedupe_key: e.dedupe_key });
+      }
+    }
+    await insertOutbox(q, emails, now);
+  }
+
+  /** Polls for due work every intervalMs until stop(). */
+  start(intervalMs = 1000) {
+    this.stopping = false;
+    const tick = async () => {
+      if (this.stopping) return;
+      this.running = this.drainParallel(2)
+        .then(() => undefined)
+        .catch((err) => console.error('renewd engine:', err instanceof Error ? err.message : err));
+      await this.running;
+      this.running = null;
+      if (!this.stopping) this.timer = setTimeout(tick, intervalMs);
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  /** Stops claiming; work already claimed runs to its end (its attempts are committed either way). */
+  async stop() {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.running) await this.running;
+  }
+}
+
+interface GatewayRefs {
+  customer_ref: string;
+  payment_method_ref: string;
+}
+
+/** Gateway references of the states' current payment methods (loadStates reads the full account and card rows). */
+function gatewayRefs(states: BillingState[]): Map<string, GatewayRefs> {
+  const out = new Map<string, GatewayRefs>();
+  for (const s of states) {
+    const customer_ref = (s.account as { gateway_customer_ref?: string | null }).gateway_customer_ref;
+    const pm = s.payment_method;
+    if (pm?.gateway_ref && customer_ref) out.set(pm.id, { customer_ref, payment_method_ref: pm.gateway_ref });
+  }
+  return out;
+}
+
+function gatewayEffects(r: StepResult): Effect[] {
+  return r.effects.filter((e) => e.type === 'charge' || e.type === 'reconcile');
+}
+
+function unknownResult(message: string): ChargeResult {
+  return { outcome: 'unknown', gateway_ref: null, reason: null, retry_class: null, raw: { message }, retry_after_ms: null };
+}
+
+export function toOutcome(r: ChargeResult): ChargeOutcome {
+  return {
+    outcome: r.outcome,
+    reason: r.reason,
+    retry_class: r.retry_class,
+    raw_code: r.raw.decline_code ?? r.raw.code ?? null,
+    network_code: r.raw.network_decline_code ?? null,
+    advice_code: r.raw.network_advice_code ?? r.raw.advice_code ?? null,
+    gateway_ref: r.gateway_ref,
+    retry_after_ms: r.retry_after_ms,
+  };
+}
+
+function emailContext(s: BillingState, data: Record<string, unknown>, portalUrl: string) {
+  const pm = s.payment_method;
+  const dateOf = (v: unknown) => (v instanceof Date ? v : typeof v === 'string' ? new Date(v) : undefined);
+  return {
+    locale: s.account.locale,
+    time_zone: s.account.time_zone,
+    account_name: s.account.name,
+    portal_url: portalUrl,
+    plan_name: s.plan.name,
+    amount: (data.amount as number | undefined) ?? s.invoice?.amount,
+    currency: (data.currency as string | undefined) ?? s.invoice?.currency ?? s.account.currency,
+    period_end: dateOf(data.period_end) ?? s.subscription.current_period_end,
+    grace_ends_at: dateOf(data.grace_ends_at) ?? s.subscription.grace_ends_at ?? undefined,
+    next_retry_at: s.subscription.next_retry_at,
+    reason: (data.reason as any) ?? undefined,
+    days_left: data.days_left as number | undefined,
+    card_brand: pm?.brand ?? undefined,
+    card_last4: pm?.last4 ?? undefined,
+    exp_month: pm?.exp_month ?? undefined,
+    exp_year: pm?.exp_year ?? undefined,
+    invoice_id: (data.invoice_id as string | undefined) ?? undefined,
+    outcome: data.outcome as any,
+  };
+}
+
+export type { Plan };

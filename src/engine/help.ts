@@ -1,0 +1,251 @@
+// Request help: a support request about one invoice that carries a snapshot of the invoice, its
+// attempts and their decline reasons (what the operator needs to answer without digging), with an
+// acknowledgement e-mail to the customer written in the same transaction. Operators answer (the
+// answer is e-mailed) and close requests.
+import type { Queryable } from '../store/db.ts';
+import { insertEvents, toAccount, toAttempt, toInvoice, toPaymentMethod } from '../store/billing.ts';
+import { newId } from '../store/ids.ts';
+import { enqueueEmail } from '../notify/outbox.ts';
+import { CommandError, type Commands } from './commands.ts';
+
+export type HelpRequestStatus = 'open' | 'answered' | 'closed';
+export const HELP_REQUEST_STATUSES: readonly HelpRequestStatus[] = ['open', 'answered', 'closed'];
+export const HELP_MESSAGE_MAX = 5000;
+export const HELP_ANSWER_MAX = 10000;
+
+export interface HelpRequestView {
+  id: string;
+  account_id: string;
+  invoice_id: string;
+  message: string;
+  status: HelpRequestStatus;
+  answer: string | null;
+  context: HelpContext;
+  created_at: Date;
+  answered_at: Date | null;
+  closed_at: Date | null;
+}
+
+/** What the operator sees of the invoice at the time of the request. */
+export interface HelpContext {
+  requested_by: 'customer' | 'operator';
+  account: { id: string; name: string; email: string; locale: string; domain_zone: string; time_zone: string };
+  invoice: {
+    id: string;
+    status: string;
+    kind: string;
+    plan_id: string;
+    amount: number;
+    currency: string;
+    period_start: string;
+    period_end: string;
+    created_at: string;
+    paid_at: string | null;
+  };
+  subscription: { status: string; plan_id: string; grace_ends_at: string | null; next_retry_at: string | null } | null;
+  payment_method: { type: string; brand: string | null; last4: string | null; exp_month: number | null; exp_year: number | null } | null;
+  attempts: {
+    number: number;
+    at: string;
+    trigger: string;
+    outcome: string;
+    reason: string | null;
+    retry_class: string | null;
+    raw_code: string | null;
+    network_code: string | null;
+    advice_code: string | null;
+  }[];
+  /** The distinct decline reasons of the attempts, oldest first. */
+  decline_reasons: string[];
+  retry: { available: boolean; reason: string | null };
+}
+
+type Row = Record<string, any>;
+const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+
+function view(r: Row): HelpRequestView {
+  return {
+    id: r.id,
+    account_id: r.account_id,
+    invoice_id: r.invoice_id,
+    message: r.message,
+    status: r.status,
+    answer: r.answer ?? null,
+    context: typeof r.context === 'string' ? JSON.parse(r.context) : r.context,
+    created_at: new Date(r.created_at),
+    answered_at: r.answered_at ? new Date(r.answered_at) : null,
+    closed_at: r.closed_at ? new Date(r.closed_at) : null,
+  };
+}
+
+export class HelpDesk {
+  constructor(
+    readonly commands: Commands,
+    /** Link to the customer pages, for e-mails. */
+    readonly portalUrl: string,
+  ) {}
+
+  get db() {
+    return this.commands.db;
+  }
+  get clock() {
+    return this.commands.clock;
+  }
+
+  /** Opens a help request about an invoice; the customer gets an acknowledgement e-mail. */
+  async create(invoiceId: string, input: { message: string; requested_by: 'customer' | 'operator' }): Promise<HelpRequestView> {
+    const message = input.message.trim();
+    if (message.length === 0) throw new CommandError(400, 'validation_error', 'message must not be empty');
+    if (message.length > HELP_MESSAGE_MAX) throw new CommandError(400, 'validation_error', `message must be at most ${HELP_MESSAGE_MAX} characters`);
+    const inv = await this.commands.getInvoice(invoiceId);
+    if (!inv) throw new CommandError(404, 'not_found', `no invoice ${invoiceId}`);
+    const account = await this.commands.requireAccount(inv.account_id);
+    // Whether Retry works now is part of what the operator needs to know.
+    const retry =
+      inv.status === 'past_due' ? await this.commands.retryStatus(account, inv.id) : { available: false, reason: 'invoice_not_past_due' as const };
+    const now = this.clock.now();
+    const id = newId('help');
+    await this.db.tx(async (q) => {
+      const context = await snapshot(q, invoiceId, input.requested_by, retry);
+      await q.query(
+        `INSERT INTO help_requests (id, account_id, invoice_id, message, context, status, created_at) VALUES ($1, $2, $3, $4, $5, 'open', $6)`,
+        [id, account.id, invoiceId, message, JSON.stringify(context), now],
+      );
+      await enqueueEmail(q, {
+        account_id: account.id,
+        to: account.email,
+        template: 'help_request_received',
+        dedupe_key: `help_request_received:${id}`,
+        now,
+        ctx: { locale: account.locale, time_zone: account.time_zone, account_name: account.name, portal_url: this.portalUrl, invoice_id: invoiceId, help_request_id: id },
+      });
+      await insertEvents(
+        q,
+        [
+          {
+            account_id: account.id,
+            subscription_id: inv.subscription_id,
+            invoice_id: invoiceId,
+            type: 'help_request.created',
+            data: { help_request_id: id, requested_by: input.requested_by, decline_reasons: context.decline_reasons },
+          },
+        ],
+        now,
+      );
+    });
+    return (await this.get(id))!;
+  }
+
+  async get(id: string): Promise<HelpRequestView | null> {
+    const [r] = await this.db.query<Row>('SELECT * FROM help_requests WHERE id = $1', [id]);
+    return r ? view(r) : null;
+  }
+
+  async list(opts: { status?: HelpRequestStatus; account_id?: string; invoice_id?: string; limit?: number } = {}): Promise<HelpRequestView[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT * FROM help_requests
+        WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR account_id = $2) AND ($3::text IS NULL OR invoice_id = $3)
+        ORDER BY created_at DESC, id DESC LIMIT $4`,
+      [opts.status ?? null, opts.account_id ?? null, opts.invoice_id ?? null, opts.limit ?? 100],
+    );
+    return rows.map(view);
+  }
+
+  /** The operator's answer, e-mailed to the customer. A closed request cannot be answered. */
+  async answer(id: string, answer: string): Promise<HelpRequestView> {
+    const text = answer.trim();
+    if (text.length === 0) throw new CommandError(400, 'validation_error', 'answer must not be empty');
+    if (text.length > HELP_ANSWER_MAX) throw new CommandError(400, 'validation_error', `answer must be at most ${HELP_ANSWER_MAX} characters`);
+    const now = this.clock.now();
+    await this.db.tx(async (q) => {
+      const [r] = await q.query<Row>('SELECT * FROM help_requests WHERE id = $1 FOR UPDATE', [id]);
+      if (!r) throw new CommandError(404, 'not_found', `no help request ${id}`);
+      if (r.status === 'closed') throw new CommandError(409, 'conflict', 'this help request is closed; open a new one');
+      const [a] = await q.query<Row>('SELECT * FROM accounts WHERE id = $1', [r.account_id]);
+      const account = toAccount(a);
+      await q.query(`UPDATE help_requests SET status = 'answered', answer = $2, answered_at = $3 WHERE id = $1`, [id, text, now]);
+      await enqueueEmail(q, {
+        account_id: account.id,
+        to: account.email,
+        template: 'help_request_answered',
+        // Each answer is its own e-mail (an operator may answer again).
+        dedupe_key: `help_request_answered:${id}:${newId('ans')}`,
+        now,
+        ctx: {
+          locale: account.locale,
+          time_zone: account.time_zone,
+          account_name: account.name,
+          portal_url: this.portalUrl,
+          invoice_id: r.invoice_id,
+          help_request_id: id,
+          answer: text,
+        },
+      });
+      await insertEvents(q, [{ account_id: account.id, invoice_id: r.invoice_id, type: 'help_request.answered', data: { help_request_id: id } }], now);
+    });
+    return (await this.get(id))!;
+  }
+
+  /** Closes a request; closing a closed request changes nothing. */
+  async close(id: string): Promise<HelpRequestView> {
+    const now = this.clock.now();
+    await this.db.tx(async (q) => {
+      const [r] = await q.query<Row>('SELECT * FROM help_requests WHERE id = $1 FOR UPDATE', [id]);
+      if (!r) throw new CommandError(404, 'not_found', `no help request ${id}`);
+      if (r.status === 'closed') return;
+      await q.query(`UPDATE help_requests SET status = 'closed', closed_at = $2 WHERE id = $1`, [id, now]);
+      await insertEvents(q, [{ account_id: r.account_id, invoice_id: r.invoice_id, type: 'help_request.closed', data: { help_request_id: id } }], now);
+    });
+    return (await this.get(id))!;
+  }
+}
+
+/** The invoice, its subscription, payment method and attempts as they are now. */
+async function snapshot(
+  q: Queryable,
+  invoiceId: string,
+  requested_by: 'customer' | 'operator',
+  retry: { available: boolean; reason: string | null },
+): Promise<HelpContext> {
+  const [ir] = await q.query<Row>('SELECT * FROM invoices WHERE id = $1', [invoiceId]);
+  const inv = toInvoice(ir);
+  const [ar] = await q.query<Row>('SELECT * FROM accounts WHERE id = $1', [inv.account_id]);
+  const account = toAccount(ar);
+  const [sr] = await q.query<Row>('SELECT status, plan_id, grace_ends_at, next_retry_at FROM subscriptions WHERE id = $1', [inv.subscription_id]);
+  const [pr] = await q.query<Row>(`SELECT * FROM payment_methods WHERE account_id = $1 AND status = 'active'`, [inv.account_id]);
+  const pm = pr ? toPaymentMethod(pr) : null;
+  const attempts = (await q.query<Row>('SELECT * FROM payment_attempts WHERE invoice_id = $1 ORDER BY number', [invoiceId])).map(toAttempt);
+  const reasons: string[] = [];
+  for (const a of attempts) if (a.reason && !reasons.includes(a.reason)) reasons.push(a.reason);
+  return {
+    requested_by,
+    account: { id: account.id, name: account.name, email: account.email, locale: account.locale, domain_zone: account.domain_zone, time_zone: account.time_zone },
+    invoice: {
+      id: inv.id,
+      status: inv.status,
+      kind: inv.kind,
+      plan_id: inv.plan_id,
+      amount: inv.amount,
+      currency: inv.currency,
+      period_start: iso(inv.period_start)!,
+      period_end: iso(inv.period_end)!,
+      created_at: iso(inv.created_at)!,
+      paid_at: iso(inv.paid_at),
+    },
+    subscription: sr ? { status: sr.status, plan_id: sr.plan_id, grace_ends_at: iso(sr.grace_ends_at), next_retry_at: iso(sr.next_retry_at) } : null,
+    payment_method: pm && { type: pm.type, brand: pm.brand, last4: pm.last4, exp_month: pm.exp_month, exp_year: pm.exp_year },
+    attempts: attempts.map((a) => ({
+      number: a.number,
+      at: iso(a.created_at)!,
+      trigger: a.trigger,
+      outcome: a.outcome,
+      reason: a.reason,
+      retry_class: a.retry_class,
+      raw_code: a.raw_code,
+      network_code: a.network_code,
+      advice_code: a.advice_code,
+    })),
+    decline_reasons: reasons,
+    retry,
+  };
+}

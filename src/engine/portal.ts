@@ -1,0 +1,105 @@
+// Portal sessions: short-lived bearer tokens that let a customer reach their own account (billing
+// information, purchase history, Retry, Request help). The token is shown once; only its SHA-256
+// is stored (src/http/auth.ts resolves it). Expired or revoked tokens are refused.
+import type { Clock } from '../core/clock.ts';
+import type { Db } from '../store/db.ts';
+import { insertEvents } from '../store/billing.ts';
+import { newId } from '../store/ids.ts';
+import { newSecret, sha256 } from '../http/auth.ts';
+import { CommandError } from './commands.ts';
+
+export const PORTAL_TTL_DEFAULT_MINUTES = 60;
+export const PORTAL_TTL_MIN_MINUTES = 5;
+export const PORTAL_TTL_MAX_MINUTES = 1440;
+
+export interface PortalSessionView {
+  id: string;
+  account_id: string;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  /** Neither expired nor revoked. */
+  active: boolean;
+}
+
+export interface NewPortalSession extends PortalSessionView {
+  /** Shown once; send it as `Authorization: Bearer <token>` or open `url`. */
+  token: string;
+  url: string;
+}
+
+type Row = Record<string, any>;
+
+function view(r: Row, now: Date): PortalSessionView {
+  const expires_at = new Date(r.expires_at);
+  const revoked_at = r.revoked_at ? new Date(r.revoked_at) : null;
+  return { id: r.id, account_id: r.account_id, created_at: new Date(r.created_at), expires_at, revoked_at, active: !revoked_at && expires_at.getTime() > now.getTime() };
+}
+
+export class PortalSessions {
+  constructor(
+    readonly db: Db,
+    readonly clock: Clock,
+    /** Base URL of the service; the customer pages live at `${publicUrl}/portal`. */
+    readonly publicUrl: string,
+  ) {}
+
+  async create(accountId: string, opts: { ttl_minutes?: number } = {}): Promise<NewPortalSession> {
+    const ttl = opts.ttl_minutes ?? PORTAL_TTL_DEFAULT_MINUTES;
+    if (!Number.isInteger(ttl) || ttl < PORTAL_TTL_MIN_MINUTES || ttl > PORTAL_TTL_MAX_MINUTES)
+      throw new CommandError(400, 'validation_error', `ttl_minutes must be a whole number from ${PORTAL_TTL_MIN_MINUTES} to ${PORTAL_TTL_MAX_MINUTES}`);
+    const now = this.clock.now();
+    const id = newId('pses');
+    const token = newSecret('ps');
+    const expires_at = new Date(now.getTime() + ttl * 60_000);
+    await this.db.tx(async (q) => {
+      const [a] = await q.query('SELECT 1 FROM accounts WHERE id = $1', [accountId]);
+      if (!a) throw new CommandError(404, 'not_found', `no account ${accountId}`);
+      await q.query('INSERT INTO portal_sessions (id, token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+        id,
+        sha256(token),
+        accountId,
+        now,
+        expires_at,
+      ]);
+      await insertEvents(q, [{ account_id: accountId, type: 'portal_session.created', data: { portal_session_id: id, expires_at } }], now);
+    });
+    return {
+      id,
+      account_id: accountId,
+      created_at: now,
+      expires_at,
+      revoked_at: null,
+      active: true,
+      token,
+      url: `${this.publicUrl.replace(/\/+$/, '')}/portal?token=${encodeURIComponent(token)}`,
+    };
+  }
+
+  async get(id: string): Promise<PortalSessionView | null> {
+    const [r] = await this.db.query<Row>('SELECT id, account_id, created_at, expires_at, revoked_at FROM portal_sessions WHERE id = $1', [id]);
+    return r ? view(r, this.clock.now()) : null;
+  }
+
+  async list(accountId: string, limit = 100): Promise<PortalSessionView[]> {
+    const rows = await this.db.query<Row>(
+      'SELECT id, account_id, created_at, expires_at, revoked_at FROM portal_sessions WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2',
+      [accountId, limit],
+    );
+    const now = this.clock.now();
+    return rows.map((r) => view(r, now));
+  }
+
+  /** Revokes a session (its token stops working at once). Revoking twice changes nothing. */
+  async revoke(id: string): Promise<PortalSessionView> {
+    const now = this.clock.now();
+    return this.db.tx(async (q) => {
+      const [r] = await q.query<Row>('SELECT id, account_id, created_at, expires_at, revoked_at FROM portal_sessions WHERE id = $1 FOR UPDATE', [id]);
+      if (!r) throw new CommandError(404, 'not_found', `no portal session ${id}`);
+      if (r.revoked_at) return view(r, now);
+      await q.query('UPDATE portal_sessions SET revoked_at = $2 WHERE id = $1', [id, now]);
+      await insertEvents(q, [{ account_id: r.account_id, type: 'portal_session.revoked', data: { portal_session_id: id } }], now);
+      return view({ ...r, revoked_at: now }, now);
+    });
+  }
+}

@@ -1,0 +1,254 @@
+// The Stripe adapter, through the official `stripe` package. It talks to real Stripe or, with
+// host/port/protocol, to the built-in sandbox PSP (which speaks the same subset of the API).
+//
+// Charges are off-session PaymentIntents created with confirm=true under the attempt's idempotency
+// key (sent both as Stripe's Idempotency-Key and as metadata renewd_idempotency_key, so the charge
+// can be found again without creating anything). Declines and transport trouble are outcomes:
+// charge() never throws for them. Card numbers and CVCs are passed straight to the gateway and are
+// never logged, stored or put into an error message.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import Stripe from 'stripe';
+import { classifyDecline } from '../core/declines.ts';
+import { GatewayError } from './errors.ts';
+import { CardRejectedError, type CardInput, type ChargeRequest, type ChargeResult, type Gateway, type PaymentMethodDetails, type RawDecline } from './types.ts';
+
+export interface StripeGatewayOptions {
+  apiKey: string;
+  host?: string;
+  port?: number;
+  protocol?: 'http' | 'https';
+  /** Client timeout per request (default 30 s). A charge that times out is an `unknown` outcome. */
+  timeoutMs?: number;
+  /**
+   * Automatic retries by the client: 0 (the engine reconciles unknown outcomes itself, with the same
+   * key). Note that stripe-node still retries a request once, with the same Idempotency-Key, when
+   * the connection was closed under it (ECONNRESET): safe, the key makes it at most once.
+   */
+  maxNetworkRetries?: 0;
+  /** Most payment intents of one customer a lookup walks through (newest first; default 1000). */
+  lookupScanLimit?: number;
+  /** Open sockets to the gateway at most (default 256; keep-alive). */
+  maxSockets?: number;
+}
+
+/** The metadata key carrying the attempt's idempotency key on every PaymentIntent renewd creates. */
+export const IDEMPOTENCY_METADATA_KEY = 'renewd_idempotency_key';
+
+type StripeErr = Error & {
+  type?: string;
+  statusCode?: number;
+  code?: string;
+  decline_code?: string;
+  network_decline_code?: string;
+  advice_code?: string;
+  network_advice_code?: string;
+  payment_intent?: { id?: string; status?: string };
+  param?: string;
+};
+
+export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
+  if (!opts.apiKey) throw new Error('createStripeGateway: apiKey is required');
+  const protocol = opts.protocol ?? 'https';
+  const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 256 };
+  const stripe = new Stripe(opts.apiKey, {
+    ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.port ? { port: opts.port } : {}),
+    protocol,
+    timeout: opts.timeoutMs ?? 30_000,
+    maxNetworkRetries: 0,
+    telemetry: false,
+    httpAgent: protocol === 'http' ? new HttpAgent(agentOpts) : new HttpsAgent(agentOpts),
+    appInfo: { name: 'renewd' },
+  });
+  const scanLimit = opts.lookupScanLimit ?? 1000;
+
+  /** Errors outside a charge: card refusals are CardRejectedError, the rest GatewayError. */
+  function rethrow(err: unknown, what: string): never {
+    if (!(err instanceof Stripe.errors.StripeError)) throw err; // a bug, not the gateway
+    const e = err as StripeErr;
+    if (e?.type === 'StripeCardError') throw new CardRejectedError(e.message || 'The card was refused.', e.code ?? 'card_declined', e.decline_code ?? null);
+    throw toGatewayError(e, what);
+  }
+
+  return {
+    name: 'stripe',
+
+    async createCustomer(input) {
+      try {
+        const c = await stripe.customers.create({ email: input.email, name: input.name, metadata: { renewd_account_id: input.account_id } });
+        return c.id;
+      } catch (err) {
+        rethrow(err, 'create the customer');
+      }
+    },
+
+    async attachCard(customer_ref: string, card: CardInput): Promise<PaymentMethodDetails> {
+      try {
+        const pm = await stripe.paymentMethods.create({
+          type: 'card',
+          card: { number: card.number, exp_month: card.exp_month, exp_year: card.exp_year, ...(card.cvc ? { cvc: card.cvc } : {}) },
+        });
+        return details(await stripe.paymentMethods.attach(pm.id, { customer: customer_ref }));
+      } catch (err) {
+        rethrow(err, 'save the card');
+      }
+    },
+
+    async attachToken(customer_ref: string, token: string): Promise<PaymentMethodDetails> {
+      try {
+        // A card token (tok_…) becomes a payment method first; a payment method id is attached as is.
+        const id = token.startsWith('tok_') ? (await stripe.paymentMethods.create({ type: 'card', card: { token } })).id : token;
+        return details(await stripe.paymentMethods.attach(id, { customer: customer_ref }));
+      } catch (err) {
+        rethrow(err, 'save the payment method');
+      }
+    },
+
+    async charge(req: ChargeRequest): Promise<ChargeResult> {
+      try {
+        const pi = await stripe.paymentIntents.create(
+          {
+            amount: req.amount,
+            currency: req.currency.toLowerCase(),
+            customer: req.customer_ref,
+            payment_method: req.payment_method_ref,
+            off_session: true,
+            confirm: true,
+            ...(req.description ? { description: req.description } : {}),
+            metadata: { ...req.metadata, [IDEMPOTENCY_METADATA_KEY]: req.idempotency_key },
+          },
+          { idempotencyKey: req.idempotency_key },
+        );
+        return fromPaymentIntent(pi);
+      } catch (err) {
+        if (!(err instanceof Stripe.errors.StripeError)) throw err; // a bug, not the gateway
+        return fromChargeError(err as StripeErr);
+      }
+    },
+
+    // Finds the PaymentIntent created under this idempotency key, by its metadata, without creating
+    // anything. It lists the customer's PaymentIntents (newest first) rather than using the search
+    // API: on real Stripe, search is eventually consistent (new objects can take a minute or more to
+    // become searchable), so a charge that just timed out could be missed, while list is read-after-
+    // write consistent. (A miss would still be safe — charging again with the same key replays the
+    // stored answer while Stripe keeps the key, 24 h — but list avoids relying on that.)
+    async lookup(req: ChargeRequest): Promise<ChargeResult | null> {
+      let found: Stripe.PaymentIntent | null = null;
+      let n = 0;
+      try {
+        for await (const pi of stripe.paymentIntents.list({ customer: req.customer_ref, limit: 100 })) {
+          if (pi.metadata?.[IDEMPOTENCY_METADATA_KEY] === req.idempotency_key) {
+            if (pi.status === 'succeeded') return fromPaymentIntent(pi); // money moved: that is the answer
+            found ??= pi;
+          }
+          if (++n >= scanLimit) break;
+        }
+      } catch (err) {
+        if (!(err instanceof Stripe.errors.StripeError)) throw err;
+        throw toGatewayError(err as StripeErr, 'look up the charge');
+      }
+      return found ? fromPaymentIntent(found) : null;
+    },
+  };
+}
+
+function details(pm: Stripe.PaymentMethod): PaymentMethodDetails {
+  return {
+    gateway_ref: pm.id,
+    type: 'card',
+    brand: pm.card?.brand ?? null,
+    last4: pm.card?.last4 ?? null,
+    exp_month: pm.card?.exp_month ?? null,
+    exp_year: pm.card?.exp_year ?? null,
+  };
+}
+
+function succeeded(ref: string): ChargeResult {
+  return { outcome: 'succeeded', gateway_ref: ref, reason: null, retry_class: null, raw: {}, retry_after_ms: null };
+}
+
+function unknown(ref: string | null, raw: RawDecline): ChargeResult {
+  return { outcome: 'unknown', gateway_ref: ref, reason: null, retry_class: null, raw, retry_after_ms: null };
+}
+
+function isAuthentication(raw: RawDecline) {
+  return raw.code === 'authentication_required' || raw.decline_code === 'authentication_required';
+}
+
+/** A decline or an authentication request, from Stripe's error fields. */
+function fromDecline(ref: string | null, raw: RawDecline): ChargeResult {
+  const c = classifyDecline(raw);
+  if (isAuthentication(raw)) {
+    return { outcome: 'requires_action', gateway_ref: ref, reason: 'authentication_required', retry_class: c.retry_class === 'never' ? 'never' : 'customer', raw, retry_after_ms: null };
+  }
+  return { outcome: 'declined', gateway_ref: ref, reason: c.reason, retry_class: c.retry_class, raw, retry_after_ms: c.retry_after_ms };
+}
+
+function rawOf(e: {
+  code?: string | null;
+  decline_code?: string | null;
+  network_decline_code?: string | null;
+  advice_code?: string | null;
+  network_advice_code?: string | null;
+  message?: string | null;
+}): RawDecline {
+  const raw: RawDecline = {};
+  if (e.code) raw.code = e.code;
+  if (e.decline_code) raw.decline_code = e.decline_code;
+  if (e.network_decline_code) raw.network_decline_code = e.network_decline_code;
+  if (e.advice_code) raw.advice_code = e.advice_code;
+  if (e.network_advice_code) raw.network_advice_code = e.network_advice_code;
+  if (e.message) raw.message = e.message;
+  return raw;
+}
+
+function fromPaymentIntent(pi: Stripe.PaymentIntent): ChargeResult {
+  switch (pi.status) {
+    case 'succeeded':
+      return succeeded(pi.id);
+    case 'requires_action':
+      return { outcome: 'requires_action', gateway_ref: pi.id, reason: 'authentication_required', retry_class: 'customer', raw: { code: 'authentication_required', message: 'The payment requires the customer to authenticate.' }, retry_after_ms: null };
+    case 'requires_payment_method': {
+      const e = pi.last_payment_error;
+      if (e) return fromDecline(pi.id, rawOf(e as Parameters<typeof rawOf>[0]));
+      return unknown(pi.id, { code: 'payment_intent_incomplete', message: 'The payment intent was created but not confirmed.' });
+    }
+    case 'canceled':
+      return fromDecline(pi.id, { code: 'payment_intent_canceled', message: `The payment intent was canceled${pi.cancellation_reason ? ` (${pi.cancellation_reason})` : ''}.` });
+    default:
+      // processing, requires_capture, requires_confirmation: not final; look it up again later.
+      return unknown(pi.id, { code: `payment_intent_${pi.status}`, message: `The payment intent is ${pi.status}.` });
+  }
+}
+
+function fromChargeError(e: StripeErr): ChargeResult {
+  const status = e?.statusCode;
+  const type = e?.type;
+  const ref = e?.payment_intent?.id ?? null;
+  if (type === 'StripeCardError' || status === 402) return fromDecline(ref, rawOf(e));
+  // No answer, or an answer that does not say what happened: reconcile later with the same key.
+  if (type === 'StripeConnectionError' || status === undefined) {
+    const timedOut = /timeout/i.test(e?.message ?? '');
+    return unknown(ref, { code: timedOut ? 'gateway_timeout' : 'gateway_connection_error', message: timedOut ? 'The gateway did not answer in time.' : 'The connection to the gateway failed.' });
+  }
+  if (status >= 500) return unknown(ref, { code: e.code ?? 'gateway_error', message: `The gateway answered HTTP ${status}.` });
+  if (status === 409) return unknown(ref, { code: e.code ?? 'idempotency_key_in_use', message: 'Another request with this idempotency key was still in flight.' });
+  if (status === 429) return unknown(ref, { code: e.code ?? 'rate_limit', message: 'The gateway rate-limited the request.' });
+  if (type === 'StripeIdempotencyError') throw toGatewayError(e, 'charge');
+  // The saved payment method is gone or unusable: the customer must give a new one.
+  if ((status === 400 || status === 404) && (e.code === 'resource_missing' || e.code === 'payment_method_unexpected_state' || e.param?.startsWith('payment_method'))) {
+    return fromDecline(ref, rawOf({ code: e.code ?? 'payment_method_unexpected_state', message: e.message }));
+  }
+  throw toGatewayError(e, 'charge');
+}
+
+function toGatewayError(e: StripeErr, what: string): GatewayError {
+  const status = e?.statusCode ?? null;
+  if (e?.type === 'StripeIdempotencyError' || e?.type === 'idempotency_error')
+    return new GatewayError(`Could not ${what}: the idempotency key was already used with other parameters.`, 'idempotency_key_reused', status);
+  if (status === 401 || status === 403) return new GatewayError(`Could not ${what}: the gateway refused the API key.`, 'gateway_authentication', status);
+  if (status === null || status >= 500 || status === 409 || status === 429 || e?.type === 'StripeConnectionError')
+    return new GatewayError(`Could not ${what}: the payment gateway is unavailable${status ? ` (HTTP ${status})` : ''}.`, 'gateway_unavailable', status);
+  return new GatewayError(`Could not ${what}: ${e?.message ?? 'the gateway refused the request'}`, 'gateway_invalid_request', status);
+}

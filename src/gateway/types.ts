@@ -1,0 +1,69 @@
+// The one interface every payment gateway adapter implements. The engine talks only to this.
+import type { AttemptOutcome, DeclineReason, RawDecline, RetryClass } from '../core/types.ts';
+export type { RawDecline } from '../core/types.ts';
+
+/** A card as typed by a customer in the sandbox; never stored, never logged. */
+export interface CardInput {
+  number: string;
+  exp_month: number;
+  exp_year: number;
+  cvc?: string;
+}
+
+export interface PaymentMethodDetails {
+  gateway_ref: string;
+  type: 'card';
+  brand: string | null;
+  last4: string | null;
+  exp_month: number | null;
+  exp_year: number | null;
+}
+
+export interface ChargeRequest {
+  customer_ref: string;
+  payment_method_ref: string;
+  amount: number;
+  currency: string;
+  /** Derived before the call from invoice + attempt number; the same key is only reused to reconcile. */
+  idempotency_key: string;
+  description?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface ChargeResult {
+  outcome: Exclude<AttemptOutcome, 'pending'>;
+  /** Gateway reference of the charge (PaymentIntent id), when one exists. */
+  gateway_ref: string | null;
+  /** Normalized reason and retry class; null when succeeded. For unknown: null. */
+  reason: DeclineReason | null;
+  retry_class: RetryClass | null;
+  raw: RawDecline;
+  /** Earliest time a retry is allowed by the network advice (Mastercard MAC 24–30), in ms from now. */
+  retry_after_ms: number | null;
+}
+
+export interface Gateway {
+  readonly name: string;
+  /** Creates the gateway-side customer for an account; returns its reference. */
+  createCustomer(input: { account_id: string; email: string; name: string }): Promise<string>;
+  /** Sandbox/test only: turn raw card data into a saved payment method attached to the customer. */
+  attachCard(customer_ref: string, card: CardInput): Promise<PaymentMethodDetails>;
+  /** Attach a payment method already tokenized client-side (real gateway path). */
+  attachToken(customer_ref: string, token: string): Promise<PaymentMethodDetails>;
+  /** Off-session charge. Never throws for declines or transport trouble: those are outcomes. */
+  charge(req: ChargeRequest): Promise<ChargeResult>;
+  /** Finds the charge made under this idempotency key, without ever creating one. null: none exists. */
+  lookup(req: ChargeRequest): Promise<ChargeResult | null>;
+}
+
+/** Thrown by attachCard/attachToken when the card itself is refused (bad number, expired, …). */
+export class CardRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly decline_code: string | null = null,
+  ) {
+    super(message);
+    this.name = 'CardRejectedError';
+  }
+}

@@ -1,0 +1,201 @@
+// Idempotency-Key for requests that move money (and help requests): the first answer (status and
+// body) is kept in idempotent_requests under (scope = caller + route, key) with a keyed hash of
+// the request; the same key with the same request replays that answer without doing anything
+// again (header `Idempotent-Replayed: true`); the same key with another request is refused (422
+// idempotency_key_reused); a duplicate arriving while the first is still running gets 409.
+//
+// Routes opt in with `config: { idempotent: true }`; the header stays optional. Answers are kept
+// 24 hours (service clock). Server errors (5xx) and rate-limit answers (429) are not kept: the
+// same key may be sent again. Only a keyed hash of the request is stored, never its body (a
+// sandbox card number stays out of the database).
+import { createHmac, randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { AppContext } from './context.ts';
+import type { Db } from '../store/db.ts';
+import { problem, sendProblem } from './problem.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Accept an Idempotency-Key header on this route. */
+    idempotent?: boolean;
+  }
+  interface FastifyRequest {
+    idempotency: { scope: string; key: string } | null;
+  }
+}
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+/** How long an answer is replayed. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** A request still "in progress" after this long is taken as abandoned (its process died). */
+export const IN_PROGRESS_STALE_MS = 10 * 60_000;
+const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+const IN_PROGRESS = 0;
+
+/** The header as OpenAPI documents it (and Fastify validates it). */
+export const idempotencyHeaderSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[\\x21-\\x7e]+$',
+  description:
+    'Optional. A unique key (e.g. a UUID) per operation: sending the same request again with the same key replays the first answer ' +
+    '(header Idempotent-Replayed: true) and does nothing twice. Another request with the same key: 422 idempotency_key_reused; ' +
+    'while the first is still running: 409. Kept 24 hours.',
+  example: '5f0c1d2e-8a7b-4c3d-9e1f-2a3b4c5d6e7f',
+} as const;
+
+/** Body as canonical JSON: keys sorted at every level, so field order does not matter. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+    .join(',')}}`;
+}
+
+// One secret per installation (in settings), so a stored hash cannot be matched against guessed
+// card numbers without the database's secret too.
+const secrets = new WeakMap<Db, Promise<string>>();
+function hashSecret(db: Db): Promise<string> {
+  let s = secrets.get(db);
+  if (!s) {
+    s = (async () => {
+      await db.query(`INSERT INTO settings (key, value) VALUES ('idempotency_hash_secret', $1) ON CONFLICT (key) DO NOTHING`, [
+        JSON.stringify(randomBytes(32).toString('base64url')),
+      ]);
+      const [r] = await db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'idempotency_hash_secret'`);
+      return r.value;
+    })();
+    s.catch(() => secrets.delete(db));
+    secrets.set(db, s);
+  }
+  return s;
+}
+
+export async function requestHash(db: Db, method: string, url: string, body: unknown): Promise<string> {
+  return createHmac('sha256', await hashSecret(db)).update(`${method}\n${url}\n${canonicalJson(body)}`).digest('hex');
+}
+
+function scopeOf(req: FastifyRequest): string | null {
+  const p = req.principal;
+  if (!p) return null;
+  const who = p.kind === 'admin' ? 'admin' : `account:${p.account_id}`;
+  return `${who} ${req.method} ${req.routeOptions.url ?? ''}`;
+}
+
+type Row = { request_hash: string; status_code: number; body: unknown; created_at: Date };
+
+/**
+ * Adds the Idempotency-Key handling to every route registered afterwards with
+ * `config: { idempotent: true }`: a preHandler after the route's own (so authentication and
+ * validation answer first and are never kept) and an onSend hook that keeps the first answer.
+ */
+export function installIdempotency(app: FastifyInstance, ctx: Pick<AppContext, 'db' | 'clock'>) {
+  const { db, clock } = ctx;
+  app.decorateRequest('idempotency', null);
+
+  async function preHandler(req: FastifyRequest, reply: FastifyReply) {
+    if (reply.sent) return;
+    const raw = req.headers[IDEMPOTENCY_HEADER];
+    if (raw === undefined) return;
+    const key = Array.isArray(raw) ? null : raw;
+    if (key === null || !KEY_RE.test(key))
+      return sendProblem(reply, problem(400, 'validation_error', 'Idempotency-Key must be one header of 1 to 255 visible ASCII characters'));
+    const scope = scopeOf(req);
+    if (!scope) return; // not authenticated: the route's own check answers
+    const hash = await requestHash(db, req.method, req.url, req.body);
+    if (Math.random() < 0.01) void sweepIdempotentRequests(db, clock.now()).catch(() => {});
+    for (let tries = 0; tries < 3; tries++) {
+      const now = clock.now();
+      const claimed = await db.query(
+        `INSERT INTO idempotent_requests (scope, key, request_hash, status_code, body, created_at) VALUES ($1, $2, $3, $4, 'null', $5)
+         ON CONFLICT (scope, key) DO NOTHING RETURNING key`,
+        [scope, key, hash, IN_PROGRESS, now],
+      );
+      if (claimed.length > 0) {
+        req.idempotency = { scope, key };
+        return;
+      }
+      const [row] = await db.query<Row>('SELECT request_hash, status_code, body, created_at FROM idempotent_requests WHERE scope = $1 AND key = $2', [scope, key]);
+      if (!row) continue; // released in between: claim again
+      const age = now.getTime() - new Date(row.created_at).getTime();
+      const stale = age >= IDEMPOTENCY_TTL_MS || (row.status_code === IN_PROGRESS && age >= IN_PROGRESS_STALE_MS);
+      if (stale) {
+        await db.query('DELETE FROM idempotent_requests WHERE scope = $1 AND key = $2 AND created_at = $3', [scope, key, row.created_at]);
+        continue;
+      }
+      if (row.request_hash !== hash)
+        return sendProblem(
+          reply,
+          problem(422, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different request; use a new key for a new request', { idempotency_key: key }),
+        );
+      if (row.status_code === IN_PROGRESS)
+        return sendProblem(reply, problem(409, 'conflict', 'a request with this Idempotency-Key is still being processed; try again shortly', { idempotency_key: key }));
+      reply.code(row.status_code).header(REPLAYED_HEADER, 'true');
+      if (row.body === null || row.status_code === 204) return reply.send();
+      return reply.type(row.status_code >= 400 ? 'application/problem+json; charset=utf-8' : 'application/json; charset=utf-8').send(JSON.stringify(row.body));
+    }
+    return sendProblem(reply, problem(409, 'conflict', 'a request with this Idempotency-Key is being processed; try again shortly', { idempotency_key: key }));
+  }
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (!route.config?.idempotent) return;
+    const own = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
+    route.preHandler = [...own, preHandler] as RouteOptions['preHandler'];
+    if (route.schema) {
+      const s = route.schema as Record<string, any>;
+      route.schema = {
+        ...s,
+        headers: {
+          type: 'object',
+          ...(s.headers ?? {}),
+          properties: { ...(s.headers?.properties ?? {}), [IDEMPOTENCY_HEADER]: idempotencyHeaderSchema },
+        },
+        response: { ...(s.response ?? {}), 409: { $ref: 'Problem#' }, 422: { $ref: 'Problem#' } },
+      };
+    }
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const idem = req.idempotency;
+    if (!idem) return payload;
+    req.idempotency = null;
+    const status = reply.statusCode;
+    try {
+      if (status >= 500 || status === 429) {
+        // Nothing to replay: let the caller send the same key again.
+        await db.query('DELETE FROM idempotent_requests WHERE scope = $1 AND key = $2 AND status_code = $3', [idem.scope, idem.key, IN_PROGRESS]);
+      } else {
+        let body: unknown = null;
+        if (typeof payload === 'string' && payload.length > 0) {
+          try {
+            body = JSON.parse(payload);
+          } catch {
+            body = payload;
+          }
+        }
+        await db.query('UPDATE idempotent_requests SET status_code = $3, body = $4 WHERE scope = $1 AND key = $2 AND status_code = $5', [
+          idem.scope,
+          idem.key,
+          status,
+          JSON.stringify(body),
+          IN_PROGRESS,
+        ]);
+      }
+    } catch (err) {
+      req.log.error({ err: { message: (err as Error).message } }, 'could not keep the idempotent answer');
+      await db.query('DELETE FROM idempotent_requests WHERE scope = $1 AND key = $2 AND status_code = $3', [idem.scope, idem.key, IN_PROGRESS]).catch(() => {});
+    }
+    return payload;
+  });
+}
+
+/** Deletes answers older than the replay window. */
+export async function sweepIdempotentRequests(db: Db, now: Date): Promise<void> {
+  await db.query('DELETE FROM idempotent_requests WHERE created_at < $1', [new Date(now.getTime() - IDEMPOTENCY_TTL_MS)]);
+}

@@ -1,0 +1,71 @@
+// Errors as RFC 9457 problem+json with a stable `type` (urn:renewd:problem:<code>) that clients
+// can switch on; `title` is the same for every instance of a type, `detail` says what happened.
+import type { FastifyReply } from 'fastify';
+
+export const PROBLEM_TYPES: Record<string, string> = {
+  validation_error: 'The request is not valid',
+  unauthorized: 'Authentication required',
+  forbidden: 'Not allowed',
+  not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
+  conflict: 'Conflict',
+  payload_too_large: 'Request body too large',
+  unsupported_media_type: 'Unsupported media type',
+  rate_limited: 'Too many requests',
+  internal_error: 'Internal error',
+  unknown_currency: 'Unknown currency',
+  unknown_time_zone: 'Unknown time zone',
+  invalid_locale: 'Invalid locale',
+  duplicate_price: 'Duplicate price',
+  no_price: 'No price for this currency and interval',
+  plan_exists: 'Plan already exists',
+  free_plan_exists: 'A free plan already exists',
+  no_free_plan: 'No free plan',
+  already_subscribed: 'Already subscribed',
+  payment_failed: 'Payment failed',
+  card_rejected: 'Card rejected',
+  retry_unavailable: 'Retry is not available',
+  invalid_policy: 'Invalid dunning policy',
+  test_clock_disabled: 'Test clock disabled',
+  test_clock_backwards: 'The test clock only moves forward',
+  idempotency_key_reused: 'Idempotency key reused with different parameters',
+  no_gateway_customer: 'No gateway customer',
+  gateway_unavailable: 'Payment gateway unavailable',
+};
+
+export function problemType(code: string): string {
+  return `urn:renewd:problem:${code}`;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  [k: string]: unknown;
+}
+
+export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
+  return { type: problemType(code), title: PROBLEM_TYPES[code] ?? code, status, detail, code, ...extra };
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem) {
+  return reply.code(p.status).type('application/problem+json').send(p);
+}
+
+/** JSON schema of a problem document, for OpenAPI. */
+export const problemSchema = {
+  $id: 'Problem',
+  type: 'object',
+  properties: {
+    type: { type: 'string', example: 'urn:renewd:problem:validation_error' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', additionalProperties: true } },
+  },
+  required: ['type', 'title', 'status', 'detail'],
+  additionalProperties: true,
+} as const;

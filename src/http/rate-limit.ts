@@ -1,0 +1,118 @@
+// Abuse limits of the customer self-service API, as fixed-window counters in the database table
+// rate_counters: they hold across any number of processes sharing the database, and time comes
+// from the service clock (so the test clock moves windows too).
+//
+// The operator key is trusted and not limited, except where a limit protects the account itself
+// (portal-session creation). A customer's Retry is limited by the dunning policy
+// (manual_retry.max_per_day), not here.
+import type { FastifyReply } from 'fastify';
+import type { Clock } from '../core/clock.ts';
+import type { Queryable } from '../store/db.ts';
+import { CommandError } from '../engine/commands.ts';
+
+export interface RateLimit {
+  /** Stable name, part of the counter key and of the problem answer. */
+  name: string;
+  limit: number;
+  windowMs: number;
+  /** What the customer reads in the 429 answer. */
+  message: string;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** The limits, per account. Exported (and mutable) so a deployment or a test can tune them. */
+export const RATE_LIMITS = {
+  /** Replacing the payment method (each try counts, accepted or not). */
+  paymentMethodChanges: { name: 'payment_method_changes', limit: 5, windowMs: HOUR, message: 'Too many payment-method changes; try again later.' },
+  /** Card-testing protection: cards the gateway refused (bad number, CVC, expired…). */
+  rejectedCards: { name: 'rejected_cards', limit: 3, windowMs: HOUR, message: 'Too many cards were refused for this account; try again later.' },
+  /** Help requests a customer may open. */
+  helpRequests: { name: 'help_requests', limit: 5, windowMs: DAY, message: 'Too many help requests today; we are already on it.' },
+  /** Portal sessions (tokens) created for one account. */
+  portalSessions: { name: 'portal_sessions', limit: 30, windowMs: HOUR, message: 'Too many portal sessions for this account; try again later.' },
+} satisfies Record<string, RateLimit>;
+
+export interface RateCheck {
+  allowed: boolean;
+  count: number;
+  /** Seconds until the window ends (for Retry-After). */
+  retryAfter: number;
+}
+
+function windowOf(l: RateLimit, now: Date) {
+  const start = Math.floor(now.getTime() / l.windowMs) * l.windowMs;
+  return { start: new Date(start), retryAfter: Math.max(1, Math.ceil((start + l.windowMs - now.getTime()) / 1000)) };
+}
+
+function keyOf(l: RateLimit, subject: string) {
+  return `${l.name}:${subject}`;
+}
+
+/**
+ * Takes one unit of the limit if there is one left (atomic: two processes cannot both take the
+ * last). A refused call takes nothing.
+ */
+export async function consume(q: Queryable, clock: Clock, l: RateLimit, subject: string): Promise<RateCheck> {
+  const now = clock.now();
+  const w = windowOf(l, now);
+  const key = keyOf(l, subject);
+  const rows = await q.query<{ count: number }>(
+    `INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1)
+     ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 WHERE rate_counters.count < $3
+     RETURNING count`,
+    [key, w.start, l.limit],
+  );
+  // Old windows of this key are no use any more (the primary key makes this cheap).
+  await q.query('DELETE FROM rate_counters WHERE key = $1 AND window_start < $2', [key, w.start]);
+  if (Math.random() < 0.01) await sweepRateCounters(q, clock);
+  if (rows.length === 0) return { allowed: false, count: l.limit, retryAfter: w.retryAfter };
+  return { allowed: true, count: Number(rows[0].count), retryAfter: w.retryAfter };
+}
+
+/** Counts one occurrence (e.g. a refused card) without any limit. */
+export async function record(q: Queryable, clock: Clock, l: RateLimit, subject: string): Promise<void> {
+  const w = windowOf(l, clock.now());
+  await q.query(
+    `INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1)
+     ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1`,
+    [keyOf(l, subject), w.start],
+  );
+}
+
+/** Whether the limit is already reached, without taking anything. */
+export async function peek(q: Queryable, clock: Clock, l: RateLimit, subject: string): Promise<RateCheck> {
+  const w = windowOf(l, clock.now());
+  const [r] = await q.query<{ count: number }>('SELECT count FROM rate_counters WHERE key = $1 AND window_start = $2', [keyOf(l, subject), w.start]);
+  const count = r ? Number(r.count) : 0;
+  return { allowed: count < l.limit, count, retryAfter: w.retryAfter };
+}
+
+/** The 429 answer: problem `rate_limited` naming the limit, with Retry-After (seconds). */
+export function rateLimited(l: RateLimit, check: RateCheck): CommandError {
+  return new CommandError(429, 'rate_limited', l.message, { limit: l.name, max: l.limit, window_seconds: l.windowMs / 1000, retry_after: check.retryAfter });
+}
+
+/** Throws the 429 (and sets Retry-After on the reply) when the limit is used up; otherwise takes one unit. */
+export async function enforce(q: Queryable, clock: Clock, reply: FastifyReply, l: RateLimit, subject: string): Promise<void> {
+  const c = await consume(q, clock, l, subject);
+  if (!c.allowed) {
+    reply.header('Retry-After', String(c.retryAfter));
+    throw rateLimited(l, c);
+  }
+}
+
+/** Throws the 429 when the limit is already reached (for counters that `record` fills). */
+export async function enforcePeek(q: Queryable, clock: Clock, reply: FastifyReply, l: RateLimit, subject: string): Promise<void> {
+  const c = await peek(q, clock, l, subject);
+  if (!c.allowed) {
+    reply.header('Retry-After', String(c.retryAfter));
+    throw rateLimited(l, c);
+  }
+}
+
+/** Deletes windows that ended more than a day ago (any key). Cheap; called now and then. */
+export async function sweepRateCounters(q: Queryable, clock: Clock): Promise<void> {
+  await q.query('DELETE FROM rate_counters WHERE window_start < $1', [new Date(clock.now().getTime() - 2 * DAY)]);
+}

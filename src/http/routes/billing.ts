@@ -1,0 +1,400 @@
+// Plans, accounts, billing information, subscriptions, access, purchase history, Retry, timeline.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
+import { CommandError } from '../../engine/commands.ts';
+import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses } from '../schemas.ts';
+import { RATE_LIMITS, enforce, enforcePeek, record } from '../rate-limit.ts';
+
+const planBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'prices'],
+  properties: {
+    id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$' },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    free: { type: 'boolean' },
+    prices: {
+      type: 'array',
+      maxItems: 50,
+      items: { type: 'object', additionalProperties: false, required: ['currency', 'interval', 'amount'], properties: { currency, interval, amount } },
+    },
+  },
+  example: { id: 'pro', name: 'Pro', prices: [{ currency: 'EUR', interval: 'month', amount: 2900 }] },
+} as const;
+
+const accountBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'email', 'locale', 'domain_zone', 'currency'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    email: { type: 'string', format: 'email', maxLength: 254 },
+    locale: { type: 'string', minLength: 2, maxLength: 35, pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$' },
+    domain_zone: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[A-Za-z0-9-]+$' },
+    currency,
+    time_zone: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+  example: { name: 'Acme', email: 'billing@acme.example.fr', locale: 'fr-FR', domain_zone: 'fr', currency: 'EUR', time_zone: 'Europe/Paris' },
+} as const;
+
+const accountOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    email: { type: 'string' },
+    locale: { type: 'string' },
+    domain_zone: { type: 'string' },
+    currency: { type: 'string' },
+    time_zone: { type: 'string' },
+    created_at: dateTime,
+  },
+} as const;
+
+const paymentMethodBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { type: 'string', enum: ['card'] },
+    card: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['number', 'exp_month', 'exp_year'],
+      properties: {
+        number: { type: 'string', pattern: '^[0-9 ]{12,23}$' },
+        exp_month: { type: 'integer', minimum: 1, maximum: 12 },
+        exp_year: { type: 'integer', minimum: 2000, maximum: 2100 },
+        cvc: { type: 'string', pattern: '^[0-9]{3,4}$' },
+      },
+    },
+    token: { type: 'string', minLength: 1, maxLength: 255, description: 'a payment method id from the gateway client-side form (real gateway)' },
+  },
+  example: { type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2030, cvc: '123' } },
+} as const;
+
+const paymentMethodOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    type: { type: 'string' },
+    brand: { type: ['string', 'null'] },
+    last4: { type: ['string', 'null'] },
+    exp_month: { type: ['integer', 'null'] },
+    exp_year: { type: ['integer', 'null'] },
+  },
+} as const;
+
+const subscriptionOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    status: { type: 'string', enum: ['incomplete', 'active', 'past_due', 'downgraded', 'canceled'] },
+    plan_id: { type: 'string' },
+    interval: { type: 'string' },
+    current_period_start: dateTime,
+    current_period_end: dateTime,
+    grace_ends_at: nullableDateTime,
+    next_retry_at: nullableDateTime,
+    auto_renew: { type: 'boolean' },
+  },
+} as const;
+
+const attemptOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    outcome: { type: 'string', enum: ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] },
+    reason: { type: ['string', 'null'] },
+  },
+} as const;
+
+const planOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    free: { type: 'boolean' },
+    prices: { type: 'array', items: { type: 'object', additionalProperties: false, properties: { currency, interval, amount } } },
+  },
+} as const;
+
+const retryOut = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['available', 'reason'],
+  description: 'Whether the Retry button works now; if not, why (see POST /v1/invoices/{id}/retry).',
+  properties: { available: { type: 'boolean' }, reason: { type: ['string', 'null'], example: 'rate_limited' } },
+} as const;
+
+const invoiceOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    id: { type: 'string', example: 'inv_Zx8…' },
+    status: { type: 'string', enum: ['open', 'paid', 'past_due', 'uncollectible', 'void'] },
+    kind: { type: 'string', enum: ['renewal', 'purchase'] },
+    plan_id: { type: 'string' },
+    amount,
+    currency,
+    period_start: dateTime,
+    period_end: dateTime,
+    created_at: dateTime,
+    paid_at: nullableDateTime,
+    attempts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        properties: {
+          id: { type: 'string' },
+          number: { type: 'integer' },
+          at: dateTime,
+          trigger: { type: 'string', enum: ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator'] },
+          outcome: { type: 'string', enum: ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] },
+          reason: { type: ['string', 'null'], example: 'insufficient_funds' },
+          retry_class: { type: ['string', 'null'], enum: ['soon', 'later', 'customer', 'never', null] },
+        },
+      },
+    },
+    retry: retryOut,
+  },
+} as const;
+
+/** A customer's limits on billing-information changes (the operator key is not limited). */
+const pmLimits = `Customers may change it at most ${RATE_LIMITS.paymentMethodChanges.limit} times an hour, and after ${RATE_LIMITS.rejectedCards.limit} refused cards in an hour further changes wait (card-testing protection): 429 rate_limited with Retry-After.`;
+
+export function pmView(pm: { type: string; brand: string | null; last4: string | null; exp_month: number | null; exp_year: number | null } | null) {
+  return pm && { type: pm.type, brand: pm.brand, last4: pm.last4, exp_month: pm.exp_month, exp_year: pm.exp_year };
+}
+
+export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
+  const { commands } = ctx;
+  const notFound = (what: string) => new CommandError(404, 'not_found', `no ${what}`);
+  const seeAccount = async (req: FastifyRequest, id: string) => {
+    if (!canSee(req, id)) throw notFound(`account ${id}`);
+    return commands.requireAccount(id);
+  };
+
+  app.post('/v1/plans', {
+    preHandler: requireAdmin,
+    schema: { tags: ['plans'], summary: 'Create a plan', security: adminSecurity, body: planBody, response: { 201: planOut, ...problemResponses, 409: { $ref: 'Problem#' } } },
+  }, async (req, reply) => reply.code(201).send(await commands.createPlan(req.body as any)));
+
+  app.get('/v1/plans', {
+    preHandler: requireAdmin,
+    schema: { tags: ['plans'], summary: 'List plans', security: adminSecurity, response: { 200: { type: 'object', properties: { data: { type: 'array', items: planOut } } }, ...problemResponses } },
+  }, async () => ({ data: await commands.listPlans() }));
+
+  app.post('/v1/accounts', {
+    preHandler: requireAdmin,
+    schema: { tags: ['accounts'], summary: 'Create an account', security: adminSecurity, body: accountBody, response: { 201: accountOut, ...problemResponses } },
+  }, async (req, reply) => reply.code(201).send(await commands.createAccount(req.body as any)));
+
+  app.get('/v1/accounts', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['accounts'],
+      summary: 'List accounts with their subscription status',
+      security: adminSecurity,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { status: { type: 'string', enum: ['incomplete', 'active', 'past_due', 'downgraded', 'canceled'] }, limit: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+        example: { status: 'past_due', limit: '100' },
+      },
+      response: { 200: { type: 'object', properties: { data: { type: 'array', items: { ...accountOut, properties: { ...accountOut.properties, subscription_status: { type: ['string', 'null'] }, plan_id: { type: ['string', 'null'] }, grace_ends_at: nullableDateTime } } } } }, ...problemResponses },
+    },
+  }, async (req) => {
+    const q = req.query as { status?: string; limit?: string };
+    return { data: await commands.listAccounts({ status: q.status, limit: Math.min(Number(q.limit ?? 100), 1000) }) };
+  });
+
+  app.get('/v1/accounts/:id', {
+    preHandler: requireAnyone,
+    schema: { tags: ['accounts'], summary: 'An account', security: anyoneSecurity, params: idParam, response: { 200: accountOut, ...problemResponses } },
+  }, async (req) => seeAccount(req, (req.params as any).id));
+
+  app.put('/v1/accounts/:id/payment-method', {
+    preHandler: requireAnyone,
+    schema: {
+      tags: ['billing information'],
+      summary: 'Replace the payment method (sandbox: card fields; real gateway: token)',
+      description: `While an invoice of the account is past due, this makes a payment attempt at once; \`attempt\` carries its outcome (and it is e-mailed). A refused card answers 402 card_rejected. ${pmLimits}`,
+      security: anyoneSecurity,
+      params: idParam,
+      body: paymentMethodBody,
+      response: { 200: { ...paymentMethodOut, properties: { ...paymentMethodOut.properties, attempt: { anyOf: [attemptOut, { type: 'null' }] } } }, ...problemResponses, 402: { $ref: 'Problem#' }, 429: { $ref: 'Problem#' } },
+    },
+    config: { idempotent: true },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    await seeAccount(req, id);
+    const body = req.body as any;
+    if (!body.card && !body.token) throw new CommandError(400, 'validation_error', 'send either card (sandbox) or token');
+    const customer = req.principal?.kind === 'customer';
+    if (customer) {
+      await enforcePeek(ctx.db, ctx.clock, reply, RATE_LIMITS.rejectedCards, id);
+      await enforce(ctx.db, ctx.clock, reply, RATE_LIMITS.paymentMethodChanges, id);
+    }
+    let r;
+    try {
+      r = await commands.setPaymentMethod(id, body);
+    } catch (err) {
+      if (customer && err instanceof CommandError && err.code === 'card_rejected') await record(ctx.db, ctx.clock, RATE_LIMITS.rejectedCards, id);
+      throw err;
+    }
+    return { ...pmView(r.payment_method), attempt: r.attempt ? { outcome: r.attempt.outcome, reason: r.attempt.reason } : null };
+  });
+
+  app.get('/v1/accounts/:id/payment-method', {
+    preHandler: requireAnyone,
+    schema: { tags: ['billing information'], summary: 'The current payment method', security: anyoneSecurity, params: idParam, response: { 200: paymentMethodOut, ...problemResponses } },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    await seeAccount(req, id);
+    const pm = await commands.getPaymentMethod(id);
+    if (!pm) throw notFound('payment method');
+    return pmView(pm);
+  });
+
+  app.post('/v1/subscriptions', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['subscriptions'],
+      summary: 'Subscribe an account to a plan; charges the first period',
+      security: adminSecurity,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['account_id', 'plan_id', 'interval'],
+        properties: { account_id: idParam.properties.id, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval, auto_renew: { type: 'boolean' } },
+        example: { account_id: 'acct_…', plan_id: 'pro', interval: 'month' },
+      },
+      response: { 201: subscriptionOut, ...problemResponses, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } },
+    },
+    config: { idempotent: true },
+  }, async (req, reply) => {
+    const r = await commands.subscribe(req.body as any);
+    return reply.code(201).send(r.subscription);
+  });
+
+  app.get('/v1/accounts/:id/subscription', {
+    preHandler: requireAnyone,
+    schema: { tags: ['subscriptions'], summary: 'The account’s subscription', security: anyoneSecurity, params: idParam, response: { 200: subscriptionOut, ...problemResponses } },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    await seeAccount(req, id);
+    const s = await commands.subscriptionView(id);
+    if (!s) throw notFound('subscription');
+    return s;
+  });
+
+  app.patch('/v1/accounts/:id/subscription', {
+    preHandler: requireAnyone,
+    schema: {
+      tags: ['subscriptions'],
+      summary: 'Turn auto-renewal on or off',
+      security: anyoneSecurity,
+      params: idParam,
+      body: { type: 'object', additionalProperties: false, required: ['auto_renew'], properties: { auto_renew: { type: 'boolean' } }, example: { auto_renew: false } },
+      response: { 200: subscriptionOut, ...problemResponses },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    await seeAccount(req, id);
+    return commands.setAutoRenew(id, (req.body as any).auto_renew);
+  });
+
+  app.get('/v1/accounts/:id/access', {
+    preHandler: requireAnyone,
+    schema: {
+      tags: ['subscriptions'],
+      summary: 'Whether the account has paid features now (active or in grace)',
+      security: anyoneSecurity,
+      params: idParam,
+      response: {
+        200: {
+          type: 'object',
+          properties: { plan_id: { type: ['string', 'null'] }, paid: { type: 'boolean' }, reason: { type: 'string', enum: ['active', 'grace', 'free'] }, until: nullableDateTime },
+        },
+        ...problemResponses,
+      },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!canSee(req, id)) throw notFound(`account ${id}`);
+    return commands.access(id);
+  });
+
+  app.get('/v1/accounts/:id/invoices', {
+    preHandler: requireAnyone,
+    schema: {
+      tags: ['purchase history'],
+      summary: 'Purchase history: invoices, attempts and whether Retry is available',
+      security: anyoneSecurity,
+      params: idParam,
+      response: { 200: { type: 'object', properties: { data: { type: 'array', items: invoiceOut } } }, ...problemResponses },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    await seeAccount(req, id);
+    return { data: await commands.invoices(id) };
+  });
+
+  app.post('/v1/invoices/:id/retry', {
+    preHandler: requireAnyone,
+    schema: {
+      tags: ['purchase history'],
+      summary: 'Retry the payment of a past-due invoice now',
+      description:
+        'One payment attempt now; the answer carries its outcome, and the result is e-mailed (retry_succeeded / retry_failed). ' +
+        'Not available → 409 retry_unavailable with `reason` (invoice_not_past_due, domain_zone_excluded, payment_method_excluded, attempt_in_flight, ' +
+        'rate_limited (policy manual_retry.max_per_day), network_cap, needs_new_payment_method, no_payment_method, manual_retry_disabled).',
+      security: anyoneSecurity,
+      params: idParam,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            outcome: { type: 'string', enum: ['succeeded', 'declined', 'requires_action', 'unknown', 'pending'] },
+            reason: { type: ['string', 'null'] },
+            invoice_status: { type: 'string' },
+          },
+          example: { outcome: 'succeeded', reason: null, invoice_status: 'paid' },
+        },
+        ...problemResponses,
+        409: { $ref: 'Problem#' },
+      },
+    },
+    config: { idempotent: true },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const inv = await commands.getInvoice(id);
+    if (!inv || !canSee(req, inv.account_id)) throw notFound(`invoice ${id}`);
+    return commands.retry(id, req.principal?.kind === 'admin' ? 'operator' : 'customer_retry');
+  });
+
+  app.get('/v1/accounts/:id/timeline', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['accounts'],
+      summary: 'Everything that happened to the account, and what happens next',
+      security: adminSecurity,
+      params: idParam,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            events: { type: 'array', items: { type: 'object', additionalProperties: true, properties: { id: { type: 'integer' }, type: { type: 'string' }, invoice_id: { type: ['string', 'null'] }, data: { type: 'object', additionalProperties: true }, at: dateTime } } },
+            next: { type: ['object', 'null'], additionalProperties: true },
+          },
+        },
+        ...problemResponses,
+      },
+    },
+  }, async (req) => commands.timeline((req.params as any).id));
+}

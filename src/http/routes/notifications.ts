@@ -1,0 +1,95 @@
+// The outbox of e-mails: what was (or will be) sent to whom, in which language, and whether it
+// went out. Without SMTP_URL the e-mails are kept here (status "kept"). Operators see every
+// e-mail; a portal token sees only its own account's (another account's answers 404).
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
+import { CommandError } from '../../engine/commands.ts';
+import { getNotification, listNotifications, type NotificationStatus } from '../../notify/outbox.ts';
+import { TEMPLATE_NAMES } from '../../notify/templates.ts';
+import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+
+const STATUSES = ['pending', 'sending', 'sent', 'failed', 'kept'] as const;
+
+const notificationOut = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', example: 'ntf_Q2x…' },
+    account_id: { type: ['string', 'null'] },
+    template: { type: 'string', description: `one of ${TEMPLATE_NAMES.join(', ')}`, example: 'renewal_failed' },
+    to: { type: 'string', example: 'billing@acme.example.fr' },
+    subject: { type: 'string' },
+    locale: { type: 'string', description: 'the locale the e-mail is written in', example: 'fr-FR' },
+    status: { type: 'string', enum: STATUSES, description: 'kept: no SMTP server configured, the e-mail stays in the outbox' },
+    attempts: { type: 'integer' },
+    last_error: { type: ['string', 'null'] },
+    created_at: dateTime,
+    sent_at: nullableDateTime,
+  },
+} as const;
+
+const notificationDetailOut = {
+  ...notificationOut,
+  properties: {
+    ...notificationOut.properties,
+    dedupe_key: { type: 'string', description: 'sent as the X-Renewd-Dedupe-Key header; the Message-ID derives from it' },
+    next_attempt_at: nullableDateTime,
+    body_text: { type: 'string' },
+    body_html: { type: 'string' },
+  },
+} as const;
+
+export async function notificationRoutes(app: FastifyInstance, ctx: AppContext) {
+  const { db } = ctx;
+
+  app.get('/v1/notifications', {
+    preHandler: requireAnyone,
+    schema: {
+      tags: ['notifications'],
+      summary: 'E-mails in the outbox, newest first',
+      description:
+        'Operators see all e-mails (filter with `account_id`); a portal token sees its own account’s only. ' +
+        'Paginate with `before` = the id of the last e-mail of the previous page.',
+      security: anyoneSecurity,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          account_id: idParam.properties.id,
+          limit: { type: 'string', pattern: '^[0-9]{1,3}$', description: '1–500, default 50' },
+          before: idParam.properties.id,
+          status: { type: 'string', enum: STATUSES },
+        },
+        example: { account_id: 'acct_…', limit: '20' },
+      },
+      response: { 200: { type: 'object', properties: { data: { type: 'array', items: notificationOut } } }, ...problemResponses },
+    },
+  }, async (req) => {
+    const q = req.query as { account_id?: string; limit?: string; before?: string; status?: NotificationStatus };
+    const limit = q.limit === undefined ? 50 : Number(q.limit);
+    if (limit < 1 || limit > 500) throw new CommandError(400, 'validation_error', 'limit must be between 1 and 500');
+    let accountId = q.account_id;
+    if (req.principal?.kind === 'customer') {
+      accountId ??= req.principal.account_id;
+      if (!canSee(req, accountId)) throw new CommandError(404, 'not_found', `no account ${accountId}`);
+    }
+    return { data: await listNotifications(db, { account_id: accountId, limit, before: q.before, status: q.status }) };
+  });
+
+  app.get('/v1/notifications/:id', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['notifications'],
+      summary: 'One e-mail with its text and HTML parts',
+      security: adminSecurity,
+      params: idParam,
+      response: { 200: notificationDetailOut, ...problemResponses },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const n = await getNotification(db, id);
+    if (!n) throw new CommandError(404, 'not_found', `no notification ${id}`);
+    return n;
+  });
+}

@@ -1,0 +1,113 @@
+// Portal sessions: the operator (or the integrator's backend, with the admin key) creates a
+// short-lived token for one account and sends the customer to its URL; the customer's pages then
+// call the API with that token. A customer may revoke sessions of their own account (log out).
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
+import { CommandError } from '../../engine/commands.ts';
+import { PortalSessions, PORTAL_TTL_DEFAULT_MINUTES, PORTAL_TTL_MAX_MINUTES, PORTAL_TTL_MIN_MINUTES } from '../../engine/portal.ts';
+import { RATE_LIMITS, enforce } from '../rate-limit.ts';
+import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+
+const sessionProps = {
+  id: { type: 'string', example: 'pses_3kT9bq2mXwZ1c4Rr' },
+  account_id: { type: 'string', example: 'acct_Qm1x0fK2p9sLw8Tz' },
+  created_at: dateTime,
+  expires_at: dateTime,
+  revoked_at: nullableDateTime,
+  active: { type: 'boolean', description: 'neither expired nor revoked' },
+} as const;
+
+export const portalSessionOut = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'account_id', 'created_at', 'expires_at', 'revoked_at', 'active'],
+  properties: sessionProps,
+} as const;
+
+const newSessionOut = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'token', 'url', 'expires_at'],
+  properties: {
+    ...sessionProps,
+    token: { type: 'string', description: 'shown once; send as Authorization: Bearer <token>', example: 'ps_8c2bH0v…' },
+    url: { type: 'string', description: 'the customer pages, signed in with this token', example: 'https://billing.example.com/portal?token=ps_8c2bH0v…' },
+  },
+} as const;
+
+export async function portalRoutes(app: FastifyInstance, ctx: AppContext) {
+  const sessions = new PortalSessions(ctx.db, ctx.clock, ctx.publicUrl);
+
+  app.post('/v1/accounts/:id/portal-sessions', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['portal sessions'],
+      summary: 'Create a portal session (a customer token for this account)',
+      description:
+        `The token is shown once (only its SHA-256 is stored). It expires after \`ttl_minutes\` (default ${PORTAL_TTL_DEFAULT_MINUTES}, ` +
+        `${PORTAL_TTL_MIN_MINUTES}–${PORTAL_TTL_MAX_MINUTES}). At most ${RATE_LIMITS.portalSessions.limit} sessions per account per hour (429 rate_limited).`,
+      security: adminSecurity,
+      params: idParam,
+      body: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        properties: { ttl_minutes: { type: 'integer', minimum: PORTAL_TTL_MIN_MINUTES, maximum: PORTAL_TTL_MAX_MINUTES, default: PORTAL_TTL_DEFAULT_MINUTES } },
+        example: { ttl_minutes: 60 },
+      },
+      response: { 201: newSessionOut, ...problemResponses, 429: { $ref: 'Problem#' } },
+    },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const body = (req.body ?? {}) as { ttl_minutes?: number };
+    await ctx.commands.requireAccount(id);
+    await enforce(ctx.db, ctx.clock, reply, RATE_LIMITS.portalSessions, id);
+    return reply.code(201).send(await sessions.create(id, { ttl_minutes: body.ttl_minutes }));
+  });
+
+  app.get('/v1/accounts/:id/portal-sessions', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['portal sessions'],
+      summary: 'The portal sessions of an account (never their tokens)',
+      security: adminSecurity,
+      params: idParam,
+      response: { 200: { type: 'object', additionalProperties: false, properties: { data: { type: 'array', items: portalSessionOut } } }, ...problemResponses },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    await ctx.commands.requireAccount(id);
+    return { data: await sessions.list(id) };
+  });
+
+  app.get('/v1/portal-sessions/current', {
+    preHandler: requireAnyone,
+    schema: {
+      tags: ['portal sessions'],
+      summary: 'The portal session of the calling token (which account it reaches, until when)',
+      security: [{ portalToken: [] }],
+      response: { 200: portalSessionOut, ...problemResponses },
+    },
+  }, async (req) => {
+    const p = req.principal;
+    if (p?.kind !== 'customer') throw new CommandError(404, 'not_found', 'no portal session: this call is made with the admin key');
+    return (await sessions.get(p.session_id))!;
+  });
+
+  app.delete('/v1/portal-sessions/:id', {
+    preHandler: requireAnyone,
+    schema: {
+      tags: ['portal sessions'],
+      summary: 'Revoke a portal session (its token stops working at once)',
+      description: 'The operator revokes any session; a customer token revokes sessions of its own account (e.g. its own: log out). Revoking twice changes nothing.',
+      security: anyoneSecurity,
+      params: idParam,
+      response: { 200: portalSessionOut, ...problemResponses },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const s = await sessions.get(id);
+    if (!s || !canSee(req, s.account_id)) throw new CommandError(404, 'not_found', `no portal session ${id}`);
+    return sessions.revoke(id);
+  });
+}

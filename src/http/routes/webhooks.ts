@@ -1,0 +1,232 @@
+// Webhook endpoints for operators: register a URL for some event types, see every delivery and
+// each of its attempts, enable or disable, delete. The signing secret is shown once, at creation.
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.ts';
+import { requireAdmin } from '../auth.ts';
+import { CommandError } from '../../engine/commands.ts';
+import {
+  EVENT_TYPE_PATTERN,
+  WEBHOOK_RETRY_SCHEDULE_MS,
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  listDeliveries,
+  listEndpoints,
+  updateEndpoint,
+  type DeliveryStatus,
+  type EndpointStatus,
+} from '../../notify/webhooks.ts';
+import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+
+const KNOWN_EVENT_TYPES = [
+  'account.created',
+  'subscription.created',
+  'subscription.started',
+  'subscription.renewed',
+  'subscription.past_due',
+  'subscription.downgraded',
+  'subscription.canceled',
+  'subscription.auto_renew_changed',
+  'invoice.created',
+  'invoice.paid',
+  'invoice.uncollectible',
+  'invoice.voided',
+  'payment_attempt.started',
+  'payment_attempt.failed',
+  'payment_attempt.unknown',
+  'payment_attempt.skipped',
+  'payment_method.updated',
+  'dunning.retry_planned',
+  'dunning.reminder_sent',
+  'dunning_policy.updated',
+  'retry.refused',
+  'help_request.created',
+  'help_request.answered',
+  'help_request.closed',
+  'webhook_endpoint.disabled',
+];
+
+const eventType = { type: 'string', maxLength: 100, pattern: EVENT_TYPE_PATTERN } as const;
+const eventTypes = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 100,
+  items: eventType,
+  description: `Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (${KNOWN_EVENT_TYPES.join(', ')}).`,
+} as const;
+const url = { type: 'string', format: 'uri', maxLength: 2000, description: 'http(s) URL that receives POSTed events' } as const;
+const description = { type: ['string', 'null'], maxLength: 500 } as const;
+
+const endpointOut = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', example: 'we_4kq…' },
+    url: { type: 'string' },
+    description: { type: ['string', 'null'] },
+    event_types: { type: 'array', items: { type: 'string' } },
+    status: { type: 'string', enum: ['enabled', 'disabled'] },
+    consecutive_failures: { type: 'integer' },
+    failing_since: { ...nullableDateTime, description: 'first failed attempt since the last success' },
+    disabled_at: nullableDateTime,
+    disabled_reason: { type: ['string', 'null'] },
+    created_at: dateTime,
+    updated_at: nullableDateTime,
+  },
+} as const;
+
+const createdEndpointOut = {
+  ...endpointOut,
+  properties: {
+    ...endpointOut.properties,
+    secret: { type: 'string', example: 'whsec_…', description: 'signs every delivery (Renewd-Signature); shown only now' },
+  },
+} as const;
+
+const deliveryOut = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string' },
+    endpoint_id: { type: 'string' },
+    event_id: { type: 'string', example: 'evt_42' },
+    event_type: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] },
+    attempts: { type: 'integer' },
+    next_attempt_at: nullableDateTime,
+    last_status_code: { type: ['integer', 'null'] },
+    last_error: { type: ['string', 'null'] },
+    created_at: dateTime,
+    delivered_at: nullableDateTime,
+    attempt_log: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          attempt: { type: 'integer' },
+          attempted_at: dateTime,
+          status_code: { type: ['integer', 'null'] },
+          error: { type: ['string', 'null'] },
+          duration_ms: { type: 'integer' },
+        },
+      },
+    },
+    payload: { type: 'object', additionalProperties: true },
+  },
+} as const;
+
+const schedule = WEBHOOK_RETRY_SCHEDULE_MS.map((ms) => (ms < 3_600_000 ? `${ms / 60_000}m` : `${ms / 3_600_000}h`)).join(', ');
+const deliveryDoc =
+  'Each event is POSTed as JSON `{id, type, created, data}` with the headers `Renewd-Event-Id` and ' +
+  '`Renewd-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Any 2xx answer is a success; ' +
+  `anything else is retried after ${schedule}, then the delivery fails. An endpoint that fails without a single success for 24 hours is disabled and the operator is told.`;
+
+export async function webhookRoutes(app: FastifyInstance, ctx: AppContext) {
+  const { db, clock } = ctx;
+  const notFound = (id: string) => new CommandError(404, 'not_found', `no webhook endpoint ${id}`);
+
+  app.post('/v1/webhook-endpoints', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Register a webhook endpoint',
+      description: `${deliveryDoc} The answer carries the signing secret, shown only this once.`,
+      security: adminSecurity,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url', 'event_types'],
+        properties: { url, event_types: eventTypes, description },
+        example: { url: 'https://example.com/renewd/webhooks', event_types: ['invoice.paid', 'subscription.*'] },
+      },
+      response: { 201: createdEndpointOut, ...problemResponses },
+    },
+  }, async (req, reply) => {
+    const b = req.body as { url: string; event_types: string[]; description?: string | null };
+    return reply.code(201).send(await createEndpoint(db, { ...b, now: clock.now() }));
+  });
+
+  app.get('/v1/webhook-endpoints', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['webhooks'],
+      summary: 'List webhook endpoints',
+      security: adminSecurity,
+      response: { 200: { type: 'object', properties: { data: { type: 'array', items: endpointOut } } }, ...problemResponses },
+    },
+  }, async () => ({ data: await listEndpoints(db) }));
+
+  app.get('/v1/webhook-endpoints/:id', {
+    preHandler: requireAdmin,
+    schema: { tags: ['webhooks'], summary: 'A webhook endpoint', security: adminSecurity, params: idParam, response: { 200: endpointOut, ...problemResponses } },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const ep = await getEndpoint(db, id);
+    if (!ep) throw notFound(id);
+    return ep;
+  });
+
+  app.patch('/v1/webhook-endpoints/:id', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Change a webhook endpoint, or enable / disable it',
+      description: 'Enabling clears the failure record; deliveries still pending resume, those overdue at once.',
+      security: adminSecurity,
+      params: idParam,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        properties: { url, event_types: eventTypes, description, status: { type: 'string', enum: ['enabled', 'disabled'] } },
+        example: { status: 'enabled' },
+      },
+      response: { 200: endpointOut, ...problemResponses },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const b = req.body as { url?: string; event_types?: string[]; description?: string | null; status?: EndpointStatus };
+    const ep = await updateEndpoint(db, id, { ...b, now: clock.now() });
+    if (!ep) throw notFound(id);
+    return ep;
+  });
+
+  app.delete('/v1/webhook-endpoints/:id', {
+    preHandler: requireAdmin,
+    schema: { tags: ['webhooks'], summary: 'Delete a webhook endpoint and its deliveries', security: adminSecurity, params: idParam, response: { 204: { type: 'null' }, ...problemResponses } },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    if (!(await deleteEndpoint(db, id))) throw notFound(id);
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/webhook-endpoints/:id/deliveries', {
+    preHandler: requireAdmin,
+    schema: {
+      tags: ['webhooks'],
+      summary: 'Deliveries to an endpoint, newest first, each with its attempts',
+      description: `${deliveryDoc} Paginate with \`before\` = the id of the last delivery of the previous page.`,
+      security: adminSecurity,
+      params: idParam,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          limit: { type: 'string', pattern: '^[0-9]{1,3}$', description: '1–500, default 50' },
+          before: idParam.properties.id,
+          status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] },
+          payload: { type: 'string', enum: ['true', 'false'], description: 'include the JSON sent' },
+        },
+      },
+      response: { 200: { type: 'object', properties: { data: { type: 'array', items: deliveryOut } } }, ...problemResponses },
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const q = req.query as { limit?: string; before?: string; status?: DeliveryStatus; payload?: string };
+    const limit = q.limit === undefined ? 50 : Number(q.limit);
+    if (limit < 1 || limit > 500) throw new CommandError(400, 'validation_error', 'limit must be between 1 and 500');
+    if (!(await getEndpoint(db, id))) throw notFound(id);
+    return { data: await listDeliveries(db, id, { limit, before: q.before, status: q.status, includePayload: q.payload === 'true' }) };
+  });
+}

@@ -1,0 +1,154 @@
+// One Fastify server: the JSON API under /v1, its OpenAPI document, the customer pages and the
+// operator console. Every error leaves as problem+json.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { AppContext } from './context.ts';
+import { requireAdmin, requireAnyone, resolvePrincipal } from './auth.ts';
+import { problem, problemSchema, sendProblem, PROBLEM_TYPES } from './problem.ts';
+import { CommandError } from '../engine/commands.ts';
+import { billingRoutes } from './routes/billing.ts';
+import { policyRoutes } from './routes/policy.ts';
+import { testClockRoutes } from './routes/test-clock.ts';
+import { portalRoutes } from './routes/portal.ts';
+import { helpRoutes } from './routes/help.ts';
+import { installIdempotency } from './idempotency.ts';
+
+export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void>;
+
+export interface ServerOptions {
+  logger?: FastifyServerOptions['logger'];
+  /** Route plugins of other parts (pages, webhooks…), registered after the core API. */
+  plugins?: RoutePlugin[];
+  bodyLimit?: number;
+}
+
+export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: withRedaction(opts.logger ?? false),
+    bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    // Closed schemas: wrong types and unknown fields are refused, never coerced or dropped.
+    // `example` is an OpenAPI annotation on schemas: known to the validator, never checked.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, keywords: ['example'] } },
+    // Errors the router raises before any route runs (a path segment over 100 characters, a
+    // malformed percent-encoding) leave as problem+json like every other error.
+    frameworkErrors: (err, _req, reply) =>
+      sendProblem(reply, problem(err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400, 'validation_error', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'the URL is not valid')),
+  });
+
+  app.addSchema(problemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'renewd API',
+        version: '0.1.0',
+        description:
+          'Subscription renewals and payment recovery. Errors are application/problem+json with a stable `type` ' +
+          `(urn:renewd:problem:<code>); codes: ${Object.keys(PROBLEM_TYPES).join(', ')}.`,
+      },
+      components: {
+        securitySchemes: {
+          adminKey: { type: 'http', scheme: 'bearer', description: 'RENEWD_ADMIN_KEY' },
+          portalToken: { type: 'http', scheme: 'bearer', description: 'token of a portal session (one account)' },
+        },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+    transform: documentDefaults,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { schema: { hide: true } }, async () => ({ ok: true, now: ctx.clock.now() }));
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (req, reply) => {
+    const p = await resolvePrincipal(ctx.db, ctx.clock, req.headers.authorization);
+    if (p === 'invalid') return sendProblem(reply, problem(401, 'unauthorized', 'the key or token is not valid (or has expired)'));
+    req.principal = p;
+  });
+
+  app.setErrorHandler((err: any, req, reply) => {
+    if (err instanceof CommandError) return sendProblem(reply, problem(err.status, err.code, err.message, err.extra));
+    if (err.validation) {
+      const errors = err.validation.map((v: any) => ({ field: `${err.validationContext}${v.instancePath}`, message: v.message, params: v.params }));
+      return sendProblem(reply, problem(400, 'validation_error', err.message, { errors }));
+    }
+    // Fastify's own errors (body too large: 413) are RangeErrors too, with their status: keep it.
+    if (err instanceof RangeError && typeof (err as { statusCode?: unknown }).statusCode !== 'number') return sendProblem(reply, problem(400, 'validation_error', err.message));
+    const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
+    if (status === 413) return sendProblem(reply, problem(413, 'payload_too_large', 'the request body is too large'));
+    if (status === 415) return sendProblem(reply, problem(415, 'unsupported_media_type', 'send application/json'));
+    if (status >= 400 && status < 500) return sendProblem(reply, problem(status, 'validation_error', err.message));
+    // Only the message: request bodies (which may hold card data) are never logged.
+    req.log.error({ err: { message: err.message, stack: err.stack } }, 'request failed');
+    return sendProblem(reply, problem(500, 'internal_error', 'something went wrong on our side; nothing was charged twice'));
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  // Who may call comes before what they send: the route's requireAdmin/requireAnyone run before
+  // body validation, so a customer token gets 403 on an operator endpoint whatever the body.
+  app.addHook('onRoute', (route) => {
+    const pre = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
+    const auth = pre.filter((h) => h === requireAdmin || h === requireAnyone);
+    if (auth.length === 0) return;
+    const preValidation = route.preValidation ? (Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation]) : [];
+    route.preValidation = [...auth, ...preValidation] as typeof route.preValidation;
+    route.preHandler = pre.filter((h) => !auth.includes(h)) as typeof route.preHandler;
+  });
+  // Before the routes: it hooks every route registered with `config: { idempotent: true }`.
+  installIdempotency(app, ctx);
+  await billingRoutes(app, ctx);
+  await policyRoutes(app, ctx);
+  await testClockRoutes(app, ctx);
+  await portalRoutes(app, ctx);
+  await helpRoutes(app, ctx);
+  for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
+  return app;
+}
+
+/**
+ * OpenAPI only (never the runtime schema): a /v1 route that declares no tag, summary or
+ * responses still shows up documented, with its problem answers; routes outside /v1 (pages,
+ * console, assets) are left out.
+ */
+function documentDefaults({ schema, url, route }: { schema: any; url: string; route: { method: string | string[] } }) {
+  if (schema?.hide) return { schema, url };
+  // The document describes the JSON API; the customer pages and the console are HTML, not API.
+  if (!url.startsWith('/v1/')) return { schema: { ...(schema ?? {}), hide: true }, url };
+  const s = { ...(schema ?? {}) };
+  const method = Array.isArray(route.method) ? route.method[0] : route.method;
+  if (!s.tags) s.tags = [url.split('/')[2].replace(/-/g, ' ')];
+  if (!s.summary) s.summary = `${method} ${url}`;
+  const ok = method === 'POST' ? '201' : method === 'DELETE' ? '204' : '200';
+  const has2xx = s.response && Object.keys(s.response).some((k) => k.startsWith('2') || k === 'default');
+  s.response = {
+    ...(has2xx ? {} : { [ok]: ok === '204' ? { type: 'null', description: 'Done' } : { description: 'OK', type: 'object', additionalProperties: true } }),
+    400: { $ref: 'Problem#' },
+    401: { $ref: 'Problem#' },
+    ...(s.response ?? {}),
+  };
+  return { schema: s, url };
+}
+
+/**
+ * Request log lines without credentials in the URL: a portal link carries its session token in
+ * `?token=` (GET /portal?token=…), and Fastify logs every request's URL at level info.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|key|api_key|access_token)=)[^&#]*/gi, '$1[redacted]');
+}
+
+function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return logger;
+  const base = typeof logger === 'object' ? logger : {};
+  const req = (r: any) => ({
+    method: r.method,
+    url: redactUrl(String(r.url ?? '')),
+    version: r.headers?.['accept-version'],
+    host: r.host,
+    remoteAddress: r.ip,
+    remotePort: r.socket ? r.socket.remotePort : undefined,
+  });
+  return { ...base, serializers: { req, ...((base as any).serializers ?? {}) } } as FastifyServerOptions['logger'];
+}

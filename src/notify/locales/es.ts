@@ -1,0 +1,95 @@
+// E-mail messages, Spanish. Same keys and placeholders as en.ts.
+import type { Catalog } from './en.ts';
+
+export const es: Catalog = {
+  'greeting': 'Hola, {account_name}:',
+  'greeting.operator': 'Hola:',
+  'closing': 'Un cordial saludo,\nEl equipo de facturación',
+  'footer': 'Este mensaje sobre la suscripción de {account_name} se ha enviado automáticamente.',
+  'footer.operator': 'Este mensaje lo ha enviado automáticamente renewd.',
+  'why': 'Motivo: {reason}.',
+  'access': 'Mantiene el acceso completo a su plan hasta el {grace_ends_at}. Si para entonces el pago no se ha completado, su cuenta pasará al plan gratuito.',
+  'todo': 'Qué hacer: revise Suscripción → Información de facturación y actualice la tarjeta si es necesario. En cuanto se actualice la información de facturación, volveremos a intentar el pago.',
+  'next_retry': 'También volveremos a intentarlo automáticamente el {next_retry_at}.',
+  'days.one': '{n} día',
+  'days.few': '{n} días',
+  'days.many': '{n} de días',
+  'days.other': '{n} días',
+
+  'label.row': '{label}: {value}',
+  'label.plan': 'Plan',
+  'label.amount': 'Importe',
+  'label.paid_until': 'Pagado hasta',
+  'label.payment_method': 'Método de pago',
+  'label.invoice': 'Factura',
+  'label.access_until': 'Acceso completo hasta',
+  'label.next_retry': 'Próximo intento automático',
+  'label.request': 'Referencia de la solicitud',
+  'link.portal': 'Abrir mi suscripción',
+  'link.billing': 'Revisar mi información de facturación',
+  'link.authenticate': 'Autenticar el pago',
+  'link.history': 'Ver mi historial de compras',
+
+  'reason.credit_limit': 'se alcanzó el límite de crédito de la tarjeta',
+  'reason.card_expired_or_inactive': 'la tarjeta ha caducado o no está activa',
+  'reason.insufficient_funds': 'los fondos de la cuenta asociada a la tarjeta eran insuficientes',
+  'reason.issuer_unavailable': 'el banco emisor de la tarjeta no estaba disponible',
+  'reason.payment_system_failure': 'el sistema de pago sufrió un fallo técnico',
+  'reason.authentication_required': 'el banco emisor de la tarjeta le pide que autentique el pago',
+  'reason.declined_by_bank': 'el banco emisor de la tarjeta rechazó el pago',
+
+  'renewal_succeeded.subject': 'Recibo: su suscripción {plan_name} se ha renovado',
+  'renewal_succeeded.body': '¡Gracias! El pago de su suscripción {plan_name} se ha realizado correctamente y su suscripción se ha renovado hasta el {period_end}.',
+  'renewal_succeeded.body_short': '¡Gracias! El pago de su suscripción {plan_name} se ha realizado correctamente y su suscripción se ha renovado.',
+
+  'retry_succeeded.subject': 'Pago recibido: su suscripción {plan_name} se ha renovado',
+  'retry_succeeded.body': 'Buenas noticias: el pago que había fallado se ha completado. Su suscripción {plan_name} se ha renovado hasta el {period_end}; no tiene que hacer nada más.',
+  'retry_succeeded.body_short': 'Buenas noticias: el pago que había fallado se ha completado. Su suscripción {plan_name} se ha renovado; no tiene que hacer nada más.',
+
+  'renewal_failed.subject': 'Acción necesaria: el pago de su suscripción {plan_name} ha fallado',
+  'renewal_failed.body_amount': 'No hemos podido renovar su suscripción {plan_name}: el pago de {amount} ha fallado.',
+  'renewal_failed.body': 'No hemos podido renovar su suscripción {plan_name}: el pago ha fallado.',
+
+  'retry_failed.subject': 'El pago de su suscripción {plan_name} ha vuelto a fallar',
+  'retry_failed.body_amount': 'Hemos vuelto a intentar cobrar {amount} por su suscripción {plan_name}, pero el pago ha fallado.',
+  'retry_failed.body': 'Hemos vuelto a intentar cobrar el pago de su suscripción {plan_name}, pero ha fallado.',
+
+  'authentication_required.subject': 'Autentique el pago de su suscripción {plan_name}',
+  'authentication_required.body_amount': 'Su banco le pide que autentique el pago de {amount} por su suscripción {plan_name}. No podemos completarlo sin usted.',
+  'authentication_required.body': 'Su banco le pide que autentique el pago de su suscripción {plan_name}. No podemos completarlo sin usted.',
+  'authentication_required.todo': 'Siga el enlace de abajo para autenticar el pago; solo le llevará un momento. Si prefiere pagar con otra tarjeta, vaya a Suscripción → Información de facturación.',
+
+  'card_expiring.subject': 'Su tarjeta caduca antes de la próxima renovación',
+  'card_expiring.body_card': 'Su tarjeta {card} (válida hasta {expiry}) caduca antes de que su suscripción {plan_name} se renueve el {period_end}.',
+  'card_expiring.body': 'La tarjeta registrada caduca antes de que su suscripción {plan_name} se renueve el {period_end}.',
+  'card_expiring.todo': 'Para mantener su suscripción sin interrupciones, añada una nueva tarjeta en Suscripción → Información de facturación.',
+
+  'renewal_upcoming.subject': 'Su suscripción {plan_name} se renueva el {period_end}',
+  'renewal_upcoming.body': 'Su suscripción anual {plan_name} se renovará automáticamente el {period_end}.',
+  'renewal_upcoming.amount_card': 'Cargaremos {amount} en su tarjeta {card}.',
+  'renewal_upcoming.amount': 'El importe será de {amount}.',
+  'renewal_upcoming.todo': 'No tiene que hacer nada si su información de facturación está al día. Puede revisarla en Suscripción → Información de facturación.',
+
+  'grace_ending.subject': 'Recordatorio: dentro de {days} perderá su plan {plan_name}',
+  'grace_ending.body': 'El pago de su suscripción {plan_name} todavía no se ha completado. Mantiene el acceso completo hasta el {grace_ends_at}, es decir, durante {days} más; después, su cuenta pasará al plan gratuito.',
+  'grace_ending.body_short': 'El pago de su suscripción {plan_name} todavía no se ha completado. Mantiene el acceso completo durante {days} más; después, su cuenta pasará al plan gratuito.',
+
+  'downgraded.subject': 'Su cuenta ha pasado al plan gratuito',
+  'downgraded.body': 'El pago de su suscripción {plan_name} no se completó antes del final del periodo de gracia, por lo que su cuenta ha pasado al plan gratuito.',
+  'downgraded.invoice': 'La factura impagada {invoice_id} se ha cerrado: no se le cobrará.',
+  'downgraded.restore': 'Sus datos se conservan. Para recuperar su plan, realice una nueva compra en Suscripción; las funciones de pago vuelven de inmediato.',
+
+  'help_request_received.subject': 'Hemos recibido su solicitud de ayuda',
+  'help_request_received.body_invoice': 'Gracias por su mensaje. Nuestro equipo ha recibido su solicitud sobre la factura {invoice_id}, junto con sus intentos de pago y los motivos indicados por el banco, y le responderá por correo electrónico.',
+  'help_request_received.body': 'Gracias por su mensaje. Nuestro equipo ha recibido su solicitud y le responderá por correo electrónico.',
+
+  'help_request_answered.subject': 'Nuestra respuesta a su solicitud de ayuda',
+  'help_request_answered.body': 'Nuestro equipo ha respondido a su solicitud de ayuda:',
+  'help_request_answered.more': 'Si tiene otra pregunta, puede enviar una nueva solicitud desde Suscripción → Historial de compras.',
+
+  'webhook_endpoint_disabled.subject': 'Endpoint de webhook desactivado: {endpoint_url}',
+  'webhook_endpoint_disabled.body_since': 'Los envíos al endpoint de webhook {endpoint_url} fallan sin interrupción desde el {failing_since}, por lo que se ha desactivado. Ya no se le enviarán más eventos.',
+  'webhook_endpoint_disabled.body': 'Los envíos al endpoint de webhook {endpoint_url} fallaban una y otra vez, por lo que se ha desactivado. Ya no se le enviarán más eventos.',
+  'webhook_endpoint_disabled.last_error': 'Último error: {last_error}',
+  'webhook_endpoint_disabled.todo': 'Corrija el receptor y vuelva a activar el endpoint {endpoint_id} en la consola o con PATCH /v1/webhook-endpoints/{endpoint_id} y el estado "enabled". Los envíos que sigan pendientes se reanudarán entonces.',
+};

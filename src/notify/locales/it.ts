@@ -1,0 +1,96 @@
+// E-mail messages, Italian. Same keys and placeholders as en.ts.
+// Dates follow "in data" / "fino al giorno" so that "8 marzo" never needs an elision.
+import type { Catalog } from './en.ts';
+
+export const it: Catalog = {
+  'greeting': 'Gentile {account_name},',
+  'greeting.operator': 'Buongiorno,',
+  'closing': 'Cordiali saluti,\nIl team di fatturazione',
+  'footer': "Questo messaggio relativo all'abbonamento di {account_name} è stato inviato automaticamente.",
+  'footer.operator': 'Questo messaggio è stato inviato automaticamente da renewd.',
+  'why': 'Motivo: {reason}.',
+  'access': 'Mantiene l\'accesso completo al suo piano fino al giorno {grace_ends_at}. Se entro quella data il pagamento non sarà andato a buon fine, il suo account passerà al piano gratuito.',
+  'todo': 'Cosa fare: controlli Abbonamento → Dati di fatturazione e, se necessario, aggiorni la carta. Non appena i dati di fatturazione saranno aggiornati, ritenteremo il pagamento.',
+  'next_retry': 'Ritenteremo inoltre automaticamente in data {next_retry_at}.',
+  'days.one': '{n} giorno',
+  'days.few': '{n} giorni',
+  'days.many': '{n} di giorni',
+  'days.other': '{n} giorni',
+
+  'label.row': '{label}: {value}',
+  'label.plan': 'Piano',
+  'label.amount': 'Importo',
+  'label.paid_until': 'Pagato fino al giorno',
+  'label.payment_method': 'Metodo di pagamento',
+  'label.invoice': 'Fattura',
+  'label.access_until': 'Accesso completo fino al giorno',
+  'label.next_retry': 'Prossimo tentativo automatico',
+  'label.request': 'Riferimento della richiesta',
+  'link.portal': 'Apri il mio abbonamento',
+  'link.billing': 'Controlla i miei dati di fatturazione',
+  'link.authenticate': 'Autentica il pagamento',
+  'link.history': 'Vedi la cronologia acquisti',
+
+  'reason.credit_limit': 'è stato raggiunto il limite di credito della carta',
+  'reason.card_expired_or_inactive': 'la carta è scaduta o non è attiva',
+  'reason.insufficient_funds': 'i fondi sul conto collegato alla carta erano insufficienti',
+  'reason.issuer_unavailable': 'la banca che ha emesso la carta non era raggiungibile',
+  'reason.payment_system_failure': 'il sistema di pagamento ha avuto un guasto tecnico',
+  'reason.authentication_required': 'la banca che ha emesso la carta le chiede di autenticare il pagamento',
+  'reason.declined_by_bank': 'la banca che ha emesso la carta ha rifiutato il pagamento',
+
+  'renewal_succeeded.subject': 'Ricevuta: il suo abbonamento {plan_name} è stato rinnovato',
+  'renewal_succeeded.body': 'Grazie! Il pagamento del suo abbonamento {plan_name} è andato a buon fine e l\'abbonamento è stato rinnovato fino al giorno {period_end}.',
+  'renewal_succeeded.body_short': 'Grazie! Il pagamento del suo abbonamento {plan_name} è andato a buon fine e l\'abbonamento è stato rinnovato.',
+
+  'retry_succeeded.subject': 'Pagamento ricevuto: il suo abbonamento {plan_name} è stato rinnovato',
+  'retry_succeeded.body': 'Buone notizie: il pagamento che non era riuscito è ora andato a buon fine. Il suo abbonamento {plan_name} è stato rinnovato fino al giorno {period_end}; non deve fare nient\'altro.',
+  'retry_succeeded.body_short': 'Buone notizie: il pagamento che non era riuscito è ora andato a buon fine. Il suo abbonamento {plan_name} è stato rinnovato; non deve fare nient\'altro.',
+
+  'renewal_failed.subject': 'Azione richiesta: il pagamento del suo abbonamento {plan_name} non è riuscito',
+  'renewal_failed.body_amount': 'Non è stato possibile rinnovare il suo abbonamento {plan_name}: il pagamento di {amount} non è riuscito.',
+  'renewal_failed.body': 'Non è stato possibile rinnovare il suo abbonamento {plan_name}: il pagamento non è riuscito.',
+
+  'retry_failed.subject': 'Il pagamento del suo abbonamento {plan_name} non è riuscito di nuovo',
+  'retry_failed.body_amount': 'Abbiamo riprovato ad addebitare {amount} per il suo abbonamento {plan_name}, ma il pagamento non è riuscito.',
+  'retry_failed.body': 'Abbiamo riprovato ad addebitare il pagamento del suo abbonamento {plan_name}, ma non è riuscito.',
+
+  'authentication_required.subject': 'Autentichi il pagamento del suo abbonamento {plan_name}',
+  'authentication_required.body_amount': 'La sua banca le chiede di autenticare il pagamento di {amount} per il suo abbonamento {plan_name}. Non possiamo completarlo senza di lei.',
+  'authentication_required.body': 'La sua banca le chiede di autenticare il pagamento del suo abbonamento {plan_name}. Non possiamo completarlo senza di lei.',
+  'authentication_required.todo': 'Segua il link qui sotto per autenticare il pagamento: basta un momento. Se preferisce pagare con un\'altra carta, vada in Abbonamento → Dati di fatturazione.',
+
+  'card_expiring.subject': 'La sua carta scade prima del prossimo rinnovo',
+  'card_expiring.body_card': 'La sua carta {card} (valida fino a {expiry}) scade prima del rinnovo del suo abbonamento {plan_name}, previsto in data {period_end}.',
+  'card_expiring.body': 'La carta registrata scade prima del rinnovo del suo abbonamento {plan_name}, previsto in data {period_end}.',
+  'card_expiring.todo': 'Per mantenere l\'abbonamento senza interruzioni, aggiunga una nuova carta in Abbonamento → Dati di fatturazione.',
+
+  'renewal_upcoming.subject': 'Il suo abbonamento {plan_name} si rinnova in data {period_end}',
+  'renewal_upcoming.body': 'Il suo abbonamento annuale {plan_name} si rinnoverà automaticamente in data {period_end}.',
+  'renewal_upcoming.amount_card': 'Addebiteremo {amount} sulla sua carta {card}.',
+  'renewal_upcoming.amount': 'L\'importo sarà di {amount}.',
+  'renewal_upcoming.todo': 'Se i suoi dati di fatturazione sono aggiornati, non deve fare nulla. Può controllarli in Abbonamento → Dati di fatturazione.',
+
+  'grace_ending.subject': 'Promemoria: tra {days} perderà il piano {plan_name}',
+  'grace_ending.body': 'Il pagamento del suo abbonamento {plan_name} non è ancora andato a buon fine. Mantiene l\'accesso completo fino al giorno {grace_ends_at}, cioè ancora per {days}; dopo, il suo account passerà al piano gratuito.',
+  'grace_ending.body_short': 'Il pagamento del suo abbonamento {plan_name} non è ancora andato a buon fine. Mantiene l\'accesso completo ancora per {days}; dopo, il suo account passerà al piano gratuito.',
+
+  'downgraded.subject': 'Il suo account è passato al piano gratuito',
+  'downgraded.body': 'Il pagamento del suo abbonamento {plan_name} non è andato a buon fine prima della fine del periodo di tolleranza, quindi il suo account è passato al piano gratuito.',
+  'downgraded.invoice': 'La fattura non pagata {invoice_id} è stata chiusa: non le verrà addebitata.',
+  'downgraded.restore': 'I suoi dati vengono conservati. Per riavere il suo piano, effettui un nuovo acquisto in Abbonamento; le funzioni a pagamento tornano subito disponibili.',
+
+  'help_request_received.subject': 'Abbiamo ricevuto la sua richiesta di assistenza',
+  'help_request_received.body_invoice': 'Grazie per il suo messaggio. Il nostro team ha ricevuto la sua richiesta relativa alla fattura {invoice_id}, insieme ai tentativi di pagamento e ai motivi indicati dalla banca, e le risponderà via e-mail.',
+  'help_request_received.body': 'Grazie per il suo messaggio. Il nostro team ha ricevuto la sua richiesta e le risponderà via e-mail.',
+
+  'help_request_answered.subject': 'La nostra risposta alla sua richiesta di assistenza',
+  'help_request_answered.body': 'Il nostro team ha risposto alla sua richiesta di assistenza:',
+  'help_request_answered.more': 'Se ha un\'altra domanda, può inviare una nuova richiesta da Abbonamento → Cronologia acquisti.',
+
+  'webhook_endpoint_disabled.subject': 'Endpoint webhook disattivato: {endpoint_url}',
+  'webhook_endpoint_disabled.body_since': 'Gli invii all\'endpoint webhook {endpoint_url} non riescono ininterrottamente dal giorno {failing_since}, quindi è stato disattivato. Non gli verranno più inviati eventi.',
+  'webhook_endpoint_disabled.body': 'Gli invii all\'endpoint webhook {endpoint_url} continuavano a non riuscire, quindi è stato disattivato. Non gli verranno più inviati eventi.',
+  'webhook_endpoint_disabled.last_error': 'Ultimo errore: {last_error}',
+  'webhook_endpoint_disabled.todo': 'Corregga il destinatario, poi riattivi l\'endpoint {endpoint_id} nella console o con PATCH /v1/webhook-endpoints/{endpoint_id} e lo stato "enabled". Gli invii ancora in sospeso riprenderanno allora.',
+};

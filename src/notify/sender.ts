@@ -1,0 +1,195 @@
+// Delivers the outbox over SMTP (nodemailer). Each round:
+//   1. claims due rows in one short statement (FOR UPDATE SKIP LOCKED): status 'sending', a lease
+//      (next_attempt_at = now + lease) and attempts + 1, so any number of senders share the table;
+//   2. sends OUTSIDE any transaction, with the header X-Renewd-Dedupe-Key and a Message-ID derived
+//      from the dedupe key;
+//   3. marks the row 'sent', or on failure 'pending' again with an exponential backoff, and
+//      'failed' after maxAttempts.
+// A crash between 2 and 3 leaves the row 'sending'; when its lease runs out it is claimed and sent
+// again with the same Message-ID and dedupe key: at-least-once delivery that receivers dedupe.
+// Without an SMTP URL nothing is sent: due rows are marked 'kept' (the console shows the outbox).
+import { createHash } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import type { Clock } from '../core/clock.ts';
+import type { Db } from '../store/db.ts';
+
+export interface MailSenderOptions {
+  db: Db;
+  clock: Clock;
+  /** smtp://user:pass@host:587 or smtps://…; unset: e-mails are kept in the outbox, not sent. */
+  smtpUrl?: string;
+  /** From address, e.g. "renewd <billing@example.com>". */
+  from: string;
+  batchSize?: number;
+  /** Attempts before an e-mail is marked failed (default 12, about 20 hours of retries). */
+  maxAttempts?: number;
+  /** How long a claimed row belongs to this sender before another may claim it (default 5 min). */
+  leaseMs?: number;
+  /** Delay before attempt n+1 after n failed attempts (default 1 min × 2^(n-1), at most 6 h). */
+  backoffMs?: (attempts: number) => number;
+  /** E-mails sent at the same time (default 4). */
+  concurrency?: number;
+}
+
+export interface MailRoundResult {
+  sent: number;
+  /** Failed for good (maxAttempts reached). */
+  failed: number;
+  /** Failed this time, scheduled again. */
+  retrying: number;
+  /** No SMTP configured: kept in the outbox. */
+  kept: number;
+}
+
+export interface MailSender {
+  runOnce(): Promise<MailRoundResult>;
+  start(intervalMs?: number): void;
+  stop(): Promise<void>;
+}
+
+interface ClaimedRow {
+  id: string;
+  to_address: string;
+  subject: string;
+  body_text: string;
+  body_html: string;
+  dedupe_key: string;
+  locale: string;
+  attempts: number;
+}
+
+export const DEFAULT_MAIL_MAX_ATTEMPTS = 12;
+
+export function defaultMailBackoffMs(attempts: number): number {
+  return Math.min(60_000 * 2 ** Math.max(attempts - 1, 0), 6 * 3_600_000);
+}
+
+/** The Message-ID of an e-mail: a function of its dedupe key, so a re-send carries the same one. */
+export function messageIdFor(dedupeKey: string, from: string): string {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
+  const domain = m ? m[1] : 'renewd.localhost';
+  return `<${createHash('sha256').update(dedupeKey).digest('hex').slice(0, 32)}.renewd@${domain}>`;
+}
+
+export function createMailSender(opts: MailSenderOptions): MailSender {
+  const { db, clock, from } = opts;
+  const batchSize = opts.batchSize ?? 50;
+  const maxAttempts = opts.maxAttempts ?? DEFAULT_MAIL_MAX_ATTEMPTS;
+  const leaseMs = opts.leaseMs ?? 5 * 60_000;
+  const backoff = opts.backoffMs ?? defaultMailBackoffMs;
+  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  // One pooled transport per round: the round's e-mails share a few connections, and nothing stays
+  // open between rounds. Timeouts sit well inside the lease, so a send never outlives its claim.
+  const smtpUrl = opts.smtpUrl;
+  const openTransport = (connections: number) =>
+    nodemailer.createTransport({
+      pool: true,
+      url: smtpUrl,
+      maxConnections: connections,
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 60_000,
+    });
+  type Transport = ReturnType<typeof openTransport>;
+
+  async function keep(): Promise<MailRoundResult> {
+    const rows = await db.query(
+      `WITH due AS (
+         SELECT id FROM notifications
+          WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE notifications n SET status = 'kept', next_attempt_at = NULL
+         FROM due WHERE n.id = due.id
+       RETURNING n.id`,
+      [clock.now(), batchSize],
+    );
+    return { sent: 0, failed: 0, retrying: 0, kept: rows.length };
+  }
+
+  async function claim(now: Date): Promise<ClaimedRow[]> {
+    return db.query<ClaimedRow>(
+      `WITH due AS (
+         SELECT id FROM notifications
+          WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
+          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+       UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, next_attempt_at = $3
+         FROM due WHERE n.id = due.id
+       RETURNING n.id, n.to_address, n.subject, n.body_text, n.body_html, n.dedupe_key, n.locale, n.attempts`,
+      [now, batchSize, new Date(now.getTime() + leaseMs)],
+    );
+  }
+
+  async function deliver(transport: Transport, row: ClaimedRow, out: MailRoundResult) {
+    try {
+      await transport.sendMail({
+        from,
+        to: row.to_address,
+        subject: row.subject,
+        text: row.body_text,
+        html: row.body_html,
+        messageId: messageIdFor(row.dedupe_key, from),
+        headers: { 'X-Renewd-Dedupe-Key': row.dedupe_key, 'Content-Language': row.locale },
+      });
+    } catch (err) {
+      const e = err as { message?: string; responseCode?: number; code?: string };
+      const detail = [e.code, e.responseCode, e.message ?? String(err)].filter((x) => x !== undefined && x !== '').join(' ');
+      const now = clock.now();
+      const final = row.attempts >= maxAttempts;
+      await db.query(
+        `UPDATE notifications SET status = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1 AND status = 'sending'`,
+        [row.id, final ? 'failed' : 'pending', final ? null : new Date(now.getTime() + backoff(row.attempts)), detail.slice(0, 1000)],
+      );
+      if (final) out.failed++;
+      else out.retrying++;
+      return;
+    }
+    await db.query(`UPDATE notifications SET status = 'sent', sent_at = $2, next_attempt_at = NULL, last_error = NULL WHERE id = $1 AND status = 'sending'`, [
+      row.id,
+      clock.now(),
+    ]);
+    out.sent++;
+  }
+
+  async function runOnce(): Promise<MailRoundResult> {
+    if (!smtpUrl) return keep();
+    const out: MailRoundResult = { sent: 0, failed: 0, retrying: 0, kept: 0 };
+    const rows = await claim(clock.now());
+    if (rows.length === 0) return out;
+    const workers = Math.min(concurrency, rows.length);
+    const transport = openTransport(workers);
+    try {
+      let next = 0;
+      const worker = async () => {
+        while (next < rows.length) await deliver(transport, rows[next++], out);
+      };
+      await Promise.all(Array.from({ length: workers }, worker));
+    } finally {
+      transport.close();
+    }
+    return out;
+  }
+
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<unknown> | null = null;
+  let stopping = false;
+
+  return {
+    runOnce,
+    start(intervalMs = 2000) {
+      stopping = false;
+      const tick = async () => {
+        if (stopping) return;
+        running = runOnce().catch((err) => console.error('renewd mail sender:', err instanceof Error ? err.message : err));
+        await running;
+        running = null;
+        if (!stopping) timer = setTimeout(tick, intervalMs);
+      };
+      timer = setTimeout(tick, 0);
+    },
+    async stop() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      if (running) await running;
+    },
+  };
+}

@@ -1,0 +1,473 @@
+// E-mail templates: one definition per template, messages from the locale catalogs, money and
+// dates formatted with Intl in the account's locale and time zone. Pure functions, no I/O.
+//
+// A template is a list of blocks. A paragraph lists message keys in order of preference and the
+// first one whose {placeholders} all have a value is used (e.g. "the payment of {amount} failed",
+// else "the payment failed"); a paragraph none of whose messages can be filled is left out, so a
+// missing optional value never shows up as "undefined" or as a raw {placeholder}.
+import { DECLINE_REASONS, type DeclineReason } from '../core/types.ts';
+import { en, type Catalog, type MessageKey } from './locales/en.ts';
+import { fr } from './locales/fr.ts';
+import { de } from './locales/de.ts';
+import { es } from './locales/es.ts';
+import { it } from './locales/it.ts';
+import { pt } from './locales/pt.ts';
+import { pl } from './locales/pl.ts';
+
+export const CATALOGS = { en, fr, de, es, it, pt, pl } satisfies Record<string, Catalog>;
+export type Language = keyof typeof CATALOGS;
+export const LANGUAGES = Object.keys(CATALOGS) as Language[];
+
+export const TEMPLATE_NAMES = [
+  'renewal_succeeded',
+  'renewal_failed',
+  'retry_succeeded',
+  'retry_failed',
+  'authentication_required',
+  'card_expiring',
+  'renewal_upcoming',
+  'grace_ending',
+  'downgraded',
+  'help_request_received',
+  'help_request_answered',
+  'webhook_endpoint_disabled',
+] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+
+export function isTemplateName(s: string): s is TemplateName {
+  return (TEMPLATE_NAMES as readonly string[]).includes(s);
+}
+
+export interface EmailContext {
+  /** BCP 47 tag of the account (fr-FR, de, pt-BR…); unknown languages fall back to English. */
+  locale: string;
+  /** IANA time zone in which dates are shown (Europe/Paris); an invalid one falls back to UTC. */
+  time_zone: string;
+  account_name: string;
+  portal_url?: string;
+  plan_name?: string;
+  /** Integer minor units of `currency` (cents for EUR, yen for JPY). */
+  amount?: number;
+  currency?: string;
+  period_end?: Date;
+  grace_ends_at?: Date;
+  next_retry_at?: Date | null;
+  reason?: DeclineReason;
+  days_left?: number;
+  card_brand?: string;
+  card_last4?: string;
+  exp_month?: number;
+  exp_year?: number;
+  invoice_id?: string;
+  help_request_id?: string;
+  /** The operator's answer to a help request (plain text, may span lines). */
+  answer?: string;
+  outcome?: 'succeeded' | 'declined' | 'requires_action';
+  /** Where the customer authenticates a payment; the portal when not given. */
+  auth_url?: string;
+  // Operator e-mails (webhook_endpoint_disabled)
+  endpoint_id?: string;
+  endpoint_url?: string;
+  failing_since?: Date;
+  last_error?: string;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+  /** The locale the e-mail was written in: the account's when its language has a catalog, else "en". */
+  locale: string;
+  language: Language;
+}
+
+type Vars = Partial<Record<string, string>>;
+type LinkTarget = 'portal' | 'billing' | 'history' | 'authenticate' | 'auth_or_billing';
+type Block =
+  | { p: MessageKey[] }
+  | { details: [MessageKey, string][] }
+  | { quote: 'answer' }
+  | { link: LinkTarget };
+
+interface TemplateDef {
+  subject: MessageKey;
+  operator?: boolean;
+  blocks: Block[];
+}
+
+const receipt: Block = {
+  details: [
+    ['label.plan', 'plan_name'],
+    ['label.amount', 'amount'],
+    ['label.payment_method', 'card'],
+    ['label.paid_until', 'period_end'],
+    ['label.invoice', 'invoice_id'],
+  ],
+};
+const dunning: Block = {
+  details: [
+    ['label.amount', 'amount'],
+    ['label.payment_method', 'card'],
+    ['label.invoice', 'invoice_id'],
+    ['label.access_until', 'grace_ends_at'],
+    ['label.next_retry', 'next_retry_at'],
+  ],
+};
+
+const TEMPLATES: Record<TemplateName, TemplateDef> = {
+  renewal_succeeded: {
+    subject: 'renewal_succeeded.subject',
+    blocks: [{ p: ['renewal_succeeded.body', 'renewal_succeeded.body_short'] }, receipt, { link: 'portal' }],
+  },
+  retry_succeeded: {
+    subject: 'retry_succeeded.subject',
+    blocks: [{ p: ['retry_succeeded.body', 'retry_succeeded.body_short'] }, receipt, { link: 'portal' }],
+  },
+  renewal_failed: {
+    subject: 'renewal_failed.subject',
+    blocks: [
+      { p: ['renewal_failed.body_amount', 'renewal_failed.body'] },
+      { p: ['why'] },
+      { p: ['access'] },
+      { p: ['todo'] },
+      { p: ['next_retry'] },
+      dunning,
+      { link: 'auth_or_billing' },
+    ],
+  },
+  retry_failed: {
+    subject: 'retry_failed.subject',
+    blocks: [
+      { p: ['retry_failed.body_amount', 'retry_failed.body'] },
+      { p: ['why'] },
+      { p: ['access'] },
+      { p: ['todo'] },
+      { p: ['next_retry'] },
+      dunning,
+      { link: 'auth_or_billing' },
+    ],
+  },
+  authentication_required: {
+    subject: 'authentication_required.subject',
+    blocks: [
+      { p: ['authentication_required.body_amount', 'authentication_required.body'] },
+      { p: ['access'] },
+      { p: ['authentication_required.todo'] },
+      dunning,
+      { link: 'authenticate' },
+    ],
+  },
+  card_expiring: {
+    subject: 'card_expiring.subject',
+    blocks: [{ p: ['card_expiring.body_card', 'card_expiring.body'] }, { p: ['card_expiring.todo'] }, { link: 'billing' }],
+  },
+  renewal_upcoming: {
+    subject: 'renewal_upcoming.subject',
+    blocks: [
+      { p: ['renewal_upcoming.body'] },
+      { p: ['renewal_upcoming.amount_card', 'renewal_upcoming.amount'] },
+      { p: ['renewal_upcoming.todo'] },
+      { link: 'portal' },
+    ],
+  },
+  grace_ending: {
+    subject: 'grace_ending.subject',
+    blocks: [
+      { p: ['grace_ending.body', 'grace_ending.body_short'] },
+      { p: ['why'] },
+      { p: ['todo'] },
+      { p: ['next_retry'] },
+      dunning,
+      { link: 'billing' },
+    ],
+  },
+  downgraded: {
+    subject: 'downgraded.subject',
+    blocks: [{ p: ['downgraded.body'] }, { p: ['downgraded.invoice'] }, { p: ['downgraded.restore'] }, { link: 'portal' }],
+  },
+  help_request_received: {
+    subject: 'help_request_received.subject',
+    blocks: [
+      { p: ['help_request_received.body_invoice', 'help_request_received.body'] },
+      { details: [['label.request', 'help_request_id'], ['label.invoice', 'invoice_id']] },
+      { link: 'history' },
+    ],
+  },
+  help_request_answered: {
+    subject: 'help_request_answered.subject',
+    blocks: [
+      { p: ['help_request_answered.body'] },
+      { quote: 'answer' },
+      { p: ['help_request_answered.more'] },
+      { details: [['label.request', 'help_request_id'], ['label.invoice', 'invoice_id']] },
+      { link: 'history' },
+    ],
+  },
+  webhook_endpoint_disabled: {
+    subject: 'webhook_endpoint_disabled.subject',
+    operator: true,
+    blocks: [
+      { p: ['webhook_endpoint_disabled.body_since', 'webhook_endpoint_disabled.body'] },
+      { p: ['webhook_endpoint_disabled.last_error'] },
+      { p: ['webhook_endpoint_disabled.todo'] },
+    ],
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Locale, money, dates
+
+/** The catalog for a locale: exact language (fr-CA → fr), else English. */
+export function resolveLocale(tag: string | null | undefined): { locale: string; language: Language } {
+  let canonical: string | undefined;
+  try {
+    canonical = Intl.getCanonicalLocales(String(tag ?? '').replace(/_/g, '-'))[0];
+  } catch {
+    canonical = undefined;
+  }
+  const language = canonical?.split('-')[0].toLowerCase();
+  if (canonical && language && Object.hasOwn(CATALOGS, language)) return { locale: canonical, language: language as Language };
+  return { locale: 'en', language: 'en' };
+}
+
+function validTimeZone(tz: string | null | undefined): string {
+  if (!tz) return 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return tz;
+  } catch {
+    return 'UTC';
+  }
+}
+
+/** Digits after the decimal point of a currency (EUR 2, JPY 0, KWD 3), from Intl. */
+export function currencyExponent(currency: string): number {
+  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/** Formats integer minor units: formatMoney(2900, 'EUR', 'fr-FR') → "29,00 €". */
+export function formatMoney(amount: number, currency: string, locale: string): string {
+  const digits = currencyExponent(currency);
+  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(amount / 10 ** digits);
+}
+
+export function formatDate(d: Date, locale: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d);
+}
+
+function formatDateTime(d: Date, locale: string, timeZone: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(d);
+}
+
+const BRANDS: Record<string, string> = {
+  visa: 'Visa',
+  mastercard: 'Mastercard',
+  amex: 'American Express',
+  american_express: 'American Express',
+  discover: 'Discover',
+  diners: 'Diners Club',
+  jcb: 'JCB',
+  unionpay: 'UnionPay',
+  cartes_bancaires: 'Cartes Bancaires',
+  eftpos_au: 'eftpos',
+};
+
+function cardLabel(brand: string | undefined, last4: string | undefined): string | undefined {
+  if (!last4) return undefined;
+  const b = brand ? (BRANDS[brand.toLowerCase()] ?? brand.charAt(0).toUpperCase() + brand.slice(1)) : '';
+  return `${b ? b + ' ' : ''}•••• ${last4}`;
+}
+
+function toDate(v: unknown): Date | undefined {
+  const d = v instanceof Date ? v : typeof v === 'string' || typeof v === 'number' ? new Date(v) : undefined;
+  return d && !Number.isNaN(d.getTime()) ? d : undefined;
+}
+
+function nonEmpty(s: unknown): string | undefined {
+  return typeof s === 'string' && s.trim() !== '' ? s : undefined;
+}
+
+function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
+  const tz = validTimeZone(ctx.time_zone);
+  const date = (v: unknown) => {
+    const d = toDate(v);
+    return d ? formatDate(d, locale, tz) : undefined;
+  };
+  let amount: string | undefined;
+  if (typeof ctx.amount === 'number' && Number.isFinite(ctx.amount) && ctx.currency) {
+    try {
+      amount = formatMoney(ctx.amount, ctx.currency.toUpperCase(), locale);
+    } catch {
+      amount = `${ctx.amount} ${ctx.currency}`; // not an ISO 4217 code Intl knows: show it raw
+    }
+  }
+  let days: string | undefined;
+  if (typeof ctx.days_left === 'number' && Number.isFinite(ctx.days_left) && ctx.days_left >= 0) {
+    const n = Math.round(ctx.days_left);
+    const cat = new Intl.PluralRules(locale).select(n);
+    const key = (['one', 'few', 'many'].includes(cat) ? `days.${cat}` : 'days.other') as MessageKey;
+    days = catalog[key].replace('{n}', new Intl.NumberFormat(locale).format(n));
+  }
+  const failing = toDate(ctx.failing_since);
+  return {
+    account_name: nonEmpty(ctx.account_name),
+    plan_name: nonEmpty(ctx.plan_name),
+    amount,
+    period_end: date(ctx.period_end),
+    grace_ends_at: date(ctx.grace_ends_at),
+    next_retry_at: date(ctx.next_retry_at),
+    reason: ctx.reason && (DECLINE_REASONS as readonly string[]).includes(ctx.reason) ? catalog[`reason.${ctx.reason}` as MessageKey] : undefined,
+    days,
+    card: cardLabel(nonEmpty(ctx.card_brand), nonEmpty(ctx.card_last4)),
+    expiry:
+      Number.isInteger(ctx.exp_month) && Number.isInteger(ctx.exp_year) && ctx.exp_month! >= 1 && ctx.exp_month! <= 12
+        ? `${String(ctx.exp_month).padStart(2, '0')}/${ctx.exp_year}`
+        : undefined,
+    invoice_id: nonEmpty(ctx.invoice_id),
+    help_request_id: nonEmpty(ctx.help_request_id),
+    answer: nonEmpty(ctx.answer),
+    endpoint_id: nonEmpty(ctx.endpoint_id),
+    endpoint_url: nonEmpty(ctx.endpoint_url),
+    failing_since: failing ? formatDateTime(failing, locale, tz) : undefined,
+    last_error: nonEmpty(ctx.last_error),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+const PLACEHOLDER = /\{([a-z_]+)\}/g;
+
+/** The message with its placeholders filled, or null when one of them has no value. */
+function fill(message: string, vars: Vars): string | null {
+  let missing = false;
+  // One pass: a value that itself contains "{…}" is never substituted again.
+  const out = message.replace(PLACEHOLDER, (_, name: string) => {
+    const v = vars[name];
+    if (v === undefined) {
+      missing = true;
+      return '';
+    }
+    return v;
+  });
+  return missing ? null : out;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const htmlText = (s: string) => escapeHtml(s).replace(/\n/g, '<br>');
+const isHttpUrl = (u: string | undefined): u is string => !!u && /^https?:\/\/[^\s]+$/i.test(u);
+
+type Part =
+  | { kind: 'p'; text: string }
+  | { kind: 'details'; rows: [string, string][] }
+  | { kind: 'quote'; text: string }
+  | { kind: 'link'; label: string; url: string };
+
+export function renderEmail(template: TemplateName, ctx: EmailContext): RenderedEmail {
+  const def = TEMPLATES[template];
+  if (!def) throw new RangeError(`unknown e-mail template "${template}"`);
+  const { locale, language } = resolveLocale(ctx.locale);
+  const catalog: Catalog = CATALOGS[language];
+  const vars = variables(ctx, locale, catalog);
+
+  // The subject is always produced: a missing value leaves a gap rather than a placeholder.
+  const subject =
+    fill(catalog[def.subject], vars) ??
+    catalog[def.subject]
+      .replace(PLACEHOLDER, (_, n: string) => vars[n] ?? '')
+      .replace(/\s{2,}/g, ' ')
+      .trim();
+
+  const parts: Part[] = [];
+  const greeting = def.operator ? catalog['greeting.operator'] : (fill(catalog.greeting, vars) ?? catalog['greeting.operator']);
+  parts.push({ kind: 'p', text: greeting });
+  for (const b of def.blocks) {
+    if ('p' in b) {
+      for (const key of b.p) {
+        const text = fill(catalog[key], vars);
+        if (text !== null) {
+          parts.push({ kind: 'p', text });
+          break;
+        }
+      }
+    } else if ('details' in b) {
+      const rows = b.details.filter(([, v]) => vars[v] !== undefined).map(([label, v]) => [catalog[label], vars[v]!] as [string, string]);
+      if (rows.length) parts.push({ kind: 'details', rows });
+    } else if ('quote' in b) {
+      if (vars[b.quote]) parts.push({ kind: 'quote', text: vars[b.quote]! });
+    } else {
+      const auth = b.link === 'authenticate' || (b.link === 'auth_or_billing' && (ctx.outcome === 'requires_action' || ctx.reason === 'authentication_required'));
+      const url = auth ? (nonEmpty(ctx.auth_url) ?? nonEmpty(ctx.portal_url)) : nonEmpty(ctx.portal_url);
+      const label = auth ? catalog['link.authenticate'] : b.link === 'auth_or_billing' ? catalog['link.billing'] : catalog[`link.${b.link}` as MessageKey];
+      if (url) parts.push({ kind: 'link', label, url });
+    }
+  }
+  parts.push({ kind: 'p', text: catalog.closing });
+  const footer = def.operator ? catalog['footer.operator'] : (fill(catalog.footer, vars) ?? catalog['footer.operator']);
+
+  return { subject, text: toText(parts, footer, catalog), html: toHtml(parts, footer, subject, locale), locale, language };
+}
+
+function toText(parts: Part[], footer: string, catalog: Catalog): string {
+  const row = (label: string, value: string) => catalog['label.row'].replace('{label}', () => label).replace('{value}', () => value);
+  const chunks = parts.map((p) => {
+    switch (p.kind) {
+      case 'p':
+        return p.text;
+      case 'details':
+        return p.rows.map(([l, v]) => row(l, v)).join('\n');
+      case 'quote':
+        return p.text
+          .split(/\r?\n/)
+          .map((l) => `> ${l}`)
+          .join('\n');
+      case 'link':
+        return row(p.label, p.url);
+    }
+  });
+  return `${chunks.join('\n\n')}\n\n-- \n${footer}\n`;
+}
+
+const FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
+
+function toHtml(parts: Part[], footer: string, subject: string, locale: string): string {
+  const body = parts
+    .map((p) => {
+      switch (p.kind) {
+        case 'p':
+          return `<p style="margin:0 0 16px">${htmlText(p.text)}</p>`;
+        case 'details':
+          return (
+            `<table role="presentation" style="border-collapse:collapse;margin:0 0 16px;width:100%">` +
+            p.rows
+              .map(
+                ([l, v]) =>
+                  `<tr><td style="padding:6px 12px 6px 0;color:#555;border-top:1px solid #e5e5e5;vertical-align:top">${htmlText(l)}</td>` +
+                  `<td style="padding:6px 0;border-top:1px solid #e5e5e5;font-weight:600">${htmlText(v)}</td></tr>`,
+              )
+              .join('') +
+            `</table>`
+          );
+        case 'quote':
+          return `<blockquote style="margin:0 0 16px;padding:8px 16px;border-left:4px solid #d0d0d0;color:#333">${htmlText(p.text)}</blockquote>`;
+        case 'link':
+          // Only http(s) addresses become links; anything else is shown as text.
+          return isHttpUrl(p.url)
+            ? `<p style="margin:24px 0"><a href="${escapeHtml(p.url)}" style="display:inline-block;padding:10px 18px;background:#1a56db;color:#ffffff;text-decoration:none;border-radius:6px;font-weight:600">${htmlText(p.label)}</a></p>`
+            : `<p style="margin:0 0 16px">${htmlText(p.label)} ${htmlText(p.url)}</p>`;
+      }
+    })
+    .join('\n');
+  return (
+    `<!doctype html>\n<html lang="${escapeHtml(locale)}"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(subject)}</title></head>\n` +
+    `<body style="margin:0;padding:0;background:#f4f4f5">` +
+    `<div style="max-width:560px;margin:0 auto;padding:24px;background:#ffffff;font-family:${FONT};font-size:15px;line-height:1.5;color:#1f1f1f">\n` +
+    `${body}\n` +
+    `<p style="margin:24px 0 0;font-size:12px;color:#6b6b6b">${htmlText(footer)}</p>` +
+    `</div></body></html>\n`
+  );
+}

@@ -1,0 +1,464 @@
+// The sandbox PSP over HTTP: the subset of Stripe's REST API renewd's gateway adapter uses, spoken
+// the way the official `stripe` client speaks it (form-encoded bodies, Bearer sk_test_… keys,
+// Stripe's error JSON, Idempotency-Key semantics), plus sandbox-only endpoints under /_sandbox for
+// scripted outcomes, fault injection and the list of money actually moved.
+//
+// Stripe endpoints:  POST /v1/customers · GET|POST /v1/customers/:id · GET /v1/customers/:id/payment_methods
+//   POST /v1/payment_methods · GET /v1/payment_methods?customer= · GET /v1/payment_methods/:id
+//   POST /v1/payment_methods/:id/attach|detach
+//   POST /v1/payment_intents (confirm=true&off_session=true charges) · GET /v1/payment_intents[?customer=]
+//   GET /v1/payment_intents/search?query=metadata['k']:'v' · GET /v1/payment_intents/:id
+//   POST /v1/payment_intents/:id/confirm|cancel
+// Idempotency: a POST with an Idempotency-Key stores its answer (successes, 402 declines and 5xx,
+// not 400/404 validation errors, as Stripe); the same key and parameters replay it (header
+// Idempotent-Replayed: true); other parameters → 400 idempotency_error; the key still in flight →
+// 409. Records older than 24 h (sandbox clock) are pruned.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { TEST_CARDS } from './cards.ts';
+import { Faults, type FaultConfig, type FaultInput } from './faults.ts';
+import { isForm, parseForm, rawOf, type FormObject } from './form.ts';
+import { ApiError, SandboxPsp, apiError, type IdemRec, type PiRec, type SandboxCharge, type SandboxLoad, type ScriptStep, type ScriptTarget, type StripeErrorBody } from './psp.ts';
+
+export type { FaultConfig, FaultInput } from './faults.ts';
+export type { SandboxCharge, SandboxLoad, ScriptStep, ScriptTarget } from './psp.ts';
+
+export interface SandboxOptions {
+  /** Card expiry, outage windows, script `until` times and idempotency pruning follow this clock. */
+  clock?: Clock;
+  /** Shorthand for faults.latencyMs. */
+  latencyMs?: number;
+  faults?: FaultInput;
+  /** How long idempotent answers are kept (clock time; default 24 h, as Stripe). */
+  idempotencyTtlMs?: number;
+  /** Upper bound on stored idempotent answers; the oldest go first (default 2,000,000). */
+  maxIdempotencyRecords?: number;
+  /** Fastify logger (default off: no per-request logging). */
+  logger?: boolean;
+}
+
+export interface SandboxStats {
+  requests: number;
+  charges_attempted: number;
+  charges_succeeded: number;
+  charges_declined: number;
+  amount_moved: Record<string, number>;
+  /** Charges (any outcome) per second over the last 5 complete seconds of real time. */
+  charges_per_second: number;
+  /** Most charges seen within one second of real time. */
+  peak_charges_per_second: number;
+  payment_intents: number;
+  idempotency_records: number;
+  hung_requests: number;
+}
+
+export interface ChargeFilter {
+  customer?: string;
+  payment_method?: string;
+  payment_intent?: string;
+  idempotency_key?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface Sandbox {
+  app: FastifyInstance;
+  clock: Clock;
+  /** Starts listening; answers the base URL, e.g. http://127.0.0.1:43121. */
+  listen(port?: number, host?: string): Promise<string>;
+  readonly url: string | null;
+  close(): Promise<void>;
+  /** Scripted outcomes for the next charges of a payment method, card, customer or account. */
+  script(target: ScriptTarget, steps: ReadonlyArray<ScriptStep | string>, opts?: { append?: boolean }): { target: string; steps: ScriptStep[] };
+  clearScripts(target?: ScriptTarget): void;
+  scripts(): Array<{ target: string; steps: ScriptStep[] }>;
+  /** Merges a change into the fault configuration; answers the whole configuration. */
+  setFaults(f: FaultInput): FaultConfig;
+  clearFaults(): void;
+  faults(): FaultConfig;
+  /** Money that moved: every succeeded charge, oldest first. */
+  charges(filter?: ChargeFilter): readonly SandboxCharge[];
+  stats(): SandboxStats;
+  /** Forgets everything (customers, payment methods, charges, scripts, idempotency, faults). */
+  reset(): void;
+  /** Bulk-loads customers and saved cards under ids of the caller's choosing (fixtures, benchmarks). */
+  load(data: SandboxLoad): { customers: number; cards: number };
+  /** The underlying state (for tests and tools). */
+  psp: SandboxPsp;
+}
+
+const DAY = 86_400_000;
+const STRIPE_VERSION = '2026-01-28.clover';
+
+type Answer = { status: number; pi: PiRec } | { status: number; json: unknown };
+
+class IdempotencyStore {
+  readonly map = new Map<string, IdemRec>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max: number,
+    private readonly onDrop: (r: IdemRec) => void,
+  ) {}
+  /** Amortized O(1): drops expired records from the oldest end (insertion order ≈ clock order). */
+  prune(nowMs: number) {
+    let n = 0;
+    for (const [k, r] of this.map) {
+      if (++n > 1000) break;
+      if (nowMs - r.created >= this.ttlMs || this.map.size > this.max) {
+        if (!r.inFlight) {
+          this.map.delete(k);
+          this.onDrop(r);
+        }
+      } else break;
+    }
+  }
+}
+
+/** Charges per second, in real time, over a ring of one-second buckets. */
+export class RateMeter {
+  private counts = new Float64Array(64);
+  private stamps = new Float64Array(64).fill(-1);
+  peak = 0;
+  constructor(private readonly nowMs: () => number = Date.now) {}
+  tick() {
+    const s = Math.floor(this.nowMs() / 1000);
+    const i = s & 63;
+    if (this.stamps[i] !== s) {
+      this.stamps[i] = s;
+      this.counts[i] = 0;
+    }
+    if (++this.counts[i] > this.peak) this.peak = this.counts[i];
+  }
+  /** Mean over the last `window` complete seconds (at most 60). */
+  rate(window = 5) {
+    const now = Math.floor(this.nowMs() / 1000);
+    let sum = 0;
+    for (let s = now - window; s < now; s++) {
+      const i = s & 63;
+      if (this.stamps[i] === s) sum += this.counts[i];
+    }
+    return sum / window;
+  }
+}
+
+export function createSandbox(opts: SandboxOptions = {}): Sandbox {
+  const clock = opts.clock ?? systemClock;
+  const psp = new SandboxPsp(clock);
+  const faults = new Faults();
+  if (opts.faults) faults.set(opts.faults);
+  if (opts.latencyMs !== undefined) faults.set({ latencyMs: opts.latencyMs });
+  const initialFaults = faults.config;
+  const idem = new IdempotencyStore(opts.idempotencyTtlMs ?? DAY, opts.maxIdempotencyRecords ?? 2_000_000, (r) => psp.unlinkIdem(r));
+  const meter = new RateMeter();
+  psp.onCharge = () => meter.tick();
+  const hung = new Set<Socket>();
+  let requestSeq = 0;
+  let url: string | null = null;
+
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    forceCloseConnections: true,
+    keepAliveTimeout: 75_000,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { querystringParser: (s: string) => parseForm(s) },
+  });
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, parseForm(body as string));
+  });
+
+  // ---------- plumbing ----------
+  const send = (reply: FastifyReply, status: number, text: string, replayed = false) => {
+    reply.code(status).header('content-type', 'application/json; charset=utf-8').header('request-id', `req_sbx${(++requestSeq).toString(36)}`).header('stripe-version', STRIPE_VERSION);
+    if (replayed) reply.header('idempotent-replayed', 'true');
+    return reply.send(text);
+  };
+  const sendError = (reply: FastifyReply, status: number, body: StripeErrorBody) => send(reply, status, JSON.stringify({ error: body }));
+  const render = (a: Answer) => ('pi' in a ? (a.status === 402 ? JSON.stringify({ error: psp.piErrorJson(a.pi) }) : JSON.stringify(psp.piJson(a.pi))) : JSON.stringify(a.json));
+
+  const hang = (req: FastifyRequest, reply: FastifyReply, holdMs: number) => {
+    reply.hijack();
+    const socket = req.raw.socket;
+    hung.add(socket);
+    const t = setTimeout(() => socket.destroy(), holdMs);
+    t.unref();
+    socket.once('close', () => {
+      clearTimeout(t);
+      hung.delete(socket);
+    });
+  };
+  const drop = (req: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    req.raw.socket.destroy();
+  };
+
+  const authorized = (req: FastifyRequest) => {
+    const h = req.headers.authorization;
+    if (!h) return false;
+    if (h.startsWith('Bearer ')) return h.startsWith('Bearer sk_test_');
+    if (h.startsWith('Basic ')) return Buffer.from(h.slice(6), 'base64').toString('utf8').startsWith('sk_test_');
+    return false;
+  };
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** Every /v1 request goes through here: auth, outages, idempotency, latency, faults, the operation. */
+  async function api(req: FastifyRequest, reply: FastifyReply, run: (body: FormObject, key: string | null) => Answer, isCharge?: (body: FormObject) => boolean) {
+    psp.counters.requests++;
+    if (!authorized(req))
+      return sendError(reply, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided. The sandbox accepts any secret test key (sk_test_…) as a Bearer token.' });
+    const nowMs = clock.now().getTime();
+    const outage = faults.outage(nowMs);
+    if (outage === 'drop') return drop(req, reply);
+    if (outage === 'error') return sendError(reply, 503, { type: 'api_error', message: 'The sandbox PSP is in a scheduled outage (sandbox fault).' });
+
+    const raw = req.method === 'POST' ? req.body : req.query;
+    if (raw !== undefined && raw !== null && !isForm(raw))
+      return sendError(reply, 400, { type: 'invalid_request_error', message: 'The API takes application/x-www-form-urlencoded bodies, as the Stripe clients send them.' });
+    const body: FormObject = (raw as FormObject | undefined) ?? parseForm('');
+    const keyHeader = req.method === 'POST' ? req.headers['idempotency-key'] : undefined;
+    const key = typeof keyHeader === 'string' && keyHeader.length > 0 ? keyHeader : null;
+    let rec: IdemRec | null = null;
+    if (key) {
+      if (key.length > 255) return sendError(reply, 400, { type: 'invalid_request_error', message: 'Idempotency keys are at most 255 characters.' });
+      idem.prune(nowMs);
+      const fp = fingerprint(req.method, req.url, rawOf(body));
+      const prior = idem.map.get(key);
+      if (prior) {
+        if (prior.inFlight)
+          return sendError(reply, 409, {
+            type: 'idempotency_error',
+            code: 'idempotency_key_in_use',
+            message: `There is currently another in-progress request using this idempotent key (that probably means you submitted twice, and the other request is still going through): ${key}. Please try again later.`,
+          });
+        if (prior.fp !== fp)
+          return sendError(reply, 400, {
+            type: 'idempotency_error',
+            message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+          });
+        return send(reply, prior.status, psp.render(prior), true);
+      }
+      rec = { fp, created: nowMs, inFlight: true, status: 0, pi: null, body: null };
+      idem.map.set(key, rec);
+    }
+    const store = (status: number, text: string, a?: Answer) => {
+      if (!rec) return;
+      rec.inFlight = false;
+      rec.status = status;
+      if (a && 'pi' in a) psp.linkIdem(a.pi, rec);
+      else rec.body = text;
+    };
+    const forget = () => {
+      if (rec && key) idem.map.delete(key);
+    };
+
+    try {
+      const latency = faults.config.latencyMs;
+      if (latency > 0) await sleep(latency);
+      const fault = isCharge && isCharge(body) ? faults.forCharge() : null;
+      if (fault?.kind === 'timeout' && fault.phase === 'before') {
+        forget();
+        return hang(req, reply, fault.holdMs);
+      }
+      if (fault?.kind === 'error' && fault.phase === 'before') {
+        const e = apiError();
+        const text = JSON.stringify({ error: e.body });
+        store(fault.status, text);
+        return send(reply, fault.status, text);
+      }
+      const a = run(body, key);
+      const text = render(a);
+      if (fault?.kind === 'error') {
+        // The charge went through; the answer is lost in a 5xx, and that 5xx is what is stored.
+        const et = JSON.stringify({ error: apiError().body });
+        store(fault.status, et);
+        return send(reply, fault.status, et);
+      }
+      store(a.status, text, a);
+      if (fault?.kind === 'timeout') return hang(req, reply, fault.holdMs);
+      return send(reply, a.status, text);
+    } catch (err) {
+      if (err instanceof ApiError) {
+        const text = JSON.stringify({ error: err.body });
+        // Stripe keeps the answer once the endpoint ran (declines, 5xx), not validation errors.
+        if (err.status === 402 || err.status >= 500) store(err.status, text);
+        else forget();
+        return send(reply, err.status, text);
+      }
+      forget();
+      throw err;
+    }
+  }
+
+  const post = (path: string, run: (body: FormObject, params: Record<string, string>, key: string | null) => Answer, isCharge?: (body: FormObject) => boolean) =>
+    app.post(path, (req, reply) => api(req, reply, (b, key) => run(b, req.params as Record<string, string>, key), isCharge));
+  const get = (path: string, run: (query: FormObject, params: Record<string, string>) => Answer) =>
+    app.get(path, (req, reply) => api(req, reply, (q) => run(q, req.params as Record<string, string>)));
+  const ok = (json: unknown): Answer => ({ status: 200, json });
+
+  // ---------- Stripe API subset ----------
+  post('/v1/customers', (b) => ok(psp.createCustomer(b)));
+  get('/v1/customers/:id', (_q, p) => ok(psp.getCustomer(p.id)));
+  post('/v1/customers/:id', (b, p) => ok(psp.updateCustomer(p.id, b)));
+  get('/v1/customers/:id/payment_methods', (q, p) => ok(psp.listPaymentMethods(q, p.id)));
+  post('/v1/payment_methods', (b) => ok(psp.createPaymentMethod(b)));
+  get('/v1/payment_methods', (q) => ok(psp.listPaymentMethods(q)));
+  get('/v1/payment_methods/:id', (_q, p) => ok(psp.getPaymentMethod(p.id)));
+  post('/v1/payment_methods/:id/attach', (b, p) => ok(psp.attachPaymentMethod(p.id, b)));
+  post('/v1/payment_methods/:id/detach', (_b, p) => ok(psp.detachPaymentMethod(p.id)));
+  post('/v1/payment_intents', (b, _p, key) => psp.createPaymentIntent(b, key), (b) => psp.isCharge(b));
+  get('/v1/payment_intents', (q) => ok(psp.listPaymentIntents(q)));
+  get('/v1/payment_intents/search', (q) => ok(psp.searchPaymentIntents(q)));
+  get('/v1/payment_intents/:id', (_q, p) => ({ status: 200, pi: psp.getPaymentIntent(p.id) }));
+  post('/v1/payment_intents/:id/confirm', (b, p, key) => psp.confirmPaymentIntent(p.id, b, key), () => true);
+  post('/v1/payment_intents/:id/cancel', (b, p) => psp.cancelPaymentIntent(p.id, b));
+
+  // ---------- sandbox-only API (JSON; no key needed: bind the sandbox to 127.0.0.1) ----------
+  const bad = (reply: FastifyReply, message: string, status = 400) => sendError(reply, status, { type: 'invalid_request_error', message });
+  const json = (reply: FastifyReply, v: unknown, status = 200) => send(reply, status, JSON.stringify(v));
+  const obj = (b: unknown) => (b && typeof b === 'object' ? (b as Record<string, unknown>) : {});
+
+  app.get('/_sandbox', (_req, reply) =>
+    json(reply, {
+      name: 'renewd sandbox PSP (Stripe-compatible subset)',
+      now: clock.now().toISOString(),
+      test_cards: Object.entries(TEST_CARDS).map(([number, c]) => ({ number, behavior: c.note })),
+      endpoints: ['GET /_sandbox/charges', 'GET /_sandbox/stats', 'POST /_sandbox/payment_methods/:id/script', 'POST /_sandbox/customers/:id/script', 'GET|POST|DELETE /_sandbox/scripts', 'GET|POST|DELETE /_sandbox/faults', 'POST /_sandbox/load', 'POST /_sandbox/reset'],
+    }),
+  );
+  app.get('/_sandbox/charges', (req, reply) => {
+    const q = req.query as FormObject;
+    const s = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    const md = q.metadata && typeof q.metadata === 'object' && !Array.isArray(q.metadata) ? (q.metadata as Record<string, string>) : undefined;
+    const data = charges({ customer: s(q.customer), payment_method: s(q.payment_method), payment_intent: s(q.payment_intent), idempotency_key: s(q.idempotency_key), metadata: md });
+    const amount_by_currency: Record<string, number> = {};
+    for (const c of data) amount_by_currency[c.currency] = (amount_by_currency[c.currency] ?? 0) + c.amount;
+    const offset = Number(s(q.offset) ?? 0) || 0;
+    const limit = Number(s(q.limit) ?? data.length) || data.length;
+    return json(reply, { object: 'list', count: data.length, amount_by_currency, data: data.slice(offset, offset + limit) });
+  });
+  app.get('/_sandbox/stats', (_req, reply) => json(reply, stats()));
+  const scriptRoute = (kind: 'payment_method' | 'customer') => (req: FastifyRequest, reply: FastifyReply) => {
+    const id = (req.params as { id: string }).id;
+    if (kind === 'payment_method' ? !psp.hasPaymentMethod(id) : !psp.hasCustomer(id)) return bad(reply, `No such ${kind}: '${id}'`, 404);
+    const b = obj(req.body);
+    try {
+      return json(reply, psp.script(kind === 'payment_method' ? { payment_method: id } : { customer: id }, b.steps as ScriptStep[], { append: b.append === true }));
+    } catch (e) {
+      return bad(reply, (e as Error).message);
+    }
+  };
+  app.post('/_sandbox/payment_methods/:id/script', scriptRoute('payment_method'));
+  app.post('/_sandbox/customers/:id/script', scriptRoute('customer'));
+  app.post('/_sandbox/scripts', (req, reply) => {
+    const b = obj(req.body);
+    try {
+      return json(reply, psp.script(b.target as ScriptTarget, b.steps as ScriptStep[], { append: b.append === true }));
+    } catch (e) {
+      return bad(reply, (e as Error).message);
+    }
+  });
+  app.get('/_sandbox/scripts', (_req, reply) => json(reply, { data: psp.listScripts() }));
+  app.delete('/_sandbox/scripts', (_req, reply) => {
+    psp.clearScripts();
+    return json(reply, { data: [] });
+  });
+  app.get('/_sandbox/faults', (_req, reply) => json(reply, faults.config));
+  app.post('/_sandbox/faults', (req, reply) => {
+    try {
+      return json(reply, faults.set(obj(req.body) as FaultInput));
+    } catch (e) {
+      return bad(reply, (e as Error).message);
+    }
+  });
+  app.delete('/_sandbox/faults', (_req, reply) => {
+    faults.clear();
+    return json(reply, faults.config);
+  });
+  app.post('/_sandbox/load', (req, reply) => {
+    try {
+      return json(reply, psp.load(obj(req.body) as SandboxLoad));
+    } catch (e) {
+      if (e instanceof ApiError) return sendError(reply, e.status, e.body);
+      return bad(reply, (e as Error).message);
+    }
+  });
+  app.post('/_sandbox/reset', (_req, reply) => {
+    reset();
+    return json(reply, { reset: true });
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${req.url.split('?')[0]}). The sandbox speaks a subset of Stripe's API.` }),
+  );
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    if (err instanceof ApiError) return sendError(reply, err.status, err.body);
+    const e = err as { statusCode?: number; message?: string };
+    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    return sendError(reply, status, { type: status === 500 ? 'api_error' : 'invalid_request_error', message: status === 500 ? 'Internal sandbox error.' : (e.message ?? 'Bad request') });
+  });
+
+  // ---------- the TS API ----------
+  function charges(filter: ChargeFilter = {}): readonly SandboxCharge[] {
+    const all = psp.charges();
+    const md = filter.metadata ? Object.entries(filter.metadata) : [];
+    if (!filter.customer && !filter.payment_method && !filter.payment_intent && !filter.idempotency_key && md.length === 0) return all;
+    return all.filter(
+      (c) =>
+        (!filter.customer || c.customer === filter.customer) &&
+        (!filter.payment_method || c.payment_method === filter.payment_method) &&
+        (!filter.payment_intent || c.payment_intent === filter.payment_intent) &&
+        (!filter.idempotency_key || c.idempotency_key === filter.idempotency_key) &&
+        md.every(([k, v]) => c.metadata[k] === v),
+    );
+  }
+  function stats(): SandboxStats {
+    const rate = meter.rate();
+    return { ...psp.counters, amount_moved: { ...psp.counters.amount_moved }, charges_per_second: rate, peak_charges_per_second: meter.peak, payment_intents: psp.piCount(), idempotency_records: idem.map.size, hung_requests: hung.size };
+  }
+  function reset() {
+    psp.reset();
+    idem.map.clear();
+    faults.clear();
+    faults.set({ ...initialFaults, timeouts: { ...initialFaults.timeouts }, errors: { ...initialFaults.errors } });
+  }
+
+  return {
+    app,
+    clock,
+    psp,
+    get url() {
+      return url;
+    },
+    async listen(port = 0, host = '127.0.0.1') {
+      const addr = await app.listen({ port, host });
+      url = addr.replace('[::1]', 'localhost');
+      return url;
+    },
+    async close() {
+      for (const s of hung) s.destroy();
+      hung.clear();
+      await app.close();
+      url = null;
+    },
+    script: (target, steps, o) => psp.script(target, steps, o),
+    clearScripts: (target) => psp.clearScripts(target),
+    scripts: () => psp.listScripts(),
+    setFaults: (f) => faults.set(f),
+    clearFaults: () => faults.clear(),
+    faults: () => faults.config,
+    charges,
+    stats,
+    reset,
+    load: (data) => psp.load(data),
+  };
+}
+
+/** Same method, path and parameters (in any order) → same fingerprint. */
+function fingerprint(method: string, url: string, raw: string): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const params = raw ? raw.split('&').sort().join('&') : '';
+  return createHash('sha1').update(`${method} ${path}\n${params}`).digest('base64');
+}

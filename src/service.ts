@@ -1,0 +1,140 @@
+// Wires the parts into a running service: database (PGlite or PostgreSQL), clock, gateway
+// (sandbox PSP or Stripe), engine, mail sender, webhook deliverer, HTTP server.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { openDb, type Db } from './store/db.ts';
+import { migrate } from './store/migrate.ts';
+import { loadTestClock, saveTestClock, type TestClock } from './engine/clock.ts';
+import { Engine } from './engine/engine.ts';
+import { Commands } from './engine/commands.ts';
+import type { Runner } from './engine/advance.ts';
+import type { Gateway } from './gateway/types.ts';
+import { createStripeGateway } from './gateway/stripe.ts';
+import { createSandbox } from './sandbox/server.ts';
+import { createMailSender } from './notify/sender.ts';
+import { createWebhookDeliverer, fanOutEvents } from './notify/webhooks.ts';
+import { buildServer, type RoutePlugin } from './http/server.ts';
+import { hasAdminKey, newSecret, registerAdminKey } from './http/auth.ts';
+import type { AppContext } from './http/context.ts';
+
+export interface Service {
+  ctx: AppContext;
+  app: FastifyInstance;
+  url: string;
+  sandboxUrl: string | null;
+  /** The admin key generated at this start (printed once), if one was generated. */
+  generatedAdminKey: string | null;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  /** Extra route plugins (pages, console…). */
+  plugins?: RoutePlugin[];
+  /** Use this database instead of opening one from the config (tests). */
+  db?: Db;
+  /** Start the polling worker (default: config.worker). */
+  worker?: boolean;
+  /** Listen on HTTP (default true). */
+  listen?: boolean;
+  logger?: boolean | object;
+}
+
+export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
+  const db = opts.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.concurrency > 10 ? 20 : 10 }));
+  await migrate(db);
+
+  let testClock: TestClock | null = null;
+  let clock: Clock = systemClock;
+  if (config.testClock) {
+    testClock = await loadTestClock(db, config.testClockStart ? new Date(config.testClockStart) : new Date());
+    await saveTestClock(db, testClock);
+    clock = testClock;
+  }
+
+  let sandbox: Awaited<ReturnType<typeof createSandbox>> | null = null;
+  let sandboxUrl: string | null = null;
+  let gateway: Gateway;
+  if (config.gateway === 'sandbox') {
+    if (config.sandboxUrl) sandboxUrl = config.sandboxUrl;
+    else {
+      // The sandbox PSP runs in this process on its own port, on the same clock as the engine.
+      sandbox = createSandbox({ clock });
+      sandboxUrl = await sandbox.listen(config.sandboxPort, '127.0.0.1');
+    }
+    const u = new URL(sandboxUrl);
+    gateway = createStripeGateway({ apiKey: 'sk_test_renewd_sandbox', host: u.hostname, port: Number(u.port), protocol: 'http' });
+  } else {
+    const base = config.stripeApiBase ? new URL(config.stripeApiBase) : null;
+    gateway = createStripeGateway({
+      apiKey: config.stripeApiKey!,
+      ...(base ? { host: base.hostname, port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)), protocol: base.protocol.replace(':', '') as 'http' | 'https' } : {}),
+    });
+  }
+
+  const portalUrl = `${config.publicUrl}/portal`;
+  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl });
+  const commands = new Commands(db, engine);
+  const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom });
+  const webhooks = createWebhookDeliverer({ db, clock, operatorEmail: config.operatorEmail });
+  const drainUntilIdle = async (runOnce: () => Promise<unknown>) => {
+    for (let i = 0; i < 1000; i++) {
+      const r = (await runOnce()) as Record<string, number> | undefined;
+      const n = r ? Object.values(r).reduce((a, b) => a + (typeof b === 'number' ? b : 0), 0) : 0;
+      if (n === 0) return;
+    }
+  };
+  const runners: Runner[] = [
+    engine,
+    { drain: () => drainUntilIdle(() => mail.runOnce()) },
+    { drain: async () => { await fanOutEvents(db, clock.now()); await drainUntilIdle(() => webhooks.runOnce()); } },
+  ];
+
+  let generatedAdminKey: string | null = null;
+  if (config.adminKey) await registerAdminKey(db, config.adminKey);
+  else if (!(await hasAdminKey(db))) {
+    generatedAdminKey = newSecret('rk_admin');
+    await registerAdminKey(db, generatedAdminKey);
+  }
+
+  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail };
+  const app = await buildServer(ctx, {
+    logger: opts.logger ?? false,
+    plugins: opts.plugins,
+  });
+  let url = config.publicUrl;
+  if (opts.listen !== false) {
+    url = await app.listen({ port: config.port, host: config.host });
+  }
+
+  const background = opts.worker ?? config.worker;
+  const timers: NodeJS.Timeout[] = [];
+  if (background) {
+    engine.start(config.workerIntervalMs);
+    const loop = (fn: () => Promise<unknown>, ms: number) => {
+      const t = setInterval(() => void fn().catch(() => {}), ms);
+      t.unref();
+      timers.push(t);
+    };
+    loop(() => mail.runOnce(), 2000);
+    loop(async () => {
+      await fanOutEvents(db, clock.now());
+      await webhooks.runOnce();
+    }, 2000);
+  }
+
+  return {
+    ctx,
+    app,
+    url,
+    sandboxUrl,
+    generatedAdminKey,
+    async stop() {
+      for (const t of timers) clearInterval(t);
+      await engine.stop();
+      await app.close();
+      if (sandbox) await sandbox.close();
+      if (!opts.db) await db.close();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// One small database interface over both engines: a PostgreSQL server through `pg`, or the
+// embedded PGlite (WASM PostgreSQL) in a data directory. Same SQL for both.
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs fn in one transaction; fn must use the handle it is given, never the Db itself. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// bigint (int8) columns hold money and counts far below 2^53: parse them as numbers.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function openPostgres(url: string, opts: { max?: number } = {}): Db {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+  // A dropped idle connection (e.g. PostgreSQL restarting) must not crash the process.
+  pool.on('error', () => {});
+  return {
+    kind: 'postgres',
+    async query<T>(sql: string, params?: unknown[]) {
+      const r = await pool.query(sql, params as unknown[]);
+      return r.rows as T[];
+    },
+    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const q: Queryable = {
+          async query<R>(sql: string, params?: unknown[]) {
+            const r = await client.query(sql, params as unknown[]);
+            return r.rows as R[];
+          },
+        };
+        const out = await fn(q);
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+export async function openPglite(dataDir?: string): Promise<Db> {
+  // No dataDir: in memory (tests). Otherwise a directory on disk that survives restarts.
+  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  const int8 = (v: string) => Number(v);
+  return {
+    kind: 'pglite',
+    async query<T>(sql: string, params?: unknown[]) {
+      const r = await db.query<T>(sql, params as unknown[], { parsers: { 20: int8 } });
+      return r.rows;
+    },
+    async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      return db.transaction(async (t) =>
+        fn({
+          async query<R>(sql: string, params?: unknown[]) {
+            const r = await t.query<R>(sql, params as unknown[], { parsers: { 20: int8 } });
+            return r.rows;
+          },
+        }),
+      );
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}
+
+export async function openDb(config: { databaseUrl?: string; dataDir?: string; poolMax?: number }): Promise<Db> {
+  if (config.databaseUrl) return openPostgres(config.databaseUrl, { max: config.poolMax });
+  return openPglite(config.dataDir);
+}

@@ -1,0 +1,78 @@
+// What the pages read and do beyond ctx.commands, bound to the parts that own it (help requests,
+// outbox, webhooks). The pages call only these, so they stay the same functions the API calls.
+import type { AppContext } from '../http/context.ts';
+import { HelpDesk, type HelpRequestStatus } from '../engine/help.ts';
+import { getNotification, listNotifications } from '../notify/outbox.ts';
+
+export interface HelpRequestView {
+  id: string;
+  account_id: string;
+  invoice_id: string;
+  message: string;
+  status: 'open' | 'answered' | 'closed' | string;
+  answer: string | null;
+  created_at: Date | string;
+  answered_at: Date | string | null;
+  closed_at: Date | string | null;
+  context?: unknown;
+}
+
+export interface NotificationView {
+  id: string;
+  account_id: string | null;
+  template: string;
+  to: string;
+  subject: string;
+  locale: string;
+  status: string;
+  created_at: Date | string;
+  sent_at?: Date | string | null;
+  body_text?: string;
+}
+
+export interface WebhookEndpointView {
+  id: string;
+  url: string;
+  event_types: string[];
+  status: string;
+  created_at: Date | string;
+}
+
+export interface WebhookDeliveryView {
+  id: string;
+  endpoint_id: string;
+  event_type: string;
+  status: string;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: Date | string;
+  delivered_at: Date | string | null;
+}
+
+export interface WebDeps {
+  createHelpRequest(accountId: string, invoiceId: string, message: string): Promise<{ id: string }>;
+  listHelpRequests(filter: { account_id?: string; status?: string; limit?: number }): Promise<HelpRequestView[]>;
+  answerHelpRequest(id: string, answer: string): Promise<unknown>;
+  closeHelpRequest(id: string): Promise<unknown>;
+  listNotifications(filter: { account_id?: string; limit?: number }): Promise<NotificationView[]>;
+  getNotification(id: string): Promise<(NotificationView & { body_text: string }) | null>;
+  /** null when the webhook part is not there. */
+  webhooks: null | {
+    endpoints(): Promise<WebhookEndpointView[]>;
+    deliveries(filter: { endpoint_id?: string; limit?: number }): Promise<WebhookDeliveryView[]>;
+  };
+}
+
+export function webDeps(ctx: AppContext): WebDeps {
+  const desk = new HelpDesk(ctx.commands, `${ctx.publicUrl.replace(/\/+$/, '')}/portal`);
+  return {
+    createHelpRequest: (accountId, invoiceId, message) => desk.create(invoiceId, { message, requested_by: 'customer' }),
+    listHelpRequests: (f) => desk.list({ status: f.status as HelpRequestStatus | undefined, account_id: f.account_id, limit: f.limit }),
+    answerHelpRequest: (id, answer) => desk.answer(id, answer),
+    closeHelpRequest: (id) => desk.close(id),
+    listNotifications: (f) => listNotifications(ctx.db, { account_id: f.account_id, limit: f.limit }),
+    getNotification: (id) => getNotification(ctx.db, id),
+    webhooks: null,
+  };
+}

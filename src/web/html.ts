@@ -1,0 +1,54 @@
+// HTML built with a tagged template that escapes every interpolated value unless it is already
+// markup (an Html value). Pages cannot forget to escape a customer's name or a help message.
+
+export class Html {
+  constructor(readonly value: string) {}
+  toString() {
+    return this.value;
+  }
+}
+
+export type Piece = Html | string | number | boolean | null | undefined | Piece[];
+
+const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ESC[c]);
+}
+
+function render(p: Piece): string {
+  if (p === null || p === undefined || p === false || p === true) return '';
+  if (p instanceof Html) return p.value;
+  if (Array.isArray(p)) return p.map(render).join('');
+  return escapeHtml(String(p));
+}
+
+export function html(strings: TemplateStringsArray, ...values: Piece[]): Html {
+  let out = strings[0];
+  for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1];
+  return new Html(out);
+}
+
+/** Markup that is already safe (generated here, never from input). */
+export function raw(s: string): Html {
+  return new Html(s);
+}
+
+export function join(parts: Piece[], sep: Piece = ''): Html {
+  const out: string[] = [];
+  parts.forEach((p, i) => {
+    if (i > 0) out.push(render(sep));
+    out.push(render(p));
+  });
+  return new Html(out.join(''));
+}
+
+/** Attribute helper: `attrs({ disabled: true, 'aria-invalid': err ? 'true' : null })`. */
+export function attrs(a: Record<string, string | number | boolean | null | undefined>): Html {
+  return new Html(
+    Object.entries(a)
+      .filter(([, v]) => v !== null && v !== undefined && v !== false)
+      .map(([k, v]) => (v === true ? ` ${k}` : ` ${k}="${escapeHtml(String(v))}"`))
+      .join(''),
+  );
+}

@@ -1,0 +1,406 @@
+// The customer's Subscription area at /portal: plan and status, the grace banner, Billing
+// information (replace the card), Purchase history (attempts, Retry, Request help) and the
+// answers to help requests — in the account's language, money and dates in its locale and zone.
+//
+// Opened from a portal-session link (/portal?token=…): the token is exchanged for a cookie session
+// and the address bar loses the token. Every form carries the session's CSRF token.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../http/context.ts';
+import { resolvePrincipal } from '../http/auth.ts';
+import { CommandError } from '../engine/commands.ts';
+import { RATE_LIMITS, consume, peek, record } from '../http/rate-limit.ts';
+import { DAY } from '../core/time.ts';
+import type { Account, Plan } from '../core/types.ts';
+import { html, attrs, type Html, type Piece } from './html.ts';
+import { page, hidden } from './layout.ts';
+import { i18n, languageFromHeader, type CatalogKey, type I18n } from './i18n/index.ts';
+import { SessionStore, csrfOk, type CustomerSession, type Flash, type Session } from './sessions.ts';
+import type { WebDeps, HelpRequestView } from './deps.ts';
+
+type Invoices = Awaited<ReturnType<AppContext['commands']['invoices']>>;
+type InvoiceRow = Invoices[number];
+type Body = Record<string, unknown>;
+
+const HOUR_MS = 3_600_000;
+export const portalSessions = () => new SessionStore<CustomerSession>('renewd_portal', '/portal', 2 * HOUR_MS, 12 * HOUR_MS);
+
+const KNOWN_REASONS = new Set([
+  'credit_limit',
+  'card_expired_or_inactive',
+  'insufficient_funds',
+  'issuer_unavailable',
+  'payment_system_failure',
+  'authentication_required',
+  'declined_by_bank',
+]);
+
+export function str(v: unknown): string {
+  if (Array.isArray(v)) return str(v[0]);
+  return typeof v === 'string' ? v : '';
+}
+
+export function sendHtml(reply: FastifyReply, body: Html, status = 200) {
+  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body.value);
+}
+
+/** Card fields from the form, checked; the number never leaves this function except to the gateway. */
+export function parseCard(body: Body): { card: { number: string; exp_month: number; exp_year: number; cvc: string } } | { errors: Record<string, CatalogKey> } {
+  const errors: Record<string, CatalogKey> = {};
+  const number = str(body.number).replace(/[\s-]/g, '');
+  if (!/^[0-9]{12,19}$/.test(number)) errors.number = 'billing.err.number';
+  const m = /^\s*(\d{1,2})\s*\/\s*(\d{2}|\d{4})\s*$/.exec(str(body.expiry));
+  let exp_month = 0;
+  let exp_year = 0;
+  if (m) {
+    exp_month = Number(m[1]);
+    exp_year = m[2].length === 2 ? 2000 + Number(m[2]) : Number(m[2]);
+  }
+  if (!m || exp_month < 1 || exp_month > 12 || exp_year < 2000 || exp_year > 2100) errors.expiry = 'billing.err.expiry';
+  const cvc = str(body.cvc).trim();
+  if (!/^[0-9]{3,4}$/.test(cvc)) errors.cvc = 'billing.err.cvc';
+  if (Object.keys(errors).length) return { errors };
+  return { card: { number, exp_month, exp_year, cvc } };
+}
+
+export async function portalRoutes(app: FastifyInstance, ctx: AppContext, deps: WebDeps) {
+  const sessions = portalSessions();
+  const { commands } = ctx;
+
+  /** The signed-in customer, with the portal session behind it still valid (not expired, not revoked). */
+  async function current(req: FastifyRequest): Promise<Session<CustomerSession> | null> {
+    const s = sessions.fromRequest(req);
+    if (!s) return null;
+    const p = await resolvePrincipal(ctx.db, ctx.clock, `Bearer ${s.data.token}`);
+    if (!p || p === 'invalid' || p.kind !== 'customer' || p.account_id !== s.data.account_id) {
+      sessions.destroy(s.id);
+      return null;
+    }
+    return s;
+  }
+
+  function plainPage(reply: FastifyReply, req: FastifyRequest, status: number, titleKey: CatalogKey, bodyKey: CatalogKey | null, lang?: string) {
+    const t = i18n(lang ?? languageFromHeader(req.headers['accept-language']));
+    return sendHtml(
+      reply,
+      page({
+        lang: t.lang,
+        title: t.t(titleKey),
+        area: 'portal',
+        brand: html`<span class="brand">${t.t('meta.title')}</span>`,
+        skip: t.t('skip'),
+        body: html`<h1>${t.t(titleKey)}</h1>${bodyKey ? html`<p>${t.t(bodyKey)}</p>` : ''}`,
+      }),
+      status,
+    );
+  }
+
+  const expired = (req: FastifyRequest, reply: FastifyReply) => plainPage(reply, req, 401, 'page.expired.title', 'page.expired.body');
+
+  // ---- sign-in from the e-mailed link, and the page itself ----
+  app.get('/portal', async (req, reply) => {
+    const token = str((req.query as Body | undefined)?.token);
+    if (token) {
+      const p = await resolvePrincipal(ctx.db, ctx.clock, `Bearer ${token}`);
+      if (!p || p === 'invalid' || p.kind !== 'customer') return expired(req, reply);
+      sessions.destroy(req.cookies?.[sessions.cookieName]);
+      const s = sessions.create({ kind: 'customer', token, account_id: p.account_id });
+      sessions.setCookie(req, reply, s);
+      // A link opened from a mail client is a cross-site navigation: a SameSite=Strict cookie set
+      // now would not ride on an HTTP redirect of it, so that case continues through a same-site page.
+      const site = req.headers['sec-fetch-site'];
+      if (!site || site === 'none' || site === 'same-origin') return reply.header('cache-control', 'no-store').redirect('/portal', 303);
+      const account = await commands.getAccount(p.account_id);
+      const t = i18n(account?.locale, account?.time_zone);
+      return sendHtml(
+        reply,
+        html`<!doctype html><html lang="${t.lang}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/portal"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${t.t('meta.title')}</title><link rel="stylesheet" href="/assets/web.css"></head><body><main id="main" class="wrap"><p><a href="/portal">${t.t('page.continue')}</a></p></main></body></html>`,
+      );
+    }
+    const s = await current(req);
+    if (!s) return expired(req, reply);
+    return sendHtml(reply, await render(s, sessions.takeFlash(s)));
+  });
+
+  // ---- actions (post/redirect/get; the result shows at the top of the page) ----
+  async function action(req: FastifyRequest, reply: FastifyReply, fn: (s: Session<CustomerSession>, t: I18n, account: Account) => Promise<Flash>) {
+    const s = await current(req);
+    if (!s) return expired(req, reply);
+    const account = await commands.requireAccount(s.data.account_id);
+    const t = i18n(account.locale, account.time_zone);
+    if (!csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body', t.lang);
+    try {
+      s.flash = await fn(s, t, account);
+    } catch (err) {
+      req.log.error({ err: { message: (err as Error).message } }, 'portal action failed');
+      s.flash = { kind: 'error', text: t.t('result.error') };
+    }
+    return reply.redirect(`/portal${s.flash?.target ? `#${s.flash.target}` : ''}`, 303);
+  }
+
+  const because = (t: I18n, reason: string | null | undefined) => t.t((reason && KNOWN_REASONS.has(reason) ? `because.${reason}` : 'because.declined_by_bank') as CatalogKey);
+
+  async function paidUntil(t: I18n, accountId: string) {
+    const sub = await commands.subscriptionView(accountId);
+    return t.date(sub?.current_period_end ?? null);
+  }
+
+  async function outcomeFlash(t: I18n, accountId: string, outcome: string, reason: string | null, declinedKey: CatalogKey): Promise<Flash> {
+    if (outcome === 'succeeded') return { kind: 'success', text: t.t('result.paid', { date: await paidUntil(t, accountId) }) };
+    if (outcome === 'requires_action') return { kind: 'error', text: t.t('result.requires_action') };
+    if (outcome === 'declined') return { kind: 'error', text: t.t(declinedKey, { reason: because(t, reason) }) };
+    return { kind: 'info', text: t.t('result.pending') };
+  }
+
+  app.post('/portal/payment-method', async (req, reply) =>
+    action(req, reply, async (s, t, account) => {
+      const parsed = parseCard((req.body ?? {}) as Body);
+      if ('errors' in parsed) {
+        const fields = Object.fromEntries(Object.entries(parsed.errors).map(([k, v]) => [k, t.t(v)]));
+        return { kind: 'error', text: t.t('billing.err.summary'), target: 'billing', fields };
+      }
+      // The API's limits for customers: changes per hour, and a pause after refused cards (card testing).
+      const tooMany: Flash = { kind: 'error', text: t.t('result.tooMany'), target: 'billing' };
+      if (!(await peek(ctx.db, ctx.clock, RATE_LIMITS.rejectedCards, account.id)).allowed) return tooMany;
+      if (!(await consume(ctx.db, ctx.clock, RATE_LIMITS.paymentMethodChanges, account.id)).allowed) return tooMany;
+      try {
+        const r = await commands.setPaymentMethod(account.id, { type: 'card', card: parsed.card });
+        if (!r.attempt) return { kind: 'success', text: t.t('result.card.saved'), target: 'billing' };
+        return outcomeFlash(t, account.id, r.attempt.outcome, r.attempt.reason, 'result.card.declined');
+      } catch (err) {
+        if (err instanceof CommandError && err.code === 'card_rejected') {
+          await record(ctx.db, ctx.clock, RATE_LIMITS.rejectedCards, account.id);
+          const code = String(err.extra.decline_code ?? err.extra.code ?? '');
+          const key: CatalogKey = /number/.test(code)
+            ? 'reason.incorrect_number'
+            : /cvc/.test(code)
+              ? 'reason.incorrect_cvc'
+              : /expired/.test(code)
+                ? 'reason.card_expired_or_inactive'
+                : /funds/.test(code)
+                  ? 'reason.insufficient_funds'
+                  : 'reason.declined_by_bank';
+          return { kind: 'error', text: t.t('result.card.rejected', { reason: t.t(key) }), target: 'billing' };
+        }
+        throw err;
+      }
+    }),
+  );
+
+  app.post('/portal/invoices/:id/retry', async (req, reply) =>
+    action(req, reply, async (s, t, account) => {
+      const id = (req.params as { id: string }).id;
+      const inv = await commands.getInvoice(id);
+      if (!inv || inv.account_id !== account.id) return { kind: 'error', text: t.t('page.notfound.title') };
+      try {
+        const r = await commands.retry(id, 'customer_retry');
+        return outcomeFlash(t, account.id, r.outcome, r.reason ?? null, 'result.retry.declined');
+      } catch (err) {
+        if (err instanceof CommandError && err.code === 'retry_unavailable') {
+          const reason = String(err.extra.reason ?? 'attempt_in_flight');
+          return { kind: 'error', text: `${t.t('retry.unavailable')} ${t.t(`retry.unavailable.${reason}` as CatalogKey)}` };
+        }
+        throw err;
+      }
+    }),
+  );
+
+  app.post('/portal/invoices/:id/help-requests', async (req, reply) =>
+    action(req, reply, async (s, t, account) => {
+      const id = (req.params as { id: string }).id;
+      const inv = await commands.getInvoice(id);
+      if (!inv || inv.account_id !== account.id) return { kind: 'error', text: t.t('page.notfound.title') };
+      const message = str((req.body as Body).message).trim();
+      if (!message) return { kind: 'error', text: t.t('result.help.empty'), target: `help-${id}`, fields: { [`message-${id}`]: t.t('result.help.empty') } };
+      if (!(await consume(ctx.db, ctx.clock, RATE_LIMITS.helpRequests, account.id)).allowed) return { kind: 'error', text: t.t('result.tooMany'), target: 'help' };
+      try {
+        await deps.createHelpRequest(account.id, id, message.slice(0, 5000));
+      } catch (err) {
+        if (err instanceof CommandError && err.status < 500) return { kind: 'error', text: t.t('result.help.unavailable', { reason: err.message }) };
+        throw err;
+      }
+      return { kind: 'success', text: t.t('result.help.sent'), target: 'help' };
+    }),
+  );
+
+  app.post('/portal/sign-out', async (req, reply) => {
+    const s = sessions.fromRequest(req);
+    const account = s ? await commands.getAccount(s.data.account_id) : null;
+    if (s && !csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body');
+    sessions.destroy(s?.id);
+    sessions.clearCookie(req, reply);
+    return plainPage(reply, req, 200, 'page.signedout', null, account ? i18n(account.locale).lang : undefined);
+  });
+
+  // ---- the page ----
+  async function render(s: Session<CustomerSession>, flash: Flash | null): Promise<Html> {
+    const account = await commands.requireAccount(s.data.account_id);
+    const t = i18n(account.locale, account.time_zone);
+    const [sub, pm, invoices, plans, help] = await Promise.all([
+      commands.subscriptionView(account.id),
+      commands.getPaymentMethod(account.id),
+      commands.invoices(account.id),
+      commands.listPlans(),
+      deps.listHelpRequests({ account_id: account.id }).catch(() => [] as HelpRequestView[]),
+    ]);
+    const planName = (id: string | null | undefined) => (id ? plans.find((p) => p.id === id)?.name ?? id : '');
+    const now = ctx.clock.now();
+    const csrf = hidden('_csrf', s.csrf);
+    const fields = flash?.fields ?? {};
+    const pastDue = invoices.find((i) => i.status === 'past_due');
+    const invoiceTitle = (inv: InvoiceRow) => t.t(inv.kind === 'purchase' ? 'history.purchase' : 'history.renewal', { plan: planName(inv.plan_id) });
+
+    // Grace banner: what failed, why, until when access stays, what happens next.
+    let banner: Piece = '';
+    if (sub?.status === 'past_due') {
+      const failures = (pastDue?.attempts ?? []).filter((a) => a.outcome === 'declined' || a.outcome === 'requires_action');
+      const last = failures[failures.length - 1];
+      const failedAt = last?.at ?? pastDue?.period_start ?? now;
+      const reason = last ? because(t, last.reason) : t.t('because.none');
+      const graceEnd = sub.grace_ends_at;
+      const days = graceEnd ? Math.max(1, Math.ceil((new Date(graceEnd).getTime() - now.getTime()) / DAY)) : 0;
+      banner = html`<section class="banner banner-warn" aria-labelledby="grace-title" id="grace">
+<h2 id="grace-title">${t.t('grace.title')}</h2>
+<p>${t.t('grace.failed', { date: t.date(failedAt), reason })}</p>
+${graceEnd ? html`<p><strong>${t.t('grace.access', { date: t.date(graceEnd), daysLeft: t.daysLeft(days) })}</strong></p>` : ''}
+<p>${sub.next_retry_at ? t.t('grace.next', { date: t.dateTime(sub.next_retry_at) }) : t.t('grace.noAuto')}</p>
+<p><a href="#billing">${t.t('nav.billing')}</a> · <a href="#history">${t.t('nav.history')}</a></p>
+</section>`;
+    } else if (sub?.status === 'downgraded') {
+      const lost = invoices.find((i) => i.status === 'uncollectible');
+      banner = html`<section class="banner banner-warn" aria-labelledby="down-title"><h2 id="down-title">${t.t('downgraded.title')}</h2>
+<p>${t.t('downgraded.body', { plan: planName(lost?.plan_id ?? null) || planName(sub.plan_id) })}</p></section>`;
+    }
+
+    // Subscription
+    const plan: Plan | undefined = sub ? plans.find((p) => p.id === sub.plan_id) : undefined;
+    const price = plan?.prices.find((p) => p.currency === account.currency && p.interval === sub?.interval);
+    const statusBadge = (st: string) => {
+      const cls = st === 'active' ? 'b-ok' : st === 'past_due' ? 'b-warn' : 'b-neutral';
+      return html`<span class="badge ${cls}">${t.t(`sub.status.${st}` as CatalogKey)}</span>`;
+    };
+    const subPanel = html`<section class="panel" id="subscription" aria-labelledby="sub-title">
+<h2 id="sub-title">${t.t('sub.heading')}</h2>
+${
+  sub
+    ? html`<dl class="facts">
+<dt>${t.t('sub.plan')}</dt><dd>${planName(sub.plan_id)}</dd>
+<dt>${t.t('sub.status')}</dt><dd>${statusBadge(sub.status)}</dd>
+${price && !plan?.free ? html`<dt>${t.t('sub.price')}</dt><dd>${t.t(sub.interval === 'year' ? 'sub.per.year' : 'sub.per.month', { amount: t.money(price.amount, price.currency) })}</dd>` : ''}
+${!plan?.free ? html`<dt>${t.t('sub.period')}</dt><dd>${t.date(sub.current_period_start)} – ${t.date(sub.current_period_end)}</dd>` : ''}
+</dl>
+<p class="muted">${plan?.free ? t.t('sub.free') : sub.status === 'active' ? (sub.auto_renew ? t.t('sub.renews', { date: t.date(sub.current_period_end) }) : t.t('sub.ends', { date: t.date(sub.current_period_end) })) : ''}</p>`
+    : html`<p>${t.t('sub.none')}</p>`
+}
+</section>`;
+
+    // Billing information
+    const fieldError = (name: string) => (fields[name] ? html`<span class="error-text" id="${name}-error">${fields[name]}</span>` : '');
+    const described = (name: string, hint?: string) => [hint, fields[name] ? `${name}-error` : null].filter(Boolean).join(' ') || null;
+    const billing = html`<section class="panel" id="billing" aria-labelledby="billing-title">
+<h2 id="billing-title">${t.t('billing.heading')}</h2>
+<h3>${t.t('billing.current')}</h3>
+<p id="current-card">${pm ? t.t('billing.card', { brand: brandName(pm.brand ?? pm.type), last4: pm.last4 ?? '····', expiry: t.expiry(pm.exp_month, pm.exp_year) }) : t.t('billing.none')}</p>
+<form method="post" action="/portal/payment-method" novalidate aria-labelledby="replace-title">
+${csrf}
+<h3 id="replace-title">${t.t('billing.replace')}</h3>
+${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceNote')}</p>` : ''}
+<div class="field"><label for="card-number">${t.t('billing.number')}</label>
+<input id="card-number" name="number" inputmode="numeric" autocomplete="cc-number" maxlength="23" spellcheck="false"${attrs({ 'aria-invalid': fields.number ? 'true' : null, 'aria-describedby': described('number') })}>${fieldError('number')}</div>
+<div class="row">
+<div class="field"><label for="card-expiry">${t.t('billing.expiry')}</label>
+<input id="card-expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" maxlength="7" placeholder="MM/YY"${attrs({ 'aria-invalid': fields.expiry ? 'true' : null, 'aria-describedby': described('expiry') })}>${fieldError('expiry')}</div>
+<div class="field"><label for="card-cvc">${t.t('billing.cvc')}</label>
+<input id="card-cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" maxlength="4"${attrs({ 'aria-invalid': fields.cvc ? 'true' : null, 'aria-describedby': described('cvc') })}>${fieldError('cvc')}</div>
+</div>
+<button type="submit" class="btn">${t.t('billing.save')}</button>
+</form>
+</section>`;
+
+    // Purchase history
+    const invoiceBadge = (st: string) => {
+      const cls = st === 'paid' ? 'b-ok' : st === 'past_due' ? 'b-warn' : st === 'uncollectible' ? 'b-err' : 'b-neutral';
+      return html`<span class="badge ${cls}">${t.t(`invoice.${st}` as CatalogKey)}</span>`;
+    };
+    const why = (inv: InvoiceRow, a: InvoiceRow['attempts'][number]) =>
+      t.t((a.trigger === 'scheduled' && a.number === 1 && inv.kind === 'renewal' ? 'trigger.renewal' : `trigger.${a.trigger}`) as CatalogKey);
+    const reasonLabel = (a: InvoiceRow['attempts'][number]) =>
+      a.outcome === 'succeeded' || a.outcome === 'pending' || !a.reason ? '—' : t.t((KNOWN_REASONS.has(a.reason) ? `reason.${a.reason}` : 'reason.declined_by_bank') as CatalogKey);
+    const items = invoices.map((inv) => {
+      const titleId = `inv-${inv.id}-title`;
+      const helpField = `message-${inv.id}`;
+      const attempts = inv.attempts.length
+        ? html`<table class="attempts"><caption class="visually-hidden">${t.t('history.attempts')}</caption>
+<thead><tr><th scope="col">${t.t('history.col.date')}</th><th scope="col">${t.t('history.col.why')}</th><th scope="col">${t.t('history.col.outcome')}</th><th scope="col">${t.t('history.col.reason')}</th></tr></thead>
+<tbody>${inv.attempts.map(
+            (a) => html`<tr><td data-label="${t.t('history.col.date')}">${t.dateTime(a.at)}</td><td data-label="${t.t('history.col.why')}">${why(inv, a)}</td><td data-label="${t.t('history.col.outcome')}">${t.t(`outcome.${a.outcome}` as CatalogKey)}</td><td data-label="${t.t('history.col.reason')}">${reasonLabel(a)}</td></tr>`,
+          )}</tbody></table>`
+        : html`<p class="muted">${t.t('history.noAttempts')}</p>`;
+      let retry: Piece = '';
+      if (inv.status === 'past_due') {
+        retry = inv.retry.available
+          ? html`<form method="post" action="/portal/invoices/${inv.id}/retry" class="actions">${csrf}<button type="submit" class="btn" aria-describedby="${titleId}">${t.t('retry.button')}</button></form>`
+          : html`<p class="unavailable" id="retry-${inv.id}"><strong>${t.t('retry.unavailable')}</strong> ${t.t(`retry.unavailable.${inv.retry.reason}` as CatalogKey)}</p>`;
+      }
+      return html`<li class="invoice" id="inv-${inv.id}"><article aria-labelledby="${titleId}">
+<div class="invoice-head"><h3 id="${titleId}">${invoiceTitle(inv)}</h3><span class="amount">${t.money(inv.amount, inv.currency)}</span></div>
+<p>${invoiceBadge(inv.status)} <span class="muted">${t.t('history.period', { start: t.date(inv.period_start), end: t.date(inv.period_end) })}</span></p>
+${attempts}
+${retry}
+<details id="help-${inv.id}"${attrs({ open: !!fields[helpField] })}><summary>${t.t('help.button')}</summary>
+<form method="post" action="/portal/invoices/${inv.id}/help-requests">${csrf}
+<div class="field"><label for="${helpField}">${t.t('help.message')}</label><span class="hint" id="${helpField}-hint">${t.t('help.hint')}</span>
+<textarea id="${helpField}" name="message" maxlength="5000" rows="4"${attrs({ 'aria-invalid': fields[helpField] ? 'true' : null, 'aria-describedby': described(helpField, `${helpField}-hint`) })}></textarea>${fieldError(helpField)}</div>
+<button type="submit" class="btn btn-secondary">${t.t('help.send')}</button>
+</form></details>
+</article></li>`;
+    });
+    const history = html`<section class="panel" id="history" aria-labelledby="history-title">
+<h2 id="history-title">${t.t('history.heading')}</h2>
+${invoices.length ? html`<ul class="invoices">${items}</ul>` : html`<p>${t.t('history.empty')}</p>`}
+</section>`;
+
+    // Help requests and their answers
+    const byId = new Map(invoices.map((i) => [i.id, i]));
+    const helpBadge = (st: string) => html`<span class="badge ${st === 'answered' ? 'b-ok' : st === 'open' ? 'b-warn' : 'b-neutral'}">${t.t(`help.status.${st === 'answered' || st === 'closed' ? st : 'open'}` as CatalogKey)}</span>`;
+    const helpSection = html`<section class="panel" id="help" aria-labelledby="help-title">
+<h2 id="help-title">${t.t('help.heading')}</h2>
+${
+  help.length
+    ? help.map((h) => {
+        const inv = byId.get(h.invoice_id);
+        return html`<article class="help-item" aria-label="${t.t('help.sentOn', { date: t.dateTime(h.created_at) })}">
+<p>${helpBadge(h.status)} <span class="muted small">${t.t('help.sentOn', { date: t.dateTime(h.created_at) })}${inv ? html` · ${t.t('help.about', { invoice: `${invoiceTitle(inv)}, ${t.money(inv.amount, inv.currency)}` })}` : ''}</span></p>
+<p class="message"><span class="visually-hidden">${t.t('help.yours')}: </span>${h.message}</p>
+${h.answer ? html`<div class="answer"><strong>${t.t('help.answer')}:</strong> ${h.answer}</div>` : ''}
+</article>`;
+      })
+    : html`<p class="muted">${t.t('help.none')}</p>`
+}
+</section>`;
+
+    const nav = html`<nav aria-label="${t.t('nav.label')}"><ul>
+<li><a href="#subscription">${t.t('nav.subscription')}</a></li>
+<li><a href="#billing">${t.t('nav.billing')}</a></li>
+<li><a href="#history">${t.t('nav.history')}</a></li>
+<li><a href="#help">${t.t('nav.help')}</a></li>
+</ul></nav>`;
+    const signOut = html`<form method="post" action="/portal/sign-out">${csrf}<button type="submit" class="linkish">${t.t('signout')}</button></form>`;
+    return page({
+      lang: t.lang,
+      title: `${t.t('meta.title')} — ${account.name}`,
+      area: 'portal',
+      brand: html`<span class="brand">${t.t('meta.title')}</span>`,
+      skip: t.t('skip'),
+      nav,
+      headerEnd: signOut,
+      flash,
+      footer: html`<p>${t.t('footer')}</p>`,
+      body: html`<h1>${account.name} <span class="muted small">${account.email}</span></h1>${banner}${subPanel}${billing}${history}${helpSection}`,
+    });
+  }
+}
+
+export function brandName(brand: string): string {
+  const names: Record<string, string> = { visa: 'Visa', mastercard: 'Mastercard', amex: 'American Express', discover: 'Discover', diners: 'Diners Club', jcb: 'JCB', unionpay: 'UnionPay', card: 'Card' };
+  return names[brand.toLowerCase()] ?? brand;
+}

@@ -1,0 +1,77 @@
+// The pages as one route plugin: the customer's Subscription area (/portal), the operator console
+// (/console) and their assets (/assets). Registered in its own encapsulated scope, so the strict
+// CSP, cookies, form parsing and HTML error pages apply to the pages only, never to the JSON API.
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import type { AppContext } from '../http/context.ts';
+import { portalRoutes, sendHtml } from './portal.ts';
+import { consoleRoutes } from './console.ts';
+import { webDeps, type WebDeps } from './deps.ts';
+import { html } from './html.ts';
+import { page } from './layout.ts';
+
+const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url));
+const ASSETS: Record<string, { body: Buffer; type: string; etag: string }> = Object.fromEntries(
+  [
+    ['web.css', 'text/css; charset=utf-8'],
+    ['web.js', 'text/javascript; charset=utf-8'],
+  ].map(([name, type]) => {
+    const body = asset(name);
+    return [name, { body, type, etag: `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}"` }];
+  }),
+);
+
+/** Content-Security-Policy: nothing but this origin; no inline script or style; no framing. */
+export const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  fontSrc: ["'self'"],
+  connectSrc: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+  objectSrc: ["'none'"],
+};
+
+export async function webRoutes(app: FastifyInstance, ctx: AppContext, deps: WebDeps = webDeps(ctx)) {
+  await app.register(async (scope) => {
+    await scope.register(helmet, {
+      global: true,
+      contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+      // Plain HTTP in development and tests; behind TLS the proxy sets HSTS.
+      strictTransportSecurity: false,
+      crossOriginEmbedderPolicy: false,
+      referrerPolicy: { policy: 'no-referrer' },
+    });
+    await scope.register(cookie);
+    await scope.register(formbody, { bodyLimit: 64 * 1024 });
+
+    scope.get('/assets/:name', async (req, reply) => {
+      const a = ASSETS[(req.params as { name: string }).name];
+      if (!a) return reply.code(404).type('text/plain').send('not found');
+      if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
+      return reply.header('cache-control', 'public, max-age=300').header('etag', a.etag).type(a.type).send(a.body);
+    });
+
+    // Errors on a page are pages too (never a stack trace, never the request body).
+    scope.setErrorHandler((err: any, req, reply) => {
+      const status = typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      if (status === 500) req.log.error({ err: { message: err?.message, stack: err?.stack } }, 'page failed');
+      const title = status === 404 ? 'Not found' : status < 500 ? 'This request could not be handled' : 'Something went wrong';
+      return sendHtml(
+        reply,
+        page({ lang: 'en', title, area: 'portal', brand: html`<span class="brand">renewd</span>`, skip: 'Skip to the content', body: html`<h1>${title}</h1><p>Go back and try again.</p>` }),
+        status,
+      );
+    });
+
+    await portalRoutes(scope, ctx, deps);
+    await consoleRoutes(scope, ctx, deps);
+  });
+}

@@ -1,0 +1,149 @@
+// Issue 5, Idempotency-Key: the same request sent twice with the same key gets the first answer
+// again (Idempotent-Replayed: true) and moves money once; the same key with another request is
+// refused (422); a duplicate that arrives while the first is running gets 409.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestService, createPlans, subscribedAccount, card, CARDS, type TestService } from '../helpers/service.ts';
+import { charges, latestInvoice, portalToken, problemOf, scriptNextCharges } from './helpers.ts';
+
+describe('Idempotency-Key', () => {
+  let t: TestService;
+  let past: string, past2: string, concurrent: string;
+
+  before(async () => {
+    t = await startTestService();
+    await createPlans(t);
+    past = await subscribedAccount(t, { later: CARDS.insufficient_funds });
+    past2 = await subscribedAccount(t, { later: CARDS.insufficient_funds });
+    concurrent = await subscribedAccount(t, { later: CARDS.insufficient_funds });
+    await t.advance(31);
+  });
+  after(() => t?.close());
+
+  const key = (k: string) => ({ 'idempotency-key': k });
+
+  test('POST /v1/subscriptions: replayed with the same key, charged once; another body with the key is 422', async () => {
+    const acc = (await t.api('POST', '/v1/accounts', { name: 'Idem', email: 'idem@example.com', locale: 'en-GB', domain_zone: 'uk', currency: 'EUR' })).body.id;
+    assert.equal((await t.api('PUT', `/v1/accounts/${acc}/payment-method`, card(CARDS.ok))).status, 200);
+    const body = { account_id: acc, plan_id: 'pro', interval: 'month' };
+    const first = await t.api('POST', '/v1/subscriptions', body, undefined, key('sub-1'));
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(first.headers.get('idempotent-replayed'), null);
+    const again = await t.api('POST', '/v1/subscriptions', { interval: 'month', plan_id: 'pro', account_id: acc }, undefined, key('sub-1')); // same body, other order
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(again.body, first.body);
+    const moved = await charges(t, acc);
+    assert.equal(moved.length, 1);
+    assert.equal(moved[0].amount, 2900);
+
+    const other = await t.api('POST', '/v1/subscriptions', { ...body, interval: 'year' }, undefined, key('sub-1'));
+    problemOf(other, 422, 'idempotency_key_reused');
+    // Without the key (or with a new one) the request is made again, and refused on its merits.
+    problemOf(await t.api('POST', '/v1/subscriptions', body, undefined, key('sub-2')), 409, 'already_subscribed');
+    assert.equal((await charges(t, acc)).length, 1);
+  });
+
+  test('POST /v1/invoices/{id}/retry (customer): the replay answers the same without a second attempt or charge', async () => {
+    const tok = await portalToken(t, past);
+    const inv = await latestInvoice(t, past);
+    await scriptNextCharges(t, past, 'succeed');
+    const first = await t.api('POST', `/v1/invoices/${inv.id}/retry`, undefined, tok, key('retry-1'));
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.outcome, 'succeeded');
+    const attempts = (await latestInvoice(t, past)).attempts.length;
+    for (let i = 0; i < 2; i++) {
+      const replay = await t.api('POST', `/v1/invoices/${inv.id}/retry`, undefined, tok, key('retry-1'));
+      assert.equal(replay.status, 200);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(replay.body, first.body);
+    }
+    assert.equal((await latestInvoice(t, past)).attempts.length, attempts);
+    assert.equal((await charges(t, past)).filter((c) => c.metadata.renewd_invoice === inv.id).length, 1);
+    // The same key on another invoice is another request.
+    const purchase = (await t.api('GET', `/v1/accounts/${past}/invoices`, undefined, tok)).body.data.at(-1);
+    problemOf(await t.api('POST', `/v1/invoices/${purchase.id}/retry`, undefined, tok, key('retry-1')), 422, 'idempotency_key_reused');
+  });
+
+  test('a refusal is kept and replayed too (409 retry_unavailable)', async () => {
+    const tok = await portalToken(t, past);
+    const purchase = (await t.api('GET', `/v1/accounts/${past}/invoices`, undefined, tok)).body.data.at(-1);
+    const first = await t.api('POST', `/v1/invoices/${purchase.id}/retry`, undefined, tok, key('retry-paid'));
+    problemOf(first, 409, 'retry_unavailable');
+    const replay = await t.api('POST', `/v1/invoices/${purchase.id}/retry`, undefined, tok, key('retry-paid'));
+    problemOf(replay, 409, 'retry_unavailable');
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(replay.body, first.body);
+  });
+
+  test('PUT payment-method (customer): replayed without attaching the card again; another card with the key is 422', async () => {
+    const tok = await portalToken(t, past2);
+    const body = card('5555555555554444');
+    const first = await t.api('PUT', `/v1/accounts/${past2}/payment-method`, body, tok, key('pm-1'));
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.body.last4, '4444');
+    const count = async () => (await t.svc.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM payment_methods WHERE account_id = $1', [past2]))[0].n;
+    const n = await count();
+    const replay = await t.api('PUT', `/v1/accounts/${past2}/payment-method`, body, tok, key('pm-1'));
+    assert.equal(replay.status, 200);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(replay.body, first.body);
+    assert.equal(await count(), n);
+    // The card update recovered the invoice once.
+    assert.equal(first.body.attempt.outcome, 'succeeded');
+    assert.equal((await charges(t, past2)).length, 2);
+    problemOf(await t.api('PUT', `/v1/accounts/${past2}/payment-method`, card(CARDS.ok), tok, key('pm-1')), 422, 'idempotency_key_reused');
+    assert.equal(await count(), n);
+    // Keys belong to their caller: the operator's same key is another request.
+    assert.equal((await t.api('PUT', `/v1/accounts/${past2}/payment-method`, card(CARDS.ok), undefined, key('pm-1'))).status, 200);
+  });
+
+  test('help requests: the replay gives the same id and opens nothing new', async () => {
+    const tok = await portalToken(t, past2);
+    const inv = (await t.api('GET', `/v1/accounts/${past2}/invoices`, undefined, tok)).body.data[0];
+    const first = await t.api('POST', `/v1/invoices/${inv.id}/help-requests`, { message: 'double click' }, tok, key('help-1'));
+    assert.equal(first.status, 201);
+    const replay = await t.api('POST', `/v1/invoices/${inv.id}/help-requests`, { message: 'double click' }, tok, key('help-1'));
+    assert.equal(replay.status, 201);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal(replay.body.id, first.body.id);
+    const mine = (await t.api('GET', `/v1/accounts/${past2}/help-requests`, undefined, tok)).body.data;
+    assert.equal(mine.length, 1);
+    problemOf(await t.api('POST', `/v1/invoices/${inv.id}/help-requests`, { message: 'other text' }, tok, key('help-1')), 422, 'idempotency_key_reused');
+  });
+
+  test('a duplicate sent while the first is still running gets 409, and money moves once', async () => {
+    const tok = await portalToken(t, concurrent);
+    const inv = await latestInvoice(t, concurrent);
+    await scriptNextCharges(t, concurrent, 'succeed');
+    // The gateway answers slowly, so the first request is still running when the second arrives.
+    assert.equal((await t.sandbox('POST', '/_sandbox/faults', { latencyMs: 400 })).status, 200);
+    try {
+      const send = () => t.api('POST', `/v1/invoices/${inv.id}/retry`, undefined, tok, key('dup-1'));
+      const first = send();
+      const rs = await Promise.all([first, send()]);
+      const statuses = rs.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [200, 409], JSON.stringify(rs.map((r) => r.body)));
+      const dup = rs.find((r) => r.status === 409)!;
+      problemOf(dup, 409, 'conflict');
+    } finally {
+      await t.sandbox('DELETE', '/_sandbox/faults');
+    }
+    // Once done, the same key replays the answer.
+    const replay = await t.api('POST', `/v1/invoices/${inv.id}/retry`, undefined, tok, key('dup-1'));
+    assert.equal(replay.status, 200);
+    assert.equal(replay.body.outcome, 'succeeded');
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal((await charges(t, concurrent)).filter((c) => c.metadata.renewd_invoice === inv.id).length, 1);
+  });
+
+  test('a malformed key is refused; the request hash is kept, never the body (no card number at rest)', async () => {
+    const tok = await portalToken(t, past2);
+    problemOf(await t.api('PUT', `/v1/accounts/${past2}/payment-method`, card(CARDS.ok), tok, key('x'.repeat(256))), 400, 'validation_error');
+    const rows = await t.svc.ctx.db.query<{ request_hash: string; body: unknown }>('SELECT request_hash, body FROM idempotent_requests');
+    assert.ok(rows.length >= 5);
+    const text = JSON.stringify(rows);
+    assert.ok(!text.includes('5555555555554444') && !text.includes('4242424242424242'));
+    for (const r of rows) assert.match(r.request_hash, /^[0-9a-f]{64}$/);
+  });
+});

@@ -1,0 +1,306 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { step, accessOf, type BillingState, type ChargeOutcome, type MachineEvent } from '../../src/core/machine.ts';
+import { DEFAULT_POLICY, mergePolicy, type DunningPolicy } from '../../src/core/dunning.ts';
+import type { DeclineReason, RetryClass } from '../../src/core/types.ts';
+import { DAY, HOUR } from '../../src/core/time.ts';
+
+const plan = { id: 'pro', name: 'Pro', free: false, prices: [{ currency: 'EUR', interval: 'month' as const, amount: 2900 }] };
+const T0 = new Date('2026-01-31T09:00:00Z');
+
+function initial(policy: DunningPolicy = DEFAULT_POLICY): BillingState {
+  return {
+    subscription: {
+      id: 'sub_1',
+      account_id: 'acct_1',
+      plan_id: 'pro',
+      interval: 'month',
+      auto_renew: true,
+      status: 'active',
+      billing_anchor: T0,
+      period_index: 0,
+      current_period_start: T0,
+      current_period_end: new Date('2026-02-28T09:00:00Z'),
+      grace_ends_at: null,
+      next_action_at: new Date('2026-02-28T09:00:00Z'),
+      next_action: 'renew',
+      next_retry_at: null,
+      next_retry_why: null,
+      version: 0,
+    },
+    account: { id: 'acct_1', name: 'A', email: 'a@example.com', locale: 'fr-FR', time_zone: 'Europe/Paris', domain_zone: 'fr', currency: 'EUR' },
+    plan,
+    free_plan_id: 'free',
+    payment_method: pm('pm_1'),
+    invoice: null,
+    attempts: [],
+    card_attempts: [],
+    policy,
+  };
+}
+
+function pm(id: string) {
+  return { id, account_id: 'acct_1', type: 'card' as const, gateway_ref: 'x', brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2030, status: 'active' as const, created_at: T0 };
+}
+
+let seq = 0;
+const ctx = { newId: (p: string) => `${p}_${++seq}` };
+
+const DECLINES: Record<string, { reason: DeclineReason; retry_class: RetryClass; retry_after_ms?: number }> = {
+  insufficient_funds: { reason: 'insufficient_funds', retry_class: 'later' },
+  velocity: { reason: 'credit_limit', retry_class: 'later' },
+  mc_advice_4d: { reason: 'credit_limit', retry_class: 'later', retry_after_ms: 4 * DAY },
+  issuer_down: { reason: 'issuer_unavailable', retry_class: 'soon' },
+  processing: { reason: 'payment_system_failure', retry_class: 'soon' },
+  expired: { reason: 'card_expired_or_inactive', retry_class: 'customer' },
+  lost: { reason: 'declined_by_bank', retry_class: 'never' },
+};
+type Answer = keyof typeof DECLINES | 'ok' | 'auth' | 'unknown';
+
+function answer(a: Answer): ChargeOutcome {
+  const base = { raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi_x', retry_after_ms: null };
+  if (a === 'ok') return { ...base, outcome: 'succeeded', reason: null, retry_class: null };
+  if (a === 'unknown') return { ...base, outcome: 'unknown', reason: null, retry_class: null };
+  if (a === 'auth') return { ...base, outcome: 'requires_action', reason: 'authentication_required', retry_class: 'customer' };
+  const d = DECLINES[a];
+  return { ...base, outcome: 'declined', reason: d.reason, retry_class: d.retry_class, retry_after_ms: d.retry_after_ms ?? null };
+}
+
+interface Log {
+  attempts: { at: number; invoice: string; pm: string; trigger: string; outcome: string; retry_class: RetryClass | null }[];
+  downgradedAt: Map<string, number>;
+  violations: string[];
+}
+
+/** Runs the machine through time: the gateway answers from `answers`, customers act per `actions`. */
+function simulate(answers: Answer[], actions: { atDay: number; kind: 'new_card' | 'retry' }[], policy = DEFAULT_POLICY, days = 200): Log {
+  answers = [...answers];
+  let s = initial(policy);
+  let now = T0;
+  const log: Log = { attempts: [], downgradedAt: new Map(), violations: [] };
+  const pending = [...actions].sort((a, b) => a.atDay - b.atDay);
+  let pmSeq = 1;
+  const end = T0.getTime() + days * DAY;
+  const apply = (ev: MachineEvent) => {
+    const r = step(s, ev, now, ctx);
+    s = r.state;
+    for (const e of r.effects) {
+      if (e.type === 'event' && e.event_type === 'subscription.downgraded') log.downgradedAt.set(String(e.data.invoice_id), now.getTime());
+      if (e.type === 'charge' || e.type === 'reconcile') {
+        const a = answers.length ? answers.shift()! : 'ok';
+        if (e.type === 'charge') log.attempts.push({ at: now.getTime(), invoice: e.attempt.invoice_id, pm: e.attempt.payment_method_id!, trigger: e.attempt.trigger, outcome: '', retry_class: null });
+        apply({ type: 'charge_result', attempt_id: e.attempt.id, result: answer(a) });
+        const rec = log.attempts[log.attempts.length - 1];
+        const att = s.attempts.find((x) => x.id === e.attempt.id);
+        if (rec && att) {
+          rec.outcome = att.outcome;
+          rec.retry_class = att.retry_class;
+        } else if (rec && !rec.outcome) rec.outcome = a === 'ok' ? 'succeeded' : a;
+      }
+    }
+    check();
+  };
+  const check = () => {
+    const sub = s.subscription;
+    const acc = accessOf(sub, sub.status === 'active' || sub.status === 'past_due' ? plan : { free: true }, 'free');
+    const shouldBePaid = sub.status === 'active' || sub.status === 'past_due';
+    if (acc.paid !== shouldBePaid) log.violations.push(`access ${acc.paid} while ${sub.status}`);
+    if ((sub.status === 'past_due') !== (sub.grace_ends_at !== null)) log.violations.push(`grace_ends_at ${sub.grace_ends_at} while ${sub.status}`);
+    if (sub.status === 'past_due' && now.getTime() >= sub.grace_ends_at!.getTime() + 1 && !s.attempts.some((a) => a.outcome === 'pending' || a.outcome === 'unknown'))
+      log.violations.push('still past due after grace ended');
+    if (!['active', 'past_due', 'downgraded', 'canceled', 'incomplete'].includes(sub.status)) log.violations.push(`invalid status ${sub.status}`);
+    if (sub.current_period_end <= sub.current_period_start) log.violations.push('empty period');
+  };
+  for (let i = 0; i < 2000; i++) {
+    const sub = s.subscription;
+    const nextAt = sub.next_action_at?.getTime() ?? Infinity;
+    const act = pending[0];
+    const actAt = act ? T0.getTime() + act.atDay * DAY : Infinity;
+    const t = Math.min(nextAt, actAt);
+    if (t === Infinity || t > end) break;
+    now = new Date(Math.max(now.getTime(), t));
+    if (actAt <= nextAt) {
+      pending.shift();
+      if (act.kind === 'new_card') {
+        s = { ...s, payment_method: pm(`pm_${++pmSeq}`), card_attempts: [] };
+        apply({ type: 'payment_method_updated' });
+      } else if (s.invoice?.status === 'past_due') {
+        apply({ type: 'retry_requested', trigger: 'customer_retry' });
+      }
+    } else apply({ type: 'tick' });
+  }
+  return log;
+}
+
+function invariants(log: Log, policy: DunningPolicy) {
+  assert.deepEqual(log.violations, []);
+  const byInvoice = new Map<string, Log['attempts']>();
+  for (const a of log.attempts) byInvoice.set(a.invoice, [...(byInvoice.get(a.invoice) ?? []), a]);
+  for (const [inv, atts] of byInvoice) {
+    assert.ok(atts.filter((a) => a.outcome === 'succeeded').length <= 1, `invoice ${inv} paid twice`);
+    const down = log.downgradedAt.get(inv);
+    if (down !== undefined) assert.ok(atts.every((a) => a.at <= down), `attempt after downgrade on ${inv}`);
+    // After a "never" decline on a card, only a new card makes another attempt on the invoice.
+    atts.forEach((a, i) => {
+      if (a.retry_class !== 'never') return;
+      for (const b of atts.slice(i + 1)) assert.notEqual(b.pm, a.pm, `retried a never-retry decline on ${a.pm}`);
+    });
+    // An expired card / authentication decline waits for the customer: the next attempt on that
+    // card is the customer's own, never a scheduled one.
+    atts.forEach((a, i) => {
+      if (a.retry_class !== 'customer') return;
+      const next = atts.slice(i + 1).find((b) => b.pm === a.pm);
+      if (next) assert.notEqual(next.trigger, 'scheduled', 'blind retry of a customer-action decline');
+    });
+  }
+  // Caps: per card, attempts in any 30 days and declines in any 24 h.
+  const byPm = new Map<string, Log['attempts']>();
+  for (const a of log.attempts) byPm.set(a.pm, [...(byPm.get(a.pm) ?? []), a]);
+  for (const atts of byPm.values()) {
+    for (const a of atts) {
+      const in30 = atts.filter((b) => b.at > a.at - 30 * DAY && b.at <= a.at).length;
+      const dec24 = atts.filter((b) => b.outcome !== 'succeeded' && b.at > a.at - DAY && b.at <= a.at).length;
+      assert.ok(in30 <= policy.caps.attempts_per_card_30d, `${in30} attempts in 30 days`);
+      assert.ok(dec24 <= policy.caps.declines_per_card_24h, `${dec24} declines in 24 h`);
+    }
+  }
+}
+
+test('renewal succeeds: invoice paid, period rolls from Feb 28 to Mar 31 (month-end anchor)', () => {
+  const s = initial();
+  const r1 = step(s, { type: 'tick' }, new Date('2026-02-28T09:00:00Z'), ctx);
+  const charge = r1.effects.find((e) => e.type === 'charge')!;
+  assert.ok(charge);
+  assert.equal(r1.created_invoice!.period_start.toISOString(), '2026-02-28T09:00:00.000Z');
+  assert.equal(r1.created_invoice!.period_end.toISOString(), '2026-03-31T08:00:00.000Z'); // 09:00 Paris, DST
+  const r2 = step(r1.state, { type: 'charge_result', attempt_id: (charge as any).attempt.id, result: answer('ok') }, new Date('2026-02-28T09:00:01Z'), ctx);
+  assert.equal(r2.state.subscription.status, 'active');
+  assert.equal(r2.state.subscription.period_index, 1);
+  assert.equal(r2.updated_invoice!.status, 'paid');
+  assert.ok(r2.effects.some((e) => e.type === 'email' && e.template === 'renewal_succeeded'));
+});
+
+test('decline: past due with 14 days of grace from the period end, access kept, retry planned', () => {
+  const r1 = step(initial(), { type: 'tick' }, new Date('2026-02-28T09:00:00Z'), ctx);
+  const a = (r1.effects.find((e) => e.type === 'charge') as any).attempt;
+  const r2 = step(r1.state, { type: 'charge_result', attempt_id: a.id, result: answer('insufficient_funds') }, new Date('2026-02-28T09:00:01Z'), ctx);
+  const sub = r2.state.subscription;
+  assert.equal(sub.status, 'past_due');
+  assert.equal(sub.grace_ends_at!.toISOString(), '2026-03-14T09:00:00.000Z'); // Feb 28 10:00 Paris + 14 days (still CET)
+  assert.equal(accessOf(sub, plan, 'free').reason, 'grace');
+  assert.equal(sub.next_retry_why, 'scheduled_retry');
+  assert.equal(sub.next_retry_at!.getTime(), new Date('2026-02-28T09:00:01Z').getTime() + DAY);
+  assert.ok(r2.effects.some((e) => e.type === 'email' && e.template === 'renewal_failed'));
+});
+
+test('technical declines are retried within hours, then on the day schedule', () => {
+  const log = simulate(['issuer_down', 'issuer_down', 'issuer_down', 'ok'], [], DEFAULT_POLICY, 40);
+  const first = log.attempts.filter((a) => a.trigger === 'scheduled').slice(0, 4).map((a) => a.at);
+  assert.equal(first[1] - first[0], 2 * HOUR);
+  assert.equal(first[2] - first[1], 8 * HOUR);
+  assert.ok(first[3] - first[0] >= DAY - 1000);
+});
+
+test('a Mastercard advice code delays the retry (never sooner than it allows)', () => {
+  const log = simulate(['mc_advice_4d', 'ok'], [], DEFAULT_POLICY, 40);
+  const at = log.attempts.map((a) => a.at);
+  assert.ok(at[1] - at[0] >= 4 * DAY, `retried after ${(at[1] - at[0]) / DAY} days`);
+});
+
+test('never-retry declines wait for a new card; the new card is tried at once and recovers', () => {
+  const log = simulate(['lost', 'ok'], [{ atDay: 33, kind: 'new_card' }], DEFAULT_POLICY, 40);
+  assert.equal(log.attempts.length, 2);
+  assert.equal(log.attempts[1].trigger, 'payment_method_updated');
+  assert.equal(log.attempts[1].at, T0.getTime() + 33 * DAY);
+  assert.equal(log.attempts[1].outcome, 'succeeded');
+});
+
+test('unpaid at grace end: downgraded to free exactly then, invoice uncollectible, no more attempts', () => {
+  const r1 = step(initial(), { type: 'tick' }, new Date('2026-02-28T09:00:00Z'), ctx);
+  const a = (r1.effects.find((e) => e.type === 'charge') as any).attempt;
+  let s = step(r1.state, { type: 'charge_result', attempt_id: a.id, result: answer('expired') }, new Date('2026-02-28T09:00:00Z'), ctx).state;
+  assert.equal(s.subscription.next_retry_why, 'waiting_for_customer');
+  const graceEnd = s.subscription.grace_ends_at!;
+  // A second before: still in grace (reminders may go out, no attempt).
+  let r = step(s, { type: 'tick' }, new Date(graceEnd.getTime() - 1000), ctx);
+  s = r.state;
+  while (s.subscription.next_action_at && s.subscription.next_action_at < graceEnd) {
+    r = step(s, { type: 'tick' }, s.subscription.next_action_at, ctx);
+    assert.ok(!r.effects.some((e) => e.type === 'charge'));
+    s = r.state;
+  }
+  assert.equal(s.subscription.status, 'past_due');
+  assert.equal(s.subscription.next_action_at!.getTime(), graceEnd.getTime());
+  r = step(s, { type: 'tick' }, graceEnd, ctx);
+  assert.equal(r.state.subscription.status, 'downgraded');
+  assert.equal(r.state.subscription.plan_id, 'free');
+  assert.equal(r.updated_invoice!.status, 'uncollectible');
+  assert.equal(r.state.subscription.next_action_at, null);
+  assert.ok(r.effects.some((e) => e.type === 'email' && e.template === 'downgraded'));
+});
+
+test('reminders go out 7 and 2 days before grace ends', () => {
+  const log: string[] = [];
+  let s = initial();
+  let r = step(s, { type: 'tick' }, new Date('2026-02-28T09:00:00Z'), ctx);
+  const a = (r.effects.find((e) => e.type === 'charge') as any).attempt;
+  s = step(r.state, { type: 'charge_result', attempt_id: a.id, result: answer('expired') }, new Date('2026-02-28T09:00:00Z'), ctx).state;
+  while (s.subscription.next_action_at) {
+    const at = s.subscription.next_action_at;
+    r = step(s, { type: 'tick' }, at, ctx);
+    for (const e of r.effects) if (e.type === 'email') log.push(`${e.template}:${Math.round((s.subscription.grace_ends_at!.getTime() - at.getTime()) / DAY)}`);
+    s = r.state;
+  }
+  assert.deepEqual(log, ['grace_ending:7', 'grace_ending:2', 'downgraded:0']);
+});
+
+test('auto-renew off: the period ends on the free plan with no charge', () => {
+  const s = initial();
+  s.subscription.auto_renew = false;
+  const r = step(s, { type: 'tick' }, new Date('2026-02-28T09:00:00Z'), ctx);
+  assert.equal(r.state.subscription.status, 'canceled');
+  assert.equal(r.state.subscription.plan_id, 'free');
+  assert.ok(!r.effects.some((e) => e.type === 'charge'));
+});
+
+test('recovery renews from the original period end: no free days, no double period', () => {
+  const log = simulate(['insufficient_funds', 'insufficient_funds', 'ok'], [], DEFAULT_POLICY, 40);
+  assert.equal(log.attempts.length, 3);
+  let s = initial();
+  // Replay to read the final state.
+  const answers: Answer[] = ['insufficient_funds', 'insufficient_funds', 'ok'];
+  let now = new Date('2026-02-28T09:00:00Z');
+  for (let i = 0; i < 20 && s.subscription.status !== 'active' || i === 0; i++) {
+    const r = step(s, { type: 'tick' }, now, ctx);
+    s = r.state;
+    for (const e of r.effects) if (e.type === 'charge') s = step(s, { type: 'charge_result', attempt_id: e.attempt.id, result: answer(answers.shift()!) }, now, ctx).state;
+    now = s.subscription.next_action_at!;
+  }
+  assert.equal(s.subscription.status, 'active');
+  assert.equal(s.subscription.current_period_start.toISOString(), '2026-02-28T09:00:00.000Z');
+  assert.equal(s.subscription.current_period_end.toISOString(), '2026-03-31T08:00:00.000Z');
+});
+
+test('property: random decline sequences and customer actions never break the invariants', () => {
+  const answerArb = fc.constantFrom<Answer>('ok', 'insufficient_funds', 'velocity', 'mc_advice_4d', 'issuer_down', 'processing', 'expired', 'lost', 'auth', 'unknown');
+  const policyArb = fc.record({
+    retry_schedule: fc.constantFrom([1, 3, 5, 7, 10, 12], [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], [2, 6]),
+    technical_retry_hours: fc.constantFrom([2, 8], [1, 2, 3, 4, 5, 6]),
+    max_automatic_attempts: fc.integer({ min: 1, max: 20 }),
+    caps: fc.record({ attempts_per_card_30d: fc.integer({ min: 3, max: 20 }), declines_per_card_24h: fc.integer({ min: 2, max: 10 }) }),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(answerArb, { maxLength: 60 }),
+      fc.array(fc.record({ atDay: fc.integer({ min: 0, max: 150 }), kind: fc.constantFrom<'new_card' | 'retry'>('new_card', 'retry') }), { maxLength: 20 }),
+      policyArb,
+      (answers, actions, override) => {
+        const policy = mergePolicy(DEFAULT_POLICY, override as any);
+        const log = simulate(answers, actions, policy, 150);
+        invariants(log, policy);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

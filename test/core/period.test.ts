@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { periodBoundary, periodOf } from '../../src/core/period.ts';
+import { addDaysInZone, toWall, daysInMonth } from '../../src/core/time.ts';
+
+const iso = (d: Date) => d.toISOString();
+
+test('month-end anchor: Jan 31 → Feb 29 (leap) → Mar 31 → Apr 30', () => {
+  const a = new Date('2024-01-31T10:00:00Z');
+  const got = [1, 2, 3].map((n) => iso(periodBoundary(a, n, 'month', 'UTC')));
+  assert.deepEqual(got, ['2024-02-29T10:00:00.000Z', '2024-03-31T10:00:00.000Z', '2024-04-30T10:00:00.000Z']);
+});
+
+test('month-end anchor in a non-leap year: Jan 31 → Feb 28 → Mar 31', () => {
+  const a = new Date('2025-01-31T00:00:00Z');
+  assert.equal(iso(periodBoundary(a, 1, 'month', 'UTC')), '2025-02-28T00:00:00.000Z');
+  assert.equal(iso(periodBoundary(a, 2, 'month', 'UTC')), '2025-03-31T00:00:00.000Z');
+});
+
+test('yearly from Feb 29 → Feb 28 → … → Feb 29 again in the next leap year', () => {
+  const a = new Date('2024-02-29T12:00:00Z');
+  assert.equal(iso(periodBoundary(a, 1, 'year', 'UTC')), '2025-02-28T12:00:00.000Z');
+  assert.equal(iso(periodBoundary(a, 4, 'year', 'UTC')), '2028-02-29T12:00:00.000Z');
+});
+
+test('periods follow the account time zone across DST (Paris stays at 09:00 local)', () => {
+  // 2026-03-15 09:00 in Paris is 08:00Z (CET); a month later it is CEST, 07:00Z.
+  const a = new Date('2026-03-15T08:00:00Z');
+  const next = periodBoundary(a, 1, 'month', 'Europe/Paris');
+  assert.equal(iso(next), '2026-04-15T07:00:00.000Z');
+  assert.equal(toWall(next, 'Europe/Paris').hour, 9);
+});
+
+test('grace of 14 days ends at the same local time 14 days later, across DST', () => {
+  const end = new Date('2026-10-20T10:00:00Z'); // 12:00 in Paris (CEST)
+  const grace = addDaysInZone(end, 14, 'Europe/Paris'); // Nov 3, 12:00 CET = 11:00Z
+  assert.equal(iso(grace), '2026-11-03T11:00:00.000Z');
+});
+
+const zones = ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Tokyo', 'Australia/Sydney', 'America/Sao_Paulo'];
+
+test('property: periods are contiguous, strictly increasing, and keep the anchor day where it exists', () => {
+  fc.assert(
+    fc.property(
+      fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2090-01-01T00:00:00Z'), noInvalidDate: true }),
+      fc.constantFrom(...zones),
+      fc.constantFrom('month' as const, 'year' as const),
+      fc.integer({ min: 0, max: 40 }),
+      (anchor, tz, interval, n) => {
+        const p = periodOf(anchor, n, interval, tz);
+        const q = periodOf(anchor, n + 1, interval, tz);
+        assert.equal(p.end.getTime(), q.start.getTime()); // no gap, no overlap
+        assert.ok(p.end.getTime() > p.start.getTime());
+        const w0 = toWall(anchor, tz);
+        const w = toWall(q.start, tz);
+        const expectedDay = Math.min(w0.day, daysInMonth(w.year, w.month));
+        // A DST gap can push a wall time forward; otherwise the day is the anchor's (clamped).
+        if (w.hour === w0.hour) assert.equal(w.day, expectedDay);
+        const lenDays = (p.end.getTime() - p.start.getTime()) / 86_400_000;
+        if (interval === 'month') assert.ok(lenDays >= 27.9 && lenDays <= 31.1, `month of ${lenDays} days`);
+        else assert.ok(lenDays >= 364.9 && lenDays <= 366.1, `year of ${lenDays} days`);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});

@@ -1,0 +1,204 @@
+// E-mail templates: every template renders completely in every locale (no missing message, no
+// placeholder left, no "undefined"/"NaN"), the catalogs agree key for key and placeholder for
+// placeholder, money and dates follow the locale, and the HTML part escapes what it interpolates.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { CATALOGS, LANGUAGES, TEMPLATE_NAMES, formatMoney, renderEmail, resolveLocale, type EmailContext, type TemplateName } from '../../src/notify/templates.ts';
+import { DECLINE_REASONS } from '../../src/core/types.ts';
+
+/** Intl puts (narrow) no-break spaces in "29,00 €": compare with plain spaces. */
+const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
+
+const LOCALE_OF = { en: 'en-US', fr: 'fr-FR', de: 'de-DE', es: 'es-ES', it: 'it-IT', pt: 'pt-BR', pl: 'pl-PL' } as const;
+
+function fullContext(locale: string): EmailContext {
+  return {
+    locale,
+    time_zone: 'Europe/Paris',
+    account_name: 'Acme',
+    portal_url: 'https://billing.example.com/portal',
+    plan_name: 'Pro',
+    amount: 2900,
+    currency: 'EUR',
+    period_end: new Date('2026-03-31T09:00:00Z'),
+    grace_ends_at: new Date('2026-03-14T09:00:00Z'),
+    next_retry_at: new Date('2026-03-03T09:00:00Z'),
+    reason: 'insufficient_funds',
+    days_left: 3,
+    card_brand: 'visa',
+    card_last4: '4242',
+    exp_month: 2,
+    exp_year: 2026,
+    invoice_id: 'inv_123',
+    help_request_id: 'help_456',
+    answer: 'Your bank declined the payment.\nPlease try another card.',
+    outcome: 'declined',
+    auth_url: 'https://billing.example.com/portal/authenticate',
+    endpoint_id: 'we_1',
+    endpoint_url: 'https://hooks.example.com/renewd',
+    failing_since: new Date('2026-03-01T08:00:00Z'),
+    last_error: 'HTTP 500',
+  };
+}
+
+function assertComplete(r: { subject: string; text: string; html: string }, where: string) {
+  for (const [part, s] of Object.entries(r)) {
+    if (typeof s !== 'string') continue;
+    assert.ok(s.trim().length > 0, `${where}: empty ${part}`);
+    assert.doesNotMatch(s, /\{[a-z_]+\}/, `${where}: placeholder left in ${part}`);
+    assert.doesNotMatch(s, /undefined|NaN|\bnull\b|\[object Object\]|Invalid Date/, `${where}: bad value in ${part}`);
+  }
+}
+
+const placeholders = (s: string) => [...s.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]).sort();
+
+describe('catalogs', () => {
+  test('every catalog has exactly the English keys, with the same placeholders', () => {
+    const keys = Object.keys(CATALOGS.en).sort();
+    for (const lang of LANGUAGES) {
+      const cat = CATALOGS[lang] as Record<string, string>;
+      assert.deepEqual(Object.keys(cat).sort(), keys, `${lang}: key set differs`);
+      for (const k of keys) {
+        assert.ok(cat[k].trim().length > 0, `${lang}.${k} is empty`);
+        assert.deepEqual(placeholders(cat[k]), placeholders((CATALOGS.en as Record<string, string>)[k]), `${lang}.${k}: placeholders differ`);
+      }
+    }
+  });
+
+  test('the seven languages are there', () => {
+    assert.deepEqual([...LANGUAGES].sort(), ['de', 'en', 'es', 'fr', 'it', 'pl', 'pt']);
+  });
+});
+
+describe('every template in every locale', () => {
+  for (const lang of LANGUAGES) {
+    test(`${lang}: all ${TEMPLATE_NAMES.length} templates render fully`, () => {
+      for (const t of TEMPLATE_NAMES) {
+        const r = renderEmail(t, fullContext(LOCALE_OF[lang]));
+        assertComplete(r, `${lang}/${t}`);
+        assert.equal(r.language, lang);
+        if (lang !== 'en') {
+          const english = renderEmail(t, fullContext('en'));
+          assert.notEqual(r.subject, english.subject, `${lang}/${t}: subject is the English one`);
+          assert.notEqual(r.text, english.text, `${lang}/${t}: text is the English one`);
+        }
+        assert.match(r.html, new RegExp(`<html lang="${LOCALE_OF[lang]}"`));
+      }
+    });
+  }
+
+  test('with only the required fields, nothing undefined or unfilled shows', () => {
+    for (const lang of LANGUAGES) {
+      for (const t of TEMPLATE_NAMES) {
+        const r = renderEmail(t, { locale: lang, time_zone: 'UTC', account_name: 'Acme', plan_name: 'Pro', period_end: new Date('2026-03-31T00:00:00Z'), days_left: 1 });
+        assertComplete(r, `${lang}/${t} minimal`);
+      }
+    }
+  });
+
+  test('every decline reason has its own phrase in every language', () => {
+    for (const lang of LANGUAGES) {
+      const seen = new Set<string>();
+      for (const reason of DECLINE_REASONS) {
+        const r = renderEmail('renewal_failed', { ...fullContext(lang), reason });
+        const phrase = (CATALOGS[lang] as Record<string, string>)[`reason.${reason}`];
+        assert.ok(r.text.includes(phrase), `${lang}/${reason}`);
+        assert.ok(!seen.has(phrase), `${lang}: two reasons share "${phrase}"`);
+        seen.add(phrase);
+      }
+    }
+  });
+});
+
+describe('content', () => {
+  test('English renewal_failed: reason in customer words, what to do, access until grace end, portal link', () => {
+    const r = renderEmail('renewal_failed', { ...fullContext('en-US'), reason: 'credit_limit', time_zone: 'America/New_York' });
+    assert.match(r.text, /the card's credit limit was reached/);
+    assert.match(r.text, /check Subscription → Billing information/);
+    assert.match(r.text, /until March 14, 2026/);
+    assert.match(r.text, /\$29\.00|€29\.00/);
+    assert.match(r.text, /https:\/\/billing\.example\.com\/portal/);
+    assert.match(r.html, /href="https:\/\/billing\.example\.com\/portal"/);
+    const i = renderEmail('renewal_failed', { ...fullContext('en'), reason: 'issuer_unavailable' });
+    assert.match(i.text, /the bank that issued the card was unavailable/);
+  });
+
+  test('French renewal_failed for insufficient funds: French phrase, French money and date', () => {
+    const r = renderEmail('renewal_failed', fullContext('fr-FR'));
+    assert.match(r.subject, /Action requise/);
+    assert.ok(r.text.includes('le solde du compte associé à la carte était insuffisant'));
+    assert.ok(plain(r.text).includes('29,00 €'));
+    assert.ok(r.text.includes('14 mars 2026'));
+    assert.ok(r.text.includes('Abonnement → Informations de facturation'));
+  });
+
+  test('dates are shown in the account time zone', () => {
+    const at = new Date('2026-03-14T23:30:00Z');
+    const paris = renderEmail('renewal_failed', { ...fullContext('en-GB'), grace_ends_at: at, time_zone: 'Europe/Paris' });
+    const ny = renderEmail('renewal_failed', { ...fullContext('en-GB'), grace_ends_at: at, time_zone: 'America/New_York' });
+    assert.match(paris.text, /15 March 2026/);
+    assert.match(ny.text, /14 March 2026/);
+    const bad = renderEmail('renewal_failed', { ...fullContext('en-GB'), grace_ends_at: at, time_zone: 'Not/AZone' });
+    assert.match(bad.text, /14 March 2026/); // falls back to UTC
+  });
+
+  test('money uses the currency exponent: JPY has none, EUR two, KWD three', () => {
+    assert.equal(plain(formatMoney(3500, 'JPY', 'ja-JP')), '￥3,500');
+    assert.equal(plain(formatMoney(3500, 'JPY', 'en-US')), '¥3,500');
+    assert.equal(plain(formatMoney(2900, 'EUR', 'de-DE')), '29,00 €');
+    assert.equal(plain(formatMoney(123456, 'EUR', 'fr-FR')), '1 234,56 €');
+    assert.equal(plain(formatMoney(1999, 'KWD', 'en')), 'KWD 1.999');
+    const r = renderEmail('renewal_succeeded', { ...fullContext('en-US'), amount: 3500, currency: 'JPY' });
+    assert.ok(r.text.includes('¥3,500'));
+  });
+
+  test('unknown locales fall back to the language, then English', () => {
+    assert.deepEqual(resolveLocale('fr-CA'), { locale: 'fr-CA', language: 'fr' });
+    assert.deepEqual(resolveLocale('pt_BR'), { locale: 'pt-BR', language: 'pt' });
+    assert.deepEqual(resolveLocale('ja-JP'), { locale: 'en', language: 'en' });
+    assert.deepEqual(resolveLocale('not a locale!'), { locale: 'en', language: 'en' });
+    const ca = renderEmail('downgraded', fullContext('fr-CA'));
+    assert.equal(ca.subject, renderEmail('downgraded', fullContext('fr')).subject);
+    const ja = renderEmail('downgraded', fullContext('ja-JP'));
+    assert.equal(ja.subject, renderEmail('downgraded', fullContext('en')).subject);
+  });
+
+  test('plural days follow the language (Polish one / few / many)', () => {
+    const pl = (n: number) => renderEmail('grace_ending', { ...fullContext('pl-PL'), days_left: n }).subject;
+    assert.match(pl(1), /1 dzień/);
+    assert.match(pl(3), /3 dni/);
+    assert.match(pl(5), /5 dni/);
+    assert.match(renderEmail('grace_ending', { ...fullContext('en'), days_left: 1 }).subject, /1 day left/);
+    assert.match(renderEmail('grace_ending', { ...fullContext('de'), days_left: 2 }).subject, /2 Tage/);
+  });
+
+  test('the HTML part escapes interpolated values; the text part keeps them as written', () => {
+    const evil = '<script>alert("x")</script> & Co';
+    const r = renderEmail('help_request_answered', { ...fullContext('en'), account_name: evil, plan_name: '<b>Pro</b>', answer: '<img src=x onerror=alert(1)>' });
+    assert.ok(!r.html.includes('<script>'));
+    assert.ok(!r.html.includes('<img'));
+    assert.ok(!r.html.includes('<b>Pro'));
+    assert.ok(r.html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co'));
+    assert.ok(r.text.includes(evil));
+    // A non-http(s) portal address never becomes a link.
+    const js = renderEmail('downgraded', { ...fullContext('en'), portal_url: 'javascript:alert(1)' });
+    assert.ok(!js.html.includes('href="javascript'));
+  });
+
+  test('a value containing braces is not taken for a placeholder', () => {
+    const r = renderEmail('renewal_succeeded', { ...fullContext('en'), account_name: 'Acme {plan_name}' });
+    assert.match(r.text, /Hello Acme \{plan_name\},/);
+  });
+
+  test('authentication e-mails link to the authentication page; help answers are quoted', () => {
+    const a = renderEmail('authentication_required', fullContext('de-DE'));
+    assert.match(a.text, /Zahlung bestätigen: https:\/\/billing\.example\.com\/portal\/authenticate/);
+    const h = renderEmail('help_request_answered', fullContext('es-ES'));
+    assert.match(h.text, /> Your bank declined the payment\.\n> Please try another card\./);
+    assert.match(h.html, /<blockquote[^>]*>Your bank declined the payment\.<br>Please try another card\.<\/blockquote>/);
+  });
+
+  test('an unknown template is an error', () => {
+    assert.throws(() => renderEmail('nope' as TemplateName, fullContext('en')), RangeError);
+  });
+});

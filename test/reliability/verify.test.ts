@@ -1,0 +1,287 @@
+// The invariant checker against hand-made data: a consistent store passes with zero violations,
+// and each rule fails on data that breaks exactly what it guards (each case runs in a transaction
+// that is rolled back, on one PGlite database).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDatabase, type TestDb } from '../helpers/db.ts';
+import { verifyInvariants, violationCounts, RULES, type GatewayCharge, type Rule, type VerifyOptions } from '../../src/engine/verify.ts';
+import type { Queryable } from '../../src/store/db.ts';
+
+const NOW = new Date('2026-02-10T00:00:00Z');
+const t = (s: string) => new Date(s.length === 10 ? `${s}T00:00:00Z` : s);
+
+class Rollback extends Error {}
+
+async function seedBaseline(q: Queryable) {
+  const ins = (table: string, row: Record<string, unknown>) => {
+    const cols = Object.keys(row);
+    return q.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row));
+  };
+  await ins('plans', { id: 'free', name: 'Free', free: true });
+  await ins('plans', { id: 'pro', name: 'Pro', free: false });
+  await ins('plan_prices', { plan_id: 'pro', currency: 'EUR', interval: 'month', amount: 2900 });
+  const account = (id: string) =>
+    ins('accounts', { id, name: id, email: `${id}@example.com`, locale: 'en', domain_zone: 'com', currency: 'EUR', time_zone: 'UTC', gateway_customer_ref: `cus_${id}`, created_at: t('2025-11-01') });
+  const pm = (id: string, account_id: string, last4: string, status = 'active') =>
+    ins('payment_methods', { id, account_id, type: 'card', gateway_ref: `gw_${id}`, brand: 'visa', last4, exp_month: 12, exp_year: 2030, status, created_at: t('2025-11-01') });
+  const sub = (r: Record<string, unknown>) => ins('subscriptions', { interval: 'month', auto_renew: true, created_at: t('2025-11-01'), ...r });
+  const invoice = (r: Record<string, unknown>) => ins('invoices', { plan_id: 'pro', amount: 2900, currency: 'EUR', interval: 'month', ...r });
+  const attempt = (r: Record<string, unknown>) =>
+    ins('payment_attempts', { amount: 2900, currency: 'EUR', idempotency_key: `renewd_${r.invoice_id}_${r.number}`, ...r });
+  const event = (type: string, account_id: string, subscription_id: string, invoice_id: string | null, at: string, data: Record<string, unknown> = {}) =>
+    ins('events', { type, account_id, subscription_id, invoice_id, occurred_at: t(at), data: JSON.stringify({ invoice_id, ...data }) });
+  const mail = (template: string, account_id: string, key: string, at: string) =>
+    ins('notifications', { id: `ntf_${key}`, account_id, template, locale: 'en', to_address: `${account_id}@example.com`, subject: 's', body_text: 'b', body_html: 'b', dedupe_key: key, created_at: t(at) });
+
+  // a: active, paid purchase then a paid renewal; next look at the renewal notice.
+  await account('a');
+  await pm('pm_a', 'a', '4242');
+  await sub({ id: 'sub_a', account_id: 'a', plan_id: 'pro', status: 'active', billing_anchor: t('2026-01-01'), period_index: 1, current_period_start: t('2026-02-01'), current_period_end: t('2026-03-01'), next_action_at: t('2026-02-22'), next_action: 'renew' });
+  await invoice({ id: 'inv_a1', account_id: 'a', subscription_id: 'sub_a', period_start: t('2026-01-01'), period_end: t('2026-02-01'), status: 'paid', kind: 'purchase', created_at: t('2026-01-01'), paid_at: t('2026-01-01') });
+  await attempt({ id: 'att_a1', invoice_id: 'inv_a1', account_id: 'a', payment_method_id: 'pm_a', number: 1, trigger: 'initial', outcome: 'succeeded', created_at: t('2026-01-01'), completed_at: t('2026-01-01') });
+  await event('invoice.paid', 'a', 'sub_a', 'inv_a1', '2026-01-01');
+  await mail('renewal_succeeded', 'a', 'renewal_succeeded:inv_a1', '2026-01-01');
+  await invoice({ id: 'inv_a2', account_id: 'a', subscription_id: 'sub_a', period_start: t('2026-02-01'), period_end: t('2026-03-01'), status: 'paid', kind: 'renewal', created_at: t('2026-02-01'), paid_at: t('2026-02-01') });
+  await attempt({ id: 'att_a2', invoice_id: 'inv_a2', account_id: 'a', payment_method_id: 'pm_a', number: 1, trigger: 'scheduled', outcome: 'succeeded', created_at: t('2026-02-01'), completed_at: t('2026-02-01') });
+  await event('invoice.paid', 'a', 'sub_a', 'inv_a2', '2026-02-01');
+  await mail('renewal_succeeded', 'a', 'renewal_succeeded:inv_a2', '2026-02-01');
+
+  // b: in grace after an insufficient-funds decline; next retry planned.
+  await account('b');
+  await pm('pm_b', 'b', '9995');
+  await sub({ id: 'sub_b', account_id: 'b', plan_id: 'pro', status: 'past_due', billing_anchor: t('2026-01-01'), period_index: 0, current_period_start: t('2026-01-01'), current_period_end: t('2026-02-01'), grace_ends_at: t('2026-02-15'), next_action_at: t('2026-02-12'), next_action: 'retry' });
+  await invoice({ id: 'inv_b1', account_id: 'b', subscription_id: 'sub_b', period_start: t('2026-01-01'), period_end: t('2026-02-01'), status: 'paid', kind: 'purchase', created_at: t('2026-01-01'), paid_at: t('2026-01-01') });
+  await attempt({ id: 'att_b0', invoice_id: 'inv_b1', account_id: 'b', payment_method_id: 'pm_b', number: 1, trigger: 'initial', outcome: 'succeeded', created_at: t('2026-01-01'), completed_at: t('2026-01-01') });
+  await event('invoice.paid', 'b', 'sub_b', 'inv_b1', '2026-01-01');
+  await mail('renewal_succeeded', 'b', 'renewal_succeeded:inv_b1', '2026-01-01');
+  await invoice({ id: 'inv_b2', account_id: 'b', subscription_id: 'sub_b', period_start: t('2026-02-01'), period_end: t('2026-03-01'), status: 'past_due', kind: 'renewal', failed_at: t('2026-02-01'), created_at: t('2026-02-01') });
+  await attempt({ id: 'att_b1', invoice_id: 'inv_b2', account_id: 'b', payment_method_id: 'pm_b', number: 1, trigger: 'scheduled', outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later', created_at: t('2026-02-01'), completed_at: t('2026-02-01') });
+  await event('subscription.past_due', 'b', 'sub_b', 'inv_b2', '2026-02-01');
+  await mail('renewal_failed', 'b', 'renewal_failed:inv_b2', '2026-02-01');
+
+  // c: a lost card (never retry), grace ended, downgraded to free.
+  await account('c');
+  await pm('pm_c', 'c', '9987');
+  await sub({ id: 'sub_c', account_id: 'c', plan_id: 'free', status: 'downgraded', billing_anchor: t('2025-12-01'), period_index: 0, current_period_start: t('2025-12-01'), current_period_end: t('2026-01-01') });
+  await invoice({ id: 'inv_c1', account_id: 'c', subscription_id: 'sub_c', period_start: t('2025-12-01'), period_end: t('2026-01-01'), status: 'paid', kind: 'purchase', created_at: t('2025-12-01'), paid_at: t('2025-12-01') });
+  await attempt({ id: 'att_c0', invoice_id: 'inv_c1', account_id: 'c', payment_method_id: 'pm_c', number: 1, trigger: 'initial', outcome: 'succeeded', created_at: t('2025-12-01'), completed_at: t('2025-12-01') });
+  await event('invoice.paid', 'c', 'sub_c', 'inv_c1', '2025-12-01');
+  await mail('renewal_succeeded', 'c', 'renewal_succeeded:inv_c1', '2025-12-01');
+  await invoice({ id: 'inv_c2', account_id: 'c', subscription_id: 'sub_c', period_start: t('2026-01-01'), period_end: t('2026-02-01'), status: 'uncollectible', kind: 'renewal', failed_at: t('2026-01-01'), created_at: t('2026-01-01') });
+  await attempt({ id: 'att_c1', invoice_id: 'inv_c2', account_id: 'c', payment_method_id: 'pm_c', number: 1, trigger: 'scheduled', outcome: 'declined', reason: 'declined_by_bank', retry_class: 'never', created_at: t('2026-01-01'), completed_at: t('2026-01-01') });
+  await event('subscription.past_due', 'c', 'sub_c', 'inv_c2', '2026-01-01');
+  await mail('renewal_failed', 'c', 'renewal_failed:inv_c2', '2026-01-01');
+  await event('subscription.downgraded', 'c', 'sub_c', 'inv_c2', '2026-01-15');
+  await mail('downgraded', 'c', 'downgraded:inv_c2', '2026-01-15');
+
+  // d: a renewal charge in flight (its worker died): due now, but in flight, so not backlog.
+  await account('d');
+  await pm('pm_d', 'd', '4242');
+  await sub({ id: 'sub_d', account_id: 'd', plan_id: 'pro', status: 'active', billing_anchor: t('2026-01-09'), period_index: 0, current_period_start: t('2026-01-09'), current_period_end: t('2026-02-09'), next_action_at: NOW, next_action: 'retry' });
+  await invoice({ id: 'inv_d1', account_id: 'd', subscription_id: 'sub_d', period_start: t('2026-01-09'), period_end: t('2026-02-09'), status: 'paid', kind: 'purchase', created_at: t('2026-01-09'), paid_at: t('2026-01-09') });
+  await attempt({ id: 'att_d0', invoice_id: 'inv_d1', account_id: 'd', payment_method_id: 'pm_d', number: 1, trigger: 'initial', outcome: 'succeeded', created_at: t('2026-01-09'), completed_at: t('2026-01-09') });
+  await event('invoice.paid', 'd', 'sub_d', 'inv_d1', '2026-01-09');
+  await mail('renewal_succeeded', 'd', 'renewal_succeeded:inv_d1', '2026-01-09');
+  await invoice({ id: 'inv_d2', account_id: 'd', subscription_id: 'sub_d', period_start: t('2026-02-09'), period_end: t('2026-03-09'), status: 'open', kind: 'renewal', created_at: t('2026-02-09T23:59:00Z') });
+  await attempt({ id: 'att_d1', invoice_id: 'inv_d2', account_id: 'd', payment_method_id: 'pm_d', number: 1, trigger: 'scheduled', outcome: 'pending', created_at: t('2026-02-09T23:59:00Z') });
+}
+
+/** What the sandbox would list for the baseline: one charge per paid invoice, and d2's in flight. */
+function baselineCharges(): GatewayCharge[] {
+  return [
+    ['inv_a1', 1],
+    ['inv_a2', 1],
+    ['inv_b1', 1],
+    ['inv_c1', 1],
+    ['inv_d1', 1],
+    ['inv_d2', 1],
+  ].map(([inv, n]) => ({ id: `pi_${inv}`, idempotency_key: `renewd_${inv}_${n}`, metadata: { renewd_invoice: inv as string }, amount: 2900, currency: 'eur', status: 'succeeded' }));
+}
+
+describe('invariant checker', () => {
+  let tdb: TestDb;
+  before(async () => {
+    tdb = await createTestDatabase('pglite');
+    await tdb.db.tx(seedBaseline);
+  });
+  after(() => tdb.drop());
+
+  /** Runs the checker on the baseline changed by `mutate`, inside a transaction rolled back after. */
+  async function check(mutate: (q: Queryable) => Promise<unknown>, opts: VerifyOptions = { charges: baselineCharges() }) {
+    let counts: Record<string, number> = {};
+    let report: Awaited<ReturnType<typeof verifyInvariants>> | undefined;
+    await assert.rejects(
+      tdb.db.tx(async (q) => {
+        await mutate(q);
+        report = await verifyInvariants(q, NOW, opts);
+        counts = violationCounts(report);
+        throw new Rollback();
+      }),
+      Rollback,
+    );
+    return { counts, report: report! };
+  }
+
+  const exercised = new Set<Rule>();
+  function fails(rule: Rule, name: string, mutate: (q: Queryable) => Promise<unknown>, opts?: VerifyOptions) {
+    exercised.add(rule);
+    test(`${rule}: ${name}`, async () => {
+      const { counts, report } = await check(mutate, opts);
+      assert.ok(counts[rule] > 0, `expected a ${rule} violation, got ${JSON.stringify(report.violations, null, 1)}`);
+      for (const v of report.violations) assert.ok(RULES.includes(v.rule as Rule), `unknown rule ${v.rule}`);
+    });
+  }
+
+  test('a consistent store (with the gateway agreeing) has zero violations', async () => {
+    const report = await verifyInvariants(tdb.db, NOW, { charges: baselineCharges() });
+    assert.deepEqual(report.violations, []);
+    assert.equal(report.checked.invoices, 8);
+    assert.equal(report.checked.paid_invoices, 5);
+    assert.equal(report.checked.due_subscriptions, 1); // d, in flight
+    assert.equal(report.checked.gateway_charges, 6);
+    assert.equal(report.checked.gateway_charges_in_flight, 1);
+    // Without the gateway's list, the store-only rules still pass.
+    assert.deepEqual((await verifyInvariants(tdb.db, NOW)).violations, []);
+    // The gateway list can be given as the third argument directly.
+    assert.deepEqual((await verifyInvariants(tdb.db, NOW, baselineCharges())).violations, []);
+  });
+
+  fails('one_success_per_invoice', 'a second succeeded attempt (database guard removed)', async (q) => {
+    await q.query('DROP INDEX payment_attempts_one_success');
+    await q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, amount, currency, created_at)
+                   VALUES ('att_a2b', 'inv_a2', 'a', 'pm_a', 2, 'operator', 'renewd_inv_a2_2', 'succeeded', 2900, 'EUR', '2026-02-01T00:00:00Z')`);
+  });
+  fails('paid_iff_succeeded', 'a paid invoice whose only attempt was declined', (q) => q.query(`UPDATE payment_attempts SET outcome = 'declined' WHERE id = 'att_a2'`));
+  fails('paid_iff_succeeded', 'a succeeded attempt on an invoice still past due', (q) => q.query(`UPDATE payment_attempts SET outcome = 'succeeded', retry_class = NULL WHERE id = 'att_b1'`), {});
+  fails('charge_amount', 'an attempt for another amount than its invoice', (q) => q.query(`UPDATE payment_attempts SET amount = 1 WHERE id = 'att_a2'`));
+
+  fails('gateway_double_charge', 'the gateway charged one invoice twice', async () => {}, {
+    charges: [...baselineCharges(), { id: 'pi_dup', idempotency_key: 'renewd_inv_a2_2', metadata: { renewd_invoice: 'inv_a2' }, amount: 2900, currency: 'eur' }],
+  });
+  fails('gateway_missing_charge', 'a paid invoice the gateway never charged', async () => {}, { charges: baselineCharges().filter((c) => c.metadata?.renewd_invoice !== 'inv_a2') });
+  fails('gateway_unrecorded_charge', 'the gateway charged an invoice the store has as past due', async () => {}, {
+    charges: [...baselineCharges(), { id: 'pi_b', idempotency_key: 'renewd_inv_b2_1', metadata: { renewd_invoice: 'inv_b2' }, amount: 2900, currency: 'eur' }],
+  });
+  fails('gateway_unrecorded_charge', 'a charge for an invoice the store does not know (invoice taken from the key)', async () => {}, {
+    charges: [...baselineCharges(), { idempotency_key: 'renewd_inv_zz_1', amount: 2900 }],
+  });
+  fails('gateway_mismatch', 'the gateway charged another amount', async () => {}, {
+    charges: baselineCharges().map((c) => (c.metadata?.renewd_invoice === 'inv_a2' ? { ...c, amount: 3000 } : c)),
+  });
+  test('gateway: failed charges are ignored', async () => {
+    const { counts } = await check(async () => {}, { charges: [...baselineCharges(), { id: 'pi_f', idempotency_key: 'renewd_inv_b2_1', amount: 2900, status: 'requires_payment_method' }] });
+    assert.deepEqual(counts, {});
+  });
+
+  fails('backlog', 'a subscription due an hour ago with nothing in flight', (q) => q.query(`UPDATE subscriptions SET next_action_at = '2026-02-09T23:00:00Z' WHERE id = 'sub_a'`));
+  fails('stalled_subscription', 'a subscription in grace with nothing scheduled', (q) => q.query(`UPDATE subscriptions SET next_action_at = NULL WHERE id = 'sub_b'`));
+  fails('lost_renewal', 'a period that ended with no renewal invoice and the next look in the future', (q) =>
+    q.query(`UPDATE subscriptions SET current_period_end = '2026-02-05T00:00:00Z' WHERE id = 'sub_a'`),
+  );
+  fails('orphan_in_flight', 'an attempt in flight on a subscription nobody will look at again', (q) => q.query(`UPDATE subscriptions SET next_action_at = NULL WHERE id = 'sub_d'`));
+
+  fails('attempt_after_downgrade', 'a new card charged for the invoice closed by the downgrade', async (q) => {
+    await q.query(`UPDATE payment_methods SET status = 'replaced' WHERE id = 'pm_c'`);
+    await q.query(`INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
+                   VALUES ('pm_c2', 'c', 'card', 'gw', 'visa', '4444', 1, 2031, 'active', '2026-01-20T00:00:00Z')`);
+    await q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+                   VALUES ('att_c2', 'inv_c2', 'c', 'pm_c2', 2, 'payment_method_updated', 'renewd_inv_c2_2', 'declined', 'insufficient_funds', 'later', 2900, 'EUR', '2026-01-20T00:00:00Z')`);
+  });
+  fails('attempt_after_paid', 'an attempt on an invoice already paid', (q) =>
+    q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+             VALUES ('att_a3', 'inv_a2', 'a', 'pm_a', 2, 'scheduled', 'renewd_inv_a2_2', 'declined', 'insufficient_funds', 'later', 2900, 'EUR', '2026-02-05T00:00:00Z')`),
+  );
+  fails('retry_after_never', 'the same card charged again after a lost-card decline', (q) =>
+    q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+             VALUES ('att_c2', 'inv_c2', 'c', 'pm_c', 2, 'operator', 'renewd_inv_c2_2', 'declined', 'declined_by_bank', 'never', 2900, 'EUR', '2026-01-05T00:00:00Z')`),
+  );
+  test('retry_after_never: a new card after a hard decline is allowed', async () => {
+    const { counts } = await check(async (q) => {
+      await q.query(`INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
+                     VALUES ('pm_c2', 'c', 'card', 'gw', 'visa', '4444', 1, 2031, 'replaced', '2026-01-05T00:00:00Z')`);
+      await q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+                     VALUES ('att_c2', 'inv_c2', 'c', 'pm_c2', 2, 'payment_method_updated', 'renewd_inv_c2_2', 'declined', 'insufficient_funds', 'later', 2900, 'EUR', '2026-01-05T00:00:00Z')`);
+    });
+    assert.deepEqual(counts, {});
+  });
+  fails('blind_retry', 'a scheduled retry of an expired card', async (q) => {
+    await q.query(`UPDATE payment_attempts SET reason = 'card_expired_or_inactive', retry_class = 'customer' WHERE id = 'att_b1'`);
+    await q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+                   VALUES ('att_b2', 'inv_b2', 'b', 'pm_b', 2, 'scheduled', 'renewd_inv_b2_2', 'declined', 'card_expired_or_inactive', 'customer', 2900, 'EUR', '2026-02-03T00:00:00Z')`);
+  });
+  test('blind_retry: not when the policy reclassified the decline', async () => {
+    const { counts } = await check(async (q) => {
+      await q.query(`UPDATE payment_attempts SET reason = 'card_expired_or_inactive', retry_class = 'customer' WHERE id = 'att_b1'`);
+      await q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+                     VALUES ('att_b2', 'inv_b2', 'b', 'pm_b', 2, 'scheduled', 'renewd_inv_b2_2', 'declined', 'card_expired_or_inactive', 'customer', 2900, 'EUR', '2026-02-03T00:00:00Z')`);
+      await q.query(`INSERT INTO dunning_policies (scope, policy, updated_at) VALUES ('default', '{"decline_rules": {"card_expired_or_inactive": "later"}}', now())`);
+    });
+    assert.deepEqual(counts, {});
+  });
+
+  // 20 more attempts on b's card over 20 days (half on the same card entered again): 21 in 30 days.
+  fails('card_cap_30d', '21 attempts on one card in 30 days, across two entries of the same card', async (q) => {
+    await q.query(`INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
+                   VALUES ('pm_b2', 'b', 'card', 'gw2', 'visa', '9995', 12, 2030, 'replaced', '2026-01-01T00:00:00Z')`);
+    for (let i = 2; i <= 21; i++)
+      await q.query(
+        `INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+         VALUES ($1, 'inv_b2', 'b', $2, $3, 'scheduled', $4, 'declined', 'insufficient_funds', 'later', 2900, 'EUR', $5)`,
+        [`att_b${i}`, i % 2 ? 'pm_b' : 'pm_b2', i, `renewd_inv_b2_${i}`, new Date(t('2026-01-12').getTime() + i * 86_400_000)],
+      );
+  });
+  // b's card: the purchase on Jan 1, 19 attempts in between, one more exactly 30 days after Jan 1.
+  // The windows are half-open like the planner's: (Jan 1, Jan 31] holds 20, so that passes;
+  // a minute earlier, 21 attempts fall within 30 days and the cap is broken.
+  const thirtyDays = (last: Date) => async (q: Queryable) => {
+    await q.query(`DELETE FROM payment_attempts WHERE id = 'att_b1'`);
+    for (let i = 1; i <= 20; i++)
+      await q.query(
+        `INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+         VALUES ($1, 'inv_b2', 'b', 'pm_b', $2, 'scheduled', $3, 'declined', 'insufficient_funds', 'later', 2900, 'EUR', $4)`,
+        [`att_b${i}`, i, `renewd_inv_b2_${i}`, i === 20 ? last : new Date(t('2026-01-01').getTime() + i * 1.4 * 86_400_000)],
+      );
+  };
+  test('card_cap_30d: the 21st attempt exactly 30 days after the first is within the cap', async () => {
+    const { counts } = await check(thirtyDays(t('2026-01-31')));
+    assert.equal(counts.card_cap_30d, undefined);
+  });
+  fails('card_cap_30d', 'the 21st attempt a minute less than 30 days after the first', thirtyDays(t('2026-01-30T23:59:00Z')));
+  fails('card_declines_24h', '11 declines of one card within an hour', async (q) => {
+    for (let i = 2; i <= 11; i++)
+      await q.query(
+        `INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+         VALUES ($1, 'inv_b2', 'b', 'pm_b', $2, 'customer_retry', $3, 'declined', 'insufficient_funds', 'later', 2900, 'EUR', $4)`,
+        [`att_b${i}`, i, `renewd_inv_b2_${i}`, new Date(t('2026-02-01').getTime() + i * 60_000)],
+      );
+  });
+
+  fails('paid_event', 'a paid invoice without its invoice.paid event', (q) => q.query(`DELETE FROM events WHERE type = 'invoice.paid' AND invoice_id = 'inv_a2'`));
+  fails('paid_email', 'a paid invoice without its receipt e-mail', (q) => q.query(`DELETE FROM notifications WHERE dedupe_key = 'renewal_succeeded:inv_a2'`));
+  fails('paid_email', 'a receipt under the wrong template', (q) => q.query(`UPDATE notifications SET template = 'grace_ending' WHERE dedupe_key = 'renewal_succeeded:inv_a2'`));
+  fails('past_due_event', 'grace started without a subscription.past_due event', (q) => q.query(`DELETE FROM events WHERE type = 'subscription.past_due' AND invoice_id = 'inv_b2'`));
+  fails('past_due_email', 'grace started without the renewal_failed e-mail', (q) => q.query(`DELETE FROM notifications WHERE dedupe_key = 'renewal_failed:inv_b2'`));
+  fails('downgrade_event', 'a downgrade without its event', (q) => q.query(`DELETE FROM events WHERE type = 'subscription.downgraded'`));
+  fails('downgrade_email', 'a downgrade without its e-mail', (q) => q.query(`DELETE FROM notifications WHERE template = 'downgraded'`));
+
+  fails('period_gap', 'a renewal that starts a day after the previous period ended', (q) => q.query(`UPDATE invoices SET period_start = '2026-02-02T00:00:00Z' WHERE id = 'inv_a2'`));
+  fails('period_gap', 'a paid renewal after an uncollectible one (no new purchase)', async (q) => {
+    await q.query(`INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, created_at, paid_at)
+                   VALUES ('inv_c3', 'c', 'sub_c', 'pro', 2900, 'EUR', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z', 'paid', 'renewal', 'month', '2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z')`);
+  });
+  fails('period_overlap', 'a paid period that starts inside the previous one', (q) => q.query(`UPDATE invoices SET period_start = '2026-01-20T00:00:00Z' WHERE id = 'inv_a2'`));
+  fails('current_period', "an active subscription's period that no paid invoice covers", (q) => q.query(`UPDATE subscriptions SET current_period_end = '2026-03-02T00:00:00Z' WHERE id = 'sub_a'`));
+  fails('status_consistency', 'an active subscription with a past-due invoice', (q) => q.query(`UPDATE subscriptions SET status = 'active', grace_ends_at = NULL WHERE id = 'sub_b'`));
+  fails('status_consistency', 'a subscription in grace without a grace end', (q) => q.query(`UPDATE subscriptions SET grace_ends_at = NULL WHERE id = 'sub_b'`));
+
+  test('details are capped per rule, counts are not', async () => {
+    const { counts, report } = await check((q) => q.query(`UPDATE subscriptions SET next_action_at = '2026-01-01T00:00:00Z'`), { maxDetailsPerRule: 1 });
+    assert.equal(counts.backlog, 3); // a, b, c; d is in flight
+    assert.equal(report.violations.filter((v) => v.rule === 'backlog').length, 2); // one detail + "… and 2 more"
+    assert.equal(report.checked.violations, Object.values(counts).reduce((a, b) => a + b, 0));
+  });
+
+  test('every rule has a case that makes it fail', () => {
+    assert.deepEqual(RULES.filter((r) => !exercised.has(r)), []);
+  });
+});

@@ -226,7 +226,7 @@ ${error ? html`<div id="flash" class="flash flash-error" role="alert" tabindex="
       const graceTable = html`<section class="panel" aria-labelledby="grace-title"><h2 id="grace-title">Accounts in grace</h2>
 ${
   grace.length
-    ? html`<div class="table-wrap" role="region" aria-labelledby="grace-title" tabindex="0"><table class="data"><thead><tr>
+    ? html`<div class="table-wrap" role="region" aria-label="Table: grace accounts" tabindex="0"><table class="data"><thead><tr>
 <th scope="col">Account</th><th scope="col">Plan</th><th scope="col" class="num">Amount</th><th scope="col">Last decline</th><th scope="col" class="num">Attempts</th><th scope="col">Next</th><th scope="col">Grace ends</th></tr></thead><tbody>
 ${grace.map(
   (g) => html`<tr><td><a href="/console/accounts/${g.account_id}">${g.name}</a> <span class="muted small">.${g.domain_zone}</span></td><td>${g.plan_id}</td><td class="num">${money(g.amount, g.currency)}</td>
@@ -252,7 +252,7 @@ ${grace.map(
 <ul class="legend"><li>${swatch(COLORS.recovered)}Recovered</li><li>${swatch(COLORS.lost)}Lost</li><li>${swatch(COLORS.open)}Still in grace</li></ul>
 ${
   byReason.length
-    ? html`<div class="table-wrap" role="region" aria-labelledby="reason-title" tabindex="0"><table class="data"><thead><tr><th scope="col">Reason</th><th scope="col" class="chart-col">Outcome</th><th scope="col" class="num">Recovered</th><th scope="col" class="num">Lost</th><th scope="col" class="num">In grace</th><th scope="col" class="num">Rate</th></tr></thead>
+    ? html`<div class="table-wrap" role="region" aria-label="Table: recovery by reason" tabindex="0"><table class="data"><thead><tr><th scope="col">Reason</th><th scope="col" class="chart-col">Outcome</th><th scope="col" class="num">Recovered</th><th scope="col" class="num">Lost</th><th scope="col" class="num">In grace</th><th scope="col" class="num">Rate</th></tr></thead>
 <tbody>${reasonRows}</tbody></table></div>`
     : html`<p class="muted">No failed renewal yet.</p>`
 }</section>`;
@@ -261,7 +261,7 @@ ${
 <p class="muted small">Attempt 1 is the renewal charge; 2 and up are retries (scheduled, Retry button, new card).</p>
 ${
   byNumber.length
-    ? html`<div class="table-wrap" role="region" aria-labelledby="num-title" tabindex="0"><table class="data"><thead><tr><th scope="col">Attempt</th><th scope="col" class="chart-col">Success rate</th><th scope="col" class="num">Succeeded</th><th scope="col" class="num">Made</th><th scope="col" class="num">Rate</th></tr></thead>
+    ? html`<div class="table-wrap" role="region" aria-label="Table: success by attempt" tabindex="0"><table class="data"><thead><tr><th scope="col">Attempt</th><th scope="col" class="chart-col">Success rate</th><th scope="col" class="num">Succeeded</th><th scope="col" class="num">Made</th><th scope="col" class="num">Rate</th></tr></thead>
 <tbody>${byNumber.map(
         (r) => html`<tr><th scope="row">#${r.number}${r.number >= 12 ? '+' : ''}</th><td class="chart-cell">${rateBar(r.attempts ? r.succeeded / r.attempts : null)}</td><td class="num">${r.succeeded}</td><td class="num">${r.attempts}</td><td class="num"><strong>${pct(r.succeeded, r.attempts)}</strong></td></tr>`,
       )}</tbody></table></div>`

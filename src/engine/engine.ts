@@ -5,6 +5,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Plan } from '../core/types.ts';
 import { step, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
+import { classifyDecline } from '../core/declines.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { insertOutbox, loadPlans, loadPolicies, loadStates, saveSteps, type OutboxRow } from '../store/billing.ts';
 import { newId } from '../store/ids.ts';
@@ -150,6 +151,12 @@ export class Engine {
       if (found === undefined) return unknownResult('lookup failed');
       if (found) return found;
       // Nothing was created under this key: the same key makes charging now safe (at most once).
+      const again = await this.gateway.charge(req);
+      // The key replays an error stored by its first request (Stripe keeps even a 5xx for 24 h),
+      // so that request has finished, and the lookup shows it charged nothing: the key can never
+      // charge now. End the attempt as a technical failure; dunning retries with a new key.
+      if (again.outcome === 'unknown' && again.replayed_error) return notChargedResult(again);
+      return again;
     }
     return this.gateway.charge(req);
   }
@@ -268,6 +275,12 @@ function gatewayRefs(states: BillingState[]): Map<string, GatewayRefs> {
 
 function gatewayEffects(r: StepResult): Effect[] {
   return r.effects.filter((e) => e.type === 'charge' || e.type === 'reconcile');
+}
+
+function notChargedResult(r: ChargeResult): ChargeResult {
+  const raw = { code: 'processing_error', message: `Not charged (verified by lookup): ${r.raw.message ?? 'gateway error'}` };
+  const c = classifyDecline(raw);
+  return { outcome: 'declined', gateway_ref: r.gateway_ref, reason: c.reason, retry_class: c.retry_class, raw, retry_after_ms: c.retry_after_ms };
 }
 
 function unknownResult(message: string): ChargeResult {

@@ -44,6 +44,7 @@ type StripeErr = Error & {
   advice_code?: string;
   network_advice_code?: string;
   payment_intent?: { id?: string; status?: string };
+  headers?: Record<string, string | string[] | undefined>;
   param?: string;
 };
 
@@ -232,7 +233,10 @@ function fromChargeError(e: StripeErr): ChargeResult {
     const timedOut = /timeout/i.test(e?.message ?? '');
     return unknown(ref, { code: timedOut ? 'gateway_timeout' : 'gateway_connection_error', message: timedOut ? 'The gateway did not answer in time.' : 'The connection to the gateway failed.' });
   }
-  if (status >= 500) return unknown(ref, { code: e.code ?? 'gateway_error', message: `The gateway answered HTTP ${status}.` });
+  if (status >= 500) {
+    const r = unknown(ref, { code: e.code ?? 'gateway_error', message: `The gateway answered HTTP ${status}.` });
+    return e.headers?.['idempotent-replayed'] === 'true' ? { ...r, replayed_error: true } : r;
+  }
   if (status === 409) return unknown(ref, { code: e.code ?? 'idempotency_key_in_use', message: 'Another request with this idempotency key was still in flight.' });
   if (status === 429) return unknown(ref, { code: e.code ?? 'rate_limit', message: 'The gateway rate-limited the request.' });
   if (type === 'StripeIdempotencyError') throw toGatewayError(e, 'charge');

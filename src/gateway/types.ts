@@ -40,6 +40,11 @@ export interface ChargeResult {
   raw: RawDecline;
   /** Earliest time a retry is allowed by the network advice (Mastercard MAC 24–30), in ms from now. */
   retry_after_ms: number | null;
+  /**
+   * For unknown: the gateway replayed an error it had stored under this idempotency key
+   * (Stripe's `Idempotent-Replayed: true`), so the first request with the key has finished.
+   */
+  replayed_error?: boolean;
 }
 
 export interface Gateway {

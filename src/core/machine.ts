@@ -407,6 +407,9 @@ class Step {
     } else if (a?.outcome === 'requires_action') {
       this.email('authentication_required', `authentication_required:${a.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
     }
+    // An answer that arrives once grace has ended (an attempt made in its last minutes, answered or
+    // reconciled after it) leaves nothing to wait for: downgrade now, not on a later tick.
+    if (this.now.getTime() >= sub.grace_ends_at!.getTime()) return this.downgrade(inv);
     this.planPastDue(this.retryPlan());
   }
 

@@ -1,5 +1,6 @@
 // Money is integer minor units; each currency has its own exponent (EUR 2, JPY 0, KWD 3).
 // The exponent comes from Intl (ISO 4217 data shipped with Node), not from a hand-kept table.
+import { numberFormat } from './intl.ts';
 
 const exponentCache = new Map<string, number>();
 
@@ -13,7 +14,7 @@ export function isKnownCurrency(code: string): boolean {
 export function currencyExponent(currency: string): number {
   let e = exponentCache.get(currency);
   if (e === undefined) {
-    e = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    e = numberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
     exponentCache.set(currency, e);
   }
   return e;
@@ -24,6 +25,7 @@ export function toMajor(amount: number, currency: string): number {
   return amount / 10 ** currencyExponent(currency);
 }
 
+/** Formats integer minor units: formatMoney(2900, 'EUR', 'fr-FR') → "29,00 €". */
 export function formatMoney(amount: number, currency: string, locale: string): string {
-  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(toMajor(amount, currency));
+  return numberFormat(locale, { style: 'currency', currency }).format(toMajor(amount, currency));
 }

@@ -6,6 +6,8 @@
 // else "the payment failed"); a paragraph none of whose messages can be filled is left out, so a
 // missing optional value never shows up as "undefined" or as a raw {placeholder}.
 import { DECLINE_REASONS, type DeclineReason } from '../core/types.ts';
+import { currencyExponent, formatMoney } from '../core/money.ts';
+import { dateTimeFormat, numberFormat, pluralRulesFor, validTimeZone } from '../core/intl.ts';
 import { en, type Catalog, type MessageKey } from './locales/en.ts';
 import { fr } from './locales/fr.ts';
 import { de } from './locales/de.ts';
@@ -217,11 +219,25 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
 // ---------------------------------------------------------------------------------------------
 // Locale, money, dates
 
+// Resolving a locale tag costs an Intl call; a billing day resolves one per e-mail. Bounded cache.
+const localeCache = new Map<string, { locale: string; language: Language }>();
+
 /** The catalog for a locale: exact language (fr-CA → fr), else English. */
 export function resolveLocale(tag: string | null | undefined): { locale: string; language: Language } {
+  const raw = String(tag ?? '');
+  let hit = localeCache.get(raw);
+  if (!hit) {
+    hit = resolveLocaleUncached(raw);
+    if (localeCache.size >= 1000) localeCache.clear();
+    localeCache.set(raw, hit);
+  }
+  return { locale: hit.locale, language: hit.language };
+}
+
+function resolveLocaleUncached(raw: string): { locale: string; language: Language } {
   let canonical: string | undefined;
   try {
-    canonical = Intl.getCanonicalLocales(String(tag ?? '').replace(/_/g, '-'))[0];
+    canonical = Intl.getCanonicalLocales(raw.replace(/_/g, '-'))[0];
   } catch {
     canonical = undefined;
   }
@@ -230,33 +246,14 @@ export function resolveLocale(tag: string | null | undefined): { locale: string;
   return { locale: 'en', language: 'en' };
 }
 
-function validTimeZone(tz: string | null | undefined): string {
-  if (!tz) return 'UTC';
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return tz;
-  } catch {
-    return 'UTC';
-  }
-}
-
-/** Digits after the decimal point of a currency (EUR 2, JPY 0, KWD 3), from Intl. */
-export function currencyExponent(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-}
-
-/** Formats integer minor units: formatMoney(2900, 'EUR', 'fr-FR') → "29,00 €". */
-export function formatMoney(amount: number, currency: string, locale: string): string {
-  const digits = currencyExponent(currency);
-  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(amount / 10 ** digits);
-}
+export { currencyExponent, formatMoney };
 
 export function formatDate(d: Date, locale: string, timeZone: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d);
+  return dateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d);
 }
 
 function formatDateTime(d: Date, locale: string, timeZone: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(d);
+  return dateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(d);
 }
 
 const BRANDS: Record<string, string> = {
@@ -304,9 +301,9 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
   let days: string | undefined;
   if (typeof ctx.days_left === 'number' && Number.isFinite(ctx.days_left) && ctx.days_left >= 0) {
     const n = Math.round(ctx.days_left);
-    const cat = new Intl.PluralRules(locale).select(n);
+    const cat = pluralRulesFor(locale).select(n);
     const key = (['one', 'few', 'many'].includes(cat) ? `days.${cat}` : 'days.other') as MessageKey;
-    days = catalog[key].replace('{n}', new Intl.NumberFormat(locale).format(n));
+    days = catalog[key].replace('{n}', numberFormat(locale).format(n));
   }
   const failing = toDate(ctx.failing_since);
   return {

@@ -154,12 +154,14 @@ function invariants(log: Log, policy: DunningPolicy) {
       if (next) assert.notEqual(next.trigger, 'scheduled', 'blind retry of a customer-action decline');
     });
   }
-  // Caps: per card, attempts in any 30 days and declines in any 24 h.
+  // Caps: per card, reattempts in any 30 days (Visa counts reattempts of a declined transaction,
+  // so each invoice's first charge is not one) and declines in any 24 h.
+  const firsts = new Set([...new Map(log.attempts.map((a) => [a.invoice, a] as const).reverse()).values()]);
   const byPm = new Map<string, Log['attempts']>();
   for (const a of log.attempts) byPm.set(a.pm, [...(byPm.get(a.pm) ?? []), a]);
   for (const atts of byPm.values()) {
     for (const a of atts) {
-      const in30 = atts.filter((b) => b.at > a.at - 30 * DAY && b.at <= a.at).length;
+      const in30 = atts.filter((b) => !firsts.has(b) && b.at > a.at - 30 * DAY && b.at <= a.at).length;
       const dec24 = atts.filter((b) => b.outcome !== 'succeeded' && b.at > a.at - DAY && b.at <= a.at).length;
       assert.ok(in30 <= policy.caps.attempts_per_card_30d, `${in30} attempts in 30 days`);
       assert.ok(dec24 <= policy.caps.declines_per_card_24h, `${dec24} declines in 24 h`);
@@ -301,6 +303,19 @@ test('property: random decline sequences and customer actions never break the in
         invariants(log, policy);
       },
     ),
-    { numRuns: 300 },
+    {
+      // A fixed seed keeps npm test deterministic; FC_SEED=<n> explores other sequences.
+      seed: Number(process.env.FC_SEED ?? 20261125),
+      numRuns: Number(process.env.FC_RUNS ?? 500),
+      examples: [
+        // Found by a random run: a new card in grace's last minutes answered "unknown", reconciled
+        // as a decline after grace ended, left the subscription past due until the next tick.
+        [
+          ['auth', 'unknown', 'mc_advice_4d'],
+          [{ atDay: 42, kind: 'new_card' }],
+          { retry_schedule: [1, 3, 5, 7, 10, 12], technical_retry_hours: [2, 8], max_automatic_attempts: 1, caps: { attempts_per_card_30d: 3, declines_per_card_24h: 2 } },
+        ],
+      ],
+    },
   );
 });

@@ -62,6 +62,7 @@ test('property: periods are contiguous, strictly increasing, and keep the anchor
         else assert.ok(lenDays >= 364.9 && lenDays <= 366.1, `year of ${lenDays} days`);
       },
     ),
-    { numRuns: 500 },
+    // A fixed seed keeps npm test deterministic; FC_SEED=<n> explores other dates.
+    { numRuns: 500, seed: Number(process.env.FC_SEED ?? 20261125) },
   );
 });

@@ -8,6 +8,7 @@ import { it } from './it.ts';
 import { pt } from './pt.ts';
 import { pl } from './pl.ts';
 import { formatMoney } from '../../core/money.ts';
+import { dateTimeFormat, numberFormat, pluralRulesFor } from '../../core/intl.ts';
 
 export const CATALOGS: Record<string, Catalog> = { en, fr, de, es, it, pt, pl };
 export const LANGUAGES = Object.keys(CATALOGS);
@@ -62,15 +63,15 @@ export function i18n(locale: string | null | undefined, timeZone = 'UTC'): I18n 
   if (locale && languageOf(locale) === lang && lang !== 'en') intlLocale = locale;
   else if (locale && lang === 'en' && locale.toLowerCase().startsWith('en')) intlLocale = locale;
   try {
-    new Intl.DateTimeFormat(intlLocale);
+    dateTimeFormat(intlLocale);
   } catch {
     intlLocale = lang;
   }
   const cat = CATALOGS[lang];
-  const dateFmt = new Intl.DateTimeFormat(intlLocale, { dateStyle: 'long', timeZone });
-  const dateTimeFmt = new Intl.DateTimeFormat(intlLocale, { dateStyle: 'medium', timeStyle: 'short', timeZone });
-  const plural = new Intl.PluralRules(intlLocale);
-  const num = new Intl.NumberFormat(intlLocale);
+  const dateFmt = dateTimeFormat(intlLocale, { dateStyle: 'long', timeZone });
+  const dateTimeFmt = dateTimeFormat(intlLocale, { dateStyle: 'medium', timeStyle: 'short', timeZone });
+  const plural = pluralRulesFor(intlLocale);
+  const num = numberFormat(intlLocale);
   const toDate = (d: Date | string) => (d instanceof Date ? d : new Date(d));
   const t = (key: CatalogKey, vars?: Record<string, string | number>) => interpolate(cat[key] ?? en[key], vars);
   return {

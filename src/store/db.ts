@@ -29,6 +29,12 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
     },
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // While checked out, the pool's own listener is off: a connection dropped between two
+      // statements (PostgreSQL restarting) would be an unhandled 'error' and crash the process.
+      // The failed statement rejects instead, and the broken client is thrown away on release.
+      let broken: Error | undefined;
+      const onError = (err: Error) => (broken = err);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const q: Queryable = {
@@ -41,10 +47,11 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
         await client.query('COMMIT');
         return out;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (!broken) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     async close() {

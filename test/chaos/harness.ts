@@ -160,6 +160,9 @@ class Workers {
     for (let i = 0; i < n; i++) this.slots.push({ child: null, ready: false, idleEpoch: -1, restartAt: 0, stats: null, exited: null });
   }
   totals = { batches: 0, claimed: 0, errors: 0 };
+  /** Workers that exited without being killed (restarted like the kills). */
+  crashes = 0;
+  private stopping = false;
   lastErrors = new Set<string>();
 
   start(i: number) {
@@ -189,9 +192,14 @@ class Workers {
     s.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('exit', () => {
       if (s.child === child) {
+        // Exited on its own (not one of our kills): a crash. A supervisor starts it again.
         this.fold(s);
         s.child = null;
         s.ready = false;
+        if (!this.stopping) {
+          this.crashes++;
+          s.restartAt = Date.now() + 200;
+        }
       }
     });
   }
@@ -241,6 +249,7 @@ class Workers {
     }
   }
   async stopAll() {
+    this.stopping = true;
     const waits: Promise<void>[] = [];
     for (let i = 0; i < this.slots.length; i++) {
       const s = this.slots[i];
@@ -564,6 +573,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     figures.kills = kills;
     figures.worker_starts = workers.started;
     figures.postgres_restarts = pgRestarts;
+    figures.worker_crashes = workers.crashes;
     figures.worker_batches = w.batches;
     figures.worker_errors = w.errors;
     if (workers.lastErrors.size) figures.worker_error_samples = [...workers.lastErrors].slice(0, 3).join(' | ');

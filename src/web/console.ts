@@ -12,6 +12,8 @@ import { formatMoney } from '../core/money.ts';
 import { DEFAULT_POLICY, mergePolicy, type DunningPolicy } from '../core/dunning.ts';
 import { DECLINE_REASONS, RETRY_CLASSES } from '../core/types.ts';
 import { loadPolicies } from '../store/billing.ts';
+import { EVENT_TYPE_PATTERN } from '../notify/webhooks.ts';
+import { KNOWN_EVENT_TYPES } from '../http/routes/webhooks.ts';
 import { accountsInGrace, churnByWeek, recoveryByReason, recoveryTotals, subscriptionsByStatus, successByAttemptNumber } from '../store/stats.ts';
 import { html, attrs, type Html, type Piece } from './html.ts';
 import { page, hidden } from './layout.ts';
@@ -557,35 +559,178 @@ ${m.account_id ? html`<dt>Account</dt><dd><a href="/console/accounts/${m.account
   );
 
   // ---- webhooks ----
+  // The same functions as /v1/webhook-endpoints (deps.webhooks): endpoints with their status,
+  // registering one (URL + event types; the signing secret is shown once), enable/disable, and the
+  // deliveries with each attempt.
+  const WEBHOOK_GROUPS: [string, string][] = [
+    ['*', 'All events'],
+    ['subscription.*', 'Subscriptions (renewed, past due, downgraded…)'],
+    ['invoice.*', 'Invoices (created, paid, uncollectible…)'],
+    ['payment_attempt.*', 'Payment attempts'],
+    ['payment_method.*', 'Payment methods'],
+    ['dunning.*', 'Dunning (retries planned, reminders)'],
+    ['help_request.*', 'Help requests'],
+  ];
+  const EVENT_TYPE_RE = new RegExp(EVENT_TYPE_PATTERN);
+
+  async function webhooksPage(
+    reply: FastifyReply,
+    s: Session<OperatorSession>,
+    o: { endpoint?: string; flash?: Flash | null; values?: Record<string, string>; groups?: string[]; errors?: Record<string, string>; status?: number },
+  ) {
+    const wh = deps.webhooks;
+    if (!wh) return sendHtml(reply, shell({ title: 'Webhooks', s, active: 'webhooks', body: html`<h1>Webhooks</h1><p>Webhooks are not available in this build.</p>` }), 404);
+    const [endpoints, deliveries] = await Promise.all([wh.endpoints(), wh.deliveries({ endpoint_id: o.endpoint, limit: 200 })]);
+    const urlOf = new Map(endpoints.map((e) => [e.id, e.url]));
+    const shown = o.endpoint ? endpoints.find((e) => e.id === o.endpoint) : undefined;
+    const errors = o.errors ?? {};
+    const values = o.values ?? {};
+    const groups = new Set(o.groups ?? []);
+    const secret = o.flash?.values?.secret;
+    const errText = (k: string) => (errors[k] ? html`<span class="error-text" id="wh-${k}-error">${errors[k]}</span>` : '');
+    const describedBy = (k: string, hint: boolean) => [hint ? `wh-${k}-hint` : null, errors[k] ? `wh-${k}-error` : null].filter(Boolean).join(' ') || null;
+
+    const errorSummary = Object.keys(errors).length
+      ? html`<div id="flash" class="flash flash-error" role="alert" tabindex="-1"><p><strong>The endpoint was not added.</strong></p>
+<ul>${Object.entries(errors).map(([k, m]) => html`<li><a href="#wh-${k === 'event_types' ? 'type-0' : k}">${m}</a></li>`)}</ul></div>`
+      : '';
+    const secretBox = secret
+      ? html`<section class="panel secret" aria-labelledby="secret-title"><h2 id="secret-title">Signing secret</h2>
+<p>For <span class="mono">${o.flash?.values?.url ?? ''}</span>. Copy it now: it is not shown again. Each delivery carries <span class="mono">Renewd-Signature: t=…,v1=…</span>, the HMAC-SHA256 of <span class="mono">"&lt;t&gt;.&lt;raw body&gt;"</span> keyed with this secret.</p>
+<p><label for="wh-secret">Secret</label><input type="text" id="wh-secret" class="mono" readonly value="${secret}" spellcheck="false"></p></section>`
+      : '';
+
+    const endpointRows = endpoints.map((e) => {
+      const next = e.status === 'enabled' ? 'disabled' : 'enabled';
+      const health =
+        e.status === 'disabled'
+          ? html`<br><span class="muted small">${e.disabled_reason ?? ''}</span>`
+          : e.consecutive_failures
+            ? html`<br><span class="muted small">${e.consecutive_failures} failed attempt(s) in a row since ${when(e.failing_since)}</span>`
+            : '';
+      return html`<tr><td><span class="mono">${e.url}</span>${e.description ? html`<br><span class="muted small">${e.description}</span>` : ''}</td>
+<td>${e.event_types.join(', ')}</td><td>${badge(e.status)}${health}</td><td>${when(e.created_at)}</td>
+<td><div class="actions"><a href="/console/webhooks?endpoint=${e.id}#del-title"${attrs({ 'aria-current': o.endpoint === e.id ? 'true' : null })}>Deliveries<span class="visually-hidden"> to ${e.url}</span></a>
+<form method="post" action="/console/webhooks/${e.id}/status">${hidden('_csrf', s.csrf)}${hidden('status', next)}<button type="submit" class="btn ${next === 'disabled' ? 'btn-danger' : 'btn-secondary'}">${next === 'disabled' ? 'Disable' : 'Enable'}<span class="visually-hidden"> ${e.url}</span></button></form></div></td></tr>`;
+    });
+    const endpointsPanel = html`<section class="panel" aria-labelledby="ep-title"><h2 id="ep-title">Endpoints</h2>${
+      endpoints.length
+        ? html`<div class="table-wrap" role="region" aria-label="Table: webhook endpoints" tabindex="0"><table class="data"><thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Actions</th></tr></thead><tbody>
+${endpointRows}</tbody></table></div>`
+        : html`<p class="muted">No endpoint yet. Add one below (or with <span class="mono">POST /v1/webhook-endpoints</span>).</p>`
+    }</section>`;
+
+    const form = html`<section class="panel" aria-labelledby="add-title"><h2 id="add-title">Add an endpoint</h2>
+<form method="post" action="/console/webhooks" novalidate>${hidden('_csrf', s.csrf)}
+<div class="field"><label for="wh-url">Endpoint URL</label><span class="hint" id="wh-url-hint">An http(s) URL that accepts POSTed JSON, e.g. https://example.com/renewd/webhooks.</span>
+<input type="text" inputmode="url" id="wh-url" name="url" maxlength="2000" spellcheck="false" autocomplete="off" value="${values.url ?? ''}"${attrs({ 'aria-invalid': errors.url ? 'true' : null, 'aria-describedby': describedBy('url', true) })}>${errText('url')}</div>
+<div class="field"><label for="wh-description">Description (optional)</label>
+<input type="text" id="wh-description" name="description" maxlength="500" value="${values.description ?? ''}"${attrs({ 'aria-invalid': errors.description ? 'true' : null, 'aria-describedby': describedBy('description', false) })}>${errText('description')}</div>
+<fieldset${attrs({ 'aria-describedby': describedBy('event_types', true) })}><legend>Event types</legend><span class="hint" id="wh-event_types-hint">Choose at least one group, or name event types below.</span>
+${WEBHOOK_GROUPS.map(([v, label], i) => html`<label class="check"><input type="checkbox" id="wh-type-${i}" name="event_types" value="${v}"${attrs({ checked: groups.has(v) })}> ${label} <span class="mono muted">${v}</span></label>`)}
+<div class="field"><label for="wh-more">Other event types</label><span class="hint" id="wh-more-hint">Comma-separated, e.g. subscription.renewed, invoice.paid. Known types: ${KNOWN_EVENT_TYPES.join(', ')}.</span>
+<input type="text" id="wh-more" name="more_event_types" spellcheck="false" autocomplete="off" value="${values.more_event_types ?? ''}"${attrs({ 'aria-invalid': errors.event_types ? 'true' : null, 'aria-describedby': describedBy('more', true) })}></div>
+${errText('event_types')}</fieldset>
+<div class="actions"><button type="submit" class="btn">Add endpoint</button></div></form></section>`;
+
+    const attemptLog = (d: (typeof deliveries)[number]) =>
+      d.attempt_log && d.attempt_log.length > 1
+        ? html`<details><summary>${d.attempt_log.length} attempts</summary><ol>${d.attempt_log.map((a) => html`<li>${when(a.attempted_at)}: ${a.status_code ?? ''} ${a.error ?? 'OK'} <span class="muted small">(${a.duration_ms} ms)</span></li>`)}</ol></details>`
+        : '';
+    const deliveriesPanel = html`<section class="panel" aria-labelledby="del-title"><h2 id="del-title">${shown ? html`Deliveries to <span class="mono">${shown.url}</span>` : 'Recent deliveries'}</h2>
+${shown ? html`<p><a href="/console/webhooks#del-title">All endpoints</a></p>` : ''}
+${
+  deliveries.length
+    ? html`<div class="table-wrap" role="region" aria-label="Table: webhook deliveries" tabindex="0"><table class="data"><thead><tr><th scope="col">Created</th><th scope="col">Event</th><th scope="col">Endpoint</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Last answer</th><th scope="col">Delivered / next try</th></tr></thead><tbody>
+${deliveries.map(
+  (d) => html`<tr><td>${when(d.created_at)}</td><td>${d.event_type}${d.event_id ? html`<br><span class="mono muted small">${d.event_id}</span>` : ''}</td><td class="mono">${urlOf.get(d.endpoint_id) ?? d.endpoint_id}</td><td>${badge(d.status)}</td><td class="num">${d.attempts}</td>
+<td>${d.last_status_code !== null ? html`HTTP ${d.last_status_code}` : ''}${d.last_error ? html` <span class="small">${d.last_error}</span>` : ''}${attemptLog(d)}</td>
+<td>${d.delivered_at ? when(d.delivered_at) : d.next_attempt_at && d.status === 'pending' ? html`next ${when(d.next_attempt_at)}` : '—'}</td></tr>`,
+)}</tbody></table></div>`
+    : html`<p class="muted">No deliveries yet.</p>`
+}</section>`;
+
+    return sendHtml(
+      reply,
+      shell({
+        title: 'Webhooks',
+        s,
+        active: 'webhooks',
+        flash: errorSummary ? null : o.flash,
+        body: html`<h1>Webhooks</h1>${errorSummary}
+<p class="muted">renewd POSTs each event as JSON <span class="mono">{id, type, created, data}</span> to the endpoints subscribed to its type, signed with the endpoint's secret, and retries failures with backoff for about a day (1m, 5m, 30m, 2h, 5h, 10h, 12h). Same as <span class="mono">/v1/webhook-endpoints</span>.</p>
+${secretBox}${endpointsPanel}${form}${deliveriesPanel}`,
+      }),
+      o.status ?? 200,
+    );
+  }
+
   app.get(
     '/console/webhooks',
     guard(async (req, reply, s) => {
-      if (!deps.webhooks) return sendHtml(reply, shell({ title: 'Webhooks', s, active: 'webhooks', body: html`<h1>Webhooks</h1><p>Webhooks are not available in this build.</p>` }), 404);
-      const [endpoints, deliveries] = await Promise.all([deps.webhooks.endpoints(), deps.webhooks.deliveries({ limit: 200 })]);
-      return sendHtml(
-        reply,
-        shell({
-          title: 'Webhooks',
-          s,
-          active: 'webhooks',
-          body: html`<h1>Webhooks</h1>
-<section class="panel" aria-labelledby="ep-title"><h2 id="ep-title">Endpoints</h2>${
-            endpoints.length
-              ? html`<div class="table-wrap"><table class="data"><thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Status</th><th scope="col">Created</th></tr></thead><tbody>
-${endpoints.map((e) => html`<tr><td class="mono">${e.url}</td><td>${e.event_types.join(', ')}</td><td>${badge(e.status)}</td><td>${when(e.created_at)}</td></tr>`)}</tbody></table></div>`
-              : html`<p class="muted">No endpoints (POST /v1/webhook-endpoints).</p>`
-          }</section>
-<section class="panel" aria-labelledby="del-title"><h2 id="del-title">Recent deliveries</h2>${
-            deliveries.length
-              ? html`<div class="table-wrap"><table class="data"><thead><tr><th scope="col">Created</th><th scope="col">Event</th><th scope="col">Endpoint</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Last answer</th></tr></thead><tbody>
-${deliveries.map(
-  (d) => html`<tr><td>${when(d.created_at)}</td><td>${d.event_type}</td><td class="mono">${d.endpoint_id}</td><td>${badge(d.status)}</td><td class="num">${d.attempts}</td><td>${d.last_status_code ?? ''} ${d.last_error ?? ''}</td></tr>`,
-)}</tbody></table></div>`
-              : html`<p class="muted">No deliveries yet.</p>`
-          }</section>`,
-        }),
-      );
+      const endpoint = str((req.query as Body).endpoint) || undefined;
+      return webhooksPage(reply, s, { endpoint, flash: sessions.takeFlash(s), groups: [] });
     }),
+  );
+
+  app.post(
+    '/console/webhooks',
+    guard(async (req, reply, s) => {
+      const wh = deps.webhooks;
+      if (!wh) return webhooksPage(reply, s, {});
+      const body = (req.body ?? {}) as Body;
+      const url = str(body.url).trim();
+      const description = str(body.description).trim();
+      const more = str(body.more_event_types).trim();
+      const groups = ([] as unknown[]).concat(body.event_types ?? []).map(String).filter((g) => WEBHOOK_GROUPS.some(([v]) => v === g));
+      const extra = more.split(/[\s,;]+/).filter(Boolean);
+      const values = { url, description, more_event_types: more };
+      const errors: Record<string, string> = {};
+      // The API's rules (its JSON schema and createEndpoint's checks), as messages next to the fields.
+      if (!url) errors.url = 'Enter the URL that receives the events.';
+      else if (url.length > 2000) errors.url = 'The URL is longer than 2000 characters.';
+      else {
+        let u: URL | null = null;
+        try {
+          u = new URL(url);
+        } catch {
+          errors.url = `"${url}" is not a valid URL (it starts with https:// or http://).`;
+        }
+        if (u && u.protocol !== 'http:' && u.protocol !== 'https:') errors.url = 'Only http and https URLs can receive webhooks.';
+      }
+      if (description.length > 500) errors.description = 'The description is longer than 500 characters.';
+      const bad = extra.filter((t) => t.length > 100 || !EVENT_TYPE_RE.test(t));
+      if (bad.length) errors.event_types = `${bad.map((b) => `"${b}"`).join(', ')} ${bad.length === 1 ? 'is not an event type' : 'are not event types'} (e.g. invoice.paid, invoice.*, *).`;
+      else if (groups.length + extra.length === 0) errors.event_types = 'Choose at least one event type.';
+      else if (groups.length + extra.length > 100) errors.event_types = 'At most 100 event types.';
+      if (Object.keys(errors).length) return webhooksPage(reply, s, { values, groups, errors, status: 400 });
+      try {
+        const ep = await wh.create({ url, event_types: [...groups, ...extra], description: description || null });
+        s.flash = { kind: 'success', text: `Endpoint added: ${ep.url}. It receives ${ep.event_types.join(', ')} from now on.`, values: { secret: ep.secret, url: ep.url } };
+      } catch (err) {
+        if (err instanceof RangeError) {
+          const m = /^(url|event_types): (.*)$/.exec(err.message);
+          return webhooksPage(reply, s, { values, groups, errors: { [m ? m[1] : 'url']: m ? m[2] : err.message }, status: 400 });
+        }
+        throw err;
+      }
+      return reply.redirect('/console/webhooks', 303);
+    }),
+  );
+
+  app.post(
+    '/console/webhooks/:id/status',
+    act(
+      () => '/console/webhooks',
+      async (req) => {
+        const id = (req.params as { id: string }).id;
+        const status = str((req.body as Body).status);
+        if (status !== 'enabled' && status !== 'disabled') return { kind: 'error', text: 'Choose enable or disable.' };
+        const ep = await deps.webhooks?.setStatus(id, status);
+        if (!ep) return { kind: 'error', text: `No webhook endpoint ${id}.` };
+        return { kind: 'success', text: status === 'enabled' ? `Endpoint ${ep.url} enabled; its pending deliveries resume.` : `Endpoint ${ep.url} disabled; nothing is sent to it until it is enabled again.` };
+      },
+    ),
   );
 
   // ---- dunning policy ----

@@ -3,6 +3,7 @@
 import type { AppContext } from '../http/context.ts';
 import { HelpDesk, type HelpRequestStatus } from '../engine/help.ts';
 import { getNotification, listNotifications } from '../notify/outbox.ts';
+import { createEndpoint, listDeliveries, listEndpoints, updateEndpoint } from '../notify/webhooks.ts';
 
 export interface HelpRequestView {
   id: string;
@@ -33,8 +34,12 @@ export interface NotificationView {
 export interface WebhookEndpointView {
   id: string;
   url: string;
+  description?: string | null;
   event_types: string[];
   status: string;
+  consecutive_failures?: number;
+  failing_since?: Date | string | null;
+  disabled_reason?: string | null;
   created_at: Date | string;
 }
 
@@ -48,6 +53,9 @@ export interface WebhookDeliveryView {
   last_error: string | null;
   created_at: Date | string;
   delivered_at: Date | string | null;
+  event_id?: string;
+  next_attempt_at?: Date | string | null;
+  attempt_log?: { attempt: number; attempted_at: Date | string; status_code: number | null; error: string | null; duration_ms: number }[];
 }
 
 export interface WebDeps {
@@ -61,6 +69,10 @@ export interface WebDeps {
   webhooks: null | {
     endpoints(): Promise<WebhookEndpointView[]>;
     deliveries(filter: { endpoint_id?: string; limit?: number }): Promise<WebhookDeliveryView[]>;
+    /** Registers an endpoint; the answer carries the signing secret (shown once). A RangeError "field: message" when invalid. */
+    create(input: { url: string; event_types: string[]; description?: string | null }): Promise<WebhookEndpointView & { secret: string }>;
+    /** Enables or disables an endpoint; null when there is none. */
+    setStatus(id: string, status: 'enabled' | 'disabled'): Promise<WebhookEndpointView | null>;
   };
 }
 
@@ -73,6 +85,12 @@ export function webDeps(ctx: AppContext): WebDeps {
     closeHelpRequest: (id) => desk.close(id),
     listNotifications: (f) => listNotifications(ctx.db, { account_id: f.account_id, limit: f.limit }),
     getNotification: (id) => getNotification(ctx.db, id),
-    webhooks: null,
+    // The same functions as the API's /v1/webhook-endpoints routes (src/http/routes/webhooks.ts).
+    webhooks: {
+      endpoints: () => listEndpoints(ctx.db),
+      deliveries: (f) => listDeliveries(ctx.db, f.endpoint_id ?? null, { limit: f.limit }),
+      create: (input) => createEndpoint(ctx.db, { ...input, now: ctx.clock.now() }),
+      setStatus: (id, status) => updateEndpoint(ctx.db, id, { status, now: ctx.clock.now() }),
+    },
   };
 }

@@ -18,7 +18,7 @@ import {
 } from '../../notify/webhooks.ts';
 import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
 
-const KNOWN_EVENT_TYPES = [
+export const KNOWN_EVENT_TYPES = [
   'account.created',
   'subscription.created',
   'subscription.started',

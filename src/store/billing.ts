@@ -104,15 +104,20 @@ export function toAttempt(r: Row): AttemptState {
   };
 }
 
-/** Plans change rarely; a batch loads them all once. */
-export async function loadPlans(q: Queryable): Promise<Map<string, Plan>> {
-  const rows = await q.query<Row>(
-    `SELECT p.id, p.name, p.free,
+const PLANS_SQL = `SELECT p.id, p.name, p.free,
             COALESCE(json_agg(json_build_object('currency', pp.currency, 'interval', pp.interval, 'amount', pp.amount))
                      FILTER (WHERE pp.plan_id IS NOT NULL), '[]') AS prices
-       FROM plans p LEFT JOIN plan_prices pp ON pp.plan_id = p.id GROUP BY p.id`,
-  );
-  return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, free: r.free, prices: (r.prices as Row[]).map((x) => ({ ...x, amount: Number(x.amount) })) as Plan['prices'] }]));
+       FROM plans p LEFT JOIN plan_prices pp ON pp.plan_id = p.id GROUP BY p.id`;
+const PLANS_JSON = `(SELECT COALESCE(json_agg(pl), '[]') FROM (${PLANS_SQL}) pl)`;
+
+function plansFromRows(rows: Row[]): Map<string, Plan> {
+  const prices = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as Row[];
+  return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, free: r.free, prices: prices(r.prices).map((x) => ({ ...x, amount: Number(x.amount) })) as Plan['prices'] }]));
+}
+
+/** Plans change rarely; a batch loads them all once. */
+export async function loadPlans(q: Queryable): Promise<Map<string, Plan>> {
+  return plansFromRows(await q.query<Row>(PLANS_SQL));
 }
 
 export async function loadPolicies(q: Queryable): Promise<Map<string, PolicyOverride>> {
@@ -138,21 +143,31 @@ export async function loadStates(
   if (subRows.length === 0) return [];
   const subIds = subRows.map((r) => r.id as string);
   const accountIds = subRows.map((r) => r.account_id as string);
-  // One connection runs one statement at a time: issue them in turn (no pipelining on a tx client).
-  const plans = cache?.plans ?? (await loadPlans(q));
-  const policies = cache?.policies ?? (await loadPolicies(q));
-  const accounts = await q.query<Row>('SELECT * FROM accounts WHERE id = ANY($1)', [accountIds]);
-  const pms = await q.query<Row>(`SELECT * FROM payment_methods WHERE account_id = ANY($1) AND status = 'active'`, [accountIds]);
-  const invoices = await q.query<Row>(`SELECT * FROM invoices WHERE subscription_id = ANY($1) AND status IN ('open', 'past_due')`, [subIds]);
-  const invIds = invoices.map((r) => r.id as string);
-  const pmIds = pms.map((r) => r.id as string);
-  const attempts = invIds.length ? await q.query<Row>('SELECT * FROM payment_attempts WHERE invoice_id = ANY($1) ORDER BY number', [invIds]) : [];
-  const cardAttempts = pmIds.length
-    ? await q.query<Row>('SELECT payment_method_id, created_at, outcome FROM payment_attempts WHERE payment_method_id = ANY($1) AND created_at > $2', [
-        pmIds,
-        new Date(now.getTime() - 30 * DAY),
-      ])
-    : [];
+  // One round trip for everything a step needs (a billing day loads states twice per batch):
+  // each part comes back as a JSON array; the row converters below accept JSON's ISO date strings.
+  const [r] = await q.query<Row>(
+    `SELECT
+       ${cache?.plans ? 'NULL' : PLANS_JSON} AS plans,
+       ${cache?.policies ? 'NULL' : `(SELECT COALESCE(json_agg(json_build_object('scope', dp.scope, 'policy', dp.policy)), '[]') FROM dunning_policies dp)`} AS policies,
+       (SELECT COALESCE(json_agg(a), '[]') FROM accounts a WHERE a.id = ANY($1)) AS accounts,
+       (SELECT COALESCE(json_agg(pm), '[]') FROM payment_methods pm WHERE pm.account_id = ANY($1) AND pm.status = 'active') AS pms,
+       (SELECT COALESCE(json_agg(i), '[]') FROM invoices i WHERE i.subscription_id = ANY($2) AND i.status IN ('open', 'past_due')) AS invoices,
+       (SELECT COALESCE(json_agg(pa ORDER BY pa.number), '[]') FROM payment_attempts pa
+         WHERE pa.invoice_id IN (SELECT i.id FROM invoices i WHERE i.subscription_id = ANY($2) AND i.status IN ('open', 'past_due'))) AS attempts,
+       (SELECT COALESCE(json_agg(json_build_object('payment_method_id', ca.payment_method_id, 'created_at', ca.created_at, 'outcome', ca.outcome)), '[]')
+          FROM payment_attempts ca
+         WHERE ca.payment_method_id IN (SELECT pm.id FROM payment_methods pm WHERE pm.account_id = ANY($1) AND pm.status = 'active')
+           AND ca.created_at > $3) AS card_attempts`,
+    [accountIds, subIds, new Date(now.getTime() - 30 * DAY)],
+  );
+  const json = (v: unknown): Row[] => (typeof v === 'string' ? JSON.parse(v) : (v as Row[]));
+  const plans = cache?.plans ?? plansFromRows(json(r.plans));
+  const policies = cache?.policies ?? new Map(json(r.policies).map((x) => [x.scope as string, x.policy as PolicyOverride]));
+  const accounts = json(r.accounts);
+  const pms = json(r.pms);
+  const invoices = json(r.invoices);
+  const attempts = json(r.attempts);
+  const cardAttempts = json(r.card_attempts);
   const free = [...plans.values()].find((p) => p.free);
   const accById = new Map(accounts.map((r) => [r.id, toAccount(r)]));
   const pmByAcc = new Map(pms.map((r) => [r.account_id, toPaymentMethod(r)]));

@@ -17,6 +17,22 @@ export interface Db extends Queryable {
 // bigint (int8) columns hold money and counts far below 2^53: parse them as numbers.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+// Hot statements (one per API request, e.g. the access check) are named prepared statements on a
+// PostgreSQL server: parsed and planned once per connection instead of once per call. The text is
+// the key, so only constant SQL texts may be marked (a bounded set, fixed at load time).
+const preparedNames = new Map<string, string>();
+
+/** Marks a constant SQL text as a hot statement and returns it unchanged. */
+export function prepared(sql: string): string {
+  if (!preparedNames.has(sql)) preparedNames.set(sql, `renewd_hot_${preparedNames.size + 1}`);
+  return sql;
+}
+
+function pgQuery(sql: string, params?: unknown[]): pg.QueryConfig {
+  const name = preparedNames.get(sql);
+  return name ? { name, text: sql, values: params } : { text: sql, values: params };
+}
+
 export function openPostgres(url: string, opts: { max?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
   // A dropped idle connection (e.g. PostgreSQL restarting) must not crash the process.
@@ -24,7 +40,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
   return {
     kind: 'postgres',
     async query<T>(sql: string, params?: unknown[]) {
-      const r = await pool.query(sql, params as unknown[]);
+      const r = await pool.query(pgQuery(sql, params));
       return r.rows as T[];
     },
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -39,7 +55,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
         await client.query('BEGIN');
         const q: Queryable = {
           async query<R>(sql: string, params?: unknown[]) {
-            const r = await client.query(sql, params as unknown[]);
+            const r = await client.query(pgQuery(sql, params));
             return r.rows as R[];
           },
         };

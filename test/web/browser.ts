@@ -80,3 +80,51 @@ export async function signInConsole(tab: Tab, t: TestService) {
   await tab.page.getByRole('button', { name: 'Sign in' }).click();
   await tab.page.waitForURL(`${t.url}/console`);
 }
+
+// Written as plain JavaScript text: evaluated in the page as is (no transpiler helpers).
+const AUDIT_SCRIPT = `(() => {
+  const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null; const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const blend = (top, under) => ({ r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a), b: top.b * top.a + under.b * (1 - top.a), a: 1 });
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; } }
+    let bg = { r: 255, g: 255, b: 255, a: 1 };
+    for (let i = layers.length - 1; i >= 0; i--) bg = blend(layers[i], bg);
+    return bg;
+  };
+  const visible = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el); return r.width > 1 && r.height > 1 && s.visibility !== 'hidden' && s.display !== 'none' && !el.closest('[aria-hidden="true"], .visually-hidden, details:not([open]) > :not(summary)'); };
+  const contrast = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (!Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    if (!visible(el) || el.closest('svg')) continue;
+    const s = getComputedStyle(el);
+    const fg = parse(s.color); if (!fg) continue;
+    const bg = background(el);
+    const L1 = lum(blend(fg, bg)), L2 = lum(bg);
+    const ratio = (Math.max(L1, L2) + 0.05) / (Math.min(L1, L2) + 0.05);
+    const size = parseFloat(s.fontSize); const bold = Number(s.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) contrast.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).replace(/ /g, '.') : '') + ' "' + el.textContent.trim().slice(0, 40) + '" ' + ratio.toFixed(2) + ' < ' + need);
+  }
+  const unlabeled = [];
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea, button')) {
+    const name = el.tagName === 'BUTTON' ? el.textContent.trim() : (el.labels && el.labels.length ? el.labels[0].textContent.trim() : '');
+    if (!name && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) unlabeled.push(el.outerHTML.slice(0, 80));
+  }
+  return { contrast, unlabeled, scrollWidth: document.documentElement.scrollWidth };
+})()`;
+
+export interface Audit {
+  /** Visible text below WCAG AA contrast (4.5:1; 3:1 for large text). */
+  contrast: string[];
+  /** Form controls and buttons without an accessible name. */
+  unlabeled: string[];
+  /** Width of the page (greater than the viewport: the page scrolls sideways). */
+  scrollWidth: number;
+}
+
+/** Contrast, labels and width of the page as it is now. */
+export async function audit(page: Page): Promise<Audit> {
+  return (await page.evaluate(AUDIT_SCRIPT)) as Audit;
+}

@@ -40,6 +40,8 @@ describe('operator console in Chromium', () => {
     await x.page.getByRole('button', { name: 'Sign in' }).click();
     await x.page.getByRole('alert').waitFor();
     assert.match(await x.page.getByRole('alert').innerText(), /not valid/);
+    assert.equal(await x.page.getByLabel('Admin key').getAttribute('aria-invalid'), 'true');
+    await screenshot(x.page, 'console-login-refused');
     await signInConsole(x, t);
     const cookies = await x.context.cookies();
     const session = cookies.find((c) => c.name === 'renewd_console');
@@ -159,5 +161,6 @@ describe('operator console in Chromium', () => {
     await x.page.getByRole('region', { name: 'E-mails' }).getByRole('link').nth(1).click();
     await x.page.waitForURL(/\/console\/outbox\/ntf_/);
     assert.ok((await x.page.locator('pre.body').innerText()).length > 20);
+    await screenshot(x.page, 'console-outbox-email');
   });
 });

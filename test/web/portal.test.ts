@@ -98,6 +98,7 @@ describe('customer pages in Chromium', () => {
     assert.equal(await x.page.getByLabel(en.t('billing.number')).inputValue(), '', 'the card number is not put back into the form');
     assert.ok((await x.page.content()).includes(en.t('billing.err.expiry')));
     assert.equal((await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data[0].attempts.length, before);
+    await screenshot(x.page, 'portal-card-invalid');
   });
 
   test('a customer presses Retry and sees the result (de-DE)', async () => {
@@ -189,6 +190,20 @@ describe('customer pages in Chromium', () => {
     assert.ok(section.includes(it.t('help.status.answered')));
     assert.ok(section.includes('Il prossimo tentativo è programmato: nessuna azione necessaria.'));
     await screenshot(customer.page, 'portal-help-answered');
+
+    // The operator closes it: it leaves the open list, and the customer sees it closed.
+    await op.page.getByRole('link', { name: 'Help requests' }).click();
+    await op.page.getByRole('navigation', { name: 'Filter by status' }).getByRole('link', { name: 'answered', exact: true }).click();
+    await op.page.waitForURL(/status=answered/);
+    const answered = op.page.locator('article', { hasText: 'Ho ricaricato il conto ieri' });
+    await answered.getByRole('button', { name: 'Close request' }).click();
+    await op.page.locator('#flash').waitFor();
+    assert.match(await op.page.locator('#flash').innerText(), /Help request closed/);
+    assert.equal(await op.page.locator('article', { hasText: 'Ho ricaricato il conto ieri' }).count(), 0, 'no longer among the open ones');
+    assert.equal((await t.api('GET', `/v1/help-requests?account_id=${id}`)).body.data[0].status, 'closed');
+    await customer.page.reload();
+    assert.ok((await customer.page.locator('#help').innerText()).includes(it.t('help.status.closed')));
+    await screenshot(op.page, 'console-help-closed');
   });
 
   test('at phone width (375 px) the page fits and keeps every control', async () => {

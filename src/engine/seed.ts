@@ -3,6 +3,7 @@
 // opens on accounts renewed, in grace for different reasons, recovered and downgraded.
 import type { AppContext } from '../http/context.ts';
 import { advanceTestClock } from './advance.ts';
+import { HelpDesk } from './help.ts';
 import { DAY } from '../core/time.ts';
 
 export const DEMO_CARDS = {
@@ -46,6 +47,18 @@ export const DEMO_ACCOUNTS: DemoAccount[] = [
   { name: 'Initech LLC', email: 'ap@initech.example.com', locale: 'en-US', domain_zone: 'com', currency: 'USD', time_zone: 'America/Chicago', plan: 'pro', interval: 'month', day: 3, later: 'lost' },
   { name: 'Umbrella Ltd', email: 'finance@umbrella.example.co.uk', locale: 'en-GB', domain_zone: 'uk', currency: 'USD', time_zone: 'Europe/London', plan: 'pro', interval: 'month', day: 25 },
   { name: 'Hooli GmbH', email: 'rechnung@hooli.example.de', locale: 'de-DE', domain_zone: 'de', currency: 'EUR', time_zone: 'Europe/Berlin', plan: 'pro', interval: 'month', day: 15, later: 'generic' },
+  { name: 'Librairie Dubois', email: 'compta@dubois.example.fr', locale: 'fr-FR', domain_zone: 'fr', currency: 'EUR', time_zone: 'Europe/Paris', plan: 'business', interval: 'month', day: 10, later: 'insufficient_funds', fixOn: 44 },
+  { name: 'Vandelay Industries', email: 'ap@vandelay.example.com', locale: 'en-US', domain_zone: 'com', currency: 'USD', time_zone: 'America/New_York', plan: 'pro', interval: 'month', day: 8, later: 'velocity', fixOn: 41 },
+];
+
+/** Help requests the demo opens at the end (by account name), the second one answered by the operator. */
+export const DEMO_HELP: { account: string; message: string; answer?: string }[] = [
+  { account: 'Hooli GmbH', message: 'Unsere Bank sagt, die Karte ist in Ordnung. Warum wurde die Zahlung abgelehnt, und was müssen wir tun?' },
+  {
+    account: 'Kwiaciarnia Nowak',
+    message: 'Bank prosi o potwierdzenie płatności, ale nie dostałam żadnego linku. Co mam zrobić?',
+    answer: 'Dzień dobry! Wysłaliśmy link do potwierdzenia płatności na adres faktury@nowak.example.pl. Można też podać nową kartę w sekcji „Dane rozliczeniowe”.',
+  },
 ];
 
 /** Days of history the demo plays through before "now". */
@@ -108,6 +121,17 @@ export async function seedDemo(ctx: AppContext, opts: { until?: Date; log?: (s: 
   if (ctx.testClock) {
     const until = opts.until ?? new Date(start.getTime() + DEMO_HISTORY_DAYS * DAY);
     await advanceTestClock(ctx.db, ctx.testClock, until, ctx.runners);
+    // Help requests about renewals in grace: one waiting for the operator, one answered.
+    const desk = new HelpDesk(commands, `${ctx.publicUrl.replace(/\/+$/, '')}/portal`);
+    for (const h of DEMO_HELP) {
+      const id = ids.get(h.account);
+      const inv = id ? (await commands.invoices(id)).find((i) => i.status === 'past_due') : undefined;
+      if (!inv) continue;
+      const req = await desk.create(inv.id, { message: h.message, requested_by: 'customer' });
+      if (h.answer) await desk.answer(req.id, h.answer);
+      log(`  help request from ${h.account}${h.answer ? ' (answered)' : ''}`);
+    }
+    for (const r of ctx.runners) await r.drain();
   }
   return ids;
 }

@@ -210,16 +210,24 @@ ${error ? html`<div id="flash" class="flash flash-error" role="alert" tabindex="
         subscriptionsByStatus(ctx.db),
         deps.listHelpRequests({ status: 'open' }).catch(() => []),
       ]);
-      const weeks = await churnByWeek(ctx.db, new Date(now.getTime() - 11 * 7 * DAY), now);
+      // Up to 12 weeks; leading weeks with nothing at all are left out (a young installation), keeping at least 6.
+      const allWeeks = await churnByWeek(ctx.db, new Date(now.getTime() - 11 * 7 * DAY), now);
+      const firstBusy = allWeeks.findIndex((w) => w.failed + w.recovered + w.churned + w.canceled > 0);
+      const weeks = allWeeks.slice(Math.max(0, Math.min(firstBusy < 0 ? allWeeks.length : firstBusy, allWeeks.length - 6)));
       const count = (st: string) => statuses.find((x) => x.status === st)?.count ?? 0;
       const recoveredN = totals.reduce((a, t) => a + t.recovered_count, 0);
       const lostN = totals.reduce((a, t) => a + t.lost_count, 0);
-      const moneyList = (k: 'recovered' | 'lost' | 'at_risk') => (totals.length ? totals.map((t) => money(t[k], t.currency)).join(' · ') : money(0, 'EUR'));
+      // Amounts per currency, leaving out currencies with nothing in this column.
+      const moneyList = (k: 'recovered' | 'lost' | 'at_risk') => {
+        const some = totals.filter((t) => t[k] !== 0);
+        return some.length ? some.map((t) => money(t[k], t.currency)).join(' · ') : money(0, totals[0]?.currency ?? 'EUR');
+      };
+      const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
       const kpis = html`<section aria-labelledby="kpi-title"><h2 id="kpi-title" class="visually-hidden">Key figures</h2><div class="kpis">
 <div class="kpi"><div class="label">Accounts in grace</div><div class="value">${count('past_due')}</div><div class="sub">${moneyList('at_risk')} at risk</div></div>
-<div class="kpi"><div class="label">Revenue recovered</div><div class="value">${moneyList('recovered')}</div><div class="sub">${recoveredN} renewals paid after failing</div></div>
-<div class="kpi"><div class="label">Revenue lost</div><div class="value">${moneyList('lost')}</div><div class="sub">${lostN} renewals closed unpaid</div></div>
+<div class="kpi"><div class="label">Revenue recovered</div><div class="value">${moneyList('recovered')}</div><div class="sub">${plural(recoveredN, 'renewal', 'renewals')} paid after failing</div></div>
+<div class="kpi"><div class="label">Revenue lost</div><div class="value">${moneyList('lost')}</div><div class="sub">${plural(lostN, 'renewal', 'renewals')} closed unpaid</div></div>
 <div class="kpi"><div class="label">Recovery rate</div><div class="value">${pct(recoveredN, recoveredN + lostN)}</div><div class="sub">of failed renewals that ended</div></div>
 <div class="kpi"><div class="label">Subscriptions</div><div class="value">${count('active') + count('past_due')} paid</div><div class="sub">${count('active')} active · ${count('downgraded')} downgraded · ${count('canceled')} canceled</div></div>
 <div class="kpi"><div class="label">Open help requests</div><div class="value"><a href="/console/help">${open.length}</a></div><div class="sub">waiting for an answer</div></div>
@@ -272,7 +280,7 @@ ${
 
       const labels = weeks.map((w) => dFmt.format(w.week));
       const churnChart = html`<section class="panel" aria-labelledby="churn-title"><h2 id="churn-title">Involuntary churn over time</h2>
-<p class="muted small">Per week (starting Monday, UTC), last 12 weeks: renewals that failed, that were recovered, and accounts downgraded when grace ended unpaid.</p>
+<p class="muted small">Per week (starting Monday, UTC), up to the last 12 weeks: renewals that failed, that were recovered, and accounts downgraded when grace ended unpaid.</p>
 ${columnChart({
   id: 'churn',
   title: 'Failed renewals, recoveries and involuntary churn per week',

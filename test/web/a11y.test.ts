@@ -61,9 +61,17 @@ describe('accessibility and phone width in Chromium', () => {
 
   for (const width of [1100, 375]) {
     test(`customer pages at ${width} px: contrast, labels, no sideways scrolling`, async () => {
-      for (const [id, name] of [[grace, 'portal-grace'], [needsCustomer, 'portal-needs-customer'], [downgraded, 'portal-downgraded'], [recovered, 'portal-recovered']] as const) {
+      for (const [id, name, locale] of [
+        [grace, 'portal-grace', 'en-GB'],
+        [needsCustomer, 'portal-needs-customer', 'pt-PT'],
+        [downgraded, 'portal-downgraded', 'es-ES'],
+        [recovered, 'portal-recovered', 'de-DE'],
+      ] as const) {
         const x = await tab({ width, height: 800 });
         await openPortal(x, t, id);
+        // In the account's language, declared for screen readers.
+        assert.equal(await x.page.locator('html').getAttribute('lang'), i18n(locale).lang);
+        assert.equal(await x.page.locator('h2').first().innerText(), i18n(locale).t(name === 'portal-downgraded' ? 'downgraded.title' : name === 'portal-recovered' ? 'sub.heading' : 'grace.title'));
         // With every "Request help" box open, so its form is audited too.
         for (const d of await x.page.locator('details').all()) await d.locator('summary').click();
         await check(x.page, name, width);

@@ -1,6 +1,6 @@
 // Issue 7 in Chromium: the customer's Subscription area. A customer in grace replaces the card and
-// sees the plan renewed; presses Retry and sees the result; in an excluded domain zone sees why
-// Retry is unavailable; requests help and later reads the operator's answer. In the account's
+// sees the plan renewed; presses Retry and sees the result; in an excluded domain zone, or after
+// the presses allowed per day, sees why Retry is unavailable; requests help and later reads the operator's answer. In the account's
 // language, with no request leaving the service.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -131,6 +131,30 @@ describe('customer pages in Chromium', () => {
     assert.equal(inv.status, 'paid');
     assert.equal(await page.getByRole('button', { name: de.t('retry.button') }).count(), 0);
     await screenshot(page, 'portal-retry-paid');
+  });
+
+  test('Retry is rate-limited: after the presses allowed per day the page says why; each result is e-mailed too (pt-PT)', async () => {
+    const put = await t.api('PUT', '/v1/dunning-policy', { manual_retry: { max_per_day: 1 } });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    try {
+      const id = await inGrace({ locale: 'pt-PT', domain_zone: 'pt', time_zone: 'Europe/Lisbon' });
+      const pt = i18n('pt-PT', 'Europe/Lisbon');
+      const x = await tab();
+      await openPortal(x, t, id);
+      await x.page.getByRole('button', { name: pt.t('retry.button') }).click();
+      await x.page.locator('#flash').waitFor();
+      assert.equal(await x.page.locator('#flash').innerText(), pt.t('result.retry.declined', { reason: pt.t('because.insufficient_funds') }));
+      const inv = (await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data[0];
+      assert.deepEqual(inv.retry, { available: false, reason: 'rate_limited' });
+      assert.equal(await x.page.locator(`#retry-${inv.id}`).innerText(), `${pt.t('retry.unavailable')} ${pt.t('retry.unavailable.rate_limited')}`);
+      assert.equal(await x.page.getByRole('button', { name: pt.t('retry.button') }).count(), 0, 'no Retry button until tomorrow');
+      // The result of the press is e-mailed as well, in Portuguese.
+      const mails = (await t.api('GET', `/v1/notifications?account_id=${id}`)).body.data as { template: string; locale: string }[];
+      assert.ok(mails.some((m) => m.template === 'retry_failed' && m.locale.startsWith('pt')), JSON.stringify(mails.map((m) => m.template)));
+      await screenshot(x.page, 'portal-retry-rate-limited');
+    } finally {
+      assert.equal((await t.api('PUT', '/v1/dunning-policy', {})).status, 200);
+    }
   });
 
   test('in an excluded domain zone the page says why Retry is unavailable (es-ES)', async () => {

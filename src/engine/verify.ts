@@ -211,12 +211,13 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
 
   // ---- no attempt on a closed invoice ----
   for (const r of await q(
-    `SELECT a.id, a.invoice_id, a.created_at, e.occurred_at
+    // A join, not a correlated EXISTS: events has no index by invoice, and a subquery per attempt
+    // made this check quadratic (minutes on a 50,000-renewal run; seconds as a hash join).
+    `SELECT DISTINCT a.id, a.invoice_id, a.created_at, e.occurred_at
        FROM events e JOIN payment_attempts a ON a.invoice_id = e.invoice_id
+       LEFT JOIN events st ON st.type = 'payment_attempt.started' AND st.invoice_id = a.invoice_id AND st.data->>'attempt_id' = a.id
       WHERE e.type = 'subscription.downgraded'
-        AND (a.created_at > e.occurred_at
-             OR EXISTS (SELECT 1 FROM events st WHERE st.type = 'payment_attempt.started' AND st.invoice_id = a.invoice_id
-                         AND st.data->>'attempt_id' = a.id AND st.id > e.id))`,
+        AND (a.created_at > e.occurred_at OR st.id > e.id)`,
   ))
     fail('attempt_after_downgrade', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after the downgrade at ${iso(r.occurred_at)}`);
 

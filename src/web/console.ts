@@ -40,6 +40,15 @@ const REASON_LABEL: Record<string, string> = {
   authentication_required: 'Authentication required',
   declined_by_bank: 'Declined by bank',
 };
+/** What the engine does next (subscriptions.next_action), in words. */
+const NEXT_ACTION: Record<string, string> = {
+  renew: 'renewal charge',
+  retry: 'automatic retry',
+  remind: 'reminder e-mail (grace ending)',
+  end_grace: 'grace ends: downgrade to the free plan if still unpaid',
+  expire: 'period ends: move to the free plan (auto-renew off)',
+};
+const NEXT_SHORT: Record<string, string> = { renew: 'renewal', retry: 'retry', remind: 'reminder', end_grace: 'grace ends', expire: 'period ends' };
 const reasonLabel = (r: string | null | undefined) => (r ? REASON_LABEL[r] ?? r : 'No payment method');
 
 const STATUS_BADGE: Record<string, string> = {
@@ -354,7 +363,7 @@ ${columnChart({
           body: html`<h1>Accounts</h1>${filters}
 <div class="table-wrap" role="region" aria-label="Accounts" tabindex="0"><table class="data"><thead><tr><th scope="col">Account</th><th scope="col">Zone</th><th scope="col">Locale</th><th scope="col">Plan</th><th scope="col">Status</th><th scope="col">Grace ends</th><th scope="col">Next action</th></tr></thead><tbody>
 ${rows.map(
-  (a: any) => html`<tr><td><a href="/console/accounts/${a.id}">${a.name}</a><br><span class="muted small">${a.email}</span></td><td>.${a.domain_zone}</td><td>${a.locale}</td><td>${a.plan_id ?? '—'}</td><td>${badge(a.subscription_status)}</td><td>${when(a.grace_ends_at)}</td><td>${a.next_action ? html`${a.next_action} ${when(a.next_action_at)}` : '—'}</td></tr>`,
+  (a: any) => html`<tr><td><a href="/console/accounts/${a.id}">${a.name}</a><br><span class="muted small">${a.email}</span></td><td>.${a.domain_zone}</td><td>${a.locale}</td><td>${a.plan_id ?? '—'}</td><td>${badge(a.subscription_status)}</td><td>${when(a.grace_ends_at)}</td><td>${a.next_action ? html`${NEXT_SHORT[a.next_action] ?? a.next_action} ${when(a.next_action_at)}` : '—'}</td></tr>`,
 )}
 </tbody></table></div>${rows.length ? '' : html`<p class="muted">No accounts.</p>`}`,
         }),
@@ -388,7 +397,7 @@ ${sub?.grace_ends_at ? html`<dt>Grace ends</dt><dd>${when(sub.grace_ends_at)}</d
       const next = timeline.next;
       const events = html`<section class="panel" aria-labelledby="tl-title"><h2 id="tl-title">Timeline</h2>
 <ol class="timeline">
-${next ? html`<li class="next"><time>${when(next.at)}</time><strong>Next: ${next.action ?? ''}</strong>${next.retry_why ? html` <span class="muted">(${String(next.retry_why).replace(/_/g, ' ')})</span>` : ''}</li>` : html`<li class="next"><strong>Nothing scheduled</strong></li>`}
+${next ? html`<li class="next"><time>${when(next.at)}</time><strong>Next: ${NEXT_ACTION[String(next.action)] ?? next.action ?? ''}</strong>${next.retry_why ? html` <span class="muted">(${String(next.retry_why).replace(/_/g, ' ')})</span>` : ''}</li>` : html`<li class="next"><strong>Nothing scheduled</strong></li>`}
 ${timeline.events.map((e) => html`<li><time>${when(e.at)}</time>${describeEvent(e.type, (e.data ?? {}) as Record<string, any>)}</li>`)}
 </ol></section>`;
       const inv = html`<section class="panel" aria-labelledby="inv-title"><h2 id="inv-title">Invoices and attempts</h2>
@@ -974,6 +983,18 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
       return html`Purchase invoice voided (${reasonLabel(d.reason)})`;
     case 'subscription.auto_renew_changed':
       return html`Auto-renew turned ${d.auto_renew ? 'on' : 'off'}`;
+    case 'portal_session.created':
+      return html`Link to the customer's Subscription page issued${d.expires_at ? html` (valid until ${when(d.expires_at)})` : ''}`;
+    case 'portal_session.revoked':
+      return html`Link to the customer's Subscription page revoked`;
+    case 'help_request.created': {
+      const reasons = Array.isArray(d.decline_reasons) ? d.decline_reasons.map((r: unknown) => reasonLabel(String(r))) : [];
+      return html`<strong>Help requested</strong> by the ${d.requested_by === 'operator' ? 'operator' : 'customer'}${reasons.length ? ` (${reasons.join(', ')})` : ''} <a href="/console/help?status=all#hr-${String(d.help_request_id ?? '')}">read</a>`;
+    }
+    case 'help_request.answered':
+      return html`Help request answered; the answer was e-mailed`;
+    case 'help_request.closed':
+      return html`Help request closed`;
     default:
       return html`${type} <span class="muted small mono">${Object.keys(d).length ? JSON.stringify(d) : ''}</span>`;
   }

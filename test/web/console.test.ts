@@ -91,7 +91,7 @@ describe('operator console in Chromium', () => {
     // The account page: subscription, invoices with attempts, and the timeline with what happens next.
     const timeline = page.getByRole('region', { name: 'Timeline' });
     const text = await timeline.innerText();
-    assert.match(text, /Next: (retry|remind|end_grace)/);
+    assert.match(text, /Next: (automatic retry|reminder e-mail|grace ends)/);
     assert.match(text, /Renewal failed/);
     const tl = (await t.api('GET', `/v1/accounts/${grace}/timeline`)).body;
     assert.ok(tl.next, 'something is scheduled');

@@ -55,6 +55,15 @@ describe('the demo data in Chromium', () => {
     await page.getByRole('link', { name: 'Help requests' }).first().click();
     assert.match(await page.locator('main').innerText(), /Unsere Bank sagt/);
     await screenshot(page, 'demo-console-help');
+
+    // An account's timeline: every event in words (no raw event data), and what happens next.
+    await page.goto(`${t.url}/console/accounts/${ids.get('Kwiaciarnia Nowak')}`);
+    const timeline = await page.getByRole('region', { name: 'Timeline' }).innerText();
+    assert.match(timeline, /Next: reminder e-mail/);
+    assert.match(timeline, /Help requested by the customer \(Authentication required\)/);
+    assert.match(timeline, /Attempt #1 requires action/);
+    assert.ok(!timeline.includes('{"'), `raw event data in the timeline: ${timeline}`);
+    await screenshot(page, 'demo-console-account');
   });
 
   test('a customer in grace, and one whose help request was answered, in their languages', async () => {

@@ -48,6 +48,13 @@ const NEXT_ACTION: Record<string, string> = {
   end_grace: 'grace ends: downgrade to the free plan if still unpaid',
   expire: 'period ends: move to the free plan (auto-renew off)',
 };
+/** Retry classes (§3), as the policy editor offers them. */
+const CLASS_LABEL: Record<string, string> = {
+  soon: 'soon: retry within hours (technical)',
+  later: 'later: retry over days (funds, limits)',
+  customer: 'customer: wait for a new card or authentication',
+  never: 'never: no retry',
+};
 const NEXT_SHORT: Record<string, string> = { renew: 'renewal', retry: 'retry', remind: 'reminder', end_grace: 'grace ends', expire: 'period ends' };
 const reasonLabel = (r: string | null | undefined) => (r ? REASON_LABEL[r] ?? r : 'No payment method');
 
@@ -792,7 +799,7 @@ ${err('manual_retry.disabled_payment_methods')}</fieldset>
 <div class="panel"><h2>Per decline reason</h2><p class="muted small">How a decline is handled. Card-network hard declines stay "never" whatever is chosen here.</p>
 <div class="grid">${DECLINE_REASONS.map(
       (r) => html`<div class="field"><label for="${fid(`decline_rules.${r}`)}">${REASON_LABEL[r]}</label><select id="${fid(`decline_rules.${r}`)}" name="decline_rules.${r}"${a(`decline_rules.${r}`)}>
-<option value="">default</option>${RETRY_CLASSES.map((c) => html`<option value="${c}"${attrs({ selected: v[`decline_rules.${r}`] === c })}>${c}</option>`)}</select>${err(`decline_rules.${r}`)}</div>`,
+<option value="">default (from the decline code)</option>${RETRY_CLASSES.map((c) => html`<option value="${c}"${attrs({ selected: v[`decline_rules.${r}`] === c })}>${CLASS_LABEL[c] ?? c}</option>`)}</select>${err(`decline_rules.${r}`)}</div>`,
     )}</div></div>
 <div class="actions"><button type="submit" class="btn">Save the policy</button> <a href="/console/policy">Discard changes</a></div>
 </form>

@@ -138,6 +138,7 @@ describe('operator console in Chromium', () => {
     await page.getByLabel('Retry schedule (days after the failure)').fill('1, 3, 6');
     await page.getByLabel('Reminders (days before grace ends)').fill('3');
     await page.getByLabel('Domain zones without Retry').fill('ru, by');
+    await page.getByLabel('Insufficient funds').selectOption('soon');
     await page.getByRole('button', { name: 'Save the policy' }).click();
     await page.locator('#flash').waitFor();
     assert.match(await page.locator('#flash').innerText(), /Policy saved/);
@@ -146,6 +147,8 @@ describe('operator console in Chromium', () => {
     assert.deepEqual(p.retry_schedule, [1, 3, 6]);
     assert.deepEqual(p.reminder_days, [3]);
     assert.deepEqual(p.manual_retry.disabled_domain_zones, ['ru', 'by']);
+    assert.equal(p.decline_rules.insufficient_funds, 'soon');
+    assert.equal(await page.getByLabel('Insufficient funds').inputValue(), 'soon');
     assert.equal(await page.getByLabel('Grace period (days)').inputValue(), '10');
     await screenshot(page, 'console-policy-saved');
     assert.equal((await t.api('PUT', '/v1/dunning-policy', {})).status, 200);

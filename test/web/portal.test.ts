@@ -200,6 +200,12 @@ describe('customer pages in Chromium', () => {
     const item = op.page.locator('article', { hasText: 'Ho ricaricato il conto ieri' });
     await item.waitFor();
     assert.match(await item.innerText(), /Insufficient funds/);
+    // An empty answer is refused next to its box.
+    await item.getByRole('button', { name: 'Send answer' }).click();
+    await op.page.getByRole('alert').waitFor();
+    const box = op.page.locator('article', { hasText: 'Ho ricaricato il conto ieri' }).getByLabel('Answer');
+    assert.equal(await box.getAttribute('aria-invalid'), 'true');
+    assert.match(await op.page.locator(`#${await box.getAttribute('aria-describedby')}`).innerText(), /Write an answer first/);
     await item.getByLabel('Answer').fill('Il prossimo tentativo è programmato: nessuna azione necessaria.');
     await item.getByRole('button', { name: 'Send answer' }).click();
     await op.page.locator('#flash').waitFor();

@@ -126,6 +126,11 @@ describe('console webhooks in Chromium', () => {
     assert.match(text, /HTTP 200/);
     assert.ok(text.includes(payload.id), 'the event id the receiver got');
     await screenshot(page, 'console-webhooks-delivered');
+    // One endpoint's deliveries.
+    await page.getByRole('region', { name: 'Table: webhook endpoints' }).getByRole('link', { name: /^Deliveries/ }).click();
+    await page.waitForURL(/endpoint=we_/);
+    assert.match(await page.locator('#del-title').innerText(), new RegExp(`Deliveries to ${receiverUrl.replace(/[.]/g, '\\.')}`));
+    assert.equal(await page.getByRole('region', { name: 'Table: webhook deliveries' }).getByRole('row').filter({ hasText: 'subscription.renewed' }).count(), 1);
 
     // Disable: the next renewal sends nothing; enable: later events flow again.
     const endpoints = page.getByRole('region', { name: 'Table: webhook endpoints' });

@@ -40,8 +40,16 @@ export function isValidTimeZone(tz: string): boolean {
   }
 }
 
+// "11/25/2026, 08:42:40": the en-US h23 shape of the formatter above. Reading format() costs a third
+// of formatToParts() (billing day converts several instants per renewal); any other shape (a far
+// year, a runtime printing differently) goes through formatToParts as before.
+const WALL = /^(\d{1,2})\/(\d{1,2})\/(\d{4}), (\d{2}):(\d{2}):(\d{2})$/;
+
 export function toWall(instant: Date, timeZone: string): WallTime {
-  const parts = formatter(timeZone).formatToParts(instant);
+  const f = formatter(timeZone);
+  const m = WALL.exec(f.format(instant));
+  if (m) return { year: +m[3], month: +m[1], day: +m[2], hour: +m[4], minute: +m[5], second: +m[6], ms: instant.getUTCMilliseconds() };
+  const parts = f.formatToParts(instant);
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   return {
     year: get('year'),

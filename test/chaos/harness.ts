@@ -84,7 +84,7 @@ export const SHORT: ChaosOptions = {
 
 export const LONG: ChaosOptions = {
   ...SHORT,
-  subscriptions: 26_000,
+  subscriptions: 29_000,
   workers: 4,
   lanes: 3,
   batchSize: 100,

@@ -606,6 +606,7 @@ ${m.account_id ? html`<dt>Account</dt><dd><a href="/console/accounts/${m.account
     if (!wh) return sendHtml(reply, shell({ title: 'Webhooks', s, active: 'webhooks', body: html`<h1>Webhooks</h1><p>Webhooks are not available in this build.</p>` }), 404);
     const [endpoints, deliveries] = await Promise.all([wh.endpoints(), wh.deliveries({ endpoint_id: o.endpoint, limit: 200 })]);
     const urlOf = new Map(endpoints.map((e) => [e.id, e.url]));
+    const disabledIds = new Set(endpoints.filter((e) => e.status === 'disabled').map((e) => e.id));
     const shown = o.endpoint ? endpoints.find((e) => e.id === o.endpoint) : undefined;
     const errors = o.errors ?? {};
     const values = o.values ?? {};
@@ -669,7 +670,15 @@ ${
 ${deliveries.map(
   (d) => html`<tr><td>${when(d.created_at)}</td><td>${d.event_type}${d.event_id ? html`<br><span class="mono muted small">${d.event_id}</span>` : ''}</td><td class="mono">${urlOf.get(d.endpoint_id) ?? d.endpoint_id}</td><td>${badge(d.status)}</td><td class="num">${d.attempts}</td>
 <td>${d.last_status_code !== null ? html`HTTP ${d.last_status_code}` : ''}${d.last_error ? html` <span class="small">${d.last_error}</span>` : ''}${attemptLog(d)}</td>
-<td>${d.delivered_at ? when(d.delivered_at) : d.next_attempt_at && d.status === 'pending' ? html`next ${when(d.next_attempt_at)}` : '—'}</td></tr>`,
+<td>${
+    d.delivered_at
+      ? when(d.delivered_at)
+      : d.status === 'pending' && disabledIds.has(d.endpoint_id)
+        ? html`<span class="muted">held while the endpoint is disabled</span>`
+        : d.next_attempt_at && d.status === 'pending'
+          ? html`next ${when(d.next_attempt_at)}`
+          : '—'
+  }</td></tr>`,
 )}</tbody></table></div>`
     : html`<p class="muted">No deliveries yet.</p>`
 }</section>`;

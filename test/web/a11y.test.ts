@@ -34,12 +34,13 @@ describe('accessibility and phone width in Chromium', () => {
     await t.advance(15);
     grace = await subscribedAccount(t, { later: CARDS.insufficient_funds, locale: 'en-GB', domain_zone: 'uk', time_zone: 'Europe/London' });
     needsCustomer = await subscribedAccount(t, { later: CARDS.auth_always, locale: 'pt-PT', domain_zone: 'pt', time_zone: 'Europe/Lisbon' });
+    // A receiver that is not there: its deliveries fail, are retried, and the endpoint ends disabled.
+    assert.equal((await t.api('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hooks', event_types: ['subscription.*'] })).status, 201);
     await t.advance(31);
     for (const [id, status] of [[grace, 'past_due'], [needsCustomer, 'past_due'], [downgraded, 'downgraded'], [recovered, 'active']] as const)
       assert.equal((await t.api('GET', `/v1/accounts/${id}/subscription`)).body.status, status, id);
     const inv = (await t.api('GET', `/v1/accounts/${grace}/invoices`)).body.data[0];
     assert.equal((await t.api('POST', `/v1/invoices/${inv.id}/help-requests`, { message: 'Why did my payment fail?' })).status, 201);
-    assert.equal((await t.api('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hooks', event_types: ['*'] })).status, 201);
   });
   after(async () => {
     for (const x of tabs) {
@@ -93,6 +94,10 @@ describe('accessibility and phone width in Chromium', () => {
         await x.page.goto(`${t.url}${path}`);
         await check(x.page, `console-${name}`, width);
       }
+      // The receiver that was not there: its endpoint was disabled, and its deliveries wait.
+      await x.page.goto(`${t.url}/console/webhooks`);
+      assert.match(await x.page.getByRole('region', { name: 'Table: webhook endpoints' }).innerText(), /disabled[\s\S]*every delivery failed since/);
+      assert.match(await x.page.getByRole('region', { name: 'Table: webhook deliveries' }).innerText(), /held while the endpoint is disabled/);
       // The policy form with its errors shown.
       await x.page.goto(`${t.url}/console/policy`);
       await x.page.getByLabel('Grace period (days)').fill('0');

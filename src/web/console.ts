@@ -459,7 +459,7 @@ ${mails.map((m) => html`<tr><td>${when(m.created_at)}</td><td>${m.template}</td>
       async (req) => {
         const id = (req.params as { id: string }).id;
         const r = await commands.retry(id, 'operator');
-        return { kind: r.outcome === 'succeeded' ? 'success' : 'error', text: `Operator retry: ${r.outcome}${r.reason ? ` (${reasonLabel(r.reason)})` : ''}; invoice is ${r.invoice_status}.` };
+        return { kind: r.outcome === 'succeeded' ? 'success' : 'error', text: `Operator retry: ${r.outcome}${r.reason ? ` (${reasonLabel(r.reason)})` : ''}; invoice is ${r.invoice_status.replace(/_/g, ' ')}.` };
       },
     ),
   );

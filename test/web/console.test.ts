@@ -96,6 +96,14 @@ describe('operator console in Chromium', () => {
     const tl = (await t.api('GET', `/v1/accounts/${grace}/timeline`)).body;
     assert.ok(tl.next, 'something is scheduled');
     await screenshot(page, 'console-account');
+
+    // The operator retries the invoice from the account page: the result is shown, the attempt listed.
+    await page.getByRole('button', { name: 'Retry now (operator)' }).click();
+    await page.locator('#flash').waitFor();
+    assert.match(await page.locator('#flash').innerText(), /Operator retry: declined \(Payment-system failure\); invoice is past due/);
+    const inv = (await t.api('GET', `/v1/accounts/${grace}/invoices`)).body.data[0];
+    assert.equal(inv.attempts.at(-1).trigger, 'operator');
+    assert.match(await page.getByRole('region', { name: 'Invoices and attempts' }).innerText(), /operator/);
   });
 
   test('the operator changes the dunning policy, and sees a validation error for a bad value', async () => {

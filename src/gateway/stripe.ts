@@ -69,7 +69,10 @@ function withoutCallSiteStack<T>(start: () => Promise<T>): Promise<T> {
 export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
   if (!opts.apiKey) throw new Error('createStripeGateway: apiKey is required');
   const protocol = opts.protocol ?? 'https';
-  const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 256 };
+  // Every socket opened stays open for reuse (Node keeps only 256 idle ones by default, so a burst
+  // of more charges than that closed and reopened the rest on every batch).
+  const maxSockets = opts.maxSockets ?? 256;
+  const agentOpts = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets };
   const stripe = new Stripe(opts.apiKey, {
     ...(opts.host ? { host: opts.host } : {}),
     ...(opts.port ? { port: opts.port } : {}),

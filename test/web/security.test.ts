@@ -140,6 +140,9 @@ describe('page security', () => {
     // Console forms need the session's token.
     assert.equal((await post('/console/test-clock/advance', { days: '1' }, cookie)).status, 403);
     assert.equal((await post('/console/policy', { grace_days: '20' }, cookie)).status, 403);
+    assert.equal((await post('/console/webhooks', { url: 'https://example.com/x', event_types: '*' }, cookie)).status, 403);
+    assert.equal((await post('/console/webhooks', { url: 'https://example.com/x', event_types: '*', _csrf: 'wrong' }, cookie)).status, 403);
+    assert.deepEqual((await t.api('GET', '/v1/webhook-endpoints')).body.data, [], 'no endpoint registered without the token');
     const before = await t.now();
     assert.equal((await post('/console/test-clock/advance', { days: '1', _csrf: csrf }, cookie)).status, 303);
     assert.equal((await t.now()).getTime() - before.getTime(), 86_400_000);

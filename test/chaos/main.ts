@@ -18,6 +18,8 @@ const base = values.short ? SHORT : LONG;
 const opts = {
   ...base,
   subscriptions: values.subscriptions ? Number(values.subscriptions) : base.subscriptions,
+  // Another size expects renewals in proportion (≈ 1.6–1.8 per subscription over the two months).
+  minRenewals: values.subscriptions ? Math.floor(Number(values.subscriptions) * 1.6) : base.minRenewals,
   workers: values.workers ? Number(values.workers) : base.workers,
   seed: values.seed ? Number(values.seed) : base.seed,
   restartPostgres: values['no-pg-restart'] ? false : base.restartPostgres,

@@ -5,6 +5,7 @@ import { startService, type Service } from '../../src/service.ts';
 import { cliPlugins } from '../../src/cli/plugins.ts';
 import type { RoutePlugin } from '../../src/http/server.ts';
 import { createTestDatabase, type Engine } from './db.ts';
+import { suiteLogger } from './suite-log.ts';
 
 export const ADMIN_KEY = 'rk_test_admin_key_for_tests_only';
 export const T0 = '2026-01-31T09:00:00.000Z';
@@ -50,7 +51,7 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
     smtpUrl: undefined,
     ...opts.config,
   };
-  const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()) });
+  const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: suiteLogger() });
   const addr = svc.app.server.address();
   const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : svc.url;
 

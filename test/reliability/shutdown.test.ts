@@ -10,6 +10,7 @@ import { createSandbox } from '../../src/sandbox/server.ts';
 import { TestClock, saveTestClock } from '../../src/engine/clock.ts';
 import { verifyInvariants } from '../../src/engine/verify.ts';
 import { seed, rng, T0 } from '../chaos/harness.ts';
+import { appendSuiteLog } from '../helpers/suite-log.ts';
 
 const N = 80;
 
@@ -65,6 +66,7 @@ test('SIGTERM: in-flight charges finish, nothing is left pending, a restarted wo
     w1.child.kill('SIGTERM');
     const code = await w1.exited;
     const tookMs = Date.now() - t;
+    appendSuiteLog('renewd-worker', w1.output()); // for the secrets grep of npm test
     assert.equal(code, 0, `worker exit code ${code}\n${w1.output()}`);
     assert.match(w1.output(), /renewd worker running/);
     // Claimed work ran to its end: every attempt it made is answered and applied.
@@ -77,7 +79,9 @@ test('SIGTERM: in-flight charges finish, nothing is left pending, a restarted wo
     await until('the rest renewed', async () => (await renewed()) === N && (await pending()) === 0);
     await until('nothing due', async () => (await count(`SELECT count(*)::int AS n FROM subscriptions WHERE next_action_at <= '${now.toISOString()}'`)) === 0);
     w2.child.kill('SIGTERM');
-    assert.equal(await w2.exited, 0, w2.output());
+    const code2 = await w2.exited;
+    appendSuiteLog('renewd-worker', w2.output());
+    assert.equal(code2, 0, w2.output());
 
     const report = await verifyInvariants(db, now, { charges: sandbox.charges() as any });
     assert.deepEqual(report.violations, []);

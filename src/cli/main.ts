@@ -18,7 +18,8 @@ Usage:
   renewd seed                  load the demo data set
   renewd clock advance --days N | --to ISO   advance the test clock and run what is due
   renewd sandbox [--port N]    only the sandbox payment service (Stripe-compatible)
-  renewd verify                check the billing invariants (exit 1 on a violation)
+  renewd verify [--at ISO]     check the billing invariants as of --at (default: the test clock if the
+                               database has one, else now); exit 1 on a violation
 
 Configuration comes from the environment; see the README.`;
 
@@ -27,7 +28,7 @@ async function main(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean' } },
+    options: { demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, at: { type: 'string' }, help: { type: 'boolean' } },
   });
   if (!cmd || values.help || cmd === 'help') return void console.log(USAGE);
   switch (cmd) {
@@ -73,7 +74,13 @@ async function main(argv: string[]) {
       const { verifyInvariants } = await import('../engine/verify.ts');
       const config = loadConfig();
       const db = await openDb(config);
-      const report = await verifyInvariants(db, new Date());
+      // "Due by now" is the installation's now: a test-clock database is checked at its test clock
+      // (the wall clock would call everything due since then a backlog).
+      const [saved] = await db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'test_clock.now'`).catch(() => []);
+      const at = values.at ? new Date(values.at) : saved ? new Date(saved.value) : new Date();
+      if (Number.isNaN(at.getTime())) throw new UsageError('--at takes an ISO time');
+      console.error(`renewd verify: invariants as of ${at.toISOString()}${values.at ? '' : saved ? ' (the test clock)' : ''}`);
+      const report = await verifyInvariants(db, at);
       await db.close();
       console.log(JSON.stringify(report, null, 2));
       if (report.violations.length) process.exitCode = 1;

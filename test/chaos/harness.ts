@@ -470,7 +470,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       attemptLeaseMs: o.leaseMs,
     });
     const commands = new Commands(db, parentEngine);
-    const actions = { new_card: 0, retry: 0, retry_refused: 0, failed: 0 };
+    const actions = { new_card: 0, retry: 0, retry_refused: 0, failed: 0, failures: new Set<string>() };
 
     workers = new Workers(
       {
@@ -588,6 +588,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     figures.customer_retries = actions.retry;
     figures.customer_retries_refused = actions.retry_refused;
     figures.customer_actions_failed = actions.failed;
+    if (actions.failures.size) figures.customer_action_failure_samples = [...actions.failures].slice(0, 4).join(' | ');
 
     // ---- the verdict ----
     const now = new Date(clock.now);
@@ -649,7 +650,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 }
 
 /** A few customers in grace act: a new (good) card, or Retry. Refusals are part of the game. */
-async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof rng>, max: number, out: { new_card: number; retry: number; retry_refused: number; failed: number }) {
+async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof rng>, max: number, out: { new_card: number; retry: number; retry_refused: number; failed: number; failures: Set<string> }) {
   const n = r.int(0, max);
   if (n === 0) return;
   let rows: { account_id: string; invoice_id: string }[];
@@ -670,7 +671,10 @@ async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof 
         }
       } catch (err) {
         if (err instanceof CommandError && err.status === 409) out.retry_refused++;
-        else out.failed++;
+        else {
+          out.failed++;
+          out.failures.add(err instanceof CommandError ? `${err.status} ${err.code}` : String((err as Error)?.message ?? err).slice(0, 80));
+        }
       }
     }),
   );

@@ -4,7 +4,8 @@
 // sandbox's own list of money moved: every renewal charged exactly once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createTestDatabase } from '../helpers/db.ts';
 import { createSandbox } from '../../src/sandbox/server.ts';
 import { TestClock, saveTestClock } from '../../src/engine/clock.ts';
@@ -87,6 +88,12 @@ test('SIGTERM: in-flight charges finish, nothing is left pending, a restarted wo
     assert.deepEqual(report.violations, []);
     assert.equal(report.checked.renewal_invoices, N);
     assert.equal(report.checked.attempts_in_flight, 0);
+
+    // `renewd verify` on the same database agrees: checked at its test clock (not the wall clock,
+    // which would call every renewal due since then a backlog), zero violations, exit 0.
+    const v = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--no-deprecation', 'src/cli/main.ts', 'verify'], { env: { ...process.env, ...env } });
+    assert.match(v.stderr, new RegExp(`invariants as of ${now.toISOString()} \\(the test clock\\)`));
+    assert.deepEqual(JSON.parse(v.stdout).violations, []);
   } finally {
     await sandbox.close();
     await tdb.drop();

@@ -155,7 +155,14 @@ export class Engine {
       // The key replays an error stored by its first request (Stripe keeps even a 5xx for 24 h),
       // so that request has finished, and the lookup shows it charged nothing: the key can never
       // charge now. End the attempt as a technical failure; dunning retries with a new key.
-      if (again.outcome === 'unknown' && again.replayed_error) return notChargedResult(again);
+      // Only once the lease has expired, and only if a second lookup, made now that the first
+      // request is known to have finished, still finds nothing (the first lookup may have run while
+      // that request was still charging and then stored a 5xx "after" the money moved).
+      if (again.outcome === 'unknown' && again.replayed_error && e.attempt.created_at.getTime() + this.leaseMs <= this.clock.now().getTime()) {
+        const after = await this.gateway.lookup(req).catch(() => undefined);
+        if (after === null) return notChargedResult(again);
+        if (after) return after;
+      }
       return again;
     }
     return this.gateway.charge(req);

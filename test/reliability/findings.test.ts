@@ -58,3 +58,43 @@ test(
     }
   },
 );
+
+test(
+  'a stored 5xx replayed on reconciling is trusted as "not charged" only if a lookup after the replay still finds nothing',
+  { timeout: 120_000 },
+  async () => {
+    // The race: reconciliation's first lookup runs while the first request is still charging; that
+    // request then charges and stores a 5xx; the same-key charge replays the 5xx. Ending the attempt
+    // as "not charged" then would charge again under a new key: a double charge.
+    const tdb = await createTestDatabase('pglite');
+    const clock = new TestClock(new Date(T0));
+    const sandbox = createSandbox({ clock });
+    const url = new URL(await sandbox.listen(0, '127.0.0.1'));
+    try {
+      await seed(tdb.db, sandbox, url.origin, { subscriptions: 1, slots: 1 }, rng(1));
+      sandbox.clearScripts();
+      const real = createStripeGateway({ apiKey: 'sk_test_x', host: url.hostname, port: Number(url.port), protocol: 'http', timeoutMs: 2000 });
+      let lookups = 0;
+      // The first lookup sees nothing yet (the first request still in flight at the gateway).
+      const gateway = { ...real, lookup: async (req: Parameters<typeof real.lookup>[0]) => (++lookups === 1 ? null : real.lookup(req)) };
+      const engine = new Engine({ db: tdb.db, gateway, clock, attemptLeaseMs: LEASE });
+      // The first charge moves the money, then its answer is lost in an HTTP 500 stored under the key.
+      sandbox.setFaults({ errors: { next: 1, phase: 'after', status: 500 } });
+      await engine.drain();
+      assert.equal(sandbox.charges().length, 1);
+      for (let t = T0 + LEASE; t <= T0 + 6 * 3_600_000; t += LEASE) {
+        clock.set(new Date(t));
+        await engine.drain();
+      }
+      assert.ok(lookups >= 2, `lookups: ${lookups}`);
+      assert.equal(sandbox.charges().length, 1, 'charged twice');
+      const [inv] = await tdb.db.query<{ status: string }>(`SELECT status FROM invoices`);
+      assert.equal(inv.status, 'paid');
+      const attempts = await tdb.db.query<{ outcome: string }>(`SELECT outcome FROM payment_attempts ORDER BY number`);
+      assert.deepEqual(attempts.map((a) => a.outcome), ['succeeded']);
+    } finally {
+      await sandbox.close();
+      await tdb.drop();
+    }
+  },
+);

@@ -23,13 +23,18 @@ describe('operator console in Chromium', () => {
     browser = await launchBrowser();
   });
   after(async () => {
-    for (const x of tabs) {
-      assert.deepEqual(x.external, [], 'no request may leave the service');
-      assert.deepEqual(x.errors.filter((e) => /Content Security Policy|Refused to/.test(e)), [], 'no CSP violation');
-      await x.context.close();
+    try {
+      for (const x of tabs) {
+        assert.deepEqual(x.external, [], 'no request may leave the service');
+        // Pages answered 4xx on purpose (a refused form) log "Failed to load resource"; nothing else may show up.
+        assert.deepEqual(x.errors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e)), [], 'no script error or CSP violation');
+      }
+    } finally {
+      // Closed even when a check above fails, so the test process can end.
+      for (const x of tabs) await x.context.close().catch(() => {});
+      await browser?.close();
+      await t?.close();
     }
-    await browser?.close();
-    await t?.close();
   });
 
   test('sign-in: a wrong key is refused; the right one opens a cookie session that does not hold the key', async () => {

@@ -5,7 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { startTestService, createPlans, subscribedAccount, CARDS, card, type TestService } from '../helpers/service.ts';
+import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, card, type TestService } from '../helpers/service.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
 import { audit, launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab } from './browser.ts';
 
@@ -143,7 +143,7 @@ describe('accessibility and phone width in Chromium', () => {
       inKey = (await op.page.evaluate('document.activeElement && document.activeElement.id')) === 'admin-key';
     }
     assert.ok(inKey, 'the key field is reachable with Tab');
-    await op.page.keyboard.type('rk_test_admin_key_for_tests_only');
+    await op.page.keyboard.type(ADMIN_KEY);
     await op.page.keyboard.press('Enter');
     await op.page.waitForURL(`${t.url}/console`);
     assert.match(await op.page.locator('h1').innerText(), /Dashboard/);

@@ -243,6 +243,7 @@ export class Engine {
 
   /** Polls for due work every intervalMs until stop(). */
   start(intervalMs = 1000) {
+    if (this.timer && !this.stopping) return; // already polling: one loop per engine
     this.stopping = false;
     const tick = async () => {
       if (this.stopping) return;

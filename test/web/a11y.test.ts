@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, card, type TestService } from '../helpers/service.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
-import { audit, launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab } from './browser.ts';
+import { audit, launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite } from './browser.ts';
 
 describe('accessibility and phone width in Chromium', () => {
   let t: TestService;
@@ -42,20 +42,7 @@ describe('accessibility and phone width in Chromium', () => {
     const inv = (await t.api('GET', `/v1/accounts/${grace}/invoices`)).body.data[0];
     assert.equal((await t.api('POST', `/v1/invoices/${inv.id}/help-requests`, { message: 'Why did my payment fail?' })).status, 201);
   });
-  after(async () => {
-    try {
-      for (const x of tabs) {
-        assert.deepEqual(x.external, [], 'no request may leave the service');
-        // Pages answered 4xx on purpose (a refused form) log "Failed to load resource"; nothing else may show up.
-        assert.deepEqual(x.errors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e)), [], 'no script error or CSP violation');
-      }
-    } finally {
-      // Closed even when a check above fails, so the test process can end.
-      for (const x of tabs) await x.context.close().catch(() => {});
-      await browser?.close();
-      await t?.close();
-    }
-  });
+  after(() => closeBrowserSuite(tabs, browser, t));
 
   async function check(page: Page, name: string, width: number) {
     const a = await audit(page);

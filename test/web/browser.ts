@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 // Browser-test helpers: Debian's Chromium driven by playwright-core (never a downloaded browser),
 // screenshots under test-results/screenshots/, and a guard that fails a test on any request that
 // leaves the service under test.
@@ -42,6 +43,25 @@ export async function newTab(browser: Browser, t: TestService, opts: { width?: n
   });
   page.on('pageerror', (e) => errors.push(e.message));
   return { context, page, external, errors };
+}
+
+/**
+ * End of a browser suite: no tab sent a request off the machine or logged a script error or CSP
+ * violation; then tabs, browser and service are closed even when a check fails, so the test
+ * process can end.
+ */
+export async function closeBrowserSuite(tabs: Tab[], browser: Browser | undefined, t: TestService | undefined) {
+  try {
+    for (const x of tabs) {
+      assert.deepEqual(x.external, [], 'no request may leave the service');
+      // Pages answered 4xx on purpose (a refused form) log "Failed to load resource"; nothing else may show up.
+      assert.deepEqual(x.errors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e)), [], 'no script error or CSP violation');
+    }
+  } finally {
+    for (const x of tabs) await x.context.close().catch(() => {});
+    await browser?.close();
+    await t?.close();
+  }
 }
 
 export async function screenshot(page: Page, name: string) {

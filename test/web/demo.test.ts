@@ -9,7 +9,7 @@ import { startTestService, type TestService } from '../helpers/service.ts';
 import { seedDemo } from '../../src/engine/seed.ts';
 import { accountsInGrace, recoveryTotals, subscriptionsByStatus } from '../../src/store/stats.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
-import { launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab } from './browser.ts';
+import { launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite } from './browser.ts';
 
 describe('the demo data in Chromium', () => {
   let t: TestService;
@@ -22,20 +22,7 @@ describe('the demo data in Chromium', () => {
     ids = await seedDemo(t.svc.ctx);
     browser = await launchBrowser();
   });
-  after(async () => {
-    try {
-      for (const x of tabs) {
-        assert.deepEqual(x.external, [], 'no request may leave the service');
-        // Pages answered 4xx on purpose (a refused form) log "Failed to load resource"; nothing else may show up.
-        assert.deepEqual(x.errors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e)), [], 'no script error or CSP violation');
-      }
-    } finally {
-      // Closed even when a check above fails, so the test process can end.
-      for (const x of tabs) await x.context.close().catch(() => {});
-      await browser?.close();
-      await t?.close();
-    }
-  });
+  after(() => closeBrowserSuite(tabs, browser, t));
 
   test('accounts in grace for different reasons, recovered, downgraded; help requests open and answered', async () => {
     const db = t.svc.ctx.db;

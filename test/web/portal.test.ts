@@ -6,7 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, type TestService } from '../helpers/service.ts';
-import { launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab } from './browser.ts';
+import { launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite } from './browser.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
 
 describe('customer pages in Chromium', () => {
@@ -24,20 +24,7 @@ describe('customer pages in Chromium', () => {
     await createPlans(t);
     browser = await launchBrowser();
   });
-  after(async () => {
-    try {
-      for (const x of tabs) {
-        assert.deepEqual(x.external, [], 'no request may leave the service');
-        // Pages answered 4xx on purpose (a refused form) log "Failed to load resource"; nothing else may show up.
-        assert.deepEqual(x.errors.filter((e) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(e)), [], 'no script error or CSP violation');
-      }
-    } finally {
-      // Closed even when a check above fails, so the test process can end.
-      for (const x of tabs) await x.context.close().catch(() => {});
-      await browser?.close();
-      await t?.close();
-    }
-  });
+  after(() => closeBrowserSuite(tabs, browser, t));
 
   /** An account whose renewal failed with insufficient funds: in grace, 14 days of access left. */
   async function inGrace(a: Parameters<typeof subscribedAccount>[1] = {}) {

@@ -11,20 +11,25 @@ import { seed, rng, T0 } from '../chaos/harness.ts';
 
 const LEASE = 2 * 60_000;
 
+/** A PGlite store and a sandbox PSP sharing a test clock, with one subscription on a good card, due now. */
+async function oneDueSubscription() {
+  const tdb = await createTestDatabase('pglite');
+  const clock = new TestClock(new Date(T0));
+  const sandbox = createSandbox({ clock });
+  const url = new URL(await sandbox.listen(0, '127.0.0.1'));
+  await seed(tdb.db, sandbox, url.origin, { subscriptions: 1, slots: 1 }, rng(1));
+  sandbox.clearScripts(); // this seed's profile scripts one decline: drop it, the card then always succeeds
+  return { tdb, clock, sandbox, url };
+}
+
 test(
   'a charge answered 5xx before anything was charged is retried within hours, not blocked for the key lifetime (24 h)',
   {
     timeout: 120_000,
   },
   async () => {
-    const tdb = await createTestDatabase('pglite');
-    const clock = new TestClock(new Date(T0));
-    const sandbox = createSandbox({ clock });
-    const url = new URL(await sandbox.listen(0, '127.0.0.1'));
+    const { tdb, clock, sandbox, url } = await oneDueSubscription();
     try {
-      // One subscription on a good card, due now.
-      await seed(tdb.db, sandbox, url.origin, { subscriptions: 1, slots: 1 }, rng(1));
-      sandbox.clearScripts(); // this seed's profile scripts one decline: drop it, the card then always succeeds
       const [pm] = await tdb.db.query<{ last4: string; exp_year: number }>(`SELECT last4, exp_year FROM payment_methods`);
       assert.deepEqual(pm, { last4: '4242', exp_year: 2030 });
       const engine = new Engine({
@@ -66,13 +71,8 @@ test(
     // The race: reconciliation's first lookup runs while the first request is still charging; that
     // request then charges and stores a 5xx; the same-key charge replays the 5xx. Ending the attempt
     // as "not charged" then would charge again under a new key: a double charge.
-    const tdb = await createTestDatabase('pglite');
-    const clock = new TestClock(new Date(T0));
-    const sandbox = createSandbox({ clock });
-    const url = new URL(await sandbox.listen(0, '127.0.0.1'));
+    const { tdb, clock, sandbox, url } = await oneDueSubscription();
     try {
-      await seed(tdb.db, sandbox, url.origin, { subscriptions: 1, slots: 1 }, rng(1));
-      sandbox.clearScripts();
       const real = createStripeGateway({ apiKey: 'sk_test_x', host: url.hostname, port: Number(url.port), protocol: 'http', timeoutMs: 2000 });
       let lookups = 0;
       // The first lookup sees nothing yet (the first request still in flight at the gateway).

@@ -7,17 +7,13 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, card, type TestService } from '../helpers/service.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
-import { audit, launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite } from './browser.ts';
+import { audit, launchBrowser, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
 
 describe('accessibility and phone width in Chromium', () => {
   let t: TestService;
   let browser: Browser;
   const tabs: Tab[] = [];
-  const tab = async (opts?: Parameters<typeof newTab>[2]) => {
-    const x = await newTab(browser, t, opts);
-    tabs.push(x);
-    return x;
-  };
+  const tab = tabOpener(tabs, () => ({ browser, t }));
   let grace: string;
   let needsCustomer: string;
   let downgraded: string;

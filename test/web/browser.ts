@@ -45,6 +45,16 @@ export async function newTab(browser: Browser, t: TestService, opts: { width?: n
   return { context, page, external, errors };
 }
 
+/** Opens tabs on the suite's browser and service, remembered for closeBrowserSuite(). */
+export function tabOpener(tabs: Tab[], suite: () => { browser: Browser; t: TestService }) {
+  return async (opts?: Parameters<typeof newTab>[2]) => {
+    const { browser, t } = suite();
+    const x = await newTab(browser, t, opts);
+    tabs.push(x);
+    return x;
+  };
+}
+
 /**
  * End of a browser suite: no tab sent a request off the machine or logged a script error or CSP
  * violation; then tabs, browser and service are closed even when a check fails, so the test

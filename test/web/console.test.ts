@@ -5,17 +5,13 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, type TestService } from '../helpers/service.ts';
-import { launchBrowser, newTab, screenshot, signInConsole, type Tab, closeBrowserSuite } from './browser.ts';
+import { launchBrowser, screenshot, signInConsole, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
 
 describe('operator console in Chromium', () => {
   let t: TestService;
   let browser: Browser;
   const tabs: Tab[] = [];
-  const tab = async (opts?: Parameters<typeof newTab>[2]) => {
-    const x = await newTab(browser, t, opts);
-    tabs.push(x);
-    return x;
-  };
+  const tab = tabOpener(tabs, () => ({ browser, t }));
 
   before(async () => {
     t = await startTestService();

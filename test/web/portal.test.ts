@@ -6,18 +6,14 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, type TestService } from '../helpers/service.ts';
-import { launchBrowser, newTab, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite } from './browser.ts';
+import { launchBrowser, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
 
 describe('customer pages in Chromium', () => {
   let t: TestService;
   let browser: Browser;
   const tabs: Tab[] = [];
-  const tab = async (opts?: Parameters<typeof newTab>[2]) => {
-    const x = await newTab(browser, t, opts);
-    tabs.push(x);
-    return x;
-  };
+  const tab = tabOpener(tabs, () => ({ browser, t }));
 
   before(async () => {
     t = await startTestService();

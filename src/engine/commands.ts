@@ -5,21 +5,12 @@ import { accessOf } from '../core/machine.ts';
 import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
 import { isKnownCurrency } from '../core/money.ts';
 import { isValidTimeZone, DAY } from '../core/time.ts';
-import { prepared, type Db } from '../store/db.ts';
+import type { Db } from '../store/db.ts';
+import { accessReader } from '../store/access.ts';
 import { insertEvents, loadPlans, loadPolicies, loadStates, policyFor, toAccount, toAttempt, toInvoice, toPaymentMethod, toSubscription } from '../store/billing.ts';
 import { newId } from '../store/ids.ts';
 import { CardRejectedError, type CardInput } from '../gateway/types.ts';
 import type { Engine } from './engine.ts';
-
-// The access check: one statement per API call (apps ask it on every page they serve), prepared.
-const ACCESS_SQL = prepared(
-  `SELECT a.id, s.status, s.plan_id, s.grace_ends_at, s.current_period_end, p.free,
-          (SELECT id FROM plans WHERE free LIMIT 1) AS free_plan_id
-     FROM accounts a
-     LEFT JOIN subscriptions s ON s.account_id = a.id
-     LEFT JOIN plans p ON p.id = s.plan_id
-    WHERE a.id = $1`,
-);
 
 /** An error meant for the caller, with a stable code; HTTP turns it into problem+json. */
 export class CommandError extends Error {
@@ -39,7 +30,11 @@ export class Commands {
   constructor(
     readonly db: Db,
     readonly engine: Engine,
-  ) {}
+  ) {
+    this.readAccess = accessReader(db);
+  }
+
+  private readonly readAccess: ReturnType<typeof accessReader>;
 
   get clock() {
     return this.engine.clock;
@@ -242,12 +237,12 @@ export class Commands {
     };
   }
 
-  /** The hot path of integrators (checked on every page view of the SaaS): one indexed query. */
+  /** The hot path of integrators (checked on every page view of the SaaS): one indexed read, shared by concurrent checks. */
   async access(accountId: string) {
-    const [r] = await this.db.query<Row>(ACCESS_SQL, [accountId]);
+    const r = await this.readAccess(accountId);
     if (!r) throw new CommandError(404, 'not_found', `no account ${accountId}`);
     if (!r.status) return { plan_id: r.free_plan_id ?? null, paid: false, reason: 'free' as const, until: null };
-    const a = accessOf(r as any, { free: r.free }, r.free_plan_id ?? r.plan_id);
+    const a = accessOf(r as any, { free: !!r.free }, (r.free_plan_id ?? r.plan_id)!);
     return { ...a, until: a.reason === 'grace' ? r.grace_ends_at : a.reason === 'active' ? r.current_period_end : null };
   }
 

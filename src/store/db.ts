@@ -18,9 +18,15 @@ export interface Db extends Queryable {
 pg.types.setTypeParser(20, (v) => Number(v));
 
 // Hot statements (one per API request, e.g. the access check) are named prepared statements on a
-// PostgreSQL server: parsed and planned once per connection instead of once per call. The text is
-// the key, so only constant SQL texts may be marked (a bounded set, fixed at load time).
+// PostgreSQL server with a generic plan: parsed and planned once per connection instead of once
+// per call. (Left to itself PostgreSQL re-plans a statement whose parameter is an id list on every
+// call, which costs more than running it.) They run on a small pool of their own whose sessions
+// force generic plans, so no other statement's planning changes. The text is the key, so only
+// constant SQL texts may be marked (a bounded set, fixed at load time).
 const preparedNames = new Map<string, string>();
+
+/** Connections of the hot statements' pool; callers batching into hot statements keep at most this many in flight. */
+export const HOT_POOL_MAX = 4;
 
 /** Marks a constant SQL text as a hot statement and returns it unchanged. */
 export function prepared(sql: string): string {
@@ -37,10 +43,18 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
   // A dropped idle connection (e.g. PostgreSQL restarting) must not crash the process.
   pool.on('error', () => {});
+  let hot: pg.Pool | undefined;
+  const hotPool = () => {
+    if (!hot) {
+      hot = new pg.Pool({ connectionString: url, max: HOT_POOL_MAX, options: '-c plan_cache_mode=force_generic_plan' });
+      hot.on('error', () => {});
+    }
+    return hot;
+  };
   return {
     kind: 'postgres',
     async query<T>(sql: string, params?: unknown[]) {
-      const r = await pool.query(pgQuery(sql, params));
+      const r = await (preparedNames.has(sql) ? hotPool() : pool).query(pgQuery(sql, params));
       return r.rows as T[];
     },
     async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -71,7 +85,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
       }
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), hot?.end()]);
     },
   };
 }

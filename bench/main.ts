@@ -25,6 +25,9 @@ export interface Options {
   batch0?: number;
   lanesSlow?: number;
   batchSlow?: number;
+  /** Gateway calls in flight per lane (default: the batch size). */
+  concurrency0?: number;
+  concurrencySlow?: number;
   gatewayMs: number;
   accessAccounts: number;
   accessS: number;
@@ -50,7 +53,8 @@ const USAGE = `npm run bench -- [options]
   --latency LIST     gateway latencies for billing day, ms (default 0,300)
   --workers LIST     worker processes for billing day (default 1,2)
   --lanes L --batch B          engine lanes/batch size at 0 ms (default 3 × 200)
-  --lanes-slow L --batch-slow B  the same at 300 ms (default 4 × 500)
+  --lanes-slow L --batch-slow B  the same at 300 ms (default 3 × 300)
+  --concurrency C / --concurrency-slow C  gateway calls in flight per lane (default: the batch size)
   --connections C    access check connections (default 10)
   --max-sockets S    sockets per worker to the sandbox (default: calls in flight; 0: adapter default 256)
   --report FILE      re-render latest.md/svg/json from a saved run-….json
@@ -72,6 +76,8 @@ function parse(argv: string[]): Options {
       batch: { type: 'string' },
       'lanes-slow': { type: 'string' },
       'batch-slow': { type: 'string' },
+      concurrency: { type: 'string' },
+      'concurrency-slow': { type: 'string' },
       connections: { type: 'string' },
       'access-seconds': { type: 'string' },
       'growth-not-due': { type: 'string' },
@@ -112,6 +118,8 @@ function parse(argv: string[]): Options {
     batch0: values.batch ? int(values.batch, 200, 'batch') : undefined,
     lanesSlow: values['lanes-slow'] ? int(values['lanes-slow'], 6, 'lanes-slow') : undefined,
     batchSlow: values['batch-slow'] ? int(values['batch-slow'], 1000, 'batch-slow') : undefined,
+    concurrency0: values.concurrency ? int(values.concurrency, 200, 'concurrency') : undefined,
+    concurrencySlow: values['concurrency-slow'] ? int(values['concurrency-slow'], 500, 'concurrency-slow') : undefined,
     gatewayMs: quick ? 2000 : 15_000,
     accessAccounts: quick ? 5000 : 100_000,
     accessS: int(values['access-seconds'], quick ? 2 : 10, 'access-seconds'),

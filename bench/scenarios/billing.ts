@@ -46,15 +46,15 @@ export interface BillingResult {
   }[];
 }
 
-/** Engine settings per latency: at 300 ms the gateway calls must overlap a lot (thousands in flight). */
+/** Engine settings per latency: at 300 ms the gateway calls must overlap (900 in flight per worker covers 3,000 charges/s). */
 export function configsFor(o: Options): BillingConfig[] {
   const out: BillingConfig[] = [];
   for (const latencyMs of o.latencies)
     for (const workers of o.workers) {
       out.push(
         latencyMs === 0
-          ? { latencyMs, workers, lanes: o.lanes0 ?? 3, batchSize: o.batch0 ?? 200, concurrency: o.batch0 ?? 200 }
-          : { latencyMs, workers, lanes: o.lanesSlow ?? 4, batchSize: o.batchSlow ?? 500, concurrency: o.batchSlow ?? 500 },
+          ? { latencyMs, workers, lanes: o.lanes0 ?? 3, batchSize: o.batch0 ?? 200, concurrency: o.concurrency0 ?? o.batch0 ?? 200 }
+          : { latencyMs, workers, lanes: o.lanesSlow ?? 3, batchSize: o.batchSlow ?? 300, concurrency: o.concurrencySlow ?? o.batchSlow ?? 300 },
       );
     }
   return out;

@@ -102,9 +102,25 @@ export const NOTICE_DAYS = 7;
 const DEFAULT_LEASE = 2 * 60_000;
 
 export function step(state: BillingState, event: MachineEvent, now: Date, ctx: StepContext): StepResult {
-  const m = new Step(structuredClone(state), now, ctx);
+  const m = new Step(copyState(state), now, ctx);
   m.run(event);
   return m.result();
+}
+
+/**
+ * The parts of a state a step may change, copied (the caller's state is never touched): the
+ * subscription, the invoice and its attempts, the card's recent attempts. Everything else (account,
+ * plan, policy, payment method, every Date) is only read, so it is shared: a billing day steps
+ * each subscription twice, and a deep clone per step was a tenth of the worker's time.
+ */
+function copyState(s: BillingState): BillingState {
+  return {
+    ...s,
+    subscription: { ...s.subscription },
+    invoice: s.invoice && { ...s.invoice },
+    attempts: s.attempts.map((a) => ({ ...a })),
+    card_attempts: s.card_attempts.map((c) => ({ ...c })),
+  };
 }
 
 class Step {

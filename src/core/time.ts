@@ -41,30 +41,54 @@ export function isValidTimeZone(tz: string): boolean {
 }
 
 // "11/25/2026, 08:42:40": the en-US h23 shape of the formatter above. Reading format() costs a third
-// of formatToParts() (billing day converts several instants per renewal); any other shape (a far
-// year, a runtime printing differently) goes through formatToParts as before.
+// of formatToParts(); any other shape (a far year, a runtime printing differently) goes through
+// formatToParts.
 const WALL = /^(\d{1,2})\/(\d{1,2})\/(\d{4}), (\d{2}):(\d{2}):(\d{2})$/;
 
-export function toWall(instant: Date, timeZone: string): WallTime {
+/** The zone's UTC offset at an instant (ms; wall minus UTC), as Intl says. */
+function intlOffset(utcMs: number, timeZone: string): number {
   const f = formatter(timeZone);
+  const instant = new Date(utcMs);
   const m = WALL.exec(f.format(instant));
-  if (m) return { year: +m[3], month: +m[1], day: +m[2], hour: +m[4], minute: +m[5], second: +m[6], ms: instant.getUTCMilliseconds() };
-  const parts = f.formatToParts(instant);
-  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
-  return {
-    year: get('year'),
-    month: get('month'),
-    day: get('day'),
-    hour: get('hour'),
-    minute: get('minute'),
-    second: get('second'),
-    ms: instant.getUTCMilliseconds(),
-  };
+  let w: number[];
+  if (m) w = [+m[3], +m[1], +m[2], +m[4], +m[5], +m[6]];
+  else {
+    const parts = f.formatToParts(instant);
+    const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
+    w = [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
+  }
+  const wall = new Date(0);
+  wall.setUTCFullYear(w[0], w[1] - 1, w[2]); // setUTCFullYear: years 0-99 stay years 0-99
+  wall.setUTCHours(w[3], w[4], w[5], instant.getUTCMilliseconds());
+  return wall.getTime() - utcMs;
 }
 
+// Offsets change a few times a year, on whole minutes, never twice in a quarter hour. So one
+// offset serves a whole quarter hour when both of its ends agree: a billing day converts several
+// instants per renewal, and a Map lookup is a hundredth of an Intl call. A quarter hour with a
+// transition inside is never cached and goes to Intl each time.
+const QUARTER = 15 * 60_000;
+const offsets = new Map<string, Map<number, number>>();
+
 function offsetAt(utcMs: number, timeZone: string): number {
-  const w = toWall(new Date(utcMs), timeZone);
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms) - utcMs;
+  let zone = offsets.get(timeZone);
+  if (!zone) {
+    formatter(timeZone); // throws for a zone Intl does not know, before it takes a cache entry
+    offsets.set(timeZone, (zone = new Map()));
+  }
+  const q = Math.floor(utcMs / QUARTER);
+  const hit = zone.get(q);
+  if (hit !== undefined) return hit;
+  const start = intlOffset(q * QUARTER, timeZone);
+  if (start !== intlOffset((q + 1) * QUARTER - 1, timeZone)) return intlOffset(utcMs, timeZone);
+  if (zone.size >= 50_000) zone.clear(); // bounded: ~500 days of distinct quarter hours per zone
+  zone.set(q, start);
+  return start;
+}
+
+export function toWall(instant: Date, timeZone: string): WallTime {
+  const d = new Date(instant.getTime() + offsetAt(instant.getTime(), timeZone));
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), ms: d.getUTCMilliseconds() };
 }
 
 /** The instant a wall time denotes in a zone. A time skipped by DST moves forward by the gap. */

@@ -240,7 +240,7 @@ export async function saveSteps(
             current_period_start = x.current_period_start, current_period_end = x.current_period_end,
             grace_ends_at = x.grace_ends_at, next_action_at = x.next_action_at, next_action = x.next_action,
             next_retry_at = x.next_retry_at, next_retry_why = x.next_retry_why, version = s.version + 1
-       FROM jsonb_to_recordset($1::jsonb) AS x(id text, version int, plan_id text, interval text, auto_renew boolean, status text,
+       FROM json_to_recordset($1::json) AS x(id text, version int, plan_id text, interval text, auto_renew boolean, status text,
             billing_anchor timestamptz, period_index int, current_period_start timestamptz, current_period_end timestamptz,
             grace_ends_at timestamptz, next_action_at timestamptz, next_action text, next_retry_at timestamptz, next_retry_why text)
       WHERE s.id = x.id AND s.version = x.version
@@ -259,7 +259,7 @@ export async function saveSteps(
       `INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, failed_at, reminders_sent, created_at, paid_at)
        SELECT x.id, x.account_id, x.subscription_id, x.plan_id, x.amount, x.currency, x.period_start, x.period_end, x.status, x.kind, x.interval,
               x.failed_at, ARRAY(SELECT jsonb_array_elements_text(x.reminders_sent))::int[], x.created_at, x.paid_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(id text, account_id text, subscription_id text, plan_id text, amount bigint, currency text,
+         FROM json_to_recordset($1::json) AS x(id text, account_id text, subscription_id text, plan_id text, amount bigint, currency text,
               period_start timestamptz, period_end timestamptz, status text, kind text, interval text, failed_at timestamptz,
               reminders_sent jsonb, created_at timestamptz, paid_at timestamptz)`,
       [JSON.stringify(newInvoices.map(invoiceRow))],
@@ -269,7 +269,7 @@ export async function saveSteps(
     await q.query(
       `UPDATE invoices i SET status = x.status, failed_at = x.failed_at, paid_at = x.paid_at,
               reminders_sent = ARRAY(SELECT jsonb_array_elements_text(x.reminders_sent))::int[]
-         FROM jsonb_to_recordset($1::jsonb) AS x(id text, status text, failed_at timestamptz, paid_at timestamptz, reminders_sent jsonb)
+         FROM json_to_recordset($1::json) AS x(id text, status text, failed_at timestamptz, paid_at timestamptz, reminders_sent jsonb)
         WHERE i.id = x.id`,
       [JSON.stringify(changedInvoices.map((i) => ({ id: i.id, status: i.status, failed_at: iso(i.failed_at), paid_at: iso(i.paid_at), reminders_sent: i.reminders_sent })))],
     );
@@ -286,7 +286,7 @@ export async function saveSteps(
               raw_code, network_code, advice_code, gateway_ref, not_before, amount, currency, created_at, completed_at)
        SELECT x.id, x.invoice_id, x.account_id, x.payment_method_id, x.number, x.trigger, x.idempotency_key, x.outcome, x.reason, x.retry_class,
               x.raw_code, x.network_code, x.advice_code, x.gateway_ref, x.not_before, x.amount, x.currency, x.created_at, x.completed_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(id text, invoice_id text, account_id text, payment_method_id text, number int, trigger text,
+         FROM json_to_recordset($1::json) AS x(id text, invoice_id text, account_id text, payment_method_id text, number int, trigger text,
               idempotency_key text, outcome text, reason text, retry_class text, raw_code text, network_code text, advice_code text,
               gateway_ref text, not_before timestamptz, amount bigint, currency text, created_at timestamptz, completed_at timestamptz)`,
       [JSON.stringify(inserts.map(({ a, account_id }) => attemptRow(a, account_id)))],
@@ -297,7 +297,7 @@ export async function saveSteps(
       `UPDATE payment_attempts p SET outcome = x.outcome, reason = x.reason, retry_class = x.retry_class, raw_code = x.raw_code,
               network_code = x.network_code, advice_code = x.advice_code, gateway_ref = x.gateway_ref, not_before = x.not_before,
               completed_at = x.completed_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(id text, outcome text, reason text, retry_class text, raw_code text, network_code text,
+         FROM json_to_recordset($1::json) AS x(id text, outcome text, reason text, retry_class text, raw_code text, network_code text,
               advice_code text, gateway_ref text, not_before timestamptz, completed_at timestamptz)
         WHERE p.id = x.id AND p.outcome IN ('pending', 'unknown')`,
       [JSON.stringify(updates.map(({ a, account_id }) => attemptRow(a, account_id)))],
@@ -322,7 +322,7 @@ export async function insertEvents(
   await q.query(
     `INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at)
      SELECT x.account_id, x.subscription_id, x.invoice_id, x.type, x.data, $2
-       FROM jsonb_to_recordset($1::jsonb) AS x(account_id text, subscription_id text, invoice_id text, type text, data jsonb)`,
+       FROM json_to_recordset($1::json) AS x(account_id text, subscription_id text, invoice_id text, type text, data jsonb)`,
     [JSON.stringify(events.map((e) => ({ subscription_id: null, invoice_id: null, ...e }))), now],
   );
 }
@@ -347,24 +347,14 @@ export interface OutboxRow {
  */
 export async function insertOutbox(q: Queryable, rows: OutboxRow[], now: Date): Promise<void> {
   if (rows.length === 0) return;
+  // One JSON parameter (JSON.stringify is native; a text[] parameter per column is escaped
+  // character by character in JavaScript, and e-mail bodies are most of a batch's bytes).
   await q.query(
     `INSERT INTO notifications (id, account_id, template, locale, to_address, subject, body_text, body_html, dedupe_key, status, attempts, next_attempt_at, created_at)
-     SELECT x.id, x.account_id, x.template, x.locale, x.to_address, x.subject, x.body_text, x.body_html, x.dedupe_key, 'pending', 0, $10, $10
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-            AS x(id, account_id, template, locale, to_address, subject, body_text, body_html, dedupe_key)
+     SELECT x.id, x.account_id, x.template, x.locale, x.to, x.subject, x.text, x.html, x.dedupe_key, 'pending', 0, $2, $2
+       FROM json_to_recordset($1::json) AS x(id text, account_id text, template text, locale text, "to" text, subject text, text text, html text, dedupe_key text)
      ON CONFLICT (dedupe_key) DO NOTHING`,
-    [
-      rows.map((r) => r.id),
-      rows.map((r) => r.account_id),
-      rows.map((r) => r.template),
-      rows.map((r) => r.locale),
-      rows.map((r) => r.to),
-      rows.map((r) => r.subject),
-      rows.map((r) => r.text),
-      rows.map((r) => r.html),
-      rows.map((r) => r.dedupe_key),
-      now,
-    ],
+    [JSON.stringify(rows), now],
   );
 }
 

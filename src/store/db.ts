@@ -1,7 +1,6 @@
 // One small database interface over both engines: a PostgreSQL server through `pg`, or the
 // embedded PGlite (WASM PostgreSQL) in a data directory. Same SQL for both.
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -91,6 +90,9 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
 }
 
 export async function openPglite(dataDir?: string): Promise<Db> {
+  // Loaded on first use: the WASM database costs ~45 MB of memory, which a worker on a
+  // PostgreSQL server should not carry.
+  const { PGlite } = await import('@electric-sql/pglite');
   // No dataDir: in memory (tests). Otherwise a directory on disk that survives restarts.
   const db = await PGlite.create(dataDir ? { dataDir } : {});
   const int8 = (v: string) => Number(v);

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { step, accessOf, type BillingState, type ChargeOutcome, type MachineEvent } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY, mergePolicy, type DunningPolicy } from '../../src/core/dunning.ts';
@@ -83,7 +84,10 @@ function simulate(answers: Answer[], actions: { atDay: number; kind: 'new_card' 
   let pmSeq = 1;
   const end = T0.getTime() + days * DAY;
   const apply = (ev: MachineEvent) => {
+    // A step never changes the state it is given (it copies only what it may change).
+    const before = structuredClone(s);
     const r = step(s, ev, now, ctx);
+    if (!isDeepStrictEqual(s, before)) log.violations.push(`step(${ev.type}) changed its input state`);
     s = r.state;
     for (const e of r.effects) {
       if (e.type === 'event' && e.event_type === 'subscription.downgraded') log.downgradedAt.set(String(e.data.invoice_id), now.getTime());

@@ -66,3 +66,35 @@ test('property: periods are contiguous, strictly increasing, and keep the anchor
     { numRuns: 500, seed: Number(process.env.FC_SEED ?? 20261125) },
   );
 });
+
+// toWall reads the zone's offset from a per-quarter-hour cache; Intl's formatToParts is the oracle.
+// Half-hour and 45-minute zones, a zone that skipped a whole day (Apia, 2011-12-30), LMT-era dates.
+const oracleZones = [...zones, 'Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Pacific/Apia', 'Europe/Dublin', 'America/St_Johns'];
+
+function intlWall(d: Date, tz: string) {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(d);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second'), ms: d.getUTCMilliseconds() };
+}
+
+test('property: toWall agrees with Intl at any instant, next to DST changes too', () => {
+  fc.assert(
+    fc.property(
+      fc.date({ min: new Date('1850-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
+      fc.constantFrom(...oracleZones),
+      (d, tz) => assert.deepEqual(toWall(d, tz), intlWall(d, tz)),
+    ),
+    { numRuns: 3000, seed: Number(process.env.FC_SEED ?? 20261125) },
+  );
+  // Every minute around Paris's and Lord Howe's (30-minute) changes, and Apia's skipped day.
+  for (const [tz, at] of [['Europe/Paris', '2026-03-29T01:00:00Z'], ['Europe/Paris', '2026-10-25T01:00:00Z'], ['Australia/Lord_Howe', '2026-04-04T15:00:00Z'], ['Pacific/Apia', '2011-12-30T10:00:00Z']] as const) {
+    for (let m = -90; m <= 90; m++) {
+      const d = new Date(new Date(at).getTime() + m * 60_000 + 17_000);
+      assert.deepEqual(toWall(d, tz), intlWall(d, tz), `${tz} ${d.toISOString()}`);
+    }
+  }
+});
+
+test('an unknown time zone is refused and leaves nothing behind', () => {
+  assert.throws(() => toWall(new Date(), 'Mars/Olympus_Mons'), RangeError);
+});

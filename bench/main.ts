@@ -149,12 +149,15 @@ async function main() {
   const c = new pg.Client({ connectionString: ADMIN_URL });
   await c.connect();
   const pgVersion = ((await c.query('SHOW server_version')).rows[0].server_version as string).split(' ')[0];
+  // Server settings that change long runs: without autovacuum the queue's dead rows pile up.
+  const setting = async (name: string) => (await c.query(`SELECT current_setting($1) AS v`, [name])).rows[0].v as string;
+  const pgSettings = `autovacuum ${await setting('autovacuum')}, shared_buffers ${await setting('shared_buffers')}`;
   await c.end();
   const results: Results = {
     startedAt: new Date().toISOString(),
     finishedAt: '',
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
-    machine: machine(`PostgreSQL ${pgVersion}`),
+    machine: machine(`PostgreSQL ${pgVersion} (${pgSettings})`),
     options: { ...o, only: [...o.only] },
     errors: [],
   };

@@ -6,14 +6,12 @@
 import pg from 'pg';
 import { accountId, dropDatabase, PREFIX, seedDatabase } from './lib/pg.ts';
 import { median } from './lib/util.ts';
+import { ACCESS_SQL } from '../src/store/access.ts';
 
-const ONE = `SELECT a.id, s.status, s.plan_id, s.grace_ends_at, s.current_period_end, p.free,
-          (SELECT id FROM plans WHERE free LIMIT 1) AS free_plan_id
-     FROM accounts a
-     LEFT JOIN subscriptions s ON s.account_id = a.id
-     LEFT JOIN plans p ON p.id = s.plan_id
-    WHERE a.id = $1`;
-const MANY = ONE.replace('a.id = $1', 'a.id = ANY($1::text[])');
+// The statement the access check runs, and the same with one id instead of a list.
+const MANY = ACCESS_SQL;
+const ONE = ACCESS_SQL.replace('= ANY($1::text[])', '= $1');
+if (ONE === MANY) throw new Error('access-plan: the access statement no longer reads `= ANY($1::text[])`');
 
 const name = `${PREFIX}_plan`;
 const url = await seedDatabase(name, { due: 0, notDue: 100_000, now: new Date() }, 'plan seed');

@@ -65,7 +65,7 @@ function intlOffset(utcMs: number, timeZone: string): number {
 
 // Offsets change a few times a year, on whole minutes, never twice in a quarter hour. So one
 // offset serves a whole quarter hour when both of its ends agree: a billing day converts several
-// instants per renewal, and a Map lookup is a hundredth of an Intl call. A quarter hour with a
+// instants per renewal, and a Map lookup costs far less than formatting with Intl. A quarter hour with a
 // transition inside is never cached and goes to Intl each time.
 const QUARTER = 15 * 60_000;
 const offsets = new Map<string, Map<number, number>>();

@@ -17,7 +17,7 @@ export interface AccessRow {
   free_plan_id: string | null;
 }
 
-const ACCESS_SQL = prepared(
+export const ACCESS_SQL = prepared(
   `SELECT a.id, s.status, s.plan_id, s.grace_ends_at, s.current_period_end, p.free,
           (SELECT id FROM plans WHERE free LIMIT 1) AS free_plan_id
      FROM accounts a

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH_DIR, fmt } from './lib/util.ts';
+import { BENCH_DIR, fmt, median } from './lib/util.ts';
 import type { BillingResult } from './scenarios/billing.ts';
 import type { AccessResult } from './scenarios/access.ts';
 import type { GrowthResult } from './scenarios/growth.ts';
@@ -161,12 +161,50 @@ export function markdown(r: Results): string {
         `| ${x.round} | ${x.config.latencyMs} ms | ${x.config.workers} | ${fmt(x.engine.perSecond)} | ${fmt(x.sql.perSecond)} | ${fmt(x.gateway.perSecond)} | ${x.engine.cpuS.map((c) => c.toFixed(0)).join(' + ')} | ${x.engine.sandboxCpuS?.toFixed(0)} | ${x.engine.peakRssMb.map((c) => c.toFixed(0)).join(' / ')} | ${x.verification.ok ? '✅' : '❌ ' + x.verification.problems.join('; ')} |`,
       );
     lines.push('');
+    lines.push(...cpuBudget(r.billing));
   }
   if (r.errors.length) {
     lines.push('Errors:', '', ...r.errors.map((e) => `- **${e.scenario}**: ${e.message.replace(/\n/g, ' ')}`), '');
   }
   lines.push('![ratios](latest.svg)', '');
   return lines.join('\n');
+}
+
+/**
+ * Where the machine's CPU went per renewal (medians over the rounds of each configuration): the
+ * engine workers, the sandbox PSP and the local PostgreSQL server, beside the bare-SQL harness and
+ * PostgreSQL for the same rows. "Ceiling" is the rate if every core did nothing else: cores ×
+ * 1000 ms ÷ CPU ms per renewal, the most this mix of processes can reach on this machine.
+ */
+export function cpuBudget(b: BillingResult): string[] {
+  const measured = b.runs.filter((x) => x.engine.postgresCpuS != null && x.sql.postgresCpuS != null);
+  if (measured.length === 0) return [];
+  const perRenewal = (cpuS: number, n: number) => (cpuS * 1000) / n;
+  const lines = [
+    'CPU per renewal, ms (medians; PostgreSQL = every local `postgres` process; ceiling = cores × 1000 ÷ total):',
+    '',
+    '| latency | workers | engine workers | sandbox | PostgreSQL | total | machine busy | ceiling /s | engine /s | bare-SQL harness | its PostgreSQL | its total | its ceiling /s | bare SQL /s |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of b.summary) {
+    const rs = measured.filter((x) => x.config.latencyMs === s.config.latencyMs && x.config.workers === s.config.workers);
+    if (rs.length === 0) continue;
+    const cores = rs[0].engine.cores ?? os.availableParallelism();
+    const m = (f: (x: (typeof rs)[number]) => number) => median(rs.map(f));
+    const w = m((x) => perRenewal(x.engine.cpuS.reduce((a, c) => a + c, 0), x.engine.n));
+    const sb = m((x) => perRenewal(x.engine.sandboxCpuS, x.engine.n));
+    const pg = m((x) => perRenewal(x.engine.postgresCpuS!, x.engine.n));
+    const tot = m((x) => perRenewal(x.engine.cpuS.reduce((a, c) => a + c, 0) + x.engine.sandboxCpuS + x.engine.postgresCpuS!, x.engine.n));
+    const h = m((x) => perRenewal(x.sql.cpuS.reduce((a, c) => a + c, 0), x.sql.n));
+    const hpg = m((x) => perRenewal(x.sql.postgresCpuS!, x.sql.n));
+    const htot = m((x) => perRenewal(x.sql.cpuS.reduce((a, c) => a + c, 0) + x.sql.postgresCpuS!, x.sql.n));
+    const ms = (v: number) => v.toFixed(2);
+    lines.push(
+      `| ${s.config.latencyMs} ms | ${s.config.workers} | ${ms(w)} | ${ms(sb)} | ${ms(pg)} | ${ms(tot)} | ${(m((x) => x.engine.machineBusy ?? NaN) * 100).toFixed(0)} % | ${fmt((cores * 1000) / tot)} | ${fmt(m((x) => x.engine.perSecond))} | ${ms(h)} | ${ms(hpg)} | ${ms(htot)} | ${fmt((cores * 1000) / htot)} | ${fmt(m((x) => x.sql.perSecond))} |`,
+    );
+  }
+  lines.push('');
+  return lines;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

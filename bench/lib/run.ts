@@ -1,6 +1,7 @@
 // Runs a group of worker processes in step: all get their parameters, report ready, start on one
 // "go", and the group's time is from that "go" to the last "done". Peak RSS of each is sampled.
-import { spawnChild, rssOf, cpuOf, progress, bar, fmt, type Child } from './util.ts';
+import { availableParallelism } from 'node:os';
+import { spawnChild, rssOf, cpuOf, progress, bar, fmt, machineCpu, postgresCpuByPid, postgresCpuSince, type Child } from './util.ts';
 
 export interface GroupResult {
   n: number;
@@ -11,6 +12,11 @@ export interface GroupResult {
   /** CPU seconds each process used during the timed part. */
   cpuS: number[];
   extra: any[];
+  /** CPU seconds the local PostgreSQL server used during the timed part (0 when it runs elsewhere). */
+  postgresCpuS: number;
+  /** Share of the machine's CPU (all cores) busy during the timed part, 0..1, and the number of cores. */
+  machineBusy: number;
+  cores: number;
 }
 
 export async function runGroup(opts: {
@@ -35,6 +41,8 @@ export async function runGroup(opts: {
     await Promise.all(ready);
     const cpu0 = kids.map((k) => cpuOf(k.pid));
     const w0 = (opts.watch ?? []).map((w) => cpuOf(w.pid));
+    const pg0 = postgresCpuByPid();
+    const m0 = machineCpu();
     const dones = kids.map((k) => k.next('done'));
     const t0 = performance.now();
     for (const k of kids) k.send({ type: 'go' });
@@ -53,12 +61,15 @@ export async function runGroup(opts: {
     }
     const ms = performance.now() - t0;
     const cpuS = kids.map((k, i) => cpuOf(k.pid) - cpu0[i]);
+    const postgresCpuS = postgresCpuSince(pg0);
+    const m1 = machineCpu();
+    const machineBusy = (m1.busy - m0.busy) / Math.max(1, m1.total - m0.total);
     const watchCpuS = Object.fromEntries((opts.watch ?? []).map((w, i) => [w.name, cpuOf(w.pid) - w0[i]]));
     const peakRssMb = kids.map((k, i) => Math.max(peak[i], rssOf(k.pid).peakMb || 0));
     const n = results.reduce((a, r) => a + (r.n ?? 0), 0);
     for (const k of kids) k.send({ type: 'exit' });
     await Promise.all(kids.map((k) => Promise.race([k.exited, new Promise((r) => setTimeout(r, 10_000))])));
-    return { n, ms, perSecond: (n / ms) * 1000, peakRssMb, cpuS, extra: results, watchCpuS };
+    return { n, ms, perSecond: (n / ms) * 1000, peakRssMb, cpuS, extra: results, watchCpuS, postgresCpuS, machineBusy, cores: availableParallelism() };
   } finally {
     await Promise.all(kids.map((k) => k.kill()));
   }

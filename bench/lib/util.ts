@@ -1,6 +1,6 @@
 // Small helpers of the benchmark suite: statistics, progress on stderr, child processes, RSS.
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -124,6 +124,42 @@ export function cpuOf(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * CPU seconds of every process named `postgres` on this machine, by pid (the local server's
+ * postmaster, backends and background workers). Empty when the server runs elsewhere.
+ */
+export function postgresCpuByPid(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (f.slice(f.indexOf('(') + 1, f.lastIndexOf(')')) !== 'postgres') continue;
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(name), (Number(rest[11]) + Number(rest[12])) / 100);
+    } catch {
+      // the process ended while we read
+    }
+  }
+  return out;
+}
+
+/** CPU seconds the local PostgreSQL used between two readings (backends that ended in between are missed). */
+export function postgresCpuSince(before: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, cpu] of postgresCpuByPid()) s += cpu - (before.get(pid) ?? 0);
+  return s;
+}
+
+/** Whole-machine CPU jiffies from /proc/stat: busy and total, summed over all cores. */
+export function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8');
+  const v = f.slice(0, f.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0); // user…steal (guest is counted in user)
+  const idle = v[3] + v[4]; // idle + iowait
+  return { busy: total - idle, total };
 }
 
 export async function freePort(): Promise<number> {

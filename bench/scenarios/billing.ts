@@ -20,8 +20,8 @@ export interface BillingConfig {
 export interface BillingRun {
   round: number;
   config: BillingConfig;
-  engine: { n: number; ms: number; perSecond: number; peakRssMb: number[]; cpuS: number[]; sandboxCpuS: number; memory: unknown[] };
-  sql: { n: number; ms: number; perSecond: number; cpuS: number[] };
+  engine: { n: number; ms: number; perSecond: number; peakRssMb: number[]; cpuS: number[]; sandboxCpuS: number; memory: unknown[]; postgresCpuS?: number; machineBusy?: number; cores?: number };
+  sql: { n: number; ms: number; perSecond: number; cpuS: number[]; postgresCpuS?: number; machineBusy?: number };
   gateway: { n: number; ms: number; perSecond: number; failed: number; sandboxCpuS: number };
   verification: Verification;
   sandbox: Record<string, unknown>;
@@ -154,8 +154,8 @@ export async function runBilling(o: Options): Promise<BillingResult> {
       const run: BillingRun = {
         round,
         config: c,
-        engine: { n: eng.n, ms: eng.ms, perSecond: eng.perSecond, peakRssMb: eng.peakRssMb, cpuS: eng.cpuS, sandboxCpuS: eng.watchCpuS.sandbox, memory: eng.extra.map((x) => ({ atStart: x.memoryAtStartMb, peak: x.memoryPeakMb })) },
-        sql: { n: sql.n, ms: sql.ms, perSecond: sql.perSecond, cpuS: sql.cpuS },
+        engine: { n: eng.n, ms: eng.ms, perSecond: eng.perSecond, peakRssMb: eng.peakRssMb, cpuS: eng.cpuS, sandboxCpuS: eng.watchCpuS.sandbox, memory: eng.extra.map((x) => ({ atStart: x.memoryAtStartMb, peak: x.memoryPeakMb })), postgresCpuS: eng.postgresCpuS, machineBusy: eng.machineBusy, cores: eng.cores },
+        sql: { n: sql.n, ms: sql.ms, perSecond: sql.perSecond, cpuS: sql.cpuS, postgresCpuS: sql.postgresCpuS, machineBusy: sql.machineBusy },
         gateway: { n: gw.n, ms: gw.ms, perSecond: (gw.extra.reduce((a, r) => a + r.inWindow, 0) / o.gatewayMs) * 1000, failed: gw.extra.reduce((a, r) => a + (r.failed ?? 0), 0), sandboxCpuS: gw.watchCpuS.sandbox },
         verification,
         sandbox: sbStats,
@@ -164,8 +164,8 @@ export async function runBilling(o: Options): Promise<BillingResult> {
       runs.push(run);
       if (o.verbose) log(JSON.stringify(run.engine.memory));
       log(
-        `${tag}: engine ${fmt(eng.perSecond)}/s (${(eng.ms / 1000).toFixed(1)} s, worker CPU ${eng.cpuS.map((x) => x.toFixed(0)).join('+')} s, sandbox CPU ${eng.watchCpuS.sandbox?.toFixed(0)} s, peak RSS ${eng.peakRssMb.map((x) => x.toFixed(0)).join('/')} MB)` +
-          ` | bare SQL ${fmt(sql.perSecond)}/s | bare sandbox ${fmt(run.gateway.perSecond)}/s | ${verification.ok ? 'verified: each renewed once' : 'NOT VERIFIED'}`,
+        `${tag}: engine ${fmt(eng.perSecond)}/s (${(eng.ms / 1000).toFixed(1)} s, worker CPU ${eng.cpuS.map((x) => x.toFixed(0)).join('+')} s, sandbox CPU ${eng.watchCpuS.sandbox?.toFixed(0)} s, PostgreSQL CPU ${eng.postgresCpuS.toFixed(0)} s, machine ${(eng.machineBusy * 100).toFixed(0)}% busy, peak RSS ${eng.peakRssMb.map((x) => x.toFixed(0)).join('/')} MB)` +
+          ` | bare SQL ${fmt(sql.perSecond)}/s (PostgreSQL CPU ${sql.postgresCpuS.toFixed(0)} s, machine ${(sql.machineBusy * 100).toFixed(0)}% busy) | bare sandbox ${fmt(run.gateway.perSecond)}/s | ${verification.ok ? 'verified: each renewed once' : 'NOT VERIFIED'}`,
       );
     }
   }

@@ -94,5 +94,20 @@ for (const engine of ENGINES) {
       const result = step(before, { type: 'tick' }, new Date(due.getTime() + 3_600_000), { newId });
       await assert.rejects(t.db.tx((q) => saveSteps(q, [{ before, result }], due)), /concurrent update/);
     });
+
+    test("an account's payment attempts (purchase history, Retry's daily count) are read by index, not by scanning the table", async () => {
+      // The planner picks a scan by cost; with sequential scans priced out, the plan shows which
+      // index serves the statement (a full scan of another index would name that one instead).
+      const plans = await t.db.tx(async (q) => {
+        await q.query('SET LOCAL enable_seqscan = off');
+        const explain = async (sql: string, params: unknown[]) =>
+          (await q.query<Record<string, string>>(`EXPLAIN ${sql}`, params)).map((r) => Object.values(r)[0]).join('\n');
+        return [
+          await explain('SELECT * FROM payment_attempts WHERE account_id = $1 ORDER BY number', ['acct_1']),
+          await explain(`SELECT count(*)::int AS n FROM payment_attempts WHERE account_id = $1 AND trigger = 'customer_retry' AND created_at > $2`, ['acct_1', due]),
+        ];
+      });
+      for (const plan of plans) assert.match(plan, /payment_attempts_account/, plan);
+    });
   });
 }

@@ -162,6 +162,7 @@ export function markdown(r: Results): string {
       );
     lines.push('');
     lines.push(...cpuBudget(r.billing));
+    lines.push(...segmentTables(r.billing));
   }
   if (r.errors.length) {
     lines.push('Errors:', '', ...r.errors.map((e) => `- **${e.scenario}**: ${e.message.replace(/\n/g, ' ')}`), '');
@@ -204,6 +205,33 @@ export function cpuBudget(b: BillingResult): string[] {
     );
   }
   lines.push('');
+  return lines;
+}
+
+/**
+ * Large runs (N ≥ 100,000) cut in tenths: whether the rate holds as the tables grow, and if not,
+ * whose CPU per renewal grew or what PostgreSQL's sessions waited on (average sessions per wait
+ * event; "CPU" = active, not waiting).
+ */
+export function segmentTables(b: BillingResult): string[] {
+  const lines: string[] = [];
+  for (const x of b.runs) {
+    if (x.engine.n < 100_000) continue;
+    for (const [who, segs] of [['engine', x.engine.segments], ['bare SQL', x.sql.segments]] as const) {
+      if (!segs?.length) continue;
+      lines.push(
+        `Round ${x.round}, ${x.config.latencyMs} ms, ${x.config.workers} worker(s), ${who}, by tenths of the run (CPU ms per renewal; PostgreSQL sessions by wait event):`,
+        '',
+        '| renewals | s | /s | workers | sandbox | PostgreSQL | machine busy | PostgreSQL sessions |',
+        '|---|---:|---:|---:|---:|---:|---:|---|',
+        ...segs.map(
+          (g) =>
+            `| ${fmt(g.from)}–${fmt(g.to)} | ${g.seconds.toFixed(0)} | ${fmt(g.perSecond)} | ${g.workerMs.toFixed(2)} | ${who === 'engine' ? g.watchMs.toFixed(2) : '—'} | ${g.postgresMs.toFixed(2)} | ${(g.machineBusy * 100).toFixed(0)} % | ${Object.entries(g.waits).slice(0, 5).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
+        ),
+        '',
+      );
+    }
+  }
   return lines;
 }
 

@@ -5,7 +5,7 @@
 // of calls in flight (the gateway limit). After each engine run the database is checked: every due
 // subscription renewed exactly once.
 import { createDatabase, dropDatabase, PREFIX, seedDatabase, verifyRun, type Verification } from '../lib/pg.ts';
-import { runGroup } from '../lib/run.ts';
+import { runGroup, type Segment } from '../lib/run.ts';
 import { log, median, spawnChild, fmt, type Child } from '../lib/util.ts';
 import type { Options } from '../main.ts';
 
@@ -20,8 +20,8 @@ export interface BillingConfig {
 export interface BillingRun {
   round: number;
   config: BillingConfig;
-  engine: { n: number; ms: number; perSecond: number; peakRssMb: number[]; cpuS: number[]; sandboxCpuS: number; memory: unknown[]; postgresCpuS?: number; machineBusy?: number; cores?: number };
-  sql: { n: number; ms: number; perSecond: number; cpuS: number[]; postgresCpuS?: number; machineBusy?: number };
+  engine: { n: number; ms: number; perSecond: number; peakRssMb: number[]; cpuS: number[]; sandboxCpuS: number; memory: unknown[]; postgresCpuS?: number; machineBusy?: number; cores?: number; segments?: Segment[]; tables?: TableStats[] };
+  sql: { n: number; ms: number; perSecond: number; cpuS: number[]; postgresCpuS?: number; machineBusy?: number; segments?: Segment[]; tables?: TableStats[] };
   gateway: { n: number; ms: number; perSecond: number; failed: number; sandboxCpuS: number };
   verification: Verification;
   sandbox: Record<string, unknown>;
@@ -104,10 +104,12 @@ export async function runBilling(o: Options): Promise<BillingResult> {
         params: () => ({ url: db.url, sandboxUrl: sb.url, lanes: c.lanes, batchSize: c.batchSize, concurrency: c.concurrency, poolMax: c.lanes * 2 + 2, maxSockets: o.maxSockets ?? c.lanes * Math.min(c.batchSize, c.concurrency) }),
         execArgv: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}/worker-${c.latencyMs}ms-${c.workers}w-r${round}`] : [],
         watch: [{ name: 'sandbox', pid: sb.child.pid }],
+        dbUrl: db.url,
       });
       const sbStats = await sandboxStats(sb.child);
       sb.child.send({ type: 'exit' });
       await sb.child.kill();
+      const engineTables = await tableStats(db.url);
       const verification = await verifyRun(db.url, n, DECLINE_EVERY, new Date());
       if (sbStats.charges_attempted !== n) verification.problems.push(`the sandbox saw ${sbStats.charges_attempted} charges for ${n} renewals`);
       verification.ok = verification.problems.length === 0;
@@ -123,7 +125,9 @@ export async function runBilling(o: Options): Promise<BillingResult> {
         total: n,
         label: `${tag} bare SQL`,
         params: () => ({ url: db2.url, lanes: c.lanes, batchSize: c.batchSize, declineEvery: DECLINE_EVERY, textBytes: bytes.text || 800, htmlBytes: bytes.html || 3000 }),
+        dbUrl: db2.url,
       });
+      const sqlTables = await tableStats(db2.url);
       const v2 = await verifyRun(db2.url, n, DECLINE_EVERY, new Date());
       if (!v2.ok) log(`!!! ${tag}: bare-SQL reference left: ${v2.problems.join('; ')}`);
       await dropDatabase(db2.name);
@@ -154,8 +158,8 @@ export async function runBilling(o: Options): Promise<BillingResult> {
       const run: BillingRun = {
         round,
         config: c,
-        engine: { n: eng.n, ms: eng.ms, perSecond: eng.perSecond, peakRssMb: eng.peakRssMb, cpuS: eng.cpuS, sandboxCpuS: eng.watchCpuS.sandbox, memory: eng.extra.map((x) => ({ atStart: x.memoryAtStartMb, peak: x.memoryPeakMb })), postgresCpuS: eng.postgresCpuS, machineBusy: eng.machineBusy, cores: eng.cores },
-        sql: { n: sql.n, ms: sql.ms, perSecond: sql.perSecond, cpuS: sql.cpuS, postgresCpuS: sql.postgresCpuS, machineBusy: sql.machineBusy },
+        engine: { n: eng.n, ms: eng.ms, perSecond: eng.perSecond, peakRssMb: eng.peakRssMb, cpuS: eng.cpuS, sandboxCpuS: eng.watchCpuS.sandbox, memory: eng.extra.map((x) => ({ atStart: x.memoryAtStartMb, peak: x.memoryPeakMb })), postgresCpuS: eng.postgresCpuS, machineBusy: eng.machineBusy, cores: eng.cores, segments: eng.segments, tables: engineTables },
+        sql: { n: sql.n, ms: sql.ms, perSecond: sql.perSecond, cpuS: sql.cpuS, postgresCpuS: sql.postgresCpuS, machineBusy: sql.machineBusy, segments: sql.segments, tables: sqlTables },
         gateway: { n: gw.n, ms: gw.ms, perSecond: (gw.extra.reduce((a, r) => a + r.inWindow, 0) / o.gatewayMs) * 1000, failed: gw.extra.reduce((a, r) => a + (r.failed ?? 0), 0), sandboxCpuS: gw.watchCpuS.sandbox },
         verification,
         sandbox: sbStats,
@@ -163,6 +167,8 @@ export async function runBilling(o: Options): Promise<BillingResult> {
       };
       runs.push(run);
       if (o.verbose) log(JSON.stringify(run.engine.memory));
+      const scanned = (ts: TableStats[]) => ts.filter((t) => t.seqRowsRead > n).map((t) => `${t.table} ${t.seqScans} scans/${fmt(t.seqRowsRead)} rows`).join(', ') || 'none';
+      log(`${tag}: sequential scans reading more than N rows: engine ${scanned(engineTables)} | bare SQL ${scanned(sqlTables)}`);
       log(
         `${tag}: engine ${fmt(eng.perSecond)}/s (${(eng.ms / 1000).toFixed(1)} s, worker CPU ${eng.cpuS.map((x) => x.toFixed(0)).join('+')} s, sandbox CPU ${eng.watchCpuS.sandbox?.toFixed(0)} s, PostgreSQL CPU ${eng.postgresCpuS.toFixed(0)} s, machine ${(eng.machineBusy * 100).toFixed(0)}% busy, peak RSS ${eng.peakRssMb.map((x) => x.toFixed(0)).join('/')} MB)` +
           ` | bare SQL ${fmt(sql.perSecond)}/s (PostgreSQL CPU ${sql.postgresCpuS.toFixed(0)} s, machine ${(sql.machineBusy * 100).toFixed(0)}% busy) | bare sandbox ${fmt(run.gateway.perSecond)}/s | ${verification.ok ? 'verified: each renewed once' : 'NOT VERIFIED'}`,
@@ -186,6 +192,33 @@ export async function runBilling(o: Options): Promise<BillingResult> {
     };
   });
   return { n, declineEvery: DECLINE_EVERY, runs, summary };
+}
+
+/** Per table of a run's database, read before verification touches it: how it was read and what it holds. */
+export interface TableStats {
+  table: string;
+  seqScans: number;
+  seqRowsRead: number;
+  indexScans: number;
+  liveRows: number;
+  deadRows: number;
+}
+
+async function tableStats(url: string): Promise<TableStats[]> {
+  const { openPostgres } = await import('../../src/store/db.ts');
+  const db = openPostgres(url, { max: 1 });
+  try {
+    // The statistics collector reports with a delay of up to half a second (PostgreSQL 15: at
+    // the end of each transaction, flushed at most every 1 s by idle backends).
+    await new Promise((r) => setTimeout(r, 1500));
+    return await db.query<TableStats>(
+      `SELECT relname AS "table", seq_scan::float8 AS "seqScans", seq_tup_read::float8 AS "seqRowsRead", coalesce(idx_scan, 0)::float8 AS "indexScans",
+              n_live_tup::float8 AS "liveRows", n_dead_tup::float8 AS "deadRows"
+         FROM pg_stat_user_tables ORDER BY seq_tup_read DESC, relname`,
+    );
+  } finally {
+    await db.close();
+  }
 }
 
 async function notificationBytes(url: string) {

@@ -7,7 +7,7 @@ import type { Plan } from '../core/types.ts';
 import { step, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
 import { classifyDecline } from '../core/declines.ts';
 import type { Db, Queryable } from '../store/db.ts';
-import { insertOutbox, loadPlans, loadPolicies, loadStates, saveSteps, type OutboxRow } from '../store/billing.ts';
+import { insertOutbox, loadPlans, loadPolicies, loadStates, saveSteps, toSubscription, type OutboxRow } from '../store/billing.ts';
 import { newId } from '../store/ids.ts';
 import type { ChargeResult, Gateway } from '../gateway/types.ts';
 import { renderEmail, type TemplateName } from '../notify/templates.ts';
@@ -61,18 +61,18 @@ export class Engine {
   /** Claims one batch of due subscriptions and carries it through. Returns how many were claimed. */
   async runBatch(): Promise<number> {
     const now = this.clock.now();
-    const { claimed, charges, refs } = await this.db.tx(async (q) => {
+    const { claimed, charges, refs, saved } = await this.db.tx(async (q) => {
       const rows = await q.query<Row>(
         `SELECT * FROM subscriptions WHERE next_action_at <= $1 ORDER BY next_action_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [now, this.batchSize],
       );
-      if (rows.length === 0) return { claimed: 0, charges: [] as Effect[], refs: undefined };
+      if (rows.length === 0) return { claimed: 0, charges: [] as Effect[], refs: undefined, saved: undefined };
       const states = await loadStates(q, rows, now);
       const steps = states.map((before) => ({ before, result: this.step(before, { type: 'tick' }, now) }));
       await this.persist(q, steps, now);
-      return { claimed: rows.length, charges: steps.flatMap((s) => gatewayEffects(s.result)), refs: gatewayRefs(states) };
+      return { claimed: rows.length, charges: steps.flatMap((s) => gatewayEffects(s.result)), refs: gatewayRefs(states), saved: savedStates(steps) };
     });
-    if (charges.length) await this.settle(charges, refs);
+    if (charges.length) await this.settle(charges, refs, saved);
     return claimed;
   }
 
@@ -124,7 +124,7 @@ export class Engine {
    * Performs charges/reconciliations concurrently, then applies every answer in batched transactions.
    * `refs`: gateway references of the payment methods, already read with the batch (saves a query per charge).
    */
-  private async settle(effects: Effect[], refs?: Map<string, GatewayRefs>): Promise<Map<string, DispatchResult>> {
+  private async settle(effects: Effect[], refs?: Map<string, GatewayRefs>, saved?: Map<string, BillingState>): Promise<Map<string, DispatchResult>> {
     const answers: { attempt: AttemptState; result: ChargeResult }[] = [];
     let next = 0;
     const worker = async () => {
@@ -137,7 +137,7 @@ export class Engine {
     const out = new Map<string, DispatchResult>();
     for (let i = 0; i < answers.length; i += this.batchSize) {
       const chunk = answers.slice(i, i + this.batchSize);
-      const more = await this.applyAnswers(chunk);
+      const more = await this.applyAnswers(chunk, saved);
       for (const [k, v] of more) out.set(k, v);
     }
     return out;
@@ -192,7 +192,14 @@ export class Engine {
     };
   }
 
-  private async applyAnswers(chunk: { attempt: AttemptState; result: ChargeResult }[]): Promise<Map<string, DispatchResult>> {
+  /**
+   * Applies gateway answers. `saved`: the states the claim wrote, by subscription. A state is used
+   * again only if its subscription row, now locked, is exactly as the claim left it (same version,
+   * same columns): every write of a subscription, its invoices or its attempts goes through a step,
+   * which bumps the version, and a column changed without one (auto_renew, a rescheduled
+   * next_action_at) differs. Any other row is read afresh. Saves the second state load of a batch.
+   */
+  private async applyAnswers(chunk: { attempt: AttemptState; result: ChargeResult }[], saved?: Map<string, BillingState>): Promise<Map<string, DispatchResult>> {
     const now = this.clock.now();
     return this.db.tx(async (q) => {
       const invIds = chunk.map((c) => c.attempt.invoice_id);
@@ -201,7 +208,14 @@ export class Engine {
         `SELECT s.* FROM subscriptions s WHERE s.id IN (SELECT subscription_id FROM invoices WHERE id = ANY($1)) ORDER BY s.id FOR UPDATE`,
         [invIds],
       );
-      const states = await loadStates(q, rows, now);
+      const reused: BillingState[] = [];
+      const changed: Row[] = [];
+      for (const r of rows) {
+        const s = saved?.get(r.id);
+        if (s && sameSubscription(s.subscription, toSubscription(r))) reused.push(s);
+        else changed.push(r);
+      }
+      const states = reused.concat(await loadStates(q, changed, now));
       const byInvoice = new Map(states.filter((s) => s.invoice).map((s) => [s.invoice!.id, s]));
       const steps: { before: BillingState; result: StepResult }[] = [];
       const out = new Map<string, DispatchResult>();
@@ -279,6 +293,28 @@ function gatewayRefs(states: BillingState[]): Map<string, GatewayRefs> {
     if (pm?.gateway_ref && customer_ref) out.set(pm.id, { customer_ref, payment_method_ref: pm.gateway_ref });
   }
   return out;
+}
+
+/** The states a batch's steps wrote, as the database now holds them (saveSteps bumped each version). */
+function savedStates(steps: { before: BillingState; result: StepResult }[]): Map<string, BillingState> {
+  return new Map(
+    steps.map(({ before, result }) => [
+      before.subscription.id,
+      { ...result.state, subscription: { ...result.state.subscription, version: before.subscription.version + 1 } },
+    ]),
+  );
+}
+
+/** Field by field (dates by instant): the subscription row holds exactly this state. */
+function sameSubscription(a: BillingState['subscription'], b: BillingState['subscription']): boolean {
+  for (const k of Object.keys(b) as (keyof typeof b)[]) {
+    const x = a[k];
+    const y = b[k];
+    if (x instanceof Date || y instanceof Date) {
+      if (!(x instanceof Date && y instanceof Date && x.getTime() === y.getTime())) return false;
+    } else if (x !== y) return false;
+  }
+  return true;
 }
 
 function gatewayEffects(r: StepResult): Effect[] {

@@ -1,0 +1,111 @@
+// Applying gateway answers reuses the states the claim wrote, unless the subscription changed while
+// its charge was in flight: a change made then (with or without a version bump) must survive the
+// answer, and the answer must still be applied once.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { TestClock } from '../../src/engine/clock.ts';
+import { createSandbox, type Sandbox } from '../../src/sandbox/server.ts';
+import { createStripeGateway } from '../../src/gateway/stripe.ts';
+import type { ChargeRequest, Gateway } from '../../src/gateway/types.ts';
+
+const N = 6;
+const DUE = new Date('2026-03-01T00:00:00Z');
+const START = new Date('2026-02-01T00:00:00Z');
+
+for (const engine of ENGINES) {
+  describe(`answers applied after concurrent changes (${engine})`, () => {
+    let t: TestDb;
+    let sandbox: Sandbox;
+    let url: URL;
+    const clock = new TestClock(DUE);
+
+    before(async () => {
+      t = await createTestDatabase(engine);
+      await t.db.query(`INSERT INTO plans (id, name, free) VALUES ('free', 'Free', true), ('pro', 'Pro', false)`);
+      await t.db.query(`INSERT INTO plan_prices VALUES ('pro', 'EUR', 'month', 2900)`);
+      await t.db.query(
+        `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
+         SELECT 'acct_' || i, 'Account ' || i, 'a' || i || '@example.com', 'en', 'com', 'EUR', 'UTC', 'cus_' || i, $1 FROM generate_series(1, $2) i`,
+        [START, N],
+      );
+      await t.db.query(
+        `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
+         SELECT 'pm_' || i, 'acct_' || i, 'card', 'pm_' || i, 'visa', '4242', 12, 2030, 'active', $1 FROM generate_series(1, $2) i`,
+        [START, N],
+      );
+      await t.db.query(
+        `INSERT INTO subscriptions (id, account_id, plan_id, interval, status, billing_anchor, current_period_start, current_period_end, next_action_at, next_action, created_at)
+         SELECT 'sub_' || i, 'acct_' || i, 'pro', 'month', 'active', $1, $1, $2, $2, 'renew', $1 FROM generate_series(1, $3) i`,
+        [START, DUE, N],
+      );
+      sandbox = createSandbox({ clock });
+      const ids = Array.from({ length: N }, (_, k) => k + 1);
+      sandbox.load({
+        customers: ids.map((i) => ({ id: `cus_${i}` })),
+        // Cards 2 and 4 decline (insufficient funds): those answers put the subscription in grace.
+        cards: ids.map((i) => ({ id: `pm_${i}`, customer: `cus_${i}`, number: i % 2 === 0 && i < 5 ? '4000000000009995' : '4242424242424242', exp_month: 12, exp_year: 2030 })),
+      });
+      url = new URL(await sandbox.listen(0));
+    });
+
+    after(async () => {
+      await sandbox.close();
+      await t.drop();
+    });
+
+    test('a change made while the charge is in flight is kept; every answer is applied once', async () => {
+      const stripe = createStripeGateway({ apiKey: 'sk_test_answers', host: url.hostname, port: Number(url.port), protocol: 'http' });
+      // While each charge is at the gateway, another writer changes its subscription:
+      // acct_1 (paid) and acct_2 (declined) without a version bump, as subscribe() sets auto_renew;
+      // acct_3 (paid) and acct_4 (declined) with one, as the auto-renew switch does.
+      const during: Record<string, string> = {
+        cus_1: `UPDATE subscriptions SET auto_renew = false WHERE id = 'sub_1'`,
+        cus_2: `UPDATE subscriptions SET auto_renew = false WHERE id = 'sub_2'`,
+        cus_3: `UPDATE subscriptions SET auto_renew = false, version = version + 1 WHERE id = 'sub_3'`,
+        cus_4: `UPDATE subscriptions SET auto_renew = false, version = version + 1 WHERE id = 'sub_4'`,
+      };
+      const gateway: Gateway = {
+        name: stripe.name,
+        createCustomer: (i) => stripe.createCustomer(i),
+        attachCard: (c, card) => stripe.attachCard(c, card),
+        attachToken: (c, tok) => stripe.attachToken(c, tok),
+        lookup: (r) => stripe.lookup(r),
+        async charge(req: ChargeRequest) {
+          const sql = during[req.customer_ref];
+          if (sql) await t.db.query(sql);
+          return stripe.charge(req);
+        },
+      };
+      const e = new Engine({ db: t.db, gateway, clock, batchSize: N, concurrency: N });
+      assert.equal(await e.drain(), N);
+
+      const subs = await t.db.query<{ id: string; auto_renew: boolean; status: string; period_index: number }>(
+        'SELECT id, auto_renew, status, period_index FROM subscriptions ORDER BY id',
+      );
+      assert.deepEqual(
+        subs.map((s) => [s.id, s.auto_renew, s.status, s.period_index]),
+        [
+          ['sub_1', false, 'active', 1],
+          ['sub_2', false, 'past_due', 0],
+          ['sub_3', false, 'active', 1],
+          ['sub_4', false, 'past_due', 0],
+          ['sub_5', true, 'active', 1],
+          ['sub_6', true, 'active', 1],
+        ],
+      );
+      const attempts = await t.db.query<{ account_id: string; outcome: string }>('SELECT account_id, outcome FROM payment_attempts ORDER BY account_id');
+      assert.deepEqual(
+        attempts.map((a) => [a.account_id, a.outcome]),
+        [['acct_1', 'succeeded'], ['acct_2', 'declined'], ['acct_3', 'succeeded'], ['acct_4', 'declined'], ['acct_5', 'succeeded'], ['acct_6', 'succeeded']],
+      );
+      const invoices = await t.db.query<{ account_id: string; status: string }>('SELECT account_id, status FROM invoices ORDER BY account_id');
+      assert.deepEqual(invoices.map((i) => i.status), ['paid', 'past_due', 'paid', 'past_due', 'paid', 'paid']);
+      assert.equal(sandbox.charges().length, N - 2, "money moved once per paid invoice");
+      // One e-mail per answer (receipt or failure notice), none lost, none doubled.
+      const [mail] = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications');
+      assert.equal(mail.n, N);
+    });
+  });
+}

@@ -155,7 +155,7 @@ export async function loadStates(
   if (subRows.length === 0) return [];
   const subIds = subRows.map((r) => r.id as string);
   const accountIds = subRows.map((r) => r.account_id as string);
-  // One round trip for everything a step needs (a billing day loads states twice per batch):
+  // One round trip for everything a step needs (a billing-day batch loads them once, at its claim):
   // each part comes back as a JSON array; the row converters below accept JSON's ISO date strings.
   const [r] = await q.query<Row>(
     `SELECT

@@ -9,6 +9,7 @@ import { TestClock } from '../../src/engine/clock.ts';
 import { createSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import { createStripeGateway } from '../../src/gateway/stripe.ts';
 import type { ChargeRequest, Gateway } from '../../src/gateway/types.ts';
+import { seedDueSubscriptions } from '../helpers/due.ts';
 
 const N = 6;
 const DUE = new Date('2026-03-01T00:00:00Z');
@@ -23,30 +24,9 @@ for (const engine of ENGINES) {
 
     before(async () => {
       t = await createTestDatabase(engine);
-      await t.db.query(`INSERT INTO plans (id, name, free) VALUES ('free', 'Free', true), ('pro', 'Pro', false)`);
-      await t.db.query(`INSERT INTO plan_prices VALUES ('pro', 'EUR', 'month', 2900)`);
-      await t.db.query(
-        `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
-         SELECT 'acct_' || i, 'Account ' || i, 'a' || i || '@example.com', 'en', 'com', 'EUR', 'UTC', 'cus_' || i, $1 FROM generate_series(1, $2) i`,
-        [START, N],
-      );
-      await t.db.query(
-        `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
-         SELECT 'pm_' || i, 'acct_' || i, 'card', 'pm_' || i, 'visa', '4242', 12, 2030, 'active', $1 FROM generate_series(1, $2) i`,
-        [START, N],
-      );
-      await t.db.query(
-        `INSERT INTO subscriptions (id, account_id, plan_id, interval, status, billing_anchor, current_period_start, current_period_end, next_action_at, next_action, created_at)
-         SELECT 'sub_' || i, 'acct_' || i, 'pro', 'month', 'active', $1, $1, $2, $2, 'renew', $1 FROM generate_series(1, $3) i`,
-        [START, DUE, N],
-      );
       sandbox = createSandbox({ clock });
-      const ids = Array.from({ length: N }, (_, k) => k + 1);
-      sandbox.load({
-        customers: ids.map((i) => ({ id: `cus_${i}` })),
-        // Cards 2 and 4 decline (insufficient funds): those answers put the subscription in grace.
-        cards: ids.map((i) => ({ id: `pm_${i}`, customer: `cus_${i}`, number: i % 2 === 0 && i < 5 ? '4000000000009995' : '4242424242424242', exp_month: 12, exp_year: 2030 })),
-      });
+      // Cards 2 and 4 decline (insufficient funds): those answers put the subscription in grace.
+      await seedDueSubscriptions(t.db, sandbox, { tag: '', n: N, start: START, due: DUE, declines: (i) => i === 2 || i === 4 });
       url = new URL(await sandbox.listen(0));
     });
 

@@ -8,6 +8,7 @@ import { Engine } from '../../src/engine/engine.ts';
 import { TestClock } from '../../src/engine/clock.ts';
 import { createSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import { createStripeGateway } from '../../src/gateway/stripe.ts';
+import { seedDueSubscriptions } from '../helpers/due.ts';
 
 const N = 10_000;
 const DUE = new Date('2026-03-01T00:00:00Z');
@@ -18,31 +19,9 @@ const clock = new TestClock(DUE);
 
 before(async () => {
   t = await createTestDatabase('postgres');
-  await t.db.query(`INSERT INTO plans (id, name, free) VALUES ('free', 'Free', true), ('pro', 'Pro', false)`);
-  await t.db.query(`INSERT INTO plan_prices VALUES ('pro', 'EUR', 'month', 2900)`);
-  const start = new Date('2026-02-01T00:00:00Z');
-  await t.db.query(
-    `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
-     SELECT 'acct_w' || i, 'Account ' || i, 'a' || i || '@example.com', 'en', 'com', 'EUR', 'UTC', 'cus_w' || i, $1 FROM generate_series(1, $2) i`,
-    [start, N],
-  );
-  await t.db.query(
-    `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
-     SELECT 'pm_w' || i, 'acct_w' || i, 'card', 'pm_w' || i, 'visa', '4242', 12, 2030, 'active', $1 FROM generate_series(1, $2) i`,
-    [start, N],
-  );
-  await t.db.query(
-    `INSERT INTO subscriptions (id, account_id, plan_id, interval, status, billing_anchor, current_period_start, current_period_end, next_action_at, next_action, created_at)
-     SELECT 'sub_w' || i, 'acct_w' || i, 'pro', 'month', 'active', $1, $1, $2, $2, 'renew', $1 FROM generate_series(1, $3) i`,
-    [start, DUE, N],
-  );
   sandbox = createSandbox({ clock });
-  const ids = Array.from({ length: N }, (_, k) => k + 1);
-  sandbox.load({
-    customers: ids.map((i) => ({ id: `cus_w${i}` })),
-    // One in ten cards declines (insufficient funds) so both paths run concurrently.
-    cards: ids.map((i) => ({ id: `pm_w${i}`, customer: `cus_w${i}`, number: i % 10 === 0 ? '4000000000009995' : '4242424242424242', exp_month: 12, exp_year: 2030 })),
-  });
+  // One in ten cards declines (insufficient funds) so both paths run concurrently.
+  await seedDueSubscriptions(t.db, sandbox, { tag: 'w', n: N, start: new Date('2026-02-01T00:00:00Z'), due: DUE, declines: (i) => i % 10 === 0 });
   url = await sandbox.listen(0);
 });
 

@@ -1,5 +1,5 @@
 // Summarizes .cpuprofile files (from `npm run bench -- --profile`): self time by function and by
-// source file, so a bottleneck shows as numbers. Usage: node --import tsx bench/profile-summary.ts FILE… [--top 25]
+// source file, and busy time by part of the stack, so a bottleneck shows as numbers. Usage: node --import tsx bench/profile-summary.ts FILE… [--top 25]
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -47,13 +47,38 @@ export function summarize(files: string[], top = 25): string {
     }
   }
   const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
-  const lines = [`${files.length} profile(s), ${(total / 1e6).toFixed(1)} s sampled`, '', 'self time by file/package:'];
+  // Busy time (everything but idle) by part of the stack, all files counted.
+  const byPart = new Map<string, number>();
+  for (const [file, us] of byFile) {
+    const part = partOf(file);
+    if (part) byPart.set(part, (byPart.get(part) ?? 0) + us);
+  }
+  const busy = [...byPart.values()].reduce((a, b) => a + b, 0);
+  const lines = [`${files.length} profile(s), ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy`, '', 'busy time by part:'];
+  for (const [k, v] of [...byPart].sort((a, b) => b[1] - a[1])) lines.push(`  ${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  lines.push('', 'self time by file/package:');
   for (const [k, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(v)}  ${k}`);
   lines.push('', 'self time by function:');
   for (const [k, v] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(v)}  ${k}`);
   lines.push('', 'inclusive time of renewd functions (src/):');
   for (const [k, v] of [...incl].filter(([k]) => /\.ts:\d+$/.test(k) && !k.startsWith('(')).sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(v)}  ${k}`);
   return lines.join('\n');
+}
+
+/** The part of the stack a file belongs to (null: idle). */
+function partOf(file: string): string | null {
+  if (file === '((idle))') return null;
+  if (file === '((garbage collector))') return 'garbage collection';
+  if (file === '(writev)' || file === '(writeBuffer)' || file === '(writeUtf8String)') return 'socket writes';
+  if (file.startsWith('node_modules/stripe')) return 'Stripe client';
+  if (/^node_modules\/(pg|pg-\w+|postgres-\w+)$/.test(file) || file === 'node:buffer') return 'pg and buffers';
+  if (file.startsWith('node:_http') || file.startsWith('node:net') || file === 'node:events' || file.includes('streams') || file.includes('stream_base')) return 'Node HTTP, net and streams';
+  if (file.startsWith('src/store/')) return 'store (statements, state loading)';
+  if (file.startsWith('src/notify/') || file === 'src/core/intl.ts') return 'e-mail rendering';
+  if (file.startsWith('src/engine/')) return 'engine';
+  if (file.startsWith('src/core/')) return 'state machine and rules';
+  if (file.startsWith('src/gateway/')) return 'gateway adapter';
+  return 'other (native, microtasks, module loading, …)';
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

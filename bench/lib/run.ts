@@ -33,7 +33,7 @@ export interface Segment {
   watchMs: number;
   postgresMs: number;
   machineBusy: number;
-  /** Samples of pg_stat_activity (every 500 ms): non-idle sessions of the run's database by wait event, as shares. */
+  /** pg_stat_activity sampled every 500 ms: average number of the run database's active sessions per wait event ("CPU": not waiting). */
   waits: Record<string, number>;
 }
 

@@ -116,14 +116,19 @@ export function rssOf(pid: number): { peakMb: number; rssMb: number } {
 }
 
 /** CPU time (user+system, seconds) a process has used so far. */
-export function cpuOf(pid: number): number {
+/** A process's name and CPU seconds (user + system) from /proc/<pid>/stat; null once it has ended. */
+function procStat(pid: number | string): { comm: string; cpuS: number } | null {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / 100;
+    return { comm: f.slice(f.indexOf('(') + 1, f.lastIndexOf(')')), cpuS: (Number(rest[11]) + Number(rest[12])) / 100 };
   } catch {
-    return NaN;
+    return null;
   }
+}
+
+export function cpuOf(pid: number): number {
+  return procStat(pid)?.cpuS ?? NaN;
 }
 
 /**
@@ -134,14 +139,8 @@ export function postgresCpuByPid(): Map<number, number> {
   const out = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const f = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (f.slice(f.indexOf('(') + 1, f.lastIndexOf(')')) !== 'postgres') continue;
-      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(name), (Number(rest[11]) + Number(rest[12])) / 100);
-    } catch {
-      // the process ended while we read
-    }
+    const st = procStat(name);
+    if (st?.comm === 'postgres') out.set(Number(name), st.cpuS);
   }
   return out;
 }

@@ -27,6 +27,17 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** One statement on a run's database, on a connection of its own (reports read after a run). */
+export async function queryDb<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
 export async function createDatabase(name: string, template?: string): Promise<string> {
   await admin((c) => c.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`));
   created.add(name);
@@ -146,51 +157,47 @@ export interface Verification {
 }
 
 export async function verifyRun(url: string, due: number, declineEvery: number, now: Date): Promise<Verification> {
-  const db = openPostgres(url, { max: 1 });
-  try {
-    const [c] = await db.query<Record<string, number>>(
-      `SELECT (SELECT count(*) FROM invoices)::int AS invoices,
-              (SELECT count(*) FROM payment_attempts)::int AS attempts,
-              (SELECT count(*) FROM payment_attempts WHERE outcome = 'succeeded')::int AS succeeded,
-              (SELECT count(*) FROM payment_attempts WHERE outcome = 'declined')::int AS declined,
-              (SELECT count(*) FROM payment_attempts WHERE outcome NOT IN ('succeeded', 'declined'))::int AS other,
-              (SELECT count(*) FROM subscriptions s WHERE s.id <= 'sub_b' || lpad($1::text, 8, '0')
-                  AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id))::int AS without,
-              (SELECT count(*) FROM (SELECT subscription_id FROM invoices GROUP BY 1 HAVING count(*) > 1) x)::int AS several,
-              (SELECT count(*) FROM (SELECT invoice_id FROM payment_attempts GROUP BY 1 HAVING count(*) > 1) x)::int AS several_att,
-              (SELECT count(*) FROM subscriptions WHERE next_action_at <= $2)::int AS still_due,
-              (SELECT count(*) FROM notifications)::int AS notifications,
-              (SELECT count(*) FROM events)::int AS events`,
-      [due, now],
-    );
-    const expectDeclined = declineEvery > 0 ? Math.floor(due / declineEvery) : 0;
-    const problems: string[] = [];
-    if (c.invoices !== due) problems.push(`${c.invoices} invoices for ${due} due subscriptions`);
-    if (c.attempts !== due) problems.push(`${c.attempts} payment attempts for ${due} due subscriptions`);
-    if (c.several) problems.push(`DOUBLE RENEWAL: ${c.several} subscriptions have more than one invoice`);
-    if (c.several_att) problems.push(`DOUBLE CHARGE RISK: ${c.several_att} invoices have more than one attempt`);
-    if (c.without) problems.push(`${c.without} due subscriptions were not renewed`);
-    if (c.other) problems.push(`${c.other} attempts neither succeeded nor declined`);
-    if (c.declined !== expectDeclined) problems.push(`${c.declined} declines, expected ${expectDeclined}`);
-    if (c.succeeded !== due - expectDeclined) problems.push(`${c.succeeded} successes, expected ${due - expectDeclined}`);
-    if (c.still_due) problems.push(`${c.still_due} subscriptions still due`);
-    return {
-      ok: problems.length === 0,
-      due,
-      invoices: c.invoices,
-      attempts: c.attempts,
-      succeeded: c.succeeded,
-      declined: c.declined,
-      other: c.other,
-      subsWithoutInvoice: c.without,
-      subsWithSeveralInvoices: c.several,
-      invoicesWithSeveralAttempts: c.several_att,
-      stillDue: c.still_due,
-      notifications: c.notifications,
-      events: c.events,
-      problems,
-    };
-  } finally {
-    await db.close();
-  }
+  const [c] = await queryDb<Record<string, number>>(
+    url,
+    `SELECT (SELECT count(*) FROM invoices)::int AS invoices,
+            (SELECT count(*) FROM payment_attempts)::int AS attempts,
+            (SELECT count(*) FROM payment_attempts WHERE outcome = 'succeeded')::int AS succeeded,
+            (SELECT count(*) FROM payment_attempts WHERE outcome = 'declined')::int AS declined,
+            (SELECT count(*) FROM payment_attempts WHERE outcome NOT IN ('succeeded', 'declined'))::int AS other,
+            (SELECT count(*) FROM subscriptions s WHERE s.id <= 'sub_b' || lpad($1::text, 8, '0')
+                AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id))::int AS without,
+            (SELECT count(*) FROM (SELECT subscription_id FROM invoices GROUP BY 1 HAVING count(*) > 1) x)::int AS several,
+            (SELECT count(*) FROM (SELECT invoice_id FROM payment_attempts GROUP BY 1 HAVING count(*) > 1) x)::int AS several_att,
+            (SELECT count(*) FROM subscriptions WHERE next_action_at <= $2)::int AS still_due,
+            (SELECT count(*) FROM notifications)::int AS notifications,
+            (SELECT count(*) FROM events)::int AS events`,
+    [due, now],
+  );
+  const expectDeclined = declineEvery > 0 ? Math.floor(due / declineEvery) : 0;
+  const problems: string[] = [];
+  if (c.invoices !== due) problems.push(`${c.invoices} invoices for ${due} due subscriptions`);
+  if (c.attempts !== due) problems.push(`${c.attempts} payment attempts for ${due} due subscriptions`);
+  if (c.several) problems.push(`DOUBLE RENEWAL: ${c.several} subscriptions have more than one invoice`);
+  if (c.several_att) problems.push(`DOUBLE CHARGE RISK: ${c.several_att} invoices have more than one attempt`);
+  if (c.without) problems.push(`${c.without} due subscriptions were not renewed`);
+  if (c.other) problems.push(`${c.other} attempts neither succeeded nor declined`);
+  if (c.declined !== expectDeclined) problems.push(`${c.declined} declines, expected ${expectDeclined}`);
+  if (c.succeeded !== due - expectDeclined) problems.push(`${c.succeeded} successes, expected ${due - expectDeclined}`);
+  if (c.still_due) problems.push(`${c.still_due} subscriptions still due`);
+  return {
+    ok: problems.length === 0,
+    due,
+    invoices: c.invoices,
+    attempts: c.attempts,
+    succeeded: c.succeeded,
+    declined: c.declined,
+    other: c.other,
+    subsWithoutInvoice: c.without,
+    subsWithSeveralInvoices: c.several,
+    invoicesWithSeveralAttempts: c.several_att,
+    stillDue: c.still_due,
+    notifications: c.notifications,
+    events: c.events,
+    problems,
+  };
 }

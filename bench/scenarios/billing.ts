@@ -4,7 +4,7 @@
 // batch size (the database limit) and (b) a bare client charging the sandbox with the same number
 // of calls in flight (the gateway limit). After each engine run the database is checked: every due
 // subscription renewed exactly once.
-import { createDatabase, dropDatabase, PREFIX, seedDatabase, verifyRun, type Verification } from '../lib/pg.ts';
+import { createDatabase, dropDatabase, PREFIX, queryDb, seedDatabase, verifyRun, type Verification } from '../lib/pg.ts';
 import { runGroup, type Segment } from '../lib/run.ts';
 import { log, median, spawnChild, fmt, type Child } from '../lib/util.ts';
 import type { Options } from '../main.ts';
@@ -205,31 +205,21 @@ export interface TableStats {
 }
 
 async function tableStats(url: string): Promise<TableStats[]> {
-  const { openPostgres } = await import('../../src/store/db.ts');
-  const db = openPostgres(url, { max: 1 });
-  try {
-    // The statistics collector reports with a delay of up to half a second (PostgreSQL 15: at
-    // the end of each transaction, flushed at most every 1 s by idle backends).
-    await new Promise((r) => setTimeout(r, 1500));
-    return await db.query<TableStats>(
-      `SELECT relname AS "table", seq_scan::float8 AS "seqScans", seq_tup_read::float8 AS "seqRowsRead", coalesce(idx_scan, 0)::float8 AS "indexScans",
-              n_live_tup::float8 AS "liveRows", n_dead_tup::float8 AS "deadRows"
-         FROM pg_stat_user_tables ORDER BY seq_tup_read DESC, relname`,
-    );
-  } finally {
-    await db.close();
-  }
+  // The run's sessions have closed (their processes exited), and a session reports its counts when
+  // it ends; the pause covers one still closing.
+  await new Promise((r) => setTimeout(r, 1500));
+  return queryDb<TableStats>(
+    url,
+    `SELECT relname AS "table", seq_scan::float8 AS "seqScans", seq_tup_read::float8 AS "seqRowsRead", coalesce(idx_scan, 0)::float8 AS "indexScans",
+            n_live_tup::float8 AS "liveRows", n_dead_tup::float8 AS "deadRows"
+       FROM pg_stat_user_tables ORDER BY seq_tup_read DESC, relname`,
+  );
 }
 
-async function notificationBytes(url: string) {
-  const { openPostgres } = await import('../../src/store/db.ts');
-  const db = openPostgres(url, { max: 1 });
-  try {
-    const [r] = await db.query<{ text: number; html: number }>(
-      'SELECT coalesce(avg(octet_length(body_text)), 0)::int AS text, coalesce(avg(octet_length(body_html)), 0)::int AS html FROM notifications',
-    );
-    return r;
-  } finally {
-    await db.close();
-  }
+async function notificationBytes(url: string): Promise<{ text: number; html: number }> {
+  const [r] = await queryDb<{ text: number; html: number }>(
+    url,
+    'SELECT coalesce(avg(octet_length(body_text)), 0)::int AS text, coalesce(avg(octet_length(body_html)), 0)::int AS html FROM notifications',
+  );
+  return r;
 }

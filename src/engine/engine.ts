@@ -2,6 +2,7 @@
 // steps the state machine, writes the result with its events and e-mails in one transaction,
 // and only then calls the gateway — concurrently, outside any transaction — and applies answers.
 // Any number of engines in any number of processes can share one PostgreSQL.
+import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.ts';
 import type { Plan } from '../core/types.ts';
 import { step, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
@@ -212,7 +213,7 @@ export class Engine {
       const changed: Row[] = [];
       for (const r of rows) {
         const s = saved?.get(r.id);
-        if (s && sameSubscription(s.subscription, toSubscription(r))) reused.push(s);
+        if (s && isDeepStrictEqual(s.subscription, toSubscription(r))) reused.push(s); // dates compare by instant
         else changed.push(r);
       }
       const states = reused.concat(await loadStates(q, changed, now));
@@ -303,18 +304,6 @@ function savedStates(steps: { before: BillingState; result: StepResult }[]): Map
       { ...result.state, subscription: { ...result.state.subscription, version: before.subscription.version + 1 } },
     ]),
   );
-}
-
-/** Field by field (dates by instant): the subscription row holds exactly this state. */
-function sameSubscription(a: BillingState['subscription'], b: BillingState['subscription']): boolean {
-  for (const k of Object.keys(b) as (keyof typeof b)[]) {
-    const x = a[k];
-    const y = b[k];
-    if (x instanceof Date || y instanceof Date) {
-      if (!(x instanceof Date && y instanceof Date && x.getTime() === y.getTime())) return false;
-    } else if (x !== y) return false;
-  }
-  return true;
 }
 
 function gatewayEffects(r: StepResult): Effect[] {

@@ -47,11 +47,7 @@ for (const engine of ENGINES) {
         cus_4: `UPDATE subscriptions SET auto_renew = false, version = version + 1 WHERE id = 'sub_4'`,
       };
       const gateway: Gateway = {
-        name: stripe.name,
-        createCustomer: (i) => stripe.createCustomer(i),
-        attachCard: (c, card) => stripe.attachCard(c, card),
-        attachToken: (c, tok) => stripe.attachToken(c, tok),
-        lookup: (r) => stripe.lookup(r),
+        ...stripe,
         async charge(req: ChargeRequest) {
           const sql = during[req.customer_ref];
           if (sql) await t.db.query(sql);

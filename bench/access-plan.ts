@@ -2,7 +2,7 @@
 // (`= ANY($1)`) as a named prepared statement, with PostgreSQL's default plan choice (it keeps
 // re-planning the id-list statement: a custom plan per call) and with plan_cache_mode =
 // force_generic_plan (what src/store/db.ts sets on the hot statements' pool). 100,000 accounts.
-//   node --import tsx bench/access-plan.ts
+//   node bench/access-plan.ts
 import pg from 'pg';
 import { accountId, dropDatabase, PREFIX, seedDatabase } from './lib/pg.ts';
 import { median } from './lib/util.ts';

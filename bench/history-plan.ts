@@ -2,7 +2,7 @@
 // history runs by account (its attempts; Retry's count of the customer's retries in the last day)
 // on tables holding 100,000 accounts with 5 paid invoices and 5 attempts each (500,000 attempts),
 // timed without the index and then with it, in the same run. Median of 5 rounds of 200 executions.
-//   node --import tsx bench/history-plan.ts
+//   node bench/history-plan.ts
 import pg from 'pg';
 import { accountId, dropDatabase, PREFIX, seedDatabase } from './lib/pg.ts';
 import { median } from './lib/util.ts';

@@ -1,5 +1,5 @@
 // Summarizes .cpuprofile files (from `npm run bench -- --profile`): self time by function and by
-// source file, and busy time by part of the stack, so a bottleneck shows as numbers. Usage: node --import tsx bench/profile-summary.ts FILE… [--top 25]
+// source file, and busy time by part of the stack, so a bottleneck shows as numbers. Usage: node bench/profile-summary.ts FILE… [--top 25]
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 

@@ -1,8 +1,9 @@
-// npm test: every test/**/*.test.ts through Node's test runner (tsx for TypeScript).
+// npm test: every test/**/*.test.ts through Node's test runner (TypeScript by Node's own type stripping).
 // Files run in parallel processes; each gets its own database, so they never collide.
 // Extra arguments narrow the run: `npm test -- test/core` runs the files under test/core.
 // Then the secrets grep (scripts/log-grep.mjs) searches the log output of the whole run: what the
 // runner printed and the trace-level logs of every service the tests started. A secret fails the run.
+import './runtime.mjs';
 import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ if (files.length === 0) {
 const logDir = mkdtempSync(join(tmpdir(), 'renewd-test-logs-'));
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files],
+  ['--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files],
   {
     stdio: ['inherit', 'pipe', 'pipe'],
     env: { ...process.env, NODE_ENV: 'test', RENEWD_TEST_LOG_DIR: logDir, ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) },

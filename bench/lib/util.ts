@@ -53,12 +53,12 @@ export interface Child {
   kill(): Promise<void>;
 }
 
-/** Forks a TypeScript module of bench/ as its own Node process (with tsx), with an IPC channel. */
+/** Forks a TypeScript module of bench/ as its own Node process (types stripped by Node.js), with an IPC channel. */
 export function spawnChild(module: string, args: string[] = [], env: Record<string, string> = {}, execArgv: string[] = []): Child {
   const proc = fork(path.join(BENCH_DIR, module), args, {
     // pg warns (once per process) about queries queued on a busy client: loadStates' Promise.all on one
     // transaction client. Harmless (pg queues them) and reported in bench/README.md; kept off the progress display.
-    execArgv: ['--import', 'tsx', '--no-deprecation', ...execArgv],
+    execArgv: ['--no-deprecation', ...execArgv],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -21,7 +21,7 @@ async function demoOnce(settleMs: number) {
   const env: Record<string, string | undefined> = { ...process.env, RENEWD_DATA_DIR: dir, PORT: String(port), RENEWD_SANDBOX_PORT: String(sport), LOG_LEVEL: 'warn' };
   delete env.DATABASE_URL;
   const t0 = performance.now();
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'start', '--demo'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), 'start', '--demo'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));

@@ -129,11 +129,17 @@ class Step {
   changed = new Map<string, AttemptState>();
   // The machine mutates invoice objects in place, so this reference ends as the final state.
   startInvoice: InvoiceState | null;
+  s: BillingState;
+  now: Date;
+  ctx: StepContext;
   constructor(
-    public s: BillingState,
-    public now: Date,
-    public ctx: StepContext,
+    s: BillingState,
+    now: Date,
+    ctx: StepContext,
   ) {
+    this.s = s;
+    this.now = now;
+    this.ctx = ctx;
     this.startInvoice = s.invoice;
   }
 

@@ -14,23 +14,33 @@ import type { Engine } from './engine.ts';
 
 /** An error meant for the caller, with a stable code; HTTP turns it into problem+json. */
 export class CommandError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly extra: Record<string, unknown>;
   constructor(
-    readonly status: number,
-    readonly code: string,
+    status: number,
+    code: string,
     message: string,
-    readonly extra: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
   ) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.extra = extra;
   }
 }
 
 type Row = Record<string, any>;
 
 export class Commands {
+  readonly db: Db;
+  readonly engine: Engine;
   constructor(
-    readonly db: Db,
-    readonly engine: Engine,
+    db: Db,
+    engine: Engine,
   ) {
+    this.db = db;
+    this.engine = engine;
     this.readAccess = accessReader(db);
   }
 

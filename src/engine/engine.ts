@@ -49,7 +49,9 @@ export class Engine {
   private running: Promise<void> | null = null;
   private stopping = false;
 
-  constructor(private opts: EngineOptions) {
+  private opts: EngineOptions;
+  constructor(opts: EngineOptions) {
+    this.opts = opts;
     this.db = opts.db;
     this.gateway = opts.gateway;
     this.clock = opts.clock;

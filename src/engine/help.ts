@@ -79,11 +79,17 @@ function view(r: Row): HelpRequestView {
 }
 
 export class HelpDesk {
+  readonly commands: Commands;
+  /** Link to the customer pages, for e-mails. */
+  readonly portalUrl: string;
   constructor(
-    readonly commands: Commands,
+    commands: Commands,
     /** Link to the customer pages, for e-mails. */
-    readonly portalUrl: string,
-  ) {}
+    portalUrl: string,
+  ) {
+    this.commands = commands;
+    this.portalUrl = portalUrl;
+  }
 
   get db() {
     return this.commands.db;

@@ -37,12 +37,20 @@ function view(r: Row, now: Date): PortalSessionView {
 }
 
 export class PortalSessions {
+  readonly db: Db;
+  readonly clock: Clock;
+  /** Base URL of the service; the customer pages live at `${publicUrl}/portal`. */
+  readonly publicUrl: string;
   constructor(
-    readonly db: Db,
-    readonly clock: Clock,
+    db: Db,
+    clock: Clock,
     /** Base URL of the service; the customer pages live at `${publicUrl}/portal`. */
-    readonly publicUrl: string,
-  ) {}
+    publicUrl: string,
+  ) {
+    this.db = db;
+    this.clock = clock;
+    this.publicUrl = publicUrl;
+  }
 
   async create(accountId: string, opts: { ttl_minutes?: number } = {}): Promise<NewPortalSession> {
     const ttl = opts.ttl_minutes ?? PORTAL_TTL_DEFAULT_MINUTES;

@@ -12,13 +12,18 @@ export type GatewayErrorCode =
   | 'gateway_invalid_request';
 
 export class GatewayError extends Error {
+  readonly code: GatewayErrorCode;
+  /** HTTP status from the gateway, when there was an answer. */
+  readonly status: number | null;
   constructor(
     message: string,
-    readonly code: GatewayErrorCode,
+    code: GatewayErrorCode,
     /** HTTP status from the gateway, when there was an answer. */
-    readonly status: number | null = null,
+    status: number | null = null,
   ) {
     super(message);
+    this.code = code;
+    this.status = status;
     this.name = 'GatewayError';
   }
 }

@@ -50,7 +50,7 @@ type StripeErr = Error & {
 
 /**
  * stripe-node captures `new Error().stack` synchronously in every request, only to decorate a
- * possible error with the caller's frames. With source maps on (tsx) that stack was about a tenth
+ * possible error with the caller's frames. With source maps on (under tsx, before Node.js stripped the types itself) that stack was about a tenth
  * of a billing-day worker's CPU (profile of `npm run bench -- --profile`); the charge path turns
  * errors into outcomes and never shows their stacks, so it starts its request with stack capture
  * off (the synchronous start only: the limit is restored before anything else runs; an error

@@ -63,12 +63,16 @@ export interface Gateway {
 
 /** Thrown by attachCard/attachToken when the card itself is refused (bad number, expired, …). */
 export class CardRejectedError extends Error {
+  readonly code: string;
+  readonly decline_code: string | null;
   constructor(
     message: string,
-    readonly code: string,
-    readonly decline_code: string | null = null,
+    code: string,
+    decline_code: string | null = null,
   ) {
     super(message);
+    this.code = code;
+    this.decline_code = decline_code;
     this.name = 'CardRejectedError';
   }
 }

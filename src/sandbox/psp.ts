@@ -23,11 +23,15 @@ export interface StripeErrorBody {
 }
 
 export class ApiError extends Error {
+  readonly status: number;
+  readonly body: StripeErrorBody;
   constructor(
-    readonly status: number,
-    readonly body: StripeErrorBody,
+    status: number,
+    body: StripeErrorBody,
   ) {
     super(body.message);
+    this.status = status;
+    this.body = body;
   }
 }
 

@@ -95,11 +95,18 @@ type Answer = { status: number; pi: PiRec } | { status: number; json: unknown };
 
 class IdempotencyStore {
   readonly map = new Map<string, IdemRec>();
+  private readonly ttlMs: number;
+  private readonly max: number;
+  private readonly onDrop: (r: IdemRec) => void;
   constructor(
-    private readonly ttlMs: number,
-    private readonly max: number,
-    private readonly onDrop: (r: IdemRec) => void,
-  ) {}
+    ttlMs: number,
+    max: number,
+    onDrop: (r: IdemRec) => void,
+  ) {
+    this.ttlMs = ttlMs;
+    this.max = max;
+    this.onDrop = onDrop;
+  }
   /** Amortized O(1): drops expired records from the oldest end (insertion order ≈ clock order). */
   prune(nowMs: number) {
     let n = 0;
@@ -120,7 +127,10 @@ export class RateMeter {
   private counts = new Float64Array(64);
   private stamps = new Float64Array(64).fill(-1);
   peak = 0;
-  constructor(private readonly nowMs: () => number = Date.now) {}
+  private readonly nowMs: () => number;
+  constructor(nowMs: () => number = Date.now) {
+    this.nowMs = nowMs;
+  }
   tick() {
     const s = Math.floor(this.nowMs() / 1000);
     const i = s & 63;

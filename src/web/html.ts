@@ -2,7 +2,10 @@
 // markup (an Html value). Pages cannot forget to escape a customer's name or a help message.
 
 export class Html {
-  constructor(readonly value: string) {}
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
   toString() {
     return this.value;
   }

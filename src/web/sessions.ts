@@ -55,14 +55,26 @@ export function safeEqual(a: string | undefined | null, b: string | undefined | 
 export class SessionStore<T extends SessionData> {
   private readonly sessions = new Map<string, Session<T>>();
 
+  readonly cookieName: string;
+  readonly cookiePath: string;
+  /** Idle timeout and absolute lifetime, in ms. */
+  readonly idleMs: number;
+  readonly maxMs: number;
+  private readonly now: () => number;
   constructor(
-    readonly cookieName: string,
-    readonly cookiePath: string,
+    cookieName: string,
+    cookiePath: string,
     /** Idle timeout and absolute lifetime, in ms. */
-    readonly idleMs: number,
-    readonly maxMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    idleMs: number,
+    maxMs: number,
+    now: () => number = Date.now,
+  ) {
+    this.cookieName = cookieName;
+    this.cookiePath = cookiePath;
+    this.idleMs = idleMs;
+    this.maxMs = maxMs;
+    this.now = now;
+  }
 
   create(data: T): Session<T> {
     this.sweep();

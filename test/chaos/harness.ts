@@ -156,12 +156,18 @@ export const T0 = Date.parse('2026-03-10T00:00:00Z');
 class Workers {
   slots: { child: ChildProcess | null; ready: boolean; idleEpoch: number; restartAt: number; stats: Extract<FromWorker, { type: 'stats' }> | null; exited: Promise<void> | null }[] = [];
   started = 0;
+  private env: Record<string, string>;
+  private clock: { now: number; epoch: number };
+  private log: (s: string) => void;
   constructor(
-    private env: Record<string, string>,
+    env: Record<string, string>,
     n: number,
-    private clock: { now: number; epoch: number },
-    private log: (s: string) => void,
+    clock: { now: number; epoch: number },
+    log: (s: string) => void,
   ) {
+    this.env = env;
+    this.clock = clock;
+    this.log = log;
     for (let i = 0; i < n; i++) this.slots.push({ child: null, ready: false, idleEpoch: -1, restartAt: 0, stats: null, exited: null });
   }
   totals = { batches: 0, claimed: 0, errors: 0 };
@@ -173,7 +179,7 @@ class Workers {
   start(i: number) {
     const s = this.slots[i];
     const child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx', '--no-deprecation'],
+      execArgv: ['--no-deprecation'],
       env: { ...process.env, ...this.env, CHAOS_NOW: String(this.clock.now) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -376,13 +382,23 @@ export async function seed(db: Db, sandbox: Sandbox, gatewayUrl: string, o: Pick
 class FaultInjector {
   injected = { timeout_before: 0, timeout_after: 0, error_before: 0, error_after: 0 };
   private armed = { t: 0, tPhase: 'after' as 'before' | 'after', e: 0, ePhase: 'after' as 'before' | 'after' };
+  private sandbox: Sandbox;
+  private r: ReturnType<typeof rng>;
+  private holdMs: number;
+  /** Chance per time step of arming each kind. */
+  private rate: number;
   constructor(
-    private sandbox: Sandbox,
-    private r: ReturnType<typeof rng>,
-    private holdMs: number,
+    sandbox: Sandbox,
+    r: ReturnType<typeof rng>,
+    holdMs: number,
     /** Chance per time step of arming each kind. */
-    private rate: number,
-  ) {}
+    rate: number,
+  ) {
+    this.sandbox = sandbox;
+    this.r = r;
+    this.holdMs = holdMs;
+    this.rate = rate;
+  }
   /** Counts what was used since the last call. */
   sync() {
     const cfg = this.sandbox.faults();

@@ -16,7 +16,7 @@ import { appendSuiteLog } from '../helpers/suite-log.ts';
 const N = 80;
 
 function startWorker(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--no-deprecation', 'src/cli/main.ts', 'worker'], {
+  const child = spawn(process.execPath, ['--no-deprecation', 'src/cli/main.ts', 'worker'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -91,7 +91,7 @@ test('SIGTERM: in-flight charges finish, nothing is left pending, a restarted wo
 
     // `renewd verify` on the same database agrees: checked at its test clock (not the wall clock,
     // which would call every renewal due since then a backlog), zero violations, exit 0.
-    const v = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--no-deprecation', 'src/cli/main.ts', 'verify'], { env: { ...process.env, ...env } });
+    const v = await promisify(execFile)(process.execPath, ['--no-deprecation', 'src/cli/main.ts', 'verify'], { env: { ...process.env, ...env } });
     assert.match(v.stderr, new RegExp(`invariants as of ${now.toISOString()} \\(the test clock\\)`));
     assert.deepEqual(JSON.parse(v.stdout).violations, []);
   } finally {

@@ -15,8 +15,9 @@ import { createSandbox } from './sandbox/server.ts';
 import { createMailSender } from './notify/sender.ts';
 import { createWebhookDeliverer, fanOutEvents } from './notify/webhooks.ts';
 import { buildServer, type RoutePlugin } from './http/server.ts';
-import { hasAdminKey, newSecret, registerAdminKey } from './http/auth.ts';
-import type { AppContext } from './http/context.ts';
+import { hasAdminKey, registerAdminKey } from './http/auth.ts';
+import { newSecret } from './lib/crypto.ts';
+import type { AppContext } from './engine/context.ts';
 
 export interface Service {
   ctx: AppContext;

@@ -11,24 +11,8 @@ import { insertEvents, loadPlans, loadPolicies, loadStates, policyFor, toAccount
 import { newId } from '../store/ids.ts';
 import { CardRejectedError, type CardInput } from '../gateway/types.ts';
 import type { Engine } from './engine.ts';
+import { CommandError } from '../core/errors.ts';
 
-/** An error meant for the caller, with a stable code; HTTP turns it into problem+json. */
-export class CommandError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly extra: Record<string, unknown>;
-  constructor(
-    status: number,
-    code: string,
-    message: string,
-    extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.extra = extra;
-  }
-}
 
 type Row = Record<string, any>;
 
@@ -56,17 +40,17 @@ export class Commands {
   // ---- plans ----
   async createPlan(input: { id: string; name: string; free?: boolean; prices: { currency: string; interval: Interval; amount: number }[] }): Promise<Plan> {
     for (const p of input.prices) {
-      if (!isKnownCurrency(p.currency)) throw new CommandError(400, 'unknown_currency', `"${p.currency}" is not an ISO 4217 currency code`);
+      if (!isKnownCurrency(p.currency)) throw new CommandError('invalid', 'unknown_currency', `"${p.currency}" is not an ISO 4217 currency code`);
     }
     const keys = new Set(input.prices.map((p) => `${p.currency}/${p.interval}`));
-    if (keys.size !== input.prices.length) throw new CommandError(400, 'duplicate_price', 'two prices for the same currency and interval');
-    if (!input.free && input.prices.length === 0) throw new CommandError(400, 'no_price', 'a paid plan needs at least one price');
+    if (keys.size !== input.prices.length) throw new CommandError('invalid', 'duplicate_price', 'two prices for the same currency and interval');
+    if (!input.free && input.prices.length === 0) throw new CommandError('invalid', 'no_price', 'a paid plan needs at least one price');
     return this.db.tx(async (q) => {
       const [exists] = await q.query('SELECT 1 FROM plans WHERE id = $1', [input.id]);
-      if (exists) throw new CommandError(409, 'plan_exists', `plan "${input.id}" already exists`);
+      if (exists) throw new CommandError('conflict', 'plan_exists', `plan "${input.id}" already exists`);
       if (input.free) {
         const [f] = await q.query<Row>('SELECT id FROM plans WHERE free');
-        if (f) throw new CommandError(409, 'free_plan_exists', `plan "${f.id}" is already the free plan`);
+        if (f) throw new CommandError('conflict', 'free_plan_exists', `plan "${f.id}" is already the free plan`);
       }
       await q.query('INSERT INTO plans (id, name, free, created_at) VALUES ($1, $2, $3, $4)', [input.id, input.name, !!input.free, this.clock.now()]);
       for (const p of input.prices)
@@ -81,13 +65,13 @@ export class Commands {
 
   // ---- accounts ----
   async createAccount(input: { name: string; email: string; locale: string; domain_zone: string; currency: string; time_zone?: string }): Promise<Account> {
-    if (!isKnownCurrency(input.currency)) throw new CommandError(400, 'unknown_currency', `"${input.currency}" is not an ISO 4217 currency code`);
+    if (!isKnownCurrency(input.currency)) throw new CommandError('invalid', 'unknown_currency', `"${input.currency}" is not an ISO 4217 currency code`);
     const tz = input.time_zone ?? 'UTC';
-    if (!isValidTimeZone(tz)) throw new CommandError(400, 'unknown_time_zone', `"${tz}" is not an IANA time zone`);
+    if (!isValidTimeZone(tz)) throw new CommandError('invalid', 'unknown_time_zone', `"${tz}" is not an IANA time zone`);
     try {
       new Intl.Locale(input.locale);
     } catch {
-      throw new CommandError(400, 'invalid_locale', `"${input.locale}" is not a BCP 47 locale`);
+      throw new CommandError('invalid', 'invalid_locale', `"${input.locale}" is not a BCP 47 locale`);
     }
     const id = newId('acct');
     const now = this.clock.now();
@@ -111,7 +95,7 @@ export class Commands {
 
   async requireAccount(id: string): Promise<Account> {
     const a = await this.getAccount(id);
-    if (!a) throw new CommandError(404, 'not_found', `no account ${id}`);
+    if (!a) throw new CommandError('not_found', 'not_found', `no account ${id}`);
     return a;
   }
 
@@ -137,14 +121,14 @@ export class Commands {
    */
   async setPaymentMethod(accountId: string, input: { type: PaymentMethodType; card?: CardInput; token?: string }) {
     const account = await this.requireAccount(accountId);
-    if (!account.gateway_customer_ref) throw new CommandError(409, 'no_gateway_customer', 'the account has no gateway customer');
+    if (!account.gateway_customer_ref) throw new CommandError('conflict', 'no_gateway_customer', 'the account has no gateway customer');
     let details;
     try {
       if (input.card) details = await this.gateway.attachCard(account.gateway_customer_ref, input.card);
       else if (input.token) details = await this.gateway.attachToken(account.gateway_customer_ref, input.token);
-      else throw new CommandError(400, 'validation_error', 'card or token is required');
+      else throw new CommandError('invalid', 'validation_error', 'card or token is required');
     } catch (err) {
-      if (err instanceof CardRejectedError) throw new CommandError(402, 'card_rejected', err.message, { code: err.code, decline_code: err.decline_code });
+      if (err instanceof CardRejectedError) throw new CommandError('payment_failed', 'card_rejected', err.message, { code: err.code, decline_code: err.decline_code });
       throw err;
     }
     const now = this.clock.now();
@@ -183,16 +167,16 @@ export class Commands {
     const account = await this.requireAccount(input.account_id);
     const plans = await loadPlans(this.db);
     const plan = plans.get(input.plan_id);
-    if (!plan) throw new CommandError(404, 'not_found', `no plan ${input.plan_id}`);
+    if (!plan) throw new CommandError('not_found', 'not_found', `no plan ${input.plan_id}`);
     const free = [...plans.values()].find((p) => p.free);
-    if (!free) throw new CommandError(409, 'no_free_plan', 'create the free plan first (POST /v1/plans with free: true)');
+    if (!free) throw new CommandError('conflict', 'no_free_plan', 'create the free plan first (POST /v1/plans with free: true)');
     const price = plan.prices.find((p) => p.currency === account.currency && p.interval === input.interval);
     if (!plan.free && !price)
-      throw new CommandError(400, 'no_price', `plan ${plan.id} has no ${input.interval}ly price in ${account.currency}`);
+      throw new CommandError('invalid', 'no_price', `plan ${plan.id} has no ${input.interval}ly price in ${account.currency}`);
     const now = this.clock.now();
     let sub = await this.getSubscriptionRow(account.id);
     if (sub && (sub.status === 'active' || sub.status === 'past_due')) {
-      throw new CommandError(409, 'already_subscribed', `the account already has a ${sub.status} subscription to ${sub.plan_id}`);
+      throw new CommandError('conflict', 'already_subscribed', `the account already has a ${sub.status} subscription to ${sub.plan_id}`);
     }
     if (!sub) {
       const id = newId('sub');
@@ -210,7 +194,7 @@ export class Commands {
     if (input.auto_renew !== undefined) await this.db.query('UPDATE subscriptions SET auto_renew = $2 WHERE id = $1', [sub.id, input.auto_renew]);
     const r = await this.engine.dispatch(sub.id, { type: 'purchase', plan, interval: input.interval, amount: price!.amount });
     if (r.attempt && r.attempt.outcome !== 'succeeded') {
-      throw new CommandError(402, 'payment_failed', `the first payment failed: ${r.attempt.reason ?? r.attempt.outcome}`, {
+      throw new CommandError('payment_failed', 'payment_failed', `the first payment failed: ${r.attempt.reason ?? r.attempt.outcome}`, {
         outcome: r.attempt.outcome,
         reason: r.attempt.reason,
       });
@@ -220,7 +204,7 @@ export class Commands {
 
   async setAutoRenew(accountId: string, autoRenew: boolean) {
     const sub = await this.getSubscriptionRow(accountId);
-    if (!sub) throw new CommandError(404, 'not_found', 'the account has no subscription');
+    if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
     await this.db.tx(async (q) => {
       await q.query('UPDATE subscriptions SET auto_renew = $2, version = version + 1 WHERE id = $1', [sub.id, autoRenew]);
       await insertEvents(q, [{ account_id: accountId, subscription_id: sub.id, type: 'subscription.auto_renew_changed', data: { auto_renew: autoRenew } }], this.clock.now());
@@ -250,7 +234,7 @@ export class Commands {
   /** The hot path of integrators (checked on every page view of the SaaS): one indexed read, shared by concurrent checks. */
   async access(accountId: string) {
     const r = await this.readAccess(accountId);
-    if (!r) throw new CommandError(404, 'not_found', `no account ${accountId}`);
+    if (!r) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
     if (!r.status) return { plan_id: r.free_plan_id ?? null, paid: false, reason: 'free' as const, until: null };
     const a = accessOf(r as any, { free: !!r.free }, (r.free_plan_id ?? r.plan_id)!);
     return { ...a, until: a.reason === 'grace' ? r.grace_ends_at : a.reason === 'active' ? r.current_period_end : null };
@@ -297,7 +281,7 @@ export class Commands {
     const now = this.clock.now();
     const [subRow] = await this.db.query<Row>('SELECT s.* FROM subscriptions s JOIN invoices i ON i.subscription_id = s.id WHERE i.id = $1', [invoiceId]);
     const inv = await this.getInvoice(invoiceId);
-    if (!subRow || !inv) throw new CommandError(404, 'not_found', `no invoice ${invoiceId}`);
+    if (!subRow || !inv) throw new CommandError('not_found', 'not_found', `no invoice ${invoiceId}`);
     const [state] = await loadStates(this.db, [subRow], now);
     const manual = await this.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM payment_attempts WHERE account_id = $1 AND trigger = 'customer_retry' AND created_at > $2`,
@@ -320,12 +304,12 @@ export class Commands {
   /** The customer's (or operator's) Retry: one attempt now, answered with its outcome. */
   async retry(invoiceId: string, trigger: 'customer_retry' | 'operator' = 'customer_retry') {
     const inv = await this.getInvoice(invoiceId);
-    if (!inv) throw new CommandError(404, 'not_found', `no invoice ${invoiceId}`);
+    if (!inv) throw new CommandError('not_found', 'not_found', `no invoice ${invoiceId}`);
     const account = (await this.getAccount(inv.account_id))!;
     const status = await this.retryStatus(account, invoiceId);
-    if (!status.available) throw new CommandError(409, `retry_unavailable`, retryMessage(status.reason), { reason: status.reason });
+    if (!status.available) throw new CommandError('conflict', `retry_unavailable`, retryMessage(status.reason), { reason: status.reason });
     const r = await this.engine.dispatch(inv.subscription_id, { type: 'retry_requested', trigger });
-    if (!r.attempt) throw new CommandError(409, 'retry_unavailable', retryMessage('attempt_in_flight'), { reason: 'attempt_in_flight' });
+    if (!r.attempt) throw new CommandError('conflict', 'retry_unavailable', retryMessage('attempt_in_flight'), { reason: 'attempt_in_flight' });
     return { outcome: r.attempt.outcome, reason: r.attempt.reason, invoice_status: (await this.getInvoice(invoiceId))!.status };
   }
 

@@ -6,7 +6,8 @@ import type { Queryable } from '../store/db.ts';
 import { insertEvents, toAccount, toAttempt, toInvoice, toPaymentMethod } from '../store/billing.ts';
 import { newId } from '../store/ids.ts';
 import { enqueueEmail } from '../notify/outbox.ts';
-import { CommandError, type Commands } from './commands.ts';
+import type { Commands } from './commands.ts';
+import { CommandError } from '../core/errors.ts';
 
 export type HelpRequestStatus = 'open' | 'answered' | 'closed';
 export const HELP_REQUEST_STATUSES: readonly HelpRequestStatus[] = ['open', 'answered', 'closed'];
@@ -101,10 +102,10 @@ export class HelpDesk {
   /** Opens a help request about an invoice; the customer gets an acknowledgement e-mail. */
   async create(invoiceId: string, input: { message: string; requested_by: 'customer' | 'operator' }): Promise<HelpRequestView> {
     const message = input.message.trim();
-    if (message.length === 0) throw new CommandError(400, 'validation_error', 'message must not be empty');
-    if (message.length > HELP_MESSAGE_MAX) throw new CommandError(400, 'validation_error', `message must be at most ${HELP_MESSAGE_MAX} characters`);
+    if (message.length === 0) throw new CommandError('invalid', 'validation_error', 'message must not be empty');
+    if (message.length > HELP_MESSAGE_MAX) throw new CommandError('invalid', 'validation_error', `message must be at most ${HELP_MESSAGE_MAX} characters`);
     const inv = await this.commands.getInvoice(invoiceId);
-    if (!inv) throw new CommandError(404, 'not_found', `no invoice ${invoiceId}`);
+    if (!inv) throw new CommandError('not_found', 'not_found', `no invoice ${invoiceId}`);
     const account = await this.commands.requireAccount(inv.account_id);
     // Whether Retry works now is part of what the operator needs to know.
     const retry =
@@ -160,13 +161,13 @@ export class HelpDesk {
   /** The operator's answer, e-mailed to the customer. A closed request cannot be answered. */
   async answer(id: string, answer: string): Promise<HelpRequestView> {
     const text = answer.trim();
-    if (text.length === 0) throw new CommandError(400, 'validation_error', 'answer must not be empty');
-    if (text.length > HELP_ANSWER_MAX) throw new CommandError(400, 'validation_error', `answer must be at most ${HELP_ANSWER_MAX} characters`);
+    if (text.length === 0) throw new CommandError('invalid', 'validation_error', 'answer must not be empty');
+    if (text.length > HELP_ANSWER_MAX) throw new CommandError('invalid', 'validation_error', `answer must be at most ${HELP_ANSWER_MAX} characters`);
     const now = this.clock.now();
     await this.db.tx(async (q) => {
       const [r] = await q.query<Row>('SELECT * FROM help_requests WHERE id = $1 FOR UPDATE', [id]);
-      if (!r) throw new CommandError(404, 'not_found', `no help request ${id}`);
-      if (r.status === 'closed') throw new CommandError(409, 'conflict', 'this help request is closed; open a new one');
+      if (!r) throw new CommandError('not_found', 'not_found', `no help request ${id}`);
+      if (r.status === 'closed') throw new CommandError('conflict', 'conflict', 'this help request is closed; open a new one');
       const [a] = await q.query<Row>('SELECT * FROM accounts WHERE id = $1', [r.account_id]);
       const account = toAccount(a);
       await q.query(`UPDATE help_requests SET status = 'answered', answer = $2, answered_at = $3 WHERE id = $1`, [id, text, now]);
@@ -197,7 +198,7 @@ export class HelpDesk {
     const now = this.clock.now();
     await this.db.tx(async (q) => {
       const [r] = await q.query<Row>('SELECT * FROM help_requests WHERE id = $1 FOR UPDATE', [id]);
-      if (!r) throw new CommandError(404, 'not_found', `no help request ${id}`);
+      if (!r) throw new CommandError('not_found', 'not_found', `no help request ${id}`);
       if (r.status === 'closed') return;
       await q.query(`UPDATE help_requests SET status = 'closed', closed_at = $2 WHERE id = $1`, [id, now]);
       await insertEvents(q, [{ account_id: r.account_id, invoice_id: r.invoice_id, type: 'help_request.closed', data: { help_request_id: id } }], now);

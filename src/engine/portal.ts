@@ -5,8 +5,8 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../store/db.ts';
 import { insertEvents } from '../store/billing.ts';
 import { newId } from '../store/ids.ts';
-import { newSecret, sha256 } from '../http/auth.ts';
-import { CommandError } from './commands.ts';
+import { newSecret, sha256 } from '../lib/crypto.ts';
+import { CommandError } from '../core/errors.ts';
 
 export const PORTAL_TTL_DEFAULT_MINUTES = 60;
 export const PORTAL_TTL_MIN_MINUTES = 5;
@@ -55,14 +55,14 @@ export class PortalSessions {
   async create(accountId: string, opts: { ttl_minutes?: number } = {}): Promise<NewPortalSession> {
     const ttl = opts.ttl_minutes ?? PORTAL_TTL_DEFAULT_MINUTES;
     if (!Number.isInteger(ttl) || ttl < PORTAL_TTL_MIN_MINUTES || ttl > PORTAL_TTL_MAX_MINUTES)
-      throw new CommandError(400, 'validation_error', `ttl_minutes must be a whole number from ${PORTAL_TTL_MIN_MINUTES} to ${PORTAL_TTL_MAX_MINUTES}`);
+      throw new CommandError('invalid', 'validation_error', `ttl_minutes must be a whole number from ${PORTAL_TTL_MIN_MINUTES} to ${PORTAL_TTL_MAX_MINUTES}`);
     const now = this.clock.now();
     const id = newId('pses');
     const token = newSecret('ps');
     const expires_at = new Date(now.getTime() + ttl * 60_000);
     await this.db.tx(async (q) => {
       const [a] = await q.query('SELECT 1 FROM accounts WHERE id = $1', [accountId]);
-      if (!a) throw new CommandError(404, 'not_found', `no account ${accountId}`);
+      if (!a) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
       await q.query('INSERT INTO portal_sessions (id, token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
         id,
         sha256(token),
@@ -103,7 +103,7 @@ export class PortalSessions {
     const now = this.clock.now();
     return this.db.tx(async (q) => {
       const [r] = await q.query<Row>('SELECT id, account_id, created_at, expires_at, revoked_at FROM portal_sessions WHERE id = $1 FOR UPDATE', [id]);
-      if (!r) throw new CommandError(404, 'not_found', `no portal session ${id}`);
+      if (!r) throw new CommandError('not_found', 'not_found', `no portal session ${id}`);
       if (r.revoked_at) return view(r, now);
       await q.query('UPDATE portal_sessions SET revoked_at = $2 WHERE id = $1', [id, now]);
       await insertEvents(q, [{ account_id: r.account_id, type: 'portal_session.revoked', data: { portal_session_id: id } }], now);

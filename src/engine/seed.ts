@@ -1,7 +1,7 @@
 // The demo data set: plans, accounts in several locales and domain zones with sandbox cards, and
 // (with the test clock) fifty days of history played through the real engine, so the console
 // opens on accounts renewed, in grace for different reasons, recovered and downgraded.
-import type { AppContext } from '../http/context.ts';
+import type { AppContext } from './context.ts';
 import { advanceTestClock } from './advance.ts';
 import { HelpDesk } from './help.ts';
 import { DAY } from '../core/time.ts';

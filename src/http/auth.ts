@@ -1,6 +1,6 @@
 // Who is calling: the operator (admin key) or a customer (portal-session token, one account).
 // Keys and tokens are stored as SHA-256 hashes only.
-import { createHash, randomBytes } from 'node:crypto';
+import { sha256 } from '../lib/crypto.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../store/db.ts';
 import type { Clock } from '../core/clock.ts';
@@ -14,13 +14,6 @@ declare module 'fastify' {
   }
 }
 
-export function sha256(s: string): string {
-  return createHash('sha256').update(s).digest('hex');
-}
-
-export function newSecret(prefix: string): string {
-  return `${prefix}_${randomBytes(24).toString('base64url')}`;
-}
 
 /** Stores an admin key (hashed). Returns true when it was new. */
 export async function registerAdminKey(db: Db, key: string): Promise<boolean> {

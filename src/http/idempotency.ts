@@ -10,7 +10,7 @@
 // sandbox card number stays out of the database).
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import type { AppContext } from './context.ts';
+import type { AppContext } from '../engine/context.ts';
 import type { Db } from '../store/db.ts';
 import { problem, sendProblem } from './problem.ts';
 

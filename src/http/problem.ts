@@ -1,6 +1,7 @@
 // Errors as RFC 9457 problem+json with a stable `type` (urn:renewd:problem:<code>) that clients
 // can switch on; `title` is the same for every instance of a type, `detail` says what happened.
 import type { FastifyReply } from 'fastify';
+import type { CommandError, ErrorKind } from '../core/errors.ts';
 
 export const PROBLEM_TYPES: Record<string, string> = {
   validation_error: 'The request is not valid',
@@ -48,6 +49,21 @@ export interface Problem {
 
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
   return { type: problemType(code), title: PROBLEM_TYPES[code] ?? code, status, detail, code, ...extra };
+}
+
+/** The one place an engine error kind becomes an HTTP status. */
+export const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  payment_failed: 402,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+export function problemOf(err: CommandError): Problem {
+  return problem(STATUS_OF_KIND[err.kind], err.code, err.message, err.extra);
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem) {

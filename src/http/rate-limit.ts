@@ -8,7 +8,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { Queryable } from '../store/db.ts';
-import { CommandError } from '../engine/commands.ts';
+import { CommandError } from '../core/errors.ts';
 
 export interface RateLimit {
   /** Stable name, part of the counter key and of the problem answer. */
@@ -91,7 +91,7 @@ export async function peek(q: Queryable, clock: Clock, l: RateLimit, subject: st
 
 /** The 429 answer: problem `rate_limited` naming the limit, with Retry-After (seconds). */
 export function rateLimited(l: RateLimit, check: RateCheck): CommandError {
-  return new CommandError(429, 'rate_limited', l.message, { limit: l.name, max: l.limit, window_seconds: l.windowMs / 1000, retry_after: check.retryAfter });
+  return new CommandError('rate_limited', 'rate_limited', l.message, { limit: l.name, max: l.limit, window_seconds: l.windowMs / 1000, retry_after: check.retryAfter });
 }
 
 /** Throws the 429 (and sets Retry-After on the reply) when the limit is used up; otherwise takes one unit. */

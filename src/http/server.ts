@@ -3,10 +3,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { AppContext } from './context.ts';
+import type { AppContext } from '../engine/context.ts';
 import { requireAdmin, requireAnyone, resolvePrincipal } from './auth.ts';
-import { problem, problemSchema, sendProblem, PROBLEM_TYPES } from './problem.ts';
-import { CommandError } from '../engine/commands.ts';
+import { problem, problemOf, problemSchema, sendProblem, PROBLEM_TYPES } from './problem.ts';
+import { CommandError } from '../core/errors.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
@@ -69,7 +69,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   });
 
   app.setErrorHandler((err: any, req, reply) => {
-    if (err instanceof CommandError) return sendProblem(reply, problem(err.status, err.code, err.message, err.extra));
+    if (err instanceof CommandError) return sendProblem(reply, problemOf(err));
     if (err.validation) {
       const errors = err.validation.map((v: any) => ({ field: `${err.validationContext}${v.instancePath}`, message: v.message, params: v.params }));
       return sendProblem(reply, problem(400, 'validation_error', err.message, { errors }));

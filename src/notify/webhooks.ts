@@ -7,6 +7,7 @@
 // Signature: header `Renewd-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`,
 // the key being the endpoint's whole secret string (whsec_…). verifySignature() is what a receiver
 // runs (src/notify/README-webhooks.md shows it without this package).
+import { EVENT_TYPE_PATTERN, matchesEventType } from './events.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Db, Queryable } from '../store/db.ts';
@@ -79,7 +80,6 @@ export interface CreatedWebhookEndpoint extends WebhookEndpoint {
   secret: string;
 }
 
-export const EVENT_TYPE_PATTERN = '^(\\*|[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*(\\.\\*)?)$';
 const EVENT_TYPE_RE = new RegExp(EVENT_TYPE_PATTERN);
 
 function checkUrl(url: string): string {
@@ -99,10 +99,6 @@ function checkEventTypes(types: string[]): string[] {
   return [...new Set(types)].sort();
 }
 
-/** Does an endpoint subscribed to `patterns` want events of `type`? */
-export function matchesEventType(patterns: string[], type: string): boolean {
-  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
-}
 
 const ENDPOINT_COLUMNS = `id, url, description, event_types, status, consecutive_failures, failing_since, disabled_at, disabled_reason, created_at, updated_at`;
 

@@ -3,17 +3,16 @@
 // churn over time), each account's timeline, help requests, the outbox, the dunning policy
 // editor, webhooks, and the test clock when it is on.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../http/context.ts';
+import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from '../http/auth.ts';
-import { CommandError } from '../engine/commands.ts';
+import { CommandError } from '../core/errors.ts';
 import { advanceTestClock } from '../engine/advance.ts';
 import { DAY } from '../core/time.ts';
 import { formatMoney } from '../core/money.ts';
 import { DEFAULT_POLICY, mergePolicy, type DunningPolicy } from '../core/dunning.ts';
 import { DECLINE_REASONS, RETRY_CLASSES } from '../core/types.ts';
 import { loadPolicies } from '../store/billing.ts';
-import { EVENT_TYPE_PATTERN } from '../notify/webhooks.ts';
-import { KNOWN_EVENT_TYPES } from '../http/routes/webhooks.ts';
+import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from '../notify/events.ts';
 import { accountsInGrace, churnByWeek, recoveryByReason, recoveryTotals, subscriptionsByStatus, successByAttemptNumber } from '../store/stats.ts';
 import { html, attrs, type Html, type Piece } from './html.ts';
 import { page, hidden } from './layout.ts';

@@ -1,6 +1,6 @@
 // What the pages read and do beyond ctx.commands, bound to the parts that own it (help requests,
 // outbox, webhooks). The pages call only these, so they stay the same functions the API calls.
-import type { AppContext } from '../http/context.ts';
+import type { AppContext } from '../engine/context.ts';
 import { HelpDesk, type HelpRequestStatus } from '../engine/help.ts';
 import { getNotification, listNotifications } from '../notify/outbox.ts';
 import { createEndpoint, listDeliveries, listEndpoints, updateEndpoint } from '../notify/webhooks.ts';

@@ -5,9 +5,9 @@
 // Opened from a portal-session link (/portal?token=…): the token is exchanged for a cookie session
 // and the address bar loses the token. Every form carries the session's CSRF token.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppContext } from '../http/context.ts';
+import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from '../http/auth.ts';
-import { CommandError } from '../engine/commands.ts';
+import { CommandError } from '../core/errors.ts';
 import { RATE_LIMITS, consume, peek, record } from '../http/rate-limit.ts';
 import { DAY } from '../core/time.ts';
 import type { Account, Plan } from '../core/types.ts';
@@ -215,7 +215,7 @@ export async function portalRoutes(app: FastifyInstance, ctx: AppContext, deps: 
       try {
         await deps.createHelpRequest(account.id, id, message.slice(0, 5000));
       } catch (err) {
-        if (err instanceof CommandError && err.status < 500) return { kind: 'error', text: t.t('result.help.unavailable', { reason: err.message }) };
+        if (err instanceof CommandError) return { kind: 'error', text: t.t('result.help.unavailable', { reason: err.message }) };
         throw err;
       }
       return { kind: 'success', text: t.t('result.help.sent'), target: 'help' };

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import type { AppContext } from '../http/context.ts';
+import type { AppContext } from '../engine/context.ts';
 import { portalRoutes, sendHtml } from './portal.ts';
 import { consoleRoutes } from './console.ts';
 import { webDeps, type WebDeps } from './deps.ts';

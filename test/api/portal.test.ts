@@ -3,7 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, T0, type TestService } from '../helpers/service.ts';
-import { sha256 } from '../../src/http/auth.ts';
+import { sha256 } from '../../src/lib/crypto.ts';
 import { portalToken, problemOf } from './helpers.ts';
 
 describe('portal sessions', () => {

@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, card, CARDS, type TestService } from '../helpers/service.ts';
-import { CommandError } from '../../src/engine/commands.ts';
+import { CommandError } from '../../src/core/errors.ts';
 import { newId } from '../../src/store/ids.ts';
 import { charges, latestInvoice, portalToken, problemOf, scriptNextCharges, templates } from './helpers.ts';
 
@@ -97,7 +97,7 @@ describe('Retry and recovery through customer tokens (PostgreSQL)', () => {
       const r = await retry(inv.id, tok);
       problemOf(r, 409, 'retry_unavailable');
       assert.equal(r.body.reason, 'attempt_in_flight');
-      await assert.rejects(t.svc.ctx.commands.retry(inv.id, 'customer_retry'), (e: unknown) => e instanceof CommandError && e.status === 409 && e.extra.reason === 'attempt_in_flight');
+      await assert.rejects(t.svc.ctx.commands.retry(inv.id, 'customer_retry'), (e: unknown) => e instanceof CommandError && e.kind === 'conflict' && e.extra.reason === 'attempt_in_flight');
       assert.equal((await charges(t, acc.inFlight)).length, 1); // only the purchase: nothing charged
     } finally {
       await db.query('DELETE FROM payment_attempts WHERE id = $1', [attemptId]);

@@ -14,7 +14,8 @@ import { createTestDatabase, type TestDb } from '../helpers/db.ts';
 import { createSandbox, type Sandbox } from '../../src/sandbox/server.ts';
 import { createStripeGateway } from '../../src/gateway/stripe.ts';
 import { Engine } from '../../src/engine/engine.ts';
-import { Commands, CommandError } from '../../src/engine/commands.ts';
+import { Commands } from '../../src/engine/commands.ts';
+import { CommandError } from '../../src/core/errors.ts';
 import { verifyInvariants, violationCounts, type VerifyReport } from '../../src/engine/verify.ts';
 import { periodOf } from '../../src/core/period.ts';
 import type { Db } from '../../src/store/db.ts';
@@ -686,10 +687,10 @@ async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof 
           out.retry++;
         }
       } catch (err) {
-        if (err instanceof CommandError && err.status === 409) out.retry_refused++;
+        if (err instanceof CommandError && err.kind === 'conflict') out.retry_refused++;
         else {
           out.failed++;
-          out.failures.add(err instanceof CommandError ? `${err.status} ${err.code}` : String((err as Error)?.message ?? err).slice(0, 80));
+          out.failures.add(err instanceof CommandError ? `${err.kind} ${err.code}` : String((err as Error)?.message ?? err).slice(0, 80));
         }
       }
     }),

@@ -2,6 +2,7 @@
 // cursor (including events that commit out of id order), delivery to a real HTTP receiver that
 // verifies every signature, retries with backoff on an injected clock, and an endpoint that keeps
 // failing being disabled with the operator told.
+import { matchesEventType } from '../../src/notify/events.ts';
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
@@ -16,7 +17,6 @@ import {
   getEndpoint,
   listDeliveries,
   listEndpoints,
-  matchesEventType,
   signPayload,
   signatureHeader,
   updateEndpoint,

@@ -1,8 +1,8 @@
 // Plans, accounts, billing information, subscriptions, access, purchase history, Retry, timeline.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppContext } from '../context.ts';
+import type { AppContext } from '../../engine/context.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
-import { CommandError } from '../../engine/commands.ts';
+import { CommandError } from '../../core/errors.ts';
 import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses } from '../schemas.ts';
 import { RATE_LIMITS, enforce, enforcePeek, record } from '../rate-limit.ts';
 
@@ -173,7 +173,7 @@ export function pmView(pm: { type: string; brand: string | null; last4: string |
 
 export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
   const { commands } = ctx;
-  const notFound = (what: string) => new CommandError(404, 'not_found', `no ${what}`);
+  const notFound = (what: string) => new CommandError('not_found', 'not_found', `no ${what}`);
   const seeAccount = async (req: FastifyRequest, id: string) => {
     if (!canSee(req, id)) throw notFound(`account ${id}`);
     return commands.requireAccount(id);
@@ -234,7 +234,7 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
     const { id } = req.params as { id: string };
     await seeAccount(req, id);
     const body = req.body as any;
-    if (!body.card && !body.token) throw new CommandError(400, 'validation_error', 'send either card (sandbox) or token');
+    if (!body.card && !body.token) throw new CommandError('invalid', 'validation_error', 'send either card (sandbox) or token');
     const customer = req.principal?.kind === 'customer';
     if (customer) {
       await enforcePeek(ctx.db, ctx.clock, reply, RATE_LIMITS.rejectedCards, id);

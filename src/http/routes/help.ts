@@ -1,8 +1,8 @@
 // Request help (from the purchase history) and the operators' support queue.
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../context.ts';
+import type { AppContext } from '../../engine/context.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
-import { CommandError } from '../../engine/commands.ts';
+import { CommandError } from '../../core/errors.ts';
 import { HelpDesk, HELP_ANSWER_MAX, HELP_MESSAGE_MAX, HELP_REQUEST_STATUSES, type HelpRequestStatus } from '../../engine/help.ts';
 import { RATE_LIMITS, enforce } from '../rate-limit.ts';
 import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
@@ -66,7 +66,7 @@ const limitOf = (v: string | undefined) => Math.max(1, Math.min(Number(v ?? 100)
 
 export async function helpRoutes(app: FastifyInstance, ctx: AppContext) {
   const desk = new HelpDesk(ctx.commands, `${ctx.publicUrl.replace(/\/+$/, '')}/portal`);
-  const notFound = (what: string) => new CommandError(404, 'not_found', `no ${what}`);
+  const notFound = (what: string) => new CommandError('not_found', 'not_found', `no ${what}`);
 
   app.post('/v1/invoices/:id/help-requests', {
     preHandler: requireAnyone,

@@ -2,9 +2,9 @@
 // went out. Without SMTP_URL the e-mails are kept here (status "kept"). Operators see every
 // e-mail; a portal token sees only its own account's (another account's answers 404).
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../context.ts';
+import type { AppContext } from '../../engine/context.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
-import { CommandError } from '../../engine/commands.ts';
+import { CommandError } from '../../core/errors.ts';
 import { getNotification, listNotifications, type NotificationStatus } from '../../notify/outbox.ts';
 import { TEMPLATE_NAMES } from '../../notify/templates.ts';
 import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
@@ -68,11 +68,11 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AppContext) 
   }, async (req) => {
     const q = req.query as { account_id?: string; limit?: string; before?: string; status?: NotificationStatus };
     const limit = q.limit === undefined ? 50 : Number(q.limit);
-    if (limit < 1 || limit > 500) throw new CommandError(400, 'validation_error', 'limit must be between 1 and 500');
+    if (limit < 1 || limit > 500) throw new CommandError('invalid', 'validation_error', 'limit must be between 1 and 500');
     let accountId = q.account_id;
     if (req.principal?.kind === 'customer') {
       accountId ??= req.principal.account_id;
-      if (!canSee(req, accountId)) throw new CommandError(404, 'not_found', `no account ${accountId}`);
+      if (!canSee(req, accountId)) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
     }
     return { data: await listNotifications(db, { account_id: accountId, limit, before: q.before, status: q.status }) };
   });
@@ -89,7 +89,7 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AppContext) 
   }, async (req) => {
     const { id } = req.params as { id: string };
     const n = await getNotification(db, id);
-    if (!n) throw new CommandError(404, 'not_found', `no notification ${id}`);
+    if (!n) throw new CommandError('not_found', 'not_found', `no notification ${id}`);
     return n;
   });
 }

@@ -2,9 +2,9 @@
 // short-lived token for one account and sends the customer to its URL; the customer's pages then
 // call the API with that token. A customer may revoke sessions of their own account (log out).
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../context.ts';
+import type { AppContext } from '../../engine/context.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
-import { CommandError } from '../../engine/commands.ts';
+import { CommandError } from '../../core/errors.ts';
 import { PortalSessions, PORTAL_TTL_DEFAULT_MINUTES, PORTAL_TTL_MAX_MINUTES, PORTAL_TTL_MIN_MINUTES } from '../../engine/portal.ts';
 import { RATE_LIMITS, enforce } from '../rate-limit.ts';
 import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
@@ -90,7 +90,7 @@ export async function portalRoutes(app: FastifyInstance, ctx: AppContext) {
     },
   }, async (req) => {
     const p = req.principal;
-    if (p?.kind !== 'customer') throw new CommandError(404, 'not_found', 'no portal session: this call is made with the admin key');
+    if (p?.kind !== 'customer') throw new CommandError('not_found', 'not_found', 'no portal session: this call is made with the admin key');
     return (await sessions.get(p.session_id))!;
   });
 
@@ -107,7 +107,7 @@ export async function portalRoutes(app: FastifyInstance, ctx: AppContext) {
   }, async (req) => {
     const { id } = req.params as { id: string };
     const s = await sessions.get(id);
-    if (!s || !canSee(req, s.account_id)) throw new CommandError(404, 'not_found', `no portal session ${id}`);
+    if (!s || !canSee(req, s.account_id)) throw new CommandError('not_found', 'not_found', `no portal session ${id}`);
     return sessions.revoke(id);
   });
 }

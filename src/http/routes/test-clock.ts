@@ -1,9 +1,9 @@
 // The test clock over HTTP (only when enabled): move time forward and get an answer once every
 // renewal, retry, reminder, downgrade, e-mail and webhook due by then has run.
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../context.ts';
+import type { AppContext } from '../../engine/context.ts';
 import { requireAdmin } from '../auth.ts';
-import { CommandError } from '../../engine/commands.ts';
+import { CommandError } from '../../core/errors.ts';
 import { advanceTestClock } from '../../engine/advance.ts';
 import { DAY } from '../../core/time.ts';
 import { adminSecurity, dateTime, problemResponses } from '../schemas.ts';
@@ -34,14 +34,14 @@ export async function testClockRoutes(app: FastifyInstance, ctx: AppContext) {
     },
   }, async (req) => {
     const tc = ctx.testClock;
-    if (!tc) throw new CommandError(409, 'test_clock_disabled', 'start renewd with RENEWD_TEST_CLOCK=1 to use the test clock');
+    if (!tc) throw new CommandError('conflict', 'test_clock_disabled', 'start renewd with RENEWD_TEST_CLOCK=1 to use the test clock');
     const b = req.body as { to?: string; days?: number; hours?: number };
     const given = [b.to, b.days, b.hours].filter((x) => x !== undefined).length;
-    if (given !== 1) throw new CommandError(400, 'validation_error', 'send exactly one of: to, days, hours');
+    if (given !== 1) throw new CommandError('invalid', 'validation_error', 'send exactly one of: to, days, hours');
     const run = queue.then(async () => {
       const now = tc.now().getTime();
       const to = b.to ? new Date(b.to) : new Date(now + (b.days ?? 0) * DAY + (b.hours ?? 0) * 3_600_000);
-      if (to.getTime() < now) throw new CommandError(409, 'test_clock_backwards', `the test clock is at ${tc.now().toISOString()} and only moves forward`);
+      if (to.getTime() < now) throw new CommandError('conflict', 'test_clock_backwards', `the test clock is at ${tc.now().toISOString()} and only moves forward`);
       return advanceTestClock(ctx.db, tc, to, ctx.runners);
     });
     queue = run.catch(() => {});

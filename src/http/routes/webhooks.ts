@@ -1,11 +1,11 @@
 // Webhook endpoints for operators: register a URL for some event types, see every delivery and
 // each of its attempts, enable or disable, delete. The signing secret is shown once, at creation.
+import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from '../../notify/events.ts';
 import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../context.ts';
+import type { AppContext } from '../../engine/context.ts';
 import { requireAdmin } from '../auth.ts';
-import { CommandError } from '../../engine/commands.ts';
+import { CommandError } from '../../core/errors.ts';
 import {
-  EVENT_TYPE_PATTERN,
   WEBHOOK_RETRY_SCHEDULE_MS,
   createEndpoint,
   deleteEndpoint,
@@ -18,33 +18,6 @@ import {
 } from '../../notify/webhooks.ts';
 import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
 
-export const KNOWN_EVENT_TYPES = [
-  'account.created',
-  'subscription.created',
-  'subscription.started',
-  'subscription.renewed',
-  'subscription.past_due',
-  'subscription.downgraded',
-  'subscription.canceled',
-  'subscription.auto_renew_changed',
-  'invoice.created',
-  'invoice.paid',
-  'invoice.uncollectible',
-  'invoice.voided',
-  'payment_attempt.started',
-  'payment_attempt.failed',
-  'payment_attempt.unknown',
-  'payment_attempt.skipped',
-  'payment_method.updated',
-  'dunning.retry_planned',
-  'dunning.reminder_sent',
-  'dunning_policy.updated',
-  'retry.refused',
-  'help_request.created',
-  'help_request.answered',
-  'help_request.closed',
-  'webhook_endpoint.disabled',
-];
 
 const eventType = { type: 'string', maxLength: 100, pattern: EVENT_TYPE_PATTERN } as const;
 const eventTypes = {
@@ -124,7 +97,7 @@ const deliveryDoc =
 
 export async function webhookRoutes(app: FastifyInstance, ctx: AppContext) {
   const { db, clock } = ctx;
-  const notFound = (id: string) => new CommandError(404, 'not_found', `no webhook endpoint ${id}`);
+  const notFound = (id: string) => new CommandError('not_found', 'not_found', `no webhook endpoint ${id}`);
 
   app.post('/v1/webhook-endpoints', {
     preHandler: requireAdmin,
@@ -225,7 +198,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: AppContext) {
     const { id } = req.params as { id: string };
     const q = req.query as { limit?: string; before?: string; status?: DeliveryStatus; payload?: string };
     const limit = q.limit === undefined ? 50 : Number(q.limit);
-    if (limit < 1 || limit > 500) throw new CommandError(400, 'validation_error', 'limit must be between 1 and 500');
+    if (limit < 1 || limit > 500) throw new CommandError('invalid', 'validation_error', 'limit must be between 1 and 500');
     if (!(await getEndpoint(db, id))) throw notFound(id);
     return { data: await listDeliveries(db, id, { limit, before: q.before, status: q.status, includePayload: q.payload === 'true' }) };
   });

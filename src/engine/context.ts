@@ -1,10 +1,10 @@
-// What route plugins receive: the running service's parts.
+// The running service's parts, as every command-calling layer (http, web, cli, the demo seed) receives them.
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../store/db.ts';
-import type { Engine } from '../engine/engine.ts';
-import type { Commands } from '../engine/commands.ts';
-import type { TestClock } from '../engine/clock.ts';
-import type { Runner } from '../engine/advance.ts';
+import type { Engine } from './engine.ts';
+import type { Commands } from './commands.ts';
+import type { TestClock } from './clock.ts';
+import type { Runner } from './advance.ts';
 
 export interface AppContext {
   db: Db;

@@ -1,0 +1,40 @@
+// The event catalog: the types renewd writes to its append-only event log (and so sends to
+// webhooks), and how an endpoint's subscription patterns ('*', 'invoice.*', 'invoice.paid') match
+// them. One list for the API's documentation, the console's form and the delivery fan-out.
+
+export const KNOWN_EVENT_TYPES = [
+  'account.created',
+  'subscription.created',
+  'subscription.started',
+  'subscription.renewed',
+  'subscription.past_due',
+  'subscription.downgraded',
+  'subscription.canceled',
+  'subscription.auto_renew_changed',
+  'invoice.created',
+  'invoice.paid',
+  'invoice.uncollectible',
+  'invoice.voided',
+  'payment_attempt.started',
+  'payment_attempt.failed',
+  'payment_attempt.unknown',
+  'payment_attempt.skipped',
+  'payment_method.updated',
+  'dunning.retry_planned',
+  'dunning.reminder_sent',
+  'dunning_policy.updated',
+  'retry.refused',
+  'help_request.created',
+  'help_request.answered',
+  'help_request.closed',
+  'webhook_endpoint.disabled',
+] as const;
+export type EventType = (typeof KNOWN_EVENT_TYPES)[number];
+
+/** A subscription pattern: '*', a prefix such as 'invoice.*', or an exact type. */
+export const EVENT_TYPE_PATTERN = '^(\\*|[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*(\\.\\*)?)$';
+
+/** Does an endpoint subscribed to `patterns` want events of `type`? */
+export function matchesEventType(patterns: string[], type: string): boolean {
+  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
+}

@@ -1,0 +1,22 @@
+// Dunning policies as stored: one row per scope ('default', 'plan:<id>', 'zone:<zone>'), each an
+// override over the built-in default (core/dunning.ts merges them).
+import type { PolicyOverride } from '../core/dunning.ts';
+import type { Queryable } from './db.ts';
+
+export { loadPolicies, policyFor } from './billing.ts';
+
+export async function upsertPolicy(q: Queryable, scope: string, value: PolicyOverride, now: Date): Promise<void> {
+  await q.query(
+    `INSERT INTO dunning_policies (scope, policy, updated_at) VALUES ($1, $2, $3) ON CONFLICT (scope) DO UPDATE SET policy = EXCLUDED.policy, updated_at = EXCLUDED.updated_at`,
+    [scope, JSON.stringify(value), now],
+  );
+}
+
+export async function deletePolicy(q: Queryable, scope: string): Promise<void> {
+  await q.query('DELETE FROM dunning_policies WHERE scope = $1', [scope]);
+}
+
+/** Re-plan: wakes every subscription in grace now; its next tick plans with the policy in force. */
+export async function wakePastDueSubscriptions(q: Queryable, now: Date): Promise<void> {
+  await q.query(`UPDATE subscriptions SET next_action_at = $1 WHERE status = 'past_due'`, [now]);
+}

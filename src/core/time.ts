@@ -91,13 +91,26 @@ export function toWall(instant: Date, timeZone: string): WallTime {
   return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), ms: d.getUTCMilliseconds() };
 }
 
-/** The instant a wall time denotes in a zone. A time skipped by DST moves forward by the gap. */
+/**
+ * The instant a wall time denotes in a zone. The offsets in force a day before and a day after are
+ * the only candidates (a zone changes its offset at most once in two days); a candidate is right
+ * when the zone has that offset at the instant it gives. A wall time that two instants show (the
+ * hour repeated when clocks go back) is the earlier one; a time skipped when clocks go forward moves
+ * forward by the gap. These are Temporal's "compatible" rules, which test/core/period.test.ts holds
+ * this function to.
+ */
 export function fromWall(w: WallTime, timeZone: string): Date {
   const naive = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms);
-  let guess = naive - offsetAt(naive, timeZone);
-  const off2 = offsetAt(guess, timeZone);
-  if (naive - off2 !== guess) guess = Math.max(guess, naive - off2);
-  return new Date(guess);
+  const before = offsetAt(naive - DAY, timeZone);
+  const after = offsetAt(naive + DAY, timeZone);
+  const early = naive - before;
+  const late = naive - after;
+  const earlyOk = offsetAt(early, timeZone) === before;
+  const lateOk = before !== after && offsetAt(late, timeZone) === after;
+  if (earlyOk && lateOk) return new Date(Math.min(early, late));
+  if (earlyOk) return new Date(early);
+  if (lateOk) return new Date(late);
+  return new Date(early); // skipped: read with the offset before the change, i.e. forward by the gap
 }
 
 export function daysInMonth(year: number, month: number): number {

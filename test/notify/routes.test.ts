@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, CARDS, type TestService } from '../helpers/service.ts';
-import { verifySignature } from '../../src/notify/webhooks.ts';
+import { verifySignature } from '../../src/notify/signing.ts';
 import { startReceiver, startSmtp, type TestReceiver, type TestSmtp } from './helpers.ts';
 
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');

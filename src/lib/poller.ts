@@ -50,15 +50,20 @@ export function createPoller(opts: PollerOptions): Poller {
   let abort: AbortController | null = null;
   let failures = 0;
 
-  const schedule = (ms: number) => {
+  /** One loop's next tick; `signal` is that loop's (a stop() then start() begins a new loop). */
+  const schedule = (signal: AbortSignal, ms: number) => {
     timer = timers.setTimeout(() => {
       timer = null;
-      running = runTick();
+      const tick = runTick(signal);
+      running = tick;
+      void tick.then(() => {
+        if (running === tick) running = null;
+        if (!signal.aborted) schedule(signal, backoffDelay(opts.intervalMs, failures, maxBackoffMs));
+      });
     }, ms);
   };
 
-  async function runTick(): Promise<void> {
-    const signal = abort!.signal;
+  async function runTick(signal: AbortSignal): Promise<void> {
     try {
       await opts.tick(signal);
       failures = 0;
@@ -67,8 +72,6 @@ export function createPoller(opts: PollerOptions): Poller {
       const message = err instanceof Error ? err.message : String(err);
       log.error({ err: { message, stack: err instanceof Error ? err.stack : undefined }, failures }, `${opts.name} tick failed`);
     }
-    running = null;
-    if (!signal.aborted) schedule(backoffDelay(opts.intervalMs, failures, maxBackoffMs));
   }
 
   return {
@@ -79,7 +82,7 @@ export function createPoller(opts: PollerOptions): Poller {
       if (abort && !abort.signal.aborted) return; // one loop per poller
       abort = new AbortController();
       failures = 0;
-      schedule(0);
+      schedule(abort.signal, 0);
     },
     async stop() {
       abort?.abort();

@@ -155,3 +155,26 @@ test('stop() before the first tick: the tick never runs; start() again polls aga
   assert.deepEqual(t.delays(), [10]);
   await p.stop();
 });
+
+test('start() again while the stopped loop\'s tick still runs: that tick schedules nothing, the new loop polls alone', async () => {
+  const t = fakeTimers();
+  const releases: (() => void)[] = [];
+  const p = createPoller({ name: 'engine', intervalMs: 30, timers: t.timers, tick: () => new Promise<void>((r) => releases.push(r)) });
+  p.start();
+  t.fire();
+  const firstStop = p.stop(); // not awaited yet: the first tick is still running
+  p.start();
+  t.fire(); // the new loop's first tick
+  assert.equal(releases.length, 2);
+  releases[0]();
+  await firstStop;
+  await settle();
+  assert.deepEqual(t.delays(), [], 'the old loop scheduled nothing; the new tick is still running');
+  let stopped = false;
+  const secondStop = p.stop().then(() => (stopped = true));
+  await settle();
+  assert.equal(stopped, false, 'stop waits for the new loop\'s tick');
+  releases[1]();
+  await secondStop;
+  assert.deepEqual(t.delays(), []);
+});

@@ -13,10 +13,12 @@ import type { Gateway } from './gateway/types.ts';
 import { createStripeGateway } from './gateway/stripe.ts';
 import { createSandbox } from './sandbox/server.ts';
 import { createMailSender } from './notify/sender.ts';
-import { createWebhookDeliverer, fanOutEvents } from './notify/webhooks.ts';
+import { createWebhookDeliverer } from './notify/webhook-delivery.ts';
+import { fanOutEvents } from './notify/fan-out.ts';
 import { buildServer, type RoutePlugin } from './http/server.ts';
 import { hasAdminKey, registerAdminKey } from './http/auth.ts';
 import { newSecret } from './lib/crypto.ts';
+import { createLogger, type LoggerOption } from './lib/log.ts';
 import type { AppContext } from './engine/context.ts';
 
 export interface Service {
@@ -38,7 +40,7 @@ export interface ServiceOptions {
   worker?: boolean;
   /** Listen on HTTP (default true). */
   listen?: boolean;
-  logger?: boolean | object;
+  logger?: LoggerOption;
 }
 
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
@@ -74,10 +76,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   }
 
   const portalUrl = `${config.publicUrl}/portal`;
-  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl });
+  // The background loops log through pino as the HTTP server does, on the same option.
+  const logger = createLogger(opts.logger);
+  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, logger });
   const commands = new Commands(db, engine);
-  const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom });
-  const webhooks = createWebhookDeliverer({ db, clock, operatorEmail: config.operatorEmail });
+  const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
+  const webhooks = createWebhookDeliverer({ db, clock, operatorEmail: config.operatorEmail, logger });
   const drainUntilIdle = async (runOnce: () => Promise<unknown>) => {
     for (let i = 0; i < 1000; i++) {
       const r = (await runOnce()) as Record<string, number> | undefined;
@@ -109,19 +113,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   }
 
   const background = opts.worker ?? config.worker;
-  const timers: NodeJS.Timeout[] = [];
   if (background) {
     engine.start(config.workerIntervalMs);
-    const loop = (fn: () => Promise<unknown>, ms: number) => {
-      const t = setInterval(() => void fn().catch(() => {}), ms);
-      t.unref();
-      timers.push(t);
-    };
-    loop(() => mail.runOnce(), 2000);
-    loop(async () => {
-      await fanOutEvents(db, clock.now());
-      await webhooks.runOnce();
-    }, 2000);
+    mail.start(2000);
+    webhooks.start(2000);
   }
 
   return {
@@ -131,8 +126,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     sandboxUrl,
     generatedAdminKey,
     async stop() {
-      for (const t of timers) clearInterval(t);
-      await engine.stop();
+      await Promise.all([mail.stop(), webhooks.stop(), engine.stop()]);
       await app.close();
       if (sandbox) await sandbox.close();
       if (!opts.db) await db.close();

@@ -11,6 +11,9 @@ import type { Db, Queryable } from '../store/db.ts';
 import { insertOutbox, loadPlans, loadPolicies, loadStates, saveSteps, toSubscription, type OutboxRow } from '../store/billing.ts';
 import { newId } from '../store/ids.ts';
 import type { ChargeResult, Gateway } from '../gateway/types.ts';
+import type { Logger } from '../lib/log.ts';
+import { createPoller, type Poller } from '../lib/poller.ts';
+import { mapPool } from '../lib/pool.ts';
 import { renderEmail, type TemplateName } from '../notify/templates.ts';
 
 export interface EngineOptions {
@@ -27,6 +30,8 @@ export interface EngineOptions {
   portalUrl?: string;
   /** Called with the number of renewals finished, for progress displays. */
   onProgress?: (n: number) => void;
+  /** Where the polling loop (start) logs its failures. */
+  logger?: Logger;
 }
 
 export interface DispatchResult {
@@ -45,8 +50,7 @@ export class Engine {
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly portalUrl: string;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private poller: Poller | null = null;
   private stopping = false;
 
   private opts: EngineOptions;
@@ -128,15 +132,10 @@ export class Engine {
    * `refs`: gateway references of the payment methods, already read with the batch (saves a query per charge).
    */
   private async settle(effects: Effect[], refs?: Map<string, GatewayRefs>, saved?: Map<string, BillingState>): Promise<Map<string, DispatchResult>> {
-    const answers: { attempt: AttemptState; result: ChargeResult }[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < effects.length) {
-        const e = effects[next++] as Extract<Effect, { type: 'charge' | 'reconcile' }>;
-        answers.push({ attempt: e.attempt, result: await this.callGateway(e, refs) });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, effects.length) }, worker));
+    const answers = await mapPool(effects as Extract<Effect, { type: 'charge' | 'reconcile' }>[], this.concurrency, async (e) => ({
+      attempt: e.attempt,
+      result: await this.callGateway(e, refs),
+    }));
     const out = new Map<string, DispatchResult>();
     for (let i = 0; i < answers.length; i += this.batchSize) {
       const chunk = answers.slice(i, i + this.batchSize);
@@ -260,25 +259,16 @@ export class Engine {
 
   /** Polls for due work every intervalMs until stop(). */
   start(intervalMs = 1000) {
-    if (this.timer && !this.stopping) return; // already polling: one loop per engine
+    if (this.poller?.polling) return; // already polling: one loop per engine
     this.stopping = false;
-    const tick = async () => {
-      if (this.stopping) return;
-      this.running = this.drainParallel(2)
-        .then(() => undefined)
-        .catch((err) => console.error('renewd engine:', err instanceof Error ? err.message : err));
-      await this.running;
-      this.running = null;
-      if (!this.stopping) this.timer = setTimeout(tick, intervalMs);
-    };
-    this.timer = setTimeout(tick, 0);
+    this.poller = createPoller({ name: 'engine', intervalMs, tick: () => this.drainParallel(2), logger: this.opts.logger });
+    this.poller.start();
   }
 
   /** Stops claiming; work already claimed runs to its end (its attempts are committed either way). */
   async stop() {
     this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.running) await this.running;
+    await this.poller?.stop();
   }
 }
 

@@ -11,7 +11,11 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../lib/log.ts';
+import { createPoller, type Poller } from '../lib/poller.ts';
+import { mapPool } from '../lib/pool.ts';
 import type { Db } from '../store/db.ts';
+import { claimDueNotifications, keepDueNotifications, markNotificationFailed, markNotificationSent, type ClaimedNotification } from '../store/outbox.ts';
 
 export interface MailSenderOptions {
   db: Db;
@@ -29,6 +33,8 @@ export interface MailSenderOptions {
   backoffMs?: (attempts: number) => number;
   /** E-mails sent at the same time (default 4). */
   concurrency?: number;
+  /** Where the polling loop logs its failures. */
+  logger?: Logger;
 }
 
 export interface MailRoundResult {
@@ -45,17 +51,6 @@ export interface MailSender {
   runOnce(): Promise<MailRoundResult>;
   start(intervalMs?: number): void;
   stop(): Promise<void>;
-}
-
-interface ClaimedRow {
-  id: string;
-  to_address: string;
-  subject: string;
-  body_text: string;
-  body_html: string;
-  dedupe_key: string;
-  locale: string;
-  attempts: number;
 }
 
 export const DEFAULT_MAIL_MAX_ATTEMPTS = 12;
@@ -93,33 +88,11 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
   type Transport = ReturnType<typeof openTransport>;
 
   async function keep(): Promise<MailRoundResult> {
-    const rows = await db.query(
-      `WITH due AS (
-         SELECT id FROM notifications
-          WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
-          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE notifications n SET status = 'kept', next_attempt_at = NULL
-         FROM due WHERE n.id = due.id
-       RETURNING n.id`,
-      [clock.now(), batchSize],
-    );
-    return { sent: 0, failed: 0, retrying: 0, kept: rows.length };
+    const kept = await keepDueNotifications(db, clock.now(), batchSize);
+    return { sent: 0, failed: 0, retrying: 0, kept };
   }
 
-  async function claim(now: Date): Promise<ClaimedRow[]> {
-    return db.query<ClaimedRow>(
-      `WITH due AS (
-         SELECT id FROM notifications
-          WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
-          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-       UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, next_attempt_at = $3
-         FROM due WHERE n.id = due.id
-       RETURNING n.id, n.to_address, n.subject, n.body_text, n.body_html, n.dedupe_key, n.locale, n.attempts`,
-      [now, batchSize, new Date(now.getTime() + leaseMs)],
-    );
-  }
-
-  async function deliver(transport: Transport, row: ClaimedRow, out: MailRoundResult) {
+  async function deliver(transport: Transport, row: ClaimedNotification, out: MailRoundResult) {
     try {
       await transport.sendMail({
         from,
@@ -135,61 +108,40 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
       const detail = [e.code, e.responseCode, e.message ?? String(err)].filter((x) => x !== undefined && x !== '').join(' ');
       const now = clock.now();
       const final = row.attempts >= maxAttempts;
-      await db.query(
-        `UPDATE notifications SET status = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1 AND status = 'sending'`,
-        [row.id, final ? 'failed' : 'pending', final ? null : new Date(now.getTime() + backoff(row.attempts)), detail.slice(0, 1000)],
-      );
+      await markNotificationFailed(db, row.id, final ? null : new Date(now.getTime() + backoff(row.attempts)), detail.slice(0, 1000));
       if (final) out.failed++;
       else out.retrying++;
       return;
     }
-    await db.query(`UPDATE notifications SET status = 'sent', sent_at = $2, next_attempt_at = NULL, last_error = NULL WHERE id = $1 AND status = 'sending'`, [
-      row.id,
-      clock.now(),
-    ]);
+    await markNotificationSent(db, row.id, clock.now());
     out.sent++;
   }
 
   async function runOnce(): Promise<MailRoundResult> {
     if (!smtpUrl) return keep();
     const out: MailRoundResult = { sent: 0, failed: 0, retrying: 0, kept: 0 };
-    const rows = await claim(clock.now());
+    const now = clock.now();
+    const rows = await claimDueNotifications(db, now, batchSize, new Date(now.getTime() + leaseMs));
     if (rows.length === 0) return out;
     const workers = Math.min(concurrency, rows.length);
     const transport = openTransport(workers);
     try {
-      let next = 0;
-      const worker = async () => {
-        while (next < rows.length) await deliver(transport, rows[next++], out);
-      };
-      await Promise.all(Array.from({ length: workers }, worker));
+      await mapPool(rows, workers, (row) => deliver(transport, row, out));
     } finally {
       transport.close();
     }
     return out;
   }
 
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<unknown> | null = null;
-  let stopping = false;
-
+  let poller: Poller | null = null;
   return {
     runOnce,
     start(intervalMs = 2000) {
-      stopping = false;
-      const tick = async () => {
-        if (stopping) return;
-        running = runOnce().catch((err) => console.error('renewd mail sender:', err instanceof Error ? err.message : err));
-        await running;
-        running = null;
-        if (!stopping) timer = setTimeout(tick, intervalMs);
-      };
-      timer = setTimeout(tick, 0);
+      poller ??= createPoller({ name: 'mail', intervalMs, tick: runOnce, logger: opts.logger });
+      poller.start();
     },
     async stop() {
-      stopping = true;
-      if (timer) clearTimeout(timer);
-      if (running) await running;
+      await poller?.stop();
     },
   };
 }

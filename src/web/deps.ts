@@ -3,7 +3,7 @@
 import type { AppContext } from '../engine/context.ts';
 import { HelpDesk, type HelpRequestStatus } from '../engine/help.ts';
 import { getNotification, listNotifications } from '../notify/outbox.ts';
-import { createEndpoint, listDeliveries, listEndpoints, updateEndpoint } from '../notify/webhooks.ts';
+import { createEndpoint, listDeliveries, listEndpoints, updateEndpoint } from '../notify/webhook-endpoints.ts';
 
 export interface HelpRequestView {
   id: string;
@@ -69,7 +69,7 @@ export interface WebDeps {
   webhooks: null | {
     endpoints(): Promise<WebhookEndpointView[]>;
     deliveries(filter: { endpoint_id?: string; limit?: number }): Promise<WebhookDeliveryView[]>;
-    /** Registers an endpoint; the answer carries the signing secret (shown once). A RangeError "field: message" when invalid. */
+    /** Registers an endpoint; the answer carries the signing secret (shown once). A CommandError (kind invalid) naming the field in `fields` when invalid. */
     create(input: { url: string; event_types: string[]; description?: string | null }): Promise<WebhookEndpointView & { secret: string }>;
     /** Enables or disables an endpoint; null when there is none. */
     setStatus(id: string, status: 'enabled' | 'disabled'): Promise<WebhookEndpointView | null>;

@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, CARDS, type TestService } from '../helpers/service.ts';
-import { verifySignature } from '../../src/notify/webhooks.ts';
+import { verifySignature } from '../../src/notify/signing.ts';
 import { startReceiver, startSmtp, type TestReceiver, type TestSmtp } from './helpers.ts';
 
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
@@ -57,7 +57,11 @@ describe('notifications and webhooks over HTTP', () => {
     assert.equal(d.status, 200);
     assert.deepEqual(d.body.data, []);
 
-    problemOf(await t.api('POST', '/v1/webhook-endpoints', { url: 'ftp://example.com/x', event_types: ['*'] }), 400, 'validation_error');
+    const ftp = await t.api('POST', '/v1/webhook-endpoints', { url: 'ftp://example.com/x', event_types: ['*'] });
+    problemOf(ftp, 400, 'validation_error');
+    // The endpoint rules' refusal: the same detail as ever, and the field it is about.
+    assert.equal(ftp.body.detail, 'url: only http and https URLs can receive webhooks');
+    assert.deepEqual(ftp.body.errors, [{ field: 'url', message: 'only http and https URLs can receive webhooks' }]);
     problemOf(await t.api('POST', '/v1/webhook-endpoints', { url: 'not a url', event_types: ['*'] }), 400, 'validation_error');
     problemOf(await t.api('POST', '/v1/webhook-endpoints', { url: 'https://example.com', event_types: [] }), 400, 'validation_error');
     problemOf(await t.api('POST', '/v1/webhook-endpoints', { url: 'https://example.com', event_types: ['*'], secret: 'mine' }), 400, 'validation_error');

@@ -7,23 +7,17 @@ import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
 import type { Queryable } from '../../src/store/db.ts';
-import {
-  CURSOR_KEY,
-  WEBHOOK_RETRY_SCHEDULE_MS,
-  createEndpoint,
-  createWebhookDeliverer,
-  deleteEndpoint,
-  fanOutEvents,
-  getEndpoint,
-  listDeliveries,
-  listEndpoints,
-  signPayload,
-  signatureHeader,
-  updateEndpoint,
-  verifySignature,
-} from '../../src/notify/webhooks.ts';
+import { signPayload, signatureHeader, verifySignature } from '../../src/notify/signing.ts';
+import { createEndpoint, deleteEndpoint, getEndpoint, listDeliveries, listEndpoints, updateEndpoint } from '../../src/notify/webhook-endpoints.ts';
+import { CURSOR_KEY, fanOutEvents } from '../../src/notify/fan-out.ts';
+import { WEBHOOK_RETRY_SCHEDULE_MS, createWebhookDeliverer } from '../../src/notify/webhook-delivery.ts';
 import { listNotifications } from '../../src/notify/outbox.ts';
 import { manualClock, startReceiver, type TestReceiver } from './helpers.ts';
+import { CommandError } from '../../src/core/errors.ts';
+
+/** A refused input: kind invalid, code validation_error, one error naming the field. */
+const invalidField = (field: string) => (err: unknown) =>
+  err instanceof CommandError && err.kind === 'invalid' && err.code === 'validation_error' && err.fields.length === 1 && err.fields[0].field === field;
 
 const T0 = '2026-03-01T09:00:00.000Z';
 const MIN = 60_000;
@@ -124,10 +118,11 @@ for (const engine of ENGINES) {
       assert.equal(on!.disabled_at, null);
       assert.equal(await updateEndpoint(t.db, 'we_missing', { status: 'enabled', now: new Date(T0) }), null);
 
-      await assert.rejects(createEndpoint(t.db, { url: 'ftp://example.com/x', event_types: ['*'], now: new Date(T0) }), RangeError);
-      await assert.rejects(createEndpoint(t.db, { url: 'not a url', event_types: ['*'], now: new Date(T0) }), RangeError);
-      await assert.rejects(createEndpoint(t.db, { url: 'https://example.com', event_types: [], now: new Date(T0) }), RangeError);
-      await assert.rejects(createEndpoint(t.db, { url: 'https://example.com', event_types: ['Invoice Paid'], now: new Date(T0) }), RangeError);
+      await assert.rejects(createEndpoint(t.db, { url: 'ftp://example.com/x', event_types: ['*'], now: new Date(T0) }), invalidField('url'));
+      await assert.rejects(createEndpoint(t.db, { url: 'not a url', event_types: ['*'], now: new Date(T0) }), invalidField('url'));
+      await assert.rejects(createEndpoint(t.db, { url: 'https://example.com', event_types: [], now: new Date(T0) }), invalidField('event_types'));
+      await assert.rejects(createEndpoint(t.db, { url: 'https://example.com', event_types: ['Invoice Paid'], now: new Date(T0) }), invalidField('event_types'));
+      await assert.rejects(updateEndpoint(t.db, ep.id, { status: 'paused' as 'enabled', now: new Date(T0) }), invalidField('status'));
 
       await insertEvent(t.db, 'invoice.paid', T0);
       await fanOutEvents(t.db, new Date(T0));

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, type TestService } from '../helpers/service.ts';
-import { verifySignature } from '../../src/notify/webhooks.ts';
+import { verifySignature } from '../../src/notify/signing.ts';
 import { launchBrowser, newTab, screenshot, signInConsole, type Tab, closeBrowserSuite } from './browser.ts';
 
 interface Received {

@@ -5,8 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../engine/context.ts';
 import { requireAdmin } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
+import { WEBHOOK_RETRY_SCHEDULE_MS } from '../../notify/webhook-delivery.ts';
 import {
-  WEBHOOK_RETRY_SCHEDULE_MS,
   createEndpoint,
   deleteEndpoint,
   getEndpoint,
@@ -15,7 +15,7 @@ import {
   updateEndpoint,
   type DeliveryStatus,
   type EndpointStatus,
-} from '../../notify/webhooks.ts';
+} from '../../notify/webhook-endpoints.ts';
 import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
 
 

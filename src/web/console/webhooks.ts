@@ -121,7 +121,7 @@ function formErrors(f: EndpointForm): Record<string, string> {
 }
 
 /** The command's refusal of the input as messages by form field; null for any other error. */
-function refusedFields(err: unknown): Record<string, string> | null {
+export function refusedFields(err: unknown): Record<string, string> | null {
   if (err instanceof CommandError && err.kind === 'invalid') return byFormField(err.fields.length ? err.fields : [{ field: 'url', message: err.message }]);
   return refusedFieldsOfRangeError(err);
 }

@@ -7,7 +7,7 @@ import { html, str, type Body, type Html } from '../html.ts';
 import { hidden } from '../layout.ts';
 import type { HelpRequestView, NotificationView } from '../deps.ts';
 import { NEXT_ACTION, badge, money, reasonLabel, when, words } from './format.ts';
-import type { Console } from './index.ts';
+import type { ConsoleFrame } from './index.ts';
 
 type Commands = AppContext['commands'];
 export interface AccountData {
@@ -20,7 +20,7 @@ export interface AccountData {
   mails: NotificationView[];
 }
 
-export function accountRoutes(app: FastifyInstance, c: Console) {
+export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
   const { commands } = c.ctx;
   app.get(
     '/console/accounts/:id',

@@ -2,14 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import { html, attrs, str, type Body, type Html } from '../html.ts';
 import { NEXT_SHORT, badge, when } from './format.ts';
-import type { Console } from './index.ts';
+import type { ConsoleFrame } from './index.ts';
 
 const STATUSES = ['active', 'past_due', 'downgraded', 'canceled', 'incomplete'];
 
 /** A row of commands.listAccounts: the account with its subscription's status and next action. */
 type AccountRow = Record<string, any>;
 
-export function accountsRoutes(app: FastifyInstance, c: Console) {
+export function accountsRoutes(app: FastifyInstance, c: ConsoleFrame) {
   app.get(
     '/console/accounts',
     c.guard(async (req, reply, s) => {

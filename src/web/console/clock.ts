@@ -6,9 +6,9 @@ import { advanceTestClock } from '../../engine/advance.ts';
 import { html, str, type Body, type Html } from '../html.ts';
 import { hidden } from '../layout.ts';
 import { when } from './format.ts';
-import type { Console } from './index.ts';
+import type { ConsoleFrame } from './index.ts';
 
-export function clockRoutes(app: FastifyInstance, c: Console) {
+export function clockRoutes(app: FastifyInstance, c: ConsoleFrame) {
   const { ctx } = c;
   // One advance at a time: two operators pressing at once would otherwise both run the same due work.
   let queue: Promise<unknown> = Promise.resolve();

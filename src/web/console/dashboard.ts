@@ -20,7 +20,7 @@ import { html, type Html } from '../html.ts';
 import { COLORS, columnChart, pct, rateBar, stackedBar, swatch } from '../charts.ts';
 import { dayMonth, money, reasonLabel, when, words } from './format.ts';
 import { clockPanel } from './clock.ts';
-import type { Console } from './index.ts';
+import type { ConsoleFrame } from './index.ts';
 
 export interface DashboardData {
   grace: GraceAccount[];
@@ -32,7 +32,7 @@ export interface DashboardData {
   weeks: ChurnWeek[];
 }
 
-export function dashboardRoutes(app: FastifyInstance, c: Console) {
+export function dashboardRoutes(app: FastifyInstance, c: ConsoleFrame) {
   const { ctx, deps } = c;
   app.get(
     '/console',

@@ -6,11 +6,11 @@ import { hidden } from '../layout.ts';
 import type { Flash } from '../sessions.ts';
 import type { HelpRequestView } from '../deps.ts';
 import { badge, money, reasonLabel, when } from './format.ts';
-import type { Console } from './index.ts';
+import type { ConsoleFrame } from './index.ts';
 
 const STATUSES = ['open', 'answered', 'closed', 'all'];
 
-export function helpRoutes(app: FastifyInstance, c: Console) {
+export function helpRoutes(app: FastifyInstance, c: ConsoleFrame) {
   const { ctx, deps } = c;
   app.get(
     '/console/help',

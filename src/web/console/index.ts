@@ -6,7 +6,7 @@
 // This file is the console's frame: who is signed in (cookie sessions, the key re-checked on every
 // request, a throttle on failed sign-ins), the CSRF check on every form, and the page shell. Each
 // page is a file of its own (views are pure functions of their data; handlers load the data
-// through the commands and call the view) and gets the frame as a `Console`.
+// through the commands and call the view) and gets the frame as a `ConsoleFrame`.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../engine/context.ts';
 import { resolvePrincipal } from '../../http/auth.ts';
@@ -50,7 +50,7 @@ export interface ShellOptions {
 }
 
 /** The frame the pages are built in. */
-export interface Console {
+export interface ConsoleFrame {
   ctx: AppContext;
   deps: WebDeps;
   /** A page behind sign-in: the handler gets the session; POSTs have passed the CSRF check. */
@@ -94,7 +94,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) 
     return handler(req, reply, s);
   };
 
-  const act: Console['act'] = (to, fn) =>
+  const act: ConsoleFrame['act'] = (to, fn) =>
     guard(async (req, reply, s) => {
       try {
         s.flash = await fn(req, s);
@@ -108,7 +108,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) 
       return reply.redirect(to(req), 303);
     });
 
-  const c: Console = { ctx, deps, guard, act, show, takeFlash: (s) => sessions.takeFlash(s) };
+  const c: ConsoleFrame = { ctx, deps, guard, act, show, takeFlash: (s) => sessions.takeFlash(s) };
 
   // ---- sign in / out ----
   function loginPage(reply: FastifyReply, req: FastifyRequest, error: string | null, status = 200) {

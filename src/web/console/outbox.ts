@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { html, str, type Body, type Html } from '../html.ts';
 import type { NotificationView } from '../deps.ts';
 import { badge, when } from './format.ts';
-import type { Console } from './index.ts';
+import type { ConsoleFrame } from './index.ts';
 
-export function outboxRoutes(app: FastifyInstance, c: Console) {
+export function outboxRoutes(app: FastifyInstance, c: ConsoleFrame) {
   app.get(
     '/console/outbox',
     c.guard(async (req, reply, s) => {

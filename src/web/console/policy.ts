@@ -11,7 +11,7 @@ import { html, attrs, str, strs, type Body, type Html } from '../html.ts';
 import { hidden } from '../layout.ts';
 import type { Flash, OperatorSession, Session } from '../sessions.ts';
 import { REASON_LABEL } from './format.ts';
-import type { Console } from './index.ts';
+import type { ConsoleFrame } from './index.ts';
 
 /** Retry classes (§3), as the editor offers them. */
 const CLASS_LABEL: Record<string, string> = {
@@ -33,7 +33,7 @@ interface PolicyPageOptions {
   status?: number;
 }
 
-export function policyRoutes(app: FastifyInstance, c: Console) {
+export function policyRoutes(app: FastifyInstance, c: ConsoleFrame) {
   const { ctx } = c;
   const showPolicy = async (reply: FastifyReply, s: Session<OperatorSession>, o: PolicyPageOptions) => {
     const policies = await readPolicies(ctx);

@@ -10,7 +10,7 @@ import { hidden } from '../layout.ts';
 import type { Flash, OperatorSession, Session } from '../sessions.ts';
 import type { WebhookDeliveryView, WebhookEndpointView } from '../deps.ts';
 import { badge, when } from './format.ts';
-import type { Console } from './index.ts';
+import type { ConsoleFrame } from './index.ts';
 
 const WEBHOOK_GROUPS: [string, string][] = [
   ['*', 'All events'],
@@ -40,7 +40,7 @@ interface WebhooksPageOptions {
   status?: number;
 }
 
-export function webhooksRoutes(app: FastifyInstance, c: Console) {
+export function webhooksRoutes(app: FastifyInstance, c: ConsoleFrame) {
   app.get(
     '/console/webhooks',
     c.guard(async (req, reply, s) => {
@@ -89,7 +89,7 @@ export function webhooksRoutes(app: FastifyInstance, c: Console) {
   );
 }
 
-async function showWebhooks(c: Console, reply: FastifyReply, s: Session<OperatorSession>, o: WebhooksPageOptions) {
+async function showWebhooks(c: ConsoleFrame, reply: FastifyReply, s: Session<OperatorSession>, o: WebhooksPageOptions) {
   const wh = c.deps.webhooks;
   if (!wh) return c.show(reply, { title: 'Webhooks', s, active: 'webhooks', body: html`<h1>Webhooks</h1><p>Webhooks are not available in this build.</p>` }, 404);
   const [endpoints, deliveries] = await Promise.all([wh.endpoints(), wh.deliveries({ endpoint_id: o.endpoint, limit: 200 })]);

@@ -211,3 +211,11 @@ export async function subscriptionsByStatus(q: Queryable): Promise<StatusCount[]
   const rows = await q.query<Row>(`SELECT status, count(*)::int AS count FROM subscriptions GROUP BY status ORDER BY status`);
   return rows.map((r) => ({ status: r.status, count: n(r.count) }));
 }
+
+/** Account names by id, in one query (lists that show the account of each row, e.g. help requests). */
+export async function accountNames(q: Queryable, ids: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  if (!unique.length) return new Map();
+  const rows = await q.query<Row>(`SELECT id, name FROM accounts WHERE id = ANY($1::text[])`, [unique]);
+  return new Map(rows.map((r) => [r.id, r.name]));
+}

@@ -69,7 +69,7 @@ export interface WebDeps {
   webhooks: null | {
     endpoints(): Promise<WebhookEndpointView[]>;
     deliveries(filter: { endpoint_id?: string; limit?: number }): Promise<WebhookDeliveryView[]>;
-    /** Registers an endpoint; the answer carries the signing secret (shown once). A CommandError (kind invalid) naming the field in `fields` when invalid. */
+    /** Registers an endpoint; the answer carries the signing secret (shown once). Bad input is a CommandError (kind `invalid`) with one error per field (`url`, `event_types`). */
     create(input: { url: string; event_types: string[]; description?: string | null }): Promise<WebhookEndpointView & { secret: string }>;
     /** Enables or disables an endpoint; null when there is none. */
     setStatus(id: string, status: 'enabled' | 'disabled'): Promise<WebhookEndpointView | null>;

@@ -1,5 +1,7 @@
 // HTML built with a tagged template that escapes every interpolated value unless it is already
 // markup (an Html value). Pages cannot forget to escape a customer's name or a help message.
+// Also the few helpers every page handler shares: sending a page, reading a form field.
+import type { FastifyReply } from 'fastify';
 
 export class Html {
   readonly value: string;
@@ -54,4 +56,23 @@ export function attrs(a: Record<string, string | number | boolean | null | undef
       .map(([k, v]) => (v === true ? ` ${k}` : ` ${k}="${escapeHtml(String(v))}"`))
       .join(''),
   );
+}
+
+/** Sends a page; pages are never cached (they show a signed-in person's data). */
+export function sendHtml(reply: FastifyReply, body: Html, status = 200) {
+  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body.value);
+}
+
+/** A parsed form or query string. */
+export type Body = Record<string, unknown>;
+
+/** One form field as a string ('' when absent; the first value when repeated). */
+export function str(v: unknown): string {
+  if (Array.isArray(v)) return str(v[0]);
+  return typeof v === 'string' ? v : '';
+}
+
+/** A field that may repeat (checkboxes of one name), as a list of strings. */
+export function strs(v: unknown): string[] {
+  return ([] as unknown[]).concat(v ?? []).map(String);
 }

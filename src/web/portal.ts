@@ -11,7 +11,7 @@ import { CommandError } from '../core/errors.ts';
 import { RATE_LIMITS, consume, peek, record } from '../http/rate-limit.ts';
 import { DAY } from '../core/time.ts';
 import type { Account, Plan } from '../core/types.ts';
-import { html, attrs, type Html, type Piece } from './html.ts';
+import { html, attrs, sendHtml, str, type Html, type Piece } from './html.ts';
 import { page, hidden } from './layout.ts';
 import { i18n, languageFromHeader, type CatalogKey, type I18n } from './i18n/index.ts';
 import { SessionStore, csrfOk, type CustomerSession, type Flash, type Session } from './sessions.ts';
@@ -33,15 +33,6 @@ const KNOWN_REASONS = new Set([
   'authentication_required',
   'declined_by_bank',
 ]);
-
-export function str(v: unknown): string {
-  if (Array.isArray(v)) return str(v[0]);
-  return typeof v === 'string' ? v : '';
-}
-
-export function sendHtml(reply: FastifyReply, body: Html, status = 200) {
-  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body.value);
-}
 
 /** Card fields from the form, checked; the number never leaves this function except to the gateway. */
 export function parseCard(body: Body): { card: { number: string; exp_month: number; exp_year: number; cvc: string } } | { errors: Record<string, CatalogKey> } {

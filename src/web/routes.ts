@@ -8,10 +8,10 @@ import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { AppContext } from '../engine/context.ts';
-import { portalRoutes, sendHtml } from './portal.ts';
-import { consoleRoutes } from './console.ts';
+import { portalRoutes } from './portal.ts';
+import { consolePlugin } from './console/index.ts';
 import { webDeps, type WebDeps } from './deps.ts';
-import { html } from './html.ts';
+import { html, sendHtml } from './html.ts';
 import { page } from './layout.ts';
 
 const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url));
@@ -72,6 +72,6 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext, deps: Web
     });
 
     await portalRoutes(scope, ctx, deps);
-    await consoleRoutes(scope, ctx, deps);
+    await scope.register(consolePlugin, { ctx, deps });
   });
 }

@@ -1,0 +1,182 @@
+// One account: the account and its subscription, invoices with their attempts (and the operator's
+// Retry), the timeline with what happens next, its help requests and its e-mails.
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../../engine/context.ts';
+import type { Account } from '../../core/types.ts';
+import { html, str, type Body, type Html } from '../html.ts';
+import { hidden } from '../layout.ts';
+import type { HelpRequestView, NotificationView } from '../deps.ts';
+import { NEXT_ACTION, badge, money, reasonLabel, when, words } from './format.ts';
+import type { ConsoleFrame } from './index.ts';
+
+type Commands = AppContext['commands'];
+export interface AccountData {
+  account: Account;
+  sub: Awaited<ReturnType<Commands['subscriptionView']>>;
+  pm: Awaited<ReturnType<Commands['getPaymentMethod']>>;
+  invoices: Awaited<ReturnType<Commands['invoices']>>;
+  timeline: Awaited<ReturnType<Commands['timeline']>>;
+  help: HelpRequestView[];
+  mails: NotificationView[];
+}
+
+export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
+  const { commands } = c.ctx;
+  app.get(
+    '/console/accounts/:id',
+    c.guard(async (req, reply, s) => {
+      const id = (req.params as { id: string }).id;
+      const account = await commands.getAccount(id);
+      if (!account) return c.show(reply, { title: 'Not found', s, body: html`<h1>No such account</h1><p><a href="/console/accounts">All accounts</a></p>` }, 404);
+      const [sub, pm, invoices, timeline, help, mails] = await Promise.all([
+        commands.subscriptionView(id),
+        commands.getPaymentMethod(id),
+        commands.invoices(id),
+        commands.timeline(id),
+        c.deps.listHelpRequests({ account_id: id }).catch(() => []),
+        c.deps.listNotifications({ account_id: id, limit: 50 }).catch(() => []),
+      ]);
+      const body = accountView({ account, sub, pm, invoices, timeline, help, mails }, s.csrf);
+      return c.show(reply, { title: account.name, s, active: 'accounts', flash: c.takeFlash(s), body });
+    }),
+  );
+
+  app.post(
+    '/console/invoices/:id/retry',
+    c.act(
+      (req) => `/console/accounts/${encodeURIComponent(str((req.body as Body).account_id) || '')}`,
+      async (req) => {
+        const id = (req.params as { id: string }).id;
+        const r = await commands.retry(id, 'operator');
+        return { kind: r.outcome === 'succeeded' ? 'success' : 'error', text: `Operator retry: ${r.outcome}${r.reason ? ` (${reasonLabel(r.reason)})` : ''}; invoice is ${words(r.invoice_status)}.` };
+      },
+    ),
+  );
+}
+
+export function accountView(d: AccountData, csrf: string): Html {
+  const { account } = d;
+  return html`<p><a href="/console/accounts">← Accounts</a></p><h1>${account.name} <span class="mono muted small">${account.id}</span></h1>
+<div class="grid-2"><div>${factsView(d)}${invoicesView(d, csrf)}</div><div>${timelineView(d.timeline)}${helpView(d.help)}${mailsView(d.mails)}</div></div>`;
+}
+
+function factsView({ account, sub, pm }: AccountData): Html {
+  return html`<section class="panel" aria-labelledby="acct-title"><h2 id="acct-title">Account and subscription</h2><dl class="facts">
+<dt>E-mail</dt><dd>${account.email}</dd>
+<dt>Locale · zone · time zone</dt><dd>${account.locale} · .${account.domain_zone} · ${account.time_zone}</dd>
+<dt>Currency</dt><dd>${account.currency}</dd>
+<dt>Plan</dt><dd>${sub ? html`${sub.plan_id} (${sub.interval}ly) ${badge(sub.status)}` : 'no subscription'}</dd>
+${sub ? html`<dt>Current period</dt><dd>${when(sub.current_period_start)} → ${when(sub.current_period_end)}</dd><dt>Auto-renew</dt><dd>${sub.auto_renew ? 'on' : 'off'}</dd>` : ''}
+${sub?.grace_ends_at ? html`<dt>Grace ends</dt><dd>${when(sub.grace_ends_at)}</dd>` : ''}
+<dt>Payment method</dt><dd>${pm ? `${pm.brand ?? pm.type} ···· ${pm.last4 ?? ''} (exp. ${pm.exp_month ?? '?'}/${pm.exp_year ?? '?'})` : 'none'}</dd>
+</dl></section>`;
+}
+
+function timelineView(timeline: AccountData['timeline']): Html {
+  const next = timeline.next;
+  return html`<section class="panel" aria-labelledby="tl-title"><h2 id="tl-title">Timeline</h2>
+<ol class="timeline">
+${next ? html`<li class="next"><time>${when(next.at)}</time><strong>Next: ${NEXT_ACTION[String(next.action)] ?? next.action ?? ''}</strong>${next.retry_why ? html` <span class="muted">(${words(next.retry_why)})</span>` : ''}</li>` : html`<li class="next"><strong>Nothing scheduled</strong></li>`}
+${timeline.events.map((e) => html`<li><time>${when(e.at)}</time>${describeEvent(e.type, (e.data ?? {}) as Record<string, any>)}</li>`)}
+</ol></section>`;
+}
+
+function invoicesView({ account, invoices }: AccountData, csrf: string): Html {
+  return html`<section class="panel" aria-labelledby="inv-title"><h2 id="inv-title">Invoices and attempts</h2>
+${invoices.length ? '' : html`<p class="muted">No invoices.</p>`}
+${invoices.map(
+  (i) => html`<article class="invoice" aria-label="Invoice ${i.id}"><div class="invoice-head"><h3>${i.kind} · ${i.plan_id} <span class="mono muted">${i.id}</span></h3><span class="amount">${money(i.amount, i.currency)}</span></div>
+<p>${badge(i.status)} <span class="muted small">${when(i.period_start)} → ${when(i.period_end)}</span></p>
+${
+  i.attempts.length
+    ? html`<div class="table-wrap"><table class="data"><thead><tr><th scope="col">#</th><th scope="col">At</th><th scope="col">Trigger</th><th scope="col">Outcome</th><th scope="col">Reason</th><th scope="col">Class</th></tr></thead><tbody>
+${i.attempts.map((a) => html`<tr><td>${a.number}</td><td>${when(a.at)}</td><td>${a.trigger}</td><td>${badge(a.outcome)}</td><td>${a.reason ? reasonLabel(a.reason) : '—'}</td><td>${a.retry_class ?? '—'}</td></tr>`)}
+</tbody></table></div>`
+    : ''
+}
+${
+  i.status === 'past_due'
+    ? html`<form method="post" action="/console/invoices/${i.id}/retry" class="actions">${hidden('_csrf', csrf)}${hidden('account_id', account.id)}<button type="submit" class="btn btn-secondary">Retry now (operator)</button>
+${i.retry.available ? '' : html`<span class="muted small">Customer Retry unavailable: ${i.retry.reason}</span>`}</form>`
+    : ''
+}
+</article>`,
+)}</section>`;
+}
+
+function helpView(help: HelpRequestView[]): Html | string {
+  if (!help.length) return '';
+  return html`<section class="panel" aria-labelledby="acct-help"><h2 id="acct-help">Help requests</h2>${help.map(
+    (h) => html`<div class="help-item"><p>${badge(h.status)} <span class="muted small">${when(h.created_at)}</span> <a href="/console/help?status=all#hr-${h.id}">open</a></p><p class="message">${h.message}</p>${h.answer ? html`<div class="answer">${h.answer}</div>` : ''}</div>`,
+  )}</section>`;
+}
+
+function mailsView(mails: NotificationView[]): Html {
+  return html`<section class="panel" aria-labelledby="acct-mail"><h2 id="acct-mail">E-mails</h2>${
+    mails.length
+      ? html`<div class="table-wrap"><table class="data"><thead><tr><th scope="col">When</th><th scope="col">Template</th><th scope="col">Subject</th><th scope="col">Status</th></tr></thead><tbody>
+${mails.map((m) => html`<tr><td>${when(m.created_at)}</td><td>${m.template}</td><td>${m.subject}</td><td>${badge(m.status)}</td></tr>`)}</tbody></table></div>`
+      : html`<p class="muted">No e-mails.</p>`
+  }</section>`;
+}
+
+/** One line of the timeline, in words. */
+export function describeEvent(type: string, d: Record<string, any>): Html {
+  const m = (amount: unknown, cur: unknown) => (typeof amount === 'number' && typeof cur === 'string' ? money(amount, cur) : '');
+  switch (type) {
+    case 'account.created':
+      return html`Account created (zone .${d.domain_zone ?? '?'})`;
+    case 'subscription.created':
+      return html`Subscription created for plan ${d.plan_id}`;
+    case 'invoice.created':
+      return html`${d.kind === 'purchase' ? 'Purchase' : 'Renewal'} invoice ${m(d.amount, d.currency)} for ${when(d.period_start)} → ${when(d.period_end)}`;
+    case 'payment_attempt.started':
+      return html`Attempt #${d.number} started (${words(d.trigger)})`;
+    case 'payment_attempt.failed':
+      return html`<strong>Attempt #${d.number} ${words(d.outcome ?? 'failed')}</strong>: ${reasonLabel(d.reason)} <span class="muted small">(${[d.raw_code, d.network_code && `network ${d.network_code}`, d.advice_code && `advice ${d.advice_code}`, d.retry_class && `class ${d.retry_class}`].filter(Boolean).join(', ')})</span>`;
+    case 'payment_attempt.unknown':
+      return html`Attempt outcome unknown: it will be reconciled with its idempotency key`;
+    case 'payment_attempt.skipped':
+      return html`No payment method on file: attempt skipped`;
+    case 'invoice.paid':
+      return html`<strong>Invoice paid</strong> ${m(d.amount, d.currency)}${d.recovered ? ' (recovered)' : ''}`;
+    case 'subscription.started':
+      return html`Subscription started on ${d.plan_id}, until ${when(d.period_end)}`;
+    case 'subscription.renewed':
+      return html`<strong>Renewed</strong> until ${when(d.period_end)}${d.recovered ? ' after recovery' : ''}`;
+    case 'subscription.past_due':
+      return html`<strong>Renewal failed</strong> (${reasonLabel(d.reason)}); grace until ${when(d.grace_ends_at)}`;
+    case 'dunning.retry_planned':
+      return d.next_retry_at ? html`Retry planned for ${when(d.next_retry_at)} (${words(d.why)})` : html`No automatic retry: ${words(d.why)}`;
+    case 'dunning.reminder_sent':
+      return html`Reminder e-mailed: ${d.days_left} day(s) of grace left`;
+    case 'invoice.uncollectible':
+      return html`<strong>Invoice closed as uncollectible</strong> after ${d.attempts} attempt(s)`;
+    case 'subscription.downgraded':
+      return html`<strong>Downgraded</strong> from ${d.from_plan_id} to ${d.to_plan_id}`;
+    case 'subscription.canceled':
+      return html`Canceled (auto-renew off) at the end of the period`;
+    case 'payment_method.updated':
+      return html`Billing information updated`;
+    case 'retry.refused':
+      return html`Retry refused (${words(d.trigger)}): ${words(d.reason)}`;
+    case 'invoice.voided':
+      return html`Purchase invoice voided (${reasonLabel(d.reason)})`;
+    case 'subscription.auto_renew_changed':
+      return html`Auto-renew turned ${d.auto_renew ? 'on' : 'off'}`;
+    case 'portal_session.created':
+      return html`Link to the customer's Subscription page issued${d.expires_at ? html` (valid until ${when(d.expires_at)})` : ''}`;
+    case 'portal_session.revoked':
+      return html`Link to the customer's Subscription page revoked`;
+    case 'help_request.created': {
+      const reasons = Array.isArray(d.decline_reasons) ? d.decline_reasons.map((r: unknown) => reasonLabel(String(r))) : [];
+      return html`<strong>Help requested</strong> by the ${d.requested_by === 'operator' ? 'operator' : 'customer'}${reasons.length ? ` (${reasons.join(', ')})` : ''} <a href="/console/help?status=all#hr-${String(d.help_request_id ?? '')}">read</a>`;
+    }
+    case 'help_request.answered':
+      return html`Help request answered; the answer was e-mailed`;
+    case 'help_request.closed':
+      return html`Help request closed`;
+    default:
+      return html`${type} <span class="muted small mono">${Object.keys(d).length ? JSON.stringify(d) : ''}</span>`;
+  }
+}

@@ -1,0 +1,228 @@
+// The operator console at /console: sign in with the admin key; dashboard (accounts in grace,
+// money recovered and lost, recovery rate by decline reason and by attempt number, involuntary
+// churn over time), each account's timeline, help requests, the outbox, the dunning policy
+// editor, webhooks, and the test clock when it is on.
+//
+// This file is the console's frame: who is signed in (cookie sessions, the key re-checked on every
+// request, a throttle on failed sign-ins), the CSRF check on every form, and the page shell. Each
+// page is a file of its own (views are pure functions of their data; handlers load the data
+// through the commands and call the view) and gets the frame as a `ConsoleFrame`.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../../engine/context.ts';
+import { resolvePrincipal } from '../../http/auth.ts';
+import { CommandError } from '../../core/errors.ts';
+import { html, attrs, sendHtml, str, type Body, type Html, type Piece } from '../html.ts';
+import { page, hidden } from '../layout.ts';
+import { SessionStore, csrfOk, random, safeEqual, type Flash, type OperatorSession, type Session } from '../sessions.ts';
+import type { WebDeps } from '../deps.ts';
+import { when } from './format.ts';
+import { dashboardRoutes } from './dashboard.ts';
+import { clockRoutes } from './clock.ts';
+import { accountsRoutes } from './accounts.ts';
+import { accountRoutes } from './account.ts';
+import { helpRoutes } from './help.ts';
+import { outboxRoutes } from './outbox.ts';
+import { webhooksRoutes } from './webhooks.ts';
+import { policyRoutes } from './policy.ts';
+
+const HOUR_MS = 3_600_000;
+const LOGIN_CSRF = 'renewd_console_login';
+
+export const operatorSessions = () => new SessionStore<OperatorSession>('renewd_console', '/console', 8 * HOUR_MS, 24 * HOUR_MS);
+
+export interface ConsoleOptions {
+  ctx: AppContext;
+  deps: WebDeps;
+  /** Who is signed in; one store per process unless given. */
+  sessions?: SessionStore<OperatorSession>;
+}
+
+export type OperatorHandler = (req: FastifyRequest, reply: FastifyReply, s: Session<OperatorSession>) => Promise<unknown>;
+type RouteHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export interface ShellOptions {
+  title: string;
+  body: Piece;
+  s?: Session<OperatorSession>;
+  /** The navigation entry of this page. */
+  active?: string;
+  flash?: Flash | null;
+}
+
+/** The frame the pages are built in. */
+export interface ConsoleFrame {
+  ctx: AppContext;
+  deps: WebDeps;
+  /** A page behind sign-in: the handler gets the session; POSTs have passed the CSRF check. */
+  guard(handler: OperatorHandler): RouteHandler;
+  /** POST → do it, keep the message for the next page, redirect (post/redirect/get). */
+  act(to: (req: FastifyRequest) => string, fn: (req: FastifyRequest, s: Session<OperatorSession>) => Promise<Flash>): RouteHandler;
+  /** Sends a page in the console's shell. */
+  show(reply: FastifyReply, o: ShellOptions, status?: number): FastifyReply;
+  /** The one-shot message left by the last action. */
+  takeFlash(s: Session<OperatorSession>): Flash | null;
+}
+
+/** The console as a Fastify plugin, registered by web/routes.ts inside the pages' scope. */
+export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) {
+  const { ctx, deps } = opts;
+  const sessions = opts.sessions ?? operatorSessions();
+  const throttle = loginThrottle();
+
+  async function current(req: FastifyRequest): Promise<Session<OperatorSession> | null> {
+    const s = sessions.fromRequest(req);
+    if (!s) return null;
+    // The key is checked again on every request: a removed key signs its sessions out.
+    if (!(await isAdminKey(ctx, s.data.key))) {
+      sessions.destroy(s.id);
+      return null;
+    }
+    return s;
+  }
+
+  const show = (reply: FastifyReply, o: ShellOptions, status = 200) =>
+    sendHtml(reply, shell(o, { webhooks: deps.webhooks !== null, testClockNow: ctx.testClock ? ctx.clock.now() : null }), status);
+  const forbidden = (reply: FastifyReply) => show(reply, { title: 'Form expired', body: html`<h1>This form has expired</h1><p>Reload the page and try again.</p>` }, 403);
+
+  const guard = (handler: OperatorHandler): RouteHandler => async (req, reply) => {
+    const s = await current(req);
+    if (!s) {
+      if (req.method === 'GET') return reply.header('cache-control', 'no-store').redirect('/console/login', 303);
+      return show(reply, { title: 'Signed out', body: html`<h1>You are signed out</h1><p><a href="/console/login">Sign in</a> again.</p>` }, 401);
+    }
+    if (req.method === 'POST' && !csrfOk(s, req.body)) return forbidden(reply);
+    return handler(req, reply, s);
+  };
+
+  const act: ConsoleFrame['act'] = (to, fn) =>
+    guard(async (req, reply, s) => {
+      try {
+        s.flash = await fn(req, s);
+      } catch (err) {
+        if (err instanceof CommandError) s.flash = { kind: 'error', text: err.message };
+        else {
+          req.log.error({ err: { message: (err as Error).message } }, 'console action failed');
+          s.flash = { kind: 'error', text: `Failed: ${(err as Error).message}` };
+        }
+      }
+      return reply.redirect(to(req), 303);
+    });
+
+  const c: ConsoleFrame = { ctx, deps, guard, act, show, takeFlash: (s) => sessions.takeFlash(s) };
+
+  // ---- sign in / out ----
+  function loginPage(reply: FastifyReply, req: FastifyRequest, error: string | null, status = 200) {
+    const token = random(24);
+    reply.setCookie(LOGIN_CSRF, token, { path: '/console', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https' });
+    return show(reply, { title: 'Sign in', body: loginView(token, error) }, status);
+  }
+
+  app.get('/console/login', async (req, reply) => {
+    if (await current(req)) return reply.redirect('/console', 303);
+    return loginPage(reply, req, null);
+  });
+
+  app.post('/console/login', async (req, reply) => {
+    const body = (req.body ?? {}) as Body;
+    if (!safeEqual(str(body._csrf), req.cookies?.[LOGIN_CSRF])) return forbidden(reply);
+    const now = Date.now();
+    if (throttle.blocked(req.ip, now)) return loginPage(reply, req, 'Too many failed attempts; wait 15 minutes.', 429);
+    const key = str(body.key).trim();
+    if (!key || /\s/.test(key) || !(await isAdminKey(ctx, key))) {
+      throttle.failed(req.ip, now);
+      return loginPage(reply, req, 'That admin key is not valid.', 401);
+    }
+    throttle.passed(req.ip);
+    sessions.destroy(req.cookies?.[sessions.cookieName]);
+    const s = sessions.create({ kind: 'operator', key });
+    sessions.setCookie(req, reply, s);
+    reply.clearCookie(LOGIN_CSRF, { path: '/console' });
+    return reply.redirect('/console', 303);
+  });
+
+  app.post('/console/logout', async (req, reply) => {
+    const s = sessions.fromRequest(req);
+    if (s && !csrfOk(s, req.body)) return forbidden(reply);
+    sessions.destroy(s?.id);
+    sessions.clearCookie(req, reply);
+    return reply.redirect('/console/login', 303);
+  });
+
+  // ---- the pages ----
+  dashboardRoutes(app, c);
+  clockRoutes(app, c);
+  accountsRoutes(app, c);
+  accountRoutes(app, c);
+  helpRoutes(app, c);
+  outboxRoutes(app, c);
+  webhooksRoutes(app, c);
+  policyRoutes(app, c);
+
+  // Console pages under /console that do not exist: an HTML 404.
+  app.get('/console/*', async (req, reply) => {
+    const s = await current(req);
+    return show(reply, { title: 'Not found', s: s ?? undefined, body: html`<h1>Page not found</h1><p><a href="/console">Dashboard</a></p>` }, 404);
+  });
+}
+
+async function isAdminKey(ctx: AppContext, key: string): Promise<boolean> {
+  const p = await resolvePrincipal(ctx.db, ctx.clock, `Bearer ${key}`);
+  return Boolean(p && p !== 'invalid' && p.kind === 'admin');
+}
+
+/** At most 10 failed sign-ins per address in 15 minutes (wall-clock time: it is about people). */
+function loginThrottle(limit = 10, windowMs = 15 * 60_000) {
+  const failures = new Map<string, { count: number; since: number }>();
+  const live = (ip: string, now: number) => {
+    const f = failures.get(ip);
+    return f && now - f.since < windowMs ? f : null;
+  };
+  return {
+    blocked: (ip: string, now: number) => (live(ip, now)?.count ?? 0) >= limit,
+    failed(ip: string, now: number) {
+      const f = live(ip, now);
+      failures.set(ip, f ? { count: f.count + 1, since: f.since } : { count: 1, since: now });
+    },
+    passed: (ip: string) => failures.delete(ip),
+  };
+}
+
+const NAV: [string, string, string][] = [
+  ['dashboard', '/console', 'Dashboard'],
+  ['accounts', '/console/accounts', 'Accounts'],
+  ['help', '/console/help', 'Help requests'],
+  ['outbox', '/console/outbox', 'Outbox'],
+  ['policy', '/console/policy', 'Dunning policy'],
+  ['webhooks', '/console/webhooks', 'Webhooks'],
+];
+
+/** The console's page shell: navigation and sign-out when signed in, the test clock in the footer. */
+export function shell(o: ShellOptions, env: { webhooks: boolean; testClockNow: Date | null }): Html {
+  const items = NAV.filter(([k]) => k !== 'webhooks' || env.webhooks);
+  const nav = o.s
+    ? html`<nav aria-label="Console"><ul>${items.map(([k, href, label]) => html`<li><a href="${href}"${attrs({ 'aria-current': o.active === k ? 'page' : null })}>${label}</a></li>`)}</ul></nav>`
+    : '';
+  const end = o.s ? html`<form method="post" action="/console/logout">${hidden('_csrf', o.s.csrf)}<button type="submit" class="linkish">Sign out</button></form>` : '';
+  return page({
+    lang: 'en',
+    title: `${o.title} — renewd console`,
+    area: 'console',
+    brand: html`<a class="brand" href="/console">renewd<small>operator console</small></a>`,
+    skip: 'Skip to the content',
+    nav,
+    headerEnd: end,
+    flash: o.flash,
+    footer: html`<p>${env.testClockNow ? html`Test clock on — now <strong>${when(env.testClockNow)}</strong>. ` : ''}All times UTC.</p>`,
+    body: o.body,
+  });
+}
+
+export function loginView(csrf: string, error: string | null): Html {
+  return html`<div class="login panel"><h1>Operator sign-in</h1>
+${error ? html`<div id="flash" class="flash flash-error" role="alert" tabindex="-1"><p>${error}</p></div>` : ''}
+<form method="post" action="/console/login">${hidden('_csrf', csrf)}
+<div class="field"><label for="admin-key">Admin key</label><span class="hint" id="admin-key-hint">The RENEWD_ADMIN_KEY (or the key printed at the first start).</span>
+<input type="password" id="admin-key" name="key" autocomplete="current-password" required aria-describedby="admin-key-hint"${attrs({ 'aria-invalid': error ? 'true' : null })}></div>
+<button type="submit" class="btn">Sign in</button>
+</form></div>`;
+}

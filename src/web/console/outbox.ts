@@ -1,0 +1,46 @@
+// The outbox: every e-mail renewd wrote (sent over SMTP when SMTP_URL is set), and one e-mail's text.
+import type { FastifyInstance } from 'fastify';
+import { html, str, type Body, type Html } from '../html.ts';
+import type { NotificationView } from '../deps.ts';
+import { badge, when } from './format.ts';
+import type { ConsoleFrame } from './index.ts';
+
+export function outboxRoutes(app: FastifyInstance, c: ConsoleFrame) {
+  app.get(
+    '/console/outbox',
+    c.guard(async (req, reply, s) => {
+      const accountId = str((req.query as Body).account_id) || undefined;
+      const mails = await c.deps.listNotifications({ account_id: accountId, limit: 300 });
+      return c.show(reply, { title: 'Outbox', s, active: 'outbox', flash: c.takeFlash(s), body: outboxView(mails) });
+    }),
+  );
+
+  app.get(
+    '/console/outbox/:id',
+    c.guard(async (req, reply, s) => {
+      const m = await c.deps.getNotification((req.params as { id: string }).id);
+      if (!m) return c.show(reply, { title: 'Not found', s, active: 'outbox', body: html`<h1>No such e-mail</h1><p><a href="/console/outbox">Outbox</a></p>` }, 404);
+      return c.show(reply, { title: m.subject, s, active: 'outbox', body: mailView(m) });
+    }),
+  );
+}
+
+export function outboxView(mails: NotificationView[]): Html {
+  return html`<h1>Outbox</h1><p class="muted">E-mails written by renewd (sent over SMTP when SMTP_URL is set; kept here either way). Newest first.</p>
+${
+  mails.length
+    ? html`<div class="table-wrap" role="region" aria-label="E-mails" tabindex="0"><table class="data"><thead><tr><th scope="col">Created</th><th scope="col">To</th><th scope="col">Template</th><th scope="col">Locale</th><th scope="col">Subject</th><th scope="col">Status</th></tr></thead><tbody>
+${mails.map(
+  (m) => html`<tr><td>${when(m.created_at)}</td><td>${m.account_id ? html`<a href="/console/accounts/${m.account_id}">${m.to}</a>` : m.to}</td><td>${m.template}</td><td>${m.locale}</td>
+<td><a href="/console/outbox/${m.id}">${m.subject}</a></td><td>${badge(m.status)}</td></tr>`,
+)}</tbody></table></div>`
+    : html`<p class="muted">The outbox is empty.</p>`
+}`;
+}
+
+export function mailView(m: NotificationView & { body_text: string }): Html {
+  return html`<p><a href="/console/outbox">← Outbox</a></p><h1>${m.subject}</h1>
+<section class="panel" aria-label="E-mail"><dl class="facts"><dt>To</dt><dd>${m.to}</dd><dt>Template</dt><dd>${m.template} (${m.locale})</dd><dt>Created</dt><dd>${when(m.created_at)}</dd><dt>Status</dt><dd>${badge(m.status)}${m.sent_at ? html` ${when(m.sent_at)}` : ''}</dd>
+${m.account_id ? html`<dt>Account</dt><dd><a href="/console/accounts/${m.account_id}">${m.account_id}</a></dd>` : ''}</dl>
+<h2>Text</h2><pre class="body">${m.body_text}</pre></section>`;
+}

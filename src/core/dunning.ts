@@ -74,6 +74,11 @@ export interface PolicyError {
 }
 
 /** Every problem with a (merged) policy; empty when valid. */
+/** Longest lists a policy may hold (the API schema says the same). */
+const MAX_LIST = 50;
+const MAX_ZONES = 500;
+const MAX_PAYMENT_METHODS = 10;
+
 export function validatePolicy(p: DunningPolicy): PolicyError[] {
   const errs: PolicyError[] = [];
   const isInt = (n: unknown) => typeof n === 'number' && Number.isInteger(n);
@@ -82,6 +87,8 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
     errs.push({ field: 'grace_days', message: 'must be a whole number of days from 1 to 60' });
   const checkDays = (field: string, days: unknown, max: number, unit: string) => {
     if (!Array.isArray(days)) return errs.push({ field, message: 'must be a list of numbers' });
+    // The same bounds as the API's schema, for callers that do not pass through it (the console).
+    if (days.length > MAX_LIST) return errs.push({ field, message: `must have at most ${MAX_LIST} items` });
     days.forEach((d, i) => {
       if (!num(d) || d <= 0) errs.push({ field: `${field}[${i}]`, message: `must be a positive number of ${unit}` });
       else if (d >= max) errs.push({ field: `${field}[${i}]`, message: `${d} ${unit} is beyond the grace period (${p.grace_days} days)` });
@@ -108,6 +115,8 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   if (!m || typeof m.enabled !== 'boolean') errs.push({ field: 'manual_retry.enabled', message: 'must be true or false' });
   if (m && (!isInt(m.max_per_day) || m.max_per_day < 0 || m.max_per_day > 50))
     errs.push({ field: 'manual_retry.max_per_day', message: 'must be from 0 to 50' });
+  if ((m?.disabled_domain_zones?.length ?? 0) > MAX_ZONES) errs.push({ field: 'manual_retry.disabled_domain_zones', message: `must have at most ${MAX_ZONES} items` });
+  if ((m?.disabled_payment_methods?.length ?? 0) > MAX_PAYMENT_METHODS) errs.push({ field: 'manual_retry.disabled_payment_methods', message: `must have at most ${MAX_PAYMENT_METHODS} items` });
   for (const t of m?.disabled_payment_methods ?? [])
     if (!PM_TYPES.includes(t)) errs.push({ field: 'manual_retry.disabled_payment_methods', message: `unknown payment method type "${t}"; known: ${PM_TYPES.join(', ')}` });
   for (const z of m?.disabled_domain_zones ?? [])

@@ -41,6 +41,14 @@ test('validation refuses a schedule beyond grace, negative days, unknown codes, 
   assert.ok(bad({ manual_retry: { max_per_day: -1 } }).includes('manual_retry.max_per_day'));
 });
 
+test('validation bounds the lists as the API schema does, for callers that skip it (the console)', () => {
+  const bad = (o: object) => validatePolicy(mergePolicy(DEFAULT_POLICY, o as any)).map((e) => e.field);
+  assert.deepEqual(bad({ technical_retry_hours: Array.from({ length: 51 }, (_, i) => (i + 1) / 10) }), ['technical_retry_hours']);
+  assert.deepEqual(bad({ technical_retry_hours: Array.from({ length: 50 }, (_, i) => (i + 1) / 10) }), []);
+  assert.deepEqual(bad({ manual_retry: { disabled_domain_zones: Array.from({ length: 501 }, (_, i) => `z${i}`) } }), ['manual_retry.disabled_domain_zones']);
+  assert.deepEqual(bad({ manual_retry: { disabled_payment_methods: Array(11).fill('card') } }), ['manual_retry.disabled_payment_methods']);
+});
+
 test('overrides merge field by field (plan, then zone)', () => {
   const p = mergePolicy(DEFAULT_POLICY, { grace_days: 21 }, { manual_retry: { disabled_domain_zones: ['ru'] } });
   assert.equal(p.grace_days, 21);

@@ -28,7 +28,8 @@ export interface Account {
   created_at: Date;
 }
 
-export type PaymentMethodType = 'card' | 'sepa_debit' | 'paypal' | 'bank_transfer';
+export const PM_TYPES = ['card', 'sepa_debit', 'paypal', 'bank_transfer'] as const;
+export type PaymentMethodType = (typeof PM_TYPES)[number];
 export type PaymentMethodStatus = 'active' | 'replaced' | 'revoked';
 
 export interface PaymentMethod {
@@ -143,3 +144,71 @@ export interface RawDecline {
   message?: string | null;
 }
 
+
+/** The e-mails renewd sends; notify/templates.ts renders each of them in every language. */
+export const TEMPLATE_NAMES = [
+  'renewal_succeeded',
+  'renewal_failed',
+  'retry_succeeded',
+  'retry_failed',
+  'authentication_required',
+  'card_expiring',
+  'renewal_upcoming',
+  'grace_ending',
+  'downgraded',
+  'help_request_received',
+  'help_request_answered',
+  'webhook_endpoint_disabled',
+] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+
+export const HELP_REQUEST_STATUSES = ['open', 'answered', 'closed'] as const;
+export type HelpRequestStatus = (typeof HELP_REQUEST_STATUSES)[number];
+
+/** A support request about one invoice, with the snapshot the operator answers from. */
+export interface HelpRequest {
+  id: string;
+  account_id: string;
+  invoice_id: string;
+  message: string;
+  status: HelpRequestStatus;
+  answer: string | null;
+  context: HelpContext;
+  created_at: Date;
+  answered_at: Date | null;
+  closed_at: Date | null;
+}
+
+/** What the operator sees of the invoice at the time of the request. */
+export interface HelpContext {
+  requested_by: 'customer' | 'operator';
+  account: { id: string; name: string; email: string; locale: string; domain_zone: string; time_zone: string };
+  invoice: {
+    id: string;
+    status: string;
+    kind: string;
+    plan_id: string;
+    amount: number;
+    currency: string;
+    period_start: string;
+    period_end: string;
+    created_at: string;
+    paid_at: string | null;
+  };
+  subscription: { status: string; plan_id: string; grace_ends_at: string | null; next_retry_at: string | null } | null;
+  payment_method: { type: string; brand: string | null; last4: string | null; exp_month: number | null; exp_year: number | null } | null;
+  attempts: {
+    number: number;
+    at: string;
+    trigger: string;
+    outcome: string;
+    reason: string | null;
+    retry_class: string | null;
+    raw_code: string | null;
+    network_code: string | null;
+    advice_code: string | null;
+  }[];
+  /** The distinct decline reasons of the attempts, oldest first. */
+  decline_reasons: string[];
+  retry: { available: boolean; reason: string | null };
+}

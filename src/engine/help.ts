@@ -16,7 +16,7 @@ import {
   markHelpRequestClosed,
 } from '../store/help-requests.ts';
 import { newId } from '../store/ids.ts';
-import { HELP_REQUEST_STATUSES, type HelpContext, type HelpRequest, type HelpRequestStatus } from '../core/types.ts';
+import { HELP_REQUEST_STATUSES, type HelpContext, type HelpRequest, type HelpRequester, type HelpRequestStatus } from '../core/types.ts';
 import { enqueueEmail } from '../notify/outbox.ts';
 import type { Commands } from './commands.ts';
 import { CommandError } from '../core/errors.ts';
@@ -50,7 +50,7 @@ export class HelpDesk {
   }
 
   /** Opens a help request about an invoice; the customer gets an acknowledgement e-mail. */
-  async create(invoiceId: string, input: { message: string; requested_by: 'customer' | 'operator' }): Promise<HelpRequestView> {
+  async create(invoiceId: string, input: { message: string; requested_by: HelpRequester }): Promise<HelpRequestView> {
     const message = input.message.trim();
     if (message.length === 0) throw new CommandError('invalid', 'validation_error', 'message must not be empty');
     if (message.length > HELP_MESSAGE_MAX) throw new CommandError('invalid', 'validation_error', `message must be at most ${HELP_MESSAGE_MAX} characters`);
@@ -150,7 +150,7 @@ export class HelpDesk {
 async function snapshot(
   q: Queryable,
   invoiceId: string,
-  requested_by: 'customer' | 'operator',
+  requested_by: HelpRequester,
   retry: { available: boolean; reason: string | null },
 ): Promise<HelpContext> {
   const inv = (await invoiceById(q, invoiceId))!;

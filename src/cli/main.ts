@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.ts';
 import { openDb } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
+import { planCount } from '../store/plans.ts';
+import { savedTestClockTime } from '../store/test-clock.ts';
 import { startService } from '../service.ts';
 import { seedDemo, DEMO_HISTORY_DAYS } from '../engine/seed.ts';
 import { advanceTestClock } from '../engine/advance.ts';
@@ -76,8 +78,8 @@ async function main(argv: string[]) {
       const db = await openDb(config);
       // "Due by now" is the installation's now: a test-clock database is checked at its test clock
       // (the wall clock would call everything due since then a backlog).
-      const [saved] = await db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'test_clock.now'`).catch(() => []);
-      const at = values.at ? new Date(values.at) : saved ? new Date(saved.value) : new Date();
+      const saved = await savedTestClockTime(db).catch(() => null);
+      const at = values.at ? new Date(values.at) : saved ?? new Date();
       if (Number.isNaN(at.getTime())) throw new UsageError('--at takes an ISO time');
       console.error(`renewd verify: invariants as of ${at.toISOString()}${values.at ? '' : saved ? ' (the test clock)' : ''}`);
       const report = await verifyInvariants(db, at);
@@ -133,9 +135,9 @@ async function start(demo: boolean) {
 async function isFresh(config: Config): Promise<boolean> {
   const db = await openDb(config);
   await migrate(db);
-  const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM plans');
+  const plans = await planCount(db);
   await db.close();
-  return r.n === 0;
+  return plans === 0;
 }
 
 async function worker() {

@@ -1,7 +1,7 @@
 // Dunning policy as data, its validation, and the pure planners that read it: when to retry a
 // failed renewal, when to remind, and whether a customer may press Retry now.
 import type { AttemptOutcome, AttemptTrigger, DeclineReason, PaymentMethodType, RetryClass } from './types.ts';
-import { DECLINE_REASONS, RETRY_CLASSES } from './types.ts';
+import { DECLINE_REASONS, PM_TYPES, RETRY_CLASSES } from './types.ts';
 import { DAY, HOUR, addDaysInZone } from './time.ts';
 
 export interface ManualRetryPolicy {
@@ -51,7 +51,6 @@ export const DEFAULT_POLICY: DunningPolicy = {
   final_action: 'downgrade',
 };
 
-const PM_TYPES: PaymentMethodType[] = ['card', 'sepa_debit', 'paypal', 'bank_transfer'];
 
 export function mergePolicy(base: DunningPolicy, ...overrides: (PolicyOverride | null | undefined)[]): DunningPolicy {
   let p = base;

@@ -7,12 +7,14 @@ import type {
   DeclineReason,
   Interval,
   Invoice,
+  InvoiceKind,
   NextAction,
   PaymentAttempt,
   PaymentMethod,
   Plan,
   RetryClass,
   Subscription,
+  TemplateName,
 } from './types.ts';
 import {
   type AttemptView,
@@ -29,7 +31,7 @@ import { DAY, HOUR } from './time.ts';
 
 /** An invoice as the machine sees it: the stored invoice plus its dunning bookkeeping. */
 export interface InvoiceState extends Invoice {
-  kind: 'renewal' | 'purchase';
+  kind: InvoiceKind;
   interval: Interval;
   failed_at: Date | null;
   reminders_sent: number[];
@@ -43,7 +45,8 @@ export interface AttemptState extends PaymentAttempt {
 
 export interface BillingState {
   subscription: Subscription & { next_retry_at: Date | null; next_retry_why: string | null };
-  account: Pick<Account, 'id' | 'name' | 'email' | 'locale' | 'time_zone' | 'domain_zone' | 'currency'>;
+  /** `gateway_customer_ref`: the machine never reads it; the engine charges with it (loadStates fills it). */
+  account: Pick<Account, 'id' | 'name' | 'email' | 'locale' | 'time_zone' | 'domain_zone' | 'currency'> & Partial<Pick<Account, 'gateway_customer_ref'>>;
   plan: Plan;
   free_plan_id: string;
   payment_method: PaymentMethod | null;
@@ -79,7 +82,7 @@ export type Effect =
   | { type: 'charge'; attempt: AttemptState }
   | { type: 'reconcile'; attempt: AttemptState }
   | { type: 'event'; event_type: string; data: Record<string, unknown> }
-  | { type: 'email'; template: string; dedupe_key: string; data: Record<string, unknown> };
+  | { type: 'email'; template: TemplateName; dedupe_key: string; data: Record<string, unknown> };
 
 export interface StepResult {
   state: BillingState;
@@ -157,7 +160,7 @@ class Step {
   event(event_type: string, data: Record<string, unknown> = {}) {
     this.effects.push({ type: 'event', event_type, data });
   }
-  email(template: string, dedupe_key: string, data: Record<string, unknown> = {}) {
+  email(template: TemplateName, dedupe_key: string, data: Record<string, unknown> = {}) {
     this.effects.push({ type: 'email', template, dedupe_key, data });
   }
 

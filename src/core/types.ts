@@ -1,7 +1,9 @@
 // Domain types of renewd. Plain data only: the core never touches I/O.
 // Money is always integer minor units of `currency`; instants are Date (UTC).
+// Each closed set of values is defined once, as a list (for schemas and checks) its type derives from.
 
-export type Interval = 'month' | 'year';
+export const INTERVALS = ['month', 'year'] as const;
+export type Interval = (typeof INTERVALS)[number];
 
 export interface Price {
   currency: string;
@@ -28,8 +30,10 @@ export interface Account {
   created_at: Date;
 }
 
-export type PaymentMethodType = 'card' | 'sepa_debit' | 'paypal' | 'bank_transfer';
-export type PaymentMethodStatus = 'active' | 'replaced' | 'revoked';
+export const PM_TYPES = ['card', 'sepa_debit', 'paypal', 'bank_transfer'] as const;
+export type PaymentMethodType = (typeof PM_TYPES)[number];
+export const PAYMENT_METHOD_STATUSES = ['active', 'replaced', 'revoked'] as const;
+export type PaymentMethodStatus = (typeof PAYMENT_METHOD_STATUSES)[number];
 
 export interface PaymentMethod {
   id: string;
@@ -45,7 +49,8 @@ export interface PaymentMethod {
 }
 
 /** incomplete: created, first payment not (yet) made; access is free until it is. */
-export type SubscriptionStatus = 'incomplete' | 'active' | 'past_due' | 'downgraded' | 'canceled';
+export const SUBSCRIPTION_STATUSES = ['incomplete', 'active', 'past_due', 'downgraded', 'canceled'] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 export interface Subscription {
   id: string;
@@ -68,9 +73,15 @@ export interface Subscription {
   version: number;
 }
 
-export type NextAction = 'renew' | 'retry' | 'remind' | 'end_grace' | 'expire';
+export const NEXT_ACTIONS = ['renew', 'retry', 'remind', 'end_grace', 'expire'] as const;
+export type NextAction = (typeof NEXT_ACTIONS)[number];
 
-export type InvoiceStatus = 'open' | 'paid' | 'past_due' | 'uncollectible' | 'void';
+export const INVOICE_STATUSES = ['open', 'paid', 'past_due', 'uncollectible', 'void'] as const;
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
+
+/** A renewal bills the next period; a purchase is the first payment of a plan. */
+export const INVOICE_KINDS = ['renewal', 'purchase'] as const;
+export type InvoiceKind = (typeof INVOICE_KINDS)[number];
 
 export interface Invoice {
   id: string;
@@ -86,8 +97,10 @@ export interface Invoice {
   paid_at: Date | null;
 }
 
-export type AttemptTrigger = 'initial' | 'scheduled' | 'customer_retry' | 'payment_method_updated' | 'operator';
-export type AttemptOutcome = 'pending' | 'succeeded' | 'declined' | 'requires_action' | 'unknown';
+export const ATTEMPT_TRIGGERS = ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator'] as const;
+export type AttemptTrigger = (typeof ATTEMPT_TRIGGERS)[number];
+export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 export interface PaymentAttempt {
   id: string;
@@ -109,19 +122,7 @@ export interface PaymentAttempt {
 }
 
 /** Customer-facing reasons: the help-desk article's five causes, plus authentication and generic. */
-export type DeclineReason =
-  | 'credit_limit'
-  | 'card_expired_or_inactive'
-  | 'insufficient_funds'
-  | 'issuer_unavailable'
-  | 'payment_system_failure'
-  | 'authentication_required'
-  | 'declined_by_bank';
-
-/** What a decline allows: retry within hours, retry over days, wait for the customer, never. */
-export type RetryClass = 'soon' | 'later' | 'customer' | 'never';
-
-export const DECLINE_REASONS: readonly DeclineReason[] = [
+export const DECLINE_REASONS = [
   'credit_limit',
   'card_expired_or_inactive',
   'insufficient_funds',
@@ -129,9 +130,12 @@ export const DECLINE_REASONS: readonly DeclineReason[] = [
   'payment_system_failure',
   'authentication_required',
   'declined_by_bank',
-];
+] as const;
+export type DeclineReason = (typeof DECLINE_REASONS)[number];
 
-export const RETRY_CLASSES: readonly RetryClass[] = ['soon', 'later', 'customer', 'never'];
+/** What a decline allows: retry within hours, retry over days, wait for the customer, never. */
+export const RETRY_CLASSES = ['soon', 'later', 'customer', 'never'] as const;
+export type RetryClass = (typeof RETRY_CLASSES)[number];
 
 /** Raw codes as the gateway/network gave them, kept for operators and for classification. */
 export interface RawDecline {
@@ -143,3 +147,72 @@ export interface RawDecline {
   message?: string | null;
 }
 
+
+/** The e-mails renewd sends; notify/templates.ts renders each of them in every language. */
+export const TEMPLATE_NAMES = [
+  'renewal_succeeded',
+  'renewal_failed',
+  'retry_succeeded',
+  'retry_failed',
+  'authentication_required',
+  'card_expiring',
+  'renewal_upcoming',
+  'grace_ending',
+  'downgraded',
+  'help_request_received',
+  'help_request_answered',
+  'webhook_endpoint_disabled',
+] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+
+export const HELP_REQUEST_STATUSES = ['open', 'answered', 'closed'] as const;
+export type HelpRequestStatus = (typeof HELP_REQUEST_STATUSES)[number];
+export type HelpRequester = 'customer' | 'operator';
+
+/** A support request about one invoice, with the snapshot the operator answers from. */
+export interface HelpRequest {
+  id: string;
+  account_id: string;
+  invoice_id: string;
+  message: string;
+  status: HelpRequestStatus;
+  answer: string | null;
+  context: HelpContext;
+  created_at: Date;
+  answered_at: Date | null;
+  closed_at: Date | null;
+}
+
+/** What the operator sees of the invoice at the time of the request. */
+export interface HelpContext {
+  requested_by: HelpRequester;
+  account: { id: string; name: string; email: string; locale: string; domain_zone: string; time_zone: string };
+  invoice: {
+    id: string;
+    status: string;
+    kind: string;
+    plan_id: string;
+    amount: number;
+    currency: string;
+    period_start: string;
+    period_end: string;
+    created_at: string;
+    paid_at: string | null;
+  };
+  subscription: { status: string; plan_id: string; grace_ends_at: string | null; next_retry_at: string | null } | null;
+  payment_method: { type: string; brand: string | null; last4: string | null; exp_month: number | null; exp_year: number | null } | null;
+  attempts: {
+    number: number;
+    at: string;
+    trigger: string;
+    outcome: string;
+    reason: string | null;
+    retry_class: string | null;
+    raw_code: string | null;
+    network_code: string | null;
+    advice_code: string | null;
+  }[];
+  /** The distinct decline reasons of the attempts, oldest first. */
+  decline_reasons: string[];
+  retry: { available: boolean; reason: string | null };
+}

@@ -2,6 +2,7 @@
 // turn and everything due then runs to completion before time moves on, so a retry planned for
 // day 3 happens on day 3 even when the caller jumps a month.
 import type { Db } from '../store/db.ts';
+import { earliestNextAction } from '../store/subscriptions.ts';
 import { saveTestClock, type TestClock } from './clock.ts';
 
 export interface Runner {
@@ -18,8 +19,7 @@ export async function advanceTestClock(db: Db, clock: TestClock, to: Date, runne
   };
   await runAll();
   for (;;) {
-    const [row] = await db.query<{ at: Date | null }>('SELECT min(next_action_at) AS at FROM subscriptions WHERE next_action_at IS NOT NULL');
-    const at = row?.at ? new Date(row.at) : null;
+    const at = await earliestNextAction(db);
     if (!at || at.getTime() > to.getTime()) break;
     if (at.getTime() > clock.now().getTime()) clock.set(at);
     await runAll();

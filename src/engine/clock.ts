@@ -2,6 +2,7 @@
 // It only moves forward, and its time is kept in the database so a restart resumes from it.
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../store/db.ts';
+import { savedTestClockTime, saveTestClockTime } from '../store/test-clock.ts';
 
 export class TestClock implements Clock {
   private t: number;
@@ -17,16 +18,10 @@ export class TestClock implements Clock {
   }
 }
 
-const KEY = 'test_clock.now';
-
 export async function loadTestClock(db: Db, fallback: Date): Promise<TestClock> {
-  const [row] = await db.query<{ value: string }>('SELECT value FROM settings WHERE key = $1', [KEY]);
-  return new TestClock(row ? new Date(row.value) : fallback);
+  return new TestClock((await savedTestClockTime(db)) ?? fallback);
 }
 
 export async function saveTestClock(db: Db, clock: TestClock): Promise<void> {
-  await db.query(
-    `INSERT INTO settings (key, value) VALUES ($1, to_jsonb($2::text)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-    [KEY, clock.now().toISOString()],
-  );
+  await saveTestClockTime(db, clock.now());
 }

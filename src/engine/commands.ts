@@ -1,20 +1,21 @@
 // What people and integrators can do, as functions over the store, the engine and the gateway.
 // HTTP handlers, the CLI and the demo seed all call these; none of them writes SQL of its own.
 import type { Account, Interval, PaymentMethod, Plan, PaymentMethodType } from '../core/types.ts';
-import { accessOf } from '../core/machine.ts';
+import { accessOf, toView, type AttemptState } from '../core/machine.ts';
 import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
 import { isKnownCurrency } from '../core/money.ts';
 import { isValidTimeZone, DAY } from '../core/time.ts';
 import type { Db } from '../store/db.ts';
 import { accessReader } from '../store/access.ts';
-import { insertEvents, loadPlans, loadPolicies, loadStates, policyFor, toAccount, toAttempt, toInvoice, toPaymentMethod, toSubscription } from '../store/billing.ts';
+import { eventsOfAccount, insertEvents, loadPlans, loadPolicies, loadStates, policyFor } from '../store/billing.ts';
+import { accountById, activePaymentMethodOf, insertAccount, insertPaymentMethod, listAccounts, retireActivePaymentMethod } from '../store/accounts.ts';
+import { freePlanId, insertPlan, planExists } from '../store/plans.ts';
+import { insertSubscription, presetAutoRenew, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
+import { attemptsOfAccount, customerRetriesSince, invoiceById, invoicesOfAccount } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
 import { CardRejectedError, type CardInput } from '../gateway/types.ts';
 import type { Engine } from './engine.ts';
 import { CommandError } from '../core/errors.ts';
-
-
-type Row = Record<string, any>;
 
 export class Commands {
   readonly db: Db;
@@ -46,16 +47,14 @@ export class Commands {
     if (keys.size !== input.prices.length) throw new CommandError('invalid', 'duplicate_price', 'two prices for the same currency and interval');
     if (!input.free && input.prices.length === 0) throw new CommandError('invalid', 'no_price', 'a paid plan needs at least one price');
     return this.db.tx(async (q) => {
-      const [exists] = await q.query('SELECT 1 FROM plans WHERE id = $1', [input.id]);
-      if (exists) throw new CommandError('conflict', 'plan_exists', `plan "${input.id}" already exists`);
+      if (await planExists(q, input.id)) throw new CommandError('conflict', 'plan_exists', `plan "${input.id}" already exists`);
       if (input.free) {
-        const [f] = await q.query<Row>('SELECT id FROM plans WHERE free');
-        if (f) throw new CommandError('conflict', 'free_plan_exists', `plan "${f.id}" is already the free plan`);
+        const f = await freePlanId(q);
+        if (f) throw new CommandError('conflict', 'free_plan_exists', `plan "${f}" is already the free plan`);
       }
-      await q.query('INSERT INTO plans (id, name, free, created_at) VALUES ($1, $2, $3, $4)', [input.id, input.name, !!input.free, this.clock.now()]);
-      for (const p of input.prices)
-        await q.query('INSERT INTO plan_prices (plan_id, currency, interval, amount) VALUES ($1, $2, $3, $4)', [input.id, p.currency, p.interval, p.amount]);
-      return { id: input.id, name: input.name, free: !!input.free, prices: input.prices };
+      const plan = { id: input.id, name: input.name, free: !!input.free, prices: input.prices };
+      await insertPlan(q, plan, this.clock.now());
+      return plan;
     });
   }
 
@@ -78,19 +77,24 @@ export class Commands {
     // The gateway customer first: if the gateway is down, nothing is written.
     const ref = await this.gateway.createCustomer({ account_id: id, email: input.email, name: input.name });
     await this.db.tx(async (q) => {
-      await q.query(
-        `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [id, input.name, input.email, input.locale, input.domain_zone.toLowerCase(), input.currency, tz, ref, now],
-      );
+      await insertAccount(q, {
+        id,
+        name: input.name,
+        email: input.email,
+        locale: input.locale,
+        domain_zone: input.domain_zone.toLowerCase(),
+        currency: input.currency,
+        time_zone: tz,
+        gateway_customer_ref: ref,
+        created_at: now,
+      });
       await insertEvents(q, [{ account_id: id, type: 'account.created', data: { domain_zone: input.domain_zone } }], now);
     });
     return (await this.getAccount(id))!;
   }
 
   async getAccount(id: string): Promise<Account | null> {
-    const [r] = await this.db.query<Row>('SELECT * FROM accounts WHERE id = $1', [id]);
-    return r ? toAccount(r) : null;
+    return accountById(this.db, id);
   }
 
   async requireAccount(id: string): Promise<Account> {
@@ -100,19 +104,12 @@ export class Commands {
   }
 
   async listAccounts(opts: { limit?: number; status?: string } = {}) {
-    const rows = await this.db.query<Row>(
-      `SELECT a.*, s.status AS subscription_status, s.plan_id, s.grace_ends_at, s.next_action_at, s.next_action
-         FROM accounts a LEFT JOIN subscriptions s ON s.account_id = a.id
-        WHERE ($1::text IS NULL OR s.status = $1) ORDER BY a.created_at DESC, a.id LIMIT $2`,
-      [opts.status ?? null, opts.limit ?? 100],
-    );
-    return rows;
+    return listAccounts(this.db, { status: opts.status ?? null, limit: opts.limit ?? 100 });
   }
 
   // ---- payment methods ----
   async getPaymentMethod(accountId: string): Promise<PaymentMethod | null> {
-    const [r] = await this.db.query<Row>(`SELECT * FROM payment_methods WHERE account_id = $1 AND status = 'active'`, [accountId]);
-    return r ? toPaymentMethod(r) : null;
+    return activePaymentMethodOf(this.db, accountId);
   }
 
   /**
@@ -134,12 +131,18 @@ export class Commands {
     const now = this.clock.now();
     const pmId = newId('pm');
     await this.db.tx(async (q) => {
-      await q.query(`UPDATE payment_methods SET status = 'replaced' WHERE account_id = $1 AND status = 'active'`, [accountId]);
-      await q.query(
-        `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)`,
-        [pmId, accountId, input.type, details.gateway_ref, details.brand, details.last4, details.exp_month, details.exp_year, now],
-      );
+      await retireActivePaymentMethod(q, accountId);
+      await insertPaymentMethod(q, {
+        id: pmId,
+        account_id: accountId,
+        type: input.type,
+        gateway_ref: details.gateway_ref,
+        brand: details.brand,
+        last4: details.last4,
+        exp_month: details.exp_month,
+        exp_year: details.exp_year,
+        created_at: now,
+      });
     });
     const pm = (await this.getPaymentMethod(accountId))!;
     const sub = await this.getSubscriptionRow(accountId);
@@ -155,8 +158,7 @@ export class Commands {
 
   // ---- subscriptions ----
   async getSubscriptionRow(accountId: string) {
-    const [r] = await this.db.query<Row>('SELECT * FROM subscriptions WHERE account_id = $1', [accountId]);
-    return r ? toSubscription(r) : null;
+    return subscriptionOfAccount(this.db, accountId);
   }
 
   /**
@@ -181,17 +183,22 @@ export class Commands {
     if (!sub) {
       const id = newId('sub');
       await this.db.tx(async (q) => {
-        await q.query(
-          `INSERT INTO subscriptions (id, account_id, plan_id, interval, auto_renew, status, billing_anchor, period_index, current_period_start, current_period_end, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $7, $8, $7)`,
-          [id, account.id, plan.free ? plan.id : free.id, input.interval, input.auto_renew ?? true, plan.free ? 'active' : 'incomplete', now, new Date(now.getTime() + DAY)],
-        );
+        await insertSubscription(q, {
+          id,
+          account_id: account.id,
+          plan_id: plan.free ? plan.id : free.id,
+          interval: input.interval,
+          auto_renew: input.auto_renew ?? true,
+          status: plan.free ? 'active' : 'incomplete',
+          now,
+          period_end: new Date(now.getTime() + DAY),
+        });
         await insertEvents(q, [{ account_id: account.id, subscription_id: id, type: 'subscription.created', data: { plan_id: plan.id } }], now);
       });
       sub = (await this.getSubscriptionRow(account.id))!;
     }
     if (plan.free) return { subscription: await this.subscriptionView(account.id), attempt: null };
-    if (input.auto_renew !== undefined) await this.db.query('UPDATE subscriptions SET auto_renew = $2 WHERE id = $1', [sub.id, input.auto_renew]);
+    if (input.auto_renew !== undefined) await presetAutoRenew(this.db, sub.id, input.auto_renew);
     const r = await this.engine.dispatch(sub.id, { type: 'purchase', plan, interval: input.interval, amount: price!.amount });
     if (r.attempt && r.attempt.outcome !== 'succeeded') {
       throw new CommandError('payment_failed', 'payment_failed', `the first payment failed: ${r.attempt.reason ?? r.attempt.outcome}`, {
@@ -206,7 +213,7 @@ export class Commands {
     const sub = await this.getSubscriptionRow(accountId);
     if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
     await this.db.tx(async (q) => {
-      await q.query('UPDATE subscriptions SET auto_renew = $2, version = version + 1 WHERE id = $1', [sub.id, autoRenew]);
+      await setAutoRenew(q, sub.id, autoRenew);
       await insertEvents(q, [{ account_id: accountId, subscription_id: sub.id, type: 'subscription.auto_renew_changed', data: { auto_renew: autoRenew } }], this.clock.now());
     });
     return this.subscriptionView(accountId);
@@ -236,20 +243,19 @@ export class Commands {
     const r = await this.readAccess(accountId);
     if (!r) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
     if (!r.status) return { plan_id: r.free_plan_id ?? null, paid: false, reason: 'free' as const, until: null };
-    const a = accessOf(r as any, { free: !!r.free }, (r.free_plan_id ?? r.plan_id)!);
+    const a = accessOf({ status: r.status, plan_id: r.plan_id! }, { free: !!r.free }, (r.free_plan_id ?? r.plan_id)!);
     return { ...a, until: a.reason === 'grace' ? r.grace_ends_at : a.reason === 'active' ? r.current_period_end : null };
   }
 
   // ---- purchase history ----
   async invoices(accountId: string) {
     const account = await this.requireAccount(accountId);
-    const rows = await this.db.query<Row>('SELECT * FROM invoices WHERE account_id = $1 ORDER BY created_at DESC, id', [accountId]);
-    const atts = await this.db.query<Row>('SELECT * FROM payment_attempts WHERE account_id = $1 ORDER BY number', [accountId]);
-    const byInv = new Map<string, Row[]>();
+    const invoices = await invoicesOfAccount(this.db, accountId);
+    const atts = await attemptsOfAccount(this.db, accountId);
+    const byInv = new Map<string, AttemptState[]>();
     for (const a of atts) byInv.set(a.invoice_id, [...(byInv.get(a.invoice_id) ?? []), a]);
     const data = [];
-    for (const r of rows) {
-      const inv = toInvoice(r);
+    for (const inv of invoices) {
       data.push({
         id: inv.id,
         status: inv.status,
@@ -261,10 +267,15 @@ export class Commands {
         period_end: inv.period_end,
         created_at: inv.created_at,
         paid_at: inv.paid_at,
-        attempts: (byInv.get(inv.id) ?? []).map((a) => {
-          const x = toAttempt(a);
-          return { id: x.id, number: x.number, at: x.created_at, trigger: x.trigger, outcome: x.outcome, reason: x.reason, retry_class: x.retry_class };
-        }),
+        attempts: (byInv.get(inv.id) ?? []).map((x) => ({
+          id: x.id,
+          number: x.number,
+          at: x.created_at,
+          trigger: x.trigger,
+          outcome: x.outcome,
+          reason: x.reason,
+          retry_class: x.retry_class,
+        })),
         retry: inv.status === 'past_due' ? await this.retryStatus(account, inv.id) : { available: false, reason: 'invoice_not_past_due' as RetryUnavailable },
       });
     }
@@ -272,21 +283,17 @@ export class Commands {
   }
 
   async getInvoice(invoiceId: string) {
-    const [r] = await this.db.query<Row>('SELECT * FROM invoices WHERE id = $1', [invoiceId]);
-    return r ? toInvoice(r) : null;
+    return invoiceById(this.db, invoiceId);
   }
 
   /** Whether Retry works for this invoice now, and if not, why. */
   async retryStatus(account: Account, invoiceId: string) {
     const now = this.clock.now();
-    const [subRow] = await this.db.query<Row>('SELECT s.* FROM subscriptions s JOIN invoices i ON i.subscription_id = s.id WHERE i.id = $1', [invoiceId]);
+    const sub = await subscriptionOfInvoice(this.db, invoiceId);
     const inv = await this.getInvoice(invoiceId);
-    if (!subRow || !inv) throw new CommandError('not_found', 'not_found', `no invoice ${invoiceId}`);
-    const [state] = await loadStates(this.db, [subRow], now);
-    const manual = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM payment_attempts WHERE account_id = $1 AND trigger = 'customer_retry' AND created_at > $2`,
-      [account.id, new Date(now.getTime() - DAY)],
-    );
+    if (!sub || !inv) throw new CommandError('not_found', 'not_found', `no invoice ${invoiceId}`);
+    const [state] = await loadStates(this.db, [sub], now);
+    const manual = await customerRetriesSince(this.db, account.id, new Date(now.getTime() - DAY));
     const policy = policyFor(await loadPolicies(this.db), inv.plan_id, account.domain_zone);
     return retryAvailability({
       policy,
@@ -294,9 +301,9 @@ export class Commands {
       domain_zone: account.domain_zone,
       payment_method: state.payment_method,
       in_flight: state.attempts.some((a) => a.outcome === 'pending' || a.outcome === 'unknown'),
-      manual_retries_last_24h: manual[0].n,
+      manual_retries_last_24h: manual,
       card_attempts: state.card_attempts,
-      attempts: state.invoice?.id === invoiceId ? state.attempts.map((a) => ({ at: a.created_at, trigger: a.trigger, outcome: a.outcome, retry_class: a.retry_class, reason: a.reason, not_before: a.not_before, payment_method_id: a.payment_method_id })) : [],
+      attempts: state.invoice?.id === invoiceId ? state.attempts.map(toView) : [],
       now,
     });
   }
@@ -316,19 +323,18 @@ export class Commands {
   // ---- timeline ----
   async timeline(accountId: string, limit = 200) {
     await this.requireAccount(accountId);
-    const events = await this.db.query<Row>(
-      'SELECT id, type, invoice_id, data, occurred_at FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT $2',
-      [accountId, limit],
-    );
+    const events = await eventsOfAccount(this.db, accountId, limit);
     const sub = await this.subscriptionView(accountId);
     return {
-      events: events.map((e) => ({ id: Number(e.id), type: e.type, invoice_id: e.invoice_id, data: e.data, at: e.occurred_at })),
+      events,
       next: sub && sub.next_action_at ? { action: sub.next_action, at: sub.next_action_at, retry_why: sub.next_retry_why } : null,
     };
   }
 }
 
-export const RETRY_MESSAGES: Record<RetryUnavailable, string> = {
+// The API's problem detail per reason (the `reason` code goes along). The customer pages word the
+// same codes in every locale themselves (web/i18n).
+const RETRY_UNAVAILABLE_DETAIL: Record<RetryUnavailable, string> = {
   invoice_not_past_due: 'This invoice is not awaiting payment.',
   manual_retry_disabled: 'Retrying payments by hand is turned off.',
   domain_zone_excluded: "Retry is not available for your domain zone; we'll keep retrying automatically, or update your billing information.",
@@ -340,6 +346,6 @@ export const RETRY_MESSAGES: Record<RetryUnavailable, string> = {
   needs_new_payment_method: 'The bank refused this card in a way retrying will not fix; please update your billing information.',
 };
 
-export function retryMessage(reason: RetryUnavailable): string {
-  return RETRY_MESSAGES[reason];
+function retryMessage(reason: RetryUnavailable): string {
+  return RETRY_UNAVAILABLE_DETAIL[reason];
 }

@@ -4,17 +4,19 @@
 // Any number of engines in any number of processes can share one PostgreSQL.
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.ts';
-import type { Plan } from '../core/types.ts';
+import type { DeclineReason, Plan } from '../core/types.ts';
 import { step, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
 import { classifyDecline } from '../core/declines.ts';
 import type { Db, Queryable } from '../store/db.ts';
-import { insertOutbox, loadPlans, loadPolicies, loadStates, saveSteps, toSubscription, type OutboxRow } from '../store/billing.ts';
+import { insertOutbox, loadStates, saveSteps, type OutboxRow, type SubscriptionRecord } from '../store/billing.ts';
+import { gatewayRefsOf, type GatewayRefs } from '../store/accounts.ts';
+import { claimDueSubscriptions, lockSubscription, lockSubscriptionsOfInvoices } from '../store/subscriptions.ts';
 import { newId } from '../store/ids.ts';
 import type { ChargeResult, Gateway } from '../gateway/types.ts';
 import type { Logger } from '../lib/log.ts';
 import { createPoller, type Poller } from '../lib/poller.ts';
 import { mapPool } from '../lib/pool.ts';
-import { renderEmail, type TemplateName } from '../notify/templates.ts';
+import { renderEmail, type EmailContext } from '../notify/templates.ts';
 
 export interface EngineOptions {
   db: Db;
@@ -39,8 +41,6 @@ export interface DispatchResult {
   /** The attempt the event caused, after its answer was applied (null when none was made). */
   attempt: AttemptState | null;
 }
-
-type Row = Record<string, any>;
 
 export class Engine {
   readonly db: Db;
@@ -69,10 +69,7 @@ export class Engine {
   async runBatch(): Promise<number> {
     const now = this.clock.now();
     const { claimed, charges, refs, saved } = await this.db.tx(async (q) => {
-      const rows = await q.query<Row>(
-        `SELECT * FROM subscriptions WHERE next_action_at <= $1 ORDER BY next_action_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [now, this.batchSize],
-      );
+      const rows = await claimDueSubscriptions(q, now, this.batchSize);
       if (rows.length === 0) return { claimed: 0, charges: [] as Effect[], refs: undefined, saved: undefined };
       const states = await loadStates(q, rows, now);
       const steps = states.map((before) => ({ before, result: this.step(before, { type: 'tick' }, now) }));
@@ -115,9 +112,9 @@ export class Engine {
   async dispatch(subscriptionId: string, event: MachineEvent): Promise<DispatchResult> {
     const now = this.clock.now();
     const { result, charges } = await this.db.tx(async (q) => {
-      const rows = await q.query<Row>('SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE', [subscriptionId]);
-      if (rows.length === 0) throw new Error(`no subscription ${subscriptionId}`);
-      const [before] = await loadStates(q, rows, now);
+      const sub = await lockSubscription(q, subscriptionId);
+      if (!sub) throw new Error(`no subscription ${subscriptionId}`);
+      const [before] = await loadStates(q, [sub], now);
       const result = this.step(before, event, now);
       await this.persist(q, [{ before, result }], now);
       return { result, charges: gatewayEffects(result) };
@@ -175,12 +172,8 @@ export class Engine {
   private async chargeRequest(a: AttemptState, known?: Map<string, GatewayRefs>) {
     let refs = known?.get(a.payment_method_id ?? '') ?? this.refCache.get(a.payment_method_id ?? '');
     if (!refs) {
-      const [r] = await this.db.query<Row>(
-        `SELECT a.gateway_customer_ref, pm.gateway_ref FROM payment_methods pm JOIN accounts a ON a.id = pm.account_id WHERE pm.id = $1`,
-        [a.payment_method_id],
-      );
-      if (!r?.gateway_customer_ref || !r.gateway_ref) return null;
-      refs = { customer_ref: r.gateway_customer_ref, payment_method_ref: r.gateway_ref };
+      refs = (await gatewayRefsOf(this.db, a.payment_method_id)) ?? undefined;
+      if (!refs) return null;
       if (this.refCache.size > 10_000) this.refCache.clear(); // bounded memory on billing day
       this.refCache.set(a.payment_method_id!, refs);
     }
@@ -205,16 +198,13 @@ export class Engine {
     const now = this.clock.now();
     return this.db.tx(async (q) => {
       const invIds = chunk.map((c) => c.attempt.invoice_id);
-      // Lock in id order so concurrent appliers never deadlock.
-      const rows = await q.query<Row>(
-        `SELECT s.* FROM subscriptions s WHERE s.id IN (SELECT subscription_id FROM invoices WHERE id = ANY($1)) ORDER BY s.id FOR UPDATE`,
-        [invIds],
-      );
+      // Locked in id order so concurrent appliers never deadlock.
+      const subs = await lockSubscriptionsOfInvoices(q, invIds);
       const reused: BillingState[] = [];
-      const changed: Row[] = [];
-      for (const r of rows) {
+      const changed: SubscriptionRecord[] = [];
+      for (const r of subs) {
         const s = saved?.get(r.id);
-        if (s && isDeepStrictEqual(s.subscription, toSubscription(r))) reused.push(s); // dates compare by instant
+        if (s && isDeepStrictEqual(s.subscription, r)) reused.push(s); // dates compare by instant
         else changed.push(r);
       }
       const states = reused.concat(await loadStates(q, changed, now));
@@ -250,7 +240,7 @@ export class Engine {
         const to = result.state.account.email;
         if (!e.dedupe_key) throw new RangeError('an e-mail needs a dedupe key');
         if (!to) throw new RangeError('an e-mail needs a recipient');
-        const mail = renderEmail(e.template as TemplateName, emailContext(result.state, e.data, this.portalUrl));
+        const mail = renderEmail(e.template, emailContext(result.state, e.data, this.portalUrl));
         emails.push({ id: newId('ntf'), account_id: result.state.account.id, template: e.template, locale: mail.locale, to, subject: mail.subject, text: mail.text, html: mail.html, dedupe_key: e.dedupe_key });
       }
     }
@@ -272,16 +262,11 @@ export class Engine {
   }
 }
 
-interface GatewayRefs {
-  customer_ref: string;
-  payment_method_ref: string;
-}
-
 /** Gateway references of the states' current payment methods (loadStates reads the full account and card rows). */
 function gatewayRefs(states: BillingState[]): Map<string, GatewayRefs> {
   const out = new Map<string, GatewayRefs>();
   for (const s of states) {
-    const customer_ref = (s.account as { gateway_customer_ref?: string | null }).gateway_customer_ref;
+    const customer_ref = s.account.gateway_customer_ref;
     const pm = s.payment_method;
     if (pm?.gateway_ref && customer_ref) out.set(pm.id, { customer_ref, payment_method_ref: pm.gateway_ref });
   }
@@ -339,14 +324,14 @@ function emailContext(s: BillingState, data: Record<string, unknown>, portalUrl:
     period_end: dateOf(data.period_end) ?? s.subscription.current_period_end,
     grace_ends_at: dateOf(data.grace_ends_at) ?? s.subscription.grace_ends_at ?? undefined,
     next_retry_at: s.subscription.next_retry_at,
-    reason: (data.reason as any) ?? undefined,
+    reason: (data.reason as DeclineReason | null | undefined) ?? undefined,
     days_left: data.days_left as number | undefined,
     card_brand: pm?.brand ?? undefined,
     card_last4: pm?.last4 ?? undefined,
     exp_month: pm?.exp_month ?? undefined,
     exp_year: pm?.exp_year ?? undefined,
     invoice_id: (data.invoice_id as string | undefined) ?? undefined,
-    outcome: data.outcome as any,
+    outcome: data.outcome as EmailContext['outcome'],
   };
 }
 

@@ -3,81 +3,31 @@
 // acknowledgement e-mail to the customer written in the same transaction. Operators answer (the
 // answer is e-mailed) and close requests.
 import type { Queryable } from '../store/db.ts';
-import { insertEvents, toAccount, toAttempt, toInvoice, toPaymentMethod } from '../store/billing.ts';
+import { insertEvents } from '../store/billing.ts';
+import { accountById, activePaymentMethodOf } from '../store/accounts.ts';
+import { attemptsOfInvoice, invoiceById } from '../store/invoices.ts';
+import { subscriptionStanding } from '../store/subscriptions.ts';
+import {
+  helpRequestById,
+  insertHelpRequest,
+  listHelpRequests,
+  lockHelpRequest,
+  markHelpRequestAnswered,
+  markHelpRequestClosed,
+} from '../store/help-requests.ts';
 import { newId } from '../store/ids.ts';
+import { HELP_REQUEST_STATUSES, type HelpContext, type HelpRequest, type HelpRequester, type HelpRequestStatus } from '../core/types.ts';
 import { enqueueEmail } from '../notify/outbox.ts';
 import type { Commands } from './commands.ts';
 import { CommandError } from '../core/errors.ts';
 
-export type HelpRequestStatus = 'open' | 'answered' | 'closed';
-export const HELP_REQUEST_STATUSES: readonly HelpRequestStatus[] = ['open', 'answered', 'closed'];
+export { HELP_REQUEST_STATUSES, type HelpContext, type HelpRequestStatus };
+/** A help request as commands answer it. */
+export type HelpRequestView = HelpRequest;
 export const HELP_MESSAGE_MAX = 5000;
 export const HELP_ANSWER_MAX = 10000;
 
-export interface HelpRequestView {
-  id: string;
-  account_id: string;
-  invoice_id: string;
-  message: string;
-  status: HelpRequestStatus;
-  answer: string | null;
-  context: HelpContext;
-  created_at: Date;
-  answered_at: Date | null;
-  closed_at: Date | null;
-}
-
-/** What the operator sees of the invoice at the time of the request. */
-export interface HelpContext {
-  requested_by: 'customer' | 'operator';
-  account: { id: string; name: string; email: string; locale: string; domain_zone: string; time_zone: string };
-  invoice: {
-    id: string;
-    status: string;
-    kind: string;
-    plan_id: string;
-    amount: number;
-    currency: string;
-    period_start: string;
-    period_end: string;
-    created_at: string;
-    paid_at: string | null;
-  };
-  subscription: { status: string; plan_id: string; grace_ends_at: string | null; next_retry_at: string | null } | null;
-  payment_method: { type: string; brand: string | null; last4: string | null; exp_month: number | null; exp_year: number | null } | null;
-  attempts: {
-    number: number;
-    at: string;
-    trigger: string;
-    outcome: string;
-    reason: string | null;
-    retry_class: string | null;
-    raw_code: string | null;
-    network_code: string | null;
-    advice_code: string | null;
-  }[];
-  /** The distinct decline reasons of the attempts, oldest first. */
-  decline_reasons: string[];
-  retry: { available: boolean; reason: string | null };
-}
-
-type Row = Record<string, any>;
 const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
-
-function view(r: Row): HelpRequestView {
-  return {
-    id: r.id,
-    account_id: r.account_id,
-    invoice_id: r.invoice_id,
-    message: r.message,
-    status: r.status,
-    answer: r.answer ?? null,
-    context: typeof r.context === 'string' ? JSON.parse(r.context) : r.context,
-    created_at: new Date(r.created_at),
-    answered_at: r.answered_at ? new Date(r.answered_at) : null,
-    closed_at: r.closed_at ? new Date(r.closed_at) : null,
-  };
-}
 
 export class HelpDesk {
   readonly commands: Commands;
@@ -100,7 +50,7 @@ export class HelpDesk {
   }
 
   /** Opens a help request about an invoice; the customer gets an acknowledgement e-mail. */
-  async create(invoiceId: string, input: { message: string; requested_by: 'customer' | 'operator' }): Promise<HelpRequestView> {
+  async create(invoiceId: string, input: { message: string; requested_by: HelpRequester }): Promise<HelpRequestView> {
     const message = input.message.trim();
     if (message.length === 0) throw new CommandError('invalid', 'validation_error', 'message must not be empty');
     if (message.length > HELP_MESSAGE_MAX) throw new CommandError('invalid', 'validation_error', `message must be at most ${HELP_MESSAGE_MAX} characters`);
@@ -114,10 +64,7 @@ export class HelpDesk {
     const id = newId('help');
     await this.db.tx(async (q) => {
       const context = await snapshot(q, invoiceId, input.requested_by, retry);
-      await q.query(
-        `INSERT INTO help_requests (id, account_id, invoice_id, message, context, status, created_at) VALUES ($1, $2, $3, $4, $5, 'open', $6)`,
-        [id, account.id, invoiceId, message, JSON.stringify(context), now],
-      );
+      await insertHelpRequest(q, { id, account_id: account.id, invoice_id: invoiceId, message, context, now });
       await enqueueEmail(q, {
         account_id: account.id,
         to: account.email,
@@ -144,18 +91,11 @@ export class HelpDesk {
   }
 
   async get(id: string): Promise<HelpRequestView | null> {
-    const [r] = await this.db.query<Row>('SELECT * FROM help_requests WHERE id = $1', [id]);
-    return r ? view(r) : null;
+    return helpRequestById(this.db, id);
   }
 
   async list(opts: { status?: HelpRequestStatus; account_id?: string; invoice_id?: string; limit?: number } = {}): Promise<HelpRequestView[]> {
-    const rows = await this.db.query<Row>(
-      `SELECT * FROM help_requests
-        WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR account_id = $2) AND ($3::text IS NULL OR invoice_id = $3)
-        ORDER BY created_at DESC, id DESC LIMIT $4`,
-      [opts.status ?? null, opts.account_id ?? null, opts.invoice_id ?? null, opts.limit ?? 100],
-    );
-    return rows.map(view);
+    return listHelpRequests(this.db, { status: opts.status ?? null, account_id: opts.account_id ?? null, invoice_id: opts.invoice_id ?? null, limit: opts.limit ?? 100 });
   }
 
   /** The operator's answer, e-mailed to the customer. A closed request cannot be answered. */
@@ -165,12 +105,11 @@ export class HelpDesk {
     if (text.length > HELP_ANSWER_MAX) throw new CommandError('invalid', 'validation_error', `answer must be at most ${HELP_ANSWER_MAX} characters`);
     const now = this.clock.now();
     await this.db.tx(async (q) => {
-      const [r] = await q.query<Row>('SELECT * FROM help_requests WHERE id = $1 FOR UPDATE', [id]);
+      const r = await lockHelpRequest(q, id);
       if (!r) throw new CommandError('not_found', 'not_found', `no help request ${id}`);
       if (r.status === 'closed') throw new CommandError('conflict', 'conflict', 'this help request is closed; open a new one');
-      const [a] = await q.query<Row>('SELECT * FROM accounts WHERE id = $1', [r.account_id]);
-      const account = toAccount(a);
-      await q.query(`UPDATE help_requests SET status = 'answered', answer = $2, answered_at = $3 WHERE id = $1`, [id, text, now]);
+      const account = (await accountById(q, r.account_id))!;
+      await markHelpRequestAnswered(q, id, text, now);
       await enqueueEmail(q, {
         account_id: account.id,
         to: account.email,
@@ -197,10 +136,10 @@ export class HelpDesk {
   async close(id: string): Promise<HelpRequestView> {
     const now = this.clock.now();
     await this.db.tx(async (q) => {
-      const [r] = await q.query<Row>('SELECT * FROM help_requests WHERE id = $1 FOR UPDATE', [id]);
+      const r = await lockHelpRequest(q, id);
       if (!r) throw new CommandError('not_found', 'not_found', `no help request ${id}`);
       if (r.status === 'closed') return;
-      await q.query(`UPDATE help_requests SET status = 'closed', closed_at = $2 WHERE id = $1`, [id, now]);
+      await markHelpRequestClosed(q, id, now);
       await insertEvents(q, [{ account_id: r.account_id, invoice_id: r.invoice_id, type: 'help_request.closed', data: { help_request_id: id } }], now);
     });
     return (await this.get(id))!;
@@ -211,17 +150,14 @@ export class HelpDesk {
 async function snapshot(
   q: Queryable,
   invoiceId: string,
-  requested_by: 'customer' | 'operator',
+  requested_by: HelpRequester,
   retry: { available: boolean; reason: string | null },
 ): Promise<HelpContext> {
-  const [ir] = await q.query<Row>('SELECT * FROM invoices WHERE id = $1', [invoiceId]);
-  const inv = toInvoice(ir);
-  const [ar] = await q.query<Row>('SELECT * FROM accounts WHERE id = $1', [inv.account_id]);
-  const account = toAccount(ar);
-  const [sr] = await q.query<Row>('SELECT status, plan_id, grace_ends_at, next_retry_at FROM subscriptions WHERE id = $1', [inv.subscription_id]);
-  const [pr] = await q.query<Row>(`SELECT * FROM payment_methods WHERE account_id = $1 AND status = 'active'`, [inv.account_id]);
-  const pm = pr ? toPaymentMethod(pr) : null;
-  const attempts = (await q.query<Row>('SELECT * FROM payment_attempts WHERE invoice_id = $1 ORDER BY number', [invoiceId])).map(toAttempt);
+  const inv = (await invoiceById(q, invoiceId))!;
+  const account = (await accountById(q, inv.account_id))!;
+  const sr = await subscriptionStanding(q, inv.subscription_id);
+  const pm = await activePaymentMethodOf(q, inv.account_id);
+  const attempts = await attemptsOfInvoice(q, invoiceId);
   const reasons: string[] = [];
   for (const a of attempts) if (a.reason && !reasons.includes(a.reason)) reasons.push(a.reason);
   return {

@@ -4,6 +4,8 @@
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../store/db.ts';
 import { insertEvents } from '../store/billing.ts';
+import { accountExists } from '../store/accounts.ts';
+import { insertPortalSession, lockPortalSession, portalSessionById, portalSessionsOf, revokePortalSession, type PortalSession } from '../store/credentials.ts';
 import { newId } from '../store/ids.ts';
 import { newSecret, sha256 } from '../lib/crypto.ts';
 import { CommandError } from '../core/errors.ts';
@@ -28,12 +30,9 @@ export interface NewPortalSession extends PortalSessionView {
   url: string;
 }
 
-type Row = Record<string, any>;
-
-function view(r: Row, now: Date): PortalSessionView {
-  const expires_at = new Date(r.expires_at);
-  const revoked_at = r.revoked_at ? new Date(r.revoked_at) : null;
-  return { id: r.id, account_id: r.account_id, created_at: new Date(r.created_at), expires_at, revoked_at, active: !revoked_at && expires_at.getTime() > now.getTime() };
+function view(s: PortalSession, now: Date): PortalSessionView {
+  const { id, account_id, created_at, expires_at, revoked_at } = s;
+  return { id, account_id, created_at, expires_at, revoked_at, active: !revoked_at && expires_at.getTime() > now.getTime() };
 }
 
 export class PortalSessions {
@@ -61,15 +60,8 @@ export class PortalSessions {
     const token = newSecret('ps');
     const expires_at = new Date(now.getTime() + ttl * 60_000);
     await this.db.tx(async (q) => {
-      const [a] = await q.query('SELECT 1 FROM accounts WHERE id = $1', [accountId]);
-      if (!a) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
-      await q.query('INSERT INTO portal_sessions (id, token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
-        id,
-        sha256(token),
-        accountId,
-        now,
-        expires_at,
-      ]);
+      if (!(await accountExists(q, accountId))) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
+      await insertPortalSession(q, { id, token_hash: sha256(token), account_id: accountId, created_at: now, expires_at });
       await insertEvents(q, [{ account_id: accountId, type: 'portal_session.created', data: { portal_session_id: id, expires_at } }], now);
     });
     return {
@@ -85,27 +77,24 @@ export class PortalSessions {
   }
 
   async get(id: string): Promise<PortalSessionView | null> {
-    const [r] = await this.db.query<Row>('SELECT id, account_id, created_at, expires_at, revoked_at FROM portal_sessions WHERE id = $1', [id]);
-    return r ? view(r, this.clock.now()) : null;
+    const s = await portalSessionById(this.db, id);
+    return s ? view(s, this.clock.now()) : null;
   }
 
   async list(accountId: string, limit = 100): Promise<PortalSessionView[]> {
-    const rows = await this.db.query<Row>(
-      'SELECT id, account_id, created_at, expires_at, revoked_at FROM portal_sessions WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT $2',
-      [accountId, limit],
-    );
+    const sessions = await portalSessionsOf(this.db, accountId, limit);
     const now = this.clock.now();
-    return rows.map((r) => view(r, now));
+    return sessions.map((s) => view(s, now));
   }
 
   /** Revokes a session (its token stops working at once). Revoking twice changes nothing. */
   async revoke(id: string): Promise<PortalSessionView> {
     const now = this.clock.now();
     return this.db.tx(async (q) => {
-      const [r] = await q.query<Row>('SELECT id, account_id, created_at, expires_at, revoked_at FROM portal_sessions WHERE id = $1 FOR UPDATE', [id]);
+      const r = await lockPortalSession(q, id);
       if (!r) throw new CommandError('not_found', 'not_found', `no portal session ${id}`);
       if (r.revoked_at) return view(r, now);
-      await q.query('UPDATE portal_sessions SET revoked_at = $2 WHERE id = $1', [id, now]);
+      await revokePortalSession(q, id, now);
       await insertEvents(q, [{ account_id: r.account_id, type: 'portal_session.revoked', data: { portal_session_id: id } }], now);
       return view({ ...r, revoked_at: now }, now);
     });

@@ -5,6 +5,7 @@ import type { AppContext } from './context.ts';
 import { advanceTestClock } from './advance.ts';
 import { HelpDesk } from './help.ts';
 import { DAY } from '../core/time.ts';
+import type { Interval } from '../core/types.ts';
 
 export const DEMO_CARDS = {
   ok: '4242424242424242',
@@ -27,7 +28,7 @@ interface DemoAccount {
   currency: string;
   time_zone: string;
   plan: string;
-  interval: 'month' | 'year';
+  interval: Interval;
   /** Day (from the start of the demo history) the account subscribes. */
   day: number;
   /** Card to switch to after subscribing (fails at renewal), if any. */

@@ -1,8 +1,10 @@
-// The billing invariants, checked from the store alone (reads only, plain SQL): no invoice charged
-// twice, no renewal lost, no retry the card networks forbid, no e-mail missing, no gap or overlap
-// between paid periods. Optionally also against the gateway's own list of succeeded charges.
-// `renewd verify` prints the report; the chaos and reliability tests assert it is empty.
+// The billing invariants, checked from the store alone (reads only; the queries are in
+// store/verify.ts): no invoice charged twice, no renewal lost, no retry the card networks forbid,
+// no e-mail missing, no gap or overlap between paid periods. Optionally also against the gateway's
+// own list of succeeded charges. `renewd verify` prints the report; the chaos and reliability
+// tests assert it is empty.
 import type { Queryable } from '../store/db.ts';
+import * as store from '../store/verify.ts';
 import { NETWORK_CAPS } from '../core/dunning.ts';
 
 export interface Violation {
@@ -68,7 +70,6 @@ export const RULES = [
 ] as const;
 export type Rule = (typeof RULES)[number];
 
-type Row = Record<string, any>;
 const iso = (v: unknown) => (v == null ? 'null' : new Date(v as string).toISOString());
 
 /** Keys of the attempts' idempotency keys: renewd_<invoice id>_<number>. */
@@ -88,45 +89,17 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
     counts.set(rule, n);
     if (n <= max) violations.push({ rule, detail });
   };
-  const q = <T = Row>(sql: string, params?: unknown[]) => db.query<T>(sql, params);
 
-  const [tot] = await q<Row>(
-    `SELECT (SELECT count(*) FROM invoices)::int AS invoices,
-            (SELECT count(*) FROM invoices WHERE status = 'paid')::int AS paid_invoices,
-            (SELECT count(*) FROM invoices WHERE kind = 'renewal')::int AS renewal_invoices,
-            (SELECT count(*) FROM invoices WHERE failed_at IS NOT NULL)::int AS past_due_starts,
-            (SELECT count(*) FROM invoices WHERE status = 'uncollectible')::int AS uncollectible_invoices,
-            (SELECT count(*) FROM payment_attempts)::int AS attempts,
-            (SELECT count(*) FROM payment_attempts WHERE outcome IN ('pending', 'unknown'))::int AS attempts_in_flight,
-            (SELECT count(*) FROM subscriptions)::int AS subscriptions,
-            (SELECT count(*) FROM subscriptions WHERE next_action_at <= $1)::int AS due_subscriptions,
-            (SELECT count(*) FROM events WHERE type = 'subscription.downgraded')::int AS downgrades,
-            (SELECT count(*) FROM notifications)::int AS notifications,
-            (SELECT count(DISTINCT payment_method_id) FROM payment_attempts)::int AS cards`,
-    [now],
-  );
-  Object.assign(checked, tot);
+  Object.assign(checked, await store.verifyTotals(db, now));
 
   // ---- at most one charge per invoice, and the store agrees with itself ----
-  for (const r of await q(
-    `SELECT invoice_id, count(*)::int AS n, string_agg(id, ',') AS ids FROM payment_attempts WHERE outcome = 'succeeded' GROUP BY invoice_id HAVING count(*) > 1`,
-  ))
+  for (const r of await store.invoicesSucceededTwice(db))
     fail('one_success_per_invoice', `invoice ${r.invoice_id} has ${r.n} succeeded attempts (${r.ids})`);
 
-  for (const r of await q(
-    `SELECT i.id, i.status, count(a.id) FILTER (WHERE a.outcome = 'succeeded')::int AS n
-       FROM invoices i LEFT JOIN payment_attempts a ON a.invoice_id = i.id
-      GROUP BY i.id, i.status
-     HAVING (i.status = 'paid' AND count(a.id) FILTER (WHERE a.outcome = 'succeeded') <> 1)
-         OR (i.status <> 'paid' AND count(a.id) FILTER (WHERE a.outcome = 'succeeded') > 0)`,
-  ))
+  for (const r of await store.paidNotMatchingSuccesses(db))
     fail('paid_iff_succeeded', `invoice ${r.id} is ${r.status} with ${r.n} succeeded attempt(s)`);
 
-  for (const r of await q(
-    `SELECT a.id, a.invoice_id, a.amount, a.currency, i.amount AS inv_amount, i.currency AS inv_currency
-       FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
-      WHERE a.amount <> i.amount OR a.currency <> i.currency`,
-  ))
+  for (const r of await store.attemptsOfAnotherAmount(db))
     fail('charge_amount', `attempt ${r.id} charges ${r.amount} ${r.currency} for invoice ${r.invoice_id} of ${r.inv_amount} ${r.inv_currency}`);
 
   // ---- the gateway's side: exactly one succeeded charge per paid invoice, none for the others ----
@@ -142,14 +115,8 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
       }
       byInvoice.set(inv, [...(byInvoice.get(inv) ?? []), c]);
     }
-    const invoices = await q(
-      `SELECT i.id, i.status, i.amount, i.currency,
-              (SELECT a.idempotency_key FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome = 'succeeded' LIMIT 1) AS paid_key,
-              (SELECT array_agg(a.idempotency_key) FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome IN ('pending', 'unknown')) AS in_flight_keys
-         FROM invoices i WHERE i.status = 'paid' OR i.id = ANY($1)`,
-      [[...byInvoice.keys()]],
-    );
-    const known = new Map(invoices.map((r) => [r.id as string, r]));
+    const invoices = await store.invoicesToCompareWithGateway(db, [...byInvoice.keys()]);
+    const known = new Map(invoices.map((r) => [r.id, r]));
     let inFlight = 0;
     for (const [inv, list] of byInvoice) {
       const r = known.get(inv);
@@ -160,7 +127,7 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
         continue;
       }
       if (r.status !== 'paid') {
-        const flying = (r.in_flight_keys ?? []) as string[];
+        const flying = r.in_flight_keys ?? [];
         const unexplained = list.filter((c) => !c.idempotency_key || !flying.includes(c.idempotency_key));
         if (unexplained.length === 0) inFlight++;
         else fail('gateway_unrecorded_charge', `invoice ${inv} is ${r.status} in the store but the gateway charged it (${unexplained.map((c) => c.idempotency_key ?? c.id).join(', ')})`);
@@ -179,170 +146,71 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
   }
 
   // ---- nothing lost: due work is flagged unless an attempt is in flight; nothing left unscheduled ----
-  const inFlightSub = `EXISTS (SELECT 1 FROM invoices i JOIN payment_attempts a ON a.invoice_id = i.id
-                                WHERE i.subscription_id = s.id AND a.outcome IN ('pending', 'unknown'))`;
-  for (const r of await q(
-    `SELECT s.id, s.status, s.next_action, s.next_action_at FROM subscriptions s WHERE s.next_action_at <= $1 AND NOT ${inFlightSub} ORDER BY s.next_action_at`,
-    [now],
-  ))
+  for (const r of await store.dueSubscriptionsIdle(db, now))
     fail('backlog', `subscription ${r.id} (${r.status}) was due to ${r.next_action ?? 'act'} at ${iso(r.next_action_at)} and nothing is in flight`);
 
-  for (const r of await q(
-    `SELECT s.id, s.status FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-      WHERE s.next_action_at IS NULL AND ((s.status = 'active' AND NOT p.free) OR s.status = 'past_due')`,
-  ))
+  for (const r of await store.paidSubscriptionsUnscheduled(db))
     fail('stalled_subscription', `subscription ${r.id} is ${r.status} on a paid plan but nothing is scheduled for it`);
 
-  for (const r of await q(
-    `SELECT s.id, s.current_period_end, s.next_action_at FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-      WHERE s.status = 'active' AND NOT p.free AND s.auto_renew AND s.current_period_end <= $1
-        AND s.next_action_at > $1
-        AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status IN ('open', 'past_due'))`,
-    [now],
-  ))
+  for (const r of await store.endedPeriodsWithoutRenewal(db, now))
     fail('lost_renewal', `subscription ${r.id}'s period ended at ${iso(r.current_period_end)} with no renewal invoice; next look only at ${iso(r.next_action_at)}`);
 
-  for (const r of await q(
-    `SELECT a.id, a.invoice_id, i.status AS inv_status, s.id AS sub_id, s.next_action_at
-       FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id JOIN subscriptions s ON s.id = i.subscription_id
-      WHERE a.outcome IN ('pending', 'unknown') AND (i.status NOT IN ('open', 'past_due') OR s.next_action_at IS NULL)`,
-  ))
+  for (const r of await store.inFlightAttemptsNeverReconciled(db))
     fail('orphan_in_flight', `attempt ${r.id} of invoice ${r.invoice_id} (${r.inv_status}) is in flight but will never be reconciled (subscription ${r.sub_id} next look ${iso(r.next_action_at)})`);
 
   // ---- no attempt on a closed invoice ----
-  for (const r of await q(
-    // A join, not a correlated EXISTS: events has no index by invoice, and a subquery per attempt
-    // made this check quadratic (minutes on a 50,000-renewal run; seconds as a hash join).
-    `SELECT DISTINCT a.id, a.invoice_id, a.created_at, e.occurred_at
-       FROM events e JOIN payment_attempts a ON a.invoice_id = e.invoice_id
-       LEFT JOIN events st ON st.type = 'payment_attempt.started' AND st.invoice_id = a.invoice_id AND st.data->>'attempt_id' = a.id
-      WHERE e.type = 'subscription.downgraded'
-        AND (a.created_at > e.occurred_at OR st.id > e.id)`,
-  ))
+  for (const r of await store.attemptsAfterDowngrade(db))
     fail('attempt_after_downgrade', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after the downgrade at ${iso(r.occurred_at)}`);
 
-  for (const r of await q(
-    `SELECT a.id, a.invoice_id, a.created_at, i.paid_at FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
-      WHERE i.paid_at IS NOT NULL AND a.created_at > i.paid_at`,
-  ))
+  for (const r of await store.attemptsAfterPaid(db))
     fail('attempt_after_paid', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after it was paid at ${iso(r.paid_at)}`);
 
   // ---- what the card networks forbid ----
-  for (const r of await q(
-    `SELECT b.id, b.invoice_id, b.payment_method_id, b.trigger, a.id AS never_id, a.reason
-       FROM payment_attempts a JOIN payment_attempts b
-         ON b.invoice_id = a.invoice_id AND b.payment_method_id = a.payment_method_id AND b.number > a.number
-      WHERE a.retry_class = 'never'`,
-  ))
+  for (const r of await store.retriesAfterNever(db))
     fail('retry_after_never', `attempt ${r.id} (${r.trigger}) charged payment method ${r.payment_method_id} again after its hard decline ${r.never_id} (${r.reason ?? 'never retry'}) on invoice ${r.invoice_id}`);
 
   // A decline that needs the customer (expired card, authentication) is not retried blindly: a
   // scheduled attempt right after one on the same card is forbidden unless a policy reclassified it.
   const loosened = new Set<string>();
-  for (const p of await q('SELECT policy FROM dunning_policies')) {
-    const rules = (p.policy?.decline_rules ?? {}) as Record<string, string>;
+  for (const rules of await store.policyDeclineRules(db)) {
     for (const [reason, cls] of Object.entries(rules)) if (cls !== 'customer') loosened.add(reason);
   }
-  for (const r of await q(
-    `SELECT b.id, b.invoice_id, b.payment_method_id, p.id AS prev_id, p.reason
-       FROM payment_attempts b
-       JOIN LATERAL (SELECT * FROM payment_attempts x WHERE x.invoice_id = b.invoice_id AND x.payment_method_id = b.payment_method_id
-                      AND x.number < b.number ORDER BY x.number DESC LIMIT 1) p ON true
-      WHERE b.trigger = 'scheduled' AND p.retry_class = 'customer'`,
-  )) {
+  for (const r of await store.scheduledAfterCustomerDecline(db)) {
     if (r.reason && loosened.has(r.reason)) continue;
     fail('blind_retry', `scheduled attempt ${r.id} retried payment method ${r.payment_method_id} after ${r.prev_id} needed the customer (${r.reason}) on invoice ${r.invoice_id}`);
   }
 
-  // Per card (the same number entered again is the same card): Visa ≤ 20 attempts in 30 days,
-  // Mastercard ≤ 10 declines in 24 h. Windows are half-open, as the planner counts them.
-  const card = `COALESCE(pm.account_id || ':' || pm.brand || ':' || pm.last4 || ':' || pm.exp_month || '/' || pm.exp_year, a.payment_method_id)`;
-  for (const r of await q(
-    `SELECT card, max(n)::int AS n, (array_agg(at ORDER BY n DESC))[1] AS at FROM (
-       SELECT ${card} AS card, a.created_at AS at,
-              count(*) OVER (PARTITION BY ${card} ORDER BY a.created_at RANGE BETWEEN interval '29 days 23:59:59.999' PRECEDING AND CURRENT ROW) AS n
-         FROM payment_attempts a JOIN payment_methods pm ON pm.id = a.payment_method_id) w
-     WHERE n > $1 GROUP BY card`,
-    [NETWORK_CAPS.attempts_per_card_30d],
-  ))
+  // Per card: Visa ≤ 20 attempts in 30 days, Mastercard ≤ 10 declines in 24 h.
+  for (const r of await store.cardsOverAttemptCap(db, NETWORK_CAPS.attempts_per_card_30d))
     fail('card_cap_30d', `card ${r.card} had ${r.n} attempts in the 30 days up to ${iso(r.at)} (cap ${NETWORK_CAPS.attempts_per_card_30d})`);
 
-  for (const r of await q(
-    `SELECT card, max(n)::int AS n, (array_agg(at ORDER BY n DESC))[1] AS at FROM (
-       SELECT ${card} AS card, a.created_at AS at,
-              count(*) OVER (PARTITION BY ${card} ORDER BY a.created_at RANGE BETWEEN interval '23:59:59.999' PRECEDING AND CURRENT ROW) AS n
-         FROM payment_attempts a JOIN payment_methods pm ON pm.id = a.payment_method_id
-        WHERE a.outcome IN ('declined', 'requires_action')) w
-     WHERE n > $1 GROUP BY card`,
-    [NETWORK_CAPS.declines_per_card_24h],
-  ))
+  for (const r of await store.cardsOverDeclineCap(db, NETWORK_CAPS.declines_per_card_24h))
     fail('card_declines_24h', `card ${r.card} had ${r.n} declines in the 24 h up to ${iso(r.at)} (cap ${NETWORK_CAPS.declines_per_card_24h})`);
 
   // ---- every outcome told: the event and the e-mail (outbox row, same transaction) ----
-  const hasEvent = (type: string) => `EXISTS (SELECT 1 FROM events e WHERE e.invoice_id = i.id AND e.type = '${type}')`;
-  const hasMail = (...templates: string[]) =>
-    `EXISTS (SELECT 1 FROM notifications n WHERE n.dedupe_key IN (${templates.map((t) => `'${t}:' || i.id`).join(', ')}) AND n.template IN (${templates.map((t) => `'${t}'`).join(', ')}))`;
-  for (const r of await q(`SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasEvent('invoice.paid')}`))
-    fail('paid_event', `paid invoice ${r.id} has no invoice.paid event`);
-  for (const r of await q(`SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasMail('renewal_succeeded', 'retry_succeeded')}`))
-    fail('paid_email', `paid invoice ${r.id} has no renewal_succeeded/retry_succeeded e-mail`);
-  for (const r of await q(`SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasEvent('subscription.past_due')}`))
-    fail('past_due_event', `invoice ${r.id} went past due without a subscription.past_due event`);
-  for (const r of await q(`SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasMail('renewal_failed', 'authentication_required')}`))
+  for (const r of await store.paidWithoutEvent(db)) fail('paid_event', `paid invoice ${r.id} has no invoice.paid event`);
+  for (const r of await store.paidWithoutEmail(db)) fail('paid_email', `paid invoice ${r.id} has no renewal_succeeded/retry_succeeded e-mail`);
+  for (const r of await store.pastDueWithoutEvent(db)) fail('past_due_event', `invoice ${r.id} went past due without a subscription.past_due event`);
+  for (const r of await store.pastDueWithoutEmail(db))
     fail('past_due_email', `invoice ${r.id} went past due without a renewal_failed/authentication_required e-mail`);
-  for (const r of await q(`SELECT i.id FROM invoices i WHERE i.status = 'uncollectible' AND NOT ${hasEvent('subscription.downgraded')}`))
-    fail('downgrade_event', `invoice ${r.id} is uncollectible without a subscription.downgraded event`);
-  for (const r of await q(
-    `SELECT e.id, e.invoice_id, e.subscription_id FROM events e
-      WHERE e.type = 'subscription.downgraded'
-        AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.template = 'downgraded'
-                         AND (n.dedupe_key = 'downgraded:' || e.invoice_id
-                              OR (e.invoice_id IS NULL AND n.dedupe_key LIKE 'downgraded:' || e.subscription_id || ':%')))`,
-  ))
+  for (const r of await store.uncollectibleWithoutEvent(db)) fail('downgrade_event', `invoice ${r.id} is uncollectible without a subscription.downgraded event`);
+  for (const r of await store.downgradesWithoutEmail(db))
     fail('downgrade_email', `the downgrade of subscription ${r.subscription_id} (invoice ${r.invoice_id ?? 'none'}) has no downgraded e-mail`);
-  for (const r of await q(
-    `SELECT s.id FROM subscriptions s WHERE s.status = 'downgraded'
-        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.subscription_id = s.id AND e.type = 'subscription.downgraded')`,
-  ))
-    fail('downgrade_event', `subscription ${r.id} is downgraded without a subscription.downgraded event`);
+  for (const r of await store.downgradedWithoutEvent(db)) fail('downgrade_event', `subscription ${r.id} is downgraded without a subscription.downgraded event`);
 
   // ---- paid periods: each renewal starts where the previous paid period ended; none overlap ----
-  for (const r of await q(
-    `SELECT id, subscription_id, kind, status, period_start, prev_id, prev_status, prev_end FROM (
-       SELECT i.*, lag(i.id) OVER w AS prev_id, lag(i.status) OVER w AS prev_status, lag(i.period_end) OVER w AS prev_end
-         FROM invoices i WHERE i.status <> 'void'
-       WINDOW w AS (PARTITION BY i.subscription_id ORDER BY i.period_start, i.created_at)) x
-     WHERE x.status = 'paid' AND x.kind = 'renewal' AND x.prev_id IS NOT NULL
-       AND (x.prev_status <> 'paid' OR x.prev_end <> x.period_start)`,
-  ))
+  for (const r of await store.renewalsNotFollowingPaidPeriod(db))
     fail(
       'period_gap',
       `renewal ${r.id} of subscription ${r.subscription_id} starts ${iso(r.period_start)} but the invoice before it (${r.prev_id}, ${r.prev_status}) ends ${iso(r.prev_end)}`,
     );
-  for (const r of await q(
-    `SELECT id, subscription_id, period_start, prev_id, prev_end FROM (
-       SELECT i.*, lag(i.id) OVER w AS prev_id, lag(i.period_end) OVER w AS prev_end
-         FROM invoices i WHERE i.status = 'paid'
-       WINDOW w AS (PARTITION BY i.subscription_id ORDER BY i.period_start, i.created_at)) x
-     WHERE x.prev_end > x.period_start`,
-  ))
+  for (const r of await store.overlappingPaidPeriods(db))
     fail('period_overlap', `paid invoice ${r.id} of subscription ${r.subscription_id} starts ${iso(r.period_start)}, inside the paid period of ${r.prev_id} (to ${iso(r.prev_end)})`);
-  for (const r of await q(
-    `SELECT s.id, s.current_period_start, s.current_period_end FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-      WHERE s.status IN ('active', 'past_due') AND NOT p.free
-        AND EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'paid')
-        AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'paid'
-                         AND i.period_start = s.current_period_start AND i.period_end = s.current_period_end)`,
-  ))
+  for (const r of await store.currentPeriodsNotPaid(db))
     fail('current_period', `subscription ${r.id}'s current period ${iso(r.current_period_start)}–${iso(r.current_period_end)} is not a paid invoice's period`);
 
   // ---- statuses agree: grace has its past-due invoice; no past-due invoice outside grace ----
-  for (const r of await q(
-    `SELECT s.id, s.status, s.grace_ends_at, (SELECT count(*) FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'past_due')::int AS n
-       FROM subscriptions s
-      WHERE (s.status = 'past_due' AND (s.grace_ends_at IS NULL OR NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'past_due')))
-         OR (s.status <> 'past_due' AND EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'past_due'))`,
-  ))
+  for (const r of await store.statusesDisagreeing(db))
     fail('status_consistency', `subscription ${r.id} is ${r.status} (grace ends ${iso(r.grace_ends_at)}) with ${r.n} past-due invoice(s)`);
 
   for (const [rule, n] of counts) if (n > max) violations.push({ rule, detail: `… and ${n - max} more ${rule} violations` });

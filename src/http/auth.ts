@@ -3,6 +3,7 @@
 import { sha256 } from '../lib/crypto.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../store/db.ts';
+import { adminKeyExists, anyAdminKey, insertAdminKey, portalSessionByTokenHash } from '../store/credentials.ts';
 import type { Clock } from '../core/clock.ts';
 import { problem, sendProblem } from './problem.ts';
 
@@ -17,16 +18,11 @@ declare module 'fastify' {
 
 /** Stores an admin key (hashed). Returns true when it was new. */
 export async function registerAdminKey(db: Db, key: string): Promise<boolean> {
-  const rows = await db.query('INSERT INTO admin_keys (id, key_hash) VALUES ($1, $2) ON CONFLICT (key_hash) DO NOTHING RETURNING id', [
-    `ak_${sha256(key).slice(0, 12)}`,
-    sha256(key),
-  ]);
-  return rows.length > 0;
+  return insertAdminKey(db, `ak_${sha256(key).slice(0, 12)}`, sha256(key));
 }
 
 export async function hasAdminKey(db: Db): Promise<boolean> {
-  const [r] = await db.query('SELECT 1 FROM admin_keys LIMIT 1');
-  return !!r;
+  return anyAdminKey(db);
 }
 
 // Admin key hashes seen valid recently: the hot path (every operator call) skips the database.
@@ -44,17 +40,13 @@ export async function resolvePrincipal(db: Db, clock: Clock, header: string | un
   const seen = cache.get(h);
   if (seen !== undefined && seen > Date.now()) return { kind: 'admin' };
   if (!m[1].startsWith('ps_')) {
-    const [admin] = await db.query('SELECT id FROM admin_keys WHERE key_hash = $1', [h]);
-    if (admin) {
+    if (await adminKeyExists(db, h)) {
       if (cache.size > 1000) cache.clear();
       cache.set(h, Date.now() + ADMIN_CACHE_MS);
       return { kind: 'admin' };
     }
   }
-  const [s] = await db.query<{ id: string; account_id: string; expires_at: Date; revoked_at: Date | null }>(
-    'SELECT id, account_id, expires_at, revoked_at FROM portal_sessions WHERE token_hash = $1',
-    [h],
-  );
+  const s = await portalSessionByTokenHash(db, h);
   if (s && !s.revoked_at && new Date(s.expires_at).getTime() > clock.now().getTime()) return { kind: 'customer', account_id: s.account_id, session_id: s.id };
   return 'invalid';
 }

@@ -12,6 +12,15 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { AppContext } from '../engine/context.ts';
 import type { Db } from '../store/db.ts';
+import {
+  claimIdempotencyKey,
+  deleteIdempotentRequest,
+  deleteIdempotentRequestsBefore,
+  idempotencyHashSecret,
+  idempotentRequest,
+  keepIdempotentAnswer,
+  releaseIdempotencyKey,
+} from '../store/idempotency.ts';
 import { problem, sendProblem } from './problem.ts';
 
 declare module 'fastify' {
@@ -64,13 +73,7 @@ const secrets = new WeakMap<Db, Promise<string>>();
 function hashSecret(db: Db): Promise<string> {
   let s = secrets.get(db);
   if (!s) {
-    s = (async () => {
-      await db.query(`INSERT INTO settings (key, value) VALUES ('idempotency_hash_secret', $1) ON CONFLICT (key) DO NOTHING`, [
-        JSON.stringify(randomBytes(32).toString('base64url')),
-      ]);
-      const [r] = await db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'idempotency_hash_secret'`);
-      return r.value;
-    })();
+    s = idempotencyHashSecret(db, randomBytes(32).toString('base64url'));
     s.catch(() => secrets.delete(db));
     secrets.set(db, s);
   }
@@ -87,8 +90,6 @@ function scopeOf(req: FastifyRequest): string | null {
   const who = p.kind === 'admin' ? 'admin' : `account:${p.account_id}`;
   return `${who} ${req.method} ${req.routeOptions.url ?? ''}`;
 }
-
-type Row = { request_hash: string; status_code: number; body: unknown; created_at: Date };
 
 /**
  * Adds the Idempotency-Key handling to every route registered afterwards with
@@ -112,21 +113,16 @@ export function installIdempotency(app: FastifyInstance, ctx: Pick<AppContext, '
     if (Math.random() < 0.01) void sweepIdempotentRequests(db, clock.now()).catch(() => {});
     for (let tries = 0; tries < 3; tries++) {
       const now = clock.now();
-      const claimed = await db.query(
-        `INSERT INTO idempotent_requests (scope, key, request_hash, status_code, body, created_at) VALUES ($1, $2, $3, $4, 'null', $5)
-         ON CONFLICT (scope, key) DO NOTHING RETURNING key`,
-        [scope, key, hash, IN_PROGRESS, now],
-      );
-      if (claimed.length > 0) {
+      if (await claimIdempotencyKey(db, { scope, key, request_hash: hash, in_progress: IN_PROGRESS, now })) {
         req.idempotency = { scope, key };
         return;
       }
-      const [row] = await db.query<Row>('SELECT request_hash, status_code, body, created_at FROM idempotent_requests WHERE scope = $1 AND key = $2', [scope, key]);
+      const row = await idempotentRequest(db, scope, key);
       if (!row) continue; // released in between: claim again
       const age = now.getTime() - new Date(row.created_at).getTime();
       const stale = age >= IDEMPOTENCY_TTL_MS || (row.status_code === IN_PROGRESS && age >= IN_PROGRESS_STALE_MS);
       if (stale) {
-        await db.query('DELETE FROM idempotent_requests WHERE scope = $1 AND key = $2 AND created_at = $3', [scope, key, row.created_at]);
+        await deleteIdempotentRequest(db, scope, key, row.created_at);
         continue;
       }
       if (row.request_hash !== hash)
@@ -169,7 +165,7 @@ export function installIdempotency(app: FastifyInstance, ctx: Pick<AppContext, '
     try {
       if (status >= 500 || status === 429) {
         // Nothing to replay: let the caller send the same key again.
-        await db.query('DELETE FROM idempotent_requests WHERE scope = $1 AND key = $2 AND status_code = $3', [idem.scope, idem.key, IN_PROGRESS]);
+        await releaseIdempotencyKey(db, idem.scope, idem.key, IN_PROGRESS);
       } else {
         let body: unknown = null;
         if (typeof payload === 'string' && payload.length > 0) {
@@ -179,17 +175,11 @@ export function installIdempotency(app: FastifyInstance, ctx: Pick<AppContext, '
             body = payload;
           }
         }
-        await db.query('UPDATE idempotent_requests SET status_code = $3, body = $4 WHERE scope = $1 AND key = $2 AND status_code = $5', [
-          idem.scope,
-          idem.key,
-          status,
-          JSON.stringify(body),
-          IN_PROGRESS,
-        ]);
+        await keepIdempotentAnswer(db, idem.scope, idem.key, status, body, IN_PROGRESS);
       }
     } catch (err) {
       req.log.error({ err: { message: (err as Error).message } }, 'could not keep the idempotent answer');
-      await db.query('DELETE FROM idempotent_requests WHERE scope = $1 AND key = $2 AND status_code = $3', [idem.scope, idem.key, IN_PROGRESS]).catch(() => {});
+      await releaseIdempotencyKey(db, idem.scope, idem.key, IN_PROGRESS).catch(() => {});
     }
     return payload;
   });
@@ -197,5 +187,5 @@ export function installIdempotency(app: FastifyInstance, ctx: Pick<AppContext, '
 
 /** Deletes answers older than the replay window. */
 export async function sweepIdempotentRequests(db: Db, now: Date): Promise<void> {
-  await db.query('DELETE FROM idempotent_requests WHERE created_at < $1', [new Date(now.getTime() - IDEMPOTENCY_TTL_MS)]);
+  await deleteIdempotentRequestsBefore(db, new Date(now.getTime() - IDEMPOTENCY_TTL_MS));
 }

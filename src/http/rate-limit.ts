@@ -8,6 +8,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { Queryable } from '../store/db.ts';
+import { countRateUnit, deleteOldRateWindows, deleteRateWindowsBefore, rateCount, takeRateUnit } from '../store/rate-limits.ts';
 import { CommandError } from '../core/errors.ts';
 
 export interface RateLimit {
@@ -58,34 +59,24 @@ export async function consume(q: Queryable, clock: Clock, l: RateLimit, subject:
   const now = clock.now();
   const w = windowOf(l, now);
   const key = keyOf(l, subject);
-  const rows = await q.query<{ count: number }>(
-    `INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1)
-     ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 WHERE rate_counters.count < $3
-     RETURNING count`,
-    [key, w.start, l.limit],
-  );
-  // Old windows of this key are no use any more (the primary key makes this cheap).
-  await q.query('DELETE FROM rate_counters WHERE key = $1 AND window_start < $2', [key, w.start]);
+  const taken = await takeRateUnit(q, key, w.start, l.limit);
+  // Old windows of this key are no use any more.
+  await deleteOldRateWindows(q, key, w.start);
   if (Math.random() < 0.01) await sweepRateCounters(q, clock);
-  if (rows.length === 0) return { allowed: false, count: l.limit, retryAfter: w.retryAfter };
-  return { allowed: true, count: Number(rows[0].count), retryAfter: w.retryAfter };
+  if (taken === null) return { allowed: false, count: l.limit, retryAfter: w.retryAfter };
+  return { allowed: true, count: taken, retryAfter: w.retryAfter };
 }
 
 /** Counts one occurrence (e.g. a refused card) without any limit. */
 export async function record(q: Queryable, clock: Clock, l: RateLimit, subject: string): Promise<void> {
   const w = windowOf(l, clock.now());
-  await q.query(
-    `INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1)
-     ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1`,
-    [keyOf(l, subject), w.start],
-  );
+  await countRateUnit(q, keyOf(l, subject), w.start);
 }
 
 /** Whether the limit is already reached, without taking anything. */
 export async function peek(q: Queryable, clock: Clock, l: RateLimit, subject: string): Promise<RateCheck> {
   const w = windowOf(l, clock.now());
-  const [r] = await q.query<{ count: number }>('SELECT count FROM rate_counters WHERE key = $1 AND window_start = $2', [keyOf(l, subject), w.start]);
-  const count = r ? Number(r.count) : 0;
+  const count = await rateCount(q, keyOf(l, subject), w.start);
   return { allowed: count < l.limit, count, retryAfter: w.retryAfter };
 }
 
@@ -114,5 +105,5 @@ export async function enforcePeek(q: Queryable, clock: Clock, reply: FastifyRepl
 
 /** Deletes windows that ended more than a day ago (any key). Cheap; called now and then. */
 export async function sweepRateCounters(q: Queryable, clock: Clock): Promise<void> {
-  await q.query('DELETE FROM rate_counters WHERE window_start < $1', [new Date(clock.now().getTime() - 2 * DAY)]);
+  await deleteRateWindowsBefore(q, new Date(clock.now().getTime() - 2 * DAY));
 }

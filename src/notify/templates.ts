@@ -5,7 +5,7 @@
 // first one whose {placeholders} all have a value is used (e.g. "the payment of {amount} failed",
 // else "the payment failed"); a paragraph none of whose messages can be filled is left out, so a
 // missing optional value never shows up as "undefined" or as a raw {placeholder}.
-import { DECLINE_REASONS, type DeclineReason } from '../core/types.ts';
+import { DECLINE_REASONS, TEMPLATE_NAMES, type DeclineReason, type TemplateName } from '../core/types.ts';
 import { currencyExponent, formatMoney } from '../core/money.ts';
 import { dateTimeFormat, numberFormat, pluralRulesFor, validTimeZone } from '../core/intl.ts';
 import { en, type Catalog, type MessageKey } from './locales/en.ts';
@@ -20,21 +20,7 @@ export const CATALOGS = { en, fr, de, es, it, pt, pl } satisfies Record<string, 
 export type Language = keyof typeof CATALOGS;
 export const LANGUAGES = Object.keys(CATALOGS) as Language[];
 
-export const TEMPLATE_NAMES = [
-  'renewal_succeeded',
-  'renewal_failed',
-  'retry_succeeded',
-  'retry_failed',
-  'authentication_required',
-  'card_expiring',
-  'renewal_upcoming',
-  'grace_ending',
-  'downgraded',
-  'help_request_received',
-  'help_request_answered',
-  'webhook_endpoint_disabled',
-] as const;
-export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+export { TEMPLATE_NAMES, type TemplateName };
 
 export function isTemplateName(s: string): s is TemplateName {
   return (TEMPLATE_NAMES as readonly string[]).includes(s);

@@ -6,10 +6,12 @@
 // read starts after its request arrived, so a check never sees older data than a single query
 // would (no cache, nothing stale).
 import { HOT_POOL_MAX, prepared, type Queryable } from './db.ts';
+import type { SubscriptionStatus } from '../core/types.ts';
 
 export interface AccessRow {
   id: string;
-  status: string | null;
+  /** Null (with plan_id) when the account has no subscription. */
+  status: SubscriptionStatus | null;
   plan_id: string | null;
   grace_ends_at: Date | null;
   current_period_end: Date | null;

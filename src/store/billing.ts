@@ -7,11 +7,15 @@ import type { Account, PaymentMethod, Plan, Subscription } from '../core/types.t
 import { DEFAULT_POLICY, mergePolicy, type DunningPolicy, type PolicyOverride } from '../core/dunning.ts';
 import { DAY } from '../core/time.ts';
 
-type Row = Record<string, any>;
+/** A row as the driver returns it; the converters below turn it into a domain value (rows stay inside store/). */
+export type Row = Record<string, any>;
+
+/** A subscription as the machine carries it (with its retry schedule). */
+export type SubscriptionRecord = BillingState['subscription'];
 
 const d = (v: unknown): Date | null => (v == null ? null : v instanceof Date ? v : new Date(v as string));
 
-export function toSubscription(r: Row): BillingState['subscription'] {
+export function toSubscription(r: Row): SubscriptionRecord {
   return {
     id: r.id,
     account_id: r.account_id,
@@ -143,12 +147,13 @@ export function policyFor(policies: Map<string, PolicyOverride>, planId: string,
 const CARD_HISTORY_LIMIT = 200;
 
 /**
- * Billing states of the given subscription rows (already locked by the caller's transaction).
+ * Billing states of the given subscriptions (already locked by the caller's transaction): as
+ * subscriptions.ts returns them, or rows of `SELECT * FROM subscriptions`.
  * `plans`/`policies` may be passed in by a caller that processes many batches.
  */
 export async function loadStates(
   q: Queryable,
-  subRows: Row[],
+  subRows: readonly (SubscriptionRecord | Record<string, unknown>)[],
   now: Date,
   cache?: { plans?: Map<string, Plan>; policies?: Map<string, PolicyOverride> },
 ): Promise<BillingState[]> {
@@ -199,7 +204,7 @@ export async function loadStates(
     cardByPm.set(r.payment_method_id, list);
   }
   return subRows.map((r) => {
-    const subscription = toSubscription(r);
+    const subscription = toSubscription(r as Row);
     const account = accById.get(subscription.account_id)!;
     const invoice = invBySub.get(subscription.id) ?? null;
     // While a purchase is being paid, the plan being bought is the one that matters.
@@ -339,6 +344,24 @@ export async function insertEvents(
        FROM json_to_recordset($1::json) AS x(account_id text, subscription_id text, invoice_id text, type text, data jsonb)`,
     [JSON.stringify(events.map((e) => ({ subscription_id: null, invoice_id: null, ...e }))), now],
   );
+}
+
+/** One event of an account's timeline. */
+export interface TimelineEvent {
+  id: number;
+  type: string;
+  invoice_id: string | null;
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+/** The account's events, newest first. */
+export async function eventsOfAccount(q: Queryable, accountId: string, limit: number): Promise<TimelineEvent[]> {
+  const events = await q.query<Row>(
+    'SELECT id, type, invoice_id, data, occurred_at FROM events WHERE account_id = $1 ORDER BY id DESC LIMIT $2',
+    [accountId, limit],
+  );
+  return events.map((e) => ({ id: Number(e.id), type: e.type, invoice_id: e.invoice_id, data: e.data, at: e.occurred_at }));
 }
 
 /** One rendered e-mail for the outbox (the row enqueueEmail in notify/outbox.ts writes). */

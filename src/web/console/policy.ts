@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DunningPolicy, PolicyOverride } from '../../core/dunning.ts';
 import { CommandError } from '../../core/errors.ts';
-import { DECLINE_REASONS, RETRY_CLASSES } from '../../core/types.ts';
+import { DECLINE_REASONS, PM_TYPES, RETRY_CLASSES } from '../../core/types.ts';
 import { readPolicies, savePolicy, type PolicyView } from '../../engine/policy.ts';
 import { STATUS_OF_KIND } from '../../http/problem.ts';
 import { html, attrs, str, strs, type Body, type Html } from '../html.ts';
@@ -20,7 +20,6 @@ const CLASS_LABEL: Record<string, string> = {
   customer: 'customer: wait for a new card or authentication',
   never: 'never: no retry',
 };
-const PM_TYPES = ['card', 'sepa_debit', 'paypal', 'bank_transfer'] as const;
 
 interface PolicyPageOptions {
   /** The form as typed (after a refusal); the policy in force otherwise. */

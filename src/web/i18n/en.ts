@@ -1,6 +1,5 @@
 // Customer pages, English. Every other catalog has exactly these keys (checked by the type and by
 // test/web/i18n.test.ts). Placeholders: {name}; each locale keeps the same placeholders.
-import { RETRY_MESSAGES } from '../../engine/commands.ts';
 
 export const en = {
   'meta.title': 'Subscription',
@@ -108,15 +107,15 @@ export const en = {
 
   'retry.button': 'Retry payment',
   'retry.unavailable': 'Retry is not available:',
-  'retry.unavailable.invoice_not_past_due': RETRY_MESSAGES.invoice_not_past_due,
-  'retry.unavailable.manual_retry_disabled': RETRY_MESSAGES.manual_retry_disabled,
-  'retry.unavailable.domain_zone_excluded': RETRY_MESSAGES.domain_zone_excluded,
-  'retry.unavailable.payment_method_excluded': RETRY_MESSAGES.payment_method_excluded,
-  'retry.unavailable.no_payment_method': RETRY_MESSAGES.no_payment_method,
-  'retry.unavailable.attempt_in_flight': RETRY_MESSAGES.attempt_in_flight,
-  'retry.unavailable.rate_limited': RETRY_MESSAGES.rate_limited,
-  'retry.unavailable.network_cap': RETRY_MESSAGES.network_cap,
-  'retry.unavailable.needs_new_payment_method': RETRY_MESSAGES.needs_new_payment_method,
+  'retry.unavailable.invoice_not_past_due': 'This invoice is not awaiting payment.',
+  'retry.unavailable.manual_retry_disabled': 'Retrying payments by hand is turned off.',
+  'retry.unavailable.domain_zone_excluded': "Retry is not available for your domain zone; we'll keep retrying automatically, or update your billing information.",
+  'retry.unavailable.payment_method_excluded': "Retry is not available for this payment method; we'll keep retrying automatically, or update your billing information.",
+  'retry.unavailable.no_payment_method': 'Add a payment method in Billing information first.',
+  'retry.unavailable.attempt_in_flight': 'A payment attempt is already in progress.',
+  'retry.unavailable.rate_limited': 'You have retried too many times today; try again tomorrow.',
+  'retry.unavailable.network_cap': 'The card network limits how often this card can be tried; try again later.',
+  'retry.unavailable.needs_new_payment_method': 'The bank refused this card in a way retrying will not fix; please update your billing information.',
 
   'help.button': 'Request help',
   'help.message': 'Your message',

@@ -1,0 +1,85 @@
+// Accounts and their payment methods: one active method per account (a partial unique index), a
+// replaced one kept for the attempts that name it.
+import type { Queryable } from './db.ts';
+import type { Account, NextAction, PaymentMethod, SubscriptionStatus } from '../core/types.ts';
+import { toAccount, toPaymentMethod, type Row } from './billing.ts';
+
+export async function accountById(q: Queryable, id: string): Promise<Account | null> {
+  const [r] = await q.query<Row>('SELECT * FROM accounts WHERE id = $1', [id]);
+  return r ? toAccount(r) : null;
+}
+
+export async function accountExists(q: Queryable, id: string): Promise<boolean> {
+  const [a] = await q.query('SELECT 1 FROM accounts WHERE id = $1', [id]);
+  return !!a;
+}
+
+export async function insertAccount(q: Queryable, a: Account): Promise<void> {
+  await q.query(
+    `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [a.id, a.name, a.email, a.locale, a.domain_zone, a.currency, a.time_zone, a.gateway_customer_ref, a.created_at],
+  );
+}
+
+/** An account with its subscription's standing, as the operator's list shows it. */
+export interface AccountListing extends Account {
+  subscription_status: SubscriptionStatus | null;
+  plan_id: string | null;
+  grace_ends_at: Date | null;
+  next_action_at: Date | null;
+  next_action: NextAction | null;
+}
+
+/** Newest accounts first, optionally only those whose subscription has `status`. */
+export async function listAccounts(q: Queryable, opts: { status: string | null; limit: number }): Promise<AccountListing[]> {
+  const rows = await q.query<Row>(
+    `SELECT a.*, s.status AS subscription_status, s.plan_id, s.grace_ends_at, s.next_action_at, s.next_action
+         FROM accounts a LEFT JOIN subscriptions s ON s.account_id = a.id
+        WHERE ($1::text IS NULL OR s.status = $1) ORDER BY a.created_at DESC, a.id LIMIT $2`,
+    [opts.status, opts.limit],
+  );
+  return rows.map((r) => ({
+    ...toAccount(r),
+    subscription_status: r.subscription_status,
+    plan_id: r.plan_id,
+    grace_ends_at: r.grace_ends_at,
+    next_action_at: r.next_action_at,
+    next_action: r.next_action,
+  }));
+}
+
+export async function activePaymentMethodOf(q: Queryable, accountId: string): Promise<PaymentMethod | null> {
+  const [r] = await q.query<Row>(`SELECT * FROM payment_methods WHERE account_id = $1 AND status = 'active'`, [accountId]);
+  return r ? toPaymentMethod(r) : null;
+}
+
+/** Marks the account's active payment method replaced (before inserting its successor). */
+export async function retireActivePaymentMethod(q: Queryable, accountId: string): Promise<void> {
+  await q.query(`UPDATE payment_methods SET status = 'replaced' WHERE account_id = $1 AND status = 'active'`, [accountId]);
+}
+
+/** Inserts the account's new active payment method (only gateway references and display details: never the card). */
+export async function insertPaymentMethod(q: Queryable, pm: Omit<PaymentMethod, 'status'>): Promise<void> {
+  await q.query(
+    `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)`,
+    [pm.id, pm.account_id, pm.type, pm.gateway_ref, pm.brand, pm.last4, pm.exp_month, pm.exp_year, pm.created_at],
+  );
+}
+
+/** What the gateway needs to charge a payment method: its customer and method references. */
+export interface GatewayRefs {
+  customer_ref: string;
+  payment_method_ref: string;
+}
+
+/** The gateway references of a payment method and its account; null when either is missing. */
+export async function gatewayRefsOf(q: Queryable, paymentMethodId: string | null): Promise<GatewayRefs | null> {
+  const [r] = await q.query<{ gateway_customer_ref: string | null; gateway_ref: string | null }>(
+    `SELECT a.gateway_customer_ref, pm.gateway_ref FROM payment_methods pm JOIN accounts a ON a.id = pm.account_id WHERE pm.id = $1`,
+    [paymentMethodId],
+  );
+  if (!r?.gateway_customer_ref || !r.gateway_ref) return null;
+  return { customer_ref: r.gateway_customer_ref, payment_method_ref: r.gateway_ref };
+}

@@ -1,0 +1,261 @@
+// The queries of the billing invariants (`renewd verify`, engine/verify.ts): reads only. Each
+// returns the rows that break one rule (an empty list when the store is sound), named for the rule.
+import type { Queryable } from './db.ts';
+
+/** Row counts of what the rules look at. */
+export async function verifyTotals(q: Queryable, now: Date): Promise<Record<string, number>> {
+  const [tot] = await q.query<Record<string, number>>(
+    `SELECT (SELECT count(*) FROM invoices)::int AS invoices,
+            (SELECT count(*) FROM invoices WHERE status = 'paid')::int AS paid_invoices,
+            (SELECT count(*) FROM invoices WHERE kind = 'renewal')::int AS renewal_invoices,
+            (SELECT count(*) FROM invoices WHERE failed_at IS NOT NULL)::int AS past_due_starts,
+            (SELECT count(*) FROM invoices WHERE status = 'uncollectible')::int AS uncollectible_invoices,
+            (SELECT count(*) FROM payment_attempts)::int AS attempts,
+            (SELECT count(*) FROM payment_attempts WHERE outcome IN ('pending', 'unknown'))::int AS attempts_in_flight,
+            (SELECT count(*) FROM subscriptions)::int AS subscriptions,
+            (SELECT count(*) FROM subscriptions WHERE next_action_at <= $1)::int AS due_subscriptions,
+            (SELECT count(*) FROM events WHERE type = 'subscription.downgraded')::int AS downgrades,
+            (SELECT count(*) FROM notifications)::int AS notifications,
+            (SELECT count(DISTINCT payment_method_id) FROM payment_attempts)::int AS cards`,
+    [now],
+  );
+  return tot;
+}
+
+// ---- at most one charge per invoice, and the store agrees with itself ----
+
+export async function invoicesSucceededTwice(q: Queryable) {
+  return q.query<{ invoice_id: string; n: number; ids: string }>(
+    `SELECT invoice_id, count(*)::int AS n, string_agg(id, ',') AS ids FROM payment_attempts WHERE outcome = 'succeeded' GROUP BY invoice_id HAVING count(*) > 1`,
+  );
+}
+
+/** Paid invoices without exactly one succeeded attempt, and unpaid ones with any. */
+export async function paidNotMatchingSuccesses(q: Queryable) {
+  return q.query<{ id: string; status: string; n: number }>(
+    `SELECT i.id, i.status, count(a.id) FILTER (WHERE a.outcome = 'succeeded')::int AS n
+       FROM invoices i LEFT JOIN payment_attempts a ON a.invoice_id = i.id
+      GROUP BY i.id, i.status
+     HAVING (i.status = 'paid' AND count(a.id) FILTER (WHERE a.outcome = 'succeeded') <> 1)
+         OR (i.status <> 'paid' AND count(a.id) FILTER (WHERE a.outcome = 'succeeded') > 0)`,
+  );
+}
+
+export async function attemptsOfAnotherAmount(q: Queryable) {
+  return q.query<{ id: string; invoice_id: string; amount: number; currency: string; inv_amount: number; inv_currency: string }>(
+    `SELECT a.id, a.invoice_id, a.amount, a.currency, i.amount AS inv_amount, i.currency AS inv_currency
+       FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
+      WHERE a.amount <> i.amount OR a.currency <> i.currency`,
+  );
+}
+
+/** An invoice as the gateway comparison needs it: its succeeded attempt's key and the keys in flight. */
+export interface InvoiceCharges {
+  id: string;
+  status: string;
+  amount: number;
+  currency: string;
+  paid_key: string | null;
+  in_flight_keys: string[] | null;
+}
+
+/** Every paid invoice, and the given ones whatever their status. */
+export async function invoicesToCompareWithGateway(q: Queryable, invoiceIds: string[]): Promise<InvoiceCharges[]> {
+  return q.query<InvoiceCharges>(
+    `SELECT i.id, i.status, i.amount, i.currency,
+              (SELECT a.idempotency_key FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome = 'succeeded' LIMIT 1) AS paid_key,
+              (SELECT array_agg(a.idempotency_key) FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome IN ('pending', 'unknown')) AS in_flight_keys
+         FROM invoices i WHERE i.status = 'paid' OR i.id = ANY($1)`,
+    [invoiceIds],
+  );
+}
+
+// ---- nothing lost: due work is flagged unless an attempt is in flight; nothing left unscheduled ----
+
+const inFlightSub = `EXISTS (SELECT 1 FROM invoices i JOIN payment_attempts a ON a.invoice_id = i.id
+                                WHERE i.subscription_id = s.id AND a.outcome IN ('pending', 'unknown'))`;
+
+export async function dueSubscriptionsIdle(q: Queryable, now: Date) {
+  return q.query<{ id: string; status: string; next_action: string | null; next_action_at: Date }>(
+    `SELECT s.id, s.status, s.next_action, s.next_action_at FROM subscriptions s WHERE s.next_action_at <= $1 AND NOT ${inFlightSub} ORDER BY s.next_action_at`,
+    [now],
+  );
+}
+
+export async function paidSubscriptionsUnscheduled(q: Queryable) {
+  return q.query<{ id: string; status: string }>(
+    `SELECT s.id, s.status FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+      WHERE s.next_action_at IS NULL AND ((s.status = 'active' AND NOT p.free) OR s.status = 'past_due')`,
+  );
+}
+
+export async function endedPeriodsWithoutRenewal(q: Queryable, now: Date) {
+  return q.query<{ id: string; current_period_end: Date; next_action_at: Date }>(
+    `SELECT s.id, s.current_period_end, s.next_action_at FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+      WHERE s.status = 'active' AND NOT p.free AND s.auto_renew AND s.current_period_end <= $1
+        AND s.next_action_at > $1
+        AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status IN ('open', 'past_due'))`,
+    [now],
+  );
+}
+
+export async function inFlightAttemptsNeverReconciled(q: Queryable) {
+  return q.query<{ id: string; invoice_id: string; inv_status: string; sub_id: string; next_action_at: Date | null }>(
+    `SELECT a.id, a.invoice_id, i.status AS inv_status, s.id AS sub_id, s.next_action_at
+       FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id JOIN subscriptions s ON s.id = i.subscription_id
+      WHERE a.outcome IN ('pending', 'unknown') AND (i.status NOT IN ('open', 'past_due') OR s.next_action_at IS NULL)`,
+  );
+}
+
+// ---- no attempt on a closed invoice ----
+
+export async function attemptsAfterDowngrade(q: Queryable) {
+  return q.query<{ id: string; invoice_id: string; created_at: Date; occurred_at: Date }>(
+    // A join, not a correlated EXISTS: events has no index by invoice, and a subquery per attempt
+    // made this check quadratic (minutes on a 50,000-renewal run; seconds as a hash join).
+    `SELECT DISTINCT a.id, a.invoice_id, a.created_at, e.occurred_at
+       FROM events e JOIN payment_attempts a ON a.invoice_id = e.invoice_id
+       LEFT JOIN events st ON st.type = 'payment_attempt.started' AND st.invoice_id = a.invoice_id AND st.data->>'attempt_id' = a.id
+      WHERE e.type = 'subscription.downgraded'
+        AND (a.created_at > e.occurred_at OR st.id > e.id)`,
+  );
+}
+
+export async function attemptsAfterPaid(q: Queryable) {
+  return q.query<{ id: string; invoice_id: string; created_at: Date; paid_at: Date }>(
+    `SELECT a.id, a.invoice_id, a.created_at, i.paid_at FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
+      WHERE i.paid_at IS NOT NULL AND a.created_at > i.paid_at`,
+  );
+}
+
+// ---- what the card networks forbid ----
+
+export async function retriesAfterNever(q: Queryable) {
+  return q.query<{ id: string; invoice_id: string; payment_method_id: string; trigger: string; never_id: string; reason: string | null }>(
+    `SELECT b.id, b.invoice_id, b.payment_method_id, b.trigger, a.id AS never_id, a.reason
+       FROM payment_attempts a JOIN payment_attempts b
+         ON b.invoice_id = a.invoice_id AND b.payment_method_id = a.payment_method_id AND b.number > a.number
+      WHERE a.retry_class = 'never'`,
+  );
+}
+
+/** The decline rules (reason → retry class) of every stored policy. */
+export async function policyDeclineRules(q: Queryable): Promise<Record<string, string>[]> {
+  const rows = await q.query<{ policy: { decline_rules?: Record<string, string> } | null }>('SELECT policy FROM dunning_policies');
+  return rows.map((p) => p.policy?.decline_rules ?? {});
+}
+
+/** Scheduled attempts right after an attempt on the same card whose decline needed the customer. */
+export async function scheduledAfterCustomerDecline(q: Queryable) {
+  return q.query<{ id: string; invoice_id: string; payment_method_id: string; prev_id: string; reason: string | null }>(
+    `SELECT b.id, b.invoice_id, b.payment_method_id, p.id AS prev_id, p.reason
+       FROM payment_attempts b
+       JOIN LATERAL (SELECT * FROM payment_attempts x WHERE x.invoice_id = b.invoice_id AND x.payment_method_id = b.payment_method_id
+                      AND x.number < b.number ORDER BY x.number DESC LIMIT 1) p ON true
+      WHERE b.trigger = 'scheduled' AND p.retry_class = 'customer'`,
+  );
+}
+
+// Per card (the same number entered again is the same card). Windows are half-open, as the planner counts them.
+const card = `COALESCE(pm.account_id || ':' || pm.brand || ':' || pm.last4 || ':' || pm.exp_month || '/' || pm.exp_year, a.payment_method_id)`;
+
+/** Cards with more than `cap` attempts in some 30 days: the card, its worst count and when. */
+export async function cardsOverAttemptCap(q: Queryable, cap: number) {
+  return q.query<{ card: string; n: number; at: Date }>(
+    `SELECT card, max(n)::int AS n, (array_agg(at ORDER BY n DESC))[1] AS at FROM (
+       SELECT ${card} AS card, a.created_at AS at,
+              count(*) OVER (PARTITION BY ${card} ORDER BY a.created_at RANGE BETWEEN interval '29 days 23:59:59.999' PRECEDING AND CURRENT ROW) AS n
+         FROM payment_attempts a JOIN payment_methods pm ON pm.id = a.payment_method_id) w
+     WHERE n > $1 GROUP BY card`,
+    [cap],
+  );
+}
+
+/** Cards with more than `cap` declines in some 24 hours. */
+export async function cardsOverDeclineCap(q: Queryable, cap: number) {
+  return q.query<{ card: string; n: number; at: Date }>(
+    `SELECT card, max(n)::int AS n, (array_agg(at ORDER BY n DESC))[1] AS at FROM (
+       SELECT ${card} AS card, a.created_at AS at,
+              count(*) OVER (PARTITION BY ${card} ORDER BY a.created_at RANGE BETWEEN interval '23:59:59.999' PRECEDING AND CURRENT ROW) AS n
+         FROM payment_attempts a JOIN payment_methods pm ON pm.id = a.payment_method_id
+        WHERE a.outcome IN ('declined', 'requires_action')) w
+     WHERE n > $1 GROUP BY card`,
+    [cap],
+  );
+}
+
+// ---- every outcome told: the event and the e-mail (outbox row, same transaction) ----
+
+const hasEvent = (type: string) => `EXISTS (SELECT 1 FROM events e WHERE e.invoice_id = i.id AND e.type = '${type}')`;
+const hasMail = (...templates: string[]) =>
+  `EXISTS (SELECT 1 FROM notifications n WHERE n.dedupe_key IN (${templates.map((t) => `'${t}:' || i.id`).join(', ')}) AND n.template IN (${templates.map((t) => `'${t}'`).join(', ')}))`;
+const ids = (q: Queryable, sql: string) => q.query<{ id: string }>(sql);
+
+export const paidWithoutEvent = (q: Queryable) => ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasEvent('invoice.paid')}`);
+export const paidWithoutEmail = (q: Queryable) => ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasMail('renewal_succeeded', 'retry_succeeded')}`);
+export const pastDueWithoutEvent = (q: Queryable) => ids(q, `SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasEvent('subscription.past_due')}`);
+export const pastDueWithoutEmail = (q: Queryable) =>
+  ids(q, `SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasMail('renewal_failed', 'authentication_required')}`);
+export const uncollectibleWithoutEvent = (q: Queryable) =>
+  ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'uncollectible' AND NOT ${hasEvent('subscription.downgraded')}`);
+
+export async function downgradesWithoutEmail(q: Queryable) {
+  return q.query<{ id: number; invoice_id: string | null; subscription_id: string }>(
+    `SELECT e.id, e.invoice_id, e.subscription_id FROM events e
+      WHERE e.type = 'subscription.downgraded'
+        AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.template = 'downgraded'
+                         AND (n.dedupe_key = 'downgraded:' || e.invoice_id
+                              OR (e.invoice_id IS NULL AND n.dedupe_key LIKE 'downgraded:' || e.subscription_id || ':%')))`,
+  );
+}
+
+export const downgradedWithoutEvent = (q: Queryable) =>
+  ids(
+    q,
+    `SELECT s.id FROM subscriptions s WHERE s.status = 'downgraded'
+        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.subscription_id = s.id AND e.type = 'subscription.downgraded')`,
+  );
+
+// ---- paid periods: each renewal starts where the previous paid period ended; none overlap ----
+
+export async function renewalsNotFollowingPaidPeriod(q: Queryable) {
+  return q.query<{ id: string; subscription_id: string; kind: string; status: string; period_start: Date; prev_id: string; prev_status: string; prev_end: Date }>(
+    `SELECT id, subscription_id, kind, status, period_start, prev_id, prev_status, prev_end FROM (
+       SELECT i.*, lag(i.id) OVER w AS prev_id, lag(i.status) OVER w AS prev_status, lag(i.period_end) OVER w AS prev_end
+         FROM invoices i WHERE i.status <> 'void'
+       WINDOW w AS (PARTITION BY i.subscription_id ORDER BY i.period_start, i.created_at)) x
+     WHERE x.status = 'paid' AND x.kind = 'renewal' AND x.prev_id IS NOT NULL
+       AND (x.prev_status <> 'paid' OR x.prev_end <> x.period_start)`,
+  );
+}
+
+export async function overlappingPaidPeriods(q: Queryable) {
+  return q.query<{ id: string; subscription_id: string; period_start: Date; prev_id: string; prev_end: Date }>(
+    `SELECT id, subscription_id, period_start, prev_id, prev_end FROM (
+       SELECT i.*, lag(i.id) OVER w AS prev_id, lag(i.period_end) OVER w AS prev_end
+         FROM invoices i WHERE i.status = 'paid'
+       WINDOW w AS (PARTITION BY i.subscription_id ORDER BY i.period_start, i.created_at)) x
+     WHERE x.prev_end > x.period_start`,
+  );
+}
+
+export async function currentPeriodsNotPaid(q: Queryable) {
+  return q.query<{ id: string; current_period_start: Date; current_period_end: Date }>(
+    `SELECT s.id, s.current_period_start, s.current_period_end FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+      WHERE s.status IN ('active', 'past_due') AND NOT p.free
+        AND EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'paid')
+        AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'paid'
+                         AND i.period_start = s.current_period_start AND i.period_end = s.current_period_end)`,
+  );
+}
+
+// ---- statuses agree: grace has its past-due invoice; no past-due invoice outside grace ----
+
+export async function statusesDisagreeing(q: Queryable) {
+  return q.query<{ id: string; status: string; grace_ends_at: Date | null; n: number }>(
+    `SELECT s.id, s.status, s.grace_ends_at, (SELECT count(*) FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'past_due')::int AS n
+       FROM subscriptions s
+      WHERE (s.status = 'past_due' AND (s.grace_ends_at IS NULL OR NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'past_due')))
+         OR (s.status <> 'past_due' AND EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'past_due'))`,
+  );
+}

@@ -4,21 +4,14 @@
 // Then the secrets grep (scripts/log-grep.mjs) searches the log output of the whole run: what the
 // runner printed and the trace-level logs of every service the tests started. A secret fails the run.
 import './runtime.mjs';
-import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { globSync, readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { findSecrets, isTestTitle } from './log-grep.mjs';
 
-function walk(dir) {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.test.ts') ? [p] : [];
-  });
-}
-
 const filters = process.argv.slice(2);
-const files = walk('test')
+const files = globSync('test/**/*.test.ts')
   .filter((f) => filters.length === 0 || filters.some((x) => f.startsWith(x.replace(/^\.\//, ''))))
   .sort();
 if (files.length === 0) {

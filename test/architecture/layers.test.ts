@@ -3,7 +3,7 @@
 //   lib, core  ←  store, gateway, sandbox  ←  notify  ←  engine  ←  http  ←  web  ←  service.ts (the wiring)  ←  cli
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { globSync, readFileSync } from 'node:fs';
 import { join, dirname, relative, resolve } from 'node:path';
 
 const SRC = resolve(import.meta.dirname, '../../src');
@@ -19,13 +19,6 @@ const LAYERS: Record<string, number> = {
   cli: 6,
 };
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
-  });
-}
-
 /** The part a file of src/ belongs to: its first folder, or its own name at the top. */
 const partOf = (file: string) => relative(SRC, file).split('/')[0];
 
@@ -39,7 +32,7 @@ function importsOf(text: string): string[] {
 
 export function layerViolations(): string[] {
   const bad: string[] = [];
-  for (const file of walk(SRC)) {
+  for (const file of globSync('**/*.ts', { cwd: SRC }).map((f) => join(SRC, f))) {
     const from = partOf(file);
     assert.ok(from in LAYERS, `${relative(SRC, file)}: part "${from}" has no layer; add it to LAYERS and docs/ARCHITECTURE.md`);
     for (const spec of importsOf(readFileSync(file, 'utf8'))) {

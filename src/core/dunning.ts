@@ -51,7 +51,8 @@ export const DEFAULT_POLICY: DunningPolicy = {
   final_action: 'downgrade',
 };
 
-const PM_TYPES: PaymentMethodType[] = ['card', 'sepa_debit', 'paypal', 'bank_transfer'];
+export const PM_TYPES: readonly PaymentMethodType[] = ['card', 'sepa_debit', 'paypal', 'bank_transfer'];
+export const FINAL_ACTIONS: readonly DunningPolicy['final_action'][] = ['downgrade'];
 
 export function mergePolicy(base: DunningPolicy, ...overrides: (PolicyOverride | null | undefined)[]): DunningPolicy {
   let p = base;

@@ -7,6 +7,7 @@ import type {
   DeclineReason,
   Interval,
   Invoice,
+  InvoiceKind,
   NextAction,
   PaymentAttempt,
   PaymentMethod,
@@ -29,7 +30,7 @@ import { DAY, HOUR } from './time.ts';
 
 /** An invoice as the machine sees it: the stored invoice plus its dunning bookkeeping. */
 export interface InvoiceState extends Invoice {
-  kind: 'renewal' | 'purchase';
+  kind: InvoiceKind;
   interval: Interval;
   failed_at: Date | null;
   reminders_sent: number[];

@@ -1,7 +1,8 @@
 // Domain types of renewd. Plain data only: the core never touches I/O.
 // Money is always integer minor units of `currency`; instants are Date (UTC).
 
-export type Interval = 'month' | 'year';
+export const INTERVALS = ['month', 'year'] as const;
+export type Interval = (typeof INTERVALS)[number];
 
 export interface Price {
   currency: string;
@@ -45,7 +46,8 @@ export interface PaymentMethod {
 }
 
 /** incomplete: created, first payment not (yet) made; access is free until it is. */
-export type SubscriptionStatus = 'incomplete' | 'active' | 'past_due' | 'downgraded' | 'canceled';
+export const SUBSCRIPTION_STATUSES = ['incomplete', 'active', 'past_due', 'downgraded', 'canceled'] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 export interface Subscription {
   id: string;
@@ -70,7 +72,11 @@ export interface Subscription {
 
 export type NextAction = 'renew' | 'retry' | 'remind' | 'end_grace' | 'expire';
 
-export type InvoiceStatus = 'open' | 'paid' | 'past_due' | 'uncollectible' | 'void';
+export const INVOICE_KINDS = ['renewal', 'purchase'] as const;
+export type InvoiceKind = (typeof INVOICE_KINDS)[number];
+
+export const INVOICE_STATUSES = ['open', 'paid', 'past_due', 'uncollectible', 'void'] as const;
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 
 export interface Invoice {
   id: string;
@@ -86,8 +92,10 @@ export interface Invoice {
   paid_at: Date | null;
 }
 
-export type AttemptTrigger = 'initial' | 'scheduled' | 'customer_retry' | 'payment_method_updated' | 'operator';
-export type AttemptOutcome = 'pending' | 'succeeded' | 'declined' | 'requires_action' | 'unknown';
+export const ATTEMPT_TRIGGERS = ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator'] as const;
+export type AttemptTrigger = (typeof ATTEMPT_TRIGGERS)[number];
+export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 export interface PaymentAttempt {
   id: string;

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { AppContext } from '../engine/context.ts';
-import { requireAdmin, requireAnyone, resolvePrincipal } from './auth.ts';
+import { resolvePrincipal } from './auth.ts';
 import { problem, problemOf, problemSchema, sendProblem, PROBLEM_TYPES } from './problem.ts';
 import { CommandError } from '../core/errors.ts';
 import { billingRoutes } from './routes/billing.ts';
@@ -13,8 +13,9 @@ import { testClockRoutes } from './routes/test-clock.ts';
 import { portalRoutes } from './routes/portal.ts';
 import { helpRoutes } from './routes/help.ts';
 import { installIdempotency } from './idempotency.ts';
+import type { RoutePlugin } from './route-plugin.ts';
 
-export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void>;
+export type { RoutePlugin } from './route-plugin.ts';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -86,24 +87,11 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
-  // Who may call comes before what they send: the route's requireAdmin/requireAnyone run before
-  // body validation, so a customer token gets 403 on an operator endpoint whatever the body.
-  app.addHook('onRoute', (route) => {
-    const pre = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
-    const auth = pre.filter((h) => h === requireAdmin || h === requireAnyone);
-    if (auth.length === 0) return;
-    const preValidation = route.preValidation ? (Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation]) : [];
-    route.preValidation = [...auth, ...preValidation] as typeof route.preValidation;
-    route.preHandler = pre.filter((h) => !auth.includes(h)) as typeof route.preHandler;
-  });
-  // Before the routes: it hooks every route registered with `config: { idempotent: true }`.
+  // On the root instance, before any route plugin: every plugin inherits the onRoute hook, which
+  // adds the Idempotency-Key handling to each route registered with `config: { idempotent: true }`.
   installIdempotency(app, ctx);
-  await billingRoutes(app, ctx);
-  await policyRoutes(app, ctx);
-  await testClockRoutes(app, ctx);
-  await portalRoutes(app, ctx);
-  await helpRoutes(app, ctx);
-  for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
+  // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
+  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, helpRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   return app;
 }
 

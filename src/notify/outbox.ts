@@ -6,7 +6,8 @@ import type { Queryable } from '../store/db.ts';
 import { newId } from '../store/ids.ts';
 import { renderEmail, type EmailContext, type TemplateName } from './templates.ts';
 
-export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'kept';
+export const NOTIFICATION_STATUSES = ['pending', 'sending', 'sent', 'failed', 'kept'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
 export interface NotificationSummary {
   id: string;

@@ -57,7 +57,8 @@ export function verifySignature(secret: string, header: string | null | undefine
 // ---------------------------------------------------------------------------------------------
 // Endpoints
 
-export type EndpointStatus = 'enabled' | 'disabled';
+export const ENDPOINT_STATUSES = ['enabled', 'disabled'] as const;
+export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
 
 export interface WebhookEndpoint {
   id: string;
@@ -188,7 +189,8 @@ export async function deleteEndpoint(db: Db, id: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 // Deliveries (read side)
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface DeliveryAttempt {
   attempt: number;

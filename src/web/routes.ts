@@ -3,14 +3,14 @@
 // CSP, cookies, form parsing and HTML error pages apply to the pages only, never to the JSON API.
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyTypeProviderDefault } from 'fastify';
 import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import type { AppContext } from '../engine/context.ts';
+import type { RoutePlugin } from '../http/route-plugin.ts';
 import { portalRoutes, sendHtml } from './portal.ts';
 import { consoleRoutes } from './console.ts';
-import { webDeps, type WebDeps } from './deps.ts';
+import { webDeps } from './deps.ts';
 import { html } from './html.ts';
 import { page } from './layout.ts';
 
@@ -39,7 +39,10 @@ export const CSP_DIRECTIVES = {
   objectSrc: ["'none'"],
 };
 
-export async function webRoutes(app: FastifyInstance, ctx: AppContext, deps: WebDeps = webDeps(ctx)) {
+export const webRoutes: RoutePlugin = async (typed, { ctx }) => {
+  // Pages read forms and query strings themselves: Fastify's default (untyped) provider.
+  const app = typed.withTypeProvider<FastifyTypeProviderDefault>();
+  const deps = webDeps(ctx);
   await app.register(async (scope) => {
     await scope.register(helmet, {
       global: true,
@@ -74,4 +77,4 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext, deps: Web
     await portalRoutes(scope, ctx, deps);
     await consoleRoutes(scope, ctx, deps);
   });
-}
+};

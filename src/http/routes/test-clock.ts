@@ -1,25 +1,24 @@
 // The test clock over HTTP (only when enabled): move time forward and get an answer once every
 // renewal, retry, reminder, downgrade, e-mail and webhook due by then has run.
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../engine/context.ts';
+import type { RoutePlugin } from '../route-plugin.ts';
 import { requireAdmin } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { advanceTestClock } from '../../engine/advance.ts';
 import { DAY } from '../../core/time.ts';
 import { adminSecurity, dateTime, problemResponses } from '../schemas.ts';
 
-export async function testClockRoutes(app: FastifyInstance, ctx: AppContext) {
+export const testClockRoutes: RoutePlugin = async (app, { ctx }) => {
   const clockOut = { type: 'object', properties: { now: dateTime, enabled: { type: 'boolean' } } } as const;
   // One advance at a time: two callers moving time at once would interleave their work.
   let queue: Promise<unknown> = Promise.resolve();
 
   app.get('/v1/test-clock', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['test clock'], summary: 'The current (test) time', security: adminSecurity, response: { 200: clockOut } },
   }, async () => ({ now: ctx.clock.now(), enabled: !!ctx.testClock }));
 
   app.post('/v1/test-clock/advance', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['test clock'],
       summary: 'Advance the test clock and run everything due up to then',
@@ -35,7 +34,7 @@ export async function testClockRoutes(app: FastifyInstance, ctx: AppContext) {
   }, async (req) => {
     const tc = ctx.testClock;
     if (!tc) throw new CommandError('conflict', 'test_clock_disabled', 'start renewd with RENEWD_TEST_CLOCK=1 to use the test clock');
-    const b = req.body as { to?: string; days?: number; hours?: number };
+    const b = req.body;
     const given = [b.to, b.days, b.hours].filter((x) => x !== undefined).length;
     if (given !== 1) throw new CommandError('invalid', 'validation_error', 'send exactly one of: to, days, hours');
     const run = queue.then(async () => {
@@ -47,4 +46,4 @@ export async function testClockRoutes(app: FastifyInstance, ctx: AppContext) {
     queue = run.catch(() => {});
     return run;
   });
-}
+};

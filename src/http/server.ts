@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
 import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from './auth.ts';
 import { problem, problemOf, problemSchema, sendProblem, PROBLEM_TYPES } from './problem.ts';
@@ -13,7 +14,7 @@ import { testClockRoutes } from './routes/test-clock.ts';
 import { portalRoutes } from './routes/portal.ts';
 import { helpRoutes } from './routes/help.ts';
 import { installIdempotency } from './idempotency.ts';
-import type { RoutePlugin } from './route-plugin.ts';
+import type { RoutePlugin, RoutePluginOptions } from './route-plugin.ts';
 
 export type { RoutePlugin } from './route-plugin.ts';
 
@@ -62,12 +63,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true, now: ctx.clock.now() }));
 
-  app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req, reply) => {
-    const p = await resolvePrincipal(ctx.db, ctx.clock, req.headers.authorization);
-    if (p === 'invalid') return sendProblem(reply, problem(401, 'unauthorized', 'the key or token is not valid (or has expired)'));
-    req.principal = p;
-  });
+  await app.register(authentication, { ctx });
 
   app.setErrorHandler((err: any, req, reply) => {
     if (err instanceof CommandError) return sendProblem(reply, problemOf(err));
@@ -87,13 +83,31 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
-  // On the root instance, before any route plugin: every plugin inherits the onRoute hook, which
-  // adds the Idempotency-Key handling to each route registered with `config: { idempotent: true }`.
-  installIdempotency(app, ctx);
+  await app.register(idempotency, { ctx });
   // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
   for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, helpRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   return app;
 }
+
+// fastify-plugin on purpose for these two: what they add (the `principal` of every request, the
+// Idempotency-Key hooks) must reach every route plugin registered after them, so they do not get
+// a scope of their own. Route plugins keep theirs.
+
+/** Who is calling, on every request: `req.principal`; a key or token that is not valid answers 401. */
+const authentication = fp<RoutePluginOptions>(
+  async (app, { ctx }) => {
+    app.decorateRequest('principal', null);
+    app.addHook('onRequest', async (req, reply) => {
+      const p = await resolvePrincipal(ctx.db, ctx.clock, req.headers.authorization);
+      if (p === 'invalid') return sendProblem(reply, problem(401, 'unauthorized', 'the key or token is not valid (or has expired)'));
+      req.principal = p;
+    });
+  },
+  { name: 'authentication' },
+);
+
+/** Before any route plugin: its onRoute hook equips each route registered with `config: { idempotent: true }`. */
+const idempotency = fp<RoutePluginOptions>(async (app, { ctx }) => installIdempotency(app, ctx), { name: 'idempotency' });
 
 /**
  * OpenAPI only (never the runtime schema): a /v1 route that declares no tag, summary or
@@ -138,5 +152,5 @@ function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOpt
     remoteAddress: r.ip,
     remotePort: r.socket ? r.socket.remotePort : undefined,
   });
-  return { ...base, serializers: { req, ...((base as any).serializers ?? {}) } } as FastifyServerOptions['logger'];
+  return { ...base, serializers: { req, ...('serializers' in base ? base.serializers : {}) } } as FastifyServerOptions['logger'];
 }

@@ -1,6 +1,6 @@
 // One Fastify server: the JSON API under /v1, its OpenAPI document, the customer pages and the
 // operator console. Every error leaves as problem+json.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
@@ -65,14 +65,14 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(authentication, { ctx });
 
-  app.setErrorHandler((err: any, req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof CommandError) return sendProblem(reply, problemOf(err));
     if (err.validation) {
-      const errors = err.validation.map((v: any) => ({ field: `${err.validationContext}${v.instancePath}`, message: v.message, params: v.params }));
+      const errors = err.validation.map((v) => ({ field: `${err.validationContext}${v.instancePath}`, message: v.message, params: v.params }));
       return sendProblem(reply, problem(400, 'validation_error', err.message, { errors }));
     }
     // Fastify's own errors (body too large: 413) are RangeErrors too, with their status: keep it.
-    if (err instanceof RangeError && typeof (err as { statusCode?: unknown }).statusCode !== 'number') return sendProblem(reply, problem(400, 'validation_error', err.message));
+    if (err instanceof RangeError && typeof err.statusCode !== 'number') return sendProblem(reply, problem(400, 'validation_error', err.message));
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status === 413) return sendProblem(reply, problem(413, 'payload_too_large', 'the request body is too large'));
     if (status === 415) return sendProblem(reply, problem(415, 'unsupported_media_type', 'send application/json'));

@@ -51,6 +51,7 @@ export const DEFAULT_POLICY: DunningPolicy = {
   final_action: 'downgrade',
 };
 
+export const FINAL_ACTIONS: readonly DunningPolicy['final_action'][] = ['downgrade'];
 
 export function mergePolicy(base: DunningPolicy, ...overrides: (PolicyOverride | null | undefined)[]): DunningPolicy {
   let p = base;

@@ -163,7 +163,7 @@ export class Commands {
 
   /**
    * Buys a plan: creates the subscription (or restores a downgraded/canceled one) and charges the
-   * first period at once. A decline leaves the account where it was and answers 402.
+   * first period at once. A decline leaves the account where it was and fails with payment_failed.
    */
   async subscribe(input: { account_id: string; plan_id: string; interval: Interval; auto_renew?: boolean }) {
     const account = await this.requireAccount(input.account_id);

@@ -51,13 +51,16 @@ export async function resolvePrincipal(db: Db, clock: Clock, header: string | un
   return 'invalid';
 }
 
-/** preHandler: the operator only. A customer token gets 403, nothing at all gets 401. */
+/**
+ * The operator only: a customer token gets 403, nothing at all gets 401. Routes declare it as their
+ * `preValidation` hook, so who may call is answered before what they sent is validated.
+ */
 export async function requireAdmin(req: FastifyRequest, reply: FastifyReply) {
   if (!req.principal) return sendProblem(reply, problem(401, 'unauthorized', 'send Authorization: Bearer <admin key>'));
   if (req.principal.kind !== 'admin') return sendProblem(reply, problem(403, 'forbidden', 'this endpoint is for operators'));
 }
 
-/** preHandler: the operator or a customer; handlers then check the account with canSee(). */
+/** The operator or a customer (a route's `preValidation` hook); handlers then check the account with canSee(). */
 export async function requireAnyone(req: FastifyRequest, reply: FastifyReply) {
   if (!req.principal) return sendProblem(reply, problem(401, 'unauthorized', 'send Authorization: Bearer <admin key or portal token>'));
 }

@@ -1,10 +1,11 @@
 // One Fastify server: the JSON API under /v1, its OpenAPI document, the customer pages and the
 // operator console. Every error leaves as problem+json.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
 import type { AppContext } from '../engine/context.ts';
-import { requireAdmin, requireAnyone, resolvePrincipal } from './auth.ts';
+import { resolvePrincipal } from './auth.ts';
 import { problem, problemOf, problemSchema, sendProblem, PROBLEM_TYPES } from './problem.ts';
 import { CommandError } from '../core/errors.ts';
 import { billingRoutes } from './routes/billing.ts';
@@ -13,8 +14,9 @@ import { testClockRoutes } from './routes/test-clock.ts';
 import { portalRoutes } from './routes/portal.ts';
 import { helpRoutes } from './routes/help.ts';
 import { installIdempotency } from './idempotency.ts';
+import type { RoutePlugin, RoutePluginOptions } from './route-plugin.ts';
 
-export type RoutePlugin = (app: FastifyInstance, ctx: AppContext) => Promise<void>;
+export type { RoutePlugin } from './route-plugin.ts';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -61,21 +63,16 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true, now: ctx.clock.now() }));
 
-  app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req, reply) => {
-    const p = await resolvePrincipal(ctx.db, ctx.clock, req.headers.authorization);
-    if (p === 'invalid') return sendProblem(reply, problem(401, 'unauthorized', 'the key or token is not valid (or has expired)'));
-    req.principal = p;
-  });
+  await app.register(authentication, { ctx });
 
-  app.setErrorHandler((err: any, req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof CommandError) return sendProblem(reply, problemOf(err));
     if (err.validation) {
-      const errors = err.validation.map((v: any) => ({ field: `${err.validationContext}${v.instancePath}`, message: v.message, params: v.params }));
+      const errors = err.validation.map((v) => ({ field: `${err.validationContext}${v.instancePath}`, message: v.message, params: v.params }));
       return sendProblem(reply, problem(400, 'validation_error', err.message, { errors }));
     }
     // Fastify's own errors (body too large: 413) are RangeErrors too, with their status: keep it.
-    if (err instanceof RangeError && typeof (err as { statusCode?: unknown }).statusCode !== 'number') return sendProblem(reply, problem(400, 'validation_error', err.message));
+    if (err instanceof RangeError && typeof err.statusCode !== 'number') return sendProblem(reply, problem(400, 'validation_error', err.message));
     const status = typeof err.statusCode === 'number' ? err.statusCode : 500;
     if (status === 413) return sendProblem(reply, problem(413, 'payload_too_large', 'the request body is too large'));
     if (status === 415) return sendProblem(reply, problem(415, 'unsupported_media_type', 'send application/json'));
@@ -86,26 +83,31 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
 
-  // Who may call comes before what they send: the route's requireAdmin/requireAnyone run before
-  // body validation, so a customer token gets 403 on an operator endpoint whatever the body.
-  app.addHook('onRoute', (route) => {
-    const pre = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
-    const auth = pre.filter((h) => h === requireAdmin || h === requireAnyone);
-    if (auth.length === 0) return;
-    const preValidation = route.preValidation ? (Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation]) : [];
-    route.preValidation = [...auth, ...preValidation] as typeof route.preValidation;
-    route.preHandler = pre.filter((h) => !auth.includes(h)) as typeof route.preHandler;
-  });
-  // Before the routes: it hooks every route registered with `config: { idempotent: true }`.
-  installIdempotency(app, ctx);
-  await billingRoutes(app, ctx);
-  await policyRoutes(app, ctx);
-  await testClockRoutes(app, ctx);
-  await portalRoutes(app, ctx);
-  await helpRoutes(app, ctx);
-  for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
+  await app.register(idempotency, { ctx });
+  // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
+  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, helpRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   return app;
 }
+
+// fastify-plugin on purpose for these two: what they add (the `principal` of every request, the
+// Idempotency-Key hooks) must reach every route plugin registered after them, so they do not get
+// a scope of their own. Route plugins keep theirs.
+
+/** Who is calling, on every request: `req.principal`; a key or token that is not valid answers 401. */
+const authentication = fp<RoutePluginOptions>(
+  async (app, { ctx }) => {
+    app.decorateRequest('principal', null);
+    app.addHook('onRequest', async (req, reply) => {
+      const p = await resolvePrincipal(ctx.db, ctx.clock, req.headers.authorization);
+      if (p === 'invalid') return sendProblem(reply, problem(401, 'unauthorized', 'the key or token is not valid (or has expired)'));
+      req.principal = p;
+    });
+  },
+  { name: 'authentication' },
+);
+
+/** Before any route plugin: its onRoute hook equips each route registered with `config: { idempotent: true }`. */
+const idempotency = fp<RoutePluginOptions>(async (app, { ctx }) => installIdempotency(app, ctx), { name: 'idempotency' });
 
 /**
  * OpenAPI only (never the runtime schema): a /v1 route that declares no tag, summary or
@@ -150,5 +152,5 @@ function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOpt
     remoteAddress: r.ip,
     remotePort: r.socket ? r.socket.remotePort : undefined,
   });
-  return { ...base, serializers: { req, ...((base as any).serializers ?? {}) } } as FastifyServerOptions['logger'];
+  return { ...base, serializers: { req, ...('serializers' in base ? base.serializers : {}) } } as FastifyServerOptions['logger'];
 }

@@ -9,6 +9,7 @@ import { renderEmail, type EmailContext, type TemplateName } from './templates.t
 
 export { getNotification, listNotifications } from '../store/outbox.ts';
 export type { NotificationDetail, NotificationStatus, NotificationSummary } from '../store/outbox.ts';
+export { NOTIFICATION_STATUSES } from '../store/outbox.ts';
 
 export interface EnqueueEmail {
   account_id: string | null;

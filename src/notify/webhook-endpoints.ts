@@ -10,6 +10,7 @@ import { EVENT_TYPE_PATTERN } from './events.ts';
 
 export { deleteEndpoint, getEndpoint, listDeliveries, listEndpoints } from '../store/webhooks.ts';
 export type { DeliveryAttempt, DeliveryStatus, EndpointStatus, WebhookDelivery, WebhookEndpoint, WebhookPayload } from '../store/webhooks.ts';
+export { DELIVERY_STATUSES, ENDPOINT_STATUSES } from '../store/webhooks.ts';
 
 /** Only at creation: the secret, needed to verify signatures, is not shown again. */
 export interface CreatedWebhookEndpoint extends WebhookEndpoint {

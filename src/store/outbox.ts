@@ -3,7 +3,8 @@
 // how a round uses them).
 import type { Queryable } from './db.ts';
 
-export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'kept';
+export const NOTIFICATION_STATUSES = ['pending', 'sending', 'sent', 'failed', 'kept'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
 export interface NotificationSummary {
   id: string;

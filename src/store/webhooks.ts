@@ -3,7 +3,8 @@
 // statement runs: webhook-endpoints.ts (the operator's commands), fan-out.ts, webhook-delivery.ts.
 import type { Db, Queryable } from './db.ts';
 
-export type EndpointStatus = 'enabled' | 'disabled';
+export const ENDPOINT_STATUSES = ['enabled', 'disabled'] as const;
+export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
 
 export interface WebhookEndpoint {
   id: string;
@@ -21,7 +22,8 @@ export interface WebhookEndpoint {
   updated_at: Date | null;
 }
 
-export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface DeliveryAttempt {
   attempt: number;

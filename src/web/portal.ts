@@ -53,7 +53,8 @@ export function parseCard(body: Body): { card: { number: string; exp_month: numb
   return { card: { number, exp_month, exp_year, cvc } };
 }
 
-export async function portalRoutes(app: FastifyInstance, ctx: AppContext, deps: WebDeps) {
+/** The customer pages as a Fastify plugin (registered by web/routes.ts inside the pages' scope). */
+export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: AppContext; deps: WebDeps }) {
   const sessions = portalSessions();
   const { commands } = ctx;
 

@@ -3,14 +3,14 @@
 // CSP, cookies, form parsing and HTML error pages apply to the pages only, never to the JSON API.
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyTypeProviderDefault } from 'fastify';
 import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import type { AppContext } from '../engine/context.ts';
-import { portalRoutes } from './portal.ts';
+import type { RoutePlugin } from '../http/route-plugin.ts';
+import { portalPlugin } from './portal.ts';
 import { consolePlugin } from './console/index.ts';
-import { webDeps, type WebDeps } from './deps.ts';
+import { webDeps } from './deps.ts';
 import { html, sendHtml } from './html.ts';
 import { page } from './layout.ts';
 
@@ -39,7 +39,10 @@ export const CSP_DIRECTIVES = {
   objectSrc: ["'none'"],
 };
 
-export async function webRoutes(app: FastifyInstance, ctx: AppContext, deps: WebDeps = webDeps(ctx)) {
+export const webRoutes: RoutePlugin = async (typed, { ctx }) => {
+  // Pages read forms and query strings themselves: Fastify's default (untyped) provider.
+  const app = typed.withTypeProvider<FastifyTypeProviderDefault>();
+  const deps = webDeps(ctx);
   await app.register(async (scope) => {
     await scope.register(helmet, {
       global: true,
@@ -60,7 +63,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext, deps: Web
     });
 
     // Errors on a page are pages too (never a stack trace, never the request body).
-    scope.setErrorHandler((err: any, req, reply) => {
+    scope.setErrorHandler((err: FastifyError, req, reply) => {
       const status = typeof err?.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
       if (status === 500) req.log.error({ err: { message: err?.message, stack: err?.stack } }, 'page failed');
       const title = status === 404 ? 'Not found' : status < 500 ? 'This request could not be handled' : 'Something went wrong';
@@ -71,7 +74,7 @@ export async function webRoutes(app: FastifyInstance, ctx: AppContext, deps: Web
       );
     });
 
-    await portalRoutes(scope, ctx, deps);
+    await scope.register(portalPlugin, { ctx, deps });
     await scope.register(consolePlugin, { ctx, deps });
   });
-}
+};

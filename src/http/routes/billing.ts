@@ -1,8 +1,9 @@
 // Plans, accounts, billing information, subscriptions, access, purchase history, Retry, timeline.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AppContext } from '../../engine/context.ts';
+import type { FastifyRequest } from 'fastify';
+import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
+import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RETRY_CLASSES, SUBSCRIPTION_STATUSES } from '../../core/types.ts';
 import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses } from '../schemas.ts';
 import { RATE_LIMITS, enforce, enforcePeek, record } from '../rate-limit.ts';
 
@@ -91,7 +92,7 @@ const subscriptionOut = {
   type: 'object',
   additionalProperties: true,
   properties: {
-    status: { type: 'string', enum: ['incomplete', 'active', 'past_due', 'downgraded', 'canceled'] },
+    status: { type: 'string', enum: SUBSCRIPTION_STATUSES },
     plan_id: { type: 'string' },
     interval: { type: 'string' },
     current_period_start: dateTime,
@@ -106,7 +107,7 @@ const attemptOut = {
   type: 'object',
   additionalProperties: true,
   properties: {
-    outcome: { type: 'string', enum: ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] },
+    outcome: { type: 'string', enum: ATTEMPT_OUTCOMES },
     reason: { type: ['string', 'null'] },
   },
 } as const;
@@ -135,8 +136,8 @@ const invoiceOut = {
   additionalProperties: true,
   properties: {
     id: { type: 'string', example: 'inv_Zx8…' },
-    status: { type: 'string', enum: ['open', 'paid', 'past_due', 'uncollectible', 'void'] },
-    kind: { type: 'string', enum: ['renewal', 'purchase'] },
+    status: { type: 'string', enum: INVOICE_STATUSES },
+    kind: { type: 'string', enum: INVOICE_KINDS },
     plan_id: { type: 'string' },
     amount,
     currency,
@@ -153,10 +154,10 @@ const invoiceOut = {
           id: { type: 'string' },
           number: { type: 'integer' },
           at: dateTime,
-          trigger: { type: 'string', enum: ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator'] },
-          outcome: { type: 'string', enum: ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] },
+          trigger: { type: 'string', enum: ATTEMPT_TRIGGERS },
+          outcome: { type: 'string', enum: ATTEMPT_OUTCOMES },
           reason: { type: ['string', 'null'], example: 'insufficient_funds' },
-          retry_class: { type: ['string', 'null'], enum: ['soon', 'later', 'customer', 'never', null] },
+          retry_class: { type: ['string', 'null'], enum: [...RETRY_CLASSES, null] },
         },
       },
     },
@@ -171,7 +172,7 @@ export function pmView(pm: { type: string; brand: string | null; last4: string |
   return pm && { type: pm.type, brand: pm.brand, last4: pm.last4, exp_month: pm.exp_month, exp_year: pm.exp_year };
 }
 
-export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
+export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
   const { commands } = ctx;
   const notFound = (what: string) => new CommandError('not_found', 'not_found', `no ${what}`);
   const seeAccount = async (req: FastifyRequest, id: string) => {
@@ -180,22 +181,22 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
   };
 
   app.post('/v1/plans', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['plans'], summary: 'Create a plan', security: adminSecurity, body: planBody, response: { 201: planOut, ...problemResponses, 409: { $ref: 'Problem#' } } },
-  }, async (req, reply) => reply.code(201).send(await commands.createPlan(req.body as any)));
+  }, async (req, reply) => reply.code(201).send(await commands.createPlan(req.body)));
 
   app.get('/v1/plans', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['plans'], summary: 'List plans', security: adminSecurity, response: { 200: { type: 'object', properties: { data: { type: 'array', items: planOut } } }, ...problemResponses } },
   }, async () => ({ data: await commands.listPlans() }));
 
   app.post('/v1/accounts', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['accounts'], summary: 'Create an account', security: adminSecurity, body: accountBody, response: { 201: accountOut, ...problemResponses } },
-  }, async (req, reply) => reply.code(201).send(await commands.createAccount(req.body as any)));
+  }, async (req, reply) => reply.code(201).send(await commands.createAccount(req.body)));
 
   app.get('/v1/accounts', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['accounts'],
       summary: 'List accounts with their subscription status',
@@ -203,23 +204,23 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
       querystring: {
         type: 'object',
         additionalProperties: false,
-        properties: { status: { type: 'string', enum: ['incomplete', 'active', 'past_due', 'downgraded', 'canceled'] }, limit: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+        properties: { status: { type: 'string', enum: SUBSCRIPTION_STATUSES }, limit: { type: 'string', pattern: '^[0-9]{1,4}$' } },
         example: { status: 'past_due', limit: '100' },
       },
       response: { 200: { type: 'object', properties: { data: { type: 'array', items: { ...accountOut, properties: { ...accountOut.properties, subscription_status: { type: ['string', 'null'] }, plan_id: { type: ['string', 'null'] }, grace_ends_at: nullableDateTime } } } } }, ...problemResponses },
     },
   }, async (req) => {
-    const q = req.query as { status?: string; limit?: string };
+    const q = req.query;
     return { data: await commands.listAccounts({ status: q.status, limit: Math.min(Number(q.limit ?? 100), 1000) }) };
   });
 
   app.get('/v1/accounts/:id', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: { tags: ['accounts'], summary: 'An account', security: anyoneSecurity, params: idParam, response: { 200: accountOut, ...problemResponses } },
-  }, async (req) => seeAccount(req, (req.params as any).id));
+  }, async (req) => seeAccount(req, req.params.id));
 
   app.put('/v1/accounts/:id/payment-method', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['billing information'],
       summary: 'Replace the payment method (sandbox: card fields; real gateway: token)',
@@ -231,9 +232,9 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     config: { idempotent: true },
   }, async (req, reply) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     await seeAccount(req, id);
-    const body = req.body as any;
+    const body = req.body;
     if (!body.card && !body.token) throw new CommandError('invalid', 'validation_error', 'send either card (sandbox) or token');
     const customer = req.principal?.kind === 'customer';
     if (customer) {
@@ -251,10 +252,10 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
   });
 
   app.get('/v1/accounts/:id/payment-method', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: { tags: ['billing information'], summary: 'The current payment method', security: anyoneSecurity, params: idParam, response: { 200: paymentMethodOut, ...problemResponses } },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     await seeAccount(req, id);
     const pm = await commands.getPaymentMethod(id);
     if (!pm) throw notFound('payment method');
@@ -262,7 +263,7 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
   });
 
   app.post('/v1/subscriptions', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['subscriptions'],
       summary: 'Subscribe an account to a plan; charges the first period',
@@ -278,15 +279,15 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     config: { idempotent: true },
   }, async (req, reply) => {
-    const r = await commands.subscribe(req.body as any);
+    const r = await commands.subscribe(req.body);
     return reply.code(201).send(r.subscription);
   });
 
   app.get('/v1/accounts/:id/subscription', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: { tags: ['subscriptions'], summary: 'The account’s subscription', security: anyoneSecurity, params: idParam, response: { 200: subscriptionOut, ...problemResponses } },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     await seeAccount(req, id);
     const s = await commands.subscriptionView(id);
     if (!s) throw notFound('subscription');
@@ -294,7 +295,7 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
   });
 
   app.patch('/v1/accounts/:id/subscription', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['subscriptions'],
       summary: 'Turn auto-renewal on or off',
@@ -304,13 +305,13 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 200: subscriptionOut, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     await seeAccount(req, id);
-    return commands.setAutoRenew(id, (req.body as any).auto_renew);
+    return commands.setAutoRenew(id, req.body.auto_renew);
   });
 
   app.get('/v1/accounts/:id/access', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['subscriptions'],
       summary: 'Whether the account has paid features now (active or in grace)',
@@ -325,13 +326,13 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     if (!canSee(req, id)) throw notFound(`account ${id}`);
     return commands.access(id);
   });
 
   app.get('/v1/accounts/:id/invoices', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['purchase history'],
       summary: 'Purchase history: invoices, attempts and whether Retry is available',
@@ -340,13 +341,13 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 200: { type: 'object', properties: { data: { type: 'array', items: invoiceOut } } }, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     await seeAccount(req, id);
     return { data: await commands.invoices(id) };
   });
 
   app.post('/v1/invoices/:id/retry', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['purchase history'],
       summary: 'Retry the payment of a past-due invoice now',
@@ -360,7 +361,7 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
         200: {
           type: 'object',
           properties: {
-            outcome: { type: 'string', enum: ['succeeded', 'declined', 'requires_action', 'unknown', 'pending'] },
+            outcome: { type: 'string', enum: ATTEMPT_OUTCOMES },
             reason: { type: ['string', 'null'] },
             invoice_status: { type: 'string' },
           },
@@ -372,14 +373,14 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
     },
     config: { idempotent: true },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const inv = await commands.getInvoice(id);
     if (!inv || !canSee(req, inv.account_id)) throw notFound(`invoice ${id}`);
     return commands.retry(id, req.principal?.kind === 'admin' ? 'operator' : 'customer_retry');
   });
 
   app.get('/v1/accounts/:id/timeline', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['accounts'],
       summary: 'Everything that happened to the account, and what happens next',
@@ -396,5 +397,5 @@ export async function billingRoutes(app: FastifyInstance, ctx: AppContext) {
         ...problemResponses,
       },
     },
-  }, async (req) => commands.timeline((req.params as any).id));
-}
+  }, async (req) => commands.timeline(req.params.id));
+};

@@ -1,9 +1,8 @@
 // Request help (from the purchase history) and the operators' support queue.
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../engine/context.ts';
+import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
-import { HelpDesk, HELP_ANSWER_MAX, HELP_MESSAGE_MAX, HELP_REQUEST_STATUSES, type HelpRequestStatus } from '../../engine/help.ts';
+import { HelpDesk, HELP_ANSWER_MAX, HELP_MESSAGE_MAX, HELP_REQUEST_STATUSES } from '../../engine/help.ts';
 import { RATE_LIMITS, enforce } from '../rate-limit.ts';
 import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
 
@@ -64,12 +63,12 @@ const listOut = { type: 'object', additionalProperties: false, properties: { dat
 const limitQuery = { type: 'string', pattern: '^[0-9]{1,3}$', description: 'at most this many (default 100, max 500)' } as const;
 const limitOf = (v: string | undefined) => Math.max(1, Math.min(Number(v ?? 100), 500));
 
-export async function helpRoutes(app: FastifyInstance, ctx: AppContext) {
+export const helpRoutes: RoutePlugin = async (app, { ctx }) => {
   const desk = new HelpDesk(ctx.commands, `${ctx.publicUrl.replace(/\/+$/, '')}/portal`);
   const notFound = (what: string) => new CommandError('not_found', 'not_found', `no ${what}`);
 
   app.post('/v1/invoices/:id/help-requests', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     config: { idempotent: true },
     schema: {
       tags: ['help requests'],
@@ -93,17 +92,17 @@ export async function helpRoutes(app: FastifyInstance, ctx: AppContext) {
       },
     },
   }, async (req, reply) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const inv = await ctx.commands.getInvoice(id);
     if (!inv || !canSee(req, inv.account_id)) throw notFound(`invoice ${id}`);
     const customer = req.principal?.kind === 'customer';
     if (customer) await enforce(ctx.db, ctx.clock, reply, RATE_LIMITS.helpRequests, inv.account_id);
-    const h = await desk.create(id, { message: (req.body as { message: string }).message, requested_by: customer ? 'customer' : 'operator' });
+    const h = await desk.create(id, { message: req.body.message, requested_by: customer ? 'customer' : 'operator' });
     return reply.code(201).send({ id: h.id, status: h.status, created_at: h.created_at });
   });
 
   app.get('/v1/help-requests', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['help requests'],
       summary: 'Support requests (operators), newest first',
@@ -122,12 +121,12 @@ export async function helpRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 200: listOut, ...problemResponses },
     },
   }, async (req) => {
-    const q = req.query as { status?: HelpRequestStatus; account_id?: string; invoice_id?: string; limit?: string };
+    const q = req.query;
     return { data: await desk.list({ status: q.status, account_id: q.account_id, invoice_id: q.invoice_id, limit: limitOf(q.limit) }) };
   });
 
   app.get('/v1/accounts/:id/help-requests', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['help requests'],
       summary: 'The help requests of an account, newest first',
@@ -141,15 +140,15 @@ export async function helpRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 200: listOut, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     if (!canSee(req, id)) throw notFound(`account ${id}`);
     await ctx.commands.requireAccount(id);
-    const q = req.query as { status?: HelpRequestStatus; limit?: string };
+    const q = req.query;
     return { data: await desk.list({ account_id: id, status: q.status, limit: limitOf(q.limit) }) };
   });
 
   app.get('/v1/help-requests/:id', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['help requests'],
       summary: 'A help request, with the snapshot of its invoice',
@@ -158,14 +157,14 @@ export async function helpRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 200: helpOut, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const h = await desk.get(id);
     if (!h || !canSee(req, h.account_id)) throw notFound(`help request ${id}`);
     return h;
   });
 
   app.post('/v1/help-requests/:id/answer', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     config: { idempotent: true },
     schema: {
       tags: ['help requests'],
@@ -182,10 +181,10 @@ export async function helpRoutes(app: FastifyInstance, ctx: AppContext) {
       },
       response: { 200: helpOut, ...problemResponses, 409: { $ref: 'Problem#' } },
     },
-  }, async (req) => desk.answer((req.params as { id: string }).id, (req.body as { answer: string }).answer));
+  }, async (req) => desk.answer(req.params.id, req.body.answer));
 
   app.post('/v1/help-requests/:id/close', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['help requests'],
       summary: 'Close a help request (operators); closing twice changes nothing',
@@ -193,5 +192,5 @@ export async function helpRoutes(app: FastifyInstance, ctx: AppContext) {
       params: idParam,
       response: { 200: helpOut, ...problemResponses },
     },
-  }, async (req) => desk.close((req.params as { id: string }).id));
-}
+  }, async (req) => desk.close(req.params.id));
+};

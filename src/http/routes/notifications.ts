@@ -1,15 +1,12 @@
 // The outbox of e-mails: what was (or will be) sent to whom, in which language, and whether it
 // went out. Without SMTP_URL the e-mails are kept here (status "kept"). Operators see every
 // e-mail; a portal token sees only its own account's (another account's answers 404).
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../engine/context.ts';
+import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
-import { getNotification, listNotifications, type NotificationStatus } from '../../notify/outbox.ts';
+import { getNotification, listNotifications, NOTIFICATION_STATUSES } from '../../notify/outbox.ts';
 import { TEMPLATE_NAMES } from '../../notify/templates.ts';
 import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
-
-const STATUSES = ['pending', 'sending', 'sent', 'failed', 'kept'] as const;
 
 const notificationOut = {
   type: 'object',
@@ -21,7 +18,7 @@ const notificationOut = {
     to: { type: 'string', example: 'billing@acme.example.fr' },
     subject: { type: 'string' },
     locale: { type: 'string', description: 'the locale the e-mail is written in', example: 'fr-FR' },
-    status: { type: 'string', enum: STATUSES, description: 'kept: no SMTP server configured, the e-mail stays in the outbox' },
+    status: { type: 'string', enum: NOTIFICATION_STATUSES, description: 'kept: no SMTP server configured, the e-mail stays in the outbox' },
     attempts: { type: 'integer' },
     last_error: { type: ['string', 'null'] },
     created_at: dateTime,
@@ -40,11 +37,11 @@ const notificationDetailOut = {
   },
 } as const;
 
-export async function notificationRoutes(app: FastifyInstance, ctx: AppContext) {
+export const notificationRoutes: RoutePlugin = async (app, { ctx }) => {
   const { db } = ctx;
 
   app.get('/v1/notifications', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['notifications'],
       summary: 'E-mails in the outbox, newest first',
@@ -59,14 +56,14 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AppContext) 
           account_id: idParam.properties.id,
           limit: { type: 'string', pattern: '^[0-9]{1,3}$', description: '1–500, default 50' },
           before: idParam.properties.id,
-          status: { type: 'string', enum: STATUSES },
+          status: { type: 'string', enum: NOTIFICATION_STATUSES },
         },
         example: { account_id: 'acct_…', limit: '20' },
       },
       response: { 200: { type: 'object', properties: { data: { type: 'array', items: notificationOut } } }, ...problemResponses },
     },
   }, async (req) => {
-    const q = req.query as { account_id?: string; limit?: string; before?: string; status?: NotificationStatus };
+    const q = req.query;
     const limit = q.limit === undefined ? 50 : Number(q.limit);
     if (limit < 1 || limit > 500) throw new CommandError('invalid', 'validation_error', 'limit must be between 1 and 500');
     let accountId = q.account_id;
@@ -78,7 +75,7 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AppContext) 
   });
 
   app.get('/v1/notifications/:id', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['notifications'],
       summary: 'One e-mail with its text and HTML parts',
@@ -87,9 +84,9 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AppContext) 
       response: { 200: notificationDetailOut, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const n = await getNotification(db, id);
     if (!n) throw new CommandError('not_found', 'not_found', `no notification ${id}`);
     return n;
   });
-}
+};

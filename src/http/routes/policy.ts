@@ -1,10 +1,9 @@
 // The dunning policy as data: the default, and overrides per plan or per domain zone.
 // A change re-plans pending retries at once (every past-due subscription is woken up).
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../engine/context.ts';
+import type { RoutePlugin } from '../route-plugin.ts';
 import { requireAdmin } from '../auth.ts';
-import { DEFAULT_POLICY, type PolicyOverride } from '../../core/dunning.ts';
-import { DECLINE_REASONS, RETRY_CLASSES } from '../../core/types.ts';
+import { DEFAULT_POLICY, FINAL_ACTIONS } from '../../core/dunning.ts';
+import { DECLINE_REASONS, PM_TYPES, RETRY_CLASSES } from '../../core/types.ts';
 import { readOverride, readPolicies, removeOverride, savePolicy } from '../../engine/policy.ts';
 import { adminSecurity, problemResponses } from '../schemas.ts';
 
@@ -18,7 +17,8 @@ const policyProps = {
   decline_rules: {
     type: 'object',
     description: `per decline reason (${DECLINE_REASONS.join(', ')}): a retry class (${RETRY_CLASSES.join(', ')})`,
-    additionalProperties: { type: 'string' },
+    propertyNames: { enum: DECLINE_REASONS },
+    additionalProperties: { type: 'string', enum: RETRY_CLASSES },
   },
   caps: {
     type: 'object',
@@ -31,11 +31,11 @@ const policyProps = {
     properties: {
       enabled: { type: 'boolean' },
       disabled_domain_zones: { type: 'array', maxItems: 500, items: { type: 'string', maxLength: 63 } },
-      disabled_payment_methods: { type: 'array', maxItems: 10, items: { type: 'string', maxLength: 32 } },
+      disabled_payment_methods: { type: 'array', maxItems: 10, items: { type: 'string', enum: PM_TYPES } },
       max_per_day: { type: 'integer' },
     },
   },
-  final_action: { type: 'string' },
+  final_action: { type: 'string', enum: FINAL_ACTIONS },
 } as const;
 
 const policyBody = { type: 'object', additionalProperties: false, properties: policyProps, example: DEFAULT_POLICY } as const;
@@ -45,9 +45,9 @@ const scopeParam = {
   properties: { scope: { type: 'string', pattern: '^(plan|zone):[A-Za-z0-9_-]{1,64}$', description: 'plan:<plan id> or zone:<domain zone>' } },
 } as const;
 
-export async function policyRoutes(app: FastifyInstance, ctx: AppContext) {
+export const policyRoutes: RoutePlugin = async (app, { ctx }) => {
   app.get('/v1/dunning-policy', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['dunning policy'], summary: 'The default dunning policy and its overrides', security: adminSecurity },
   }, async () => {
     const { policy, overrides } = await readPolicies(ctx);
@@ -55,7 +55,7 @@ export async function policyRoutes(app: FastifyInstance, ctx: AppContext) {
   });
 
   app.put('/v1/dunning-policy', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['dunning policy'],
       summary: 'Replace the default dunning policy (fields left out keep the built-in default)',
@@ -64,34 +64,34 @@ export async function policyRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { ...problemResponses },
     },
   }, async (req) => {
-    await savePolicy(ctx, 'default', req.body as PolicyOverride);
+    await savePolicy(ctx, 'default', req.body);
     const { policy, overrides } = await readPolicies(ctx);
     return { ...policy, overrides };
   });
 
   app.get('/v1/dunning-policy/overrides/:scope', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['dunning policy'], summary: 'An override for a plan or a domain zone', security: adminSecurity, params: scopeParam },
   }, async (req) => {
-    const { scope } = req.params as { scope: string };
+    const { scope } = req.params;
     return readOverride(ctx, scope);
   });
 
   app.put('/v1/dunning-policy/overrides/:scope', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['dunning policy'], summary: 'Set the override for a plan (plan:<id>) or domain zone (zone:<zone>)', security: adminSecurity, params: scopeParam, body: policyBody },
   }, async (req) => {
-    const { scope } = req.params as { scope: string };
-    await savePolicy(ctx, scope, req.body as PolicyOverride);
+    const { scope } = req.params;
+    await savePolicy(ctx, scope, req.body);
     return readOverride(ctx, scope);
   });
 
   app.delete('/v1/dunning-policy/overrides/:scope', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['dunning policy'], summary: 'Remove an override', security: adminSecurity, params: scopeParam },
   }, async (req, reply) => {
-    const { scope } = req.params as { scope: string };
+    const { scope } = req.params;
     await removeOverride(ctx, scope);
     return reply.code(204).send();
   });
-}
+};

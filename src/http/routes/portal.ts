@@ -1,8 +1,7 @@
 // Portal sessions: the operator (or the integrator's backend, with the admin key) creates a
 // short-lived token for one account and sends the customer to its URL; the customer's pages then
 // call the API with that token. A customer may revoke sessions of their own account (log out).
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../engine/context.ts';
+import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { PortalSessions, PORTAL_TTL_DEFAULT_MINUTES, PORTAL_TTL_MAX_MINUTES, PORTAL_TTL_MIN_MINUTES } from '../../engine/portal.ts';
@@ -36,11 +35,11 @@ const newSessionOut = {
   },
 } as const;
 
-export async function portalRoutes(app: FastifyInstance, ctx: AppContext) {
+export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
   const sessions = new PortalSessions(ctx.db, ctx.clock, ctx.publicUrl);
 
   app.post('/v1/accounts/:id/portal-sessions', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['portal sessions'],
       summary: 'Create a portal session (a customer token for this account)',
@@ -58,15 +57,14 @@ export async function portalRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 201: newSessionOut, ...problemResponses, 429: { $ref: 'Problem#' } },
     },
   }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const body = (req.body ?? {}) as { ttl_minutes?: number };
+    const { id } = req.params;
     await ctx.commands.requireAccount(id);
     await enforce(ctx.db, ctx.clock, reply, RATE_LIMITS.portalSessions, id);
-    return reply.code(201).send(await sessions.create(id, { ttl_minutes: body.ttl_minutes }));
+    return reply.code(201).send(await sessions.create(id, { ttl_minutes: req.body?.ttl_minutes }));
   });
 
   app.get('/v1/accounts/:id/portal-sessions', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['portal sessions'],
       summary: 'The portal sessions of an account (never their tokens)',
@@ -75,13 +73,13 @@ export async function portalRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 200: { type: 'object', additionalProperties: false, properties: { data: { type: 'array', items: portalSessionOut } } }, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     await ctx.commands.requireAccount(id);
     return { data: await sessions.list(id) };
   });
 
   app.get('/v1/portal-sessions/current', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['portal sessions'],
       summary: 'The portal session of the calling token (which account it reaches, until when)',
@@ -95,7 +93,7 @@ export async function portalRoutes(app: FastifyInstance, ctx: AppContext) {
   });
 
   app.delete('/v1/portal-sessions/:id', {
-    preHandler: requireAnyone,
+    preValidation: requireAnyone,
     schema: {
       tags: ['portal sessions'],
       summary: 'Revoke a portal session (its token stops working at once)',
@@ -105,9 +103,9 @@ export async function portalRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 200: portalSessionOut, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const s = await sessions.get(id);
     if (!s || !canSee(req, s.account_id)) throw new CommandError('not_found', 'not_found', `no portal session ${id}`);
     return sessions.revoke(id);
   });
-}
+};

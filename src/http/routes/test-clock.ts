@@ -1,25 +1,20 @@
 // The test clock over HTTP (only when enabled): move time forward and get an answer once every
 // renewal, retry, reminder, downgrade, e-mail and webhook due by then has run.
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../engine/context.ts';
+import type { RoutePlugin } from '../route-plugin.ts';
 import { requireAdmin } from '../auth.ts';
-import { CommandError } from '../../core/errors.ts';
-import { advanceTestClock } from '../../engine/advance.ts';
-import { DAY } from '../../core/time.ts';
+import { advanceClock } from '../../engine/test-clock.ts';
 import { adminSecurity, dateTime, problemResponses } from '../schemas.ts';
 
-export async function testClockRoutes(app: FastifyInstance, ctx: AppContext) {
+export const testClockRoutes: RoutePlugin = async (app, { ctx }) => {
   const clockOut = { type: 'object', properties: { now: dateTime, enabled: { type: 'boolean' } } } as const;
-  // One advance at a time: two callers moving time at once would interleave their work.
-  let queue: Promise<unknown> = Promise.resolve();
 
   app.get('/v1/test-clock', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['test clock'], summary: 'The current (test) time', security: adminSecurity, response: { 200: clockOut } },
   }, async () => ({ now: ctx.clock.now(), enabled: !!ctx.testClock }));
 
   app.post('/v1/test-clock/advance', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['test clock'],
       summary: 'Advance the test clock and run everything due up to then',
@@ -32,19 +27,5 @@ export async function testClockRoutes(app: FastifyInstance, ctx: AppContext) {
       },
       response: { 200: { type: 'object', properties: { now: dateTime, steps: { type: 'integer' } } }, ...problemResponses, 409: { $ref: 'Problem#' } },
     },
-  }, async (req) => {
-    const tc = ctx.testClock;
-    if (!tc) throw new CommandError('conflict', 'test_clock_disabled', 'start renewd with RENEWD_TEST_CLOCK=1 to use the test clock');
-    const b = req.body as { to?: string; days?: number; hours?: number };
-    const given = [b.to, b.days, b.hours].filter((x) => x !== undefined).length;
-    if (given !== 1) throw new CommandError('invalid', 'validation_error', 'send exactly one of: to, days, hours');
-    const run = queue.then(async () => {
-      const now = tc.now().getTime();
-      const to = b.to ? new Date(b.to) : new Date(now + (b.days ?? 0) * DAY + (b.hours ?? 0) * 3_600_000);
-      if (to.getTime() < now) throw new CommandError('conflict', 'test_clock_backwards', `the test clock is at ${tc.now().toISOString()} and only moves forward`);
-      return advanceTestClock(ctx.db, tc, to, ctx.runners);
-    });
-    queue = run.catch(() => {});
-    return run;
-  });
-}
+  }, async (req) => advanceClock(ctx, req.body));
+};

@@ -1,8 +1,7 @@
 // Webhook endpoints for operators: register a URL for some event types, see every delivery and
 // each of its attempts, enable or disable, delete. The signing secret is shown once, at creation.
 import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from '../../notify/events.ts';
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../engine/context.ts';
+import type { RoutePlugin } from '../route-plugin.ts';
 import { requireAdmin } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { WEBHOOK_RETRY_SCHEDULE_MS } from '../../notify/webhook-delivery.ts';
@@ -13,8 +12,8 @@ import {
   listDeliveries,
   listEndpoints,
   updateEndpoint,
-  type DeliveryStatus,
-  type EndpointStatus,
+  DELIVERY_STATUSES,
+  ENDPOINT_STATUSES,
 } from '../../notify/webhook-endpoints.ts';
 import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
 
@@ -38,7 +37,7 @@ const endpointOut = {
     url: { type: 'string' },
     description: { type: ['string', 'null'] },
     event_types: { type: 'array', items: { type: 'string' } },
-    status: { type: 'string', enum: ['enabled', 'disabled'] },
+    status: { type: 'string', enum: ENDPOINT_STATUSES },
     consecutive_failures: { type: 'integer' },
     failing_since: { ...nullableDateTime, description: 'first failed attempt since the last success' },
     disabled_at: nullableDateTime,
@@ -64,7 +63,7 @@ const deliveryOut = {
     endpoint_id: { type: 'string' },
     event_id: { type: 'string', example: 'evt_42' },
     event_type: { type: 'string' },
-    status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] },
+    status: { type: 'string', enum: DELIVERY_STATUSES },
     attempts: { type: 'integer' },
     next_attempt_at: nullableDateTime,
     last_status_code: { type: ['integer', 'null'] },
@@ -95,12 +94,12 @@ const deliveryDoc =
   '`Renewd-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. Any 2xx answer is a success; ' +
   `anything else is retried after ${schedule}, then the delivery fails. An endpoint that fails without a single success for 24 hours is disabled and the operator is told.`;
 
-export async function webhookRoutes(app: FastifyInstance, ctx: AppContext) {
+export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
   const { db, clock } = ctx;
   const notFound = (id: string) => new CommandError('not_found', 'not_found', `no webhook endpoint ${id}`);
 
   app.post('/v1/webhook-endpoints', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['webhooks'],
       summary: 'Register a webhook endpoint',
@@ -116,12 +115,12 @@ export async function webhookRoutes(app: FastifyInstance, ctx: AppContext) {
       response: { 201: createdEndpointOut, ...problemResponses },
     },
   }, async (req, reply) => {
-    const b = req.body as { url: string; event_types: string[]; description?: string | null };
+    const b = req.body;
     return reply.code(201).send(await createEndpoint(db, { ...b, now: clock.now() }));
   });
 
   app.get('/v1/webhook-endpoints', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['webhooks'],
       summary: 'List webhook endpoints',
@@ -131,17 +130,17 @@ export async function webhookRoutes(app: FastifyInstance, ctx: AppContext) {
   }, async () => ({ data: await listEndpoints(db) }));
 
   app.get('/v1/webhook-endpoints/:id', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['webhooks'], summary: 'A webhook endpoint', security: adminSecurity, params: idParam, response: { 200: endpointOut, ...problemResponses } },
   }, async (req) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     const ep = await getEndpoint(db, id);
     if (!ep) throw notFound(id);
     return ep;
   });
 
   app.patch('/v1/webhook-endpoints/:id', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['webhooks'],
       summary: 'Change a webhook endpoint, or enable / disable it',
@@ -152,30 +151,30 @@ export async function webhookRoutes(app: FastifyInstance, ctx: AppContext) {
         type: 'object',
         additionalProperties: false,
         minProperties: 1,
-        properties: { url, event_types: eventTypes, description, status: { type: 'string', enum: ['enabled', 'disabled'] } },
+        properties: { url, event_types: eventTypes, description, status: { type: 'string', enum: ENDPOINT_STATUSES } },
         example: { status: 'enabled' },
       },
       response: { 200: endpointOut, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
-    const b = req.body as { url?: string; event_types?: string[]; description?: string | null; status?: EndpointStatus };
+    const { id } = req.params;
+    const b = req.body;
     const ep = await updateEndpoint(db, id, { ...b, now: clock.now() });
     if (!ep) throw notFound(id);
     return ep;
   });
 
   app.delete('/v1/webhook-endpoints/:id', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: { tags: ['webhooks'], summary: 'Delete a webhook endpoint and its deliveries', security: adminSecurity, params: idParam, response: { 204: { type: 'null' }, ...problemResponses } },
   }, async (req, reply) => {
-    const { id } = req.params as { id: string };
+    const { id } = req.params;
     if (!(await deleteEndpoint(db, id))) throw notFound(id);
     return reply.code(204).send();
   });
 
   app.get('/v1/webhook-endpoints/:id/deliveries', {
-    preHandler: requireAdmin,
+    preValidation: requireAdmin,
     schema: {
       tags: ['webhooks'],
       summary: 'Deliveries to an endpoint, newest first, each with its attempts',
@@ -188,18 +187,18 @@ export async function webhookRoutes(app: FastifyInstance, ctx: AppContext) {
         properties: {
           limit: { type: 'string', pattern: '^[0-9]{1,3}$', description: '1–500, default 50' },
           before: idParam.properties.id,
-          status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] },
+          status: { type: 'string', enum: DELIVERY_STATUSES },
           payload: { type: 'string', enum: ['true', 'false'], description: 'include the JSON sent' },
         },
       },
       response: { 200: { type: 'object', properties: { data: { type: 'array', items: deliveryOut } } }, ...problemResponses },
     },
   }, async (req) => {
-    const { id } = req.params as { id: string };
-    const q = req.query as { limit?: string; before?: string; status?: DeliveryStatus; payload?: string };
+    const { id } = req.params;
+    const q = req.query;
     const limit = q.limit === undefined ? 50 : Number(q.limit);
     if (limit < 1 || limit > 500) throw new CommandError('invalid', 'validation_error', 'limit must be between 1 and 500');
     if (!(await getEndpoint(db, id))) throw notFound(id);
     return { data: await listDeliveries(db, id, { limit, before: q.before, status: q.status, includePayload: q.payload === 'true' }) };
   });
-}
+};

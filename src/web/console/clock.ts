@@ -1,8 +1,7 @@
 // The test clock on the dashboard (only when renewd runs with RENEWD_TEST_CLOCK=1): advancing it
 // runs all the due work on the way, as the API's POST /v1/test-clock/advance does.
 import type { FastifyInstance } from 'fastify';
-import { DAY } from '../../core/time.ts';
-import { advanceTestClock } from '../../engine/advance.ts';
+import { advanceClock } from '../../engine/test-clock.ts';
 import { html, str, type Body, type Html } from '../html.ts';
 import { hidden } from '../layout.ts';
 import { when } from './format.ts';
@@ -10,20 +9,16 @@ import type { ConsoleFrame } from './index.ts';
 
 export function clockRoutes(app: FastifyInstance, c: ConsoleFrame) {
   const { ctx } = c;
-  // One advance at a time: two operators pressing at once would otherwise both run the same due work.
-  let queue: Promise<unknown> = Promise.resolve();
   app.post(
     '/console/test-clock/advance',
     c.act(
       () => '/console',
       async (req) => {
-        const tc = ctx.testClock;
-        if (!tc) return { kind: 'error', text: 'The test clock is off (start renewd with RENEWD_TEST_CLOCK=1).' };
+        if (!ctx.testClock) return { kind: 'error', text: 'The test clock is off (start renewd with RENEWD_TEST_CLOCK=1).' };
         const days = Number(str((req.body as Body).days));
         if (!Number.isFinite(days) || days <= 0 || days > 3660) return { kind: 'error', text: 'Give a number of days from 0.01 to 3660.' };
-        const run = queue.then(() => advanceTestClock(ctx.db, tc, new Date(tc.now().getTime() + days * DAY), ctx.runners));
-        queue = run.catch(() => {});
-        const r = await run;
+        // The API's command: one advance at a time per clock, whoever asks (API, console, CLI).
+        const r = await advanceClock(ctx, { days });
         return { kind: 'success', text: `Test clock advanced by ${days} day${days === 1 ? '' : 's'} to ${when(r.now)} (${r.steps} steps of due work).` };
       },
     ),

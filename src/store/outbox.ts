@@ -2,6 +2,7 @@
 // API and console page through, and the sender's claim / mark statements (notify/sender.ts says
 // how a round uses them).
 import type { Queryable } from './db.ts';
+import type { OutboxRow } from './billing.ts';
 
 export const NOTIFICATION_STATUSES = ['pending', 'sending', 'sent', 'failed', 'kept'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
@@ -27,19 +28,8 @@ export interface NotificationDetail extends NotificationSummary {
   next_attempt_at: Date | null;
 }
 
-/** One rendered e-mail, due now. */
-export interface NotificationInsert {
-  id: string;
-  account_id: string | null;
-  template: string;
-  locale: string;
-  to: string;
-  subject: string;
-  text: string;
-  html: string;
-  dedupe_key: string;
-  now: Date;
-}
+/** One rendered e-mail, due now: the row the engine's batches write too (billing.ts), with its time. */
+export type NotificationInsert = OutboxRow & { now: Date };
 
 /** Writes the e-mail (status pending, due now). Returns the id, or null for a duplicate key. */
 export async function insertNotification(q: Queryable, n: NotificationInsert): Promise<string | null> {

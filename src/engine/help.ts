@@ -20,6 +20,7 @@ import { HELP_REQUEST_STATUSES, type HelpContext, type HelpRequest, type HelpReq
 import { enqueueEmail } from '../notify/outbox.ts';
 import type { Commands } from './commands.ts';
 import { CommandError } from '../core/errors.ts';
+import { RATE_LIMITS, enforce } from './limits.ts';
 
 export { HELP_REQUEST_STATUSES, type HelpContext, type HelpRequestStatus };
 /** A help request as commands answer it. */
@@ -57,6 +58,8 @@ export class HelpDesk {
     const inv = await this.commands.getInvoice(invoiceId);
     if (!inv) throw new CommandError('not_found', 'not_found', `no invoice ${invoiceId}`);
     const account = await this.commands.requireAccount(inv.account_id);
+    // A customer may open so many a day (the operator is not limited).
+    if (input.requested_by === 'customer') await enforce(this.db, this.clock, RATE_LIMITS.helpRequests, account.id);
     // Whether Retry works now is part of what the operator needs to know.
     const retry =
       inv.status === 'past_due' ? await this.commands.retryStatus(account, inv.id) : { available: false, reason: 'invoice_not_past_due' as const };

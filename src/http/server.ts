@@ -66,7 +66,11 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   await app.register(authentication, { ctx });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof CommandError) return sendProblem(reply, problemOf(err));
+    if (err instanceof CommandError) {
+      // A limit says when it resets; HTTP says it in Retry-After (seconds).
+      if (err.kind === 'rate_limited' && typeof err.extra.retry_after === 'number') reply.header('Retry-After', String(err.extra.retry_after));
+      return sendProblem(reply, problemOf(err));
+    }
     if (err.validation) {
       const errors = err.validation.map((v) => ({ field: `${err.validationContext}${v.instancePath}`, message: v.message, params: v.params }));
       return sendProblem(reply, problem(400, 'validation_error', err.message, { errors }));

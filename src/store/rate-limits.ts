@@ -1,5 +1,5 @@
 // Fixed-window counters (rate_counters): one row per key and window start, shared by every process
-// on the database. The limits themselves are in http/rate-limit.ts.
+// on the database. The limits themselves are in engine/limits.ts.
 import type { Queryable } from './db.ts';
 
 /**

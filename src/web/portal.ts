@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from '../http/auth.ts';
 import { CommandError } from '../core/errors.ts';
-import { RATE_LIMITS, consume, peek, record } from '../http/rate-limit.ts';
+import { changePaymentMethod } from '../engine/payment-method.ts';
 import { DAY } from '../core/time.ts';
 import type { Account, Plan } from '../core/types.ts';
 import { html, attrs, sendHtml, str, type Html, type Piece } from './html.ts';
@@ -150,17 +150,14 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
         const fields = Object.fromEntries(Object.entries(parsed.errors).map(([k, v]) => [k, t.t(v)]));
         return { kind: 'error', text: t.t('billing.err.summary'), target: 'billing', fields };
       }
-      // The API's limits for customers: changes per hour, and a pause after refused cards (card testing).
-      const tooMany: Flash = { kind: 'error', text: t.t('result.tooMany'), target: 'billing' };
-      if (!(await peek(ctx.db, ctx.clock, RATE_LIMITS.rejectedCards, account.id)).allowed) return tooMany;
-      if (!(await consume(ctx.db, ctx.clock, RATE_LIMITS.paymentMethodChanges, account.id)).allowed) return tooMany;
       try {
-        const r = await commands.setPaymentMethod(account.id, { type: 'card', card: parsed.card });
+        // The API's command with the customer's limits: changes per hour, a pause after refused cards.
+        const r = await changePaymentMethod(ctx, account.id, { type: 'card', card: parsed.card }, 'customer');
         if (!r.attempt) return { kind: 'success', text: t.t('result.card.saved'), target: 'billing' };
         return outcomeFlash(t, account.id, r.attempt.outcome, r.attempt.reason, 'result.card.declined');
       } catch (err) {
+        if (err instanceof CommandError && err.kind === 'rate_limited') return { kind: 'error', text: t.t('result.tooMany'), target: 'billing' };
         if (err instanceof CommandError && err.code === 'card_rejected') {
-          await record(ctx.db, ctx.clock, RATE_LIMITS.rejectedCards, account.id);
           const code = String(err.extra.decline_code ?? err.extra.code ?? '');
           const key: CatalogKey = /number/.test(code)
             ? 'reason.incorrect_number'
@@ -203,10 +200,10 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
       if (!inv || inv.account_id !== account.id) return { kind: 'error', text: t.t('page.notfound.title') };
       const message = str((req.body as Body).message).trim();
       if (!message) return { kind: 'error', text: t.t('result.help.empty'), target: `help-${id}`, fields: { [`message-${id}`]: t.t('result.help.empty') } };
-      if (!(await consume(ctx.db, ctx.clock, RATE_LIMITS.helpRequests, account.id)).allowed) return { kind: 'error', text: t.t('result.tooMany'), target: 'help' };
       try {
         await deps.createHelpRequest(account.id, id, message.slice(0, 5000));
       } catch (err) {
+        if (err instanceof CommandError && err.kind === 'rate_limited') return { kind: 'error', text: t.t('result.tooMany'), target: 'help' };
         if (err instanceof CommandError) return { kind: 'error', text: t.t('result.help.unavailable', { reason: err.message }) };
         throw err;
       }

@@ -5,7 +5,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, card, CARDS, type TestService } from '../helpers/service.ts';
 import { buildServer } from '../../src/http/server.ts';
-import { RATE_LIMITS } from '../../src/http/rate-limit.ts';
+import { RATE_LIMITS } from '../../src/engine/limits.ts';
 import { latestInvoice, portalToken, problemOf } from './helpers.ts';
 
 describe('abuse limits', () => {

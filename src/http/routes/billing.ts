@@ -5,7 +5,8 @@ import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RETRY_CLASSES, SUBSCRIPTION_STATUSES } from '../../core/types.ts';
 import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses } from '../schemas.ts';
-import { RATE_LIMITS, enforce, enforcePeek, record } from '../rate-limit.ts';
+import { RATE_LIMITS } from '../../engine/limits.ts';
+import { changePaymentMethod } from '../../engine/payment-method.ts';
 
 const planBody = {
   type: 'object',
@@ -236,18 +237,7 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     await seeAccount(req, id);
     const body = req.body;
     if (!body.card && !body.token) throw new CommandError('invalid', 'validation_error', 'send either card (sandbox) or token');
-    const customer = req.principal?.kind === 'customer';
-    if (customer) {
-      await enforcePeek(ctx.db, ctx.clock, reply, RATE_LIMITS.rejectedCards, id);
-      await enforce(ctx.db, ctx.clock, reply, RATE_LIMITS.paymentMethodChanges, id);
-    }
-    let r;
-    try {
-      r = await commands.setPaymentMethod(id, body);
-    } catch (err) {
-      if (customer && err instanceof CommandError && err.code === 'card_rejected') await record(ctx.db, ctx.clock, RATE_LIMITS.rejectedCards, id);
-      throw err;
-    }
+    const r = await changePaymentMethod(ctx, id, body, req.principal?.kind === 'customer' ? 'customer' : 'operator');
     return { ...pmView(r.payment_method), attempt: r.attempt ? { outcome: r.attempt.outcome, reason: r.attempt.reason } : null };
   });
 

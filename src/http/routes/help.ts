@@ -3,7 +3,7 @@ import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { HelpDesk, HELP_ANSWER_MAX, HELP_MESSAGE_MAX, HELP_REQUEST_STATUSES } from '../../engine/help.ts';
-import { RATE_LIMITS, enforce } from '../rate-limit.ts';
+import { RATE_LIMITS } from '../../engine/limits.ts';
 import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
 
 const nullableString = { type: ['string', 'null'] } as const;
@@ -96,7 +96,6 @@ export const helpRoutes: RoutePlugin = async (app, { ctx }) => {
     const inv = await ctx.commands.getInvoice(id);
     if (!inv || !canSee(req, inv.account_id)) throw notFound(`invoice ${id}`);
     const customer = req.principal?.kind === 'customer';
-    if (customer) await enforce(ctx.db, ctx.clock, reply, RATE_LIMITS.helpRequests, inv.account_id);
     const h = await desk.create(id, { message: req.body.message, requested_by: customer ? 'customer' : 'operator' });
     return reply.code(201).send({ id: h.id, status: h.status, created_at: h.created_at });
   });

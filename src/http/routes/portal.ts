@@ -5,7 +5,7 @@ import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { PortalSessions, PORTAL_TTL_DEFAULT_MINUTES, PORTAL_TTL_MAX_MINUTES, PORTAL_TTL_MIN_MINUTES } from '../../engine/portal.ts';
-import { RATE_LIMITS, enforce } from '../rate-limit.ts';
+import { RATE_LIMITS, enforce } from '../../engine/limits.ts';
 import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
 
 const sessionProps = {
@@ -59,7 +59,7 @@ export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
   }, async (req, reply) => {
     const { id } = req.params;
     await ctx.commands.requireAccount(id);
-    await enforce(ctx.db, ctx.clock, reply, RATE_LIMITS.portalSessions, id);
+    await enforce(ctx.db, ctx.clock, RATE_LIMITS.portalSessions, id);
     return reply.code(201).send(await sessions.create(id, { ttl_minutes: req.body?.ttl_minutes }));
   });
 

@@ -1,11 +1,11 @@
-// Abuse limits of the customer self-service API, as fixed-window counters in the database table
+// Abuse limits of the customer's self-service (the API with a portal token, and the pages), as
+// fixed-window counters in the database table
 // rate_counters: they hold across any number of processes sharing the database, and time comes
 // from the service clock (so the test clock moves windows too).
 //
 // The operator key is trusted and not limited, except where a limit protects the account itself
 // (portal-session creation). A customer's Retry is limited by the dunning policy
 // (manual_retry.max_per_day), not here.
-import type { FastifyReply } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { Queryable } from '../store/db.ts';
 import { countRateUnit, deleteOldRateWindows, deleteRateWindowsBefore, rateCount, takeRateUnit } from '../store/rate-limits.ts';
@@ -80,27 +80,21 @@ export async function peek(q: Queryable, clock: Clock, l: RateLimit, subject: st
   return { allowed: count < l.limit, count, retryAfter: w.retryAfter };
 }
 
-/** The 429 answer: problem `rate_limited` naming the limit, with Retry-After (seconds). */
+/** The refusal: kind `rate_limited`, naming the limit, with the seconds until it resets (`retry_after`). */
 export function rateLimited(l: RateLimit, check: RateCheck): CommandError {
   return new CommandError('rate_limited', 'rate_limited', l.message, { limit: l.name, max: l.limit, window_seconds: l.windowMs / 1000, retry_after: check.retryAfter });
 }
 
-/** Throws the 429 (and sets Retry-After on the reply) when the limit is used up; otherwise takes one unit. */
-export async function enforce(q: Queryable, clock: Clock, reply: FastifyReply, l: RateLimit, subject: string): Promise<void> {
+/** Takes one unit of the limit, or refuses (rateLimited) when it is used up. */
+export async function enforce(q: Queryable, clock: Clock, l: RateLimit, subject: string): Promise<void> {
   const c = await consume(q, clock, l, subject);
-  if (!c.allowed) {
-    reply.header('Retry-After', String(c.retryAfter));
-    throw rateLimited(l, c);
-  }
+  if (!c.allowed) throw rateLimited(l, c);
 }
 
-/** Throws the 429 when the limit is already reached (for counters that `record` fills). */
-export async function enforcePeek(q: Queryable, clock: Clock, reply: FastifyReply, l: RateLimit, subject: string): Promise<void> {
+/** Refuses (rateLimited) when the limit is already reached, taking nothing (for counters that `record` fills). */
+export async function enforcePeek(q: Queryable, clock: Clock, l: RateLimit, subject: string): Promise<void> {
   const c = await peek(q, clock, l, subject);
-  if (!c.allowed) {
-    reply.header('Retry-After', String(c.retryAfter));
-    throw rateLimited(l, c);
-  }
+  if (!c.allowed) throw rateLimited(l, c);
 }
 
 /** Deletes windows that ended more than a day ago (any key). Cheap; called now and then. */

@@ -78,6 +78,9 @@ export type MachineEvent =
   | { type: 'retry_requested'; trigger: 'customer_retry' | 'operator' }
   | { type: 'purchase'; plan: Plan; interval: Interval; amount: number };
 
+/** Why the machine refuses a purchase (the command checks the same before dispatching). */
+export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
+
 export type Effect =
   | { type: 'charge'; attempt: AttemptState }
   | { type: 'reconcile'; attempt: AttemptState }
@@ -523,8 +526,29 @@ class Step {
     this.startAttempt(trigger);
   }
 
+  // ---- purchase and buy back (issue 15 item 3) ----
+  /**
+   * Why a purchase cannot start now, or null. A purchase is allowed only while no paid subscription
+   * is live and nothing is being collected: never a second live subscription, never a second charge
+   * racing the first (a double click, an integrator's retry while the first answer is pending).
+   */
+  purchaseRefusal(plan: Plan): PurchaseRefusal | null {
+    const sub = this.sub;
+    if (plan.free) return 'free_plan';
+    if (sub.status === 'past_due' || (sub.status === 'active' && !this.s.plan.free)) return 'already_subscribed';
+    if (this.s.invoice || this.inFlight()) return 'purchase_in_progress';
+    if (!this.s.payment_method) return 'no_payment_method';
+    return null;
+  }
+
   purchase(plan: Plan, interval: Interval, amount: number) {
     const sub = this.sub;
+    const refused = this.purchaseRefusal(plan);
+    if (refused) {
+      // Nothing changes: no invoice, no attempt; the caller reads the reason from the event.
+      this.event('purchase.refused', { plan_id: plan.id, interval, reason: refused });
+      return;
+    }
     this.s.plan = plan;
     const period = periodOf(this.now, 0, interval, this.s.account.time_zone);
     const inv: InvoiceState = {

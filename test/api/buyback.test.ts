@@ -164,6 +164,25 @@ describe('buy back after a downgrade, with a portal token (PGlite)', () => {
     assert.equal((await t.api('GET', `/v1/accounts/${fresh}/subscription`)).status, 404);
   });
 
+  test('no answer from the gateway: 503 payment_pending, a second press is 409 purchase_in_progress, the charge is reconciled by its key', async () => {
+    const id = acc.other;
+    assert.equal((await t.api('PUT', `/v1/accounts/${id}/payment-method`, card(CARDS.ok), await tk('other'))).status, 200);
+    const before = await charges(t, id);
+    // The sandbox charges, then answers 500: the outcome is unknown to renewd.
+    assert.equal((await t.sandbox('POST', '/_sandbox/faults', { errors: { next: 1, phase: 'after' } })).status, 200);
+    const r = await buy(id, await tk('other'));
+    problemOf(r, 503, 'payment_pending');
+    // Pressed again while the first is unsettled: refused, no second charge.
+    problemOf(await buy(id, await tk('other')), 409, 'purchase_in_progress');
+    assert.equal((await invoices(id)).filter((i) => i.kind === 'purchase' && i.status === 'open').length, 1);
+    // The engine looks the charge up by its key after the lease: paid once, active.
+    await t.api('POST', '/v1/test-clock/advance', { hours: 0.1 });
+    const s = await sub(id);
+    assert.deepEqual([s.status, s.plan_id], ['active', 'pro']);
+    assert.equal((await charges(t, id)).length, before.length + 1);
+    assert.equal((await liveSubs()).filter((x) => x.account_id === id).length, 1);
+  });
+
   test('restored: the next renewal follows the new period, no charge for the gap, and verify finds nothing', async () => {
     const id = acc.restored;
     const buyBack = (await invoices(id)).find((i) => i.kind === 'purchase' && i.status === 'paid' && i.period_start > '2026-03-01')!;

@@ -76,7 +76,7 @@ export type MachineEvent =
   | { type: 'charge_result'; attempt_id: string; result: ChargeOutcome }
   | { type: 'payment_method_updated' }
   | { type: 'retry_requested'; trigger: 'customer_retry' | 'operator' }
-  | { type: 'purchase'; plan: Plan; interval: Interval; amount: number };
+  | { type: 'purchase'; plan: Plan; interval: Interval; amount: number; auto_renew?: boolean };
 
 /** Why the machine refuses a purchase (the command checks the same before dispatching). */
 export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
@@ -178,7 +178,7 @@ class Step {
       case 'retry_requested':
         return this.customerAction(e.trigger);
       case 'purchase':
-        return this.purchase(e.plan, e.interval, e.amount);
+        return this.purchase(e.plan, e.interval, e.amount, e.auto_renew);
     }
   }
 
@@ -541,7 +541,7 @@ class Step {
     return null;
   }
 
-  purchase(plan: Plan, interval: Interval, amount: number) {
+  purchase(plan: Plan, interval: Interval, amount: number, autoRenew?: boolean) {
     const sub = this.sub;
     const refused = this.purchaseRefusal(plan);
     if (refused) {
@@ -549,6 +549,8 @@ class Step {
       this.event('purchase.refused', { plan_id: plan.id, interval, reason: refused });
       return;
     }
+    // The switch of the subscription being bought (never of a live one: refused above).
+    if (autoRenew !== undefined) sub.auto_renew = autoRenew;
     this.s.plan = plan;
     const period = periodOf(this.now, 0, interval, this.s.account.time_zone);
     const inv: InvoiceState = {

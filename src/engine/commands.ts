@@ -10,7 +10,7 @@ import { accessReader } from '../store/access.ts';
 import { eventsOfAccount, insertEvents, loadPlans, loadPolicies, loadStates, policyFor } from '../store/billing.ts';
 import { accountById, activePaymentMethodOf, insertAccount, insertPaymentMethod, listAccounts, retireActivePaymentMethod } from '../store/accounts.ts';
 import { freePlanId, insertPlan, planExists } from '../store/plans.ts';
-import { insertSubscription, presetAutoRenew, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
+import { insertSubscription, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
 import { attemptsOfAccount, customerRetriesSince, invoiceById, invoicesOfAccount } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
 import { CardRejectedError, type CardInput } from '../gateway/types.ts';
@@ -214,9 +214,9 @@ export class Commands {
       });
       sub = (await this.getSubscriptionRow(account.id))!;
     }
-    // A buy-back renews unless told otherwise (a canceled subscription had auto_renew off).
-    await presetAutoRenew(this.db, sub.id, input.auto_renew ?? true);
-    const r = await this.engine.dispatch(sub.id, { type: 'purchase', plan, interval: input.interval, amount: price.amount });
+    // A buy-back renews unless told otherwise (a canceled subscription had auto_renew off); set by
+    // the purchase step itself, so a refused purchase never touches a live subscription's switch.
+    const r = await this.engine.dispatch(sub.id, { type: 'purchase', plan, interval: input.interval, amount: price.amount, auto_renew: input.auto_renew ?? true });
     if (!r.attempt) {
       // The machine refused under the subscription's lock (a concurrent purchase or payment won the race).
       const st = r.state.subscription;

@@ -55,6 +55,10 @@ describe('buy back after a downgrade, with a portal token (PGlite)', () => {
       assert.deepEqual([s.status, s.plan_id], ['downgraded', 'free'], k);
     }
     assert.deepEqual([(await sub(acc.canceled)).status, (await sub(acc.canceled)).plan_id], ['canceled', 'free']);
+    // The downgrade e-mail says how to come back and links straight to the Restore section.
+    const [mail] = await t.svc.ctx.db.query<{ body_text: string }>(`SELECT body_text FROM notifications WHERE account_id = $1 AND template = 'downgraded'`, [acc.restored]);
+    assert.match(mail.body_text, /\/portal#restore/);
+    assert.match(mail.body_text, /« Rétablir Pro »/); // fr-FR, the button's own words
     assert.equal((await sub(acc.active)).status, 'active');
   });
 

@@ -76,7 +76,10 @@ export type MachineEvent =
   | { type: 'charge_result'; attempt_id: string; result: ChargeOutcome }
   | { type: 'payment_method_updated' }
   | { type: 'retry_requested'; trigger: 'customer_retry' | 'operator' }
-  | { type: 'purchase'; plan: Plan; interval: Interval; amount: number };
+  | { type: 'purchase'; plan: Plan; interval: Interval; amount: number; auto_renew?: boolean };
+
+/** Why the machine refuses a purchase (the command checks the same before dispatching). */
+export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
 
 export type Effect =
   | { type: 'charge'; attempt: AttemptState }
@@ -175,7 +178,7 @@ class Step {
       case 'retry_requested':
         return this.customerAction(e.trigger);
       case 'purchase':
-        return this.purchase(e.plan, e.interval, e.amount);
+        return this.purchase(e.plan, e.interval, e.amount, e.auto_renew);
     }
   }
 
@@ -523,8 +526,31 @@ class Step {
     this.startAttempt(trigger);
   }
 
-  purchase(plan: Plan, interval: Interval, amount: number) {
+  // ---- purchase and buy back (issue 15 item 3) ----
+  /**
+   * Why a purchase cannot start now, or null. A purchase is allowed only while no paid subscription
+   * is live and nothing is being collected: never a second live subscription, never a second charge
+   * racing the first (a double click, an integrator's retry while the first answer is pending).
+   */
+  purchaseRefusal(plan: Plan): PurchaseRefusal | null {
     const sub = this.sub;
+    if (plan.free) return 'free_plan';
+    if (sub.status === 'past_due' || (sub.status === 'active' && !this.s.plan.free)) return 'already_subscribed';
+    if (this.s.invoice || this.inFlight()) return 'purchase_in_progress';
+    if (!this.s.payment_method) return 'no_payment_method';
+    return null;
+  }
+
+  purchase(plan: Plan, interval: Interval, amount: number, autoRenew?: boolean) {
+    const sub = this.sub;
+    const refused = this.purchaseRefusal(plan);
+    if (refused) {
+      // Nothing changes: no invoice, no attempt; the caller reads the reason from the event.
+      this.event('purchase.refused', { plan_id: plan.id, interval, reason: refused });
+      return;
+    }
+    // The switch of the subscription being bought (never of a live one: refused above).
+    if (autoRenew !== undefined) sub.auto_renew = autoRenew;
     this.s.plan = plan;
     const period = periodOf(this.now, 0, interval, this.s.account.time_zone);
     const inv: InvoiceState = {

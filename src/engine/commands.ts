@@ -10,7 +10,7 @@ import { accessReader } from '../store/access.ts';
 import { eventsOfAccount, insertEvents, loadPlans, loadPolicies, loadStates, policyFor } from '../store/billing.ts';
 import { accountById, activePaymentMethodOf, insertAccount, insertPaymentMethod, listAccounts, retireActivePaymentMethod } from '../store/accounts.ts';
 import { freePlanId, insertPlan, planExists } from '../store/plans.ts';
-import { insertSubscription, presetAutoRenew, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
+import { insertSubscription, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
 import { attemptsOfAccount, customerRetriesSince, invoiceById, invoicesOfAccount } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
 import { CardRejectedError, type CardInput } from '../gateway/types.ts';
@@ -60,6 +60,14 @@ export class Commands {
 
   async listPlans(): Promise<Plan[]> {
     return [...(await loadPlans(this.db)).values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** The plans a customer may see: the free plan, and the paid ones with their prices in the account's currency only. */
+  async plansFor(accountId: string): Promise<Plan[]> {
+    const account = await this.requireAccount(accountId);
+    return (await this.listPlans())
+      .map((p) => ({ ...p, prices: p.prices.filter((x) => x.currency === account.currency) }))
+      .filter((p) => p.free || p.prices.length > 0);
   }
 
   // ---- accounts ----
@@ -162,34 +170,43 @@ export class Commands {
   }
 
   /**
-   * Buys a plan: creates the subscription (or restores a downgraded/canceled one) and charges the
-   * first period at once. A decline leaves the account where it was and fails with payment_failed.
+   * Buys a plan: creates the subscription, or buys back a downgraded/canceled one (a new period
+   * starting now, never the gap since the old period ended), and charges the first period at once
+   * through the engine (the attempt is committed with its idempotency key before the gateway call).
+   * Refused, with nothing changed: an unknown plan, the free plan, no price in the account's
+   * currency, no saved card, a live paid subscription (active or past due), a purchase already being
+   * paid. A decline leaves the account on the free plan (the purchase invoice is voided) and fails
+   * with payment_failed naming the reason.
    */
   async subscribe(input: { account_id: string; plan_id: string; interval: Interval; auto_renew?: boolean }) {
     const account = await this.requireAccount(input.account_id);
     const plans = await loadPlans(this.db);
     const plan = plans.get(input.plan_id);
-    if (!plan) throw new CommandError('not_found', 'not_found', `no plan ${input.plan_id}`);
+    const field = (f: string, message: string) => ({ errors: [{ field: f, message }] });
+    if (!plan) throw new CommandError('not_found', 'unknown_plan', `no plan ${input.plan_id}`, field('plan_id', 'unknown plan'));
     const free = [...plans.values()].find((p) => p.free);
     if (!free) throw new CommandError('conflict', 'no_free_plan', 'create the free plan first (POST /v1/plans with free: true)');
+    if (plan.free)
+      throw new CommandError('invalid', 'free_plan', `plan ${plan.id} is the free plan: an account is on it whenever no paid subscription is live, it is not bought`, field('plan_id', 'the free plan is not bought'));
     const price = plan.prices.find((p) => p.currency === account.currency && p.interval === input.interval);
-    if (!plan.free && !price)
-      throw new CommandError('invalid', 'no_price', `plan ${plan.id} has no ${input.interval}ly price in ${account.currency}`);
+    if (!price) throw new CommandError('invalid', 'no_price', `plan ${plan.id} has no ${input.interval}ly price in ${account.currency}`, field('interval', 'no price in the account currency'));
     const now = this.clock.now();
     let sub = await this.getSubscriptionRow(account.id);
-    if (sub && (sub.status === 'active' || sub.status === 'past_due')) {
-      throw new CommandError('conflict', 'already_subscribed', `the account already has a ${sub.status} subscription to ${sub.plan_id}`);
+    if (sub && (sub.status === 'past_due' || (sub.status === 'active' && !plans.get(sub.plan_id)?.free))) {
+      throw new CommandError('conflict', 'already_subscribed', `the account already has a ${sub.status} subscription to ${sub.plan_id}`, { subscription_status: sub.status, plan_id: sub.plan_id });
     }
+    if (!(await this.getPaymentMethod(account.id)))
+      throw new CommandError('conflict', 'no_payment_method', 'add a card in Billing information first (PUT /v1/accounts/{id}/payment-method)');
     if (!sub) {
       const id = newId('sub');
       await this.db.tx(async (q) => {
         await insertSubscription(q, {
           id,
           account_id: account.id,
-          plan_id: plan.free ? plan.id : free.id,
+          plan_id: free.id,
           interval: input.interval,
           auto_renew: input.auto_renew ?? true,
-          status: plan.free ? 'active' : 'incomplete',
+          status: 'incomplete',
           now,
           period_end: new Date(now.getTime() + DAY),
         });
@@ -197,10 +214,23 @@ export class Commands {
       });
       sub = (await this.getSubscriptionRow(account.id))!;
     }
-    if (plan.free) return { subscription: await this.subscriptionView(account.id), attempt: null };
-    if (input.auto_renew !== undefined) await presetAutoRenew(this.db, sub.id, input.auto_renew);
-    const r = await this.engine.dispatch(sub.id, { type: 'purchase', plan, interval: input.interval, amount: price!.amount });
-    if (r.attempt && r.attempt.outcome !== 'succeeded') {
+    // A buy-back renews unless told otherwise (a canceled subscription had auto_renew off); set by
+    // the purchase step itself, so a refused purchase never touches a live subscription's switch.
+    const r = await this.engine.dispatch(sub.id, { type: 'purchase', plan, interval: input.interval, amount: price.amount, auto_renew: input.auto_renew ?? true });
+    if (!r.attempt) {
+      // The machine refused under the subscription's lock (a concurrent purchase or payment won the race).
+      const st = r.state.subscription;
+      if (st.status === 'past_due' || (st.status === 'active' && !plans.get(st.plan_id)?.free))
+        throw new CommandError('conflict', 'already_subscribed', `the account already has a ${st.status} subscription to ${st.plan_id}`, { subscription_status: st.status, plan_id: st.plan_id });
+      if (!r.state.payment_method) throw new CommandError('conflict', 'no_payment_method', 'add a card in Billing information first');
+      throw new CommandError('conflict', 'purchase_in_progress', 'a purchase for this account is already being paid; look at the subscription in a moment');
+    }
+    if (r.attempt.outcome === 'unknown' || r.attempt.outcome === 'pending') {
+      throw new CommandError('unavailable', 'payment_pending', 'the payment gateway has not answered yet; the payment is checked again by its key and the subscription starts if it went through', {
+        outcome: r.attempt.outcome,
+      });
+    }
+    if (r.attempt.outcome !== 'succeeded') {
       throw new CommandError('payment_failed', 'payment_failed', `the first payment failed: ${r.attempt.reason ?? r.attempt.outcome}`, {
         outcome: r.attempt.outcome,
         reason: r.attempt.reason,

@@ -67,6 +67,9 @@ export const RULES = [
   'period_overlap',
   'current_period',
   'status_consistency',
+  'one_live_subscription',
+  'charged_for_gap',
+  'dangling_purchase',
 ] as const;
 export type Rule = (typeof RULES)[number];
 
@@ -212,6 +215,14 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
   // ---- statuses agree: grace has its past-due invoice; no past-due invoice outside grace ----
   for (const r of await store.statusesDisagreeing(db))
     fail('status_consistency', `subscription ${r.id} is ${r.status} (grace ends ${iso(r.grace_ends_at)}) with ${r.n} past-due invoice(s)`);
+
+  // ---- buying back (issue 15): one live subscription, a new period from the purchase, nothing half-made ----
+  for (const r of await store.accountsWithSeveralLiveSubscriptions(db))
+    fail('one_live_subscription', `account ${r.account_id} has ${r.n} live (active or past-due) paid subscriptions (${r.ids})`);
+  for (const r of await store.purchasesStartingBeforeTheyWereMade(db))
+    fail('charged_for_gap', `purchase ${r.id} of subscription ${r.subscription_id}, made ${iso(r.created_at)}, charges from ${iso(r.period_start)}: the time before the purchase is not the customer's to pay`);
+  for (const r of await store.purchasesLeftOpen(db))
+    fail('dangling_purchase', `purchase ${r.id} of subscription ${r.subscription_id} is ${r.status} with no attempt in flight: it will never be paid nor voided`);
 
   for (const [rule, n] of counts) if (n > max) violations.push({ rule, detail: `… and ${n - max} more ${rule} violations` });
   checked.violations = [...counts.values()].reduce((a, b) => a + b, 0);

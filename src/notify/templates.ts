@@ -70,7 +70,7 @@ export interface RenderedEmail {
 }
 
 type Vars = Partial<Record<string, string>>;
-type LinkTarget = 'portal' | 'billing' | 'history' | 'authenticate' | 'auth_or_billing';
+type LinkTarget = 'portal' | 'billing' | 'history' | 'authenticate' | 'auth_or_billing' | 'restore';
 type Block =
   | { p: MessageKey[] }
   | { details: [MessageKey, string][] }
@@ -171,7 +171,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
   },
   downgraded: {
     subject: 'downgraded.subject',
-    blocks: [{ p: ['downgraded.body'] }, { p: ['downgraded.invoice'] }, { p: ['downgraded.restore'] }, { link: 'portal' }],
+    blocks: [{ p: ['downgraded.body'] }, { p: ['downgraded.invoice'] }, { p: ['downgraded.restore'] }, { link: 'restore' }],
   },
   help_request_received: {
     subject: 'help_request_received.subject',
@@ -383,7 +383,9 @@ export function renderEmail(template: TemplateName, ctx: EmailContext): Rendered
       if (vars[b.quote]) parts.push({ kind: 'quote', text: vars[b.quote]! });
     } else {
       const auth = b.link === 'authenticate' || (b.link === 'auth_or_billing' && (ctx.outcome === 'requires_action' || ctx.reason === 'authentication_required'));
-      const url = auth ? (nonEmpty(ctx.auth_url) ?? nonEmpty(ctx.portal_url)) : nonEmpty(ctx.portal_url);
+      let url = auth ? (nonEmpty(ctx.auth_url) ?? nonEmpty(ctx.portal_url)) : nonEmpty(ctx.portal_url);
+      // The way back after a downgrade: straight to the page's Restore section (issue 15).
+      if (url && b.link === 'restore' && !url.includes('#')) url = `${url}#restore`;
       const label = auth ? catalog['link.authenticate'] : b.link === 'auth_or_billing' ? catalog['link.billing'] : catalog[`link.${b.link}` as MessageKey];
       if (url) parts.push({ kind: 'link', label, url });
     }

@@ -259,3 +259,32 @@ export async function statusesDisagreeing(q: Queryable) {
          OR (s.status <> 'past_due' AND EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.status = 'past_due'))`,
   );
 }
+
+// ---- buying back (issue 15): one live subscription, a new period from the purchase, nothing half-made ----
+
+/** Accounts with more than one live paid subscription (active on a paid plan, or past due). */
+export async function accountsWithSeveralLiveSubscriptions(q: Queryable) {
+  return q.query<{ account_id: string; n: number; ids: string }>(
+    `SELECT s.account_id, count(*)::int AS n, string_agg(s.id, ',' ORDER BY s.id) AS ids
+       FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+      WHERE s.status = 'past_due' OR (s.status = 'active' AND NOT p.free)
+      GROUP BY s.account_id HAVING count(*) > 1`,
+  );
+}
+
+/** Purchases (first or buy-back) whose period starts before the purchase: the customer would pay for the gap. */
+export async function purchasesStartingBeforeTheyWereMade(q: Queryable) {
+  return q.query<{ id: string; subscription_id: string; period_start: Date; created_at: Date }>(
+    `SELECT i.id, i.subscription_id, i.period_start, i.created_at FROM invoices i
+      WHERE i.kind = 'purchase' AND i.status <> 'void' AND i.period_start < i.created_at`,
+  );
+}
+
+/** Purchase invoices still open with nothing in flight: neither paid nor voided, ever. */
+export async function purchasesLeftOpen(q: Queryable) {
+  return q.query<{ id: string; subscription_id: string; status: string }>(
+    `SELECT i.id, i.subscription_id, i.status FROM invoices i
+      WHERE i.kind = 'purchase' AND i.status IN ('open', 'past_due')
+        AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome IN ('pending', 'unknown'))`,
+  );
+}

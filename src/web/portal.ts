@@ -211,6 +211,33 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     }),
   );
 
+  // ---- restore / buy back after a downgrade or a cancel (issue 15) ----
+  app.post('/portal/subscription/buy', async (req, reply) =>
+    action(req, reply, async (s, t, account) => {
+      const body = (req.body ?? {}) as Body;
+      const plan_id = str(body.plan_id);
+      const interval = str(body.interval) === 'year' ? 'year' : 'month';
+      const plans = await commands.plansFor(account.id);
+      const plan = plans.find((p) => p.id === plan_id);
+      if (!plan) return { kind: 'error', text: t.t('result.restore.unavailable'), target: 'restore' };
+      try {
+        // The API's command: a new period from now, charged at once with the saved card.
+        await commands.subscribe({ account_id: account.id, plan_id, interval });
+        return { kind: 'success', text: t.t('result.restore.paid', { plan: plan.name, date: await paidUntil(t, account.id) }), target: 'subscription' };
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+        if (err.code === 'payment_failed') {
+          if (err.extra.outcome === 'requires_action') return { kind: 'error', text: t.t('result.requires_action'), target: 'billing' };
+          return { kind: 'error', text: t.t('result.restore.declined', { reason: because(t, err.extra.reason as string | null) }), target: 'billing' };
+        }
+        if (err.code === 'payment_pending') return { kind: 'info', text: t.t('result.pending'), target: 'subscription' };
+        if (err.code === 'already_subscribed') return { kind: 'error', text: t.t('result.restore.live'), target: 'subscription' };
+        if (err.code === 'no_payment_method') return { kind: 'error', text: t.t('restore.noCard'), target: 'billing' };
+        return { kind: 'error', text: t.t('result.restore.unavailable'), target: 'restore' };
+      }
+    }),
+  );
+
   app.post('/portal/sign-out', async (req, reply) => {
     const s = sessions.fromRequest(req);
     const account = s ? await commands.getAccount(s.data.account_id) : null;
@@ -231,6 +258,7 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
       commands.listPlans(),
       deps.listHelpRequests({ account_id: account.id }).catch(() => [] as HelpRequestView[]),
     ]);
+    const restore = restoreView(t, csrf_(s.csrf), account, sub, pm, invoices, plans); // issue 15: buy back
     const planName = (id: string | null | undefined) => (id ? plans.find((p) => p.id === id)?.name ?? id : '');
     const now = ctx.clock.now();
     const csrf = hidden('_csrf', s.csrf);
@@ -257,7 +285,8 @@ ${graceEnd ? html`<p><strong>${t.t('grace.access', { date: t.date(graceEnd), day
     } else if (sub?.status === 'downgraded') {
       const lost = invoices.find((i) => i.status === 'uncollectible');
       banner = html`<section class="banner banner-warn" aria-labelledby="down-title"><h2 id="down-title">${t.t('downgraded.title')}</h2>
-<p>${t.t('downgraded.body', { plan: planName(lost?.plan_id ?? null) || planName(sub.plan_id) })}</p></section>`;
+<p>${t.t('downgraded.body', { plan: planName(lost?.plan_id ?? null) || planName(sub.plan_id) })}</p>
+<p><a href="#restore">${t.t('restore.heading')}</a></p></section>`;
     }
 
     // Subscription
@@ -384,7 +413,7 @@ ${h.answer ? html`<div class="answer"><strong>${t.t('help.answer')}:</strong> ${
       headerEnd: signOut,
       flash,
       footer: html`<p>${t.t('footer')}</p>`,
-      body: html`<h1>${account.name} <span class="muted small">${account.email}</span></h1>${banner}${subPanel}${billing}${history}${helpSection}`,
+      body: html`<h1>${account.name} <span class="muted small">${account.email}</span></h1>${banner}${subPanel}${restore}${billing}${history}${helpSection}`,
     });
   }
 }
@@ -392,4 +421,51 @@ ${h.answer ? html`<div class="answer"><strong>${t.t('help.answer')}:</strong> ${
 export function brandName(brand: string): string {
   const names: Record<string, string> = { visa: 'Visa', mastercard: 'Mastercard', amex: 'American Express', discover: 'Discover', diners: 'Diners Club', jcb: 'JCB', unionpay: 'UnionPay', card: 'Card' };
   return names[brand.toLowerCase()] ?? brand;
+}
+
+// ---- restore / buy back after a downgrade or a cancel (issue 15) ----
+
+const csrf_ = (token: string) => hidden('_csrf', token);
+type SubView = Awaited<ReturnType<AppContext['commands']['subscriptionView']>>;
+type PmView = Awaited<ReturnType<AppContext['commands']['getPaymentMethod']>>;
+
+/** The plan and interval the account had: its latest paid plan's invoice (a void purchase attempt does not count). */
+export function previousPlan(sub: NonNullable<SubView>, invoices: Invoices, plans: Plan[]): { plan: Plan; interval: 'month' | 'year' } | null {
+  const last = invoices.find((i) => i.status !== 'void' && !plans.find((p) => p.id === i.plan_id)?.free);
+  const plan = last && plans.find((p) => p.id === last.plan_id);
+  return plan ? { plan, interval: sub.interval === 'year' ? 'year' : 'month' } : null;
+}
+
+/**
+ * On the free plan after a downgrade or a cancel (or never started): one "Restore <plan>" action —
+ * the plan and interval the account had, at today's price, with the saved card — and the other paid
+ * plans in the account's currency. Empty while a paid subscription is live.
+ */
+export function restoreView(t: I18n, csrf: Html, account: Account, sub: SubView, pm: PmView, invoices: Invoices, plans: Plan[]): Piece {
+  const current = sub ? plans.find((p) => p.id === sub.plan_id) : undefined;
+  const live = sub && (sub.status === 'past_due' || (sub.status === 'active' && current && !current.free));
+  if (live) return '';
+  const offers = plans
+    .filter((p) => !p.free)
+    .flatMap((p) => p.prices.filter((x) => x.currency === account.currency).map((x) => ({ plan: p, interval: x.interval, amount: x.amount })));
+  const prev = sub ? previousPlan(sub, invoices, plans) : null;
+  const main = prev ? offers.find((o) => o.plan.id === prev.plan.id && o.interval === prev.interval) : undefined;
+  const others = offers.filter((o) => o !== main);
+  const priceOf = (o: { interval: string; amount: number }) => t.t(o.interval === 'year' ? 'sub.per.year' : 'sub.per.month', { amount: t.money(o.amount, account.currency) });
+  const form = (o: { plan: Plan; interval: string }, label: string, cls: string) =>
+    html`<form method="post" action="/portal/subscription/buy" class="actions">${csrf}${hidden('plan_id', o.plan.id)}${hidden('interval', o.interval)}<button type="submit" class="${cls}">${label}</button></form>`;
+  let body: Piece;
+  if (offers.length === 0) body = html`<p>${t.t('restore.noPlans')}</p>`;
+  else if (!pm) body = html`<p>${t.t('restore.noCard')} <a href="#billing">${t.t('nav.billing')}</a></p>`;
+  else {
+    const card = t.t('billing.card', { brand: brandName(pm.brand ?? pm.type), last4: pm.last4 ?? '····', expiry: t.expiry(pm.exp_month, pm.exp_year) });
+    body = html`${main ? html`<p>${t.t('restore.offer', { plan: main.plan.name, price: priceOf(main) })}</p>${form(main, t.t('restore.button', { plan: main.plan.name }), 'btn')}` : ''}
+<p class="muted small">${t.t('restore.card', { card })}</p>
+${others.length ? html`<h3>${t.t('restore.others')}</h3><ul class="offers">${others.map((o) => html`<li>${form(o, t.t('restore.buy', { plan: o.plan.name, price: priceOf(o) }), main ? 'btn btn-secondary' : 'btn')}</li>`)}</ul>` : ''}`;
+  }
+  return html`<section class="panel" id="restore" aria-labelledby="restore-title">
+<h2 id="restore-title">${t.t('restore.heading')}</h2>
+<p>${t.t('restore.intro')}</p>
+${body}
+</section>`;
 }

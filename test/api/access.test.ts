@@ -59,9 +59,10 @@ describe('customer tokens reach only their own account', () => {
     'GET /v1/help-requests/{id}': { method: 'GET', path: `/v1/help-requests/${helpB}` },
     'DELETE /v1/portal-sessions/{id}': { method: 'DELETE', path: `/v1/portal-sessions/${sessionB}` },
     'GET /v1/notifications': { method: 'GET', path: `/v1/notifications?account_id=${B}` },
+    'POST /v1/subscriptions': { method: 'POST', path: '/v1/subscriptions', body: { account_id: B, plan_id: 'pro', interval: 'month' } },
   });
   // Customer endpoints that name no other account (they act on the token's own session).
-  const ownOnly = new Set(['GET /v1/portal-sessions/current']);
+  const ownOnly = new Set(['GET /v1/portal-sessions/current', 'GET /v1/plans']);
 
   test('every endpoint open to portal tokens is covered here', () => {
     const customerOps = ops.filter((o) => o.security.includes('portalToken')).map((o) => `${o.method} ${o.path}`);
@@ -107,7 +108,7 @@ describe('customer tokens reach only their own account', () => {
     const adminOps = ops.filter((o) => !o.security.includes('portalToken'));
     assert.ok(adminOps.length >= 15, adminOps.map((o) => o.path).join(', '));
     const names = adminOps.map((o) => `${o.method} ${o.path}`);
-    for (const must of ['POST /v1/accounts/{id}/portal-sessions', 'GET /v1/help-requests', 'POST /v1/help-requests/{id}/answer', 'POST /v1/help-requests/{id}/close', 'POST /v1/plans', 'POST /v1/subscriptions', 'PUT /v1/dunning-policy'])
+    for (const must of ['POST /v1/accounts/{id}/portal-sessions', 'GET /v1/help-requests', 'POST /v1/help-requests/{id}/answer', 'POST /v1/help-requests/{id}/close', 'POST /v1/plans', 'PUT /v1/dunning-policy'])
       assert.ok(names.includes(must), must);
     for (const o of adminOps) {
       // Own ids where a path names one: being the owner does not open an operator endpoint.

@@ -274,6 +274,37 @@ describe('invariant checker', () => {
   fails('status_consistency', 'an active subscription with a past-due invoice', (q) => q.query(`UPDATE subscriptions SET status = 'active', grace_ends_at = NULL WHERE id = 'sub_b'`));
   fails('status_consistency', 'a subscription in grace without a grace end', (q) => q.query(`UPDATE subscriptions SET grace_ends_at = NULL WHERE id = 'sub_b'`));
 
+  // ---- buying back (issue 15) ----
+  /** c (downgraded on Jan 15) buys Pro back on Feb 5: a new period from the purchase, paid and told. */
+  const restoreC = async (q: Queryable, periodStart = '2026-02-05T00:00:00Z', periodEnd = '2026-03-05T00:00:00Z') => {
+    await q.query(`UPDATE subscriptions SET status = 'active', plan_id = 'pro', billing_anchor = $1, period_index = 0, current_period_start = $1, current_period_end = $2,
+                          next_action_at = '2026-02-26T00:00:00Z', next_action = 'renew' WHERE id = 'sub_c'`, [periodStart, periodEnd]);
+    await q.query(`INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, created_at, paid_at)
+                   VALUES ('inv_c3', 'c', 'sub_c', 'pro', 2900, 'EUR', $1, $2, 'paid', 'purchase', 'month', '2026-02-05T00:00:00Z', '2026-02-05T00:00:00Z')`, [periodStart, periodEnd]);
+    await q.query(`UPDATE payment_methods SET status = 'replaced' WHERE id = 'pm_c'`);
+    await q.query(`INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
+                   VALUES ('pm_c2', 'c', 'card', 'gw', 'visa', '4242', 12, 2030, 'active', '2026-02-05T00:00:00Z')`);
+    await q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, amount, currency, created_at, completed_at)
+                   VALUES ('att_c3', 'inv_c3', 'c', 'pm_c2', 1, 'initial', 'renewd_inv_c3_1', 'succeeded', 2900, 'EUR', '2026-02-05T00:00:00Z', '2026-02-05T00:00:00Z')`);
+    await q.query(`INSERT INTO events (type, account_id, subscription_id, invoice_id, occurred_at, data) VALUES ('invoice.paid', 'c', 'sub_c', 'inv_c3', '2026-02-05T00:00:00Z', '{}')`);
+    await q.query(`INSERT INTO notifications (id, account_id, template, locale, to_address, subject, body_text, body_html, dedupe_key, created_at)
+                   VALUES ('ntf_c3', 'c', 'renewal_succeeded', 'en', 'c@example.com', 's', 'b', 'b', 'renewal_succeeded:inv_c3', '2026-02-05T00:00:00Z')`);
+  };
+  test('a buy-back after a downgrade, its period from the purchase, breaks nothing', async () => {
+    const { report } = await check(restoreC, {});
+    assert.deepEqual(report.violations, []);
+  });
+  fails('charged_for_gap', 'a buy-back charged from the old period end, before the purchase', (q) => restoreC(q, '2026-01-15T00:00:00Z', '2026-02-15T00:00:00Z'), {});
+  fails('one_live_subscription', 'a second live subscription for one account (database guard removed)', async (q) => {
+    await q.query('DROP INDEX subscriptions_one_per_account');
+    await q.query(`INSERT INTO subscriptions (id, account_id, plan_id, interval, auto_renew, status, billing_anchor, period_index, current_period_start, current_period_end, next_action_at, next_action, created_at)
+                   VALUES ('sub_a_2', 'a', 'pro', 'month', true, 'active', '2026-02-05T00:00:00Z', 0, '2026-02-05T00:00:00Z', '2026-03-05T00:00:00Z', '2026-02-26T00:00:00Z', 'renew', '2026-02-05T00:00:00Z')`);
+  });
+  fails('dangling_purchase', 'a purchase invoice left open with no attempt (a half-made buy-back)', (q) =>
+    q.query(`INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, created_at)
+             VALUES ('inv_c3', 'c', 'sub_c', 'pro', 2900, 'EUR', '2026-02-05T00:00:00Z', '2026-03-05T00:00:00Z', 'open', 'purchase', 'month', '2026-02-05T00:00:00Z')`),
+  );
+
   test('details are capped per rule, counts are not', async () => {
     const { counts, report } = await check((q) => q.query(`UPDATE subscriptions SET next_action_at = '2026-01-01T00:00:00Z'`), { maxDetailsPerRule: 1 });
     assert.equal(counts.backlog, 3); // a, b, c; d is in flight

@@ -95,6 +95,8 @@ describe('page security', () => {
     assert.equal((await post('/portal/payment-method', { ...card, _csrf: 'x'.repeat(csrf.length) }, cookie)).status, 403);
     assert.equal((await post(`/portal/invoices/${inv.id}/retry`, {}, cookie)).status, 403);
     assert.equal((await post(`/portal/invoices/${inv.id}/help-requests`, { message: 'hi', _csrf: '' }, cookie)).status, 403);
+    assert.equal((await post('/portal/subscription/buy', { plan_id: 'pro', interval: 'month' }, cookie)).status, 403); // Restore / buy (issue 15)
+    assert.equal((await post('/portal/subscription/buy', { plan_id: 'pro', interval: 'month', _csrf: other.csrf }, cookie)).status, 403);
     // Another session's token is not this session's.
     assert.equal((await post(`/portal/invoices/${inv.id}/retry`, { _csrf: other.csrf }, cookie)).status, 403);
     const after = (await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data[0];

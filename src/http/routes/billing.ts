@@ -187,9 +187,19 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
   }, async (req, reply) => reply.code(201).send(await commands.createPlan(req.body)));
 
   app.get('/v1/plans', {
-    preValidation: requireAdmin,
-    schema: { tags: ['plans'], summary: 'List plans', security: adminSecurity, response: { 200: { type: 'object', properties: { data: { type: 'array', items: planOut } } }, ...problemResponses } },
-  }, async () => ({ data: await commands.listPlans() }));
+    preValidation: requireAnyone,
+    schema: {
+      tags: ['plans'],
+      summary: 'List plans',
+      description: 'With a portal token: the plans the customer may buy, with only the prices in the account’s currency (and the free plan).',
+      security: anyoneSecurity,
+      response: { 200: { type: 'object', properties: { data: { type: 'array', items: planOut } } }, ...problemResponses },
+    },
+  }, async (req) => {
+    const p = req.principal;
+    if (p?.kind !== 'customer') return { data: await commands.listPlans() };
+    return { data: await commands.plansFor(p.account_id) };
+  });
 
   app.post('/v1/accounts', {
     preValidation: requireAdmin,
@@ -253,11 +263,16 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
   });
 
   app.post('/v1/subscriptions', {
-    preValidation: requireAdmin,
+    preValidation: requireAnyone,
     schema: {
       tags: ['subscriptions'],
-      summary: 'Subscribe an account to a plan; charges the first period',
-      security: adminSecurity,
+      summary: 'Subscribe an account to a plan, or buy it back after a downgrade or cancel; charges the first period',
+      description:
+        'A customer (portal token) may buy for their own account only (another account: 404). The new period starts now and is charged at once with the saved card. ' +
+        'Refused with nothing changed: unknown plan (404 unknown_plan), the free plan (400 free_plan), no price in the account currency (400 no_price), ' +
+        'a live subscription (409 already_subscribed), no card (409 no_payment_method), a purchase already being paid (409 purchase_in_progress). ' +
+        'A decline answers 402 payment_failed with `reason`, and the account stays on the free plan.',
+      security: anyoneSecurity,
       body: {
         type: 'object',
         additionalProperties: false,
@@ -265,10 +280,11 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
         properties: { account_id: idParam.properties.id, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval, auto_renew: { type: 'boolean' } },
         example: { account_id: 'acct_…', plan_id: 'pro', interval: 'month' },
       },
-      response: { 201: subscriptionOut, ...problemResponses, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' } },
+      response: { 201: subscriptionOut, ...problemResponses, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
     },
     config: { idempotent: true },
   }, async (req, reply) => {
+    await seeAccount(req, req.body.account_id);
     const r = await commands.subscribe(req.body);
     return reply.code(201).send(r.subscription);
   });

@@ -29,6 +29,7 @@ export const de: Catalog = {
   'link.billing': 'Meine Zahlungsinformationen prüfen',
   'link.authenticate': 'Zahlung bestätigen',
   'link.history': 'Meine Kaufhistorie ansehen',
+  'link.restore': "Meinen Tarif wiederherstellen", // issue 15: the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'Das Kreditlimit der Karte wurde erreicht',
   'reason.card_expired_or_inactive': 'Die Karte ist abgelaufen oder nicht aktiv',
@@ -77,7 +78,7 @@ export const de: Catalog = {
   'downgraded.subject': 'Ihr Konto wurde auf den kostenlosen Tarif umgestellt',
   'downgraded.body': 'Die Zahlung für Ihr Abonnement {plan_name} ist vor dem Ende der Kulanzfrist nicht erfolgt. Deshalb wurde Ihr Konto auf den kostenlosen Tarif umgestellt.',
   'downgraded.invoice': 'Die unbezahlte Rechnung {invoice_id} ist geschlossen: Sie wird Ihnen nicht mehr belastet.',
-  'downgraded.restore': 'Ihre Daten bleiben erhalten. Um Ihren Tarif zurückzubekommen, schließen Sie unter Abonnement einen neuen Kauf ab; die kostenpflichtigen Funktionen stehen dann sofort wieder zur Verfügung.',
+  'downgraded.restore': "Ihre Daten bleiben erhalten. Um {plan_name} zurückzubekommen, klicken Sie auf Ihrer Abonnementseite auf „{plan_name} wiederherstellen“: Ein neuer Zeitraum beginnt an diesem Tag, und die kostenpflichtigen Funktionen stehen sofort wieder zur Verfügung. Die Zeit im kostenlosen Tarif wird Ihnen nie berechnet.",
 
   'help_request_received.subject': 'Wir haben Ihre Hilfeanfrage erhalten',
   'help_request_received.body_invoice': 'Vielen Dank für Ihre Nachricht. Unser Team hat Ihre Anfrage zur Rechnung {invoice_id} samt den Zahlungsversuchen und den Gründen der Bank erhalten und antwortet Ihnen per E-Mail.',

@@ -32,6 +32,7 @@ export const en = {
   'link.billing': 'Check my billing information',
   'link.authenticate': 'Authenticate the payment',
   'link.history': 'See my purchase history',
+  'link.restore': "Restore my plan", // issue 15: the downgrade e-mail's way back (/portal#restore)
 
   // Decline reasons, in the customer's words (they follow "Why:")
   'reason.credit_limit': "the card's credit limit was reached",
@@ -81,7 +82,7 @@ export const en = {
   'downgraded.subject': 'Your account has moved to the free plan',
   'downgraded.body': 'The payment for your {plan_name} subscription did not go through before the end of the grace period, so your account has moved to the free plan.',
   'downgraded.invoice': 'The unpaid invoice {invoice_id} is closed: you will not be charged for it.',
-  'downgraded.restore': 'Your data is kept. To get your plan back, make a new purchase in Subscription; the paid features return at once.',
+  'downgraded.restore': "Your data is kept. To get {plan_name} back, press “Restore {plan_name}” on your subscription page: a new period starts that day and the paid features return at once. You are never charged for the time on the free plan.",
 
   'help_request_received.subject': 'We have received your help request',
   'help_request_received.body_invoice': 'Thank you for your message. Our team has received your request about invoice {invoice_id}, together with its payment attempts and the reasons given by the bank, and will answer you by e-mail.',

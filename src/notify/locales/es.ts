@@ -29,6 +29,7 @@ export const es: Catalog = {
   'link.billing': 'Revisar mi información de facturación',
   'link.authenticate': 'Autenticar el pago',
   'link.history': 'Ver mi historial de compras',
+  'link.restore': "Restablecer mi plan", // issue 15: the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'se alcanzó el límite de crédito de la tarjeta',
   'reason.card_expired_or_inactive': 'la tarjeta ha caducado o no está activa',
@@ -77,7 +78,7 @@ export const es: Catalog = {
   'downgraded.subject': 'Su cuenta ha pasado al plan gratuito',
   'downgraded.body': 'El pago de su suscripción {plan_name} no se completó antes del final del periodo de gracia, por lo que su cuenta ha pasado al plan gratuito.',
   'downgraded.invoice': 'La factura impagada {invoice_id} se ha cerrado: no se le cobrará.',
-  'downgraded.restore': 'Sus datos se conservan. Para recuperar su plan, realice una nueva compra en Suscripción; las funciones de pago vuelven de inmediato.',
+  'downgraded.restore': "Sus datos se conservan. Para recuperar {plan_name}, pulse «Restablecer {plan_name}» en la página de su suscripción: ese día empieza un nuevo periodo y las funciones de pago vuelven de inmediato. Nunca se le cobra el tiempo en el plan gratuito.",
 
   'help_request_received.subject': 'Hemos recibido su solicitud de ayuda',
   'help_request_received.body_invoice': 'Gracias por su mensaje. Nuestro equipo ha recibido su solicitud sobre la factura {invoice_id}, junto con sus intentos de pago y los motivos indicados por el banco, y le responderá por correo electrónico.',

@@ -29,6 +29,7 @@ export const fr: Catalog = {
   'link.billing': 'Vérifier mes informations de facturation',
   'link.authenticate': 'Authentifier le paiement',
   'link.history': "Voir mon historique d'achats",
+  'link.restore': "Rétablir mon offre", // issue 15: the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'le plafond de la carte a été atteint',
   'reason.card_expired_or_inactive': "la carte a expiré ou n'est pas active",
@@ -77,7 +78,7 @@ export const fr: Catalog = {
   'downgraded.subject': "Votre compte est passé à l'offre gratuite",
   'downgraded.body': "Le paiement de votre abonnement {plan_name} n'a pas abouti avant la fin de la période de grâce : votre compte est donc passé à l'offre gratuite.",
   'downgraded.invoice': 'La facture impayée {invoice_id} est clôturée : elle ne vous sera pas prélevée.',
-  'downgraded.restore': 'Vos données sont conservées. Pour retrouver votre offre, effectuez un nouvel achat dans Abonnement ; les fonctionnalités payantes reviennent immédiatement.',
+  'downgraded.restore': "Vos données sont conservées. Pour retrouver {plan_name}, cliquez sur « Rétablir {plan_name} » sur la page de votre abonnement : une nouvelle période commence ce jour-là et les fonctionnalités payantes reviennent immédiatement. Le temps passé sur l'offre gratuite ne vous est jamais facturé.",
 
   'help_request_received.subject': "Nous avons bien reçu votre demande d'aide",
   'help_request_received.body_invoice': "Merci pour votre message. Notre équipe a bien reçu votre demande concernant la facture {invoice_id}, avec ses tentatives de paiement et les motifs donnés par la banque, et vous répondra par e-mail.",

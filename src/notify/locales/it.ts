@@ -30,6 +30,7 @@ export const it: Catalog = {
   'link.billing': 'Controlla i miei dati di fatturazione',
   'link.authenticate': 'Autentica il pagamento',
   'link.history': 'Vedi la cronologia acquisti',
+  'link.restore': "Ripristina il mio piano", // issue 15: the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'è stato raggiunto il limite di credito della carta',
   'reason.card_expired_or_inactive': 'la carta è scaduta o non è attiva',
@@ -78,7 +79,7 @@ export const it: Catalog = {
   'downgraded.subject': 'Il suo account è passato al piano gratuito',
   'downgraded.body': 'Il pagamento del suo abbonamento {plan_name} non è andato a buon fine prima della fine del periodo di tolleranza, quindi il suo account è passato al piano gratuito.',
   'downgraded.invoice': 'La fattura non pagata {invoice_id} è stata chiusa: non le verrà addebitata.',
-  'downgraded.restore': 'I suoi dati vengono conservati. Per riavere il suo piano, effettui un nuovo acquisto in Abbonamento; le funzioni a pagamento tornano subito disponibili.',
+  'downgraded.restore': "I suoi dati vengono conservati. Per riavere {plan_name}, prema «Ripristina {plan_name}» nella pagina del suo abbonamento: quel giorno inizia un nuovo periodo e le funzioni a pagamento tornano subito disponibili. Il tempo sul piano gratuito non le viene mai addebitato.",
 
   'help_request_received.subject': 'Abbiamo ricevuto la sua richiesta di assistenza',
   'help_request_received.body_invoice': 'Grazie per il suo messaggio. Il nostro team ha ricevuto la sua richiesta relativa alla fattura {invoice_id}, insieme ai tentativi di pagamento e ai motivi indicati dalla banca, e le risponderà via e-mail.',

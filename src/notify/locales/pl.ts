@@ -30,6 +30,7 @@ export const pl: Catalog = {
   'link.billing': 'Sprawdź moje dane rozliczeniowe',
   'link.authenticate': 'Potwierdź płatność',
   'link.history': 'Zobacz historię zakupów',
+  'link.restore': "Przywróć mój plan", // issue 15: the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'osiągnięto limit kredytowy karty',
   'reason.card_expired_or_inactive': 'karta wygasła lub jest nieaktywna',
@@ -78,7 +79,7 @@ export const pl: Catalog = {
   'downgraded.subject': 'Twoje konto zostało przeniesione na plan darmowy',
   'downgraded.body': 'Płatność za subskrypcję {plan_name} nie została zrealizowana przed końcem okresu karencji, dlatego Twoje konto zostało przeniesione na plan darmowy.',
   'downgraded.invoice': 'Nieopłacona faktura {invoice_id} została zamknięta: nie zostaniesz za nią obciążony.',
-  'downgraded.restore': 'Twoje dane zostają zachowane. Aby odzyskać swój plan, dokonaj nowego zakupu w sekcji Subskrypcja; płatne funkcje wrócą natychmiast.',
+  'downgraded.restore': "Twoje dane zostają zachowane. Aby odzyskać {plan_name}, kliknij „Przywróć {plan_name}” na stronie subskrypcji: tego dnia zaczyna się nowy okres, a płatne funkcje wracają natychmiast. Czas na planie bezpłatnym nigdy nie jest naliczany.",
 
   'help_request_received.subject': 'Otrzymaliśmy Twoją prośbę o pomoc',
   'help_request_received.body_invoice': 'Dziękujemy za wiadomość. Nasz zespół otrzymał Twoją prośbę dotyczącą faktury {invoice_id} wraz z próbami płatności i powodami podanymi przez bank i odpowie Ci e-mailem.',

@@ -30,6 +30,7 @@ export const pt: Catalog = {
   'link.billing': 'Verificar os meus dados de cobrança',
   'link.authenticate': 'Autenticar o pagamento',
   'link.history': 'Ver o meu histórico de compras',
+  'link.restore': "Repor o meu plano", // issue 15: the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'o limite de crédito do cartão foi atingido',
   'reason.card_expired_or_inactive': 'o cartão expirou ou não está ativo',
@@ -78,7 +79,7 @@ export const pt: Catalog = {
   'downgraded.subject': 'A sua conta passou para o plano gratuito',
   'downgraded.body': 'O pagamento da sua assinatura {plan_name} não foi concluído antes do fim do período de carência, por isso a sua conta passou para o plano gratuito.',
   'downgraded.invoice': 'A fatura por pagar {invoice_id} foi encerrada: não lhe será cobrada.',
-  'downgraded.restore': 'Os seus dados são mantidos. Para recuperar o seu plano, faça uma nova compra em Assinatura; as funcionalidades pagas voltam de imediato.',
+  'downgraded.restore': "Os seus dados são mantidos. Para recuperar {plan_name}, carregue em «Repor {plan_name}» na página da sua subscrição: nesse dia começa um novo período e as funcionalidades pagas voltam de imediato. Nunca lhe é cobrado o tempo no plano gratuito.",
 
   'help_request_received.subject': 'Recebemos o seu pedido de ajuda',
   'help_request_received.body_invoice': 'Obrigado pela sua mensagem. A nossa equipa recebeu o seu pedido sobre a fatura {invoice_id}, com as respetivas tentativas de pagamento e os motivos indicados pelo banco, e irá responder por e-mail.',

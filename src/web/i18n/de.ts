@@ -42,6 +42,21 @@ export const de: Catalog = {
   'downgraded.body':
     'Die Verlängerung von {plan} konnte bis zum Ende der Kulanzfrist nicht bezahlt werden. Ihre Daten bleiben erhalten; ein neuer Kauf stellt den Tarif wieder her.',
 
+  // ---- restore / buy back (issue 15) ----
+  'restore.heading': 'Ihren Tarif zurückholen',
+  'restore.intro': 'Sie sind im kostenlosen Tarif. Ein Kauf beginnt heute einen neuen Zeitraum und wird sofort abgebucht; die Zeit im kostenlosen Tarif wird nie berechnet.',
+  'restore.button': '{plan} wiederherstellen',
+  'restore.offer': '{plan}, {price}, zum heutigen Preis.',
+  'restore.card': 'Jetzt von Ihrer gespeicherten Karte abgebucht: {card}.',
+  'restore.others': 'Oder wählen Sie einen anderen Tarif',
+  'restore.buy': '{plan} kaufen — {price}',
+  'restore.noCard': 'Hinterlegen Sie zuerst eine Karte unter Zahlungsinformationen; dann können Sie hier einen Tarif kaufen.',
+  'restore.noPlans': 'In Ihrer Währung ist kein kostenpflichtiger Tarif verfügbar.',
+  'result.restore.paid': '{plan} ist zurück: bezahlt bis {date}.',
+  'result.restore.declined': 'Die Zahlung ist fehlgeschlagen, weil {reason}. Sie bleiben im kostenlosen Tarif: Ändern Sie Ihre Karte unter Zahlungsinformationen und versuchen Sie es erneut.',
+  'result.restore.live': 'Ihr Abonnement ist bereits aktiv: Es wurde nichts abgebucht.',
+  'result.restore.unavailable': 'Dieser Tarif kann gerade nicht gekauft werden: Es wurde nichts abgebucht.',
+
   'billing.heading': 'Zahlungsinformationen',
   'billing.current': 'Aktuelle Zahlungsmethode',
   'billing.card': '{brand} mit Endziffern {last4}, gültig bis {expiry}',

@@ -42,6 +42,21 @@ export const en = {
   'downgraded.title': 'Your plan was moved to the free plan',
   'downgraded.body': 'The renewal of {plan} could not be paid before the grace period ended. Your data is kept; a new purchase restores the plan.',
 
+  // ---- restore / buy back (issue 15) ----
+  'restore.heading': 'Get your plan back',
+  'restore.intro': 'You are on the free plan. A purchase starts a new period today and is charged at once; the time you spent on the free plan is never charged.',
+  'restore.button': 'Restore {plan}',
+  'restore.offer': '{plan}, {price}, at today’s price.',
+  'restore.card': 'Charged now to your saved card: {card}.',
+  'restore.others': 'Or choose another plan',
+  'restore.buy': 'Buy {plan} — {price}',
+  'restore.noCard': 'Add a card in Billing information first; then you can buy a plan here.',
+  'restore.noPlans': 'No paid plan is available in your currency.',
+  'result.restore.paid': '{plan} is back: paid until {date}.',
+  'result.restore.declined': 'The payment failed because {reason}. You stay on the free plan: change your card in Billing information, then try again.',
+  'result.restore.live': 'Your subscription is already active: nothing was charged.',
+  'result.restore.unavailable': 'This plan cannot be bought right now: nothing was charged.',
+
   'billing.heading': 'Billing information',
   'billing.current': 'Current payment method',
   'billing.card': '{brand} ending in {last4}, expires {expiry}',

@@ -41,6 +41,21 @@ export const es: Catalog = {
   'downgraded.title': 'Su plan ha pasado al plan gratuito',
   'downgraded.body': 'No se pudo cobrar la renovación de {plan} antes de que terminara el periodo de gracia. Sus datos se conservan; una nueva compra restablece el plan.',
 
+  // ---- restore / buy back (issue 15) ----
+  'restore.heading': 'Recupere su plan',
+  'restore.intro': 'Está en el plan gratuito. Una compra empieza hoy un nuevo periodo y se cobra al momento; el tiempo en el plan gratuito nunca se cobra.',
+  'restore.button': 'Restablecer {plan}',
+  'restore.offer': '{plan}, {price}, al precio de hoy.',
+  'restore.card': 'Se cobra ahora en su tarjeta guardada: {card}.',
+  'restore.others': 'O elija otro plan',
+  'restore.buy': 'Comprar {plan} — {price}',
+  'restore.noCard': 'Añada primero una tarjeta en Datos de facturación; después podrá comprar un plan aquí.',
+  'restore.noPlans': 'No hay ningún plan de pago disponible en su moneda.',
+  'result.restore.paid': '{plan} está de vuelta: pagado hasta el {date}.',
+  'result.restore.declined': 'El pago falló porque {reason}. Sigue en el plan gratuito: cambie su tarjeta en Datos de facturación y vuelva a intentarlo.',
+  'result.restore.live': 'Su suscripción ya está activa: no se ha cobrado nada.',
+  'result.restore.unavailable': 'Este plan no se puede comprar ahora: no se ha cobrado nada.',
+
   'billing.heading': 'Datos de facturación',
   'billing.current': 'Método de pago actual',
   'billing.card': '{brand} terminada en {last4}, caduca en {expiry}',

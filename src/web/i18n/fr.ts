@@ -41,6 +41,21 @@ export const fr: Catalog = {
   'downgraded.title': "Votre abonnement est passé à l'offre gratuite",
   'downgraded.body': "Le renouvellement de {plan} n'a pas pu être payé avant la fin du délai de grâce. Vos données sont conservées ; un nouvel achat rétablit l'offre.",
 
+  // ---- restore / buy back (issue 15) ----
+  'restore.heading': 'Retrouver votre offre',
+  'restore.intro': "Vous êtes sur l'offre gratuite. Un achat ouvre une nouvelle période dès aujourd'hui et est débité immédiatement ; le temps passé sur l'offre gratuite n'est jamais facturé.",
+  'restore.button': 'Rétablir {plan}',
+  'restore.offer': '{plan}, {price}, au tarif actuel.',
+  'restore.card': 'Débité maintenant sur votre carte enregistrée : {card}.',
+  'restore.others': 'Ou choisissez une autre offre',
+  'restore.buy': 'Acheter {plan} — {price}',
+  'restore.noCard': "Ajoutez d'abord une carte dans Informations de facturation ; vous pourrez ensuite acheter une offre ici.",
+  'restore.noPlans': "Aucune offre payante n'est disponible dans votre devise.",
+  'result.restore.paid': '{plan} est rétabli : payé jusqu’au {date}.',
+  'result.restore.declined': "Le paiement a échoué car {reason}. Vous restez sur l'offre gratuite : changez de carte dans Informations de facturation, puis réessayez.",
+  'result.restore.live': "Votre abonnement est déjà actif : rien n'a été débité.",
+  'result.restore.unavailable': "Cette offre ne peut pas être achetée pour le moment : rien n'a été débité.",
+
   'billing.heading': 'Informations de facturation',
   'billing.current': 'Moyen de paiement actuel',
   'billing.card': '{brand} se terminant par {last4}, expire fin {expiry}',

@@ -41,6 +41,21 @@ export const it: Catalog = {
   'downgraded.title': 'Il suo piano è passato al piano gratuito',
   'downgraded.body': 'Il rinnovo di {plan} non è stato pagato entro la fine del periodo di tolleranza. I suoi dati sono conservati; un nuovo acquisto ripristina il piano.',
 
+  // ---- restore / buy back (issue 15) ----
+  'restore.heading': 'Riattivi il suo piano',
+  'restore.intro': 'È sul piano gratuito. Un acquisto avvia oggi un nuovo periodo ed è addebitato subito; il tempo trascorso sul piano gratuito non viene mai addebitato.',
+  'restore.button': 'Ripristina {plan}',
+  'restore.offer': '{plan}, {price}, al prezzo di oggi.',
+  'restore.card': 'Addebitato ora sulla carta salvata: {card}.',
+  'restore.others': 'Oppure scelga un altro piano',
+  'restore.buy': 'Acquista {plan} — {price}',
+  'restore.noCard': 'Aggiunga prima una carta in Dati di fatturazione; poi potrà acquistare un piano qui.',
+  'restore.noPlans': 'Nessun piano a pagamento è disponibile nella sua valuta.',
+  'result.restore.paid': '{plan} è di nuovo attivo: pagato fino al {date}.',
+  'result.restore.declined': 'Il pagamento non è riuscito perché {reason}. Resta sul piano gratuito: cambi la carta in Dati di fatturazione e riprovi.',
+  'result.restore.live': 'Il suo abbonamento è già attivo: non è stato addebitato nulla.',
+  'result.restore.unavailable': 'Questo piano non può essere acquistato ora: non è stato addebitato nulla.',
+
   'billing.heading': 'Dati di fatturazione',
   'billing.current': 'Metodo di pagamento attuale',
   'billing.card': '{brand} che termina con {last4}, scade {expiry}',

@@ -41,6 +41,21 @@ export const pl: Catalog = {
   'downgraded.title': 'Twój plan został zmieniony na darmowy',
   'downgraded.body': 'Nie udało się opłacić odnowienia planu {plan} przed końcem okresu karencji. Twoje dane są zachowane; nowy zakup przywróci plan.',
 
+  // ---- restore / buy back (issue 15) ----
+  'restore.heading': 'Odzyskaj swój plan',
+  'restore.intro': 'Korzystasz z planu bezpłatnego. Zakup rozpoczyna dziś nowy okres i jest pobierany od razu; czas na planie bezpłatnym nigdy nie jest naliczany.',
+  'restore.button': 'Przywróć {plan}',
+  'restore.offer': '{plan}, {price}, w dzisiejszej cenie.',
+  'restore.card': 'Opłata zostanie pobrana teraz z zapisanej karty: {card}.',
+  'restore.others': 'Albo wybierz inny plan',
+  'restore.buy': 'Kup {plan} — {price}',
+  'restore.noCard': 'Najpierw dodaj kartę w sekcji Dane rozliczeniowe; potem kupisz tu plan.',
+  'restore.noPlans': 'W Twojej walucie nie ma dostępnego planu płatnego.',
+  'result.restore.paid': 'Plan {plan} wrócił: opłacony do {date}.',
+  'result.restore.declined': 'Płatność nie powiodła się, ponieważ {reason}. Pozostajesz na planie bezpłatnym: zmień kartę w sekcji Dane rozliczeniowe i spróbuj ponownie.',
+  'result.restore.live': 'Twoja subskrypcja jest już aktywna: nic nie pobrano.',
+  'result.restore.unavailable': 'Tego planu nie można teraz kupić: nic nie pobrano.',
+
   'billing.heading': 'Dane rozliczeniowe',
   'billing.current': 'Obecna metoda płatności',
   'billing.card': '{brand} z końcówką {last4}, ważna do {expiry}',

@@ -41,6 +41,21 @@ export const pt: Catalog = {
   'downgraded.title': 'O seu plano passou para o plano gratuito',
   'downgraded.body': 'Não foi possível cobrar a renovação de {plan} antes do fim do período de tolerância. Os seus dados são mantidos; uma nova compra repõe o plano.',
 
+  // ---- restore / buy back (issue 15) ----
+  'restore.heading': 'Recupere o seu plano',
+  'restore.intro': 'Está no plano gratuito. Uma compra inicia hoje um novo período e é cobrada de imediato; o tempo no plano gratuito nunca é cobrado.',
+  'restore.button': 'Repor {plan}',
+  'restore.offer': '{plan}, {price}, ao preço de hoje.',
+  'restore.card': 'Cobrado agora no seu cartão guardado: {card}.',
+  'restore.others': 'Ou escolha outro plano',
+  'restore.buy': 'Comprar {plan} — {price}',
+  'restore.noCard': 'Adicione primeiro um cartão em Dados de faturação; depois poderá comprar um plano aqui.',
+  'restore.noPlans': 'Nenhum plano pago está disponível na sua moeda.',
+  'result.restore.paid': '{plan} está de volta: pago até {date}.',
+  'result.restore.declined': 'O pagamento falhou porque {reason}. Continua no plano gratuito: altere o cartão em Dados de faturação e tente novamente.',
+  'result.restore.live': 'A sua subscrição já está ativa: nada foi cobrado.',
+  'result.restore.unavailable': 'Este plano não pode ser comprado agora: nada foi cobrado.',
+
   'billing.heading': 'Dados de faturação',
   'billing.current': 'Método de pagamento atual',
   'billing.card': '{brand} terminado em {last4}, válido até {expiry}',

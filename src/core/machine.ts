@@ -526,7 +526,7 @@ class Step {
     this.startAttempt(trigger);
   }
 
-  // ---- purchase and buy back (issue 15 item 3) ----
+  // ---- purchase and buy back ----
   /**
    * Why a purchase cannot start now, or null. A purchase is allowed only while no paid subscription
    * is live and nothing is being collected: never a second live subscription, never a second charge

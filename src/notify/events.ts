@@ -24,7 +24,7 @@ export const KNOWN_EVENT_TYPES = [
   'dunning.reminder_sent',
   'dunning_policy.updated',
   'retry.refused',
-  'purchase.refused', // issue 15: a purchase or buy-back refused under the subscription's lock (a live subscription, a purchase being paid, no card)
+  'purchase.refused', // a purchase or buy-back refused under the subscription's lock (a live subscription, a purchase being paid, no card)
   'help_request.created',
   'help_request.answered',
   'help_request.closed',

@@ -384,7 +384,7 @@ export function renderEmail(template: TemplateName, ctx: EmailContext): Rendered
     } else {
       const auth = b.link === 'authenticate' || (b.link === 'auth_or_billing' && (ctx.outcome === 'requires_action' || ctx.reason === 'authentication_required'));
       let url = auth ? (nonEmpty(ctx.auth_url) ?? nonEmpty(ctx.portal_url)) : nonEmpty(ctx.portal_url);
-      // The way back after a downgrade: straight to the page's Restore section (issue 15).
+      // The way back after a downgrade: straight to the page's Restore section .
       if (url && b.link === 'restore' && !url.includes('#')) url = `${url}#restore`;
       const label = auth ? catalog['link.authenticate'] : b.link === 'auth_or_billing' ? catalog['link.billing'] : catalog[`link.${b.link}` as MessageKey];
       if (url) parts.push({ kind: 'link', label, url });

@@ -29,7 +29,7 @@ export const de: Catalog = {
   'link.billing': 'Meine Zahlungsinformationen prüfen',
   'link.authenticate': 'Zahlung bestätigen',
   'link.history': 'Meine Kaufhistorie ansehen',
-  'link.restore': "Meinen Tarif wiederherstellen", // issue 15: the downgrade e-mail's way back (/portal#restore)
+  'link.restore': "Meinen Tarif wiederherstellen", // the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'Das Kreditlimit der Karte wurde erreicht',
   'reason.card_expired_or_inactive': 'Die Karte ist abgelaufen oder nicht aktiv',

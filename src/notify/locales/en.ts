@@ -32,7 +32,7 @@ export const en = {
   'link.billing': 'Check my billing information',
   'link.authenticate': 'Authenticate the payment',
   'link.history': 'See my purchase history',
-  'link.restore': "Restore my plan", // issue 15: the downgrade e-mail's way back (/portal#restore)
+  'link.restore': "Restore my plan", // the downgrade e-mail's way back (/portal#restore)
 
   // Decline reasons, in the customer's words (they follow "Why:")
   'reason.credit_limit': "the card's credit limit was reached",

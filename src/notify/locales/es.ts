@@ -29,7 +29,7 @@ export const es: Catalog = {
   'link.billing': 'Revisar mi información de facturación',
   'link.authenticate': 'Autenticar el pago',
   'link.history': 'Ver mi historial de compras',
-  'link.restore': "Restablecer mi plan", // issue 15: the downgrade e-mail's way back (/portal#restore)
+  'link.restore': "Restablecer mi plan", // the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'se alcanzó el límite de crédito de la tarjeta',
   'reason.card_expired_or_inactive': 'la tarjeta ha caducado o no está activa',

@@ -29,7 +29,7 @@ export const fr: Catalog = {
   'link.billing': 'Vérifier mes informations de facturation',
   'link.authenticate': 'Authentifier le paiement',
   'link.history': "Voir mon historique d'achats",
-  'link.restore': "Rétablir mon offre", // issue 15: the downgrade e-mail's way back (/portal#restore)
+  'link.restore': "Rétablir mon offre", // the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'le plafond de la carte a été atteint',
   'reason.card_expired_or_inactive': "la carte a expiré ou n'est pas active",

@@ -30,7 +30,7 @@ export const it: Catalog = {
   'link.billing': 'Controlla i miei dati di fatturazione',
   'link.authenticate': 'Autentica il pagamento',
   'link.history': 'Vedi la cronologia acquisti',
-  'link.restore': "Ripristina il mio piano", // issue 15: the downgrade e-mail's way back (/portal#restore)
+  'link.restore': "Ripristina il mio piano", // the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'è stato raggiunto il limite di credito della carta',
   'reason.card_expired_or_inactive': 'la carta è scaduta o non è attiva',

@@ -30,7 +30,7 @@ export const pl: Catalog = {
   'link.billing': 'Sprawdź moje dane rozliczeniowe',
   'link.authenticate': 'Potwierdź płatność',
   'link.history': 'Zobacz historię zakupów',
-  'link.restore': "Przywróć mój plan", // issue 15: the downgrade e-mail's way back (/portal#restore)
+  'link.restore': "Przywróć mój plan", // the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'osiągnięto limit kredytowy karty',
   'reason.card_expired_or_inactive': 'karta wygasła lub jest nieaktywna',

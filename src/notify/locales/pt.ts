@@ -30,7 +30,7 @@ export const pt: Catalog = {
   'link.billing': 'Verificar os meus dados de cobrança',
   'link.authenticate': 'Autenticar o pagamento',
   'link.history': 'Ver o meu histórico de compras',
-  'link.restore': "Repor o meu plano", // issue 15: the downgrade e-mail's way back (/portal#restore)
+  'link.restore': "Repor o meu plano", // the downgrade e-mail's way back (/portal#restore)
 
   'reason.credit_limit': 'o limite de crédito do cartão foi atingido',
   'reason.card_expired_or_inactive': 'o cartão expirou ou não está ativo',

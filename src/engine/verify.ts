@@ -53,6 +53,7 @@ export const RULES = [
   'orphan_in_flight',
   'attempt_after_downgrade',
   'attempt_after_paid',
+  'attempt_after_cancel',
   'retry_after_never',
   'blind_retry',
   'card_cap_30d',
@@ -161,6 +162,9 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
   // ---- no attempt on a closed invoice ----
   for (const r of await store.attemptsAfterDowngrade(db))
     fail('attempt_after_downgrade', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after the downgrade at ${iso(r.occurred_at)}`);
+
+  for (const r of await store.attemptsAfterCancel(db))
+    fail('attempt_after_cancel', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after ${r.after === 'invoice.voided' ? 'the invoice was voided' : 'the cancel took effect'} at ${iso(r.occurred_at)}`);
 
   for (const r of await store.attemptsAfterPaid(db))
     fail('attempt_after_paid', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after it was paid at ${iso(r.paid_at)}`);

@@ -67,6 +67,7 @@ function factsView({ account, sub, pm }: AccountData): Html {
 <dt>Currency</dt><dd>${account.currency}</dd>
 <dt>Plan</dt><dd>${sub ? html`${sub.plan_id} (${sub.interval}ly) ${badge(sub.status)}` : 'no subscription'}</dd>
 ${sub ? html`<dt>Current period</dt><dd>${when(sub.current_period_start)} → ${when(sub.current_period_end)}</dd><dt>Auto-renew</dt><dd>${sub.auto_renew ? 'on' : 'off'}</dd>` : ''}
+${sub?.cancel_at_period_end ? html`<dt>Cancel</dt><dd><strong>pending</strong>: ${sub.cancel_at ? html`ends ${when(sub.cancel_at)}, then the free plan` : 'takes effect when the payment in flight is answered'}</dd>` : ''}
 ${sub?.grace_ends_at ? html`<dt>Grace ends</dt><dd>${when(sub.grace_ends_at)}</dd>` : ''}
 <dt>Payment method</dt><dd>${pm ? `${pm.brand ?? pm.type} ···· ${pm.last4 ?? ''} (exp. ${pm.exp_month ?? '?'}/${pm.exp_year ?? '?'})` : 'none'}</dd>
 </dl></section>`;
@@ -155,13 +156,23 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
     case 'subscription.downgraded':
       return html`<strong>Downgraded</strong> from ${d.from_plan_id} to ${d.to_plan_id}`;
     case 'subscription.canceled':
-      return html`Canceled (auto-renew off) at the end of the period`;
+      return d.immediate
+        ? html`<strong>Canceled</strong> by the ${d.by === 'operator' ? 'operator' : 'customer'}: collection stopped, moved from ${d.from_plan_id} to ${d.to_plan_id}`
+        : html`Canceled (auto-renew off) at the end of the period`;
+    case 'subscription.cancel_scheduled':
+      return d.why === 'payment_in_flight_succeeded'
+        ? html`<strong>Cancel kept for the period end</strong>: the payment in flight when the cancel was asked succeeded; ends ${when(d.cancel_at)}`
+        : html`<strong>Cancel scheduled</strong> by the ${d.by === 'operator' ? 'operator' : 'customer'}: ends ${when(d.cancel_at)}`;
+    case 'subscription.cancel_requested':
+      return html`Cancel asked while a payment was in flight: it takes effect when the gateway answers (no new attempt)`;
+    case 'subscription.resumed':
+      return html`Cancel undone (resumed) by the ${d.by === 'operator' ? 'operator' : 'customer'}`;
     case 'payment_method.updated':
       return html`Billing information updated`;
     case 'retry.refused':
       return html`Retry refused (${words(d.trigger)}): ${words(d.reason)}`;
     case 'invoice.voided':
-      return html`Purchase invoice voided (${reasonLabel(d.reason)})`;
+      return d.reason === 'canceled' ? html`<strong>Invoice voided</strong>: the subscription was canceled` : html`Purchase invoice voided (${reasonLabel(d.reason)})`;
     case 'subscription.auto_renew_changed':
       return html`Auto-renew turned ${d.auto_renew ? 'on' : 'off'}`;
     case 'portal_session.created':

@@ -656,7 +656,11 @@ class Step {
   purchase(plan: Plan, interval: Interval, amount: number) {
     const sub = this.sub;
     this.s.plan = plan;
-    const period = periodOf(this.now, 0, interval, this.s.account.time_zone);
+    // Bought again after a cancel that took effect before its paid period ended (`at: 'now'`): the
+    // days already paid are not sold twice. The new period starts where the paid one ends (paid
+    // access comes back at once; the charge is for the period after it), so paid periods never overlap.
+    const paidUntil = sub.status === 'canceled' && sub.current_period_end.getTime() > this.now.getTime() ? sub.current_period_end : this.now;
+    const period = periodOf(paidUntil, 0, interval, this.s.account.time_zone);
     const inv: InvoiceState = {
       id: this.ctx.newId('inv'),
       account_id: sub.account_id,

@@ -198,7 +198,8 @@ export class Commands {
       sub = (await this.getSubscriptionRow(account.id))!;
     }
     if (plan.free) return { subscription: await this.subscriptionView(account.id), attempt: null };
-    if (input.auto_renew !== undefined) await presetAutoRenew(this.db, sub.id, input.auto_renew);
+    // A new purchase renews unless told otherwise, also after a cancel (which turned auto-renew off).
+    await presetAutoRenew(this.db, sub.id, input.auto_renew ?? true);
     const r = await this.engine.dispatch(sub.id, { type: 'purchase', plan, interval: input.interval, amount: price!.amount });
     if (r.attempt && r.attempt.outcome !== 'succeeded') {
       throw new CommandError('payment_failed', 'payment_failed', `the first payment failed: ${r.attempt.reason ?? r.attempt.outcome}`, {

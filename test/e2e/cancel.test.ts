@@ -131,9 +131,34 @@ describe('cancel (PGlite)', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual([r.body.status, r.body.plan_id, r.body.next_action_at], ['canceled', 'free', null]);
     assert.equal((await t.api('GET', `/v1/accounts/${id}/access`)).body.paid, false);
-    assert.deepEqual((await mails(id)).slice(-1), ['subscription_canceled']);
+    assert.deepEqual((await mails(id)).filter((m) => m === 'subscription_canceled'), ['subscription_canceled']);
     const events = (await t.svc.ctx.db.query<{ type: string }>('SELECT type FROM events WHERE account_id = $1 ORDER BY id', [id])).map((e) => e.type);
     assert.ok(events.includes('subscription.canceled'), events.join());
+  });
+
+  test('buying again after a cancel: auto-renew on again; the days already paid are not sold twice', async () => {
+    // Canceled after its period: the new period starts at the purchase.
+    const a = await subscribedAccount(t);
+    assert.equal((await t.api('POST', `/v1/accounts/${a}/subscription/cancel`, {})).status, 200);
+    await t.advance(35);
+    assert.equal((await sub(a)).status, 'canceled');
+    const ra = await t.api('POST', '/v1/subscriptions', { account_id: a, plan_id: 'pro', interval: 'month' });
+    assert.equal(ra.status, 201, JSON.stringify(ra.body));
+    assert.deepEqual([ra.body.status, ra.body.plan_id, ra.body.auto_renew, ra.body.cancel_at_period_end], ['active', 'pro', true, false]);
+    assert.ok(Math.abs(new Date(ra.body.current_period_start).getTime() - (await t.now()).getTime()) < 60_000, 'the new period starts at the purchase');
+
+    // Canceled "now" with paid days left, bought again 10 days later: access at once, and the new
+    // period (the one charged) starts where the paid one ends.
+    const b = await subscribedAccount(t);
+    const paidEnd = (await sub(b)).current_period_end;
+    assert.equal((await t.api('POST', `/v1/accounts/${b}/subscription/cancel`, { at: 'now' })).status, 200);
+    await t.advance(10);
+    const paidBefore = (await charges(t, b)).length;
+    const rb = await t.api('POST', '/v1/subscriptions', { account_id: b, plan_id: 'pro', interval: 'month' });
+    assert.equal(rb.status, 201, JSON.stringify(rb.body));
+    assert.deepEqual([rb.body.status, rb.body.auto_renew, rb.body.current_period_start], ['active', true, paidEnd]);
+    assert.equal((await t.api('GET', `/v1/accounts/${b}/access`)).body.paid, true);
+    assert.equal((await charges(t, b)).length, paidBefore + 1, 'one charge, for the period after the paid one');
   });
 
   test('bad input changes nothing: unknown at, another account, no subscription, no token', async () => {

@@ -219,7 +219,8 @@ export class Commands {
     if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
     const plan = (await loadPlans(this.db)).get(sub.plan_id);
     const paid = (sub.status === 'active' && plan && !plan.free) || sub.status === 'past_due';
-    if (paid && autoRenew !== sub.auto_renew) {
+    // Off while past due always goes to the machine: a row left past due with auto-renew off ends now.
+    if (paid && (autoRenew !== sub.auto_renew || (!autoRenew && sub.status === 'past_due'))) {
       if (autoRenew) return this.resumeSubscription(accountId, by);
       return this.cancelSubscription(accountId, 'period_end', by);
     }

@@ -93,6 +93,21 @@ describe('cancel (PGlite)', () => {
     assert.ok(!events.slice(at).some((e) => e.startsWith('payment_attempt.') || e === 'dunning.reminder_sent'), events.slice(at).join());
   });
 
+  test('a subscription left past due with auto-renew off (before this fix) is ended on its next look, never charged', async () => {
+    const id = await pastDue();
+    await t.advance(31);
+    assert.equal((await sub(id)).status, 'past_due');
+    await t.svc.ctx.db.query('UPDATE subscriptions SET auto_renew = false, version = version + 1 WHERE account_id = $1', [id]);
+    await scriptNextCharges(t, id, 'succeed', 20);
+    const n = await attempts(id);
+    await t.advance(20);
+    assert.equal(await attempts(id), n);
+    assert.equal((await charges(t, id)).length, 1);
+    const s = await sub(id);
+    assert.deepEqual([s.status, s.plan_id], ['canceled', 'free']);
+    assert.equal((await invoices(id))[0].status, 'void');
+  });
+
   test('period-end cancel keeps access to the period end and never renews; resume undoes it before then', async () => {
     const id = await subscribedAccount(t);
     const tok = await portalToken(t, id);

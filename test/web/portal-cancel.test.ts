@@ -82,6 +82,21 @@ describe('cancel and resume in the customer pages (Chromium)', () => {
     assert.equal(await page.getByText(de.t('cancel.summary')).count(), 1);
   });
 
+  test('the operator cancels an account in grace from the console: collection stops', async () => {
+    const id = await subscribedAccount(t, { later: CARDS.insufficient_funds });
+    await t.advance(31);
+    assert.equal((await sub(id)).status, 'past_due');
+    const op = await tab();
+    await signInConsole(op, t);
+    await op.page.goto(`${t.url}/console/accounts/${id}`);
+    await op.page.getByRole('button', { name: 'Cancel now (stop collection, free plan)' }).click();
+    await op.page.getByText('Canceled: collection stopped, the account is on the free plan.').waitFor();
+    const s = await sub(id);
+    assert.deepEqual([s.status, s.plan_id, s.next_action_at], ['canceled', 'free', null]);
+    assert.match(await op.page.locator('body').innerText(), /Canceled by the operator: collection stopped/);
+    assert.equal(await op.page.getByRole('button', { name: /Cancel now/ }).count(), 0);
+  });
+
   test('active: cancel now moves to the free plan at once (en-GB)', async () => {
     const id = await subscribedAccount(t, { locale: 'en-GB', domain_zone: 'uk', time_zone: 'Europe/London' });
     const en = i18n('en-GB', 'Europe/London');

@@ -41,6 +41,25 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
     }),
   );
 
+  // ---- cancel and resume (issue 15) ----
+  const back = (req: { params: unknown }) => `/console/accounts/${encodeURIComponent((req.params as { id: string }).id)}`;
+  app.post(
+    '/console/accounts/:id/cancel',
+    c.act(back, async (req) => {
+      const id = (req.params as { id: string }).id;
+      const at = str((req.body as Body).at) === 'now' ? 'now' : 'period_end';
+      const v = await commands.cancelSubscription(id, at, 'operator');
+      return { kind: 'success', text: v.status === 'canceled' ? 'Canceled: collection stopped, the account is on the free plan.' : `Cancel ${v.cancel_at ? `scheduled for ${when(v.cancel_at)}` : 'waiting for the payment in flight'}.` };
+    }),
+  );
+  app.post(
+    '/console/accounts/:id/resume',
+    c.act(back, async (req) => {
+      await commands.resumeSubscription((req.params as { id: string }).id, 'operator');
+      return { kind: 'success', text: 'Cancel undone: the subscription renews as before.' };
+    }),
+  );
+
   app.post(
     '/console/invoices/:id/retry',
     c.act(
@@ -57,10 +76,10 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
 export function accountView(d: AccountData, csrf: string): Html {
   const { account } = d;
   return html`<p><a href="/console/accounts">← Accounts</a></p><h1>${account.name} <span class="mono muted small">${account.id}</span></h1>
-<div class="grid-2"><div>${factsView(d)}${invoicesView(d, csrf)}</div><div>${timelineView(d.timeline)}${helpView(d.help)}${mailsView(d.mails)}</div></div>`;
+<div class="grid-2"><div>${factsView(d, csrf)}${invoicesView(d, csrf)}</div><div>${timelineView(d.timeline)}${helpView(d.help)}${mailsView(d.mails)}</div></div>`;
 }
 
-function factsView({ account, sub, pm }: AccountData): Html {
+function factsView({ account, sub, pm }: AccountData, csrf: string): Html {
   return html`<section class="panel" aria-labelledby="acct-title"><h2 id="acct-title">Account and subscription</h2><dl class="facts">
 <dt>E-mail</dt><dd>${account.email}</dd>
 <dt>Locale · zone · time zone</dt><dd>${account.locale} · .${account.domain_zone} · ${account.time_zone}</dd>
@@ -70,7 +89,19 @@ ${sub ? html`<dt>Current period</dt><dd>${when(sub.current_period_start)} → ${
 ${sub?.cancel_at_period_end ? html`<dt>Cancel</dt><dd><strong>pending</strong>: ${sub.cancel_at ? html`ends ${when(sub.cancel_at)}, then the free plan` : 'takes effect when the payment in flight is answered'}</dd>` : ''}
 ${sub?.grace_ends_at ? html`<dt>Grace ends</dt><dd>${when(sub.grace_ends_at)}</dd>` : ''}
 <dt>Payment method</dt><dd>${pm ? `${pm.brand ?? pm.type} ···· ${pm.last4 ?? ''} (exp. ${pm.exp_month ?? '?'}/${pm.exp_year ?? '?'})` : 'none'}</dd>
-</dl></section>`;
+</dl>${cancelActions(account.id, sub, csrf)}</section>`;
+}
+
+// ---- cancel and resume (issue 15): the operator's buttons, the same commands as the API ----
+function cancelActions(accountId: string, sub: AccountData['sub'], csrf: string): Html | '' {
+  if (!sub || (sub.status !== 'active' && sub.status !== 'past_due')) return '';
+  const form = (action: string, at: string | null, label: string, cls: string) =>
+    html`<form method="post" action="/console/accounts/${accountId}/${action}">${hidden('_csrf', csrf)}${at ? hidden('at', at) : ''}<button type="submit" class="btn ${cls}">${label}</button></form>`;
+  if (sub.cancel_at_period_end && sub.status === 'active') return html`<div class="actions">${form('resume', null, 'Resume (undo the cancel)', 'btn-secondary')}</div>`;
+  if (sub.cancel_at_period_end) return '';
+  return sub.status === 'past_due'
+    ? html`<div class="actions">${form('cancel', 'now', 'Cancel now (stop collection, free plan)', 'btn-danger')}</div>`
+    : html`<div class="actions">${form('cancel', 'period_end', 'Cancel at period end', 'btn-secondary')}${form('cancel', 'now', 'Cancel now (free plan)', 'btn-danger')}</div>`;
 }
 
 function timelineView(timeline: AccountData['timeline']): Html {

@@ -76,10 +76,52 @@ export type MachineEvent =
   | { type: 'charge_result'; attempt_id: string; result: ChargeOutcome }
   | { type: 'payment_method_updated' }
   | { type: 'retry_requested'; trigger: 'customer_retry' | 'operator' }
-  | { type: 'purchase'; plan: Plan; interval: Interval; amount: number; auto_renew?: boolean };
+  | { type: 'purchase'; plan: Plan; interval: Interval; amount: number; auto_renew?: boolean }
+  | { type: 'cancel'; at: CancelAt; by?: CancelBy }
+  | { type: 'resume'; by?: CancelBy };
 
 /** Why the machine refuses a purchase (the command checks the same before dispatching). */
 export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
+
+/** When a cancel takes effect: at once, or when the paid period ends (the default for an active subscription). */
+export const CANCEL_AT = ['now', 'period_end'] as const;
+export type CancelAt = (typeof CANCEL_AT)[number];
+/** Who asked (recorded in the events). */
+export type CancelBy = 'customer' | 'operator';
+
+/** Why a cancel or resume changed nothing; the engine turns it into a problem (a 409 at the API). */
+export interface Refusal {
+  code: 'already_canceled' | 'nothing_to_cancel' | 'cancel_took_effect' | 'no_pending_cancel';
+  message: string;
+}
+
+/**
+ * Whether the subscription can be canceled now. Canceled or downgraded (or on the free plan):
+ * already canceled; incomplete (the first payment not made): nothing to cancel.
+ */
+export function cancelRefusal(s: Pick<BillingState, 'subscription' | 'plan'>): Refusal | null {
+  const sub = s.subscription;
+  if (sub.status === 'canceled' || sub.status === 'downgraded' || (sub.status === 'active' && s.plan.free))
+    return { code: 'already_canceled', message: 'the subscription is already canceled: the account is on the free plan' };
+  if (sub.status === 'incomplete') return { code: 'nothing_to_cancel', message: 'the subscription has no paid period to cancel' };
+  return null;
+}
+
+/** Whether a pending cancel can be undone: only before it took effect. */
+export function resumeRefusal(s: Pick<BillingState, 'subscription' | 'plan'>): Refusal | null {
+  const sub = s.subscription;
+  if (sub.status === 'canceled' || sub.status === 'downgraded')
+    return { code: 'cancel_took_effect', message: 'the cancel has already taken effect; buy the plan again to come back' };
+  if (sub.status === 'incomplete' || s.plan.free || sub.auto_renew || (sub.status !== 'active' && sub.status !== 'past_due'))
+    return { code: 'no_pending_cancel', message: 'the subscription has no pending cancel to undo' };
+  return null;
+}
+
+/** A cancel waits for its end: an active subscription with auto-renew off ends at its period end (`cancel_at`). */
+export function pendingCancel(sub: Pick<Subscription, 'status' | 'auto_renew' | 'current_period_end'>, plan: Pick<Plan, 'free'>) {
+  const pending = !sub.auto_renew && !plan.free && (sub.status === 'active' || sub.status === 'past_due');
+  return { cancel_at_period_end: pending, cancel_at: pending && sub.status === 'active' ? sub.current_period_end : null };
+}
 
 export type Effect =
   | { type: 'charge'; attempt: AttemptState }
@@ -95,6 +137,8 @@ export interface StepResult {
   /** Final state of the invoice the step started with (it may have been closed: paid, void, uncollectible). */
   updated_invoice: InvoiceState | null;
   changed_attempts: AttemptState[];
+  /** A cancel or resume the state does not allow: nothing changed. */
+  refused: Refusal | null;
 }
 
 export interface StepContext {
@@ -133,6 +177,7 @@ class Step {
   effects: Effect[] = [];
   created: InvoiceState | null = null;
   changed = new Map<string, AttemptState>();
+  refused: Refusal | null = null;
   // The machine mutates invoice objects in place, so this reference ends as the final state.
   startInvoice: InvoiceState | null;
   s: BillingState;
@@ -157,7 +202,7 @@ class Step {
   }
 
   result(): StepResult {
-    return { state: this.s, effects: this.effects, created_invoice: this.created, updated_invoice: this.startInvoice, changed_attempts: [...this.changed.values()] };
+    return { state: this.s, effects: this.effects, created_invoice: this.created, updated_invoice: this.startInvoice, changed_attempts: [...this.changed.values()], refused: this.refused };
   }
 
   event(event_type: string, data: Record<string, unknown> = {}) {
@@ -179,6 +224,10 @@ class Step {
         return this.customerAction(e.trigger);
       case 'purchase':
         return this.purchase(e.plan, e.interval, e.amount, e.auto_renew);
+      case 'cancel':
+        return this.cancel(e.at, e.by ?? 'customer');
+      case 'resume':
+        return this.resume(e.by ?? 'customer');
     }
   }
 
@@ -198,6 +247,8 @@ class Step {
       this.setNext(new Date(this.now.getTime() + this.lease), 'retry');
       return;
     }
+    // A cancel asked while an attempt was in flight takes effect once nothing is in flight.
+    if (sub.status === 'past_due' && !sub.auto_renew) return this.endNow('customer');
     if (sub.status === 'active') return this.tickActive();
     if (sub.status === 'past_due') return this.tickPastDue();
     this.setNext(null, null);
@@ -420,6 +471,9 @@ class Step {
     const sub = this.sub;
     const inv = this.s.invoice!;
     const reason = a?.reason ?? null;
+    // Auto-renew off (a cancel asked while this renewal's charge was in flight): no grace, no
+    // retry: the cancel takes effect now and the invoice is voided.
+    if (!sub.auto_renew && inv.kind === 'renewal') return this.endNow('customer');
     if (inv.status === 'open') {
       inv.status = 'past_due';
       inv.failed_at = this.now;
@@ -475,7 +529,81 @@ class Step {
     this.email(template, `${template}:${inv.id}`, { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_end: inv.period_end });
     this.s.invoice = null;
     this.s.attempts = [];
+    if (inv.kind === 'renewal' && !sub.auto_renew) {
+      // A cancel asked while this charge was already at the gateway, which took the money: the
+      // payment is kept and honoured (the rule in docs/ARCHITECTURE.md): the subscription runs to
+      // the end of the period just paid and then ends, with no further charge.
+      this.event('subscription.cancel_scheduled', { cancel_at: sub.current_period_end, by: 'customer', why: 'payment_in_flight_succeeded', invoice_id: inv.id });
+      this.email('subscription_canceled', `subscription_canceled:${sub.id}:${sub.current_period_end.toISOString()}`, { access_until: sub.current_period_end, paid_amount: inv.amount, currency: inv.currency });
+    }
     this.planActive();
+  }
+
+  /**
+   * Cancel. Past due (any `at`) or `at: 'now'`: collection stops at once (the open invoice is
+   * voided, no attempt, no reminder) and the account moves to the free plan. Active with
+   * `period_end`: auto-renew goes off and the paid period runs to its end. With an attempt in
+   * flight the cancel waits for its answer (a decline ends the subscription then; a success is kept).
+   */
+  cancel(at: CancelAt, by: CancelBy) {
+    const sub = this.sub;
+    const refusal = cancelRefusal(this.s);
+    if (refusal) {
+      this.refused = refusal;
+      return;
+    }
+    if (this.inFlight()) {
+      // The renewal's charge is at the gateway: its answer decides (see chargeResult → failed/paid).
+      if (!sub.auto_renew) return;
+      sub.auto_renew = false;
+      sub.next_retry_at = null;
+      sub.next_retry_why = null;
+      this.event('subscription.cancel_requested', { at, by, why: 'payment_in_flight', invoice_id: this.s.invoice?.id ?? null });
+      return; // next_action_at already points at the attempt's reconciliation
+    }
+    if (sub.status === 'past_due' || at === 'now') return this.endNow(by);
+    if (!sub.auto_renew) return; // already scheduled: nothing more to do
+    sub.auto_renew = false;
+    this.event('subscription.cancel_scheduled', { cancel_at: sub.current_period_end, by });
+    this.email('subscription_canceled', `subscription_canceled:${sub.id}:${sub.current_period_end.toISOString()}`, { access_until: sub.current_period_end });
+    this.planActive();
+  }
+
+  /** Undoes a cancel that has not taken effect: auto-renew back on, renewals as before. */
+  resume(by: CancelBy) {
+    const sub = this.sub;
+    const refusal = resumeRefusal(this.s);
+    if (refusal) {
+      this.refused = refusal;
+      return;
+    }
+    sub.auto_renew = true;
+    this.event('subscription.resumed', { by, period_end: sub.current_period_end });
+    if (this.inFlight()) return;
+    if (sub.status === 'active') this.planActive();
+    else if (this.s.invoice && sub.grace_ends_at) this.planPastDue(this.retryPlan());
+  }
+
+  /** The cancel takes effect now: the invoice being collected is voided, the account goes to the free plan. */
+  endNow(by: CancelBy) {
+    const sub = this.sub;
+    const inv = this.s.invoice;
+    if (inv) {
+      inv.status = 'void';
+      this.event('invoice.voided', { invoice_id: inv.id, reason: 'canceled' });
+      this.s.invoice = null;
+      this.s.attempts = [];
+    }
+    const from = sub.plan_id;
+    sub.status = 'canceled';
+    sub.auto_renew = false;
+    sub.plan_id = this.s.free_plan_id;
+    sub.grace_ends_at = null;
+    sub.next_retry_at = null;
+    sub.next_retry_why = null;
+    this.setNext(null, null);
+    this.event('subscription.canceled', { from_plan_id: from, to_plan_id: this.s.free_plan_id, invoice_id: inv?.id ?? null, by, immediate: true });
+    this.email('subscription_canceled', `subscription_canceled:${sub.id}:${this.now.toISOString()}`, { invoice_id: inv?.id ?? null });
   }
 
   downgrade(inv: InvoiceState | null) {
@@ -504,6 +632,8 @@ class Step {
       return;
     }
     if (this.inFlight()) return;
+    // Auto-renew off while past due is a cancel waiting to take effect: never a new attempt.
+    if (!sub.auto_renew) return;
     if (trigger !== 'payment_method_updated') {
       // The same rules the Retry button shows, checked again here: a hard decline is never retried.
       const since = this.now.getTime() - DAY;
@@ -552,7 +682,11 @@ class Step {
     // The switch of the subscription being bought (never of a live one: refused above).
     if (autoRenew !== undefined) sub.auto_renew = autoRenew;
     this.s.plan = plan;
-    const period = periodOf(this.now, 0, interval, this.s.account.time_zone);
+    // Bought again after a cancel that took effect before its paid period ended (`at: 'now'`): the
+    // days already paid are not sold twice. The new period starts where the paid one ends (paid
+    // access comes back at once; the charge is for the period after it), so paid periods never overlap.
+    const paidUntil = sub.status === 'canceled' && sub.current_period_end.getTime() > this.now.getTime() ? sub.current_period_end : this.now;
+    const period = periodOf(paidUntil, 0, interval, this.s.account.time_zone);
     const inv: InvoiceState = {
       id: this.ctx.newId('inv'),
       account_id: sub.account_id,

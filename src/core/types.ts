@@ -159,6 +159,7 @@ export const TEMPLATE_NAMES = [
   'renewal_upcoming',
   'grace_ending',
   'downgraded',
+  'subscription_canceled',
   'help_request_received',
   'help_request_answered',
   'webhook_endpoint_disabled',

@@ -1,7 +1,7 @@
 // What people and integrators can do, as functions over the store, the engine and the gateway.
 // HTTP handlers, the CLI and the demo seed all call these; none of them writes SQL of its own.
 import type { Account, Interval, PaymentMethod, Plan, PaymentMethodType } from '../core/types.ts';
-import { accessOf, toView, type AttemptState } from '../core/machine.ts';
+import { accessOf, pendingCancel, toView, type AttemptState, type CancelAt, type CancelBy } from '../core/machine.ts';
 import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
 import { isKnownCurrency } from '../core/money.ts';
 import { isValidTimeZone, DAY } from '../core/time.ts';
@@ -239,9 +239,20 @@ export class Commands {
     return { subscription: await this.subscriptionView(account.id), attempt: r.attempt };
   }
 
-  async setAutoRenew(accountId: string, autoRenew: boolean) {
+  /**
+   * The auto-renew switch. Off on a paid subscription is a cancel (at the period end; at once while
+   * past due: collection stops); on undoes a pending cancel. Anything else only records the flag.
+   */
+  async setAutoRenew(accountId: string, autoRenew: boolean, by: CancelBy = 'customer') {
     const sub = await this.getSubscriptionRow(accountId);
     if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
+    const plan = (await loadPlans(this.db)).get(sub.plan_id);
+    const paid = (sub.status === 'active' && plan && !plan.free) || sub.status === 'past_due';
+    // Off while past due always goes to the machine: a row left past due with auto-renew off ends now.
+    if (paid && (autoRenew !== sub.auto_renew || (!autoRenew && sub.status === 'past_due'))) {
+      if (autoRenew) return this.resumeSubscription(accountId, by);
+      return this.cancelSubscription(accountId, 'period_end', by);
+    }
     await this.db.tx(async (q) => {
       await setAutoRenew(q, sub.id, autoRenew);
       await insertEvents(q, [{ account_id: accountId, subscription_id: sub.id, type: 'subscription.auto_renew_changed', data: { auto_renew: autoRenew } }], this.clock.now());
@@ -249,10 +260,34 @@ export class Commands {
     return this.subscriptionView(accountId);
   }
 
+  /**
+   * Cancels the account's subscription. Past due (whatever `at`) or `at: 'now'`: collection stops at
+   * once (open invoice void, no attempt, no reminder), the account moves to the free plan. Active
+   * with `period_end`: the paid period runs to its end, then the free plan, no renewal charge.
+   */
+  async cancelSubscription(accountId: string, at: CancelAt = 'period_end', by: CancelBy = 'customer') {
+    const sub = await this.getSubscriptionRow(accountId);
+    if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
+    const r = await this.engine.dispatch(sub.id, { type: 'cancel', at, by });
+    if (r.refused) throw new CommandError('conflict', r.refused.code, r.refused.message);
+    return (await this.subscriptionView(accountId))!;
+  }
+
+  /** Undoes a period-end cancel before it takes effect. */
+  async resumeSubscription(accountId: string, by: CancelBy = 'customer') {
+    const sub = await this.getSubscriptionRow(accountId);
+    if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
+    const r = await this.engine.dispatch(sub.id, { type: 'resume', by });
+    if (r.refused) throw new CommandError('conflict', r.refused.code, r.refused.message);
+    return (await this.subscriptionView(accountId))!;
+  }
+
   async subscriptionView(accountId: string) {
     const sub = await this.getSubscriptionRow(accountId);
     if (!sub) return null;
+    const plan = (await loadPlans(this.db)).get(sub.plan_id);
     return {
+      ...pendingCancel(sub, plan ?? { free: true }),
       id: sub.id,
       status: sub.status,
       plan_id: sub.plan_id,

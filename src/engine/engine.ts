@@ -5,7 +5,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.ts';
 import type { DeclineReason, Plan } from '../core/types.ts';
-import { step, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
+import { step, type Refusal, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
 import { classifyDecline } from '../core/declines.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { insertOutbox, loadStates, saveSteps, type OutboxRow, type SubscriptionRecord } from '../store/billing.ts';
@@ -40,6 +40,8 @@ export interface DispatchResult {
   state: BillingState;
   /** The attempt the event caused, after its answer was applied (null when none was made). */
   attempt: AttemptState | null;
+  /** A cancel or resume the state did not allow (nothing was written). */
+  refused?: Refusal | null;
 }
 
 export class Engine {
@@ -116,9 +118,11 @@ export class Engine {
       if (!sub) throw new Error(`no subscription ${subscriptionId}`);
       const [before] = await loadStates(q, [sub], now);
       const result = this.step(before, event, now);
+      if (result.refused) return { result, charges: [] };
       await this.persist(q, [{ before, result }], now);
       return { result, charges: gatewayEffects(result) };
     });
+    if (result.refused) return { state: result.state, attempt: null, refused: result.refused };
     if (charges.length === 0) return { state: result.state, attempt: null };
     const applied = await this.settle(charges);
     return applied.get(subscriptionId) ?? { state: result.state, attempt: null };
@@ -322,6 +326,8 @@ function emailContext(s: BillingState, data: Record<string, unknown>, portalUrl:
     amount: (data.amount as number | undefined) ?? s.invoice?.amount,
     currency: (data.currency as string | undefined) ?? s.invoice?.currency ?? s.account.currency,
     period_end: dateOf(data.period_end) ?? s.subscription.current_period_end,
+    access_until: dateOf(data.access_until),
+    paid_amount: data.paid_amount as number | undefined,
     grace_ends_at: dateOf(data.grace_ends_at) ?? s.subscription.grace_ends_at ?? undefined,
     next_retry_at: s.subscription.next_retry_at,
     reason: (data.reason as DeclineReason | null | undefined) ?? undefined,

@@ -53,6 +53,7 @@ export const RULES = [
   'orphan_in_flight',
   'attempt_after_downgrade',
   'attempt_after_paid',
+  'attempt_after_cancel',
   'retry_after_never',
   'blind_retry',
   'card_cap_30d',
@@ -165,6 +166,9 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
   for (const r of await store.attemptsAfterDowngrade(db))
     fail('attempt_after_downgrade', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after the downgrade at ${iso(r.occurred_at)}`);
 
+  for (const r of await store.attemptsAfterCancel(db))
+    fail('attempt_after_cancel', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after ${r.after === 'invoice.voided' ? 'the invoice was voided' : 'the cancel took effect'} at ${iso(r.occurred_at)}`);
+
   for (const r of await store.attemptsAfterPaid(db))
     fail('attempt_after_paid', `attempt ${r.id} on invoice ${r.invoice_id} was made at ${iso(r.created_at)}, after it was paid at ${iso(r.paid_at)}`);
 
@@ -216,7 +220,7 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
   for (const r of await store.statusesDisagreeing(db))
     fail('status_consistency', `subscription ${r.id} is ${r.status} (grace ends ${iso(r.grace_ends_at)}) with ${r.n} past-due invoice(s)`);
 
-  // ---- buying back (issue 15): one live subscription, a new period from the purchase, nothing half-made ----
+  // ---- buying back: one live subscription, a new period from the purchase, nothing half-made ----
   for (const r of await store.accountsWithSeveralLiveSubscriptions(db))
     fail('one_live_subscription', `account ${r.account_id} has ${r.n} live (active or past-due) paid subscriptions (${r.ids})`);
   for (const r of await store.purchasesStartingBeforeTheyWereMade(db))

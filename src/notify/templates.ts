@@ -38,6 +38,10 @@ export interface EmailContext {
   amount?: number;
   currency?: string;
   period_end?: Date;
+  /** Until when a canceled subscription keeps its paid features (a period-end cancel). */
+  access_until?: Date;
+  /** A payment that was in flight when the customer canceled and went through (minor units of `currency`). */
+  paid_amount?: number;
   grace_ends_at?: Date;
   next_retry_at?: Date | null;
   reason?: DeclineReason;
@@ -173,6 +177,17 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     subject: 'downgraded.subject',
     blocks: [{ p: ['downgraded.body'] }, { p: ['downgraded.invoice'] }, { p: ['downgraded.restore'] }, { link: 'restore' }],
   },
+  subscription_canceled: {
+    subject: 'subscription_canceled.subject',
+    blocks: [
+      { p: ['subscription_canceled.body_until', 'subscription_canceled.body_now'] },
+      { p: ['subscription_canceled.paid_in_flight'] },
+      { p: ['subscription_canceled.invoice'] },
+      { p: ['subscription_canceled.no_charge'] },
+      { p: ['subscription_canceled.resume', 'subscription_canceled.restore'] },
+      { link: 'portal' },
+    ],
+  },
   help_request_received: {
     subject: 'help_request_received.subject',
     blocks: [
@@ -284,6 +299,14 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
       amount = `${ctx.amount} ${ctx.currency}`; // not an ISO 4217 code Intl knows: show it raw
     }
   }
+  let paid_amount: string | undefined;
+  if (typeof ctx.paid_amount === 'number' && Number.isFinite(ctx.paid_amount) && ctx.currency) {
+    try {
+      paid_amount = formatMoney(ctx.paid_amount, ctx.currency.toUpperCase(), locale);
+    } catch {
+      paid_amount = `${ctx.paid_amount} ${ctx.currency}`;
+    }
+  }
   let days: string | undefined;
   if (typeof ctx.days_left === 'number' && Number.isFinite(ctx.days_left) && ctx.days_left >= 0) {
     const n = Math.round(ctx.days_left);
@@ -297,6 +320,8 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
     plan_name: nonEmpty(ctx.plan_name),
     amount,
     period_end: date(ctx.period_end),
+    access_until: date(ctx.access_until),
+    paid_amount,
     grace_ends_at: date(ctx.grace_ends_at),
     next_retry_at: date(ctx.next_retry_at),
     reason: ctx.reason && (DECLINE_REASONS as readonly string[]).includes(ctx.reason) ? catalog[`reason.${ctx.reason}` as MessageKey] : undefined,

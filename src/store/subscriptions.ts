@@ -40,11 +40,6 @@ export async function insertSubscription(
   );
 }
 
-/** Sets auto-renew before a purchase is dispatched (the purchase's own step bumps the version). */
-export async function presetAutoRenew(q: Queryable, id: string, autoRenew: boolean): Promise<void> {
-  await q.query('UPDATE subscriptions SET auto_renew = $2 WHERE id = $1', [id, autoRenew]);
-}
-
 /** The customer's or operator's auto-renew switch (a new version: a claimed state is not reused). */
 export async function setAutoRenew(q: Queryable, id: string, autoRenew: boolean): Promise<void> {
   await q.query('UPDATE subscriptions SET auto_renew = $2, version = version + 1 WHERE id = $1', [id, autoRenew]);

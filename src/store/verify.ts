@@ -121,6 +121,30 @@ export async function attemptsAfterDowngrade(q: Queryable) {
   );
 }
 
+/**
+ * Attempts made after a cancel took effect on an invoice that existed then (a new purchase after
+ * the cancel is not one), and attempts made on an invoice after it was voided. "After" by time or,
+ * at the same instant (test clock), by event order: the attempt's started event follows the cancel's.
+ */
+export async function attemptsAfterCancel(q: Queryable) {
+  return q.query<{ id: string; invoice_id: string; created_at: Date; occurred_at: Date; after: string }>(
+    `SELECT DISTINCT a.id, a.invoice_id, a.created_at, e.occurred_at, e.type AS after
+       FROM events e
+       JOIN invoices i ON i.subscription_id = e.subscription_id
+       JOIN events ic ON ic.type = 'invoice.created' AND ic.invoice_id = i.id AND ic.id < e.id
+       JOIN payment_attempts a ON a.invoice_id = i.id
+       LEFT JOIN events st ON st.type = 'payment_attempt.started' AND st.invoice_id = a.invoice_id AND st.data->>'attempt_id' = a.id
+      WHERE e.type = 'subscription.canceled'
+        AND (a.created_at > e.occurred_at OR st.id > e.id)
+     UNION
+     SELECT DISTINCT a.id, a.invoice_id, a.created_at, e.occurred_at, e.type AS after
+       FROM events e JOIN payment_attempts a ON a.invoice_id = e.invoice_id
+       LEFT JOIN events st ON st.type = 'payment_attempt.started' AND st.invoice_id = a.invoice_id AND st.data->>'attempt_id' = a.id
+      WHERE e.type = 'invoice.voided'
+        AND (a.created_at > e.occurred_at OR st.id > e.id)`,
+  );
+}
+
 export async function attemptsAfterPaid(q: Queryable) {
   return q.query<{ id: string; invoice_id: string; created_at: Date; paid_at: Date }>(
     `SELECT a.id, a.invoice_id, a.created_at, i.paid_at FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
@@ -260,7 +284,7 @@ export async function statusesDisagreeing(q: Queryable) {
   );
 }
 
-// ---- buying back (issue 15): one live subscription, a new period from the purchase, nothing half-made ----
+// ---- buying back: one live subscription, a new period from the purchase, nothing half-made ----
 
 /** Accounts with more than one live paid subscription (active on a paid plan, or past due). */
 export async function accountsWithSeveralLiveSubscriptions(q: Queryable) {

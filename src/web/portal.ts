@@ -211,7 +211,7 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     }),
   );
 
-  // ---- restore / buy back after a downgrade or a cancel (issue 15) ----
+  // ---- restore / buy back after a downgrade or a cancel ----
   app.post('/portal/subscription/buy', async (req, reply) =>
     action(req, reply, async (s, t, account) => {
       const body = (req.body ?? {}) as Body;
@@ -238,6 +238,37 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     }),
   );
 
+  // ---- cancel and resume: the same engine commands as the API ----
+  app.post('/portal/subscription/cancel', async (req, reply) =>
+    action(req, reply, async (s, t, account) => {
+      const at = str((req.body as Body).at) === 'now' ? 'now' : 'period_end';
+      try {
+        const v = await commands.cancelSubscription(account.id, at, 'customer');
+        if (v.status === 'canceled') return { kind: 'success', text: t.t('result.cancel.now'), target: 'subscription' };
+        // An attempt was at the gateway: the cancel waits for its answer (no new attempt meanwhile).
+        if (v.status === 'past_due' || at === 'now') return { kind: 'info', text: t.t('result.cancel.pending'), target: 'subscription' };
+        return { kind: 'success', text: t.t('result.cancel.scheduled', { date: t.date(v.current_period_end) }), target: 'subscription' };
+      } catch (err) {
+        if (err instanceof CommandError && err.kind === 'conflict') return { kind: 'error', text: t.t('result.cancel.already'), target: 'subscription' };
+        throw err;
+      }
+    }),
+  );
+
+  app.post('/portal/subscription/resume', async (req, reply) =>
+    action(req, reply, async (s, t, account) => {
+      try {
+        const v = await commands.resumeSubscription(account.id, 'customer');
+        return { kind: 'success', text: t.t('result.resume.done', { date: t.date(v.current_period_end) }), target: 'subscription' };
+      } catch (err) {
+        if (err instanceof CommandError && err.code === 'cancel_took_effect') return { kind: 'error', text: t.t('result.resume.tooLate'), target: 'subscription' };
+        if (err instanceof CommandError && err.kind === 'conflict') return { kind: 'error', text: t.t('result.resume.none'), target: 'subscription' };
+        throw err;
+      }
+    }),
+  );
+  // ---- end cancel and resume ----
+
   app.post('/portal/sign-out', async (req, reply) => {
     const s = sessions.fromRequest(req);
     const account = s ? await commands.getAccount(s.data.account_id) : null;
@@ -258,7 +289,7 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
       commands.listPlans(),
       deps.listHelpRequests({ account_id: account.id }).catch(() => [] as HelpRequestView[]),
     ]);
-    const restore = restoreView(t, csrf_(s.csrf), account, sub, pm, invoices, plans); // issue 15: buy back
+    const restore = restoreView(t, csrf_(s.csrf), account, sub, pm, invoices, plans);
     const planName = (id: string | null | undefined) => (id ? plans.find((p) => p.id === id)?.name ?? id : '');
     const now = ctx.clock.now();
     const csrf = hidden('_csrf', s.csrf);
@@ -296,6 +327,29 @@ ${graceEnd ? html`<p><strong>${t.t('grace.access', { date: t.date(graceEnd), day
       const cls = st === 'active' ? 'b-ok' : st === 'past_due' ? 'b-warn' : 'b-neutral';
       return html`<span class="badge ${cls}">${t.t(`sub.status.${st}` as CatalogKey)}</span>`;
     };
+    // ---- cancel and resume ----
+    // Active or in grace on a paid plan: "Cancel subscription" opens the choices with what each
+    // means (a confirm step: nothing happens until one of its buttons). A pending period-end
+    // cancel shows Resume instead.
+    let cancelBlock: Piece = '';
+    const cancelForm = (at: 'now' | 'period_end', label: CatalogKey, cls: string) =>
+      html`<form method="post" action="/portal/subscription/cancel" class="actions">${csrf}${hidden('at', at)}<button type="submit" class="btn ${cls}">${t.t(label)}</button></form>`;
+    if (sub && plan && !plan.free && (sub.status === 'active' || sub.status === 'past_due')) {
+      if (sub.cancel_at_period_end && sub.status === 'active') {
+        cancelBlock = html`<div id="resume"><p>${t.t('resume.explain', { date: t.date(sub.current_period_end) })}</p>
+<form method="post" action="/portal/subscription/resume" class="actions">${csrf}<button type="submit" class="btn">${t.t('resume.button')}</button></form></div>`;
+      } else if (!sub.cancel_at_period_end) {
+        cancelBlock = html`<details id="cancel"><summary>${t.t('cancel.summary')}</summary>
+${
+  sub.status === 'past_due'
+    ? html`<p>${t.t('cancel.explain.past_due')}</p>${cancelForm('now', 'cancel.pastDue', 'btn-danger')}`
+    : html`<p>${t.t('cancel.explain.active', { plan: planName(sub.plan_id), date: t.date(sub.current_period_end) })}</p>${cancelForm('period_end', 'cancel.atPeriodEnd', 'btn-secondary')}
+<p>${t.t('cancel.explain.now')}</p>${cancelForm('now', 'cancel.now', 'btn-danger')}`
+}
+</details>`;
+      }
+    }
+    // ---- end cancel and resume ----
     const subPanel = html`<section class="panel" id="subscription" aria-labelledby="sub-title">
 <h2 id="sub-title">${t.t('sub.heading')}</h2>
 ${
@@ -309,6 +363,7 @@ ${!plan?.free ? html`<dt>${t.t('sub.period')}</dt><dd>${t.date(sub.current_perio
 <p class="muted">${plan?.free ? t.t('sub.free') : sub.status === 'active' ? (sub.auto_renew ? t.t('sub.renews', { date: t.date(sub.current_period_end) }) : t.t('sub.ends', { date: t.date(sub.current_period_end) })) : ''}</p>`
     : html`<p>${t.t('sub.none')}</p>`
 }
+${cancelBlock}
 </section>`;
 
     // Billing information
@@ -423,7 +478,7 @@ export function brandName(brand: string): string {
   return names[brand.toLowerCase()] ?? brand;
 }
 
-// ---- restore / buy back after a downgrade or a cancel (issue 15) ----
+// ---- restore / buy back after a downgrade or a cancel ----
 
 const csrf_ = (token: string) => hidden('_csrf', token);
 type SubView = Awaited<ReturnType<AppContext['commands']['subscriptionView']>>;

@@ -51,6 +51,8 @@ describe('customer tokens reach only their own account', () => {
     'PUT /v1/accounts/{id}/payment-method': { method: 'PUT', path: `/v1/accounts/${B}/payment-method`, body: card(CARDS.ok) },
     'GET /v1/accounts/{id}/subscription': { method: 'GET', path: `/v1/accounts/${B}/subscription` },
     'PATCH /v1/accounts/{id}/subscription': { method: 'PATCH', path: `/v1/accounts/${B}/subscription`, body: { auto_renew: false } },
+    'POST /v1/accounts/{id}/subscription/cancel': { method: 'POST', path: `/v1/accounts/${B}/subscription/cancel`, body: { at: 'now' } },
+    'POST /v1/accounts/{id}/subscription/resume': { method: 'POST', path: `/v1/accounts/${B}/subscription/resume`, body: {} },
     'GET /v1/accounts/{id}/access': { method: 'GET', path: `/v1/accounts/${B}/access` },
     'GET /v1/accounts/{id}/invoices': { method: 'GET', path: `/v1/accounts/${B}/invoices` },
     'POST /v1/invoices/{id}/retry': { method: 'POST', path: `/v1/invoices/${invB}/retry` },

@@ -487,7 +487,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       attemptLeaseMs: o.leaseMs,
     });
     const commands = new Commands(db, parentEngine);
-    const actions = { new_card: 0, retry: 0, retry_refused: 0, failed: 0, failures: new Set<string>() };
+    const actions = { new_card: 0, retry: 0, cancel: 0, retry_refused: 0, failed: 0, failures: new Set<string>() };
 
     workers = new Workers(
       {
@@ -603,6 +603,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     figures.faults_injected = faults.total();
     figures.customer_new_cards = actions.new_card;
     figures.customer_retries = actions.retry;
+    figures.customer_cancels = actions.cancel;
     figures.customer_retries_refused = actions.retry_refused;
     figures.customer_actions_failed = actions.failed;
     if (actions.failures.size) figures.customer_action_failure_samples = [...actions.failures].slice(0, 4).join(' | ');
@@ -631,7 +632,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
               (SELECT count(*) FROM subscriptions WHERE status = 'downgraded')::int AS subs_downgraded,
               (SELECT count(*) FROM subscriptions s WHERE NOT EXISTS (SELECT 1 FROM invoices i WHERE i.subscription_id = s.id AND i.kind = 'renewal'))::int AS subs_never_renewed,
               (SELECT count(*) FROM invoices WHERE status = 'paid')::int AS invoices_paid,
-              (SELECT count(*) FROM subscriptions WHERE status NOT IN ('active', 'past_due', 'downgraded'))::int AS subs_other`,
+              (SELECT count(*) FROM subscriptions WHERE status = 'canceled')::int AS subs_canceled,
+              (SELECT count(*) FROM subscriptions WHERE status NOT IN ('active', 'past_due', 'downgraded', 'canceled'))::int AS subs_other`,
       [o.leaseMs, outages[0].from, outages[0].to],
     );
     Object.assign(figures, c);
@@ -649,7 +651,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     check('invariants', verify.violations.length === 0, verify.violations.length ? JSON.stringify(vc) : `0 violations over ${verify.checked.invoices} invoices, ${verify.checked.attempts} attempts, ${charges.length} gateway charges`);
     check('no double charge', doubles === 0 && rulesOf('one_success_per_invoice', 'gateway_double_charge', 'gateway_unrecorded_charge', 'gateway_missing_charge', 'gateway_mismatch') === 0, `${doubles} invoices charged more than once at the gateway; gateway ${charges.length} charges, store ${c.invoices_paid} paid invoices`);
     check('sandbox agrees with the store', charges.length === c.invoices_paid, `${charges.length} succeeded charges, ${c.invoices_paid} paid invoices`);
-    check('no lost renewal', c.subs_never_renewed === 0 && c.subs_other === 0 && rulesOf('backlog', 'stalled_subscription', 'lost_renewal', 'orphan_in_flight') === 0, `${c.subs_never_renewed} subscriptions never renewed; ${c.subs_active} active, ${c.subs_in_grace} in grace, ${c.subs_downgraded} downgraded`);
+    check('no lost renewal', c.subs_never_renewed === 0 && c.subs_other === 0 && rulesOf('backlog', 'stalled_subscription', 'lost_renewal', 'orphan_in_flight') === 0, `${c.subs_never_renewed} subscriptions never renewed; ${c.subs_active} active, ${c.subs_in_grace} in grace, ${c.subs_downgraded} downgraded, ${c.subs_canceled} canceled`);
     check('no lost e-mail', rulesOf('paid_email', 'past_due_email', 'downgrade_email', 'paid_event', 'past_due_event', 'downgrade_event') === 0, `${c.emails} e-mails in the outbox`);
     check('every ambiguous outcome reconciled', c.attempts_in_flight === 0, `${c.ambiguous_reconciled} reconciled, ${c.attempts_in_flight} still in flight`);
     check('enough renewals', c.renewals >= o.minRenewals, `${c.renewals} renewals (at least ${o.minRenewals})`);
@@ -666,8 +668,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-/** A few customers in grace act: a new (good) card, or Retry. Refusals are part of the game. */
-async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof rng>, max: number, out: { new_card: number; retry: number; retry_refused: number; failed: number; failures: Set<string> }) {
+/**
+ * A few customers in grace act: a new (good) card, Retry, or (issue 15) a cancel, which must stop
+ * collection even with workers killed and answers in flight. Refusals are part of the game.
+ */
+async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof rng>, max: number, out: { new_card: number; retry: number; cancel: number; retry_refused: number; failed: number; failures: Set<string> }) {
   const n = r.int(0, max);
   if (n === 0) return;
   let rows: { account_id: string; invoice_id: string }[];
@@ -679,7 +684,11 @@ async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof 
   await Promise.all(
     rows.map(async (row) => {
       try {
-        if (r.next() < 0.5) {
+        const dice = r.next();
+        if (dice < 0.1) {
+          await commands.cancelSubscription(row.account_id, r.pick(['now', 'period_end'] as const), 'customer');
+          out.cancel++;
+        } else if (dice < 0.55) {
           await commands.setPaymentMethod(row.account_id, { type: 'card', card: { number: r.pick(['4242424242424242', '5555555555554444', '4000000000009995']), exp_month: 12, exp_year: 2031, cvc: '123' } });
           out.new_card++;
         } else {

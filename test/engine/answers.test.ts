@@ -64,9 +64,11 @@ for (const engine of ENGINES) {
         subs.map((s) => [s.id, s.auto_renew, s.status, s.period_index]),
         [
           ['sub_1', false, 'active', 1],
-          ['sub_2', false, 'past_due', 0],
+          // Auto-renew off while the renewal was in flight is a cancel asked then (issue 15): a
+          // decline ends the subscription at once (invoice void), a success is kept to its period end.
+          ['sub_2', false, 'canceled', 0],
           ['sub_3', false, 'active', 1],
-          ['sub_4', false, 'past_due', 0],
+          ['sub_4', false, 'canceled', 0],
           ['sub_5', true, 'active', 1],
           ['sub_6', true, 'active', 1],
         ],
@@ -77,11 +79,15 @@ for (const engine of ENGINES) {
         [['acct_1', 'succeeded'], ['acct_2', 'declined'], ['acct_3', 'succeeded'], ['acct_4', 'declined'], ['acct_5', 'succeeded'], ['acct_6', 'succeeded']],
       );
       const invoices = await t.db.query<{ account_id: string; status: string }>('SELECT account_id, status FROM invoices ORDER BY account_id');
-      assert.deepEqual(invoices.map((i) => i.status), ['paid', 'past_due', 'paid', 'past_due', 'paid', 'paid']);
+      assert.deepEqual(invoices.map((i) => i.status), ['paid', 'void', 'paid', 'void', 'paid', 'paid']);
       assert.equal(sandbox.charges().length, N - 2, "money moved once per paid invoice");
-      // One e-mail per answer (receipt or failure notice), none lost, none doubled.
-      const [mail] = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM notifications');
-      assert.equal(mail.n, N);
+      // One e-mail per answer (receipt, or the cancel's confirmation after a decline), none lost, none
+      // doubled; the two paid with auto-renew off also get the cancel's confirmation (access until the period end).
+      const mails = await t.db.query<{ account_id: string; template: string }>('SELECT account_id, template FROM notifications ORDER BY account_id, template');
+      assert.deepEqual(
+        mails.map((m) => `${m.account_id}:${m.template}`),
+        ['acct_1:renewal_succeeded', 'acct_1:subscription_canceled', 'acct_2:subscription_canceled', 'acct_3:renewal_succeeded', 'acct_3:subscription_canceled', 'acct_4:subscription_canceled', 'acct_5:renewal_succeeded', 'acct_6:renewal_succeeded'],
+      );
     });
   });
 }

@@ -191,6 +191,37 @@ describe('invariant checker', () => {
     q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
              VALUES ('att_a3', 'inv_a2', 'a', 'pm_a', 2, 'scheduled', 'renewd_inv_a2_2', 'declined', 'insufficient_funds', 'later', 2900, 'EUR', '2026-02-05T00:00:00Z')`),
   );
+  // Issue 15: b cancels during grace on Feb 3; nothing may be attempted on its invoices after that.
+  const cancelB = async (q: Queryable) => {
+    await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('b', 'sub_b', 'inv_b2', 'invoice.created', '{}', '2026-02-01T00:00:00Z')`);
+    await q.query(`UPDATE invoices SET status = 'void' WHERE id = 'inv_b2'`);
+    await q.query(`UPDATE subscriptions SET status = 'canceled', plan_id = 'free', auto_renew = false, grace_ends_at = NULL, next_action_at = NULL, next_action = NULL WHERE id = 'sub_b'`);
+    await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('b', 'sub_b', 'inv_b2', 'invoice.voided', '{}', '2026-02-03T00:00:00Z')`);
+    await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('b', 'sub_b', 'inv_b2', 'subscription.canceled', '{}', '2026-02-03T00:00:00Z')`);
+  };
+  const attemptB = (q: Queryable, invoice: string, number: number, at: string) =>
+    q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+             VALUES ('att_${invoice}_${number}', '${invoice}', 'b', 'pm_b', ${number}, 'scheduled', 'renewd_${invoice}_${number}', 'declined', 'insufficient_funds', 'later', 2900, 'EUR', '${at}')`);
+  test('attempt_after_cancel: a consistent cancel (and a purchase after it) breaks nothing', async () => {
+    const { counts } = await check(async (q) => {
+      await cancelB(q);
+      await q.query(`INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, interval, period_start, period_end, status, kind, created_at)
+                     VALUES ('inv_b3', 'b', 'sub_b', 'pro', 2900, 'EUR', 'month', '2026-02-05', '2026-03-05', 'void', 'purchase', '2026-02-05')`);
+      await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('b', 'sub_b', 'inv_b3', 'invoice.created', '{}', '2026-02-05T00:00:00Z')`);
+      await attemptB(q, 'inv_b3', 1, '2026-02-05T00:00:00Z');
+    });
+    assert.equal(counts.attempt_after_cancel, undefined, JSON.stringify(counts));
+  });
+  fails('attempt_after_cancel', 'a scheduled retry on the invoice after the cancel during grace took effect', async (q) => {
+    await cancelB(q);
+    await q.query(`DELETE FROM events WHERE type = 'invoice.voided'`); // only the cancel is left to catch it
+    await attemptB(q, 'inv_b2', 2, '2026-02-04T00:00:00Z');
+  });
+  fails('attempt_after_cancel', 'an attempt on a voided invoice', async (q) => {
+    await q.query(`UPDATE invoices SET status = 'void' WHERE id = 'inv_b2'`);
+    await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('b', 'sub_b', 'inv_b2', 'invoice.voided', '{}', '2026-02-03T00:00:00Z')`);
+    await attemptB(q, 'inv_b2', 2, '2026-02-04T00:00:00Z');
+  });
   fails('retry_after_never', 'the same card charged again after a lost-card decline', (q) =>
     q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
              VALUES ('att_c2', 'inv_c2', 'c', 'pm_c', 2, 'operator', 'renewd_inv_c2_2', 'declined', 'declined_by_bank', 'never', 2900, 'EUR', '2026-01-05T00:00:00Z')`),

@@ -7,6 +7,7 @@ import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RE
 import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses } from '../schemas.ts';
 import { RATE_LIMITS } from '../../engine/limits.ts';
 import { changePaymentMethod } from '../../engine/payment-method.ts';
+import { CANCEL_AT } from '../../core/machine.ts';
 
 const planBody = {
   type: 'object',
@@ -101,6 +102,8 @@ const subscriptionOut = {
     grace_ends_at: nullableDateTime,
     next_retry_at: nullableDateTime,
     auto_renew: { type: 'boolean' },
+    cancel_at_period_end: { type: 'boolean', description: 'a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)' },
+    cancel_at: { ...nullableDateTime, description: 'when a pending cancel takes effect (the end of the paid period)' },
   },
 } as const;
 
@@ -313,7 +316,45 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
   }, async (req) => {
     const { id } = req.params;
     await seeAccount(req, id);
-    return commands.setAutoRenew(id, req.body.auto_renew);
+    return commands.setAutoRenew(id, req.body.auto_renew, req.principal?.kind === 'customer' ? 'customer' : 'operator');
+  });
+
+  // ---- cancel and resume ----
+  app.post('/v1/accounts/:id/subscription/cancel', {
+    preValidation: requireAnyone,
+    schema: {
+      tags: ['subscriptions'],
+      summary: 'Cancel the subscription (at the period end, or now)',
+      description:
+        'Active: `period_end` (the default) keeps the paid features until the paid period ends, then the free plan with no renewal charge; `now` moves to the free plan at once (no refund of the rest of the period). ' +
+        'Past due: any cancel stops collection at once: the open invoice is voided, no more attempts or reminders, the free plan. ' +
+        'A payment already at the gateway is answered first: declined, the cancel takes effect; succeeded, the payment is kept and the subscription ends at the end of the period it paid. ' +
+        '409 already_canceled when there is nothing left to cancel.',
+      security: anyoneSecurity,
+      params: idParam,
+      body: { type: ['object', 'null'], additionalProperties: false, properties: { at: { type: 'string', enum: CANCEL_AT } }, example: { at: 'period_end' } },
+      response: { 200: subscriptionOut, ...problemResponses, 409: { $ref: 'Problem#' } },
+    },
+  }, async (req) => {
+    const { id } = req.params;
+    await seeAccount(req, id);
+    return commands.cancelSubscription(id, req.body?.at ?? 'period_end', req.principal?.kind === 'customer' ? 'customer' : 'operator');
+  });
+
+  app.post('/v1/accounts/:id/subscription/resume', {
+    preValidation: requireAnyone,
+    schema: {
+      tags: ['subscriptions'],
+      summary: 'Undo a period-end cancel before it takes effect',
+      description: '409 cancel_took_effect once the cancel has taken effect (buy the plan again instead); 409 no_pending_cancel when no cancel is pending.',
+      security: anyoneSecurity,
+      params: idParam,
+      response: { 200: subscriptionOut, ...problemResponses, 409: { $ref: 'Problem#' } },
+    },
+  }, async (req) => {
+    const { id } = req.params;
+    await seeAccount(req, id);
+    return commands.resumeSubscription(id, req.principal?.kind === 'customer' ? 'customer' : 'operator');
   });
 
   app.get('/v1/accounts/:id/access', {

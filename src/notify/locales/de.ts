@@ -80,6 +80,16 @@ export const de: Catalog = {
   'downgraded.invoice': 'Die unbezahlte Rechnung {invoice_id} ist geschlossen: Sie wird Ihnen nicht mehr belastet.',
   'downgraded.restore': "Ihre Daten bleiben erhalten. Um {plan_name} zurückzubekommen, klicken Sie auf Ihrer Abonnementseite auf „{plan_name} wiederherstellen“: Ein neuer Zeitraum beginnt an diesem Tag, und die kostenpflichtigen Funktionen stehen sofort wieder zur Verfügung. Die Zeit im kostenlosen Tarif wird Ihnen nie berechnet.",
 
+  // ---- subscription_canceled ----
+  'subscription_canceled.subject': "Ihr {plan_name}-Abonnement ist gekündigt",
+  'subscription_canceled.body_until': "Wie gewünscht wird Ihr {plan_name}-Abonnement nicht verlängert. Die kostenpflichtigen Funktionen bleiben Ihnen bis zum {access_until} erhalten; danach wechselt Ihr Konto in den kostenlosen Tarif.",
+  'subscription_canceled.body_now': "Wie gewünscht ist Ihr {plan_name}-Abonnement gekündigt, und Ihr Konto ist in den kostenlosen Tarif gewechselt.",
+  'subscription_canceled.paid_in_flight': "Eine Zahlung über {paid_amount} lief bereits, als Sie gekündigt haben, und ist durchgegangen: Sie deckt Ihren Tarif bis zum {access_until} und ist die letzte.",
+  'subscription_canceled.invoice': "Die offene Rechnung {invoice_id} ist geschlossen: Sie wird Ihnen nicht belastet.",
+  'subscription_canceled.no_charge': "Es wird keine weitere Zahlung eingezogen.",
+  'subscription_canceled.resume': "Anders überlegt? Sie können das Abonnement bis zum {access_until} unter Abonnement fortsetzen.",
+  'subscription_canceled.restore': "Ihre Daten bleiben erhalten. Um zurückzukommen, schließen Sie jederzeit unter Abonnement einen neuen Kauf ab.",
+
   'help_request_received.subject': 'Wir haben Ihre Hilfeanfrage erhalten',
   'help_request_received.body_invoice': 'Vielen Dank für Ihre Nachricht. Unser Team hat Ihre Anfrage zur Rechnung {invoice_id} samt den Zahlungsversuchen und den Gründen der Bank erhalten und antwortet Ihnen per E-Mail.',
   'help_request_received.body': 'Vielen Dank für Ihre Nachricht. Unser Team hat Ihre Anfrage erhalten und antwortet Ihnen per E-Mail.',

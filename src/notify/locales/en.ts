@@ -84,6 +84,16 @@ export const en = {
   'downgraded.invoice': 'The unpaid invoice {invoice_id} is closed: you will not be charged for it.',
   'downgraded.restore': "Your data is kept. To get {plan_name} back, press “Restore {plan_name}” on your subscription page: a new period starts that day and the paid features return at once. You are never charged for the time on the free plan.",
 
+  // ---- subscription_canceled ----
+  'subscription_canceled.subject': "Your {plan_name} subscription is canceled",
+  'subscription_canceled.body_until': "As you asked, your {plan_name} subscription will not renew. You keep its paid features until {access_until}; then your account moves to the free plan.",
+  'subscription_canceled.body_now': "As you asked, your {plan_name} subscription is canceled and your account has moved to the free plan.",
+  'subscription_canceled.paid_in_flight': "A payment of {paid_amount} was already in progress when you canceled, and it went through: it pays for your plan until {access_until}, and it is the last one.",
+  'subscription_canceled.invoice': "The unpaid invoice {invoice_id} is closed: you will not be charged for it.",
+  'subscription_canceled.no_charge': "No further payment will be taken.",
+  'subscription_canceled.resume': "Changed your mind? You can resume the subscription in Subscription until {access_until}.",
+  'subscription_canceled.restore': "Your data is kept. To come back, make a new purchase in Subscription whenever you like.",
+
   'help_request_received.subject': 'We have received your help request',
   'help_request_received.body_invoice': 'Thank you for your message. Our team has received your request about invoice {invoice_id}, together with its payment attempts and the reasons given by the bank, and will answer you by e-mail.',
   'help_request_received.body': 'Thank you for your message. Our team has received your request and will answer you by e-mail.',

@@ -80,6 +80,16 @@ export const es: Catalog = {
   'downgraded.invoice': 'La factura impagada {invoice_id} se ha cerrado: no se le cobrará.',
   'downgraded.restore': "Sus datos se conservan. Para recuperar {plan_name}, pulse «Restablecer {plan_name}» en la página de su suscripción: ese día empieza un nuevo periodo y las funciones de pago vuelven de inmediato. Nunca se le cobra el tiempo en el plan gratuito.",
 
+  // ---- subscription_canceled ----
+  'subscription_canceled.subject': "Su suscripción {plan_name} está cancelada",
+  'subscription_canceled.body_until': "Como ha solicitado, su suscripción {plan_name} no se renovará. Conserva sus funciones de pago hasta el {access_until}; después, su cuenta pasará al plan gratuito.",
+  'subscription_canceled.body_now': "Como ha solicitado, su suscripción {plan_name} está cancelada y su cuenta ha pasado al plan gratuito.",
+  'subscription_canceled.paid_in_flight': "Un pago de {paid_amount} ya estaba en curso cuando canceló y se ha completado: cubre su plan hasta el {access_until} y es el último.",
+  'subscription_canceled.invoice': "La factura impagada {invoice_id} está cerrada: no se le cobrará.",
+  'subscription_canceled.no_charge': "No se realizará ningún otro cobro.",
+  'subscription_canceled.resume': "¿Ha cambiado de opinión? Puede reanudar la suscripción en Suscripción hasta el {access_until}.",
+  'subscription_canceled.restore': "Sus datos se conservan. Para volver, realice una nueva compra en Suscripción cuando quiera.",
+
   'help_request_received.subject': 'Hemos recibido su solicitud de ayuda',
   'help_request_received.body_invoice': 'Gracias por su mensaje. Nuestro equipo ha recibido su solicitud sobre la factura {invoice_id}, junto con sus intentos de pago y los motivos indicados por el banco, y le responderá por correo electrónico.',
   'help_request_received.body': 'Gracias por su mensaje. Nuestro equipo ha recibido su solicitud y le responderá por correo electrónico.',

@@ -80,6 +80,16 @@ export const fr: Catalog = {
   'downgraded.invoice': 'La facture impayée {invoice_id} est clôturée : elle ne vous sera pas prélevée.',
   'downgraded.restore': "Vos données sont conservées. Pour retrouver {plan_name}, cliquez sur « Rétablir {plan_name} » sur la page de votre abonnement : une nouvelle période commence ce jour-là et les fonctionnalités payantes reviennent immédiatement. Le temps passé sur l'offre gratuite ne vous est jamais facturé.",
 
+  // ---- subscription_canceled ----
+  'subscription_canceled.subject': "Votre abonnement {plan_name} est résilié",
+  'subscription_canceled.body_until': "Comme vous l'avez demandé, votre abonnement {plan_name} ne sera pas renouvelé. Vous conservez ses fonctionnalités payantes jusqu'au {access_until} ; votre compte passera ensuite à l'offre gratuite.",
+  'subscription_canceled.body_now': "Comme vous l'avez demandé, votre abonnement {plan_name} est résilié et votre compte est passé à l'offre gratuite.",
+  'subscription_canceled.paid_in_flight': "Un paiement de {paid_amount} était déjà en cours au moment de la résiliation et il a abouti : il couvre votre offre jusqu'au {access_until}, et c'est le dernier.",
+  'subscription_canceled.invoice': "La facture impayée {invoice_id} est clôturée : elle ne vous sera pas prélevée.",
+  'subscription_canceled.no_charge': "Aucun autre paiement ne sera prélevé.",
+  'subscription_canceled.resume': "Vous avez changé d'avis ? Vous pouvez reprendre l'abonnement dans Abonnement jusqu'au {access_until}.",
+  'subscription_canceled.restore': "Vos données sont conservées. Pour revenir, effectuez un nouvel achat dans Abonnement quand vous le souhaitez.",
+
   'help_request_received.subject': "Nous avons bien reçu votre demande d'aide",
   'help_request_received.body_invoice': "Merci pour votre message. Notre équipe a bien reçu votre demande concernant la facture {invoice_id}, avec ses tentatives de paiement et les motifs donnés par la banque, et vous répondra par e-mail.",
   'help_request_received.body': 'Merci pour votre message. Notre équipe a bien reçu votre demande et vous répondra par e-mail.',

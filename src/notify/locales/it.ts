@@ -81,6 +81,16 @@ export const it: Catalog = {
   'downgraded.invoice': 'La fattura non pagata {invoice_id} è stata chiusa: non le verrà addebitata.',
   'downgraded.restore': "I suoi dati vengono conservati. Per riavere {plan_name}, prema «Ripristina {plan_name}» nella pagina del suo abbonamento: quel giorno inizia un nuovo periodo e le funzioni a pagamento tornano subito disponibili. Il tempo sul piano gratuito non le viene mai addebitato.",
 
+  // ---- subscription_canceled ----
+  'subscription_canceled.subject': "Il suo abbonamento {plan_name} è annullato",
+  'subscription_canceled.body_until': "Come richiesto, il suo abbonamento {plan_name} non verrà rinnovato. Mantiene le funzioni a pagamento fino al {access_until}; poi il suo account passerà al piano gratuito.",
+  'subscription_canceled.body_now': "Come richiesto, il suo abbonamento {plan_name} è annullato e il suo account è passato al piano gratuito.",
+  'subscription_canceled.paid_in_flight': "Un pagamento di {paid_amount} era già in corso al momento dell'annullamento ed è andato a buon fine: copre il suo piano fino al {access_until} ed è l'ultimo.",
+  'subscription_canceled.invoice': "La fattura non pagata {invoice_id} è chiusa: non le verrà addebitata.",
+  'subscription_canceled.no_charge': "Non verrà addebitato nessun altro pagamento.",
+  'subscription_canceled.resume': "Ha cambiato idea? Può riprendere l'abbonamento in Abbonamento fino al {access_until}.",
+  'subscription_canceled.restore': "I suoi dati vengono conservati. Per tornare, effettui un nuovo acquisto in Abbonamento quando vuole.",
+
   'help_request_received.subject': 'Abbiamo ricevuto la sua richiesta di assistenza',
   'help_request_received.body_invoice': 'Grazie per il suo messaggio. Il nostro team ha ricevuto la sua richiesta relativa alla fattura {invoice_id}, insieme ai tentativi di pagamento e ai motivi indicati dalla banca, e le risponderà via e-mail.',
   'help_request_received.body': 'Grazie per il suo messaggio. Il nostro team ha ricevuto la sua richiesta e le risponderà via e-mail.',

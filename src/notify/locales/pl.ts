@@ -81,6 +81,16 @@ export const pl: Catalog = {
   'downgraded.invoice': 'Nieopłacona faktura {invoice_id} została zamknięta: nie zostaniesz za nią obciążony.',
   'downgraded.restore': "Twoje dane zostają zachowane. Aby odzyskać {plan_name}, kliknij „Przywróć {plan_name}” na stronie subskrypcji: tego dnia zaczyna się nowy okres, a płatne funkcje wracają natychmiast. Czas na planie bezpłatnym nigdy nie jest naliczany.",
 
+  // ---- subscription_canceled ----
+  'subscription_canceled.subject': "Twoja subskrypcja {plan_name} została anulowana",
+  'subscription_canceled.body_until': "Zgodnie z Twoją prośbą subskrypcja {plan_name} nie zostanie odnowiona. Płatne funkcje pozostają dostępne do {access_until}; potem konto przejdzie na plan darmowy.",
+  'subscription_canceled.body_now': "Zgodnie z Twoją prośbą subskrypcja {plan_name} została anulowana, a konto przeszło na plan darmowy.",
+  'subscription_canceled.paid_in_flight': "Płatność {paid_amount} była już w toku, gdy anulowałeś subskrypcję, i została zrealizowana: opłaca Twój plan do {access_until} i jest ostatnia.",
+  'subscription_canceled.invoice': "Nieopłacona faktura {invoice_id} została zamknięta: nie zostaniesz nią obciążony.",
+  'subscription_canceled.no_charge': "Nie pobierzemy już żadnej płatności.",
+  'subscription_canceled.resume': "Zmieniłeś zdanie? Możesz wznowić subskrypcję w sekcji Subskrypcja do {access_until}.",
+  'subscription_canceled.restore': "Twoje dane zostają zachowane. Aby wrócić, dokonaj w dowolnej chwili nowego zakupu w sekcji Subskrypcja.",
+
   'help_request_received.subject': 'Otrzymaliśmy Twoją prośbę o pomoc',
   'help_request_received.body_invoice': 'Dziękujemy za wiadomość. Nasz zespół otrzymał Twoją prośbę dotyczącą faktury {invoice_id} wraz z próbami płatności i powodami podanymi przez bank i odpowie Ci e-mailem.',
   'help_request_received.body': 'Dziękujemy za wiadomość. Nasz zespół otrzymał Twoją prośbę i odpowie Ci e-mailem.',

@@ -81,6 +81,16 @@ export const pt: Catalog = {
   'downgraded.invoice': 'A fatura por pagar {invoice_id} foi encerrada: não lhe será cobrada.',
   'downgraded.restore': "Os seus dados são mantidos. Para recuperar {plan_name}, carregue em «Repor {plan_name}» na página da sua subscrição: nesse dia começa um novo período e as funcionalidades pagas voltam de imediato. Nunca lhe é cobrado o tempo no plano gratuito.",
 
+  // ---- subscription_canceled ----
+  'subscription_canceled.subject': "A sua assinatura {plan_name} foi cancelada",
+  'subscription_canceled.body_until': "Como pediu, a sua assinatura {plan_name} não será renovada. Mantém as funcionalidades pagas até {access_until}; depois, a sua conta passa para o plano gratuito.",
+  'subscription_canceled.body_now': "Como pediu, a sua assinatura {plan_name} foi cancelada e a sua conta passou para o plano gratuito.",
+  'subscription_canceled.paid_in_flight': "Um pagamento de {paid_amount} já estava em curso quando cancelou e foi concluído: cobre o seu plano até {access_until} e é o último.",
+  'subscription_canceled.invoice': "A fatura por pagar {invoice_id} foi encerrada: não lhe será cobrada.",
+  'subscription_canceled.no_charge': "Não será cobrado mais nenhum pagamento.",
+  'subscription_canceled.resume': "Mudou de ideias? Pode retomar a assinatura em Assinatura até {access_until}.",
+  'subscription_canceled.restore': "Os seus dados são mantidos. Para voltar, faça uma nova compra em Assinatura quando quiser.",
+
   'help_request_received.subject': 'Recebemos o seu pedido de ajuda',
   'help_request_received.body_invoice': 'Obrigado pela sua mensagem. A nossa equipa recebeu o seu pedido sobre a fatura {invoice_id}, com as respetivas tentativas de pagamento e os motivos indicados pelo banco, e irá responder por e-mail.',
   'help_request_received.body': 'Obrigado pela sua mensagem. A nossa equipa recebeu o seu pedido e irá responder por e-mail.',

@@ -41,6 +41,25 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
     }),
   );
 
+  // ---- cancel and resume ----
+  const back = (req: { params: unknown }) => `/console/accounts/${encodeURIComponent((req.params as { id: string }).id)}`;
+  app.post(
+    '/console/accounts/:id/cancel',
+    c.act(back, async (req) => {
+      const id = (req.params as { id: string }).id;
+      const at = str((req.body as Body).at) === 'now' ? 'now' : 'period_end';
+      const v = await commands.cancelSubscription(id, at, 'operator');
+      return { kind: 'success', text: v.status === 'canceled' ? 'Canceled: collection stopped, the account is on the free plan.' : `Cancel ${v.cancel_at ? `scheduled for ${when(v.cancel_at)}` : 'waiting for the payment in flight'}.` };
+    }),
+  );
+  app.post(
+    '/console/accounts/:id/resume',
+    c.act(back, async (req) => {
+      await commands.resumeSubscription((req.params as { id: string }).id, 'operator');
+      return { kind: 'success', text: 'Cancel undone: the subscription renews as before.' };
+    }),
+  );
+
   app.post(
     '/console/invoices/:id/retry',
     c.act(
@@ -57,19 +76,32 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
 export function accountView(d: AccountData, csrf: string): Html {
   const { account } = d;
   return html`<p><a href="/console/accounts">← Accounts</a></p><h1>${account.name} <span class="mono muted small">${account.id}</span></h1>
-<div class="grid-2"><div>${factsView(d)}${invoicesView(d, csrf)}</div><div>${timelineView(d.timeline)}${helpView(d.help)}${mailsView(d.mails)}</div></div>`;
+<div class="grid-2"><div>${factsView(d, csrf)}${invoicesView(d, csrf)}</div><div>${timelineView(d.timeline)}${helpView(d.help)}${mailsView(d.mails)}</div></div>`;
 }
 
-function factsView({ account, sub, pm }: AccountData): Html {
+function factsView({ account, sub, pm }: AccountData, csrf: string): Html {
   return html`<section class="panel" aria-labelledby="acct-title"><h2 id="acct-title">Account and subscription</h2><dl class="facts">
 <dt>E-mail</dt><dd>${account.email}</dd>
 <dt>Locale · zone · time zone</dt><dd>${account.locale} · .${account.domain_zone} · ${account.time_zone}</dd>
 <dt>Currency</dt><dd>${account.currency}</dd>
 <dt>Plan</dt><dd>${sub ? html`${sub.plan_id} (${sub.interval}ly) ${badge(sub.status)}` : 'no subscription'}</dd>
 ${sub ? html`<dt>Current period</dt><dd>${when(sub.current_period_start)} → ${when(sub.current_period_end)}</dd><dt>Auto-renew</dt><dd>${sub.auto_renew ? 'on' : 'off'}</dd>` : ''}
+${sub?.cancel_at_period_end ? html`<dt>Cancel</dt><dd><strong>pending</strong>: ${sub.cancel_at ? html`ends ${when(sub.cancel_at)}, then the free plan` : 'takes effect when the payment in flight is answered'}</dd>` : ''}
 ${sub?.grace_ends_at ? html`<dt>Grace ends</dt><dd>${when(sub.grace_ends_at)}</dd>` : ''}
 <dt>Payment method</dt><dd>${pm ? `${pm.brand ?? pm.type} ···· ${pm.last4 ?? ''} (exp. ${pm.exp_month ?? '?'}/${pm.exp_year ?? '?'})` : 'none'}</dd>
-</dl></section>`;
+</dl>${cancelActions(account.id, sub, csrf)}</section>`;
+}
+
+// ---- cancel and resume: the operator's buttons, the same commands as the API ----
+function cancelActions(accountId: string, sub: AccountData['sub'], csrf: string): Html | '' {
+  if (!sub || (sub.status !== 'active' && sub.status !== 'past_due')) return '';
+  const form = (action: string, at: string | null, label: string, cls: string) =>
+    html`<form method="post" action="/console/accounts/${accountId}/${action}">${hidden('_csrf', csrf)}${at ? hidden('at', at) : ''}<button type="submit" class="btn ${cls}">${label}</button></form>`;
+  if (sub.cancel_at_period_end && sub.status === 'active') return html`<div class="actions">${form('resume', null, 'Resume (undo the cancel)', 'btn-secondary')}</div>`;
+  if (sub.cancel_at_period_end) return '';
+  return sub.status === 'past_due'
+    ? html`<div class="actions">${form('cancel', 'now', 'Cancel now (stop collection, free plan)', 'btn-danger')}</div>`
+    : html`<div class="actions">${form('cancel', 'period_end', 'Cancel at period end', 'btn-secondary')}${form('cancel', 'now', 'Cancel now (free plan)', 'btn-danger')}</div>`;
 }
 
 function timelineView(timeline: AccountData['timeline']): Html {
@@ -155,13 +187,23 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
     case 'subscription.downgraded':
       return html`<strong>Downgraded</strong> from ${d.from_plan_id} to ${d.to_plan_id}`;
     case 'subscription.canceled':
-      return html`Canceled (auto-renew off) at the end of the period`;
+      return d.immediate
+        ? html`<strong>Canceled</strong> by the ${d.by === 'operator' ? 'operator' : 'customer'}: collection stopped, moved from ${d.from_plan_id} to ${d.to_plan_id}`
+        : html`Canceled (auto-renew off) at the end of the period`;
+    case 'subscription.cancel_scheduled':
+      return d.why === 'payment_in_flight_succeeded'
+        ? html`<strong>Cancel kept for the period end</strong>: the payment in flight when the cancel was asked succeeded; ends ${when(d.cancel_at)}`
+        : html`<strong>Cancel scheduled</strong> by the ${d.by === 'operator' ? 'operator' : 'customer'}: ends ${when(d.cancel_at)}`;
+    case 'subscription.cancel_requested':
+      return html`Cancel asked while a payment was in flight: it takes effect when the gateway answers (no new attempt)`;
+    case 'subscription.resumed':
+      return html`Cancel undone (resumed) by the ${d.by === 'operator' ? 'operator' : 'customer'}`;
     case 'payment_method.updated':
       return html`Billing information updated`;
     case 'retry.refused':
       return html`Retry refused (${words(d.trigger)}): ${words(d.reason)}`;
     case 'invoice.voided':
-      return html`Purchase invoice voided (${reasonLabel(d.reason)})`;
+      return d.reason === 'canceled' ? html`<strong>Invoice voided</strong>: the subscription was canceled` : html`Purchase invoice voided (${reasonLabel(d.reason)})`;
     case 'subscription.auto_renew_changed':
       return html`Auto-renew turned ${d.auto_renew ? 'on' : 'off'}`;
     case 'portal_session.created':

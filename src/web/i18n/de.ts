@@ -27,6 +27,24 @@ export const de: Catalog = {
   'sub.renews': 'Verlängert sich automatisch am {date}.',
   'sub.ends': 'Die automatische Verlängerung ist aus: Der Tarif endet am {date}.',
   'sub.free': 'Sie nutzen den kostenlosen Tarif.',
+  // ---- cancel and resume ----
+  'cancel.summary': "Abonnement kündigen",
+  'cancel.explain.active': "Zum Ende des Zeitraums kündigen: {plan} bleibt Ihnen bis zum {date} erhalten, ohne weitere Abbuchung; danach wechselt Ihr Konto in den kostenlosen Tarif. Bis dahin können Sie das Abonnement fortsetzen.",
+  'cancel.explain.now': "Jetzt kündigen: Ihr Konto wechselt sofort in den kostenlosen Tarif; der Rest des Zeitraums wird nicht erstattet.",
+  'cancel.explain.past_due': "Die Kündigung beendet die Zahlungsversuche sofort: Die unbezahlte Verlängerung wird geschlossen und nicht abgebucht, und Ihr Konto wechselt in den kostenlosen Tarif.",
+  'cancel.atPeriodEnd': "Zum Ende des Zeitraums kündigen",
+  'cancel.now': "Jetzt kündigen",
+  'cancel.pastDue': "Kündigen und Zahlungsversuche beenden",
+  'resume.explain': "Ihr Abonnement endet am {date}. Anders überlegt? Setzen Sie es fort, dann verlängert es sich wie bisher.",
+  'resume.button': "Abonnement fortsetzen",
+  'result.cancel.scheduled': "Ihr Abonnement ist gekündigt: Es bleibt Ihnen bis zum {date} erhalten, und es wird nichts mehr abgebucht.",
+  'result.cancel.now': "Ihr Abonnement ist gekündigt: Ihr Konto nutzt den kostenlosen Tarif, und es wird keine weitere Zahlung eingezogen.",
+  'result.cancel.pending': "Eine Zahlung lief bereits: Die Kündigung wird wirksam, sobald die Bank antwortet, und es wird keine neue Zahlung versucht.",
+  'result.cancel.already': "Ihr Abonnement ist bereits gekündigt.",
+  'result.resume.done': "Ihr Abonnement wird fortgesetzt: Es verlängert sich am {date}.",
+  'result.resume.none': "Es gibt keine Kündigung, die rückgängig gemacht werden kann.",
+  'result.resume.tooLate': "Die Kündigung ist bereits wirksam; um zurückzukommen, kaufen Sie den Tarif erneut.",
+  // ---- end cancel and resume ----
 
   'grace.title': 'Ihre Zahlung ist fehlgeschlagen',
   'grace.failed': 'Ihre Zahlung ist am {date} fehlgeschlagen, weil {reason}.',
@@ -42,7 +60,7 @@ export const de: Catalog = {
   'downgraded.body':
     'Die Verlängerung von {plan} konnte bis zum Ende der Kulanzfrist nicht bezahlt werden. Ihre Daten bleiben erhalten; ein neuer Kauf stellt den Tarif wieder her.',
 
-  // ---- restore / buy back (issue 15) ----
+  // ---- restore / buy back ----
   'restore.heading': 'Ihren Tarif zurückholen',
   'restore.intro': 'Sie sind im kostenlosen Tarif. Ein Kauf beginnt heute einen neuen Zeitraum und wird sofort abgebucht; die Zeit im kostenlosen Tarif wird nie berechnet.',
   'restore.button': '{plan} wiederherstellen',

@@ -28,6 +28,24 @@ export const en = {
   'sub.renews': 'Renews automatically on {date}.',
   'sub.ends': 'Auto-renewal is off: the plan ends on {date}.',
   'sub.free': 'You are on the free plan.',
+  // ---- cancel and resume ----
+  'cancel.summary': "Cancel subscription",
+  'cancel.explain.active': "Cancel at the end of the period: you keep {plan} until {date} and are not charged again; then your account moves to the free plan. You can resume until then.",
+  'cancel.explain.now': "Cancel now: your account moves to the free plan at once; the rest of the period is not refunded.",
+  'cancel.explain.past_due': "Cancelling stops the payment attempts at once: the unpaid renewal is closed and will not be charged, and your account moves to the free plan.",
+  'cancel.atPeriodEnd': "Cancel at the end of the period",
+  'cancel.now': "Cancel now",
+  'cancel.pastDue': "Cancel and stop payment attempts",
+  'resume.explain': "Your subscription ends on {date}. Changed your mind? Resume it and it renews as before.",
+  'resume.button': "Resume subscription",
+  'result.cancel.scheduled': "Your subscription is canceled: you keep it until {date} and will not be charged again.",
+  'result.cancel.now': "Your subscription is canceled: your account is on the free plan and no further payment will be taken.",
+  'result.cancel.pending': "A payment was already in progress: your cancel takes effect as soon as the bank answers, and no new payment will be attempted.",
+  'result.cancel.already': "Your subscription is already canceled.",
+  'result.resume.done': "Your subscription is resumed: it renews on {date}.",
+  'result.resume.none': "There is no cancel to undo.",
+  'result.resume.tooLate': "The cancel has already taken effect; to come back, buy the plan again.",
+  // ---- end cancel and resume ----
 
   'grace.title': 'Your payment failed',
   'grace.failed': 'Your payment failed on {date} because {reason}.',
@@ -42,7 +60,7 @@ export const en = {
   'downgraded.title': 'Your plan was moved to the free plan',
   'downgraded.body': 'The renewal of {plan} could not be paid before the grace period ended. Your data is kept; a new purchase restores the plan.',
 
-  // ---- restore / buy back (issue 15) ----
+  // ---- restore / buy back ----
   'restore.heading': 'Get your plan back',
   'restore.intro': 'You are on the free plan. A purchase starts a new period today and is charged at once; the time you spent on the free plan is never charged.',
   'restore.button': 'Restore {plan}',

@@ -27,6 +27,24 @@ export const es: Catalog = {
   'sub.renews': 'Se renueva automáticamente el {date}.',
   'sub.ends': 'La renovación automática está desactivada: el plan termina el {date}.',
   'sub.free': 'Está en el plan gratuito.',
+  // ---- cancel and resume ----
+  'cancel.summary': "Cancelar suscripción",
+  'cancel.explain.active': "Cancelar al final del periodo: conserva {plan} hasta el {date} sin nuevos cobros; después, su cuenta pasa al plan gratuito. Puede reanudarla hasta entonces.",
+  'cancel.explain.now': "Cancelar ahora: su cuenta pasa de inmediato al plan gratuito; el resto del periodo no se reembolsa.",
+  'cancel.explain.past_due': "Cancelar detiene de inmediato los intentos de pago: la renovación impagada se cierra y no se cobrará, y su cuenta pasa al plan gratuito.",
+  'cancel.atPeriodEnd': "Cancelar al final del periodo",
+  'cancel.now': "Cancelar ahora",
+  'cancel.pastDue': "Cancelar y detener los intentos de pago",
+  'resume.explain': "Su suscripción termina el {date}. ¿Ha cambiado de opinión? Reanúdela y se renovará como antes.",
+  'resume.button': "Reanudar suscripción",
+  'result.cancel.scheduled': "Su suscripción está cancelada: la conserva hasta el {date} y no se le volverá a cobrar.",
+  'result.cancel.now': "Su suscripción está cancelada: su cuenta está en el plan gratuito y no se realizará ningún otro cobro.",
+  'result.cancel.pending': "Ya había un pago en curso: la cancelación se aplicará en cuanto responda el banco y no se intentará ningún pago nuevo.",
+  'result.cancel.already': "Su suscripción ya está cancelada.",
+  'result.resume.done': "Su suscripción se ha reanudado: se renovará el {date}.",
+  'result.resume.none': "No hay ninguna cancelación que deshacer.",
+  'result.resume.tooLate': "La cancelación ya se ha aplicado; para volver, compre de nuevo el plan.",
+  // ---- end cancel and resume ----
 
   'grace.title': 'Su pago ha fallado',
   'grace.failed': 'Su pago falló el {date} porque {reason}.',
@@ -41,7 +59,7 @@ export const es: Catalog = {
   'downgraded.title': 'Su plan ha pasado al plan gratuito',
   'downgraded.body': 'No se pudo cobrar la renovación de {plan} antes de que terminara el periodo de gracia. Sus datos se conservan; una nueva compra restablece el plan.',
 
-  // ---- restore / buy back (issue 15) ----
+  // ---- restore / buy back ----
   'restore.heading': 'Recupere su plan',
   'restore.intro': 'Está en el plan gratuito. Una compra empieza hoy un nuevo periodo y se cobra al momento; el tiempo en el plan gratuito nunca se cobra.',
   'restore.button': 'Restablecer {plan}',

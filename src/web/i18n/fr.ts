@@ -27,6 +27,24 @@ export const fr: Catalog = {
   'sub.renews': 'Renouvellement automatique le {date}.',
   'sub.ends': "Le renouvellement automatique est désactivé : l'offre prend fin le {date}.",
   'sub.free': "Vous êtes sur l'offre gratuite.",
+  // ---- cancel and resume ----
+  'cancel.summary': "Résilier l'abonnement",
+  'cancel.explain.active': "Résilier à la fin de la période : vous conservez {plan} jusqu'au {date} sans nouveau prélèvement, puis votre compte passe à l'offre gratuite. Vous pouvez reprendre l'abonnement d'ici là.",
+  'cancel.explain.now': "Résilier maintenant : votre compte passe immédiatement à l'offre gratuite ; le reste de la période n'est pas remboursé.",
+  'cancel.explain.past_due': "La résiliation arrête immédiatement les tentatives de paiement : le renouvellement impayé est clôturé et ne sera pas prélevé, et votre compte passe à l'offre gratuite.",
+  'cancel.atPeriodEnd': "Résilier à la fin de la période",
+  'cancel.now': "Résilier maintenant",
+  'cancel.pastDue': "Résilier et arrêter les tentatives de paiement",
+  'resume.explain': "Votre abonnement prend fin le {date}. Vous avez changé d'avis ? Reprenez-le et il se renouvellera comme avant.",
+  'resume.button': "Reprendre l'abonnement",
+  'result.cancel.scheduled': "Votre abonnement est résilié : vous le conservez jusqu'au {date} et ne serez plus prélevé.",
+  'result.cancel.now': "Votre abonnement est résilié : votre compte est sur l'offre gratuite et aucun autre paiement ne sera prélevé.",
+  'result.cancel.pending': "Un paiement était déjà en cours : la résiliation prendra effet dès la réponse de la banque, et aucun nouveau paiement ne sera tenté.",
+  'result.cancel.already': "Votre abonnement est déjà résilié.",
+  'result.resume.done': "Votre abonnement est repris : il se renouvellera le {date}.",
+  'result.resume.none': "Il n'y a aucune résiliation à annuler.",
+  'result.resume.tooLate': "La résiliation a déjà pris effet ; pour revenir, achetez à nouveau l'offre.",
+  // ---- end cancel and resume ----
 
   'grace.title': 'Votre paiement a échoué',
   'grace.failed': 'Votre paiement a échoué le {date} parce que {reason}.',
@@ -41,7 +59,7 @@ export const fr: Catalog = {
   'downgraded.title': "Votre abonnement est passé à l'offre gratuite",
   'downgraded.body': "Le renouvellement de {plan} n'a pas pu être payé avant la fin du délai de grâce. Vos données sont conservées ; un nouvel achat rétablit l'offre.",
 
-  // ---- restore / buy back (issue 15) ----
+  // ---- restore / buy back ----
   'restore.heading': 'Retrouver votre offre',
   'restore.intro': "Vous êtes sur l'offre gratuite. Un achat ouvre une nouvelle période dès aujourd'hui et est débité immédiatement ; le temps passé sur l'offre gratuite n'est jamais facturé.",
   'restore.button': 'Rétablir {plan}',

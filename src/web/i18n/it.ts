@@ -27,6 +27,24 @@ export const it: Catalog = {
   'sub.renews': 'Si rinnova automaticamente il {date}.',
   'sub.ends': 'Il rinnovo automatico è disattivato: il piano termina il {date}.',
   'sub.free': 'È sul piano gratuito.',
+  // ---- cancel and resume ----
+  'cancel.summary': "Annulla abbonamento",
+  'cancel.explain.active': "Annulla alla fine del periodo: mantiene {plan} fino al {date} senza altri addebiti; poi il suo account passa al piano gratuito. Fino ad allora può riprendere l'abbonamento.",
+  'cancel.explain.now': "Annulla ora: il suo account passa subito al piano gratuito; il resto del periodo non viene rimborsato.",
+  'cancel.explain.past_due': "L'annullamento ferma subito i tentativi di pagamento: il rinnovo non pagato viene chiuso e non verrà addebitato, e il suo account passa al piano gratuito.",
+  'cancel.atPeriodEnd': "Annulla alla fine del periodo",
+  'cancel.now': "Annulla ora",
+  'cancel.pastDue': "Annulla e ferma i tentativi di pagamento",
+  'resume.explain': "Il suo abbonamento termina il {date}. Ha cambiato idea? Lo riprenda e si rinnoverà come prima.",
+  'resume.button': "Riprendi abbonamento",
+  'result.cancel.scheduled': "Il suo abbonamento è annullato: lo mantiene fino al {date} e non le verrà addebitato altro.",
+  'result.cancel.now': "Il suo abbonamento è annullato: il suo account è sul piano gratuito e non verrà addebitato nessun altro pagamento.",
+  'result.cancel.pending': "Un pagamento era già in corso: l'annullamento avrà effetto appena la banca risponde, e non verrà tentato nessun nuovo pagamento.",
+  'result.cancel.already': "Il suo abbonamento è già annullato.",
+  'result.resume.done': "Il suo abbonamento è ripreso: si rinnoverà il {date}.",
+  'result.resume.none': "Non c'è nessun annullamento da revocare.",
+  'result.resume.tooLate': "L'annullamento ha già avuto effetto; per tornare, acquisti di nuovo il piano.",
+  // ---- end cancel and resume ----
 
   'grace.title': 'Il pagamento non è riuscito',
   'grace.failed': 'Il pagamento del {date} non è riuscito perché {reason}.',
@@ -41,7 +59,7 @@ export const it: Catalog = {
   'downgraded.title': 'Il suo piano è passato al piano gratuito',
   'downgraded.body': 'Il rinnovo di {plan} non è stato pagato entro la fine del periodo di tolleranza. I suoi dati sono conservati; un nuovo acquisto ripristina il piano.',
 
-  // ---- restore / buy back (issue 15) ----
+  // ---- restore / buy back ----
   'restore.heading': 'Riattivi il suo piano',
   'restore.intro': 'È sul piano gratuito. Un acquisto avvia oggi un nuovo periodo ed è addebitato subito; il tempo trascorso sul piano gratuito non viene mai addebitato.',
   'restore.button': 'Ripristina {plan}',

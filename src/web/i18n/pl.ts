@@ -27,6 +27,24 @@ export const pl: Catalog = {
   'sub.renews': 'Odnawia się automatycznie {date}.',
   'sub.ends': 'Automatyczne odnawianie jest wyłączone: plan kończy się {date}.',
   'sub.free': 'Korzystasz z planu darmowego.',
+  // ---- cancel and resume ----
+  'cancel.summary': "Anuluj subskrypcję",
+  'cancel.explain.active': "Anuluj na koniec okresu: zachowujesz {plan} do {date} bez kolejnych obciążeń; potem konto przejdzie na plan darmowy. Do tego czasu możesz wznowić subskrypcję.",
+  'cancel.explain.now': "Anuluj teraz: konto od razu przejdzie na plan darmowy; pozostała część okresu nie jest zwracana.",
+  'cancel.explain.past_due': "Anulowanie od razu zatrzymuje próby płatności: nieopłacone odnowienie zostaje zamknięte i nie zostanie pobrane, a konto przejdzie na plan darmowy.",
+  'cancel.atPeriodEnd': "Anuluj na koniec okresu",
+  'cancel.now': "Anuluj teraz",
+  'cancel.pastDue': "Anuluj i zatrzymaj próby płatności",
+  'resume.explain': "Twoja subskrypcja kończy się {date}. Zmieniłeś zdanie? Wznów ją, a będzie się odnawiać jak dotąd.",
+  'resume.button': "Wznów subskrypcję",
+  'result.cancel.scheduled': "Subskrypcja została anulowana: zachowujesz ją do {date} i nie zostaniesz już obciążony.",
+  'result.cancel.now': "Subskrypcja została anulowana: konto korzysta z planu darmowego i nie pobierzemy już żadnej płatności.",
+  'result.cancel.pending': "Płatność była już w toku: anulowanie zacznie obowiązywać, gdy tylko bank odpowie, i nie podejmiemy nowej próby płatności.",
+  'result.cancel.already': "Subskrypcja jest już anulowana.",
+  'result.resume.done': "Subskrypcja została wznowiona: odnowi się {date}.",
+  'result.resume.none': "Nie ma anulowania do cofnięcia.",
+  'result.resume.tooLate': "Anulowanie już obowiązuje; aby wrócić, kup plan ponownie.",
+  // ---- end cancel and resume ----
 
   'grace.title': 'Płatność nie powiodła się',
   'grace.failed': 'Płatność z dnia {date} nie powiodła się, ponieważ {reason}.',
@@ -41,7 +59,7 @@ export const pl: Catalog = {
   'downgraded.title': 'Twój plan został zmieniony na darmowy',
   'downgraded.body': 'Nie udało się opłacić odnowienia planu {plan} przed końcem okresu karencji. Twoje dane są zachowane; nowy zakup przywróci plan.',
 
-  // ---- restore / buy back (issue 15) ----
+  // ---- restore / buy back ----
   'restore.heading': 'Odzyskaj swój plan',
   'restore.intro': 'Korzystasz z planu bezpłatnego. Zakup rozpoczyna dziś nowy okres i jest pobierany od razu; czas na planie bezpłatnym nigdy nie jest naliczany.',
   'restore.button': 'Przywróć {plan}',

@@ -27,6 +27,24 @@ export const pt: Catalog = {
   'sub.renews': 'Renova-se automaticamente em {date}.',
   'sub.ends': 'A renovação automática está desligada: o plano termina em {date}.',
   'sub.free': 'Está no plano gratuito.',
+  // ---- cancel and resume ----
+  'cancel.summary': "Cancelar assinatura",
+  'cancel.explain.active': "Cancelar no fim do período: mantém {plan} até {date} sem novas cobranças; depois, a sua conta passa para o plano gratuito. Pode retomar a assinatura até lá.",
+  'cancel.explain.now': "Cancelar agora: a sua conta passa de imediato para o plano gratuito; o resto do período não é reembolsado.",
+  'cancel.explain.past_due': "Cancelar interrompe de imediato as tentativas de pagamento: a renovação por pagar é encerrada e não será cobrada, e a sua conta passa para o plano gratuito.",
+  'cancel.atPeriodEnd': "Cancelar no fim do período",
+  'cancel.now': "Cancelar agora",
+  'cancel.pastDue': "Cancelar e parar as tentativas de pagamento",
+  'resume.explain': "A sua assinatura termina em {date}. Mudou de ideias? Retome-a e ela renova-se como antes.",
+  'resume.button': "Retomar assinatura",
+  'result.cancel.scheduled': "A sua assinatura foi cancelada: mantém-na até {date} e não voltará a ser cobrado.",
+  'result.cancel.now': "A sua assinatura foi cancelada: a sua conta está no plano gratuito e não será cobrado mais nenhum pagamento.",
+  'result.cancel.pending': "Já havia um pagamento em curso: o cancelamento produz efeito assim que o banco responder, e não será tentado nenhum pagamento novo.",
+  'result.cancel.already': "A sua assinatura já está cancelada.",
+  'result.resume.done': "A sua assinatura foi retomada: renova-se em {date}.",
+  'result.resume.none': "Não há nenhum cancelamento para anular.",
+  'result.resume.tooLate': "O cancelamento já produziu efeito; para voltar, compre novamente o plano.",
+  // ---- end cancel and resume ----
 
   'grace.title': 'O seu pagamento falhou',
   'grace.failed': 'O seu pagamento falhou em {date} porque {reason}.',
@@ -41,7 +59,7 @@ export const pt: Catalog = {
   'downgraded.title': 'O seu plano passou para o plano gratuito',
   'downgraded.body': 'Não foi possível cobrar a renovação de {plan} antes do fim do período de tolerância. Os seus dados são mantidos; uma nova compra repõe o plano.',
 
-  // ---- restore / buy back (issue 15) ----
+  // ---- restore / buy back ----
   'restore.heading': 'Recupere o seu plano',
   'restore.intro': 'Está no plano gratuito. Uma compra inicia hoje um novo período e é cobrada de imediato; o tempo no plano gratuito nunca é cobrado.',
   'restore.button': 'Repor {plan}',

@@ -71,6 +71,7 @@ export const RULES = [
   'one_live_subscription',
   'charged_for_gap',
   'dangling_purchase',
+  'plan_change_charges',
 ] as const;
 export type Rule = (typeof RULES)[number];
 
@@ -215,6 +216,13 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
     fail('period_overlap', `paid invoice ${r.id} of subscription ${r.subscription_id} starts ${iso(r.period_start)}, inside the paid period of ${r.prev_id} (to ${iso(r.prev_end)})`);
   for (const r of await store.currentPeriodsNotPaid(db))
     fail('current_period', `subscription ${r.id}'s current period ${iso(r.current_period_start)}–${iso(r.current_period_end)} is not a paid invoice's period`);
+
+  // ---- plan changes: a period's charges never exceed the dearest plan's full price; each
+  // proration is part of a paid period and at most its plan's price ----
+  for (const r of await store.periodsChargedOverDearest(db))
+    fail('plan_change_charges', `the period of paid invoice ${r.id} was charged ${r.total} in all, more than the dearest plan's price (${r.dearest ?? 'none'})`);
+  for (const r of await store.prorationsOutOfRule(db))
+    fail('plan_change_charges', `proration ${r.id} of ${r.amount} is ${r.price == null ? 'for a plan without that price' : Number(r.amount) > Number(r.price) ? `above its plan's price ${r.price}` : 'outside any paid period'}`);
 
   // ---- statuses agree: grace has its past-due invoice; no past-due invoice outside grace ----
   for (const r of await store.statusesDisagreeing(db))

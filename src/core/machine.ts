@@ -515,6 +515,7 @@ class Step {
       this.event('invoice.voided', { invoice_id: inv.id, reason: a.reason });
       this.s.invoice = null;
       this.s.attempts = [];
+      this.s.invoice_plan = null;
       if (this.sub.status === 'active') this.planActive();
       else this.setNext(null, null);
       return;
@@ -803,6 +804,7 @@ class Step {
     };
     this.s.invoice = inv;
     this.s.attempts = [];
+    this.s.invoice_plan = plan;
     this.created = inv;
     this.event('invoice.created', {
       invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_start: inv.period_start, period_end: inv.period_end, kind: 'proration',
@@ -818,7 +820,9 @@ class Step {
     this.event('invoice.paid', { invoice_id: inv.id, attempt_id: a.id, amount: inv.amount, currency: inv.currency, recovered: false, kind: 'proration' });
     this.s.invoice = null;
     this.s.attempts = [];
-    this.switchPlan(this.s.invoice_plan?.id === inv.plan_id ? this.s.invoice_plan : null, inv, inv.amount);
+    const plan = this.s.invoice_plan?.id === inv.plan_id ? this.s.invoice_plan : null;
+    this.s.invoice_plan = null;
+    this.switchPlan(plan, inv, inv.amount);
     this.planActive();
   }
 

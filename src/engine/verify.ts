@@ -3,6 +3,7 @@
 // no e-mail missing, no gap or overlap between paid periods. Optionally also against the gateway's
 // own list of succeeded charges. `renewd verify` prints the report; the chaos and reliability
 // tests assert it is empty.
+import { prorate } from '../core/proration.ts';
 import type { Queryable } from '../store/db.ts';
 import * as store from '../store/verify.ts';
 import { NETWORK_CAPS } from '../core/dunning.ts';
@@ -223,6 +224,15 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
     fail('plan_change_charges', `the period of paid invoice ${r.id} was charged ${r.total} in all, more than the dearest plan's price (${r.dearest ?? 'none'})`);
   for (const r of await store.prorationsOutOfRule(db))
     fail('plan_change_charges', `proration ${r.id} of ${r.amount} is ${r.price == null ? 'for a plan without that price' : Number(r.amount) > Number(r.price) ? `above its plan's price ${r.price}` : 'outside any paid period'}`);
+  // Each proration is the amount of the rule (core/proration.ts) for its period, instant and plans.
+  for (const r of await store.paidProrations(db)) {
+    if (r.old_price == null || r.new_price == null) {
+      fail('plan_change_charges', `proration ${r.id} cannot be recomputed: no price of the plan it changed from (${r.from_plan_id ?? 'unknown'}) or to`);
+      continue;
+    }
+    const p = prorate({ oldAmount: Number(r.old_price), newAmount: Number(r.new_price), periodStart: new Date(r.period_start), periodEnd: new Date(r.period_end), at: new Date(r.at) });
+    if (p.charge !== Number(r.amount)) fail('plan_change_charges', `proration ${r.id} charged ${r.amount}, the proration rule gives ${p.charge} (from ${r.from_plan_id} at ${iso(r.at)})`);
+  }
 
   // ---- statuses agree: grace has its past-due invoice; no past-due invoice outside grace ----
   for (const r of await store.statusesDisagreeing(db))

@@ -286,6 +286,25 @@ export async function periodsChargedOverDearest(q: Queryable) {
   );
 }
 
+/**
+ * Paid prorations with what recomputing them needs: the paid period they are part of, the plan the
+ * change was from (their invoice.created event) and both plans' prices for their currency and interval.
+ */
+export async function paidProrations(q: Queryable) {
+  return q.query<{ id: string; amount: string; at: Date; period_start: Date; period_end: Date; from_plan_id: string | null; old_price: string | null; new_price: string | null }>(
+    `SELECT i.id, i.amount, i.period_start AS at, p.period_start, p.period_end, e.data->>'from_plan_id' AS from_plan_id,
+            (SELECT pp.amount FROM plan_prices pp WHERE pp.plan_id = e.data->>'from_plan_id' AND pp.currency = i.currency AND pp.interval = i.interval) AS old_price,
+            (SELECT pp.amount FROM plan_prices pp WHERE pp.plan_id = i.plan_id AND pp.currency = i.currency AND pp.interval = i.interval) AS new_price
+       FROM invoices i
+       JOIN LATERAL (SELECT p.period_start, p.period_end FROM invoices p
+                      WHERE p.subscription_id = i.subscription_id AND p.status = 'paid' AND p.kind <> 'proration'
+                        AND p.period_end = i.period_end AND p.period_start <= i.period_start
+                      ORDER BY p.period_start DESC LIMIT 1) p ON true
+       LEFT JOIN LATERAL (SELECT e.data FROM events e WHERE e.invoice_id = i.id AND e.type = 'invoice.created' ORDER BY e.id LIMIT 1) e ON true
+      WHERE i.kind = 'proration' AND i.status = 'paid'`,
+  );
+}
+
 /** Prorations that are not a part of a period: above their plan's full price, or outside any paid period. */
 export async function prorationsOutOfRule(q: Queryable) {
   return q.query<{ id: string; amount: string; price: string | null; covered: boolean }>(

@@ -345,6 +345,7 @@ describe('invariant checker', () => {
     await q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, amount, currency, created_at, completed_at)
                    VALUES ('att_a3', 'inv_a3', 'a', 'pm_a', 1, 'plan_change', 'renewd_inv_a3_1', 'succeeded', $1, 'EUR', $2, $2)`, [amount, start]);
     await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('a', 'sub_a', 'inv_a3', 'invoice.paid', '{}', $1)`, [start]);
+    await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('a', 'sub_a', 'inv_a3', 'invoice.created', '{"kind": "proration", "from_plan_id": "pro"}', $1)`, [start]);
     await q.query(`INSERT INTO notifications (id, account_id, template, locale, to_address, subject, body_text, body_html, dedupe_key, status, attempts, next_attempt_at, created_at)
                    VALUES ('ntf_a3', 'a', 'plan_changed', 'en', 'a@example.com', 's', 't', 'h', 'plan_changed:inv_a3', 'sent', 1, $1, $1)`, [start]);
   };
@@ -353,6 +354,7 @@ describe('invariant checker', () => {
     assert.equal(counts.plan_change_charges, undefined);
   });
   fails('plan_change_charges', "a period charged more than the dearest plan's price (a proration billing the whole new price again)", proration(7900, '2026-02-15T00:00:00Z'));
+  fails('plan_change_charges', 'a proration one cent off the proration rule', proration(2501, '2026-02-15T00:00:00Z'));
   fails('plan_change_charges', 'a proration outside any paid period', proration(100, '2026-03-01T00:00:00Z', '2026-03-15T00:00:00Z'));
 
   test('details are capped per rule, counts are not', async () => {

@@ -6,7 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, type TestService } from '../helpers/service.ts';
-import { launchBrowser, openPortal, screenshot, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
+import { launchBrowser, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
 import { prorate } from '../../src/core/proration.ts';
 import { charges } from '../api/helpers.ts';
@@ -69,6 +69,12 @@ describe('plan change in the customer pages (Chromium)', () => {
     assert.deepEqual((await sub(id)).scheduled_change, { plan_id: 'lite', interval: 'month', at: end });
     assert.ok((await page.locator('#scheduled-change').innerText()).includes(de.t('plan.scheduled', { plan: 'Lite', date: de.date(end) })));
     await screenshot(page, 'portal-plan-scheduled');
+    // The operator sees it on the account page.
+    const op = await tab();
+    await signInConsole(op, t);
+    await op.page.goto(`${t.url}/console/accounts/${id}`);
+    assert.match(await op.page.getByRole('region', { name: 'Account and subscription' }).innerText(), /Plan change\s+scheduled: lite \(monthly\)/);
+    assert.match(await op.page.locator('body').innerText(), /Plan change scheduled by the customer: pro → lite/);
     await page.getByRole('button', { name: de.t('plan.keep', { plan: 'Pro' }) }).click();
     await page.locator('#flash').waitFor();
     assert.equal(await page.locator('#flash').innerText(), de.t('result.plan.kept', { plan: 'Pro' }));

@@ -739,6 +739,7 @@ class Step {
       return;
     }
     if (c.mode === 'period_end') {
+      if (sub.scheduled_plan_id === plan.id && sub.scheduled_interval === interval) return; // already scheduled
       sub.scheduled_plan_id = plan.id;
       sub.scheduled_interval = interval;
       this.s.scheduled_plan = plan;

@@ -296,8 +296,9 @@ export class Commands {
     const sub = await this.getSubscriptionRow(accountId);
     if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
     const plans = await loadPlans(this.db);
-    const planId = input.plan_id ?? sub.scheduled_plan_id ?? sub.plan_id;
-    const interval = input.interval ?? (input.plan_id === undefined ? undefined : sub.scheduled_plan_id === input.plan_id ? sub.scheduled_interval! : sub.interval) ?? sub.interval;
+    // Either may be left out: it stays what the subscription has now.
+    const planId = input.plan_id ?? sub.plan_id;
+    const interval = input.interval ?? sub.interval;
     const plan = plans.get(planId);
     const field = (f: string, message: string) => ({ errors: [{ field: f, message }] });
     if (!plan) throw new CommandError('not_found', 'unknown_plan', `no plan ${planId}`, field('plan_id', 'unknown plan'));

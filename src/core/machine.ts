@@ -27,6 +27,7 @@ import {
   retryAvailability,
 } from './dunning.ts';
 import { periodOf } from './period.ts';
+import { prorate } from './proration.ts';
 import { DAY, HOUR } from './time.ts';
 
 /** An invoice as the machine sees it: the stored invoice plus its dunning bookkeeping. */
@@ -48,6 +49,10 @@ export interface BillingState {
   /** `gateway_customer_ref`: the machine never reads it; the engine charges with it (loadStates fills it). */
   account: Pick<Account, 'id' | 'name' | 'email' | 'locale' | 'time_zone' | 'domain_zone' | 'currency'> & Partial<Pick<Account, 'gateway_customer_ref'>>;
   plan: Plan;
+  /** The plan of the invoice being collected when it is not the subscription's (a proration's new plan). */
+  invoice_plan?: Plan | null;
+  /** The plan of a scheduled change (subscription.scheduled_plan_id), for the renewal that applies it. */
+  scheduled_plan?: Plan | null;
   free_plan_id: string;
   payment_method: PaymentMethod | null;
   /** The invoice being collected (open or past due), if any. */
@@ -78,7 +83,8 @@ export type MachineEvent =
   | { type: 'retry_requested'; trigger: 'customer_retry' | 'operator' }
   | { type: 'purchase'; plan: Plan; interval: Interval; amount: number; auto_renew?: boolean }
   | { type: 'cancel'; at: CancelAt; by?: CancelBy }
-  | { type: 'resume'; by?: CancelBy };
+  | { type: 'resume'; by?: CancelBy }
+  | { type: 'change_plan'; plan: Plan; interval: Interval; by?: CancelBy };
 
 /** Why the machine refuses a purchase (the command checks the same before dispatching). */
 export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
@@ -91,8 +97,53 @@ export type CancelBy = 'customer' | 'operator';
 
 /** Why a cancel or resume changed nothing; the engine turns it into a problem (a 409 at the API). */
 export interface Refusal {
-  code: 'already_canceled' | 'nothing_to_cancel' | 'cancel_took_effect' | 'no_pending_cancel';
+  code: 'already_canceled' | 'nothing_to_cancel' | 'cancel_took_effect' | 'no_pending_cancel' | PlanChangeRefusal;
   message: string;
+}
+
+/** Why a plan change changed nothing (the command checks the input ones, free_plan and no_price, first). */
+export type PlanChangeRefusal = 'free_plan' | 'no_price' | 'not_subscribed' | 'cancel_pending' | 'change_in_progress' | 'same_plan' | 'interval_change_in_grace' | 'no_payment_method';
+
+/**
+ * How a plan change applies (docs/ARCHITECTURE.md "A plan change"): in grace, at once (the past-due
+ * invoice is replaced); to a dearer price for the same interval, at once with a prorated charge;
+ * to a cheaper or equal price, or to another interval, at the period end (nothing charged now).
+ */
+export type PlanChangeMode = 'grace' | 'now' | 'period_end' | 'unschedule';
+
+export function priceOf(plan: Plan, currency: string, interval: Interval): number | null {
+  return plan.prices.find((p) => p.currency === currency && p.interval === interval)?.amount ?? null;
+}
+
+/** Whether (and how) the subscription can change to `plan`/`interval` now. */
+export function planChangeOf(s: Pick<BillingState, 'subscription' | 'plan' | 'account' | 'invoice' | 'attempts' | 'payment_method'>, plan: Plan, interval: Interval):
+  | { refused: Refusal; mode?: undefined; amount?: undefined }
+  | { refused?: undefined; mode: PlanChangeMode; amount: number } {
+  const sub = s.subscription;
+  const no = (code: PlanChangeRefusal, message: string) => ({ refused: { code, message } });
+  if (plan.free) return no('free_plan', `plan ${plan.id} is the free plan: cancel the subscription to move to it`);
+  const amount = priceOf(plan, s.account.currency, interval);
+  if (amount === null) return no('no_price', `plan ${plan.id} has no ${interval}ly price in ${s.account.currency}`);
+  if ((sub.status !== 'active' && sub.status !== 'past_due') || s.plan.free)
+    return no('not_subscribed', 'the subscription is not live (canceled or downgraded): buy a plan instead');
+  if (!sub.auto_renew) return no('cancel_pending', 'a cancel is pending: resume the subscription before changing its plan');
+  if (s.attempts.some((a) => a.outcome === 'pending' || a.outcome === 'unknown') || (sub.status === 'active' && s.invoice))
+    return no('change_in_progress', 'a payment for this subscription is being made; try again in a moment');
+  if (plan.id === sub.plan_id && interval === sub.interval) {
+    if (sub.scheduled_plan_id) return { mode: 'unschedule', amount };
+    return no('same_plan', `the subscription is already on ${plan.id} (${interval}ly)`);
+  }
+  if (sub.status === 'past_due') {
+    if (interval !== sub.interval) return no('interval_change_in_grace', 'while a payment is past due the plan can change, the interval cannot');
+    if (!s.payment_method) return no('no_payment_method', 'add a card in Billing information first');
+    return { mode: 'grace', amount };
+  }
+  const current = priceOf(s.plan, s.account.currency, sub.interval);
+  if (interval === sub.interval && current !== null && amount > current) {
+    if (!s.payment_method) return no('no_payment_method', 'add a card in Billing information first');
+    return { mode: 'now', amount };
+  }
+  return { mode: 'period_end', amount };
 }
 
 /**
@@ -228,6 +279,8 @@ class Step {
         return this.cancel(e.at, e.by ?? 'customer');
       case 'resume':
         return this.resume(e.by ?? 'customer');
+      case 'change_plan':
+        return this.changePlan(e.plan, e.interval, e.by ?? 'customer');
     }
   }
 
@@ -263,12 +316,14 @@ class Step {
     if (this.s.plan.free) return this.setNext(null, null);
     if (!sub.auto_renew) {
       // Auto-renew off: the paid period simply ends; no charge.
+      this.clearScheduled();
       sub.status = 'canceled';
       sub.plan_id = this.s.free_plan_id;
       this.setNext(null, null);
       this.event('subscription.canceled', { plan_id: this.s.plan.id, period_end: sub.current_period_end });
       return;
     }
+    if (sub.scheduled_plan_id) this.applyScheduled();
     const price = this.s.plan.prices.find((p) => p.currency === this.s.account.currency && p.interval === sub.interval);
     if (!price) {
       // A plan without a price in the account's currency cannot renew; end the period like a failure would.
@@ -453,12 +508,14 @@ class Step {
       advice_code: a.advice_code,
     });
     const inv = this.s.invoice!;
-    if (inv.kind === 'purchase') {
-      // A new purchase that fails changes nothing but the invoice: the account stays where it was.
+    if (inv.kind === 'purchase' || inv.kind === 'proration') {
+      // A new purchase (or a plan change's prorated charge) that fails changes nothing but the
+      // invoice: the account stays where it was, on the plan it had.
       inv.status = 'void';
       this.event('invoice.voided', { invoice_id: inv.id, reason: a.reason });
       this.s.invoice = null;
       this.s.attempts = [];
+      this.s.invoice_plan = null;
       if (this.sub.status === 'active') this.planActive();
       else this.setNext(null, null);
       return;
@@ -498,6 +555,7 @@ class Step {
   paid(a: AttemptState) {
     const sub = this.sub;
     const inv = this.s.invoice!;
+    if (inv.kind === 'proration') return this.prorationPaid(a, inv);
     const wasPastDue = inv.status === 'past_due';
     inv.status = 'paid';
     inv.paid_at = this.now;
@@ -564,6 +622,7 @@ class Step {
     if (sub.status === 'past_due' || at === 'now') return this.endNow(by);
     if (!sub.auto_renew) return; // already scheduled: nothing more to do
     sub.auto_renew = false;
+    this.clearScheduled(); // the cancel wins: no plan change at the period end
     this.event('subscription.cancel_scheduled', { cancel_at: sub.current_period_end, by });
     this.email('subscription_canceled', `subscription_canceled:${sub.id}:${sub.current_period_end.toISOString()}`, { access_until: sub.current_period_end });
     this.planActive();
@@ -595,6 +654,7 @@ class Step {
       this.s.attempts = [];
     }
     const from = sub.plan_id;
+    this.clearScheduled();
     sub.status = 'canceled';
     sub.auto_renew = false;
     sub.plan_id = this.s.free_plan_id;
@@ -613,6 +673,7 @@ class Step {
       this.event('invoice.uncollectible', { invoice_id: inv.id, attempts: this.s.attempts.length });
     }
     const from = sub.plan_id;
+    this.clearScheduled();
     sub.status = 'downgraded';
     sub.plan_id = this.s.free_plan_id;
     sub.grace_ends_at = null; // the event records when grace ended
@@ -654,6 +715,163 @@ class Step {
       }
     }
     this.startAttempt(trigger);
+  }
+
+  // ---- plan change ----
+  /**
+   * A plan change (planChangeOf decides how): in grace the past-due invoice is voided and replaced by
+   * one for the new plan over the same period, charged at once (grace_ends_at never moves); to a
+   * dearer plan a 'proration' invoice for the rest of the period is charged at once and the plan
+   * switches when it is paid (declined: nothing changes); otherwise the change waits for the period
+   * end (scheduled_plan_id), where the renewal applies it. The current plan and interval again
+   * unschedules a waiting change.
+   */
+  changePlan(plan: Plan, interval: Interval, by: CancelBy) {
+    const sub = this.sub;
+    const c = planChangeOf(this.s, plan, interval);
+    if (c.refused) {
+      this.refused = c.refused;
+      return;
+    }
+    if (c.mode === 'unschedule') {
+      this.event('subscription.plan_change_unscheduled', { plan_id: sub.scheduled_plan_id, interval: sub.scheduled_interval, by });
+      this.clearScheduled();
+      return;
+    }
+    if (c.mode === 'period_end') {
+      if (sub.scheduled_plan_id === plan.id && sub.scheduled_interval === interval) return; // already scheduled
+      sub.scheduled_plan_id = plan.id;
+      sub.scheduled_interval = interval;
+      this.s.scheduled_plan = plan;
+      const data = { from_plan_id: sub.plan_id, plan_id: plan.id, interval, amount: c.amount, currency: this.s.account.currency, at: sub.current_period_end, by };
+      this.event('subscription.plan_change_scheduled', data);
+      this.email('plan_changed', `plan_changed:${sub.id}:${this.now.toISOString()}`, { plan_name: plan.name, change_at: sub.current_period_end, amount: c.amount, currency: data.currency });
+      return;
+    }
+    if (c.mode === 'grace') {
+      const old = this.s.invoice!;
+      old.status = 'void';
+      this.event('invoice.voided', { invoice_id: old.id, reason: 'plan_changed' });
+      const from = sub.plan_id;
+      sub.plan_id = plan.id;
+      this.s.plan = plan;
+      this.clearScheduled();
+      const inv: InvoiceState = {
+        ...old,
+        id: this.ctx.newId('inv'),
+        plan_id: plan.id,
+        amount: c.amount,
+        status: 'past_due',
+        created_at: this.now,
+        paid_at: null,
+        kind: 'renewal',
+        reminders_sent: [...old.reminders_sent],
+      };
+      this.s.invoice = inv;
+      this.s.attempts = [];
+      this.created = inv;
+      this.event('invoice.created', { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_start: inv.period_start, period_end: inv.period_end, replaces: old.id });
+      const data = { from_plan_id: from, plan_id: plan.id, interval, amount: c.amount, currency: inv.currency, invoice_id: inv.id, in_grace: true, by };
+      this.event('subscription.plan_changed', data);
+      this.email('plan_changed', `plan_changed:${inv.id}`, { plan_name: plan.name, amount: c.amount, currency: inv.currency, invoice_id: inv.id });
+      this.startAttempt('plan_change');
+      return;
+    }
+    // Dearer: the rest of the period, prorated (src/core/proration.ts).
+    const current = priceOf(this.s.plan, this.s.account.currency, sub.interval)!;
+    const p = prorate({ oldAmount: current, newAmount: c.amount, periodStart: sub.current_period_start, periodEnd: sub.current_period_end, at: this.now });
+    if (p.charge === 0) {
+      // Nothing left to charge (the very end of the period): the change is simply made.
+      this.switchPlan(plan, null, 0);
+      this.planActive();
+      return;
+    }
+    const inv: InvoiceState = {
+      id: this.ctx.newId('inv'),
+      account_id: sub.account_id,
+      subscription_id: sub.id,
+      plan_id: plan.id,
+      amount: p.charge,
+      currency: this.s.account.currency,
+      period_start: this.now,
+      period_end: sub.current_period_end,
+      status: 'open',
+      created_at: this.now,
+      paid_at: null,
+      kind: 'proration',
+      interval,
+      failed_at: null,
+      reminders_sent: [],
+    };
+    this.s.invoice = inv;
+    this.s.attempts = [];
+    this.s.invoice_plan = plan;
+    this.created = inv;
+    this.event('invoice.created', {
+      invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_start: inv.period_start, period_end: inv.period_end, kind: 'proration',
+      from_plan_id: sub.plan_id, plan_id: plan.id, credit: p.credit, new_share: p.new_share,
+    });
+    this.startAttempt('plan_change');
+  }
+
+  /** The prorated charge is paid: the plan switches now, the period (and its end) stays. */
+  prorationPaid(a: AttemptState, inv: InvoiceState) {
+    inv.status = 'paid';
+    inv.paid_at = this.now;
+    this.event('invoice.paid', { invoice_id: inv.id, attempt_id: a.id, amount: inv.amount, currency: inv.currency, recovered: false, kind: 'proration' });
+    this.s.invoice = null;
+    this.s.attempts = [];
+    const plan = this.s.invoice_plan?.id === inv.plan_id ? this.s.invoice_plan : null;
+    this.s.invoice_plan = null;
+    this.switchPlan(plan, inv, inv.amount);
+    this.planActive();
+  }
+
+  switchPlan(plan: Plan | null, inv: InvoiceState | null, charged: number) {
+    const sub = this.sub;
+    const from = sub.plan_id;
+    sub.plan_id = plan?.id ?? inv!.plan_id;
+    if (plan) this.s.plan = plan;
+    this.clearScheduled();
+    const data = { from_plan_id: from, plan_id: sub.plan_id, interval: sub.interval, amount: charged, currency: this.s.account.currency, invoice_id: inv?.id ?? null, period_end: sub.current_period_end };
+    this.event('subscription.plan_changed', data);
+    this.email('plan_changed', `plan_changed:${inv?.id ?? sub.id + ':' + this.now.toISOString()}`, {
+      plan_name: this.s.plan.id === sub.plan_id ? this.s.plan.name : sub.plan_id,
+      paid_amount: charged > 0 ? charged : undefined,
+      currency: data.currency,
+      period_end: sub.current_period_end,
+      invoice_id: inv?.id,
+    });
+  }
+
+  /** At the renewal: the scheduled plan (and interval) becomes the subscription's; the renewal charges its price. */
+  applyScheduled() {
+    const sub = this.sub;
+    const plan = this.s.scheduled_plan;
+    const id = sub.scheduled_plan_id;
+    const interval = sub.scheduled_interval ?? sub.interval;
+    this.clearScheduled();
+    if (!plan || plan.id !== id) return; // the plan is gone: the renewal stays on the current one
+    const from = sub.plan_id;
+    sub.plan_id = plan.id;
+    this.s.plan = plan;
+    if (interval !== sub.interval) {
+      // Another interval: periods are counted afresh from the end of the one that ends now (the
+      // renewal bills period 0 of the new anchor; paying it makes period_index 0).
+      sub.interval = interval;
+      sub.billing_anchor = sub.current_period_end;
+      sub.period_index = -1;
+    }
+    this.event('subscription.plan_changed', { from_plan_id: from, plan_id: plan.id, interval, scheduled: true, period_start: sub.current_period_end });
+  }
+
+  clearScheduled() {
+    const sub = this.sub;
+    if (sub.scheduled_plan_id) {
+      sub.scheduled_plan_id = null;
+      sub.scheduled_interval = null;
+    }
+    this.s.scheduled_plan = null;
   }
 
   // ---- purchase and buy back ----

@@ -70,6 +70,9 @@ export interface Subscription {
   next_action_at: Date | null;
   /** What the engine will do at next_action_at (for people: the timeline shows it). */
   next_action: NextAction | null;
+  /** A change to a cheaper plan (or another interval) waiting for the period end; both or neither. */
+  scheduled_plan_id?: string | null;
+  scheduled_interval?: Interval | null;
   version: number;
 }
 
@@ -79,8 +82,11 @@ export type NextAction = (typeof NEXT_ACTIONS)[number];
 export const INVOICE_STATUSES = ['open', 'paid', 'past_due', 'uncollectible', 'void'] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 
-/** A renewal bills the next period; a purchase is the first payment of a plan. */
-export const INVOICE_KINDS = ['renewal', 'purchase'] as const;
+/**
+ * A renewal bills the next period; a purchase is the first payment of a plan; a proration is the
+ * prorated charge of a change to a dearer plan for the rest of the current period.
+ */
+export const INVOICE_KINDS = ['renewal', 'purchase', 'proration'] as const;
 export type InvoiceKind = (typeof INVOICE_KINDS)[number];
 
 export interface Invoice {
@@ -97,7 +103,7 @@ export interface Invoice {
   paid_at: Date | null;
 }
 
-export const ATTEMPT_TRIGGERS = ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator'] as const;
+export const ATTEMPT_TRIGGERS = ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator', 'plan_change'] as const;
 export type AttemptTrigger = (typeof ATTEMPT_TRIGGERS)[number];
 export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
@@ -160,6 +166,7 @@ export const TEMPLATE_NAMES = [
   'grace_ending',
   'downgraded',
   'subscription_canceled',
+  'plan_changed',
   'help_request_received',
   'help_request_answered',
   'webhook_endpoint_disabled',

@@ -282,6 +282,46 @@ export class Commands {
     return (await this.subscriptionView(accountId))!;
   }
 
+  /**
+   * Changes the plan (and/or interval) of a live subscription (docs/ARCHITECTURE.md "A plan change"):
+   * to a dearer price for the same interval at once, charging the prorated rest of the period (a
+   * decline changes nothing and fails with payment_failed naming the reason); to a cheaper or equal
+   * price, or another interval, at the period end (scheduled_change; the current plan and interval
+   * again unschedules it); while past due at once, the past-due invoice replaced by one for the new
+   * plan over the same period and charged now (a decline leaves it past due, grace unchanged: the
+   * answer is the subscription with `attempt`).
+   */
+  async changePlan(accountId: string, input: { plan_id?: string; interval?: Interval }, by: CancelBy = 'customer') {
+    const account = await this.requireAccount(accountId);
+    const sub = await this.getSubscriptionRow(accountId);
+    if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
+    const plans = await loadPlans(this.db);
+    // Either may be left out: it stays what the subscription has now.
+    const planId = input.plan_id ?? sub.plan_id;
+    const interval = input.interval ?? sub.interval;
+    const plan = plans.get(planId);
+    const field = (f: string, message: string) => ({ errors: [{ field: f, message }] });
+    if (!plan) throw new CommandError('not_found', 'unknown_plan', `no plan ${planId}`, field('plan_id', 'unknown plan'));
+    if (plan.free) throw new CommandError('invalid', 'free_plan', `plan ${plan.id} is the free plan: cancel the subscription to move to it`, field('plan_id', 'the free plan is not bought'));
+    if (!plan.prices.some((p) => p.currency === account.currency && p.interval === interval))
+      throw new CommandError('invalid', 'no_price', `plan ${plan.id} has no ${interval}ly price in ${account.currency}`, field('interval', 'no price in the account currency'));
+    const r = await this.engine.dispatch(sub.id, { type: 'change_plan', plan, interval, by });
+    if (r.refused) {
+      const kind = r.refused.code === 'free_plan' || r.refused.code === 'no_price' ? 'invalid' : 'conflict';
+      throw new CommandError(kind, r.refused.code, r.refused.message);
+    }
+    const a = r.attempt;
+    if (a && (a.outcome === 'unknown' || a.outcome === 'pending')) {
+      throw new CommandError('unavailable', 'payment_pending', 'the payment gateway has not answered yet; the payment is checked again by its key and the plan changes if it went through', { outcome: a.outcome });
+    }
+    const inGrace = sub.status === 'past_due';
+    if (a && a.outcome !== 'succeeded' && !inGrace) {
+      throw new CommandError('payment_failed', 'payment_failed', `the plan change's payment failed: ${a.reason ?? a.outcome}; the plan is unchanged`, { outcome: a.outcome, reason: a.reason });
+    }
+    const view = (await this.subscriptionView(accountId))!;
+    return { ...view, attempt: a ? { outcome: a.outcome, reason: a.reason, amount: a.amount, currency: a.currency, invoice_id: a.invoice_id } : null };
+  }
+
   async subscriptionView(accountId: string) {
     const sub = await this.getSubscriptionRow(accountId);
     if (!sub) return null;
@@ -300,6 +340,7 @@ export class Commands {
       next_action: sub.next_action,
       next_action_at: sub.next_action_at,
       auto_renew: sub.auto_renew,
+      scheduled_change: sub.scheduled_plan_id ? { plan_id: sub.scheduled_plan_id, interval: sub.scheduled_interval, at: sub.current_period_end } : null,
     };
   }
 

@@ -3,6 +3,7 @@
 // no e-mail missing, no gap or overlap between paid periods. Optionally also against the gateway's
 // own list of succeeded charges. `renewd verify` prints the report; the chaos and reliability
 // tests assert it is empty.
+import { prorate } from '../core/proration.ts';
 import type { Queryable } from '../store/db.ts';
 import * as store from '../store/verify.ts';
 import { NETWORK_CAPS } from '../core/dunning.ts';
@@ -71,6 +72,7 @@ export const RULES = [
   'one_live_subscription',
   'charged_for_gap',
   'dangling_purchase',
+  'plan_change_charges',
 ] as const;
 export type Rule = (typeof RULES)[number];
 
@@ -215,6 +217,22 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
     fail('period_overlap', `paid invoice ${r.id} of subscription ${r.subscription_id} starts ${iso(r.period_start)}, inside the paid period of ${r.prev_id} (to ${iso(r.prev_end)})`);
   for (const r of await store.currentPeriodsNotPaid(db))
     fail('current_period', `subscription ${r.id}'s current period ${iso(r.current_period_start)}–${iso(r.current_period_end)} is not a paid invoice's period`);
+
+  // ---- plan changes: a period's charges never exceed the dearest plan's full price; each
+  // proration is part of a paid period and at most its plan's price ----
+  for (const r of await store.periodsChargedOverDearest(db))
+    fail('plan_change_charges', `the period of paid invoice ${r.id} was charged ${r.total} in all, more than the dearest plan's price (${r.dearest ?? 'none'})`);
+  for (const r of await store.prorationsOutOfRule(db))
+    fail('plan_change_charges', `proration ${r.id} of ${r.amount} is ${r.price == null ? 'for a plan without that price' : Number(r.amount) > Number(r.price) ? `above its plan's price ${r.price}` : 'outside any paid period'}`);
+  // Each proration is the amount of the rule (core/proration.ts) for its period, instant and plans.
+  for (const r of await store.paidProrations(db)) {
+    if (r.old_price == null || r.new_price == null) {
+      fail('plan_change_charges', `proration ${r.id} cannot be recomputed: no price of the plan it changed from (${r.from_plan_id ?? 'unknown'}) or to`);
+      continue;
+    }
+    const p = prorate({ oldAmount: Number(r.old_price), newAmount: Number(r.new_price), periodStart: new Date(r.period_start), periodEnd: new Date(r.period_end), at: new Date(r.at) });
+    if (p.charge !== Number(r.amount)) fail('plan_change_charges', `proration ${r.id} charged ${r.amount}, the proration rule gives ${p.charge} (from ${r.from_plan_id} at ${iso(r.at)})`);
+  }
 
   // ---- statuses agree: grace has its past-due invoice; no past-due invoice outside grace ----
   for (const r of await store.statusesDisagreeing(db))

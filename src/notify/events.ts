@@ -14,6 +14,9 @@ export const KNOWN_EVENT_TYPES = [
   'subscription.cancel_requested',
   'subscription.resumed',
   'subscription.auto_renew_changed',
+  'subscription.plan_changed', // at once (dearer plan paid, or in grace), or at the renewal that applies a scheduled change
+  'subscription.plan_change_scheduled', // a cheaper plan or another interval, from the period end
+  'subscription.plan_change_unscheduled',
   'invoice.created',
   'invoice.paid',
   'invoice.uncollectible',

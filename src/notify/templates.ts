@@ -38,6 +38,8 @@ export interface EmailContext {
   amount?: number;
   currency?: string;
   period_end?: Date;
+  /** When a scheduled plan change takes effect. */
+  change_at?: Date;
   /** Until when a canceled subscription keeps its paid features (a period-end cancel). */
   access_until?: Date;
   /** A payment that was in flight when the customer canceled and went through (minor units of `currency`). */
@@ -188,6 +190,16 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { link: 'portal' },
     ],
   },
+  plan_changed: {
+    subject: 'plan_changed.subject',
+    blocks: [
+      { p: ['plan_changed.body_scheduled', 'plan_changed.body_now'] },
+      { p: ['plan_changed.charged'] },
+      { p: ['plan_changed.grace'] },
+      { p: ['plan_changed.unschedule'] },
+      { link: 'portal' },
+    ],
+  },
   help_request_received: {
     subject: 'help_request_received.subject',
     blocks: [
@@ -321,6 +333,7 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
     amount,
     period_end: date(ctx.period_end),
     access_until: date(ctx.access_until),
+    change_at: date(ctx.change_at),
     paid_amount,
     grace_ends_at: date(ctx.grace_ends_at),
     next_retry_at: date(ctx.next_retry_at),

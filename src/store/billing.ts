@@ -32,6 +32,8 @@ export function toSubscription(r: Row): SubscriptionRecord {
     next_action: r.next_action,
     next_retry_at: d(r.next_retry_at),
     next_retry_why: r.next_retry_why,
+    scheduled_plan_id: r.scheduled_plan_id ?? null,
+    scheduled_interval: r.scheduled_interval ?? null,
     version: r.version,
   };
 }
@@ -214,6 +216,8 @@ export async function loadStates(
       subscription,
       account,
       plan,
+      invoice_plan: invoice?.kind === 'proration' ? plans.get(invoice.plan_id) ?? null : null,
+      scheduled_plan: subscription.scheduled_plan_id ? plans.get(subscription.scheduled_plan_id) ?? null : null,
       free_plan_id: free?.id ?? subscription.plan_id,
       payment_method: pm,
       invoice,
@@ -251,6 +255,8 @@ export async function saveSteps(
       next_action: s.next_action,
       next_retry_at: iso(s.next_retry_at),
       next_retry_why: s.next_retry_why,
+      scheduled_plan_id: s.scheduled_plan_id ?? null,
+      scheduled_interval: s.scheduled_interval ?? null,
     };
   });
   const updated = await q.query<{ id: string }>(
@@ -258,10 +264,12 @@ export async function saveSteps(
             billing_anchor = x.billing_anchor, period_index = x.period_index,
             current_period_start = x.current_period_start, current_period_end = x.current_period_end,
             grace_ends_at = x.grace_ends_at, next_action_at = x.next_action_at, next_action = x.next_action,
-            next_retry_at = x.next_retry_at, next_retry_why = x.next_retry_why, version = s.version + 1
+            next_retry_at = x.next_retry_at, next_retry_why = x.next_retry_why,
+            scheduled_plan_id = x.scheduled_plan_id, scheduled_interval = x.scheduled_interval, version = s.version + 1
        FROM json_to_recordset($1::json) AS x(id text, version int, plan_id text, interval text, auto_renew boolean, status text,
             billing_anchor timestamptz, period_index int, current_period_start timestamptz, current_period_end timestamptz,
-            grace_ends_at timestamptz, next_action_at timestamptz, next_action text, next_retry_at timestamptz, next_retry_why text)
+            grace_ends_at timestamptz, next_action_at timestamptz, next_action text, next_retry_at timestamptz, next_retry_why text,
+            scheduled_plan_id text, scheduled_interval text)
       WHERE s.id = x.id AND s.version = x.version
       RETURNING s.id`,
     [JSON.stringify(subs)],
@@ -273,6 +281,16 @@ export async function saveSteps(
 
   const newInvoices = steps.flatMap(({ result }) => (result.created_invoice ? [result.created_invoice] : []));
   const changedInvoices = steps.flatMap(({ result }) => (result.updated_invoice ? [result.updated_invoice] : []));
+  // Closed first: a step that voids an invoice and replaces it (a plan change in grace) keeps one collecting.
+  if (changedInvoices.length) {
+    await q.query(
+      `UPDATE invoices i SET status = x.status, failed_at = x.failed_at, paid_at = x.paid_at,
+              reminders_sent = ARRAY(SELECT jsonb_array_elements_text(x.reminders_sent))::int[]
+         FROM json_to_recordset($1::json) AS x(id text, status text, failed_at timestamptz, paid_at timestamptz, reminders_sent jsonb)
+        WHERE i.id = x.id`,
+      [JSON.stringify(changedInvoices.map((i) => ({ id: i.id, status: i.status, failed_at: iso(i.failed_at), paid_at: iso(i.paid_at), reminders_sent: i.reminders_sent })))],
+    );
+  }
   if (newInvoices.length) {
     await q.query(
       `INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, failed_at, reminders_sent, created_at, paid_at)
@@ -282,15 +300,6 @@ export async function saveSteps(
               period_start timestamptz, period_end timestamptz, status text, kind text, interval text, failed_at timestamptz,
               reminders_sent jsonb, created_at timestamptz, paid_at timestamptz)`,
       [JSON.stringify(newInvoices.map(invoiceRow))],
-    );
-  }
-  if (changedInvoices.length) {
-    await q.query(
-      `UPDATE invoices i SET status = x.status, failed_at = x.failed_at, paid_at = x.paid_at,
-              reminders_sent = ARRAY(SELECT jsonb_array_elements_text(x.reminders_sent))::int[]
-         FROM json_to_recordset($1::json) AS x(id text, status text, failed_at timestamptz, paid_at timestamptz, reminders_sent jsonb)
-        WHERE i.id = x.id`,
-      [JSON.stringify(changedInvoices.map((i) => ({ id: i.id, status: i.status, failed_at: iso(i.failed_at), paid_at: iso(i.paid_at), reminders_sent: i.reminders_sent })))],
     );
   }
 

@@ -216,10 +216,14 @@ const hasMail = (...templates: string[]) =>
 const ids = (q: Queryable, sql: string) => q.query<{ id: string }>(sql);
 
 export const paidWithoutEvent = (q: Queryable) => ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasEvent('invoice.paid')}`);
-export const paidWithoutEmail = (q: Queryable) => ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasMail('renewal_succeeded', 'retry_succeeded')}`);
-export const pastDueWithoutEvent = (q: Queryable) => ids(q, `SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasEvent('subscription.past_due')}`);
+// A proration's receipt is the plan_changed e-mail; an invoice that replaced a past-due one (a plan
+// change in grace) was told by its subscription.plan_changed event and plan_changed e-mail.
+export const paidWithoutEmail = (q: Queryable) =>
+  ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasMail('renewal_succeeded', 'retry_succeeded')} AND NOT (i.kind = 'proration' AND ${hasMail('plan_changed')})`);
+export const pastDueWithoutEvent = (q: Queryable) =>
+  ids(q, `SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasEvent('subscription.past_due')} AND NOT ${hasEvent('subscription.plan_changed')}`);
 export const pastDueWithoutEmail = (q: Queryable) =>
-  ids(q, `SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasMail('renewal_failed', 'authentication_required')}`);
+  ids(q, `SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasMail('renewal_failed', 'authentication_required', 'plan_changed')}`);
 export const uncollectibleWithoutEvent = (q: Queryable) =>
   ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'uncollectible' AND NOT ${hasEvent('subscription.downgraded')}`);
 
@@ -246,7 +250,7 @@ export async function renewalsNotFollowingPaidPeriod(q: Queryable) {
   return q.query<{ id: string; subscription_id: string; kind: string; status: string; period_start: Date; prev_id: string; prev_status: string; prev_end: Date }>(
     `SELECT id, subscription_id, kind, status, period_start, prev_id, prev_status, prev_end FROM (
        SELECT i.*, lag(i.id) OVER w AS prev_id, lag(i.status) OVER w AS prev_status, lag(i.period_end) OVER w AS prev_end
-         FROM invoices i WHERE i.status <> 'void'
+         FROM invoices i WHERE i.status <> 'void' AND i.kind <> 'proration'
        WINDOW w AS (PARTITION BY i.subscription_id ORDER BY i.period_start, i.created_at)) x
      WHERE x.status = 'paid' AND x.kind = 'renewal' AND x.prev_id IS NOT NULL
        AND (x.prev_status <> 'paid' OR x.prev_end <> x.period_start)`,
@@ -257,9 +261,61 @@ export async function overlappingPaidPeriods(q: Queryable) {
   return q.query<{ id: string; subscription_id: string; period_start: Date; prev_id: string; prev_end: Date }>(
     `SELECT id, subscription_id, period_start, prev_id, prev_end FROM (
        SELECT i.*, lag(i.id) OVER w AS prev_id, lag(i.period_end) OVER w AS prev_end
-         FROM invoices i WHERE i.status = 'paid'
+         FROM invoices i WHERE i.status = 'paid' AND i.kind <> 'proration'
        WINDOW w AS (PARTITION BY i.subscription_id ORDER BY i.period_start, i.created_at)) x
      WHERE x.prev_end > x.period_start`,
+  );
+}
+
+// ---- plan changes: the charges of a period add up ----
+
+/**
+ * Paid periods whose charges exceed the dearest plan's full price: the period's invoice plus the
+ * paid prorations of its rest (same subscription, same end, starting inside it) against the highest
+ * price of any plan in the period's currency and interval.
+ */
+export async function periodsChargedOverDearest(q: Queryable) {
+  return q.query<{ id: string; total: string; dearest: string | null }>(
+    `SELECT id, total, dearest FROM (
+       SELECT p.id, p.amount + COALESCE((SELECT sum(x.amount) FROM invoices x
+                 WHERE x.subscription_id = p.subscription_id AND x.kind = 'proration' AND x.status = 'paid'
+                   AND x.period_end = p.period_end AND x.period_start >= p.period_start), 0) AS total,
+              (SELECT max(pp.amount) FROM plan_prices pp WHERE pp.currency = p.currency AND pp.interval = p.interval) AS dearest
+         FROM invoices p WHERE p.status = 'paid' AND p.kind <> 'proration') t
+      WHERE dearest IS NULL OR total > dearest`,
+  );
+}
+
+/**
+ * Paid prorations with what recomputing them needs: the paid period they are part of, the plan the
+ * change was from (their invoice.created event) and both plans' prices for their currency and interval.
+ */
+export async function paidProrations(q: Queryable) {
+  return q.query<{ id: string; amount: string; at: Date; period_start: Date; period_end: Date; from_plan_id: string | null; old_price: string | null; new_price: string | null }>(
+    `SELECT i.id, i.amount, i.period_start AS at, p.period_start, p.period_end, e.data->>'from_plan_id' AS from_plan_id,
+            (SELECT pp.amount FROM plan_prices pp WHERE pp.plan_id = e.data->>'from_plan_id' AND pp.currency = i.currency AND pp.interval = i.interval) AS old_price,
+            (SELECT pp.amount FROM plan_prices pp WHERE pp.plan_id = i.plan_id AND pp.currency = i.currency AND pp.interval = i.interval) AS new_price
+       FROM invoices i
+       JOIN LATERAL (SELECT p.period_start, p.period_end FROM invoices p
+                      WHERE p.subscription_id = i.subscription_id AND p.status = 'paid' AND p.kind <> 'proration'
+                        AND p.period_end = i.period_end AND p.period_start <= i.period_start
+                      ORDER BY p.period_start DESC LIMIT 1) p ON true
+       LEFT JOIN LATERAL (SELECT e.data FROM events e WHERE e.invoice_id = i.id AND e.type = 'invoice.created' ORDER BY e.id LIMIT 1) e ON true
+      WHERE i.kind = 'proration' AND i.status = 'paid'`,
+  );
+}
+
+/** Prorations that are not a part of a period: above their plan's full price, or outside any paid period. */
+export async function prorationsOutOfRule(q: Queryable) {
+  return q.query<{ id: string; amount: string; price: string | null; covered: boolean }>(
+    `SELECT i.id, i.amount, pp.amount AS price,
+            EXISTS (SELECT 1 FROM invoices p WHERE p.subscription_id = i.subscription_id AND p.status = 'paid' AND p.kind <> 'proration'
+                     AND p.period_end = i.period_end AND p.period_start <= i.period_start) AS covered
+       FROM invoices i LEFT JOIN plan_prices pp ON pp.plan_id = i.plan_id AND pp.currency = i.currency AND pp.interval = i.interval
+      WHERE i.kind = 'proration' AND i.status = 'paid'
+        AND (pp.amount IS NULL OR i.amount > pp.amount
+             OR NOT EXISTS (SELECT 1 FROM invoices p WHERE p.subscription_id = i.subscription_id AND p.status = 'paid' AND p.kind <> 'proration'
+                             AND p.period_end = i.period_end AND p.period_start <= i.period_start))`,
   );
 }
 

@@ -10,6 +10,7 @@ import { resolvePrincipal } from '../http/auth.ts';
 import { CommandError } from '../core/errors.ts';
 import { changePaymentMethod } from '../engine/payment-method.ts';
 import { DAY } from '../core/time.ts';
+import { prorate } from '../core/proration.ts';
 import type { Account, Plan } from '../core/types.ts';
 import { html, attrs, sendHtml, str, type Html, type Piece } from './html.ts';
 import { page, hidden } from './layout.ts';
@@ -269,6 +270,35 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
   );
   // ---- end cancel and resume ----
 
+  // ---- plan change: the same engine command as PATCH …/subscription ----
+  app.post('/portal/subscription/plan', async (req, reply) =>
+    action(req, reply, async (s, t, account) => {
+      const body = (req.body ?? {}) as Body;
+      const plan_id = str(body.plan_id);
+      const interval = str(body.interval) === 'year' ? 'year' : 'month';
+      const plan = (await commands.plansFor(account.id)).find((p) => p.id === plan_id && !p.free);
+      if (!plan) return { kind: 'error', text: t.t('result.plan.unavailable'), target: 'change-plan' };
+      const before = await commands.subscriptionView(account.id);
+      try {
+        const v = await commands.changePlan(account.id, { plan_id, interval }, 'customer');
+        if (v.scheduled_change) return { kind: 'success', text: t.t('result.plan.scheduled', { plan: plan.name, date: t.date(v.scheduled_change.at) }), target: 'subscription' };
+        if (before?.scheduled_change && v.plan_id === before.plan_id) return { kind: 'success', text: t.t('result.plan.kept', { plan: plan.name }), target: 'subscription' };
+        if (v.attempt && v.attempt.outcome !== 'succeeded')
+          return { kind: 'error', text: t.t('result.plan.graceDeclined', { plan: plan.name, reason: because(t, v.attempt.reason) }), target: 'billing' };
+        return { kind: 'success', text: t.t('result.plan.changed', { plan: plan.name }), target: 'subscription' };
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+        if (err.code === 'payment_failed') {
+          if (err.extra.outcome === 'requires_action') return { kind: 'error', text: t.t('result.requires_action'), target: 'billing' };
+          return { kind: 'error', text: t.t('result.plan.declined', { reason: because(t, err.extra.reason as string | null) }), target: 'billing' };
+        }
+        if (err.code === 'payment_pending') return { kind: 'info', text: t.t('result.pending'), target: 'subscription' };
+        if (err.code === 'no_payment_method') return { kind: 'error', text: t.t('restore.noCard'), target: 'billing' };
+        return { kind: 'error', text: t.t('result.plan.unavailable'), target: 'change-plan' };
+      }
+    }),
+  );
+
   app.post('/portal/sign-out', async (req, reply) => {
     const s = sessions.fromRequest(req);
     const account = s ? await commands.getAccount(s.data.account_id) : null;
@@ -295,7 +325,7 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     const csrf = hidden('_csrf', s.csrf);
     const fields = flash?.fields ?? {};
     const pastDue = invoices.find((i) => i.status === 'past_due');
-    const invoiceTitle = (inv: InvoiceRow) => t.t(inv.kind === 'purchase' ? 'history.purchase' : 'history.renewal', { plan: planName(inv.plan_id) });
+    const invoiceTitle = (inv: InvoiceRow) => t.t(inv.kind === 'purchase' ? 'history.purchase' : inv.kind === 'proration' ? 'history.proration' : 'history.renewal', { plan: planName(inv.plan_id) });
 
     // Grace banner: what failed, why, until when access stays, what happens next.
     let banner: Piece = '';
@@ -350,6 +380,42 @@ ${
       }
     }
     // ---- end cancel and resume ----
+    // ---- plan change ----
+    // The other paid plans in the account's currency, each saying when it applies and what it costs
+    // now (the same rule as the engine: core/proration.ts, machine planChangeOf).
+    let planBlock: Piece = '';
+    if (sub && plan && !plan.free && sub.auto_renew && (sub.status === 'active' || sub.status === 'past_due')) {
+      const planForm = (plan_id: string, interval: string, label: string, cls: string) =>
+        html`<form method="post" action="/portal/subscription/plan" class="actions">${csrf}${hidden('plan_id', plan_id)}${hidden('interval', interval)}<button type="submit" class="btn ${cls}">${label}</button></form>`;
+      const scheduled = sub.scheduled_change
+        ? html`<div id="scheduled-change"><p>${t.t('plan.scheduled', { plan: planName(sub.scheduled_change.plan_id), date: t.date(sub.scheduled_change.at) })}</p>
+${planForm(sub.plan_id, sub.interval, t.t('plan.keep', { plan: planName(sub.plan_id) }), 'btn-secondary')}</div>`
+        : '';
+      const offers = plans
+        .filter((p) => !p.free)
+        .flatMap((p) => p.prices.filter((x) => x.currency === account.currency).map((x) => ({ plan: p, interval: x.interval, amount: x.amount })))
+        .filter((o) => !(o.plan.id === sub.plan_id && o.interval === sub.interval))
+        .filter((o) => sub.status !== 'past_due' || o.interval === sub.interval)
+        .filter((o) => !(sub.scheduled_change && o.plan.id === sub.scheduled_change.plan_id && o.interval === sub.scheduled_change.interval));
+      const when = (o: { interval: string; amount: number }) => {
+        if (sub.status === 'past_due') return t.t('plan.grace', { amount: t.money(o.amount, account.currency) });
+        if (price && o.interval === sub.interval && o.amount > price.amount) {
+          const p = prorate({ oldAmount: price.amount, newAmount: o.amount, periodStart: new Date(sub.current_period_start), periodEnd: new Date(sub.current_period_end), at: now });
+          return t.t('plan.now', { amount: t.money(p.charge, account.currency) });
+        }
+        return t.t('plan.periodEnd', { date: t.date(sub.current_period_end) });
+      };
+      const per = (o: { interval: string; amount: number }) => t.t(o.interval === 'year' ? 'sub.per.year' : 'sub.per.month', { amount: t.money(o.amount, account.currency) });
+      planBlock = html`${scheduled}${
+        offers.length
+          ? html`<details id="change-plan"><summary>${t.t('plan.summary')}</summary>
+<p>${t.t('plan.intro')}</p>
+<ul class="offers">${offers.map((o) => html`<li><p>${when(o)}</p>${planForm(o.plan.id, o.interval, t.t('plan.choose', { plan: o.plan.name, price: per(o) }), 'btn-secondary')}</li>`)}</ul>
+</details>`
+          : ''
+      }`;
+    }
+    // ---- end plan change ----
     const subPanel = html`<section class="panel" id="subscription" aria-labelledby="sub-title">
 <h2 id="sub-title">${t.t('sub.heading')}</h2>
 ${
@@ -363,6 +429,7 @@ ${!plan?.free ? html`<dt>${t.t('sub.period')}</dt><dd>${t.date(sub.current_perio
 <p class="muted">${plan?.free ? t.t('sub.free') : sub.status === 'active' ? (sub.auto_renew ? t.t('sub.renews', { date: t.date(sub.current_period_end) }) : t.t('sub.ends', { date: t.date(sub.current_period_end) })) : ''}</p>`
     : html`<p>${t.t('sub.none')}</p>`
 }
+${planBlock}
 ${cancelBlock}
 </section>`;
 

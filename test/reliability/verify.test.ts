@@ -336,6 +336,27 @@ describe('invariant checker', () => {
              VALUES ('inv_c3', 'c', 'sub_c', 'pro', 2900, 'EUR', '2026-02-05T00:00:00Z', '2026-03-05T00:00:00Z', 'open', 'purchase', 'month', '2026-02-05T00:00:00Z')`),
   );
 
+  // A plan change's charges: the rest of inv_a2's period (Feb 1 – Mar 1) charged again.
+  const proration = (amount: number, start: string, end = '2026-03-01T00:00:00Z') => async (q: Queryable) => {
+    await q.query(`INSERT INTO plans (id, name, free, created_at) VALUES ('biz', 'Business', false, '2026-01-01T00:00:00Z') ON CONFLICT DO NOTHING`);
+    await q.query(`INSERT INTO plan_prices (plan_id, currency, interval, amount) VALUES ('biz', 'EUR', 'month', 7900) ON CONFLICT DO NOTHING`);
+    await q.query(`INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, created_at, paid_at)
+                   VALUES ('inv_a3', 'a', 'sub_a', 'biz', $1, 'EUR', $2, $3, 'paid', 'proration', 'month', $2, $2)`, [amount, start, end]);
+    await q.query(`INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, amount, currency, created_at, completed_at)
+                   VALUES ('att_a3', 'inv_a3', 'a', 'pm_a', 1, 'plan_change', 'renewd_inv_a3_1', 'succeeded', $1, 'EUR', $2, $2)`, [amount, start]);
+    await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('a', 'sub_a', 'inv_a3', 'invoice.paid', '{}', $1)`, [start]);
+    await q.query(`INSERT INTO events (account_id, subscription_id, invoice_id, type, data, occurred_at) VALUES ('a', 'sub_a', 'inv_a3', 'invoice.created', '{"kind": "proration", "from_plan_id": "pro"}', $1)`, [start]);
+    await q.query(`INSERT INTO notifications (id, account_id, template, locale, to_address, subject, body_text, body_html, dedupe_key, status, attempts, next_attempt_at, created_at)
+                   VALUES ('ntf_a3', 'a', 'plan_changed', 'en', 'a@example.com', 's', 't', 'h', 'plan_changed:inv_a3', 'sent', 1, $1, $1)`, [start]);
+  };
+  test('plan_change_charges: a proration of half the period at the half-price difference passes', async () => {
+    const { counts } = await check(proration(2500, '2026-02-15T00:00:00Z'));
+    assert.equal(counts.plan_change_charges, undefined);
+  });
+  fails('plan_change_charges', "a period charged more than the dearest plan's price (a proration billing the whole new price again)", proration(7900, '2026-02-15T00:00:00Z'));
+  fails('plan_change_charges', 'a proration one cent off the proration rule', proration(2501, '2026-02-15T00:00:00Z'));
+  fails('plan_change_charges', 'a proration outside any paid period', proration(100, '2026-03-01T00:00:00Z', '2026-03-15T00:00:00Z'));
+
   test('details are capped per rule, counts are not', async () => {
     const { counts, report } = await check((q) => q.query(`UPDATE subscriptions SET next_action_at = '2026-01-01T00:00:00Z'`), { maxDetailsPerRule: 1 });
     assert.equal(counts.backlog, 3); // a, b, c; d is in flight

@@ -104,6 +104,11 @@ const subscriptionOut = {
     auto_renew: { type: 'boolean' },
     cancel_at_period_end: { type: 'boolean', description: 'a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)' },
     cancel_at: { ...nullableDateTime, description: 'when a pending cancel takes effect (the end of the paid period)' },
+    scheduled_change: {
+      type: ['object', 'null'],
+      description: 'a plan change waiting for the period end (a cheaper plan or another interval); PATCH the current plan and interval to cancel it',
+      properties: { plan_id: { type: 'string' }, interval: { type: 'string' }, at: dateTime },
+    },
   },
 } as const;
 
@@ -307,16 +312,37 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAnyone,
     schema: {
       tags: ['subscriptions'],
-      summary: 'Turn auto-renewal on or off',
+      summary: 'Change the plan or interval, or turn auto-renewal on or off',
+      description:
+        'Either `auto_renew`, or `plan_id` and/or `interval` (not both kinds in one request). A plan change: to a dearer price for the same interval, at once, ' +
+        'with a prorated charge for the rest of the period (each plan\'s share of the remaining time rounded down to a minor unit; a decline answers 402 payment_failed with `reason` and nothing changes); ' +
+        'to a cheaper or equal price, or to another interval, at the period end (`scheduled_change`; PATCH the current plan and interval to cancel it); ' +
+        'while past due, at once: the past-due invoice is voided and replaced by one for the new plan over the same period, charged now (`attempt` says how it went; grace_ends_at never moves). ' +
+        'Refused with nothing changed: unknown plan (404 unknown_plan), the free plan (400 free_plan), no price in the account currency (400 no_price), the same plan and interval (409 same_plan), ' +
+        'a canceled or downgraded subscription (409 not_subscribed: buy a plan instead), a pending cancel (409 cancel_pending), a payment in progress (409 change_in_progress), ' +
+        'another interval while past due (409 interval_change_in_grace), no card (409 no_payment_method).',
       security: anyoneSecurity,
       params: idParam,
-      body: { type: 'object', additionalProperties: false, required: ['auto_renew'], properties: { auto_renew: { type: 'boolean' } }, example: { auto_renew: false } },
-      response: { 200: subscriptionOut, ...problemResponses },
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        properties: { auto_renew: { type: 'boolean' }, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval },
+        example: { plan_id: 'business' },
+      },
+      response: { 200: subscriptionOut, ...problemResponses, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
     },
+    config: { idempotent: true },
   }, async (req) => {
     const { id } = req.params;
     await seeAccount(req, id);
-    return commands.setAutoRenew(id, req.body.auto_renew, req.principal?.kind === 'customer' ? 'customer' : 'operator');
+    const by = req.principal?.kind === 'customer' ? 'customer' : 'operator';
+    const b = req.body;
+    const change = b.plan_id !== undefined || b.interval !== undefined;
+    if (change && b.auto_renew !== undefined)
+      throw new CommandError('invalid', 'validation_error', 'change the plan and the auto-renew switch in separate requests', { errors: [{ field: 'auto_renew', message: 'not with plan_id or interval' }] });
+    if (change) return commands.changePlan(id, { plan_id: b.plan_id, interval: b.interval }, by);
+    return commands.setAutoRenew(id, b.auto_renew!, by);
   });
 
   // ---- cancel and resume ----

@@ -90,6 +90,14 @@ export const de: Catalog = {
   'subscription_canceled.resume': "Anders überlegt? Sie können das Abonnement bis zum {access_until} unter Abonnement fortsetzen.",
   'subscription_canceled.restore': "Ihre Daten bleiben erhalten. Um zurückzukommen, schließen Sie jederzeit unter Abonnement einen neuen Kauf ab.",
 
+  // ---- plan_changed ----
+  'plan_changed.subject': "Ihr Tarifwechsel zu {plan_name}",
+  'plan_changed.body_scheduled': "Ihr Abonnement wechselt am {change_at} zu {plan_name}. Bis dahin ändert sich nichts; danach verlängert es sich zu {amount}.",
+  'plan_changed.body_now': "Ihr Abonnement läuft jetzt im Tarif {plan_name}.",
+  'plan_changed.charged': "Wir haben {paid_amount} für den Rest des laufenden Zeitraums berechnet, der am {period_end} endet.",
+  'plan_changed.grace': "Die offene Rechnung wird durch eine Rechnung über {amount} für {plan_name} für denselben Zeitraum ersetzt, die wir jetzt einziehen. Ihre Nachfrist endet weiterhin am {grace_ends_at}.",
+  'plan_changed.unschedule': "Um diesen Wechsel zurückzunehmen, wählen Sie vor dem {change_at} unter Abonnement wieder Ihren aktuellen Tarif.",
+
   'help_request_received.subject': 'Wir haben Ihre Hilfeanfrage erhalten',
   'help_request_received.body_invoice': 'Vielen Dank für Ihre Nachricht. Unser Team hat Ihre Anfrage zur Rechnung {invoice_id} samt den Zahlungsversuchen und den Gründen der Bank erhalten und antwortet Ihnen per E-Mail.',
   'help_request_received.body': 'Vielen Dank für Ihre Nachricht. Unser Team hat Ihre Anfrage erhalten und antwortet Ihnen per E-Mail.',

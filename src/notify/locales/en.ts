@@ -94,6 +94,14 @@ export const en = {
   'subscription_canceled.resume': "Changed your mind? You can resume the subscription in Subscription until {access_until}.",
   'subscription_canceled.restore': "Your data is kept. To come back, make a new purchase in Subscription whenever you like.",
 
+  // ---- plan_changed ----
+  'plan_changed.subject': "Your plan change to {plan_name}",
+  'plan_changed.body_scheduled': "Your subscription changes to {plan_name} on {change_at}. Until then nothing changes; from then on it renews at {amount}.",
+  'plan_changed.body_now': "Your subscription is now on {plan_name}.",
+  'plan_changed.charged': "We charged {paid_amount} for the rest of the current period, which ends on {period_end}.",
+  'plan_changed.grace': "The unpaid invoice is replaced by one of {amount} for {plan_name}, for the same period, which we are charging now. Your grace period still ends on {grace_ends_at}.",
+  'plan_changed.unschedule': "To cancel this change, choose your current plan again in Subscription before {change_at}.",
+
   'help_request_received.subject': 'We have received your help request',
   'help_request_received.body_invoice': 'Thank you for your message. Our team has received your request about invoice {invoice_id}, together with its payment attempts and the reasons given by the bank, and will answer you by e-mail.',
   'help_request_received.body': 'Thank you for your message. Our team has received your request and will answer you by e-mail.',

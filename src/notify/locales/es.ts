@@ -90,6 +90,14 @@ export const es: Catalog = {
   'subscription_canceled.resume': "¿Ha cambiado de opinión? Puede reanudar la suscripción en Suscripción hasta el {access_until}.",
   'subscription_canceled.restore': "Sus datos se conservan. Para volver, realice una nueva compra en Suscripción cuando quiera.",
 
+  // ---- plan_changed ----
+  'plan_changed.subject': "Su cambio de plan a {plan_name}",
+  'plan_changed.body_scheduled': "Su suscripción cambia a {plan_name} el {change_at}. Hasta entonces nada cambia; a partir de ese momento se renueva por {amount}.",
+  'plan_changed.body_now': "Su suscripción está ahora en el plan {plan_name}.",
+  'plan_changed.charged': "Le hemos cobrado {paid_amount} por el resto del periodo actual, que termina el {period_end}.",
+  'plan_changed.grace': "La factura impagada se sustituye por una de {amount} para {plan_name}, por el mismo periodo, que cobramos ahora. Su periodo de gracia sigue terminando el {grace_ends_at}.",
+  'plan_changed.unschedule': "Para anular este cambio, vuelva a elegir su plan actual en Suscripción antes del {change_at}.",
+
   'help_request_received.subject': 'Hemos recibido su solicitud de ayuda',
   'help_request_received.body_invoice': 'Gracias por su mensaje. Nuestro equipo ha recibido su solicitud sobre la factura {invoice_id}, junto con sus intentos de pago y los motivos indicados por el banco, y le responderá por correo electrónico.',
   'help_request_received.body': 'Gracias por su mensaje. Nuestro equipo ha recibido su solicitud y le responderá por correo electrónico.',

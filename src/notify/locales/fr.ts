@@ -90,6 +90,14 @@ export const fr: Catalog = {
   'subscription_canceled.resume': "Vous avez changé d'avis ? Vous pouvez reprendre l'abonnement dans Abonnement jusqu'au {access_until}.",
   'subscription_canceled.restore': "Vos données sont conservées. Pour revenir, effectuez un nouvel achat dans Abonnement quand vous le souhaitez.",
 
+  // ---- plan_changed ----
+  'plan_changed.subject': "Votre changement de formule : {plan_name}",
+  'plan_changed.body_scheduled': "Votre abonnement passe à {plan_name} le {change_at}. D'ici là rien ne change ; ensuite, il se renouvelle à {amount}.",
+  'plan_changed.body_now': "Votre abonnement est maintenant sur la formule {plan_name}.",
+  'plan_changed.charged': "Nous avons prélevé {paid_amount} pour le reste de la période en cours, qui se termine le {period_end}.",
+  'plan_changed.grace': "La facture impayée est remplacée par une facture de {amount} pour {plan_name}, sur la même période, que nous prélevons maintenant. Votre délai de grâce se termine toujours le {grace_ends_at}.",
+  'plan_changed.unschedule': "Pour annuler ce changement, choisissez à nouveau votre formule actuelle dans Abonnement avant le {change_at}.",
+
   'help_request_received.subject': "Nous avons bien reçu votre demande d'aide",
   'help_request_received.body_invoice': "Merci pour votre message. Notre équipe a bien reçu votre demande concernant la facture {invoice_id}, avec ses tentatives de paiement et les motifs donnés par la banque, et vous répondra par e-mail.",
   'help_request_received.body': 'Merci pour votre message. Notre équipe a bien reçu votre demande et vous répondra par e-mail.',

@@ -91,6 +91,14 @@ export const it: Catalog = {
   'subscription_canceled.resume': "Ha cambiato idea? Può riprendere l'abbonamento in Abbonamento fino al {access_until}.",
   'subscription_canceled.restore': "I suoi dati vengono conservati. Per tornare, effettui un nuovo acquisto in Abbonamento quando vuole.",
 
+  // ---- plan_changed ----
+  'plan_changed.subject': "Il suo cambio di piano a {plan_name}",
+  'plan_changed.body_scheduled': "Il suo abbonamento passa a {plan_name} il {change_at}. Fino ad allora non cambia nulla; da quel momento si rinnova a {amount}.",
+  'plan_changed.body_now': "Il suo abbonamento è ora sul piano {plan_name}.",
+  'plan_changed.charged': "Abbiamo addebitato {paid_amount} per il resto del periodo in corso, che termina il {period_end}.",
+  'plan_changed.grace': "La fattura non pagata è sostituita da una di {amount} per {plan_name}, per lo stesso periodo, che addebitiamo ora. Il suo periodo di tolleranza termina sempre il {grace_ends_at}.",
+  'plan_changed.unschedule': "Per annullare questo cambio, scelga di nuovo il suo piano attuale in Abbonamento prima del {change_at}.",
+
   'help_request_received.subject': 'Abbiamo ricevuto la sua richiesta di assistenza',
   'help_request_received.body_invoice': 'Grazie per il suo messaggio. Il nostro team ha ricevuto la sua richiesta relativa alla fattura {invoice_id}, insieme ai tentativi di pagamento e ai motivi indicati dalla banca, e le risponderà via e-mail.',
   'help_request_received.body': 'Grazie per il suo messaggio. Il nostro team ha ricevuto la sua richiesta e le risponderà via e-mail.',

@@ -91,6 +91,14 @@ export const pl: Catalog = {
   'subscription_canceled.resume': "Zmieniłeś zdanie? Możesz wznowić subskrypcję w sekcji Subskrypcja do {access_until}.",
   'subscription_canceled.restore': "Twoje dane zostają zachowane. Aby wrócić, dokonaj w dowolnej chwili nowego zakupu w sekcji Subskrypcja.",
 
+  // ---- plan_changed ----
+  'plan_changed.subject': "Zmiana planu na {plan_name}",
+  'plan_changed.body_scheduled': "Twoja subskrypcja zmieni się na {plan_name} dnia {change_at}. Do tego czasu nic się nie zmienia; od tej chwili odnawia się za {amount}.",
+  'plan_changed.body_now': "Twoja subskrypcja jest teraz w planie {plan_name}.",
+  'plan_changed.charged': "Pobraliśmy {paid_amount} za pozostałą część bieżącego okresu, który kończy się {period_end}.",
+  'plan_changed.grace': "Nieopłacona faktura zostaje zastąpiona fakturą na {amount} za {plan_name} za ten sam okres, którą pobieramy teraz. Okres karencji nadal kończy się {grace_ends_at}.",
+  'plan_changed.unschedule': "Aby anulować tę zmianę, wybierz ponownie swój obecny plan w zakładce Subskrypcja przed {change_at}.",
+
   'help_request_received.subject': 'Otrzymaliśmy Twoją prośbę o pomoc',
   'help_request_received.body_invoice': 'Dziękujemy za wiadomość. Nasz zespół otrzymał Twoją prośbę dotyczącą faktury {invoice_id} wraz z próbami płatności i powodami podanymi przez bank i odpowie Ci e-mailem.',
   'help_request_received.body': 'Dziękujemy za wiadomość. Nasz zespół otrzymał Twoją prośbę i odpowie Ci e-mailem.',

@@ -91,6 +91,14 @@ export const pt: Catalog = {
   'subscription_canceled.resume': "Mudou de ideias? Pode retomar a assinatura em Assinatura até {access_until}.",
   'subscription_canceled.restore': "Os seus dados são mantidos. Para voltar, faça uma nova compra em Assinatura quando quiser.",
 
+  // ---- plan_changed ----
+  'plan_changed.subject': "A sua mudança de plano para {plan_name}",
+  'plan_changed.body_scheduled': "A sua assinatura muda para {plan_name} em {change_at}. Até lá nada muda; a partir daí é renovada por {amount}.",
+  'plan_changed.body_now': "A sua assinatura está agora no plano {plan_name}.",
+  'plan_changed.charged': "Cobrámos {paid_amount} pelo resto do período atual, que termina em {period_end}.",
+  'plan_changed.grace': "A fatura por pagar é substituída por uma de {amount} para {plan_name}, para o mesmo período, que cobramos agora. O seu período de carência continua a terminar em {grace_ends_at}.",
+  'plan_changed.unschedule': "Para anular esta mudança, escolha de novo o seu plano atual em Assinatura antes de {change_at}.",
+
   'help_request_received.subject': 'Recebemos o seu pedido de ajuda',
   'help_request_received.body_invoice': 'Obrigado pela sua mensagem. A nossa equipa recebeu o seu pedido sobre a fatura {invoice_id}, com as respetivas tentativas de pagamento e os motivos indicados pelo banco, e irá responder por e-mail.',
   'help_request_received.body': 'Obrigado pela sua mensagem. A nossa equipa recebeu o seu pedido e irá responder por e-mail.',

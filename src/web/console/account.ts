@@ -87,6 +87,7 @@ function factsView({ account, sub, pm }: AccountData, csrf: string): Html {
 <dt>Plan</dt><dd>${sub ? html`${sub.plan_id} (${sub.interval}ly) ${badge(sub.status)}` : 'no subscription'}</dd>
 ${sub ? html`<dt>Current period</dt><dd>${when(sub.current_period_start)} → ${when(sub.current_period_end)}</dd><dt>Auto-renew</dt><dd>${sub.auto_renew ? 'on' : 'off'}</dd>` : ''}
 ${sub?.cancel_at_period_end ? html`<dt>Cancel</dt><dd><strong>pending</strong>: ${sub.cancel_at ? html`ends ${when(sub.cancel_at)}, then the free plan` : 'takes effect when the payment in flight is answered'}</dd>` : ''}
+${sub?.scheduled_change ? html`<dt>Plan change</dt><dd><strong>scheduled</strong>: ${sub.scheduled_change.plan_id} (${sub.scheduled_change.interval}ly) from ${when(sub.scheduled_change.at)}</dd>` : ''}
 ${sub?.grace_ends_at ? html`<dt>Grace ends</dt><dd>${when(sub.grace_ends_at)}</dd>` : ''}
 <dt>Payment method</dt><dd>${pm ? `${pm.brand ?? pm.type} ···· ${pm.last4 ?? ''} (exp. ${pm.exp_month ?? '?'}/${pm.exp_year ?? '?'})` : 'none'}</dd>
 </dl>${cancelActions(account.id, sub, csrf)}</section>`;
@@ -161,7 +162,9 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
     case 'subscription.created':
       return html`Subscription created for plan ${d.plan_id}`;
     case 'invoice.created':
-      return html`${d.kind === 'purchase' ? 'Purchase' : 'Renewal'} invoice ${m(d.amount, d.currency)} for ${when(d.period_start)} → ${when(d.period_end)}`;
+      if (d.kind === 'proration')
+        return html`Proration invoice ${m(d.amount, d.currency)} (${d.from_plan_id} → ${d.plan_id}, rest of the period ${when(d.period_start)} → ${when(d.period_end)})`;
+      return html`${d.kind === 'purchase' ? 'Purchase' : 'Renewal'} invoice ${m(d.amount, d.currency)} for ${when(d.period_start)} → ${when(d.period_end)}${d.replaces ? html` (replaces ${d.replaces})` : ''}`;
     case 'payment_attempt.started':
       return html`Attempt #${d.number} started (${words(d.trigger)})`;
     case 'payment_attempt.failed':
@@ -196,6 +199,14 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
         : html`<strong>Cancel scheduled</strong> by the ${d.by === 'operator' ? 'operator' : 'customer'}: ends ${when(d.cancel_at)}`;
     case 'subscription.cancel_requested':
       return html`Cancel asked while a payment was in flight: it takes effect when the gateway answers (no new attempt)`;
+    case 'subscription.plan_changed':
+      return d.scheduled
+        ? html`<strong>Plan changed</strong> at the renewal (scheduled): ${d.from_plan_id} → ${d.plan_id} (${d.interval})`
+        : html`<strong>Plan changed</strong> ${d.from_plan_id} → ${d.plan_id}${d.in_grace ? ' in grace: the past-due invoice was replaced' : typeof d.amount === 'number' && d.amount > 0 ? html`, prorated ${m(d.amount, d.currency)} paid` : ''}`;
+    case 'subscription.plan_change_scheduled':
+      return html`Plan change scheduled by the ${d.by === 'operator' ? 'operator' : 'customer'}: ${d.from_plan_id} → ${d.plan_id} (${d.interval}) on ${when(d.at)}`;
+    case 'subscription.plan_change_unscheduled':
+      return html`Scheduled plan change to ${d.plan_id} undone`;
     case 'subscription.resumed':
       return html`Cancel undone (resumed) by the ${d.by === 'operator' ? 'operator' : 'customer'}`;
     case 'payment_method.updated':

@@ -6,44 +6,13 @@ import { step, accessOf, type BillingState, type ChargeOutcome, type MachineEven
 import { DEFAULT_POLICY, mergePolicy, type DunningPolicy } from '../../src/core/dunning.ts';
 import type { DeclineReason, RetryClass } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
+import { PRO_MONTHLY, T0, activeState, card } from '../helpers/billing-state.ts';
 
-const plan = { id: 'pro', name: 'Pro', free: false, prices: [{ currency: 'EUR', interval: 'month' as const, amount: 2900 }] };
-const T0 = new Date('2026-01-31T09:00:00Z');
+const plan = PRO_MONTHLY;
+const initial = (policy: DunningPolicy = DEFAULT_POLICY): BillingState => activeState({ policy });
+const pm = (id: string) => card(id);
 
-function initial(policy: DunningPolicy = DEFAULT_POLICY): BillingState {
-  return {
-    subscription: {
-      id: 'sub_1',
-      account_id: 'acct_1',
-      plan_id: 'pro',
-      interval: 'month',
-      auto_renew: true,
-      status: 'active',
-      billing_anchor: T0,
-      period_index: 0,
-      current_period_start: T0,
-      current_period_end: new Date('2026-02-28T09:00:00Z'),
-      grace_ends_at: null,
-      next_action_at: new Date('2026-02-28T09:00:00Z'),
-      next_action: 'renew',
-      next_retry_at: null,
-      next_retry_why: null,
-      version: 0,
-    },
-    account: { id: 'acct_1', name: 'A', email: 'a@example.com', locale: 'fr-FR', time_zone: 'Europe/Paris', domain_zone: 'fr', currency: 'EUR' },
-    plan,
-    free_plan_id: 'free',
-    payment_method: pm('pm_1'),
-    invoice: null,
-    attempts: [],
-    card_attempts: [],
-    policy,
-  };
-}
 
-function pm(id: string) {
-  return { id, account_id: 'acct_1', type: 'card' as const, gateway_ref: 'x', brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2030, status: 'active' as const, created_at: T0 };
-}
 
 let seq = 0;
 const ctx = { newId: (p: string) => `${p}_${++seq}` };

@@ -308,6 +308,11 @@ export async function seed(db: Db, sandbox: Sandbox, gatewayUrl: string, o: Pick
   const gateway = createStripeGateway({ apiKey: 'sk_test_renewd_chaos', host: u.hostname, port: Number(u.port), protocol: 'http' });
   await db.query(`INSERT INTO plans (id, name, free, created_at) VALUES ('free', 'Free', true, $1), ('pro', 'Pro', false, $1)`, [new Date(T0 - 40 * DAY)]);
   await db.query(`INSERT INTO plan_prices (plan_id, currency, interval, amount) VALUES ('pro', 'EUR', 'month', 2900), ('pro', 'USD', 'month', 3200), ('pro', 'JPY', 'month', 3500)`);
+  // A dearer and a cheaper plan, for the customers who change plan during the run.
+  await db.query(`INSERT INTO plans (id, name, free, created_at) VALUES ('biz', 'Business', false, $1), ('lite', 'Lite', false, $1)`, [new Date(T0 - 40 * DAY)]);
+  await db.query(
+    `INSERT INTO plan_prices (plan_id, currency, interval, amount) VALUES ('biz', 'EUR', 'month', 7900), ('biz', 'USD', 'month', 8500), ('biz', 'JPY', 'month', 9000), ('lite', 'EUR', 'month', 900), ('lite', 'USD', 'month', 1000), ('lite', 'JPY', 'month', 1100)`,
+  );
   const total = PROFILES.reduce((a, p) => a + p.weight, 0);
   const profileOf = () => {
     let x = r.next() * total;
@@ -487,7 +492,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       attemptLeaseMs: o.leaseMs,
     });
     const commands = new Commands(db, parentEngine);
-    const actions = { new_card: 0, retry: 0, cancel: 0, retry_refused: 0, failed: 0, failures: new Set<string>() };
+    const actions: CustomerActions = { new_card: 0, retry: 0, cancel: 0, plan_change: 0, buy_back: 0, retry_refused: 0, declined: 0, failed: 0, failures: new Set<string>() };
 
     workers = new Workers(
       {
@@ -604,6 +609,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     figures.customer_new_cards = actions.new_card;
     figures.customer_retries = actions.retry;
     figures.customer_cancels = actions.cancel;
+    figures.customer_plan_changes = actions.plan_change;
+    figures.customer_buy_backs = actions.buy_back;
+    figures.customer_charges_declined = actions.declined;
     figures.customer_retries_refused = actions.retry_refused;
     figures.customer_actions_failed = actions.failed;
     if (actions.failures.size) figures.customer_action_failure_samples = [...actions.failures].slice(0, 4).join(' | ');
@@ -669,10 +677,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 }
 
 /**
- * A few customers in grace act: a new (good) card, Retry, or (issue 15) a cancel, which must stop
+ * A few customers in grace act: a new (good) card, Retry, or a cancel, which must stop
  * collection even with workers killed and answers in flight. Refusals are part of the game.
  */
-async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof rng>, max: number, out: { new_card: number; retry: number; cancel: number; retry_refused: number; failed: number; failures: Set<string> }) {
+interface CustomerActions {
+  new_card: number;
+  retry: number;
+  cancel: number;
+  plan_change: number;
+  buy_back: number;
+  /** Refused by a rule (409): nothing to retry, a change already under way, a live subscription… */
+  retry_refused: number;
+  /** A prorated or buy-back charge the gateway declined or did not answer: expected, nothing changes. */
+  declined: number;
+  failed: number;
+  failures: Set<string>;
+}
+
+async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof rng>, max: number, out: CustomerActions) {
   const n = r.int(0, max);
   if (n === 0) return;
   let rows: { account_id: string; invoice_id: string }[];
@@ -696,14 +718,49 @@ async function customerActions(db: Db, commands: Commands, r: ReturnType<typeof 
           out.retry++;
         }
       } catch (err) {
-        if (err instanceof CommandError && err.kind === 'conflict') out.retry_refused++;
-        else {
-          out.failed++;
-          out.failures.add(err instanceof CommandError ? `${err.kind} ${err.code}` : String((err as Error)?.message ?? err).slice(0, 80));
-        }
+        refusal(err, out);
       }
     }),
   );
+  // Customers outside grace: an active one changes plan (dearer: at once, with a prorated charge;
+  // cheaper: at the period end); one on the free plan after a downgrade or a cancel buys back.
+  let others: { account_id: string; status: string; plan_id: string }[];
+  try {
+    others = await db.query(
+      // Active ones past their first renewal only: the seed writes the first period without its
+      // invoice (no charge made it), and a proration must lie inside a paid period (renewd verify).
+      `SELECT account_id, status, plan_id FROM subscriptions
+        WHERE (status = 'active' AND period_index > 0) OR status IN ('downgraded', 'canceled') ORDER BY md5(id || $1) LIMIT $2`,
+      [String(r.next()), Math.ceil(n / 2)],
+    );
+  } catch {
+    return;
+  }
+  await Promise.all(
+    others.map(async (row) => {
+      try {
+        if (row.status === 'active' && row.plan_id !== 'free') {
+          out.plan_change++;
+          await commands.changePlan(row.account_id, { plan_id: r.pick(['pro', 'biz', 'lite'].filter((p) => p !== row.plan_id)) }, 'customer');
+        } else {
+          out.buy_back++;
+          await commands.subscribe({ account_id: row.account_id, plan_id: r.pick(['pro', 'biz']), interval: 'month' });
+        }
+      } catch (err) {
+        refusal(err, out);
+      }
+    }),
+  );
+}
+
+/** Counts what a customer's action met: a rule's refusal, a declined charge, or a real failure. */
+function refusal(err: unknown, out: CustomerActions) {
+  if (err instanceof CommandError && err.kind === 'conflict') out.retry_refused++;
+  else if (err instanceof CommandError && (err.code === 'payment_failed' || err.code === 'payment_pending')) out.declined++;
+  else {
+    out.failed++;
+    out.failures.add(err instanceof CommandError ? `${err.kind} ${err.code}` : String((err as Error)?.message ?? err).slice(0, 80));
+  }
 }
 
 export function formatReport(rep: ChaosReport): string {

@@ -16,6 +16,8 @@ export interface Plan {
   name: string;
   free: boolean;
   prices: Price[];
+  /** Archived by the operator: not bought or changed to any more; subscriptions on it keep renewing. */
+  archived?: boolean;
 }
 
 export interface Account {

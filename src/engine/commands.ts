@@ -9,7 +9,7 @@ import type { Db } from '../store/db.ts';
 import { accessReader } from '../store/access.ts';
 import { eventsOfAccount, insertEvents, loadPlans, loadPolicies, loadStates, policyFor } from '../store/billing.ts';
 import { accountById, activePaymentMethodOf, insertAccount, insertPaymentMethod, listAccounts, retireActivePaymentMethod } from '../store/accounts.ts';
-import { freePlanId, insertPlan, planExists } from '../store/plans.ts';
+import { freePlanId, insertPlan, planExists, setPlanArchived } from '../store/plans.ts';
 import { insertSubscription, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
 import { attemptsOfAccount, customerRetriesSince, invoiceById, invoicesOfAccount } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
@@ -52,7 +52,7 @@ export class Commands {
         const f = await freePlanId(q);
         if (f) throw new CommandError('conflict', 'free_plan_exists', `plan "${f}" is already the free plan`);
       }
-      const plan = { id: input.id, name: input.name, free: !!input.free, prices: input.prices };
+      const plan = { id: input.id, name: input.name, free: !!input.free, prices: input.prices, archived: false };
       await insertPlan(q, plan, this.clock.now());
       return plan;
     });
@@ -62,12 +62,35 @@ export class Commands {
     return [...(await loadPlans(this.db)).values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** The plans a customer may see: the free plan, and the paid ones with their prices in the account's currency only. */
+  /**
+   * The plans a customer may see: the free plan, and the paid ones on offer (not archived) with their
+   * prices in the account's currency only.
+   */
   async plansFor(accountId: string): Promise<Plan[]> {
     const account = await this.requireAccount(accountId);
     return (await this.listPlans())
-      .map((p) => ({ ...p, prices: p.prices.filter((x) => x.currency === account.currency) }))
+      .filter((p) => !p.archived)
+      .map(({ archived: _, ...p }) => ({ ...p, prices: p.prices.filter((x) => x.currency === account.currency) }))
       .filter((p) => p.free || p.prices.length > 0);
+  }
+
+  /**
+   * Archives a paid plan (or puts it back on offer): an archived plan is no longer bought, restored
+   * or changed to, and customers no longer see it; subscriptions already on it keep renewing at its
+   * price, and a change to it scheduled before it was archived still applies at the period end.
+   * Idempotent. Unknown plan: not_found; the free plan: conflict (every account falls back to it).
+   */
+  async archivePlan(id: string, archived = true): Promise<Plan> {
+    await this.db.tx(async (q) => {
+      const free = await freePlanId(q);
+      if (archived && free === id) throw new CommandError('conflict', 'free_plan_not_archivable', `plan "${id}" is the free plan: accounts fall back to it, it cannot be archived`);
+      if (!(await setPlanArchived(q, id, archived, this.clock.now()))) throw new CommandError('not_found', 'unknown_plan', `no plan ${id}`);
+    });
+    return (await loadPlans(this.db)).get(id)!;
+  }
+
+  private static archived(plan: Plan) {
+    return new CommandError('conflict', 'plan_archived', `plan ${plan.id} is archived: it is no longer offered; choose another plan`, { errors: [{ field: 'plan_id', message: 'archived plan' }] });
   }
 
   // ---- accounts ----
@@ -188,6 +211,7 @@ export class Commands {
     if (!free) throw new CommandError('conflict', 'no_free_plan', 'create the free plan first (POST /v1/plans with free: true)');
     if (plan.free)
       throw new CommandError('invalid', 'free_plan', `plan ${plan.id} is the free plan: an account is on it whenever no paid subscription is live, it is not bought`, field('plan_id', 'the free plan is not bought'));
+    if (plan.archived) throw Commands.archived(plan);
     const price = plan.prices.find((p) => p.currency === account.currency && p.interval === input.interval);
     if (!price) throw new CommandError('invalid', 'no_price', `plan ${plan.id} has no ${input.interval}ly price in ${account.currency}`, field('interval', 'no price in the account currency'));
     const now = this.clock.now();
@@ -303,6 +327,9 @@ export class Commands {
     const field = (f: string, message: string) => ({ errors: [{ field: f, message }] });
     if (!plan) throw new CommandError('not_found', 'unknown_plan', `no plan ${planId}`, field('plan_id', 'unknown plan'));
     if (plan.free) throw new CommandError('invalid', 'free_plan', `plan ${plan.id} is the free plan: cancel the subscription to move to it`, field('plan_id', 'the free plan is not bought'));
+    // An archived plan is not changed to; the current plan and interval again (which unschedules a
+    // scheduled change) stays possible for a subscription already on it.
+    if (plan.archived && !(plan.id === sub.plan_id && interval === sub.interval)) throw Commands.archived(plan);
     if (!plan.prices.some((p) => p.currency === account.currency && p.interval === interval))
       throw new CommandError('invalid', 'no_price', `plan ${plan.id} has no ${interval}ly price in ${account.currency}`, field('interval', 'no price in the account currency'));
     const r = await this.engine.dispatch(sub.id, { type: 'change_plan', plan, interval, by });

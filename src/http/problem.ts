@@ -35,6 +35,8 @@ export const PROBLEM_TYPES: Record<string, string> = {
   interval_change_in_grace: 'The interval cannot change while a payment is past due',
   unknown_plan: 'Unknown plan',
   free_plan: 'The free plan is not bought',
+  plan_archived: 'The plan is archived',
+  free_plan_not_archivable: 'The free plan cannot be archived',
   no_payment_method: 'No payment method',
   purchase_in_progress: 'A purchase is already being paid',
   payment_pending: 'The payment is not settled yet',

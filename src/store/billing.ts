@@ -110,7 +110,7 @@ export function toAttempt(r: Row): AttemptState {
   };
 }
 
-const PLANS_SQL = `SELECT p.id, p.name, p.free,
+const PLANS_SQL = `SELECT p.id, p.name, p.free, p.archived_at IS NOT NULL AS archived,
             COALESCE(json_agg(json_build_object('currency', pp.currency, 'interval', pp.interval, 'amount', pp.amount))
                      FILTER (WHERE pp.plan_id IS NOT NULL), '[]') AS prices
        FROM plans p LEFT JOIN plan_prices pp ON pp.plan_id = p.id GROUP BY p.id`;
@@ -118,7 +118,7 @@ const PLANS_JSON = `(SELECT COALESCE(json_agg(pl), '[]') FROM (${PLANS_SQL}) pl)
 
 function plansFromRows(rows: Row[]): Map<string, Plan> {
   const prices = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v) as Row[];
-  return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, free: r.free, prices: prices(r.prices).map((x) => ({ ...x, amount: Number(x.amount) })) as Plan['prices'] }]));
+  return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, free: r.free, archived: !!r.archived, prices: prices(r.prices).map((x) => ({ ...x, amount: Number(x.amount) })) as Plan['prices'] }]));
 }
 
 /** Plans change rarely; a batch loads them all once. */

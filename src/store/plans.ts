@@ -27,3 +27,9 @@ export async function planCount(q: Queryable): Promise<number> {
   const [r] = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM plans');
   return r.n;
 }
+
+/** Archives (at `now`) or unarchives a plan; false when there is no such plan. Archiving twice keeps the first time. */
+export async function setPlanArchived(q: Queryable, id: string, archived: boolean, now: Date): Promise<boolean> {
+  const rows = await q.query('UPDATE plans SET archived_at = CASE WHEN $2::boolean THEN COALESCE(archived_at, $3) ELSE NULL END WHERE id = $1 RETURNING id', [id, archived, now]);
+  return rows.length > 0;
+}

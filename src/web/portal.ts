@@ -568,7 +568,7 @@ export function restoreView(t: I18n, csrf: Html, account: Account, sub: SubView,
   const live = sub && (sub.status === 'past_due' || (sub.status === 'active' && current && !current.free));
   if (live) return '';
   const offers = plans
-    .filter((p) => !p.free)
+    .filter((p) => !p.free && !p.archived) // an archived plan is not bought back either
     .flatMap((p) => p.prices.filter((x) => x.currency === account.currency).map((x) => ({ plan: p, interval: x.interval, amount: x.amount })));
   const prev = sub ? previousPlan(sub, invoices, plans) : null;
   const main = prev ? offers.find((o) => o.plan.id === prev.plan.id && o.interval === prev.interval) : undefined;

@@ -128,6 +128,7 @@ const planOut = {
     id: { type: 'string' },
     name: { type: 'string' },
     free: { type: 'boolean' },
+    archived: { type: 'boolean', description: 'Operator only: archived plans are no longer offered (portal tokens do not see them).' },
     prices: { type: 'array', items: { type: 'object', additionalProperties: false, properties: { currency, interval, amount } } },
   },
 } as const;
@@ -194,12 +195,28 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     schema: { tags: ['plans'], summary: 'Create a plan', security: adminSecurity, body: planBody, response: { 201: planOut, ...problemResponses, 409: { $ref: 'Problem#' } } },
   }, async (req, reply) => reply.code(201).send(await commands.createPlan(req.body)));
 
+  for (const [action, archived] of [['archive', true], ['unarchive', false]] as const) {
+    app.post<{ Params: { id: string } }>(`/v1/plans/:id/${action}`, {
+      preValidation: requireAdmin,
+      schema: {
+        tags: ['plans'],
+        summary: archived ? 'Archive a plan' : 'Put an archived plan back on offer',
+        description: archived
+          ? 'An archived plan is no longer bought, restored or changed to (409 plan_archived) and is hidden from portal tokens; subscriptions already on it keep renewing at its price, and a change to it scheduled before it was archived still applies. Idempotent. The free plan cannot be archived (409).'
+          : 'Customers may buy it and change to it again. Idempotent.',
+        security: adminSecurity,
+        params: idParam,
+        response: { 200: planOut, ...problemResponses, 409: { $ref: 'Problem#' } },
+      },
+    }, async (req) => commands.archivePlan(req.params.id, archived));
+  }
+
   app.get('/v1/plans', {
     preValidation: requireAnyone,
     schema: {
       tags: ['plans'],
       summary: 'List plans',
-      description: 'With a portal token: the plans the customer may buy, with only the prices in the account’s currency (and the free plan).',
+      description: 'With a portal token: the plans the customer may buy (not archived), with only the prices in the account’s currency (and the free plan). The operator sees every plan with `archived`.',
       security: anyoneSecurity,
       response: { 200: { type: 'object', properties: { data: { type: 'array', items: planOut } } }, ...problemResponses },
     },

@@ -10,6 +10,9 @@ import { refusedFields } from '../../src/web/console/webhooks.ts';
 import { helpView } from '../../src/web/console/help.ts';
 import type { HelpRequestView } from '../../src/web/deps.ts';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
+import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, type TestService } from '../helpers/service.ts';
+import { charges } from '../api/helpers.ts';
+import { prorate } from '../../src/core/proration.ts';
 
 describe('console pages', () => {
   test('the policy command’s field errors go to the form fields; the rest is general', () => {
@@ -81,3 +84,87 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+// The operator changes a customer's plan on the account page (plain HTTP, the console's session and
+// CSRF token): the same command as PATCH …/subscription, its outcome as the page's flash.
+describe('console: the operator changes a customer’s plan', () => {
+  let t: TestService;
+  let cookie = '';
+  before(async () => {
+    t = await startTestService();
+    await createPlans(t);
+    for (const p of [
+      { id: 'biz', name: 'Business', prices: [{ currency: 'EUR', interval: 'month', amount: 7900 }] },
+      { id: 'old', name: 'Old', prices: [{ currency: 'EUR', interval: 'month', amount: 4900 }] },
+      { id: 'usd_only', name: 'US', prices: [{ currency: 'USD', interval: 'month', amount: 100 }] },
+    ])
+      assert.equal((await t.api('POST', '/v1/plans', p)).status, 201);
+    const form = await get('/console/login');
+    const token = await csrfOf(form);
+    const ok = await post('/console/login', { key: ADMIN_KEY, _csrf: token }, cookieOf(form));
+    assert.equal(ok.status, 303);
+    cookie = cookieOf(ok);
+  });
+  after(() => t?.close());
+
+  const get = (path: string, c?: string) => fetch(t.url + path, { redirect: 'manual', headers: c ? { cookie: c } : {} });
+  const post = (path: string, form: Record<string, string>, c?: string) =>
+    fetch(t.url + path, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(c ? { cookie: c } : {}) }, body: new URLSearchParams(form).toString() });
+  const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const csrfOf = async (res: Response) => /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1] ?? '';
+  const sub = async (id: string) => (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
+  /** Posts the plan form from the account page and returns the page it leads back to. */
+  async function change(id: string, choice: string) {
+    const page = await get(`/console/accounts/${id}`, cookie);
+    assert.equal(page.status, 200);
+    const r = await post(`/console/accounts/${id}/plan`, { choice, _csrf: await csrfOf(page) }, cookie);
+    assert.equal(r.status, 303);
+    assert.equal(r.headers.get('location'), `/console/accounts/${id}`);
+    return (await get(`/console/accounts/${id}`, cookie)).text();
+  }
+
+  test('the form lists the paid plans on offer in the account currency; without the CSRF token nothing changes', async () => {
+    await t.api('POST', '/v1/plans/old/archive');
+    const id = await subscribedAccount(t);
+    const page = await (await get(`/console/accounts/${id}`, cookie)).text();
+    const options = [...page.matchAll(/<option value="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(options, ['biz:month', 'pro:month', 'pro:year']); // not free, not archived, not USD-only
+    assert.match(page, /<option value="pro:month" selected>Pro — €29\.00\/month \(current\)<\/option>/);
+    assert.match(page, /<form method="post" action="\/console\/accounts\/[^"]+\/plan"[^>]*><input type="hidden" name="_csrf"/);
+    assert.equal((await post(`/console/accounts/${id}/plan`, { choice: 'biz:month' }, cookie)).status, 403);
+    assert.equal((await post(`/console/accounts/${id}/plan`, { choice: 'biz:month', _csrf: 'wrong' }, cookie)).status, 403);
+    assert.equal((await sub(id)).plan_id, 'pro');
+    assert.deepEqual((await charges(t, id)).map((c) => c.amount), [2900]);
+  });
+
+  test('dearer: applied now with the prorated amount charged; cheaper: scheduled at the period end; again: dropped', async () => {
+    const id = await subscribedAccount(t);
+    await t.advance(10);
+    const s0 = await sub(id);
+    const expected = prorate({ oldAmount: 2900, newAmount: 7900, periodStart: new Date(s0.current_period_start), periodEnd: new Date(s0.current_period_end), at: await t.now() });
+    let page = await change(id, 'biz:month');
+    const amount = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'EUR' }).format(expected.charge / 100);
+    assert.ok(page.includes(`Plan changed now to Business (monthly); ${amount} prorated charged.`), page.match(/class="flash[^<]*<[^<]*/)?.[0]);
+    assert.equal((await sub(id)).plan_id, 'biz');
+    assert.deepEqual((await charges(t, id)).map((c) => c.amount), [2900, expected.charge]);
+    page = await change(id, 'pro:year');
+    assert.match(page, /Plan change scheduled: Pro \(yearly\) from [^;]+; nothing charged now\./);
+    assert.deepEqual([(await sub(id)).plan_id, (await sub(id)).scheduled_change?.plan_id], ['biz', 'pro']);
+    page = await change(id, 'biz:month');
+    assert.match(page, /Scheduled change dropped: the subscription stays on Business\./);
+    assert.equal((await sub(id)).scheduled_change, null);
+  });
+
+  test('declined: the reason, and the plan is unchanged; refused (an archived plan, the same plan): the reason', async () => {
+    const id = await subscribedAccount(t, { later: CARDS.insufficient_funds });
+    let page = await change(id, 'biz:month');
+    assert.match(page, /Declined \(Insufficient funds\): the plan is unchanged\./);
+    assert.equal((await sub(id)).plan_id, 'pro');
+    page = await change(id, 'old:month');
+    assert.match(page, /Refused: plan old is archived/);
+    page = await change(id, 'pro:month');
+    assert.match(page, /Refused: /);
+    assert.equal((await sub(id)).plan_id, 'pro');
+    assert.deepEqual((await charges(t, id)).map((c) => c.amount), [2900]);
+  });
+});

@@ -2,7 +2,9 @@
 // Retry), the timeline with what happens next, its help requests and its e-mails.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../engine/context.ts';
-import type { Account } from '../../core/types.ts';
+import type { Account, Interval, Plan } from '../../core/types.ts';
+import { CommandError } from '../../core/errors.ts';
+import type { Flash } from '../sessions.ts';
 import { html, str, type Body, type Html } from '../html.ts';
 import { hidden } from '../layout.ts';
 import type { HelpRequestView, NotificationView } from '../deps.ts';
@@ -18,6 +20,8 @@ export interface AccountData {
   timeline: Awaited<ReturnType<Commands['timeline']>>;
   help: HelpRequestView[];
   mails: NotificationView[];
+  /** Every plan (the plan-change form offers the paid ones on offer in the account's currency). */
+  plans?: Plan[];
 }
 
 export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
@@ -28,15 +32,16 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
       const id = (req.params as { id: string }).id;
       const account = await commands.getAccount(id);
       if (!account) return c.show(reply, { title: 'Not found', s, body: html`<h1>No such account</h1><p><a href="/console/accounts">All accounts</a></p>` }, 404);
-      const [sub, pm, invoices, timeline, help, mails] = await Promise.all([
+      const [sub, pm, invoices, timeline, help, mails, plans] = await Promise.all([
         commands.subscriptionView(id),
         commands.getPaymentMethod(id),
         commands.invoices(id),
         commands.timeline(id),
         c.deps.listHelpRequests({ account_id: id }).catch(() => []),
         c.deps.listNotifications({ account_id: id, limit: 50 }).catch(() => []),
+        commands.listPlans(),
       ]);
-      const body = accountView({ account, sub, pm, invoices, timeline, help, mails }, s.csrf);
+      const body = accountView({ account, sub, pm, invoices, timeline, help, mails, plans }, s.csrf);
       return c.show(reply, { title: account.name, s, active: 'accounts', flash: c.takeFlash(s), body });
     }),
   );
@@ -60,6 +65,25 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
     }),
   );
 
+  // ---- plan change: the same engine command as PATCH …/subscription, by the operator ----
+  app.post(
+    '/console/accounts/:id/plan',
+    c.act(back, async (req) => {
+      const id = (req.params as { id: string }).id;
+      const [plan_id, iv] = str((req.body as Body).choice).split(':');
+      const interval: Interval | undefined = iv === 'year' || iv === 'month' ? iv : undefined;
+      if (!plan_id) return { kind: 'error', text: 'Choose a plan.' };
+      const account = await commands.requireAccount(id);
+      const before = await commands.subscriptionView(id);
+      const plans = await commands.listPlans();
+      try {
+        return planChangeFlash(account, before, await commands.changePlan(id, { plan_id, interval }, 'operator'), plans);
+      } catch (err) {
+        return planChangeRefused(err);
+      }
+    }),
+  );
+
   app.post(
     '/console/invoices/:id/retry',
     c.act(
@@ -79,7 +103,7 @@ export function accountView(d: AccountData, csrf: string): Html {
 <div class="grid-2"><div>${factsView(d, csrf)}${invoicesView(d, csrf)}</div><div>${timelineView(d.timeline)}${helpView(d.help)}${mailsView(d.mails)}</div></div>`;
 }
 
-function factsView({ account, sub, pm }: AccountData, csrf: string): Html {
+function factsView({ account, sub, pm, plans }: AccountData, csrf: string): Html {
   return html`<section class="panel" aria-labelledby="acct-title"><h2 id="acct-title">Account and subscription</h2><dl class="facts">
 <dt>E-mail</dt><dd>${account.email}</dd>
 <dt>Locale · zone · time zone</dt><dd>${account.locale} · .${account.domain_zone} · ${account.time_zone}</dd>
@@ -90,7 +114,47 @@ ${sub?.cancel_at_period_end ? html`<dt>Cancel</dt><dd><strong>pending</strong>: 
 ${sub?.scheduled_change ? html`<dt>Plan change</dt><dd><strong>scheduled</strong>: ${sub.scheduled_change.plan_id} (${sub.scheduled_change.interval}ly) from ${when(sub.scheduled_change.at)}</dd>` : ''}
 ${sub?.grace_ends_at ? html`<dt>Grace ends</dt><dd>${when(sub.grace_ends_at)}</dd>` : ''}
 <dt>Payment method</dt><dd>${pm ? `${pm.brand ?? pm.type} ···· ${pm.last4 ?? ''} (exp. ${pm.exp_month ?? '?'}/${pm.exp_year ?? '?'})` : 'none'}</dd>
-</dl>${cancelActions(account.id, sub, csrf)}</section>`;
+</dl>${cancelActions(account.id, sub, csrf)}${planChangeForm(account, sub, plans ?? [], csrf)}</section>`;
+}
+
+// ---- plan change: the operator's form, the same command as the API ----
+/** The paid plans on offer with a price in the account's currency, as plan:interval choices; only for a live subscription. */
+export function planChangeForm(account: Account, sub: AccountData['sub'], plans: Plan[], csrf: string): Html | '' {
+  if (!sub || (sub.status !== 'active' && sub.status !== 'past_due')) return '';
+  const choices = plans
+    .filter((p) => !p.free && !p.archived)
+    .flatMap((p) => p.prices.filter((x) => x.currency === account.currency).map((x) => ({ plan: p, interval: x.interval, amount: x.amount })));
+  if (choices.length === 0) return '';
+  const current = (o: { plan: Plan; interval: string }) => o.plan.id === sub.plan_id && o.interval === sub.interval;
+  return html`<form method="post" action="/console/accounts/${account.id}/plan" class="actions" aria-label="Change plan">${hidden('_csrf', csrf)}
+<label for="plan-choice">Change plan</label> <select id="plan-choice" name="choice">${choices.map(
+    (o) => html`<option value="${o.plan.id}:${o.interval}"${current(o) ? html` selected` : ''}>${o.plan.name} — ${money(o.amount, account.currency)}/${o.interval}${current(o) ? ' (current)' : ''}</option>`,
+  )}</select>
+<button type="submit" class="btn btn-secondary">Change plan</button>
+<span class="muted small">A dearer plan applies now with the prorated rest charged; a cheaper one or another interval at the period end; in grace at once.</span></form>`;
+}
+
+type ChangeResult = Awaited<ReturnType<Commands['changePlan']>>;
+
+/** What the operator is told after a plan change: applied now (and what was charged), scheduled, unscheduled, or declined in grace. */
+export function planChangeFlash(account: Account, before: AccountData['sub'], v: ChangeResult, plans: Plan[]): Flash {
+  const name = (id: string | null | undefined) => plans.find((p) => p.id === id)?.name ?? id ?? '';
+  const a = v.attempt;
+  if (v.scheduled_change)
+    return { kind: 'success', text: `Plan change scheduled: ${name(v.scheduled_change.plan_id)} (${v.scheduled_change.interval}ly) from ${when(v.scheduled_change.at)}; nothing charged now.` };
+  if (before?.scheduled_change && v.plan_id === before.plan_id) return { kind: 'success', text: `Scheduled change dropped: the subscription stays on ${name(v.plan_id)}.` };
+  if (a && a.outcome !== 'succeeded')
+    return { kind: 'error', text: `Changed to ${name(v.plan_id)}, but the charge of ${money(a.amount, a.currency)} was declined (${reasonLabel(a.reason)}): still past due, grace unchanged.` };
+  const charged = a ? `; ${money(a.amount, a.currency)} ${before?.status === 'past_due' ? 'charged for the past-due period' : 'prorated charged'}` : '';
+  return { kind: 'success', text: `Plan changed now to ${name(v.plan_id)} (${v.interval}ly)${charged}.` };
+}
+
+/** A refused or declined plan change: the reason, and that nothing changed. */
+export function planChangeRefused(err: unknown): Flash {
+  if (!(err instanceof CommandError)) throw err;
+  if (err.code === 'payment_failed') return { kind: 'error', text: `Declined (${reasonLabel((err.extra.reason as string | null) ?? String(err.extra.outcome ?? ''))}): the plan is unchanged.` };
+  if (err.code === 'payment_pending') return { kind: 'info', text: 'The gateway has not answered yet: the plan changes if the payment went through.' };
+  return { kind: 'error', text: `Refused: ${err.message}.` };
 }
 
 // ---- cancel and resume: the operator's buttons, the same commands as the API ----

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench:runtimes -- [--ref REF] [--rounds R] [bench options…]
+# npm run bench:runtimes -- [--ref REF] [--rounds R] [--startup-only] [bench options…]
 # The same benchmark on two runtimes in one round: the previous one (the machine's Node.js, on the
 # code at REF — by default the last commit before the move to Node.js 26 — run through the tsx
 # loader it had) and the declared one (this checkout on node_modules/.bin/node, types stripped by
@@ -11,11 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ref=3484f6086b0060bbd1573067e1c380e5750239d3
 rounds=3
+startup_only=0
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --ref) ref="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --startup-only) startup_only=1; shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -33,6 +35,22 @@ git -C "$old" checkout -q --detach "$ref"
 oldnode="${OLD_NODE:-$(IFS=:; for d in $PATH; do case "$d" in *node_modules*) continue ;; esac; [ -x "$d/node" ] && { echo "$d/node"; break; }; done)}"
 newnode="$PWD/node_modules/.bin/node"
 echo "old: $("$oldnode" --version) at ${ref:0:10} (tsx) · new: $("$newnode" --version) at $(git rev-parse --short HEAD) (type stripping)" >&2
+# Start-up of the renewd command (`renewd help`: the whole CLI module graph loaded, nothing run),
+# 10 starts each, alternating: the old side loads its sources through tsx, the new one has Node.js
+# strip the types. Median milliseconds.
+startup() {
+  local o=() n=() t
+  for _ in $(seq 1 10); do
+    t=$(date +%s%N); (cd "$old" && "$oldnode" --import tsx src/cli/main.ts help >/dev/null 2>&1); o+=($(( ($(date +%s%N) - t) / 1000000 )))
+    t=$(date +%s%N); "$newnode" bin/renewd.js help >/dev/null 2>&1; n+=($(( ($(date +%s%N) - t) / 1000000 )))
+  done
+  local mo mn
+  mo=$(printf '%s\n' "${o[@]}" | sort -n | sed -n 5,6p | paste -sd+ | awk -F+ '{print ($1+$2)/2}')
+  mn=$(printf '%s\n' "${n[@]}" | sort -n | sed -n 5,6p | paste -sd+ | awk -F+ '{print ($1+$2)/2}')
+  echo "renewd help, median of 10 starts: old (tsx) ${mo} ms · new (type stripping) ${mn} ms"
+}
+startup | tee "$out/startup.txt"
+[ "$startup_only" = 1 ] && exit 0
 rm -f "$out"/old-*.json "$out"/new-*.json
 # The new side's runs write bench/results/latest.*; the committed report is put back at the end.
 keep="$(mktemp -d)"

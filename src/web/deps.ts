@@ -2,61 +2,16 @@
 // outbox, webhooks). The pages call only these, so they stay the same functions the API calls.
 import type { AppContext } from '../engine/context.ts';
 import { HelpDesk, type HelpRequestStatus } from '../engine/help.ts';
-import { getNotification, listNotifications } from '../notify/outbox.ts';
-import { createEndpoint, listDeliveries, listEndpoints, updateEndpoint } from '../notify/webhook-endpoints.ts';
+import type { HelpRequest } from '../core/types.ts';
+import { getNotification, listNotifications, type NotificationDetail, type NotificationSummary } from '../notify/outbox.ts';
+import { createEndpoint, listDeliveries, listEndpoints, updateEndpoint, type WebhookDelivery, type WebhookEndpoint } from '../notify/webhook-endpoints.ts';
 
-export interface HelpRequestView {
-  id: string;
-  account_id: string;
-  invoice_id: string;
-  message: string;
-  status: 'open' | 'answered' | 'closed' | string;
-  answer: string | null;
-  created_at: Date | string;
-  answered_at: Date | string | null;
-  closed_at: Date | string | null;
-  context?: unknown;
-}
-
-export interface NotificationView {
-  id: string;
-  account_id: string | null;
-  template: string;
-  to: string;
-  subject: string;
-  locale: string;
-  status: string;
-  created_at: Date | string;
-  sent_at?: Date | string | null;
-  body_text?: string;
-}
-
-export interface WebhookEndpointView {
-  id: string;
-  url: string;
-  description?: string | null;
-  event_types: string[];
-  status: string;
-  consecutive_failures?: number;
-  failing_since?: Date | string | null;
-  disabled_reason?: string | null;
-  created_at: Date | string;
-}
-
-export interface WebhookDeliveryView {
-  id: string;
-  endpoint_id: string;
-  event_type: string;
-  status: string;
-  attempts: number;
-  last_status_code: number | null;
-  last_error: string | null;
-  created_at: Date | string;
-  delivered_at: Date | string | null;
-  event_id?: string;
-  next_attempt_at?: Date | string | null;
-  attempt_log?: { attempt: number; attempted_at: Date | string; status_code: number | null; error: string | null; duration_ms: number }[];
-}
+// The pages read the same records the API answers with (one definition each, where it is made).
+/** A help request as the pages list it (the operator's snapshot may be left out). */
+export type HelpRequestView = Omit<HelpRequest, 'context'> & { context?: HelpRequest['context'] };
+export type NotificationView = NotificationSummary;
+export type WebhookEndpointView = WebhookEndpoint;
+export type WebhookDeliveryView = WebhookDelivery;
 
 export interface WebDeps {
   createHelpRequest(accountId: string, invoiceId: string, message: string): Promise<{ id: string }>;
@@ -64,7 +19,7 @@ export interface WebDeps {
   answerHelpRequest(id: string, answer: string): Promise<unknown>;
   closeHelpRequest(id: string): Promise<unknown>;
   listNotifications(filter: { account_id?: string; limit?: number }): Promise<NotificationView[]>;
-  getNotification(id: string): Promise<(NotificationView & { body_text: string }) | null>;
+  getNotification(id: string): Promise<NotificationDetail | null>;
   /** null when the webhook part is not there. */
   webhooks: null | {
     endpoints(): Promise<WebhookEndpointView[]>;

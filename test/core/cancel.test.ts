@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { step, cancelRefusal, resumeRefusal, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, PRO_MONTHLY, T0, activeState, card } from '../helpers/billing-state.ts';
+import { PERIOD_END, PRO_MONTHLY, T0, activeState, card, playOp } from '../helpers/billing-state.ts';
 
 const plan = PRO_MONTHLY;
 const END = PERIOD_END;
@@ -152,7 +152,6 @@ test('property: no attempt after a cancel is asked (until a resume), no charge o
     fc.property(fc.array(opArb, { maxLength: 80 }), (ops) => {
       let s = initial();
       let now = new Date(T0.getTime() + DAY);
-      let pmSeq = 1;
       const queue: AttemptState[] = []; // charges at the gateway, answered by 'answer' ops
       let cancelAsked = false; // a cancel accepted and not resumed
       const chargedAfterCancel: string[] = [];
@@ -202,38 +201,17 @@ test('property: no attempt after a cancel is asked (until a resume), no charge o
         s = r.state;
       };
 
-      for (const op of ops) {
-        switch (op.k) {
-          case 'cancel':
-            apply({ type: 'cancel', at: op.at });
-            break;
-          case 'resume':
-            apply({ type: 'resume' });
-            break;
-          case 'card':
-            s = { ...s, payment_method: pm(`pm_${++pmSeq}`), card_attempts: [] };
-            apply({ type: 'payment_method_updated' });
-            break;
-          case 'retry':
-            apply({ type: 'retry_requested', trigger: 'customer_retry' });
-            break;
-          case 'tick': {
-            const at = s.subscription.next_action_at;
-            if (at && at.getTime() > now.getTime()) now = at;
-            apply({ type: 'tick' });
-            break;
-          }
-          case 'move':
-            now = new Date(now.getTime() + op.hours * HOUR);
-            apply({ type: 'tick' });
-            break;
-          case 'answer': {
-            const a = queue.shift();
-            if (a) apply({ type: 'charge_result', attempt_id: a.id, result: answer(op.a) });
-            break;
-          }
-        }
-      }
+      const run = {
+        get state() { return s; },
+        set state(v: BillingState) { s = v; },
+        get now() { return now; },
+        set now(v: Date) { now = v; },
+        queue,
+        cards: 1,
+        apply,
+        answer,
+      };
+      for (const op of ops) playOp(op, run);
       assert.deepEqual(violations, []);
       // An in-flight attempt may be paid after a cancel, at most once.
       assert.ok(chargedAfterCancel.length <= 1, chargedAfterCancel.join());

@@ -11,7 +11,7 @@ import { step, type AttemptState, type BillingState, type ChargeOutcome, type Ef
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import type { Interval, Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, T0, activeState, card } from '../helpers/billing-state.ts';
+import { PERIOD_END, T0, activeState, playOp } from '../helpers/billing-state.ts';
 
 const PLANS: Record<string, Plan> = {
   free: { id: 'free', name: 'Free', free: true, prices: [] },
@@ -24,7 +24,6 @@ const DEAREST: Record<Interval, number> = { month: 7900, year: 79000 };
 const END = PERIOD_END;
 let seq = 0;
 const ctx = { newId: (p: string) => `${p}_${++seq}` };
-const pm = (id: string) => card(id);
 /** Active on Pro (monthly and yearly prices), the renewal notice next, nothing scheduled. */
 const initial = (): BillingState =>
   activeState({ plan: PLANS.pro, subscription: { next_action_at: new Date(END.getTime() - 7 * DAY), scheduled_plan_id: null, scheduled_interval: null } });
@@ -102,7 +101,6 @@ test('property: refused changes change nothing, declined prorations keep the pla
     fc.property(fc.array(opArb, { maxLength: 80 }), fc.constantFrom<Answer>('ok', 'insufficient_funds'), (ops, first) => {
       let s = initial();
       let now = new Date(T0.getTime() + DAY);
-      let pmSeq = 1;
       const queue: AttemptState[] = [];
       const paidByPeriod = new Map<string, number>();
       const violations: string[] = [];
@@ -165,40 +163,19 @@ test('property: refused changes change nothing, declined prorations keep the pla
         apply({ type: 'charge_result', attempt_id: a.id, result: answer('insufficient_funds') });
         now = new Date(END.getTime() + HOUR);
       }
+      const run = {
+        get state() { return s; },
+        set state(v: BillingState) { s = v; },
+        get now() { return now; },
+        set now(v: Date) { now = v; },
+        queue,
+        cards: 1,
+        apply,
+        answer,
+      };
       for (const op of ops) {
-        switch (op.k) {
-          case 'change':
-            apply(change(op.plan, op.interval));
-            break;
-          case 'cancel':
-            apply({ type: 'cancel', at: op.at });
-            break;
-          case 'resume':
-            apply({ type: 'resume' });
-            break;
-          case 'card':
-            s = { ...s, payment_method: pm(`pm_${++pmSeq}`), card_attempts: [] };
-            apply({ type: 'payment_method_updated' });
-            break;
-          case 'retry':
-            apply({ type: 'retry_requested', trigger: 'customer_retry' });
-            break;
-          case 'tick': {
-            const at = s.subscription.next_action_at;
-            if (at && at.getTime() > now.getTime()) now = at;
-            apply({ type: 'tick' });
-            break;
-          }
-          case 'move':
-            now = new Date(now.getTime() + op.hours * HOUR);
-            apply({ type: 'tick' });
-            break;
-          case 'answer': {
-            const a = queue.shift();
-            if (a) apply({ type: 'charge_result', attempt_id: a.id, result: answer(op.a) });
-            break;
-          }
-        }
+        if (op.k === 'change') apply(change(op.plan, op.interval));
+        else playOp(op, run);
       }
       assert.deepEqual(violations, []);
     }),

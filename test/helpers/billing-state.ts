@@ -1,7 +1,8 @@
 // The state-machine tests' starting point: one French account on a monthly plan, active, its first
 // period paid (Jan 31 → Feb 28, 09:00 UTC), a card on file, nothing being collected. Tests change
 // what they need through the options.
-import type { BillingState } from '../../src/core/machine.ts';
+import type { AttemptState, BillingState, ChargeOutcome, MachineEvent } from '../../src/core/machine.ts';
+import { HOUR } from '../../src/core/time.ts';
 import { DEFAULT_POLICY, type DunningPolicy } from '../../src/core/dunning.ts';
 import type { Plan, Subscription } from '../../src/core/types.ts';
 
@@ -45,4 +46,52 @@ export function activeState(opts: { plan?: Plan; policy?: DunningPolicy; subscri
     card_attempts: [],
     policy: opts.policy ?? DEFAULT_POLICY,
   };
+}
+
+/** What a customer, the clock and the gateway do to a subscription in the property tests. */
+export type CustomerOp<A> =
+  | { k: 'cancel'; at: 'now' | 'period_end' }
+  | { k: 'resume' }
+  | { k: 'card' }
+  | { k: 'retry' }
+  | { k: 'tick' }
+  | { k: 'move'; hours: number }
+  | { k: 'answer'; a: A };
+
+/** A property test's run: the state and clock it plays on, charges waiting for an answer, and its checks in `apply`. */
+export interface MachineRun<A> {
+  state: BillingState;
+  now: Date;
+  queue: AttemptState[];
+  /** Cards given so far (the next is pm_<cards + 1>). */
+  cards: number;
+  apply(ev: MachineEvent): void;
+  answer(a: A): ChargeOutcome;
+}
+
+/** Plays one operation: a cancel, resume, new card or Retry; a due tick; time moving on; the gateway answering the oldest charge. */
+export function playOp<A>(op: CustomerOp<A>, run: MachineRun<A>): void {
+  switch (op.k) {
+    case 'cancel':
+      return run.apply({ type: 'cancel', at: op.at });
+    case 'resume':
+      return run.apply({ type: 'resume' });
+    case 'card':
+      run.state = { ...run.state, payment_method: card(`pm_${++run.cards}`), card_attempts: [] };
+      return run.apply({ type: 'payment_method_updated' });
+    case 'retry':
+      return run.apply({ type: 'retry_requested', trigger: 'customer_retry' });
+    case 'tick': {
+      const at = run.state.subscription.next_action_at;
+      if (at && at.getTime() > run.now.getTime()) run.now = at;
+      return run.apply({ type: 'tick' });
+    }
+    case 'move':
+      run.now = new Date(run.now.getTime() + op.hours * HOUR);
+      return run.apply({ type: 'tick' });
+    case 'answer': {
+      const a = run.queue.shift();
+      if (a) run.apply({ type: 'charge_result', attempt_id: a.id, result: run.answer(op.a) });
+    }
+  }
 }

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { step, cancelRefusal, resumeRefusal, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, PRO_MONTHLY, T0, activeState, card, playOp } from '../helpers/billing-state.ts';
+import { PERIOD_END, PRO_MONTHLY, T0, activeState, card, customerOpArbs, playOp, type CustomerOp } from '../helpers/billing-state.ts';
 
 const plan = PRO_MONTHLY;
 const END = PERIOD_END;
@@ -126,24 +126,8 @@ test('active: cancel now moves to the free plan at once', () => {
   assert.deepEqual(emails(r.effects), ['subscription_canceled']);
 });
 
-type Op =
-  | { k: 'cancel'; at: 'now' | 'period_end' }
-  | { k: 'resume' }
-  | { k: 'card' }
-  | { k: 'retry' }
-  | { k: 'tick' }
-  | { k: 'move'; hours: number }
-  | { k: 'answer'; a: Answer };
-
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ k: fc.constant('cancel' as const), at: fc.constantFrom('now' as const, 'period_end' as const) }),
-  fc.constant({ k: 'resume' as const }),
-  fc.constant({ k: 'card' as const }),
-  fc.constant({ k: 'retry' as const }),
-  { arbitrary: fc.constant({ k: 'tick' as const }), weight: 4 },
-  fc.record({ k: fc.constant('move' as const), hours: fc.integer({ min: 1, max: 24 * 20 }) }),
-  { arbitrary: fc.record({ k: fc.constant('answer' as const), a: fc.constantFrom<Answer>('ok', 'ok', 'insufficient_funds', 'processing', 'unknown') }), weight: 3 },
-);
+type Op = CustomerOp<Answer>;
+const opArb: fc.Arbitrary<Op> = fc.oneof(...customerOpArbs<Answer>(['ok', 'ok', 'insufficient_funds', 'processing', 'unknown']));
 
 test('property: no attempt after a cancel is asked (until a resume), no charge of a canceled subscription', () => {
   // How often the runs reach the cases that matter (checked below, so the generator keeps reaching them).

@@ -11,7 +11,7 @@ import { step, type AttemptState, type BillingState, type ChargeOutcome, type Ef
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import type { Interval, Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, T0, activeState, playOp } from '../helpers/billing-state.ts';
+import { PERIOD_END, T0, activeState, customerOpArbs, playOp, type CustomerOp } from '../helpers/billing-state.ts';
 
 const PLANS: Record<string, Plan> = {
   free: { id: 'free', name: 'Free', free: true, prices: [] },
@@ -74,25 +74,10 @@ test('refusals change nothing', () => {
   }
 });
 
-type Op =
-  | { k: 'change'; plan: 'pro' | 'biz' | 'lite'; interval: Interval }
-  | { k: 'cancel'; at: 'now' | 'period_end' }
-  | { k: 'resume' }
-  | { k: 'card' }
-  | { k: 'retry' }
-  | { k: 'tick' }
-  | { k: 'move'; hours: number }
-  | { k: 'answer'; a: Answer };
-
+type Op = { k: 'change'; plan: 'pro' | 'biz' | 'lite'; interval: Interval } | CustomerOp<Answer>;
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ k: fc.constant('change' as const), plan: fc.constantFrom('pro' as const, 'biz' as const, 'lite' as const), interval: fc.constantFrom<Interval>('month', 'month', 'year') }), weight: 3 },
-  fc.record({ k: fc.constant('cancel' as const), at: fc.constantFrom('now' as const, 'period_end' as const) }),
-  fc.constant({ k: 'resume' as const }),
-  fc.constant({ k: 'card' as const }),
-  fc.constant({ k: 'retry' as const }),
-  { arbitrary: fc.constant({ k: 'tick' as const }), weight: 4 },
-  fc.record({ k: fc.constant('move' as const), hours: fc.integer({ min: 1, max: 24 * 20 }) }),
-  { arbitrary: fc.record({ k: fc.constant('answer' as const), a: fc.constantFrom<Answer>('ok', 'ok', 'insufficient_funds', 'unknown') }), weight: 3 },
+  ...customerOpArbs<Answer>(['ok', 'ok', 'insufficient_funds', 'unknown']),
 );
 
 test('property: refused changes change nothing, declined prorations keep the plan, grace never moves, a period never costs more than the dearest plan', () => {

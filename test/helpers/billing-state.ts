@@ -3,6 +3,7 @@
 // what they need through the options.
 import type { AttemptState, BillingState, ChargeOutcome, MachineEvent } from '../../src/core/machine.ts';
 import { HOUR } from '../../src/core/time.ts';
+import fc from 'fast-check';
 import { DEFAULT_POLICY, type DunningPolicy } from '../../src/core/dunning.ts';
 import type { Plan, Subscription } from '../../src/core/types.ts';
 
@@ -94,4 +95,17 @@ export function playOp<A>(op: CustomerOp<A>, run: MachineRun<A>): void {
       if (a) run.apply({ type: 'charge_result', attempt_id: a.id, result: run.answer(op.a) });
     }
   }
+}
+
+/** The operations' generators, weighted (ticks and answers most often), for `fc.oneof`. */
+export function customerOpArbs<A>(answers: A[]) {
+  return [
+    fc.record({ k: fc.constant('cancel' as const), at: fc.constantFrom('now' as const, 'period_end' as const) }),
+    fc.constant({ k: 'resume' as const }),
+    fc.constant({ k: 'card' as const }),
+    fc.constant({ k: 'retry' as const }),
+    { arbitrary: fc.constant({ k: 'tick' as const }), weight: 4 },
+    fc.record({ k: fc.constant('move' as const), hours: fc.integer({ min: 1, max: 24 * 20 }) }),
+    { arbitrary: fc.record({ k: fc.constant('answer' as const), a: fc.constantFrom<A>(...answers) }), weight: 3 },
+  ];
 }

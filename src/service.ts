@@ -102,7 +102,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     await registerAdminKey(db, generatedAdminKey);
   }
 
-  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail };
+  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail, gatewayKind: config.gateway, sandboxUrl };
   const app = await buildServer(ctx, {
     logger: opts.logger ?? false,
     plugins: opts.plugins,

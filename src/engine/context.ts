@@ -17,4 +17,8 @@ export interface AppContext {
   runners: Runner[];
   publicUrl: string;
   operatorEmail?: string;
+  /** Which gateway the engine charges through: the built-in sandbox PSP (test cards) or Stripe. */
+  gatewayKind: 'sandbox' | 'stripe';
+  /** Base URL of the sandbox PSP when gatewayKind is sandbox (its hosted pages live there), else null. */
+  sandboxUrl: string | null;
 }

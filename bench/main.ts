@@ -189,6 +189,12 @@ async function main() {
   } finally {
     await dropAll();
   }
+  // A run whose renewals (or whose bare-SQL reference) were not each done exactly once is a failed
+  // run: its figures are kept in the report, marked, and the command exits non-zero.
+  if (results.billing && results.billing.summary.some((s) => !s.allVerified)) {
+    log('!!! billing: a run was not verified (see the report): exiting non-zero');
+    process.exitCode = 1;
+  }
   results.finishedAt = new Date().toISOString();
   const dir = await writeReport(results);
   log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/latest.{md,svg,json}\n`);

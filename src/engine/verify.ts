@@ -6,7 +6,8 @@
 import { prorate } from '../core/proration.ts';
 import type { Queryable } from '../store/db.ts';
 import * as store from '../store/verify.ts';
-import { NETWORK_CAPS } from '../core/dunning.ts';
+import { DEFAULT_POLICY, NETWORK_CAPS, mergePolicy, type DunningPolicy } from '../core/dunning.ts';
+import { loadPolicies } from '../store/policies.ts';
 
 export interface Violation {
   rule: string;
@@ -58,6 +59,7 @@ export const RULES = [
   'retry_after_never',
   'blind_retry',
   'card_cap_30d',
+  'card_cap_policy',
   'card_declines_24h',
   'paid_event',
   'paid_email',
@@ -77,6 +79,13 @@ export const RULES = [
 export type Rule = (typeof RULES)[number];
 
 const iso = (v: unknown) => (v == null ? 'null' : new Date(v as string).toISOString());
+
+/** The default policy and the default with each override: every policy some account is under. */
+async function policiesInForce(db: Queryable): Promise<DunningPolicy[]> {
+  const all = await loadPolicies(db);
+  const base = mergePolicy(DEFAULT_POLICY, all.get('default'));
+  return [base, ...[...all].filter(([k]) => k !== 'default').map(([, o]) => mergePolicy(base, o))];
+}
 
 /** Keys of the attempts' idempotency keys: renewd_<invoice id>_<number>. */
 export function invoiceOfKey(key: string | null | undefined): string | null {
@@ -192,6 +201,17 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
   // Per card: Visa ≤ 20 attempts in 30 days, Mastercard ≤ 10 declines in 24 h.
   for (const r of await store.cardsOverAttemptCap(db, NETWORK_CAPS.attempts_per_card_30d))
     fail('card_cap_30d', `card ${r.card} had ${r.n} attempts in the 30 days up to ${iso(r.at)} (cap ${NETWORK_CAPS.attempts_per_card_30d})`);
+
+  // The policy's own cap per saved card (default 15, under Visa's 20), which the planner and Retry
+  // both apply. Every policy in force is checked against its largest cap (an attempt under any of
+  // them is allowed), and only windows after the last policy change: a lowered cap does not make
+  // earlier attempts wrong.
+  const policyCap = Math.max(...(await policiesInForce(db)).map((p) => p.caps.attempts_per_card_30d));
+  if (policyCap < NETWORK_CAPS.attempts_per_card_30d) {
+    const since = await store.policiesChangedAt(db);
+    for (const r of await store.paymentMethodsOverAttemptCap(db, policyCap, since))
+      fail('card_cap_policy', `payment method ${r.payment_method_id} of ${r.account_id} had ${r.n} attempts in the 30 days up to ${iso(r.at)} (the policy's cap ${policyCap})`);
+  }
 
   for (const r of await store.cardsOverDeclineCap(db, NETWORK_CAPS.declines_per_card_24h))
     fail('card_declines_24h', `card ${r.card} had ${r.n} declines in the 24 h up to ${iso(r.at)} (cap ${NETWORK_CAPS.declines_per_card_24h})`);

@@ -195,6 +195,27 @@ export async function cardsOverAttemptCap(q: Queryable, cap: number) {
   );
 }
 
+/**
+ * Payment methods with more than `cap` attempts in some 30 days, counting windows that end at or
+ * after `since` (the policy's own cap is per saved payment method, as the planner applies it).
+ */
+export async function paymentMethodsOverAttemptCap(q: Queryable, cap: number, since: Date | null) {
+  return q.query<{ payment_method_id: string; account_id: string; n: number; at: Date }>(
+    `SELECT payment_method_id, account_id, max(n)::int AS n, (array_agg(at ORDER BY n DESC))[1] AS at FROM (
+       SELECT a.payment_method_id, a.account_id, a.created_at AS at,
+              count(*) OVER (PARTITION BY a.payment_method_id ORDER BY a.created_at RANGE BETWEEN interval '29 days 23:59:59.999' PRECEDING AND CURRENT ROW) AS n
+         FROM payment_attempts a WHERE a.payment_method_id IS NOT NULL) w
+     WHERE n > $1 AND ($2::timestamptz IS NULL OR at >= $2) GROUP BY payment_method_id, account_id`,
+    [cap, since],
+  );
+}
+
+/** When the dunning policy last changed (null: never stored). */
+export async function policiesChangedAt(q: Queryable): Promise<Date | null> {
+  const [r] = await q.query<{ at: Date | null }>('SELECT max(updated_at) AS at FROM dunning_policies');
+  return r?.at ? new Date(r.at) : null;
+}
+
 /** Cards with more than `cap` declines in some 24 hours. */
 export async function cardsOverDeclineCap(q: Queryable, cap: number) {
   return q.query<{ card: string; n: number; at: Date }>(

@@ -278,6 +278,32 @@ describe('invariant checker', () => {
     assert.equal(counts.card_cap_30d, undefined);
   });
   fails('card_cap_30d', 'the 21st attempt a minute less than 30 days after the first', thirtyDays(t('2026-01-30T23:59:00Z')));
+  // The policy's own cap (default 15 per saved card in 30 days), below Visa's 20.
+  const policyCapCase = (n: number) => async (q: Queryable) => {
+    for (let i = 2; i <= n; i++)
+      await q.query(
+        `INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at)
+         VALUES ($1, 'inv_b2', 'b', 'pm_b', $2, 'scheduled', $3, 'declined', 'insufficient_funds', 'later', 2900, 'EUR', $4)`,
+        [`att_b${i}`, i, `renewd_inv_b2_${i}`, new Date(t('2026-01-12').getTime() + i * 86_400_000)],
+      );
+  };
+  fails('card_cap_policy', "16 attempts on one saved card in 30 days, over the default policy's 15 (under Visa's 20)", policyCapCase(16));
+  test('card_cap_policy: 15 attempts are within the default policy', async () => {
+    const { counts } = await check(policyCapCase(15));
+    assert.equal(counts.card_cap_policy, undefined);
+  });
+  test('card_cap_policy: an override that allows 18 is honoured; attempts before a policy change are not judged by it', async () => {
+    const raised = await check(async (q) => {
+      await policyCapCase(16)(q);
+      await q.query(`INSERT INTO dunning_policies (scope, policy, updated_at) VALUES ('zone:xx', '{"caps": {"attempts_per_card_30d": 18}}', '2026-01-01T00:00:00Z')`);
+    });
+    assert.equal(raised.counts.card_cap_policy, undefined);
+    const later = await check(async (q) => {
+      await policyCapCase(16)(q);
+      await q.query(`INSERT INTO dunning_policies (scope, policy, updated_at) VALUES ('default', '{"caps": {"attempts_per_card_30d": 10}}', '2026-03-01T00:00:00Z')`);
+    });
+    assert.equal(later.counts.card_cap_policy, undefined);
+  });
   fails('card_declines_24h', '11 declines of one card within an hour', async (q) => {
     for (let i = 2; i <= 11; i++)
       await q.query(

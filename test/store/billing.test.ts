@@ -72,6 +72,7 @@ for (const engine of ENGINES) {
            VALUES ('inv_dup', $1, $2, 'pro', 2900, 'EUR', $3, $4, 'paid', 'renewal', 'month', now())`,
           [inv.account_id, inv.subscription_id, inv.period_start, inv.period_end],
         ),
+        /duplicate key value violates unique constraint "invoices_one_per_period"/,
       );
     });
 
@@ -84,6 +85,7 @@ for (const engine of ENGINES) {
            VALUES ('att_dup', $1, $2, $3, 2, 'scheduled', 'k_dup', 'succeeded', 2900, 'EUR', now())`,
           [a.invoice_id, a.account_id, a.payment_method_id],
         ),
+        /duplicate key value violates unique constraint "payment_attempts_one_success"/,
       );
     });
 

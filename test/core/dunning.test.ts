@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_POLICY, applyCaps, mergePolicy, planRetry, retryAvailability, validatePolicy, type AttemptView } from '../../src/core/dunning.ts';
+import { DEFAULT_POLICY, applyCaps, graceEndsAt, reminderTimes, mergePolicy, planRetry, retryAvailability, validatePolicy, type AttemptView } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
@@ -105,4 +105,28 @@ test('Retry availability: each rule', () => {
   const full = Array.from({ length: 15 }, (_, i) => ({ at: at(-i * 24), outcome: 'declined' as const }));
   assert.equal(retryAvailability({ ...base, card_attempts: full }).reason, 'network_cap');
   assert.equal(retryAvailability({ ...base, payment_method: null }).reason, 'no_payment_method');
+});
+
+// Grace is 14 days of the account's calendar: across a DST change it is 14 × 24 h ± 1 h of real time.
+test('grace ends 14 local days after the period end, across a DST change (same wall-clock time)', () => {
+  const cases: { zone: string; end: string; graceEnd: string }[] = [
+    // Paris springs forward on 2026-03-29: 09:00 CET (08:00Z) → 09:00 CEST (07:00Z), 335 h later.
+    { zone: 'Europe/Paris', end: '2026-03-20T08:00:00Z', graceEnd: '2026-04-03T07:00:00Z' },
+    // Paris falls back on 2026-10-25: 09:00 CEST (07:00Z) → 09:00 CET (08:00Z), 337 h later.
+    { zone: 'Europe/Paris', end: '2026-10-20T07:00:00Z', graceEnd: '2026-11-03T08:00:00Z' },
+    // New York springs forward on 2026-03-08 (a different date from Europe's).
+    { zone: 'America/New_York', end: '2026-03-01T14:00:00Z', graceEnd: '2026-03-15T13:00:00Z' },
+    // No DST: exactly 14 × 24 h.
+    { zone: 'Asia/Tokyo', end: '2026-03-20T00:00:00Z', graceEnd: '2026-04-03T00:00:00Z' },
+  ];
+  for (const c of cases) {
+    const end = graceEndsAt(new Date(c.end), DEFAULT_POLICY, c.zone);
+    assert.equal(end.toISOString(), new Date(c.graceEnd).toISOString(), `${c.zone} from ${c.end}`);
+  }
+  // The reminders count local days back from the grace end too (3 days before, 1 day before).
+  const ge = graceEndsAt(new Date('2026-03-20T08:00:00Z'), DEFAULT_POLICY, 'Europe/Paris');
+  for (const r of reminderTimes(DEFAULT_POLICY, ge, 'Europe/Paris')) {
+    const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(r.at);
+    assert.equal(local, '09:00', `reminder ${r.days} days before grace end at 09:00 Paris time`);
+  }
 });

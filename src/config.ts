@@ -25,6 +25,10 @@ export interface Config {
   concurrency: number;
   logLevel: string;
   seed: boolean;
+  /** RENEWD_TRUST_PROXY: false (default), true (any proxy), a hop count, or the proxies' addresses/CIDRs, comma-separated. */
+  trustProxy: boolean | number | string;
+  /** RENEWD_AUTH_FAILURES_PER_MINUTE: wrong keys/tokens per client address per minute before 429 (default 20). */
+  authFailuresPerMinute: number;
 }
 
 const bool = (v: string | undefined, dflt: boolean) => (v === undefined || v === '' ? dflt : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()));
@@ -34,6 +38,15 @@ const int = (v: string | undefined, dflt: number) => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got "${v}"`);
   return n;
 };
+
+/** Fastify's trustProxy from RENEWD_TRUST_PROXY: on/off, a hop count, or addresses and CIDRs. */
+function trustProxy(v: string | undefined): boolean | number | string {
+  if (v === undefined || v === '' || /^(0|false|no|off)$/i.test(v)) return false;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^hops:\d+$/.test(v)) return Number(v.slice(5));
+  if (/^[0-9a-fA-F.:/,\s]+$/.test(v)) return v.split(',').map((x) => x.trim()).filter(Boolean).join(',');
+  throw new Error(`RENEWD_TRUST_PROXY must be true, false, hops:N or a comma-separated list of proxy addresses/CIDRs, got "${v}"`);
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = int(env.PORT, 8080);
@@ -64,5 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     concurrency: int(env.RENEWD_CONCURRENCY, 64),
     logLevel: env.LOG_LEVEL ?? 'info',
     seed: bool(env.RENEWD_SEED, true),
+    trustProxy: trustProxy(env.RENEWD_TRUST_PROXY),
+    authFailuresPerMinute: int(env.RENEWD_AUTH_FAILURES_PER_MINUTE, 20),
   };
 }

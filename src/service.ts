@@ -16,8 +16,8 @@ import { createMailSender } from './notify/sender.ts';
 import { createWebhookDeliverer } from './notify/webhook-delivery.ts';
 import { fanOutEvents } from './notify/fan-out.ts';
 import { buildServer, type RoutePlugin } from './http/server.ts';
-import { hasAdminKey, registerAdminKey } from './http/auth.ts';
-import { newSecret } from './lib/crypto.ts';
+import { forgetAdminKeys } from './http/auth.ts';
+import { ensureAdminKeys } from './engine/admin-keys.ts';
 import { createLogger, type LoggerOption } from './lib/log.ts';
 import type { AppContext } from './engine/context.ts';
 
@@ -46,6 +46,14 @@ export interface ServiceOptions {
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
   const db = opts.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.concurrency > 10 ? 20 : 10 }));
   await migrate(db);
+  // The environment's key (a new value revokes the previous one), or a key generated at first
+  // start: settled before anything else starts, so a refused key leaves nothing running.
+  const keys = await ensureAdminKeys(db, config.adminKey).catch(async (err) => {
+    if (!opts.db) await db.close();
+    throw err;
+  });
+  const generatedAdminKey = keys.generated;
+  if (keys.revoked.length) forgetAdminKeys(db);
 
   let testClock: TestClock | null = null;
   let clock: Clock = systemClock;
@@ -78,6 +86,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const portalUrl = `${config.publicUrl}/portal`;
   // The background loops log through pino as the HTTP server does, on the same option.
   const logger = createLogger(opts.logger);
+  if (keys.revoked.length) logger.info({ revoked: keys.revoked }, 'RENEWD_ADMIN_KEY changed: the previous environment key is revoked');
   const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, logger });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
@@ -95,16 +104,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     { drain: async () => { await fanOutEvents(db, clock.now()); await drainUntilIdle(() => webhooks.runOnce()); } },
   ];
 
-  let generatedAdminKey: string | null = null;
-  if (config.adminKey) await registerAdminKey(db, config.adminKey);
-  else if (!(await hasAdminKey(db))) {
-    generatedAdminKey = newSecret('rk_admin');
-    await registerAdminKey(db, generatedAdminKey);
-  }
 
   const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail, gatewayKind: config.gateway, sandboxUrl };
   const app = await buildServer(ctx, {
     logger: opts.logger ?? false,
+    trustProxy: config.trustProxy,
+    authFailuresPerMinute: config.authFailuresPerMinute,
     plugins: opts.plugins,
   });
   let url = config.publicUrl;

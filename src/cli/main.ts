@@ -20,6 +20,9 @@ Usage:
   renewd seed                  load the demo data set
   renewd clock advance --days N | --to ISO   advance the test clock and run what is due
   renewd sandbox [--port N]    only the sandbox payment service (Stripe-compatible)
+  renewd keys list | create --name NAME | revoke ID
+                               admin keys: list them (never the keys), create one (printed once),
+                               revoke one (it stops working within seconds everywhere)
   renewd verify [--at ISO]     check the billing invariants as of --at (default: the test clock if the
                                database has one, else now); exit 1 on a violation
 
@@ -30,7 +33,7 @@ async function main(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, at: { type: 'string' }, help: { type: 'boolean' } },
+    options: { name: { type: 'string' }, demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, at: { type: 'string' }, help: { type: 'boolean' } },
   });
   if (!cmd || values.help || cmd === 'help') return void console.log(USAGE);
   switch (cmd) {
@@ -71,6 +74,31 @@ async function main(argv: string[]) {
       const port = Number(values.port ?? process.env.RENEWD_SANDBOX_PORT ?? 12111);
       const r = await runSandbox({ port });
       console.log(`sandbox PSP (Stripe-compatible) on ${r.url} — use any sk_test_… key`);
+      return;
+    }
+    case 'keys': {
+      const keys = await import('../engine/admin-keys.ts');
+      const config = loadConfig();
+      const db = await openDb(config);
+      await migrate(db);
+      try {
+        const sub = positionals[0];
+        if (sub === 'list') {
+          for (const k of await keys.listKeys(db))
+            console.log(`${k.id}\t${k.active ? 'active ' : 'revoked'}\t…${k.last4 ?? '????'}\t${k.source}\tlast used ${k.last_used_at?.toISOString() ?? 'never'}\t${k.name}`);
+        } else if (sub === 'create') {
+          if (!values.name) throw new UsageError('usage: renewd keys create --name NAME');
+          const k = await keys.createAdminKey(db, values.name);
+          console.error(`created ${k.id} "${k.name}"; the key is printed once, below (only its hash is stored):`);
+          console.log(k.key);
+        } else if (sub === 'revoke') {
+          if (!positionals[1]) throw new UsageError('usage: renewd keys revoke ID   (the ID from `renewd keys list`)');
+          const k = await keys.revokeAdminKey(db, positionals[1]);
+          console.log(`${k.id} "${k.name}" revoked at ${k.revoked_at!.toISOString()} (running servers stop accepting it within 10 s)`);
+        } else throw new UsageError('usage: renewd keys list | create --name NAME | revoke ID');
+      } finally {
+        await db.close();
+      }
       return;
     }
     case 'verify': {

@@ -3,11 +3,11 @@
 import { sha256 } from '../lib/crypto.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../store/db.ts';
-import { adminKeyExists, anyAdminKey, insertAdminKey, portalSessionByTokenHash } from '../store/credentials.ts';
+import { activeAdminKeyByHash, portalSessionByTokenHash, touchAdminKey } from '../store/credentials.ts';
 import type { Clock } from '../core/clock.ts';
 import { problem, sendProblem } from './problem.ts';
 
-export type Principal = { kind: 'admin' } | { kind: 'customer'; account_id: string; session_id: string } | null;
+export type Principal = { kind: 'admin'; key_id: string } | { kind: 'customer'; account_id: string; session_id: string } | null;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,19 +16,16 @@ declare module 'fastify' {
 }
 
 
-/** Stores an admin key (hashed). Returns true when it was new. */
-export async function registerAdminKey(db: Db, key: string): Promise<boolean> {
-  return insertAdminKey(db, `ak_${sha256(key).slice(0, 12)}`, sha256(key));
-}
-
-export async function hasAdminKey(db: Db): Promise<boolean> {
-  return anyAdminKey(db);
-}
-
 // Admin key hashes seen valid recently: the hot path (every operator call) skips the database.
-// Kept briefly, per Db, so a key removed from the table stops working within seconds.
+// Kept briefly, per Db, so a key revoked elsewhere (another instance, `renewd keys revoke`) stops
+// working within seconds; a revocation in this process forgets it at once (forgetAdminKeys).
 const ADMIN_CACHE_MS = 10_000;
-const adminCache = new WeakMap<Db, Map<string, number>>();
+const adminCache = new WeakMap<Db, Map<string, { id: string; until: number }>>();
+
+/** Forget the cached keys of this database (after a revocation). */
+export function forgetAdminKeys(db: Db) {
+  adminCache.delete(db);
+}
 
 export async function resolvePrincipal(db: Db, clock: Clock, header: string | undefined): Promise<Principal | 'invalid'> {
   if (!header) return null;
@@ -38,12 +35,15 @@ export async function resolvePrincipal(db: Db, clock: Clock, header: string | un
   let cache = adminCache.get(db);
   if (!cache) adminCache.set(db, (cache = new Map()));
   const seen = cache.get(h);
-  if (seen !== undefined && seen > Date.now()) return { kind: 'admin' };
+  if (seen !== undefined && seen.until > Date.now()) return { kind: 'admin', key_id: seen.id };
   if (!m[1].startsWith('ps_')) {
-    if (await adminKeyExists(db, h)) {
+    const key = await activeAdminKeyByHash(db, h);
+    if (key) {
       if (cache.size > 1000) cache.clear();
-      cache.set(h, Date.now() + ADMIN_CACHE_MS);
-      return { kind: 'admin' };
+      cache.set(h, { id: key.id, until: Date.now() + ADMIN_CACHE_MS });
+      // "Last used" to the nearest cache period: one write per key per 10 s, not one per request.
+      await touchAdminKey(db, key.id, new Date());
+      return { kind: 'admin', key_id: key.id };
     }
   }
   const s = await portalSessionByTokenHash(db, h);

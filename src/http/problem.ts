@@ -48,6 +48,9 @@ export const PROBLEM_TYPES: Record<string, string> = {
   idempotency_key_reused: 'Idempotency key reused with different parameters',
   no_gateway_customer: 'No gateway customer',
   gateway_unavailable: 'Payment gateway unavailable',
+  last_admin_key: 'The last active admin key cannot be revoked',
+  weak_admin_key: 'The admin key is too weak',
+  admin_key_revoked: 'The admin key was revoked',
 };
 
 export function problemType(code: string): string {

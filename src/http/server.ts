@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from './auth.ts';
+import { failureThrottle } from './auth-throttle.ts';
 import { problem, problemOf, problemSchema, sendProblem, PROBLEM_TYPES } from './problem.ts';
 import { CommandError } from '../core/errors.ts';
 import { billingRoutes } from './routes/billing.ts';
@@ -13,6 +14,7 @@ import { policyRoutes } from './routes/policy.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
 import { portalRoutes } from './routes/portal.ts';
 import { helpRoutes } from './routes/help.ts';
+import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { installIdempotency } from './idempotency.ts';
 import type { RoutePlugin, RoutePluginOptions } from './route-plugin.ts';
 
@@ -23,11 +25,17 @@ export interface ServerOptions {
   /** Route plugins of other parts (pages, webhooks…), registered after the core API. */
   plugins?: RoutePlugin[];
   bodyLimit?: number;
+  /** Fastify's trustProxy (RENEWD_TRUST_PROXY): whose X-Forwarded-For/-Proto to believe for the client address and https. */
+  trustProxy?: boolean | number | string;
+  /** Wrong keys or tokens per client address per minute before 429 (default 20; a correct key is never refused). */
+  authFailuresPerMinute?: number;
 }
 
 export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: withRedaction(opts.logger ?? false),
+    // A hop count trusts that many proxies in front (Fastify's types take it as a function).
+    trustProxy: typeof opts.trustProxy === 'number' ? ((hops: number) => (_addr: string, i: number) => i < hops)(opts.trustProxy) : (opts.trustProxy ?? false),
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
     // Closed schemas: wrong types and unknown fields are refused, never coerced or dropped.
     // `example` is an OpenAPI annotation on schemas: known to the validator, never checked.
@@ -51,7 +59,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
       },
       components: {
         securitySchemes: {
-          adminKey: { type: 'http', scheme: 'bearer', description: 'RENEWD_ADMIN_KEY' },
+          adminKey: { type: 'http', scheme: 'bearer', description: 'an admin key: RENEWD_ADMIN_KEY, or one created with `renewd keys create`, the console or POST /v1/admin-keys' },
           portalToken: { type: 'http', scheme: 'bearer', description: 'token of a portal session (one account)' },
         },
       },
@@ -63,7 +71,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true, now: ctx.clock.now() }));
 
-  await app.register(authentication, { ctx });
+  await app.register(authentication, { ctx, authFailuresPerMinute: opts.authFailuresPerMinute });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof CommandError) {
@@ -89,7 +97,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(idempotency, { ctx });
   // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
-  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, helpRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
+  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, helpRoutes, adminKeyRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   return app;
 }
 
@@ -98,12 +106,19 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 // a scope of their own. Route plugins keep theirs.
 
 /** Who is calling, on every request: `req.principal`; a key or token that is not valid answers 401. */
-const authentication = fp<RoutePluginOptions>(
-  async (app, { ctx }) => {
+const authentication = fp<RoutePluginOptions & { authFailuresPerMinute?: number }>(
+  async (app, { ctx, authFailuresPerMinute }) => {
     app.decorateRequest('principal', null);
+    const throttle = failureThrottle({ limit: authFailuresPerMinute });
     app.addHook('onRequest', async (req, reply) => {
       const p = await resolvePrincipal(ctx.db, ctx.clock, req.headers.authorization);
-      if (p === 'invalid') return sendProblem(reply, problem(401, 'unauthorized', 'the key or token is not valid (or has expired)'));
+      if (p === 'invalid') {
+        // Only wrong keys are throttled: a correct one was already accepted above, whatever came before.
+        const wait = throttle.blockedFor(req.ip);
+        if (wait) return sendProblem(reply.header('retry-after', String(wait)), problem(429, 'rate_limited', `too many requests with a wrong key or token from this address: wait ${wait} s`));
+        throttle.failed(req.ip);
+        return sendProblem(reply, problem(401, 'unauthorized', 'the key or token is not valid (or has expired)'));
+      }
       req.principal = p;
     });
   },

@@ -35,6 +35,8 @@ export const KNOWN_EVENT_TYPES = [
   'help_request.answered',
   'help_request.closed',
   'webhook_endpoint.disabled',
+  'admin_key.created',
+  'admin_key.revoked', // by an operator, or replaced by a new RENEWD_ADMIN_KEY
 ] as const;
 export type EventType = (typeof KNOWN_EVENT_TYPES)[number];
 

@@ -78,6 +78,7 @@ describe('accessibility and phone width in Chromium', () => {
         ['/console/outbox', 'outbox'],
         ['/console/policy', 'policy'],
         ['/console/webhooks', 'webhooks'],
+        ['/console/keys', 'keys'],
       ]) {
         await x.page.goto(`${t.url}${path}`);
         await check(x.page, `console-${name}`, width);

@@ -162,4 +162,34 @@ describe('operator console in Chromium', () => {
     assert.ok((await x.page.locator('pre.body').innerText()).length > 20);
     await screenshot(x.page, 'console-outbox-email');
   });
+
+  test('admin keys: create one (shown once), sign in with it, revoke it, and its console session ends', async () => {
+    const x = await tab();
+    await signInConsole(x, t);
+    await x.page.getByRole('link', { name: 'Admin keys' }).click();
+    await x.page.waitForURL(`${t.url}/console/keys`);
+    await x.page.getByLabel('Name').fill('night shift');
+    await x.page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await x.page.locator('#new-key-value').innerText()).trim();
+    assert.match(key, /^rk_admin_/);
+    await screenshot(x.page, 'console-keys-created');
+    // Shown once: the list page never holds it again.
+    await x.page.goto(`${t.url}/console/keys`);
+    assert.ok(!(await x.page.content()).includes(key));
+    assert.match(await x.page.getByRole('region', { name: 'Admin keys' }).innerText(), /night shift[\s\S]*active/);
+
+    // A second operator signs in with the new key…
+    const y = await tab();
+    await y.page.goto(`${t.url}/console/login`);
+    await y.page.getByLabel('Admin key').fill(key);
+    await y.page.getByRole('button', { name: 'Sign in' }).click();
+    await y.page.waitForURL(`${t.url}/console`);
+    // …the first revokes it, and the second is signed out at the next page.
+    await x.page.getByRole('button', { name: /Revoke night shift/ }).click();
+    await x.page.getByRole('alert').or(x.page.getByRole('status')).first().waitFor();
+    assert.match(await x.page.locator('#flash').innerText(), /night shift.*is revoked/);
+    await y.page.goto(`${t.url}/console/accounts`);
+    assert.equal(new URL(y.page.url()).pathname, '/console/login');
+    assert.equal((await t.api('GET', '/v1/accounts', undefined, key)).status, 401);
+  });
 });

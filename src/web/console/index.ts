@@ -9,6 +9,7 @@
 // through the commands and call the view) and gets the frame as a `ConsoleFrame`.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../../engine/context.ts';
+import { failureThrottle } from '../../http/auth-throttle.ts';
 import { resolvePrincipal } from '../../http/auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { html, attrs, sendHtml, str, type Body, type Html, type Piece } from '../html.ts';
@@ -24,6 +25,7 @@ import { helpRoutes } from './help.ts';
 import { outboxRoutes } from './outbox.ts';
 import { webhooksRoutes } from './webhooks.ts';
 import { policyRoutes } from './policy.ts';
+import { keysRoutes } from './keys.ts';
 
 const HOUR_MS = 3_600_000;
 const LOGIN_CSRF = 'renewd_console_login';
@@ -67,7 +69,8 @@ export interface ConsoleFrame {
 export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) {
   const { ctx, deps } = opts;
   const sessions = opts.sessions ?? operatorSessions();
-  const throttle = loginThrottle();
+  // At most 10 wrong keys per address in 15 minutes (wall-clock time: it is about people).
+  const throttle = failureThrottle({ limit: 10, windowMs: 15 * 60_000 });
 
   async function current(req: FastifyRequest): Promise<Session<OperatorSession> | null> {
     const s = sessions.fromRequest(req);
@@ -125,14 +128,15 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) 
   app.post('/console/login', async (req, reply) => {
     const body = (req.body ?? {}) as Body;
     if (!safeEqual(str(body._csrf), req.cookies?.[LOGIN_CSRF])) return forbidden(reply);
-    const now = Date.now();
-    if (throttle.blocked(req.ip, now)) return loginPage(reply, req, 'Too many failed attempts; wait 15 minutes.', 429);
     const key = str(body.key).trim();
+    // A correct key always signs in, however many wrong ones came from this address before (an
+    // office behind one proxy is one address); only wrong keys are throttled.
     if (!key || /\s/.test(key) || !(await isAdminKey(ctx, key))) {
-      throttle.failed(req.ip, now);
+      const wait = throttle.blockedFor(req.ip);
+      if (wait) return loginPage(reply.header('retry-after', String(wait)), req, `Too many wrong keys from this address; wait ${Math.ceil(wait / 60)} minute(s).`, 429);
+      throttle.failed(req.ip);
       return loginPage(reply, req, 'That admin key is not valid.', 401);
     }
-    throttle.passed(req.ip);
     sessions.destroy(req.cookies?.[sessions.cookieName]);
     const s = sessions.create({ kind: 'operator', key });
     sessions.setCookie(req, reply, s);
@@ -157,6 +161,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) 
   outboxRoutes(app, c);
   webhooksRoutes(app, c);
   policyRoutes(app, c);
+  keysRoutes(app, c);
 
   // Console pages under /console that do not exist: an HTML 404.
   app.get('/console/*', async (req, reply) => {
@@ -170,22 +175,6 @@ async function isAdminKey(ctx: AppContext, key: string): Promise<boolean> {
   return Boolean(p && p !== 'invalid' && p.kind === 'admin');
 }
 
-/** At most 10 failed sign-ins per address in 15 minutes (wall-clock time: it is about people). */
-function loginThrottle(limit = 10, windowMs = 15 * 60_000) {
-  const failures = new Map<string, { count: number; since: number }>();
-  const live = (ip: string, now: number) => {
-    const f = failures.get(ip);
-    return f && now - f.since < windowMs ? f : null;
-  };
-  return {
-    blocked: (ip: string, now: number) => (live(ip, now)?.count ?? 0) >= limit,
-    failed(ip: string, now: number) {
-      const f = live(ip, now);
-      failures.set(ip, f ? { count: f.count + 1, since: f.since } : { count: 1, since: now });
-    },
-    passed: (ip: string) => failures.delete(ip),
-  };
-}
 
 const NAV: [string, string, string][] = [
   ['dashboard', '/console', 'Dashboard'],
@@ -194,6 +183,7 @@ const NAV: [string, string, string][] = [
   ['outbox', '/console/outbox', 'Outbox'],
   ['policy', '/console/policy', 'Dunning policy'],
   ['webhooks', '/console/webhooks', 'Webhooks'],
+  ['keys', '/console/keys', 'Admin keys'],
 ];
 
 /** The console's page shell: navigation and sign-out when signed in, the test clock in the footer. */
@@ -221,7 +211,7 @@ export function loginView(csrf: string, error: string | null): Html {
   return html`<div class="login panel"><h1>Operator sign-in</h1>
 ${error ? html`<div id="flash" class="flash flash-error" role="alert" tabindex="-1"><p>${error}</p></div>` : ''}
 <form method="post" action="/console/login">${hidden('_csrf', csrf)}
-<div class="field"><label for="admin-key">Admin key</label><span class="hint" id="admin-key-hint">The RENEWD_ADMIN_KEY (or the key printed at the first start).</span>
+<div class="field"><label for="admin-key">Admin key</label><span class="hint" id="admin-key-hint">The RENEWD_ADMIN_KEY, the key printed at the first start, or a key created under Admin keys.</span>
 <input type="password" id="admin-key" name="key" autocomplete="current-password" required aria-describedby="admin-key-hint"${attrs({ 'aria-invalid': error ? 'true' : null })}></div>
 <button type="submit" class="btn">Sign in</button>
 </form></div>`;

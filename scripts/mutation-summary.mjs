@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const dir = 'reports/mutation';
-const scopes = process.argv.slice(2).length ? process.argv.slice(2) : existsSync(dir) ? readdirSync(dir).filter((f) => /^[a-z]+\.json$/.test(f)).map((f) => f.slice(0, -5)) : [];
+const scopes = process.argv.slice(2).length ? process.argv.slice(2) : existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json") && !f.endsWith("-incremental.json")).map((f) => f.slice(0, -5)) : [];
 const equivalent = new Set(
   existsSync('docs/MUTATION.md')
     ? [...readFileSync('docs/MUTATION.md', 'utf8').matchAll(/^\| `([^`]+:\d+:\d+)` \|/gm)].map((m) => m[1])

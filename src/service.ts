@@ -78,7 +78,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const portalUrl = `${config.publicUrl}/portal`;
   // The background loops log through pino as the HTTP server does, on the same option.
   const logger = createLogger(opts.logger);
-  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, logger });
+  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
   const webhooks = createWebhookDeliverer({ db, clock, operatorEmail: config.operatorEmail, logger });

@@ -442,7 +442,7 @@ export function renderEmail(template: TemplateName, ctx: EmailContext): Rendered
   const parts: Part[] = [];
   const greeting = def.operator ? catalog['greeting.operator'] : (fill(catalog.greeting, vars) ?? catalog['greeting.operator']);
   parts.push({ kind: 'p', text: greeting });
-  const urls = linkUrls(def, ctx);
+  const urls = linkUrls(template, def, ctx);
   for (const b of def.blocks) {
     if ('p' in b) {
       if (b.when && !urls[b.when]) continue;
@@ -474,11 +474,11 @@ export function renderEmail(template: TemplateName, ctx: EmailContext): Rendered
  * preview), the pages' address with the section's anchor; Retry is then left out (nobody checked
  * that the policy allows it), and so is Authenticate unless the bank asked for it.
  */
-function linkUrls(def: TemplateDef, ctx: EmailContext): Partial<Record<LinkPurpose, string>> {
+function linkUrls(template: TemplateName, def: TemplateDef, ctx: EmailContext): Partial<Record<LinkPurpose, string>> {
   if (ctx.links) return Object.fromEntries(Object.entries(ctx.links).filter(([, u]) => nonEmpty(u)));
   const base = nonEmpty(ctx.portal_url);
   const out: Partial<Record<LinkPurpose, string>> = {};
-  const auth = ctx.outcome === 'requires_action' || ctx.reason === 'authentication_required';
+  const auth = template === 'authentication_required' || ctx.outcome === 'requires_action' || ctx.reason === 'authentication_required';
   const purposes = def.blocks.flatMap((b) => ('link' in b ? [b.link] : []));
   // One button is enough for a preview: the first purpose the e-mail names that it can fill.
   for (const p of purposes) {

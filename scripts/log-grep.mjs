@@ -18,6 +18,7 @@ const LITERALS = ['rk_test_admin_key_for_tests_only', 'rk_admin_L0gSecretKey_do_
 const PATTERNS = [
   { what: 'an admin key', re: /\brk_admin_[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/ },
   { what: 'a portal token', re: /\bps_[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/ },
+  { what: 'an e-mail link token', re: /\brl_[A-Za-z0-9_-]{32}(?![A-Za-z0-9_-])/ },
   { what: 'a gateway secret key', re: /\bsk_(?:test|live)_[A-Za-z0-9_]{2,}/ },
   { what: 'a CVC value', re: /"cvc"\s*:\s*"?\d|\bcvc=\d/i },
 ];

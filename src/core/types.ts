@@ -172,8 +172,17 @@ export const TEMPLATE_NAMES = [
   'help_request_received',
   'help_request_answered',
   'webhook_endpoint_disabled',
+  'access_link', // a fresh no-login link the customer asked for ("Send me a new link")
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+
+/**
+ * What a no-login e-mail link opens (where it lands in the customer pages): billing → #billing,
+ * retry → the invoice's Retry (#inv-<id>), authenticate → /portal/invoices/<id>/authenticate,
+ * help → the invoice's Request help (#help-<id>), subscription, restore, history → their sections.
+ */
+export const LINK_PURPOSES = ['billing', 'retry', 'authenticate', 'help', 'subscription', 'restore', 'history'] as const;
+export type LinkPurpose = (typeof LINK_PURPOSES)[number];
 
 export const HELP_REQUEST_STATUSES = ['open', 'answered', 'closed'] as const;
 export type HelpRequestStatus = (typeof HELP_REQUEST_STATUSES)[number];

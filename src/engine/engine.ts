@@ -17,6 +17,8 @@ import type { Logger } from '../lib/log.ts';
 import { createPoller, type Poller } from '../lib/poller.ts';
 import { mapPool } from '../lib/pool.ts';
 import { renderEmail, type EmailContext } from '../notify/templates.ts';
+import type { NewLinkRow } from '../store/links.ts';
+import { linksForEmail, storeLinks } from './links.ts';
 
 export interface EngineOptions {
   db: Db;
@@ -28,8 +30,10 @@ export interface EngineOptions {
   concurrency?: number;
   /** How long a claimed attempt may stay unanswered before it is reconciled. */
   attemptLeaseMs?: number;
-  /** Base URL of the customer pages, for links in e-mails. */
+  /** Base URL of the customer pages (`${publicUrl}/portal`). */
   portalUrl?: string;
+  /** Base URL of the service, for the no-login links in e-mails (`${publicUrl}/portal/links/<token>`); from portalUrl when not given. */
+  publicUrl?: string;
   /** Called with the number of renewals finished, for progress displays. */
   onProgress?: (n: number) => void;
   /** Where the polling loop (start) logs its failures. */
@@ -52,6 +56,7 @@ export class Engine {
   readonly concurrency: number;
   readonly leaseMs: number;
   readonly portalUrl: string;
+  readonly publicUrl: string;
   private poller: Poller | null = null;
   private stopping = false;
 
@@ -65,6 +70,7 @@ export class Engine {
     this.concurrency = opts.concurrency ?? 64;
     this.leaseMs = opts.attemptLeaseMs ?? 2 * 60_000;
     this.portalUrl = opts.portalUrl ?? 'http://127.0.0.1:8080/portal';
+    this.publicUrl = opts.publicUrl ?? this.portalUrl.replace(/\/portal\/?$/, '');
   }
 
   /** Claims one batch of due subscriptions and carries it through. Returns how many were claimed. */
@@ -237,17 +243,23 @@ export class Engine {
     await saveSteps(q, steps, now);
     // The batch's e-mails, rendered here and written to the outbox in one statement (same rows and
     // rules as notify/outbox.ts enqueueEmail, without a round trip per e-mail inside the transaction).
+    // Each e-mail's no-login links (one per way out it names) are minted here and written with one
+    // statement too (engine/links.ts): a token, a hash and a row per link, no query per e-mail.
     const emails: OutboxRow[] = [];
+    const links: NewLinkRow[] = [];
     for (const { result } of steps) {
       for (const e of result.effects) {
         if (e.type !== 'email') continue;
         const to = result.state.account.email;
         if (!e.dedupe_key) throw new RangeError('an e-mail needs a dedupe key');
         if (!to) throw new RangeError('an e-mail needs a recipient');
-        const mail = renderEmail(e.template, emailContext(result.state, e.data, this.portalUrl));
+        const issued = linksForEmail(this.publicUrl, result.state, e.template, e.data, now);
+        for (const r of issued.rows) links.push(r);
+        const mail = renderEmail(e.template, emailContext(result.state, e.data, issued.urls));
         emails.push({ id: newId('ntf'), account_id: result.state.account.id, template: e.template, locale: mail.locale, to, subject: mail.subject, text: mail.text, html: mail.html, dedupe_key: e.dedupe_key });
       }
     }
+    await storeLinks(q, links, now);
     await insertOutbox(q, emails, now);
   }
 
@@ -314,14 +326,14 @@ export function toOutcome(r: ChargeResult): ChargeOutcome {
   };
 }
 
-function emailContext(s: BillingState, data: Record<string, unknown>, portalUrl: string) {
+function emailContext(s: BillingState, data: Record<string, unknown>, links: EmailContext['links']): EmailContext {
   const pm = s.payment_method;
   const dateOf = (v: unknown) => (v instanceof Date ? v : typeof v === 'string' ? new Date(v) : undefined);
   return {
     locale: s.account.locale,
     time_zone: s.account.time_zone,
     account_name: s.account.name,
-    portal_url: portalUrl,
+    links,
     plan_name: (data.plan_name as string | undefined) ?? s.plan.name,
     amount: (data.amount as number | undefined) ?? s.invoice?.amount,
     currency: (data.currency as string | undefined) ?? s.invoice?.currency ?? s.account.currency,

@@ -21,6 +21,8 @@ import { enqueueEmail } from '../notify/outbox.ts';
 import type { Commands } from './commands.ts';
 import { CommandError } from '../core/errors.ts';
 import { RATE_LIMITS, enforce } from './limits.ts';
+import { linkExpiry, linksOf, mintLinks, storeLinks } from './links.ts';
+import type { TemplateName } from '../core/types.ts';
 
 export { HELP_REQUEST_STATUSES, type HelpContext, type HelpRequestStatus };
 /** A help request as commands answer it. */
@@ -41,6 +43,14 @@ export class HelpDesk {
   ) {
     this.commands = commands;
     this.portalUrl = portalUrl;
+  }
+
+  /** The e-mail's no-login links (engine/links.ts), written in the caller's transaction. */
+  private async links(q: Queryable, accountId: string, template: TemplateName, invoiceId: string, now: Date) {
+    const publicUrl = this.portalUrl.replace(/\/portal\/?$/, '');
+    const issued = mintLinks(publicUrl, accountId, linksOf(template, { invoice_id: invoiceId }), linkExpiry(template, {}, now));
+    await storeLinks(q, issued.rows, now);
+    return issued.urls;
   }
 
   get db() {
@@ -74,7 +84,14 @@ export class HelpDesk {
         template: 'help_request_received',
         dedupe_key: `help_request_received:${id}`,
         now,
-        ctx: { locale: account.locale, time_zone: account.time_zone, account_name: account.name, portal_url: this.portalUrl, invoice_id: invoiceId, help_request_id: id },
+        ctx: {
+          locale: account.locale,
+          time_zone: account.time_zone,
+          account_name: account.name,
+          links: await this.links(q, account.id, 'help_request_received', invoiceId, now),
+          invoice_id: invoiceId,
+          help_request_id: id,
+        },
       });
       await insertEvents(
         q,
@@ -124,7 +141,7 @@ export class HelpDesk {
           locale: account.locale,
           time_zone: account.time_zone,
           account_name: account.name,
-          portal_url: this.portalUrl,
+          links: await this.links(q, account.id, 'help_request_answered', r.invoice_id, now),
           invoice_id: r.invoice_id,
           help_request_id: id,
           answer: text,

@@ -33,6 +33,10 @@ export const RATE_LIMITS = {
   helpRequests: { name: 'help_requests', limit: 5, windowMs: DAY, message: 'Too many help requests today; we are already on it.' },
   /** Portal sessions (tokens) created for one account. */
   portalSessions: { name: 'portal_sessions', limit: 30, windowMs: HOUR, message: 'Too many portal sessions for this account; try again later.' },
+  /** Openings of one e-mail link (per link: a scanner or a leaked link cannot mint sessions without end). */
+  linkOpens: { name: 'link_opens', limit: 20, windowMs: HOUR, message: 'This link was opened too many times; try again later.' },
+  /** "Send me a new link" e-mails to one account (per account: the form cannot flood an inbox). */
+  linkRequests: { name: 'link_requests', limit: 3, windowMs: HOUR, message: 'Too many new links were asked for; try again later.' },
 } satisfies Record<string, RateLimit>;
 
 export interface RateCheck {

@@ -13,6 +13,7 @@ import { billingRoutes } from './routes/billing.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
 import { portalRoutes } from './routes/portal.ts';
+import { linkRoutes } from './routes/links.ts';
 import { helpRoutes } from './routes/help.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { installIdempotency } from './idempotency.ts';
@@ -97,7 +98,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(idempotency, { ctx });
   // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
-  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, helpRoutes, adminKeyRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
+  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, linkRoutes, helpRoutes, adminKeyRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   return app;
 }
 
@@ -154,10 +155,11 @@ function documentDefaults({ schema, url, route }: { schema: any; url: string; ro
 
 /**
  * Request log lines without credentials in the URL: a portal link carries its session token in
- * `?token=` (GET /portal?token=…), and Fastify logs every request's URL at level info.
+ * `?token=` (GET /portal?token=…), an e-mail link its token in the path (/portal/links/<token>),
+ * and Fastify logs every request's URL at level info.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|key|api_key|access_token)=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(/([?&](?:token|key|api_key|access_token)=)[^&#]*/gi, '$1[redacted]').replace(/(\/portal\/links\/)[^/?#]+/g, '$1[redacted]');
 }
 
 function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {

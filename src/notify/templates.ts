@@ -5,7 +5,7 @@
 // first one whose {placeholders} all have a value is used (e.g. "the payment of {amount} failed",
 // else "the payment failed"); a paragraph none of whose messages can be filled is left out, so a
 // missing optional value never shows up as "undefined" or as a raw {placeholder}.
-import { DECLINE_REASONS, TEMPLATE_NAMES, type DeclineReason, type TemplateName } from '../core/types.ts';
+import { DECLINE_REASONS, TEMPLATE_NAMES, type DeclineReason, type LinkPurpose, type TemplateName } from '../core/types.ts';
 import { currencyExponent, formatMoney } from '../core/money.ts';
 import { dateTimeFormat, numberFormat, pluralRulesFor, validTimeZone } from '../core/intl.ts';
 import { en, type Catalog, type MessageKey } from './locales/en.ts';
@@ -32,6 +32,15 @@ export interface EmailContext {
   /** IANA time zone in which dates are shown (Europe/Paris); an invalid one falls back to UTC. */
   time_zone: string;
   account_name: string;
+  /**
+   * The e-mail's no-login links, by purpose (engine/links.ts mints them: one token per way out).
+   * A link block whose purpose is missing is left out, so an e-mail never shows a way out it was
+   * not given (Retry only when the policy allows it).
+   */
+  links?: Partial<Record<LinkPurpose, string>>;
+  /** Until when the links work (told in the access_link e-mail). */
+  link_expires_at?: Date;
+  /** Without `links` only (previews, operator tools): the pages' address, used for every link but Retry. */
   portal_url?: string;
   plan_name?: string;
   /** Integer minor units of `currency` (cents for EUR, yen for JPY). */
@@ -57,7 +66,7 @@ export interface EmailContext {
   /** The operator's answer to a help request (plain text, may span lines). */
   answer?: string;
   outcome?: 'succeeded' | 'declined' | 'requires_action';
-  /** Where the customer authenticates a payment; the portal when not given. */
+  /** Without `links` only: where the customer authenticates a payment; the portal when not given. */
   auth_url?: string;
   // Operator e-mails (webhook_endpoint_disabled)
   endpoint_id?: string;
@@ -76,12 +85,28 @@ export interface RenderedEmail {
 }
 
 type Vars = Partial<Record<string, string>>;
-type LinkTarget = 'portal' | 'billing' | 'history' | 'authenticate' | 'auth_or_billing' | 'restore';
 type Block =
-  | { p: MessageKey[] }
+  /** `when`: only in an e-mail that carries that link (e.g. the Retry sentence with the Retry link). */
+  | { p: MessageKey[]; when?: LinkPurpose }
   | { details: [MessageKey, string][] }
   | { quote: 'answer' }
-  | { link: LinkTarget };
+  | { link: LinkPurpose };
+
+/** The button of each link purpose. */
+const LINK_LABEL: Record<LinkPurpose, MessageKey> = {
+  billing: 'link.billing',
+  retry: 'link.retry',
+  authenticate: 'link.authenticate',
+  help: 'link.help',
+  subscription: 'link.portal',
+  restore: 'link.restore',
+  history: 'link.history',
+};
+
+/** Every way out of a payment problem, in the order the e-mail lists them. */
+const WAYS_OUT: Block[] = [{ link: 'authenticate' }, { link: 'billing' }, { link: 'retry' }, { link: 'help' }];
+/** What to do, sentence by sentence: each names a way out the e-mail links to. */
+const TODO: Block[] = [{ p: ['todo'] }, { p: ['todo.retry'], when: 'retry' }, { p: ['todo.help'], when: 'help' }];
 
 interface TemplateDef {
   subject: MessageKey;
@@ -111,11 +136,11 @@ const dunning: Block = {
 const TEMPLATES: Record<TemplateName, TemplateDef> = {
   renewal_succeeded: {
     subject: 'renewal_succeeded.subject',
-    blocks: [{ p: ['renewal_succeeded.body', 'renewal_succeeded.body_short'] }, receipt, { link: 'portal' }],
+    blocks: [{ p: ['renewal_succeeded.body', 'renewal_succeeded.body_short'] }, receipt, { link: 'subscription' }],
   },
   retry_succeeded: {
     subject: 'retry_succeeded.subject',
-    blocks: [{ p: ['retry_succeeded.body', 'retry_succeeded.body_short'] }, receipt, { link: 'portal' }],
+    blocks: [{ p: ['retry_succeeded.body', 'retry_succeeded.body_short'] }, receipt, { link: 'subscription' }],
   },
   renewal_failed: {
     subject: 'renewal_failed.subject',
@@ -123,10 +148,10 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['renewal_failed.body_amount', 'renewal_failed.body'] },
       { p: ['why'] },
       { p: ['access'] },
-      { p: ['todo'] },
+      ...TODO,
       { p: ['next_retry'] },
       dunning,
-      { link: 'auth_or_billing' },
+      ...WAYS_OUT,
     ],
   },
   retry_failed: {
@@ -135,10 +160,10 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['retry_failed.body_amount', 'retry_failed.body'] },
       { p: ['why'] },
       { p: ['access'] },
-      { p: ['todo'] },
+      ...TODO,
       { p: ['next_retry'] },
       dunning,
-      { link: 'auth_or_billing' },
+      ...WAYS_OUT,
     ],
   },
   authentication_required: {
@@ -147,8 +172,9 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['authentication_required.body_amount', 'authentication_required.body'] },
       { p: ['access'] },
       { p: ['authentication_required.todo'] },
+      { p: ['todo.help'], when: 'help' },
       dunning,
-      { link: 'authenticate' },
+      ...WAYS_OUT,
     ],
   },
   card_expiring: {
@@ -161,7 +187,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['renewal_upcoming.body'] },
       { p: ['renewal_upcoming.amount_card', 'renewal_upcoming.amount'] },
       { p: ['renewal_upcoming.todo'] },
-      { link: 'portal' },
+      { link: 'subscription' },
     ],
   },
   grace_ending: {
@@ -169,10 +195,10 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     blocks: [
       { p: ['grace_ending.body', 'grace_ending.body_short'] },
       { p: ['why'] },
-      { p: ['todo'] },
+      ...TODO,
       { p: ['next_retry'] },
       dunning,
-      { link: 'billing' },
+      ...WAYS_OUT,
     ],
   },
   downgraded: {
@@ -187,7 +213,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['subscription_canceled.invoice'] },
       { p: ['subscription_canceled.no_charge'] },
       { p: ['subscription_canceled.resume', 'subscription_canceled.restore'] },
-      { link: 'portal' },
+      { link: 'subscription' },
     ],
   },
   plan_changed: {
@@ -197,7 +223,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['plan_changed.charged'] },
       { p: ['plan_changed.grace'] },
       { p: ['plan_changed.unschedule'] },
-      { link: 'portal' },
+      { link: 'subscription' },
     ],
   },
   help_request_received: {
@@ -225,6 +251,16 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['webhook_endpoint_disabled.body_since', 'webhook_endpoint_disabled.body'] },
       { p: ['webhook_endpoint_disabled.last_error'] },
       { p: ['webhook_endpoint_disabled.todo'] },
+    ],
+  },
+  access_link: {
+    subject: 'access_link.subject',
+    blocks: [
+      { p: ['access_link.body'] },
+      // The one link the customer asked for, whichever its purpose.
+      ...(['subscription', 'billing', 'retry', 'authenticate', 'help', 'restore', 'history'] as const).map((link): Block => ({ link })),
+      { p: ['access_link.expires'] },
+      { p: ['access_link.ignore'] },
     ],
   },
 };
@@ -351,6 +387,7 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
     endpoint_url: nonEmpty(ctx.endpoint_url),
     failing_since: failing ? formatDateTime(failing, locale, tz) : undefined,
     last_error: nonEmpty(ctx.last_error),
+    link_expires_at: toDate(ctx.link_expires_at) ? formatDateTime(toDate(ctx.link_expires_at)!, locale, tz) : undefined,
   };
 }
 
@@ -405,8 +442,10 @@ export function renderEmail(template: TemplateName, ctx: EmailContext): Rendered
   const parts: Part[] = [];
   const greeting = def.operator ? catalog['greeting.operator'] : (fill(catalog.greeting, vars) ?? catalog['greeting.operator']);
   parts.push({ kind: 'p', text: greeting });
+  const urls = linkUrls(template, def, ctx);
   for (const b of def.blocks) {
     if ('p' in b) {
+      if (b.when && !urls[b.when]) continue;
       for (const key of b.p) {
         const text = fill(catalog[key], vars);
         if (text !== null) {
@@ -420,18 +459,40 @@ export function renderEmail(template: TemplateName, ctx: EmailContext): Rendered
     } else if ('quote' in b) {
       if (vars[b.quote]) parts.push({ kind: 'quote', text: vars[b.quote]! });
     } else {
-      const auth = b.link === 'authenticate' || (b.link === 'auth_or_billing' && (ctx.outcome === 'requires_action' || ctx.reason === 'authentication_required'));
-      let url = auth ? (nonEmpty(ctx.auth_url) ?? nonEmpty(ctx.portal_url)) : nonEmpty(ctx.portal_url);
-      // The way back after a downgrade: straight to the page's Restore section .
-      if (url && b.link === 'restore' && !url.includes('#')) url = `${url}#restore`;
-      const label = auth ? catalog['link.authenticate'] : b.link === 'auth_or_billing' ? catalog['link.billing'] : catalog[`link.${b.link}` as MessageKey];
-      if (url) parts.push({ kind: 'link', label, url });
+      const url = urls[b.link];
+      if (url) parts.push({ kind: 'link', label: catalog[LINK_LABEL[b.link]], url });
     }
   }
   parts.push({ kind: 'p', text: catalog.closing });
   const footer = def.operator ? catalog['footer.operator'] : (fill(catalog.footer, vars) ?? catalog['footer.operator']);
 
   return { subject, text: toText(parts, footer, catalog), html: toHtml(parts, footer, subject, locale), locale, language };
+}
+
+/**
+ * The address of each link block: the engine's no-login links (`ctx.links`). Without them (a
+ * preview), the pages' address with the section's anchor; Retry is then left out (nobody checked
+ * that the policy allows it), and so is Authenticate unless the bank asked for it.
+ */
+function linkUrls(template: TemplateName, def: TemplateDef, ctx: EmailContext): Partial<Record<LinkPurpose, string>> {
+  if (ctx.links) return Object.fromEntries(Object.entries(ctx.links).filter(([, u]) => nonEmpty(u)));
+  const base = nonEmpty(ctx.portal_url);
+  const out: Partial<Record<LinkPurpose, string>> = {};
+  const auth = template === 'authentication_required' || ctx.outcome === 'requires_action' || ctx.reason === 'authentication_required';
+  const purposes = def.blocks.flatMap((b) => ('link' in b ? [b.link] : []));
+  // One button is enough for a preview: the first purpose the e-mail names that it can fill.
+  for (const p of purposes) {
+    if (p === 'retry' || p === 'help') continue;
+    if (p === 'authenticate') {
+      if (!auth) continue;
+      const url = nonEmpty(ctx.auth_url) ?? base;
+      if (url) out.authenticate = url;
+      break;
+    }
+    if (base) out[p] = p === 'subscription' || base.includes('#') ? base : `${base}#${p}`;
+    break;
+  }
+  return out;
 }
 
 function toText(parts: Part[], footer: string, catalog: Catalog): string {

@@ -17,6 +17,7 @@ import { page, hidden } from './layout.ts';
 import { i18n, languageFromHeader, type CatalogKey, type I18n } from './i18n/index.ts';
 import { SessionStore, csrfOk, type CustomerSession, type Flash, type Session } from './sessions.ts';
 import type { WebDeps, HelpRequestView } from './deps.ts';
+import { linkRoutes, signedOutPage } from './links.ts';
 
 type Invoices = Awaited<ReturnType<AppContext['commands']['invoices']>>;
 type InvoiceRow = Invoices[number];
@@ -87,27 +88,40 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     );
   }
 
-  const expired = (req: FastifyRequest, reply: FastifyReply) => plainPage(reply, req, 401, 'page.expired.title', 'page.expired.body');
+  // No session (or one that ended): never a dead end — the page offers to e-mail a link (web/links.ts).
+  const expired = (req: FastifyRequest, reply: FastifyReply) => signedOutPage(req, reply);
 
-  // ---- sign-in from the e-mailed link, and the page itself ----
+  /**
+   * Signs the browser in with a portal-session token and sends it to `landing` (a clean URL, with
+   * the section's #anchor): used by /portal?token= and by the e-mail links (/portal/links/:token).
+   */
+  async function signIn(req: FastifyRequest, reply: FastifyReply, token: string, accountId: string, landing: string) {
+    sessions.destroy(req.cookies?.[sessions.cookieName]);
+    const s = sessions.create({ kind: 'customer', token, account_id: accountId });
+    sessions.setCookie(req, reply, s);
+    reply.header('cache-control', 'no-store');
+    // A link opened from a mail client is a cross-site navigation: a SameSite=Strict cookie set
+    // now would not ride on an HTTP redirect of it, so that case continues through a same-site page.
+    const site = req.headers['sec-fetch-site'];
+    if (!site || site === 'none' || site === 'same-origin') return reply.redirect(landing, 303);
+    const account = await commands.getAccount(accountId);
+    const t = i18n(account?.locale, account?.time_zone);
+    return sendHtml(
+      reply,
+      html`<!doctype html><html lang="${t.lang}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${landing}"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${t.t('meta.title')}</title><link rel="stylesheet" href="/assets/web.css"></head><body><main id="main" class="wrap"><p><a href="${landing}">${t.t('page.continue')}</a></p></main></body></html>`,
+    );
+  }
+
+  // ---- the e-mails' no-login links and the way in without a session (web/links.ts) ----
+  await linkRoutes(app, { ctx, signIn });
+
+  // ---- sign-in from a portal-session link, and the page itself ----
   app.get('/portal', async (req, reply) => {
     const token = str((req.query as Body | undefined)?.token);
     if (token) {
       const p = await resolvePrincipal(ctx.db, ctx.clock, `Bearer ${token}`);
       if (!p || p === 'invalid' || p.kind !== 'customer') return expired(req, reply);
-      sessions.destroy(req.cookies?.[sessions.cookieName]);
-      const s = sessions.create({ kind: 'customer', token, account_id: p.account_id });
-      sessions.setCookie(req, reply, s);
-      // A link opened from a mail client is a cross-site navigation: a SameSite=Strict cookie set
-      // now would not ride on an HTTP redirect of it, so that case continues through a same-site page.
-      const site = req.headers['sec-fetch-site'];
-      if (!site || site === 'none' || site === 'same-origin') return reply.header('cache-control', 'no-store').redirect('/portal', 303);
-      const account = await commands.getAccount(p.account_id);
-      const t = i18n(account?.locale, account?.time_zone);
-      return sendHtml(
-        reply,
-        html`<!doctype html><html lang="${t.lang}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/portal"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${t.t('meta.title')}</title><link rel="stylesheet" href="/assets/web.css"></head><body><main id="main" class="wrap"><p><a href="/portal">${t.t('page.continue')}</a></p></main></body></html>`,
-      );
+      return signIn(req, reply, token, p.account_id, '/portal');
     }
     const s = await current(req);
     if (!s) return expired(req, reply);

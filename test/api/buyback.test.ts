@@ -3,6 +3,7 @@
 // charge is immediate, a decline leaves the account on the free plan, and bad input changes nothing.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { sha256 } from '../../src/lib/crypto.ts';
 import { startTestService, createPlans, subscribedAccount, card, CARDS, type TestService } from '../helpers/service.ts';
 import { charges, portalToken, problemOf } from './helpers.ts';
 import { periodOf } from '../../src/core/period.ts';
@@ -57,7 +58,11 @@ describe('buy back after a downgrade, with a portal token (PGlite)', () => {
     assert.deepEqual([(await sub(acc.canceled)).status, (await sub(acc.canceled)).plan_id], ['canceled', 'free']);
     // The downgrade e-mail says how to come back and links straight to the Restore section.
     const [mail] = await t.svc.ctx.db.query<{ body_text: string }>(`SELECT body_text FROM notifications WHERE account_id = $1 AND template = 'downgraded'`, [acc.restored]);
-    assert.match(mail.body_text, /\/portal#restore/);
+    // (a no-login link of purpose restore, which lands on /portal#restore: engine/links.ts)
+    const token = /\/portal\/links\/(rl_[A-Za-z0-9_-]{32})/.exec(mail.body_text)?.[1];
+    assert.ok(token, 'a no-login link');
+    const [link] = await t.svc.ctx.db.query<{ purpose: string }>('SELECT purpose FROM customer_links WHERE token_hash = $1', [sha256(token)]);
+    assert.equal(link.purpose, 'restore');
     assert.match(mail.body_text, /« Rétablir Pro »/); // fr-FR, the button's own words
     assert.equal((await sub(acc.active)).status, 'active');
   });

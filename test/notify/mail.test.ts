@@ -99,7 +99,7 @@ for (const engine of ENGINES) {
         assert.ok(m.text.includes(CATALOGS.fr[`reason.${reason}`]), `${reason}: French phrase missing in\n${m.text}`);
         assert.ok(plain(m.text).includes('29,00 €'), 'French-formatted amount');
         assert.ok(m.text.includes('15 mars 2026'));
-        assert.ok(m.text.includes('Abonnement → Informations de facturation'));
+        assert.ok(m.text.includes('Informations de facturation (lien ci-dessous)'));
         assert.ok(m.html.includes('<html lang="fr-FR"'));
       }
       assert.ok(

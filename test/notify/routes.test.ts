@@ -96,7 +96,10 @@ describe('notifications and webhooks over HTTP', () => {
     assert.ok(mail, smtp.messages.map((m) => m.subject).join(' | '));
     assert.ok(mail.text.includes('le solde du compte associé à la carte était insuffisant'), mail.text);
     assert.ok(plain(mail.text).includes('29,00 €'));
-    assert.ok(mail.text.includes('Abonnement → Informations de facturation'));
+    assert.ok(mail.text.includes('Informations de facturation (lien ci-dessous)'));
+    // Each way out is its own no-login link (issue #14), never the bare pages' address.
+    assert.match(mail.text, /Mettre à jour ma carte : http:\/\/[^\s]+\/portal\/links\/rl_[A-Za-z0-9_-]{32}\n/);
+    assert.match(mail.text, /Demander de l'aide : http:\/\/[^\s]+\/portal\/links\/rl_[A-Za-z0-9_-]{32}\n/);
     assert.match(mail.headers['x-renewd-dedupe-key'], /^renewal_failed:inv_/);
     assert.match(mail.headers['message-id'], /@renewd\.example>$/);
     const detail = await t.api('GET', `/v1/notifications/${failed.id}`);

@@ -9,6 +9,17 @@ import { DECLINE_REASONS } from '../../src/core/types.ts';
 /** Intl puts (narrow) no-break spaces in "29,00 €": compare with plain spaces. */
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
 
+/** The no-login links the engine passes (engine/links.ts mints one token per way out). */
+const LINKS = {
+  billing: 'https://billing.example.com/portal/links/rl_billing',
+  retry: 'https://billing.example.com/portal/links/rl_retry',
+  help: 'https://billing.example.com/portal/links/rl_help',
+  authenticate: 'https://billing.example.com/portal/links/rl_authenticate',
+  subscription: 'https://billing.example.com/portal/links/rl_subscription',
+  restore: 'https://billing.example.com/portal/links/rl_restore',
+  history: 'https://billing.example.com/portal/links/rl_history',
+};
+
 const LOCALE_OF = { en: 'en-US', fr: 'fr-FR', de: 'de-DE', es: 'es-ES', it: 'it-IT', pt: 'pt-BR', pl: 'pl-PL' } as const;
 
 function fullContext(locale: string): EmailContext {
@@ -16,7 +27,8 @@ function fullContext(locale: string): EmailContext {
     locale,
     time_zone: 'Europe/Paris',
     account_name: 'Acme',
-    portal_url: 'https://billing.example.com/portal',
+    links: LINKS,
+    link_expires_at: new Date('2026-03-02T09:00:00Z'),
     plan_name: 'Pro',
     amount: 2900,
     currency: 'EUR',
@@ -33,7 +45,6 @@ function fullContext(locale: string): EmailContext {
     help_request_id: 'help_456',
     answer: 'Your bank declined the payment.\nPlease try another card.',
     outcome: 'declined',
-    auth_url: 'https://billing.example.com/portal/authenticate',
     endpoint_id: 'we_1',
     endpoint_url: 'https://hooks.example.com/renewd',
     failing_since: new Date('2026-03-01T08:00:00Z'),
@@ -111,14 +122,21 @@ describe('every template in every locale', () => {
 });
 
 describe('content', () => {
-  test('English renewal_failed: reason in customer words, what to do, access until grace end, portal link', () => {
-    const r = renderEmail('renewal_failed', { ...fullContext('en-US'), reason: 'credit_limit', time_zone: 'America/New_York' });
+  test('English renewal_failed: reason in customer words, every way out with its own link, access until grace end', () => {
+    const { authenticate: _, ...links } = LINKS;
+    const r = renderEmail('renewal_failed', { ...fullContext('en-US'), links, reason: 'credit_limit', time_zone: 'America/New_York' });
     assert.match(r.text, /the card's credit limit was reached/);
-    assert.match(r.text, /check Subscription → Billing information/);
+    assert.match(r.text, /update your card in Billing information/);
+    assert.match(r.text, /retry the payment at once/);
+    assert.match(r.text, /Request help \(link below\)/);
+    assert.doesNotMatch(r.text, /Subscription → Billing information/);
     assert.match(r.text, /until March 14, 2026/);
     assert.match(r.text, /\$29\.00|€29\.00/);
-    assert.match(r.text, /https:\/\/billing\.example\.com\/portal/);
-    assert.match(r.html, /href="https:\/\/billing\.example\.com\/portal"/);
+    assert.match(r.text, /Update my card: https:\/\/billing\.example\.com\/portal\/links\/rl_billing\n/);
+    assert.match(r.text, /Retry the payment: https:\/\/billing\.example\.com\/portal\/links\/rl_retry\n/);
+    assert.match(r.text, /Request help: https:\/\/billing\.example\.com\/portal\/links\/rl_help\n/);
+    assert.doesNotMatch(r.text, /Authenticate/);
+    for (const p of ['billing', 'retry', 'help']) assert.match(r.html, new RegExp(`href="https://billing\\.example\\.com/portal/links/rl_${p}"`));
     const i = renderEmail('renewal_failed', { ...fullContext('en'), reason: 'issuer_unavailable' });
     assert.match(i.text, /the bank that issued the card was unavailable/);
   });
@@ -129,7 +147,50 @@ describe('content', () => {
     assert.ok(r.text.includes('le solde du compte associé à la carte était insuffisant'));
     assert.ok(plain(r.text).includes('29,00 €'));
     assert.ok(r.text.includes('14 mars 2026'));
-    assert.ok(r.text.includes('Abonnement → Informations de facturation'));
+    assert.ok(r.text.includes('Informations de facturation (lien ci-dessous)'));
+    assert.ok(r.text.includes(`Relancer le paiement : ${LINKS.retry}`));
+    assert.ok(r.text.includes(`Demander de l'aide : ${LINKS.help}`));
+  });
+
+  test('Retry is left out (button and sentence) when the engine gave no Retry link, in every language', () => {
+    const { retry: _, authenticate: __, ...links } = LINKS;
+    for (const lang of LANGUAGES) {
+      for (const t of ['renewal_failed', 'retry_failed', 'grace_ending'] as const) {
+        const r = renderEmail(t, { ...fullContext(LOCALE_OF[lang]), links });
+        const cat = CATALOGS[lang] as Record<string, string>;
+        assert.ok(!r.text.includes(cat['link.retry']), `${lang}/${t}: Retry offered`);
+        assert.ok(!r.text.includes(cat['todo.retry']), `${lang}/${t}: Retry sentence`);
+        assert.ok(!r.text.includes('rl_retry'), `${lang}/${t}: Retry link`);
+        assert.ok(r.text.includes(`${cat['link.billing']}`) && r.text.includes(LINKS.billing), `${lang}/${t}: billing link`);
+        assert.ok(r.text.includes(LINKS.help) && r.text.includes(cat['todo.help']), `${lang}/${t}: help link and sentence`);
+      }
+    }
+  });
+
+  test('no customer e-mail sends the reader to "Subscription → Billing information" without a link', () => {
+    for (const lang of LANGUAGES) {
+      for (const t of TEMPLATE_NAMES) {
+        const r = renderEmail(t, fullContext(LOCALE_OF[lang]));
+        assert.doesNotMatch(r.text, /→ (Billing information|Informations de facturation|Zahlungsinformationen|Información de facturación|Dati di fatturazione|Dados de cobrança|Dane rozliczeniowe)/, `${lang}/${t}`);
+      }
+    }
+  });
+
+  test('access_link: the one link asked for, until when it works, in every language', () => {
+    for (const lang of LANGUAGES) {
+      const r = renderEmail('access_link', { ...fullContext(LOCALE_OF[lang]), links: { billing: LINKS.billing } });
+      const cat = CATALOGS[lang] as Record<string, string>;
+      assert.ok(r.text.includes(`${cat['link.billing']}`) && r.text.includes(LINKS.billing), lang);
+      assert.equal((r.text.match(/portal\/links\//g) ?? []).length, 1, `${lang}: one link`);
+      assert.ok(r.subject === cat['access_link.subject'], lang);
+    }
+    assert.match(renderEmail('access_link', { ...fullContext('en-GB'), links: { subscription: LINKS.subscription } }).text, /works until 2 March 2026 at 10:00/);
+  });
+
+  test('without links (a preview), the pages\' address with the section anchor, never Retry', () => {
+    const r = renderEmail('renewal_failed', { ...fullContext('en'), links: undefined, portal_url: 'https://billing.example.com/portal' });
+    assert.match(r.text, /Update my card: https:\/\/billing\.example\.com\/portal#billing\n/);
+    assert.doesNotMatch(r.text, /Retry the payment/);
   });
 
   test('dates are shown in the account time zone', () => {
@@ -181,7 +242,10 @@ describe('content', () => {
     assert.ok(r.html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co'));
     assert.ok(r.text.includes(evil));
     // A non-http(s) portal address never becomes a link.
-    const js = renderEmail('downgraded', { ...fullContext('en'), portal_url: 'javascript:alert(1)' });
+    const js = renderEmail('downgraded', { ...fullContext('en'), links: undefined, portal_url: 'javascript:alert(1)' });
+    assert.ok(!js.html.includes('href="javascript'));
+    const jl = renderEmail('downgraded', { ...fullContext('en'), links: { restore: 'javascript:alert(1)' } });
+    assert.ok(!jl.html.includes('href="javascript'));
     assert.ok(!js.html.includes('href="javascript'));
   });
 
@@ -192,7 +256,9 @@ describe('content', () => {
 
   test('authentication e-mails link to the authentication page; help answers are quoted', () => {
     const a = renderEmail('authentication_required', fullContext('de-DE'));
-    assert.match(a.text, /Zahlung bestätigen: https:\/\/billing\.example\.com\/portal\/authenticate/);
+    assert.match(a.text, /Zahlung bestätigen: https:\/\/billing\.example\.com\/portal\/links\/rl_authenticate\n/);
+    assert.match(a.text, /Meine Karte aktualisieren: https:\/\/billing\.example\.com\/portal\/links\/rl_billing\n/);
+    assert.match(a.text, /Hilfe anfordern: https:\/\/billing\.example\.com\/portal\/links\/rl_help\n/);
     const h = renderEmail('help_request_answered', fullContext('es-ES'));
     assert.match(h.text, /> Your bank declined the payment\.\n> Please try another card\./);
     assert.match(h.html, /<blockquote[^>]*>Your bank declined the payment\.<br>Please try another card\.<\/blockquote>/);

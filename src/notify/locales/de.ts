@@ -9,8 +9,10 @@ export const de: Catalog = {
   'footer.operator': 'Diese Nachricht wurde automatisch von renewd versendet.',
   'why': 'Grund: {reason}.',
   'access': 'Sie behalten den vollen Zugriff auf Ihren Tarif bis zum {grace_ends_at}. Ist die Zahlung bis dahin nicht erfolgt, wird Ihr Konto auf den kostenlosen Tarif umgestellt.',
-  'todo': 'Was Sie tun können: Prüfen Sie Abonnement → Zahlungsinformationen und aktualisieren Sie bei Bedarf die Karte. Sobald die Zahlungsinformationen aktualisiert sind, versuchen wir die Zahlung erneut.',
+  'todo': "Was Sie tun können: Aktualisieren Sie Ihre Karte unter Zahlungsinformationen (Link unten). Sobald die neue Karte gespeichert ist, versuchen wir die Zahlung erneut.",
   'next_retry': 'Außerdem versuchen wir es am {next_retry_at} automatisch erneut.',
+  'todo.retry': "Wenn die Karte jetzt wieder funktioniert (zum Beispiel nach einer Einzahlung), können Sie die Zahlung auch sofort erneut versuchen (Link unten).",
+  'todo.help': "Eine Frage zu dieser Zahlung? Fordern Sie Hilfe an (Link unten): Unser Team sieht die Rechnung und die Antwort der Bank.",
   'days.one': '{n} Tag',
   'days.few': '{n} Tage',
   'days.many': '{n} Tage',
@@ -26,10 +28,12 @@ export const de: Catalog = {
   'label.next_retry': 'Nächster automatischer Versuch',
   'label.request': 'Referenz der Anfrage',
   'link.portal': 'Mein Abonnement öffnen',
-  'link.billing': 'Meine Zahlungsinformationen prüfen',
+  'link.billing': "Meine Karte aktualisieren",
   'link.authenticate': 'Zahlung bestätigen',
   'link.history': 'Meine Kaufhistorie ansehen',
   'link.restore': "Meinen Tarif wiederherstellen", // the downgrade e-mail's way back (/portal#restore)
+  'link.retry': "Zahlung erneut versuchen",
+  'link.help': "Hilfe anfordern",
 
   'reason.credit_limit': 'Das Kreditlimit der Karte wurde erreicht',
   'reason.card_expired_or_inactive': 'Die Karte ist abgelaufen oder nicht aktiv',
@@ -58,18 +62,18 @@ export const de: Catalog = {
   'authentication_required.subject': 'Bitte bestätigen Sie die Zahlung für Ihr Abonnement {plan_name}',
   'authentication_required.body_amount': 'Ihre Bank bittet Sie, die Zahlung von {amount} für Ihr Abonnement {plan_name} zu bestätigen. Ohne Ihre Bestätigung können wir sie nicht abschließen.',
   'authentication_required.body': 'Ihre Bank bittet Sie, die Zahlung für Ihr Abonnement {plan_name} zu bestätigen. Ohne Ihre Bestätigung können wir sie nicht abschließen.',
-  'authentication_required.todo': 'Folgen Sie dem Link unten, um die Zahlung zu bestätigen; das dauert nur einen Moment. Wenn Sie lieber mit einer anderen Karte bezahlen möchten, gehen Sie zu Abonnement → Zahlungsinformationen.',
+  'authentication_required.todo': "Folgen Sie dem Link unten, um die Zahlung zu bestätigen; das dauert nur einen Moment. Wenn Sie lieber mit einer anderen Karte bezahlen möchten, aktualisieren Sie Ihre Karte unter Zahlungsinformationen (Link unten).",
 
   'card_expiring.subject': 'Ihre Karte läuft vor der nächsten Verlängerung ab',
   'card_expiring.body_card': 'Ihre Karte {card} (gültig bis {expiry}) läuft ab, bevor Ihr Abonnement {plan_name} am {period_end} verlängert wird.',
   'card_expiring.body': 'Die hinterlegte Karte läuft ab, bevor Ihr Abonnement {plan_name} am {period_end} verlängert wird.',
-  'card_expiring.todo': 'Damit Ihr Abonnement ohne Unterbrechung weiterläuft, hinterlegen Sie bitte eine neue Karte unter Abonnement → Zahlungsinformationen.',
+  'card_expiring.todo': "Damit Ihr Abonnement ohne Unterbrechung weiterläuft, hinterlegen Sie bitte unter Zahlungsinformationen eine neue Karte (Link unten).",
 
   'renewal_upcoming.subject': 'Ihr Abonnement {plan_name} wird am {period_end} verlängert',
   'renewal_upcoming.body': 'Ihr Jahresabonnement {plan_name} wird am {period_end} automatisch verlängert.',
   'renewal_upcoming.amount_card': 'Wir werden {amount} von Ihrer Karte {card} abbuchen.',
   'renewal_upcoming.amount': 'Der Betrag beläuft sich auf {amount}.',
-  'renewal_upcoming.todo': 'Wenn Ihre Zahlungsinformationen aktuell sind, müssen Sie nichts tun. Sie können sie unter Abonnement → Zahlungsinformationen prüfen.',
+  'renewal_upcoming.todo': "Wenn Ihre Zahlungsinformationen aktuell sind, müssen Sie nichts tun. Sie können sie in Ihrem Abonnement prüfen (Link unten).",
 
   'grace_ending.subject': 'Erinnerung: Noch {days}, um Ihren Tarif {plan_name} zu behalten',
   'grace_ending.body': 'Die Zahlung für Ihr Abonnement {plan_name} ist noch immer nicht erfolgt. Sie behalten den vollen Zugriff bis zum {grace_ends_at} (noch {days}); danach wird Ihr Konto auf den kostenlosen Tarif umgestellt.',
@@ -111,4 +115,10 @@ export const de: Catalog = {
   'webhook_endpoint_disabled.body': 'Zustellungen an den Webhook-Endpunkt {endpoint_url} schlugen immer wieder fehl, daher wurde er deaktiviert. Es werden keine Ereignisse mehr an ihn gesendet.',
   'webhook_endpoint_disabled.last_error': 'Letzter Fehler: {last_error}',
   'webhook_endpoint_disabled.todo': 'Beheben Sie das Problem beim Empfänger und aktivieren Sie den Endpunkt {endpoint_id} dann wieder in der Konsole oder mit PATCH /v1/webhook-endpoints/{endpoint_id} und dem Status "enabled". Noch ausstehende Zustellungen werden dann fortgesetzt.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'access_link.subject': "Ihr Link zu Ihrem Abonnement",
+  'access_link.body': "Sie haben einen neuen Link zu den Seiten Ihres Abonnements angefordert. Öffnen Sie sie mit der Schaltfläche unten; ein Passwort ist nicht nötig.",
+  'access_link.expires': "Der Link gilt bis {link_expires_at}. Danach können Sie auf der Seite, die er öffnet, einen neuen anfordern.",
+  'access_link.ignore': "Wenn Sie ihn nicht angefordert haben, können Sie diese E-Mail ignorieren: An Ihrem Konto hat sich nichts geändert.",
 };

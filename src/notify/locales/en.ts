@@ -10,8 +10,10 @@ export const en = {
   'footer.operator': 'This message was sent automatically by renewd.',
   'why': 'Why: {reason}.',
   'access': 'You keep full access to your plan until {grace_ends_at}. If the payment has not gone through by then, your account will move to the free plan.',
-  'todo': 'What to do: check Subscription → Billing information and update the card if needed. As soon as the billing information is updated, we try the payment again.',
+  'todo': "What to do: update your card in Billing information (link below). As soon as the new card is saved, we try the payment again.",
   'next_retry': 'We will also try again automatically on {next_retry_at}.',
+  'todo.retry': "If the card works again now (for example, funds were added), you can also retry the payment at once (link below).",
+  'todo.help': "A question about this payment? Request help (link below): our team sees the invoice and what the bank answered.",
   'days.one': '{n} day',
   'days.few': '{n} days',
   'days.many': '{n} days',
@@ -29,10 +31,12 @@ export const en = {
   'label.next_retry': 'Next automatic attempt',
   'label.request': 'Request reference',
   'link.portal': 'Open my subscription',
-  'link.billing': 'Check my billing information',
+  'link.billing': "Update my card",
   'link.authenticate': 'Authenticate the payment',
   'link.history': 'See my purchase history',
   'link.restore': "Restore my plan", // the downgrade e-mail's way back (/portal#restore)
+  'link.retry': "Retry the payment",
+  'link.help': "Request help",
 
   // Decline reasons, in the customer's words (they follow "Why:")
   'reason.credit_limit': "the card's credit limit was reached",
@@ -62,18 +66,18 @@ export const en = {
   'authentication_required.subject': 'Please authenticate the payment for your {plan_name} subscription',
   'authentication_required.body_amount': 'Your bank asks you to authenticate the payment of {amount} for your {plan_name} subscription. We cannot complete it without you.',
   'authentication_required.body': 'Your bank asks you to authenticate the payment for your {plan_name} subscription. We cannot complete it without you.',
-  'authentication_required.todo': 'Follow the link below to authenticate the payment; it only takes a moment. To pay with another card instead, go to Subscription → Billing information.',
+  'authentication_required.todo': "Follow the link below to authenticate the payment; it only takes a moment. To pay with another card instead, update your card in Billing information (link below).",
 
   'card_expiring.subject': 'Your card expires before your next renewal',
   'card_expiring.body_card': 'Your card {card} (valid until {expiry}) expires before your {plan_name} subscription renews on {period_end}.',
   'card_expiring.body': 'The card on file expires before your {plan_name} subscription renews on {period_end}.',
-  'card_expiring.todo': 'To keep your subscription without interruption, add a new card in Subscription → Billing information.',
+  'card_expiring.todo': "To keep your subscription without interruption, add a new card in Billing information (link below).",
 
   'renewal_upcoming.subject': 'Your {plan_name} subscription renews on {period_end}',
   'renewal_upcoming.body': 'Your yearly {plan_name} subscription renews automatically on {period_end}.',
   'renewal_upcoming.amount_card': 'We will charge {amount} to your card {card}.',
   'renewal_upcoming.amount': 'The amount will be {amount}.',
-  'renewal_upcoming.todo': 'There is nothing to do if your billing information is up to date. You can check it in Subscription → Billing information.',
+  'renewal_upcoming.todo': "There is nothing to do if your billing information is up to date. You can check it in your subscription (link below).",
 
   'grace_ending.subject': 'Reminder: {days} left to keep your {plan_name} plan',
   'grace_ending.body': 'The payment for your {plan_name} subscription has still not gone through. You keep full access until {grace_ends_at} ({days} left); after that, your account will move to the free plan.',
@@ -115,6 +119,12 @@ export const en = {
   'webhook_endpoint_disabled.body': 'Deliveries to the webhook endpoint {endpoint_url} kept failing, so it has been disabled. No more events will be sent to it.',
   'webhook_endpoint_disabled.last_error': 'Last error: {last_error}',
   'webhook_endpoint_disabled.todo': 'Fix the receiver, then enable the endpoint {endpoint_id} again in the console or with PATCH /v1/webhook-endpoints/{endpoint_id} and the status "enabled". Deliveries that are still pending resume then.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'access_link.subject': "Your link to your subscription",
+  'access_link.body': "You asked for a new link to your subscription pages. Open them with the button below; no password is needed.",
+  'access_link.expires': "The link works until {link_expires_at}. After that, the page it opens lets you ask for a new one.",
+  'access_link.ignore': "If you did not ask for it, you can ignore this e-mail: nothing has changed on your account.",
 };
 
 export type MessageKey = keyof typeof en;

@@ -9,8 +9,10 @@ export const es: Catalog = {
   'footer.operator': 'Este mensaje lo ha enviado automáticamente renewd.',
   'why': 'Motivo: {reason}.',
   'access': 'Mantiene el acceso completo a su plan hasta el {grace_ends_at}. Si para entonces el pago no se ha completado, su cuenta pasará al plan gratuito.',
-  'todo': 'Qué hacer: revise Suscripción → Información de facturación y actualice la tarjeta si es necesario. En cuanto se actualice la información de facturación, volveremos a intentar el pago.',
+  'todo': "Qué hacer: actualice su tarjeta en Información de facturación (enlace abajo). En cuanto se guarde la nueva tarjeta, volveremos a intentar el pago.",
   'next_retry': 'También volveremos a intentarlo automáticamente el {next_retry_at}.',
+  'todo.retry': "Si la tarjeta vuelve a funcionar (por ejemplo, porque ha ingresado fondos), también puede reintentar el pago ahora mismo (enlace abajo).",
+  'todo.help': "¿Tiene alguna pregunta sobre este pago? Solicite ayuda (enlace abajo): nuestro equipo ve la factura y la respuesta del banco.",
   'days.one': '{n} día',
   'days.few': '{n} días',
   'days.many': '{n} de días',
@@ -26,10 +28,12 @@ export const es: Catalog = {
   'label.next_retry': 'Próximo intento automático',
   'label.request': 'Referencia de la solicitud',
   'link.portal': 'Abrir mi suscripción',
-  'link.billing': 'Revisar mi información de facturación',
+  'link.billing': "Actualizar mi tarjeta",
   'link.authenticate': 'Autenticar el pago',
   'link.history': 'Ver mi historial de compras',
   'link.restore': "Restablecer mi plan", // the downgrade e-mail's way back (/portal#restore)
+  'link.retry': "Reintentar el pago",
+  'link.help': "Solicitar ayuda",
 
   'reason.credit_limit': 'se alcanzó el límite de crédito de la tarjeta',
   'reason.card_expired_or_inactive': 'la tarjeta ha caducado o no está activa',
@@ -58,18 +62,18 @@ export const es: Catalog = {
   'authentication_required.subject': 'Autentique el pago de su suscripción {plan_name}',
   'authentication_required.body_amount': 'Su banco le pide que autentique el pago de {amount} por su suscripción {plan_name}. No podemos completarlo sin usted.',
   'authentication_required.body': 'Su banco le pide que autentique el pago de su suscripción {plan_name}. No podemos completarlo sin usted.',
-  'authentication_required.todo': 'Siga el enlace de abajo para autenticar el pago; solo le llevará un momento. Si prefiere pagar con otra tarjeta, vaya a Suscripción → Información de facturación.',
+  'authentication_required.todo': "Siga el enlace de abajo para autenticar el pago; solo le llevará un momento. Si prefiere pagar con otra tarjeta, actualice su tarjeta en Información de facturación (enlace abajo).",
 
   'card_expiring.subject': 'Su tarjeta caduca antes de la próxima renovación',
   'card_expiring.body_card': 'Su tarjeta {card} (válida hasta {expiry}) caduca antes de que su suscripción {plan_name} se renueve el {period_end}.',
   'card_expiring.body': 'La tarjeta registrada caduca antes de que su suscripción {plan_name} se renueve el {period_end}.',
-  'card_expiring.todo': 'Para mantener su suscripción sin interrupciones, añada una nueva tarjeta en Suscripción → Información de facturación.',
+  'card_expiring.todo': "Para mantener su suscripción sin interrupciones, añada una nueva tarjeta en Información de facturación (enlace abajo).",
 
   'renewal_upcoming.subject': 'Su suscripción {plan_name} se renueva el {period_end}',
   'renewal_upcoming.body': 'Su suscripción anual {plan_name} se renovará automáticamente el {period_end}.',
   'renewal_upcoming.amount_card': 'Cargaremos {amount} en su tarjeta {card}.',
   'renewal_upcoming.amount': 'El importe será de {amount}.',
-  'renewal_upcoming.todo': 'No tiene que hacer nada si su información de facturación está al día. Puede revisarla en Suscripción → Información de facturación.',
+  'renewal_upcoming.todo': "No tiene que hacer nada si su información de facturación está al día. Puede revisarla en su suscripción (enlace abajo).",
 
   'grace_ending.subject': 'Recordatorio: dentro de {days} perderá su plan {plan_name}',
   'grace_ending.body': 'El pago de su suscripción {plan_name} todavía no se ha completado. Mantiene el acceso completo hasta el {grace_ends_at}, es decir, durante {days} más; después, su cuenta pasará al plan gratuito.',
@@ -111,4 +115,10 @@ export const es: Catalog = {
   'webhook_endpoint_disabled.body': 'Los envíos al endpoint de webhook {endpoint_url} fallaban una y otra vez, por lo que se ha desactivado. Ya no se le enviarán más eventos.',
   'webhook_endpoint_disabled.last_error': 'Último error: {last_error}',
   'webhook_endpoint_disabled.todo': 'Corrija el receptor y vuelva a activar el endpoint {endpoint_id} en la consola o con PATCH /v1/webhook-endpoints/{endpoint_id} y el estado "enabled". Los envíos que sigan pendientes se reanudarán entonces.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'access_link.subject': "Su enlace a su suscripción",
+  'access_link.body': "Ha pedido un nuevo enlace a las páginas de su suscripción. Ábralas con el botón de abajo; no necesita contraseña.",
+  'access_link.expires': "El enlace funciona hasta el {link_expires_at}. Después, la página que abre le permite pedir uno nuevo.",
+  'access_link.ignore': "Si no lo ha pedido, puede ignorar este correo: nada ha cambiado en su cuenta.",
 };

@@ -9,8 +9,10 @@ export const fr: Catalog = {
   'footer.operator': 'Ce message a été envoyé automatiquement par renewd.',
   'why': 'Motif : {reason}.',
   'access': "Vous conservez l'accès complet à votre offre jusqu'au {grace_ends_at}. Si le paiement n'a pas abouti d'ici là, votre compte passera à l'offre gratuite.",
-  'todo': 'Que faire : vérifiez Abonnement → Informations de facturation et mettez à jour la carte si nécessaire. Dès que les informations de facturation sont mises à jour, nous tentons à nouveau le paiement.',
+  'todo': "Que faire : mettez à jour votre carte dans Informations de facturation (lien ci-dessous). Dès que la nouvelle carte est enregistrée, nous tentons à nouveau le paiement.",
   'next_retry': 'Nous réessaierons également automatiquement le {next_retry_at}.',
+  'todo.retry': "Si la carte fonctionne de nouveau (par exemple, le compte a été approvisionné), vous pouvez aussi relancer le paiement tout de suite (lien ci-dessous).",
+  'todo.help': "Une question sur ce paiement ? Demandez de l'aide (lien ci-dessous) : notre équipe voit la facture et la réponse de la banque.",
   'days.one': '{n} jour',
   'days.few': '{n} jours',
   'days.many': '{n} de jours',
@@ -26,10 +28,12 @@ export const fr: Catalog = {
   'label.next_retry': 'Prochaine tentative automatique',
   'label.request': 'Référence de la demande',
   'link.portal': 'Ouvrir mon abonnement',
-  'link.billing': 'Vérifier mes informations de facturation',
+  'link.billing': "Mettre à jour ma carte",
   'link.authenticate': 'Authentifier le paiement',
   'link.history': "Voir mon historique d'achats",
   'link.restore': "Rétablir mon offre", // the downgrade e-mail's way back (/portal#restore)
+  'link.retry': "Relancer le paiement",
+  'link.help': "Demander de l'aide",
 
   'reason.credit_limit': 'le plafond de la carte a été atteint',
   'reason.card_expired_or_inactive': "la carte a expiré ou n'est pas active",
@@ -58,18 +62,18 @@ export const fr: Catalog = {
   'authentication_required.subject': 'Veuillez authentifier le paiement de votre abonnement {plan_name}',
   'authentication_required.body_amount': "Votre banque vous demande d'authentifier le paiement de {amount} pour votre abonnement {plan_name}. Nous ne pouvons pas le finaliser sans vous.",
   'authentication_required.body': "Votre banque vous demande d'authentifier le paiement de votre abonnement {plan_name}. Nous ne pouvons pas le finaliser sans vous.",
-  'authentication_required.todo': "Suivez le lien ci-dessous pour authentifier le paiement ; cela ne prend qu'un instant. Pour payer plutôt avec une autre carte, rendez-vous dans Abonnement → Informations de facturation.",
+  'authentication_required.todo': "Suivez le lien ci-dessous pour authentifier le paiement ; cela ne prend qu'un instant. Pour payer plutôt avec une autre carte, mettez à jour votre carte dans Informations de facturation (lien ci-dessous).",
 
   'card_expiring.subject': 'Votre carte expire avant votre prochain renouvellement',
   'card_expiring.body_card': "Votre carte {card} (valable jusqu'à {expiry}) expire avant le renouvellement de votre abonnement {plan_name} le {period_end}.",
   'card_expiring.body': 'La carte enregistrée expire avant le renouvellement de votre abonnement {plan_name} le {period_end}.',
-  'card_expiring.todo': 'Pour conserver votre abonnement sans interruption, ajoutez une nouvelle carte dans Abonnement → Informations de facturation.',
+  'card_expiring.todo': "Pour conserver votre abonnement sans interruption, ajoutez une nouvelle carte dans Informations de facturation (lien ci-dessous).",
 
   'renewal_upcoming.subject': 'Votre abonnement {plan_name} sera renouvelé le {period_end}',
   'renewal_upcoming.body': 'Votre abonnement annuel {plan_name} sera renouvelé automatiquement le {period_end}.',
   'renewal_upcoming.amount_card': 'Nous prélèverons {amount} sur votre carte {card}.',
   'renewal_upcoming.amount': 'Le montant sera de {amount}.',
-  'renewal_upcoming.todo': "Vous n'avez rien à faire si vos informations de facturation sont à jour. Vous pouvez les vérifier dans Abonnement → Informations de facturation.",
+  'renewal_upcoming.todo': "Vous n'avez rien à faire si vos informations de facturation sont à jour. Vous pouvez les vérifier dans votre abonnement (lien ci-dessous).",
 
   'grace_ending.subject': 'Rappel : plus que {days} pour conserver votre offre {plan_name}',
   'grace_ending.body': "Le paiement de votre abonnement {plan_name} n'a toujours pas abouti. Vous conservez l'accès complet jusqu'au {grace_ends_at} (encore {days}) ; ensuite, votre compte passera à l'offre gratuite.",
@@ -111,4 +115,10 @@ export const fr: Catalog = {
   'webhook_endpoint_disabled.body': "Les envois vers l'endpoint de webhook {endpoint_url} échouaient sans cesse : il a donc été désactivé. Plus aucun événement ne lui sera envoyé.",
   'webhook_endpoint_disabled.last_error': 'Dernière erreur : {last_error}',
   'webhook_endpoint_disabled.todo': 'Corrigez le destinataire, puis réactivez l\'endpoint {endpoint_id} dans la console ou avec PATCH /v1/webhook-endpoints/{endpoint_id} et le statut "enabled". Les envois encore en attente reprendront alors.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'access_link.subject': "Votre lien vers votre abonnement",
+  'access_link.body': "Vous avez demandé un nouveau lien vers les pages de votre abonnement. Ouvrez-les avec le bouton ci-dessous ; aucun mot de passe n'est nécessaire.",
+  'access_link.expires': "Le lien fonctionne jusqu'au {link_expires_at}. Ensuite, la page qu'il ouvre vous permet d'en demander un nouveau.",
+  'access_link.ignore': "Si vous ne l'avez pas demandé, vous pouvez ignorer cet e-mail : rien n'a changé sur votre compte.",
 };

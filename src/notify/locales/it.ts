@@ -10,8 +10,10 @@ export const it: Catalog = {
   'footer.operator': 'Questo messaggio è stato inviato automaticamente da renewd.',
   'why': 'Motivo: {reason}.',
   'access': 'Mantiene l\'accesso completo al suo piano fino al giorno {grace_ends_at}. Se entro quella data il pagamento non sarà andato a buon fine, il suo account passerà al piano gratuito.',
-  'todo': 'Cosa fare: controlli Abbonamento → Dati di fatturazione e, se necessario, aggiorni la carta. Non appena i dati di fatturazione saranno aggiornati, ritenteremo il pagamento.',
+  'todo': "Cosa fare: aggiorni la carta in Dati di fatturazione (link qui sotto). Non appena la nuova carta sarà salvata, ritenteremo il pagamento.",
   'next_retry': 'Ritenteremo inoltre automaticamente in data {next_retry_at}.',
+  'todo.retry': "Se la carta ora funziona di nuovo (ad esempio perché ha aggiunto fondi), può anche ritentare subito il pagamento (link qui sotto).",
+  'todo.help': "Una domanda su questo pagamento? Chieda aiuto (link qui sotto): il nostro team vede la fattura e la risposta della banca.",
   'days.one': '{n} giorno',
   'days.few': '{n} giorni',
   'days.many': '{n} di giorni',
@@ -27,10 +29,12 @@ export const it: Catalog = {
   'label.next_retry': 'Prossimo tentativo automatico',
   'label.request': 'Riferimento della richiesta',
   'link.portal': 'Apri il mio abbonamento',
-  'link.billing': 'Controlla i miei dati di fatturazione',
+  'link.billing': "Aggiorna la mia carta",
   'link.authenticate': 'Autentica il pagamento',
   'link.history': 'Vedi la cronologia acquisti',
   'link.restore': "Ripristina il mio piano", // the downgrade e-mail's way back (/portal#restore)
+  'link.retry': "Ritenta il pagamento",
+  'link.help': "Chiedi aiuto",
 
   'reason.credit_limit': 'è stato raggiunto il limite di credito della carta',
   'reason.card_expired_or_inactive': 'la carta è scaduta o non è attiva',
@@ -59,18 +63,18 @@ export const it: Catalog = {
   'authentication_required.subject': 'Autentichi il pagamento del suo abbonamento {plan_name}',
   'authentication_required.body_amount': 'La sua banca le chiede di autenticare il pagamento di {amount} per il suo abbonamento {plan_name}. Non possiamo completarlo senza di lei.',
   'authentication_required.body': 'La sua banca le chiede di autenticare il pagamento del suo abbonamento {plan_name}. Non possiamo completarlo senza di lei.',
-  'authentication_required.todo': 'Segua il link qui sotto per autenticare il pagamento: basta un momento. Se preferisce pagare con un\'altra carta, vada in Abbonamento → Dati di fatturazione.',
+  'authentication_required.todo': "Segua il link qui sotto per autenticare il pagamento: basta un momento. Se preferisce pagare con un'altra carta, aggiorni la carta in Dati di fatturazione (link qui sotto).",
 
   'card_expiring.subject': 'La sua carta scade prima del prossimo rinnovo',
   'card_expiring.body_card': 'La sua carta {card} (valida fino a {expiry}) scade prima del rinnovo del suo abbonamento {plan_name}, previsto in data {period_end}.',
   'card_expiring.body': 'La carta registrata scade prima del rinnovo del suo abbonamento {plan_name}, previsto in data {period_end}.',
-  'card_expiring.todo': 'Per mantenere l\'abbonamento senza interruzioni, aggiunga una nuova carta in Abbonamento → Dati di fatturazione.',
+  'card_expiring.todo': "Per mantenere l'abbonamento senza interruzioni, aggiunga una nuova carta in Dati di fatturazione (link qui sotto).",
 
   'renewal_upcoming.subject': 'Il suo abbonamento {plan_name} si rinnova in data {period_end}',
   'renewal_upcoming.body': 'Il suo abbonamento annuale {plan_name} si rinnoverà automaticamente in data {period_end}.',
   'renewal_upcoming.amount_card': 'Addebiteremo {amount} sulla sua carta {card}.',
   'renewal_upcoming.amount': 'L\'importo sarà di {amount}.',
-  'renewal_upcoming.todo': 'Se i suoi dati di fatturazione sono aggiornati, non deve fare nulla. Può controllarli in Abbonamento → Dati di fatturazione.',
+  'renewal_upcoming.todo': "Se i suoi dati di fatturazione sono aggiornati, non deve fare nulla. Può controllarli nel suo abbonamento (link qui sotto).",
 
   'grace_ending.subject': 'Promemoria: tra {days} perderà il piano {plan_name}',
   'grace_ending.body': 'Il pagamento del suo abbonamento {plan_name} non è ancora andato a buon fine. Mantiene l\'accesso completo fino al giorno {grace_ends_at}, cioè ancora per {days}; dopo, il suo account passerà al piano gratuito.',
@@ -112,4 +116,10 @@ export const it: Catalog = {
   'webhook_endpoint_disabled.body': 'Gli invii all\'endpoint webhook {endpoint_url} continuavano a non riuscire, quindi è stato disattivato. Non gli verranno più inviati eventi.',
   'webhook_endpoint_disabled.last_error': 'Ultimo errore: {last_error}',
   'webhook_endpoint_disabled.todo': 'Corregga il destinatario, poi riattivi l\'endpoint {endpoint_id} nella console o con PATCH /v1/webhook-endpoints/{endpoint_id} e lo stato "enabled". Gli invii ancora in sospeso riprenderanno allora.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'access_link.subject': "Il suo link al suo abbonamento",
+  'access_link.body': "Ha chiesto un nuovo link alle pagine del suo abbonamento. Le apra con il pulsante qui sotto; non serve alcuna password.",
+  'access_link.expires': "Il link funziona fino al {link_expires_at}. Dopo, la pagina che apre le permette di chiederne uno nuovo.",
+  'access_link.ignore': "Se non l'ha chiesto, può ignorare questa e-mail: sul suo account non è cambiato nulla.",
 };

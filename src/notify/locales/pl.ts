@@ -10,8 +10,10 @@ export const pl: Catalog = {
   'footer.operator': 'Ta wiadomość została wysłana automatycznie przez renewd.',
   'why': 'Powód: {reason}.',
   'access': 'Zachowujesz pełny dostęp do swojego planu do dnia {grace_ends_at}. Jeśli do tego czasu płatność nie zostanie zrealizowana, Twoje konto zostanie przeniesione na plan darmowy.',
-  'todo': 'Co zrobić: sprawdź Subskrypcja → Dane rozliczeniowe i w razie potrzeby zaktualizuj kartę. Gdy tylko dane rozliczeniowe zostaną zaktualizowane, ponowimy płatność.',
+  'todo': "Co zrobić: zaktualizuj kartę w Dane rozliczeniowe (link poniżej). Gdy tylko nowa karta zostanie zapisana, ponowimy płatność.",
   'next_retry': 'Ponowimy też próbę automatycznie w dniu {next_retry_at}.',
+  'todo.retry': "Jeśli karta znów działa (na przykład po wpłacie środków), możesz też od razu ponowić płatność (link poniżej).",
+  'todo.help': "Masz pytanie dotyczące tej płatności? Poproś o pomoc (link poniżej): nasz zespół widzi fakturę i odpowiedź banku.",
   'days.one': '{n} dzień',
   'days.few': '{n} dni',
   'days.many': '{n} dni',
@@ -27,10 +29,12 @@ export const pl: Catalog = {
   'label.next_retry': 'Następna automatyczna próba',
   'label.request': 'Numer zgłoszenia',
   'link.portal': 'Otwórz moją subskrypcję',
-  'link.billing': 'Sprawdź moje dane rozliczeniowe',
+  'link.billing': "Zaktualizuj moją kartę",
   'link.authenticate': 'Potwierdź płatność',
   'link.history': 'Zobacz historię zakupów',
   'link.restore': "Przywróć mój plan", // the downgrade e-mail's way back (/portal#restore)
+  'link.retry': "Ponów płatność",
+  'link.help': "Poproś o pomoc",
 
   'reason.credit_limit': 'osiągnięto limit kredytowy karty',
   'reason.card_expired_or_inactive': 'karta wygasła lub jest nieaktywna',
@@ -59,18 +63,18 @@ export const pl: Catalog = {
   'authentication_required.subject': 'Potwierdź płatność za subskrypcję {plan_name}',
   'authentication_required.body_amount': 'Twój bank prosi o potwierdzenie płatności na kwotę {amount} za subskrypcję {plan_name}. Bez Twojego potwierdzenia nie możemy jej zrealizować.',
   'authentication_required.body': 'Twój bank prosi o potwierdzenie płatności za subskrypcję {plan_name}. Bez Twojego potwierdzenia nie możemy jej zrealizować.',
-  'authentication_required.todo': 'Kliknij poniższy link, aby potwierdzić płatność; zajmie to tylko chwilę. Jeśli wolisz zapłacić inną kartą, przejdź do Subskrypcja → Dane rozliczeniowe.',
+  'authentication_required.todo': "Kliknij poniższy link, aby potwierdzić płatność; zajmie to tylko chwilę. Jeśli wolisz zapłacić inną kartą, zaktualizuj kartę w Dane rozliczeniowe (link poniżej).",
 
   'card_expiring.subject': 'Twoja karta wygasa przed kolejnym odnowieniem',
   'card_expiring.body_card': 'Twoja karta {card} (ważna do {expiry}) wygasa przed odnowieniem subskrypcji {plan_name} w dniu {period_end}.',
   'card_expiring.body': 'Zapisana karta wygasa przed odnowieniem subskrypcji {plan_name} w dniu {period_end}.',
-  'card_expiring.todo': 'Aby subskrypcja trwała bez przerwy, dodaj nową kartę w Subskrypcja → Dane rozliczeniowe.',
+  'card_expiring.todo': "Aby subskrypcja trwała bez przerwy, dodaj nową kartę w Dane rozliczeniowe (link poniżej).",
 
   'renewal_upcoming.subject': 'Subskrypcja {plan_name} zostanie odnowiona w dniu {period_end}',
   'renewal_upcoming.body': 'Twoja roczna subskrypcja {plan_name} zostanie automatycznie odnowiona w dniu {period_end}.',
   'renewal_upcoming.amount_card': 'Obciążymy Twoją kartę {card} kwotą {amount}.',
   'renewal_upcoming.amount': 'Kwota wyniesie {amount}.',
-  'renewal_upcoming.todo': 'Jeśli Twoje dane rozliczeniowe są aktualne, nie musisz nic robić. Możesz je sprawdzić w Subskrypcja → Dane rozliczeniowe.',
+  'renewal_upcoming.todo': "Jeśli Twoje dane rozliczeniowe są aktualne, nie musisz nic robić. Możesz je sprawdzić w swojej subskrypcji (link poniżej).",
 
   'grace_ending.subject': 'Przypomnienie: czas na zachowanie planu {plan_name}: {days}',
   'grace_ending.body': 'Płatność za subskrypcję {plan_name} nadal nie została zrealizowana. Zachowujesz pełny dostęp do dnia {grace_ends_at} (pozostało: {days}); potem Twoje konto zostanie przeniesione na plan darmowy.',
@@ -112,4 +116,10 @@ export const pl: Catalog = {
   'webhook_endpoint_disabled.body': 'Dostarczanie do endpointu webhooka {endpoint_url} wciąż kończyło się błędem, dlatego endpoint został wyłączony. Nie będą do niego wysyłane kolejne zdarzenia.',
   'webhook_endpoint_disabled.last_error': 'Ostatni błąd: {last_error}',
   'webhook_endpoint_disabled.todo': 'Napraw odbiorcę, a następnie ponownie włącz endpoint {endpoint_id} w konsoli lub za pomocą PATCH /v1/webhook-endpoints/{endpoint_id} ze statusem "enabled". Oczekujące dostawy zostaną wtedy wznowione.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'access_link.subject': "Twój link do subskrypcji",
+  'access_link.body': "Poprosiłeś o nowy link do stron Twojej subskrypcji. Otwórz je przyciskiem poniżej; hasło nie jest potrzebne.",
+  'access_link.expires': "Link działa do {link_expires_at}. Później na stronie, którą otwiera, możesz poprosić o nowy.",
+  'access_link.ignore': "Jeśli o niego nie prosiłeś, zignoruj tę wiadomość: na Twoim koncie nic się nie zmieniło.",
 };

@@ -10,8 +10,10 @@ export const pt: Catalog = {
   'footer.operator': 'Esta mensagem foi enviada automaticamente pelo renewd.',
   'why': 'Motivo: {reason}.',
   'access': 'Continua com acesso completo ao seu plano até {grace_ends_at}. Se o pagamento não for concluído até lá, a sua conta passará para o plano gratuito.',
-  'todo': 'O que fazer: verifique Assinatura → Dados de cobrança e atualize o cartão, se necessário. Assim que os dados de cobrança forem atualizados, tentamos novamente o pagamento.',
+  'todo': "O que fazer: atualize o seu cartão em Dados de cobrança (ligação abaixo). Assim que o novo cartão for guardado, tentamos novamente o pagamento.",
   'next_retry': 'Também tentaremos novamente de forma automática em {next_retry_at}.',
+  'todo.retry': "Se o cartão voltar a funcionar (por exemplo, porque adicionou fundos), também pode tentar novamente o pagamento de imediato (ligação abaixo).",
+  'todo.help': "Uma pergunta sobre este pagamento? Peça ajuda (ligação abaixo): a nossa equipa vê a fatura e a resposta do banco.",
   'days.one': '{n} dia',
   'days.few': '{n} dias',
   'days.many': '{n} de dias',
@@ -27,10 +29,12 @@ export const pt: Catalog = {
   'label.next_retry': 'Próxima tentativa automática',
   'label.request': 'Referência do pedido',
   'link.portal': 'Abrir a minha assinatura',
-  'link.billing': 'Verificar os meus dados de cobrança',
+  'link.billing': "Atualizar o meu cartão",
   'link.authenticate': 'Autenticar o pagamento',
   'link.history': 'Ver o meu histórico de compras',
   'link.restore': "Repor o meu plano", // the downgrade e-mail's way back (/portal#restore)
+  'link.retry': "Tentar novamente o pagamento",
+  'link.help': "Pedir ajuda",
 
   'reason.credit_limit': 'o limite de crédito do cartão foi atingido',
   'reason.card_expired_or_inactive': 'o cartão expirou ou não está ativo',
@@ -59,18 +63,18 @@ export const pt: Catalog = {
   'authentication_required.subject': 'Autentique o pagamento da sua assinatura {plan_name}',
   'authentication_required.body_amount': 'O seu banco pede que autentique o pagamento de {amount} pela sua assinatura {plan_name}. Não o podemos concluir sem a sua confirmação.',
   'authentication_required.body': 'O seu banco pede que autentique o pagamento da sua assinatura {plan_name}. Não o podemos concluir sem a sua confirmação.',
-  'authentication_required.todo': 'Siga a ligação abaixo para autenticar o pagamento; leva apenas um momento. Para pagar com outro cartão, aceda a Assinatura → Dados de cobrança.',
+  'authentication_required.todo': "Siga a ligação abaixo para autenticar o pagamento; leva apenas um momento. Para pagar com outro cartão, atualize o seu cartão em Dados de cobrança (ligação abaixo).",
 
   'card_expiring.subject': 'O seu cartão expira antes da próxima renovação',
   'card_expiring.body_card': 'O seu cartão {card} (válido até {expiry}) expira antes da renovação da sua assinatura {plan_name} em {period_end}.',
   'card_expiring.body': 'O cartão registado expira antes da renovação da sua assinatura {plan_name} em {period_end}.',
-  'card_expiring.todo': 'Para manter a sua assinatura sem interrupções, adicione um novo cartão em Assinatura → Dados de cobrança.',
+  'card_expiring.todo': "Para manter a sua assinatura sem interrupções, adicione um novo cartão em Dados de cobrança (ligação abaixo).",
 
   'renewal_upcoming.subject': 'A sua assinatura {plan_name} é renovada em {period_end}',
   'renewal_upcoming.body': 'A sua assinatura anual {plan_name} será renovada automaticamente em {period_end}.',
   'renewal_upcoming.amount_card': 'Cobraremos {amount} no seu cartão {card}.',
   'renewal_upcoming.amount': 'O valor será de {amount}.',
-  'renewal_upcoming.todo': 'Não precisa de fazer nada se os seus dados de cobrança estiverem atualizados. Pode verificá-los em Assinatura → Dados de cobrança.',
+  'renewal_upcoming.todo': "Não precisa de fazer nada se os seus dados de cobrança estiverem atualizados. Pode verificá-los na sua assinatura (ligação abaixo).",
 
   'grace_ending.subject': 'Lembrete: daqui a {days}, perderá o seu plano {plan_name}',
   'grace_ending.body': 'O pagamento da sua assinatura {plan_name} ainda não foi concluído. Continua com acesso completo até {grace_ends_at}, ou seja, durante mais {days}; depois disso, a sua conta passará para o plano gratuito.',
@@ -112,4 +116,10 @@ export const pt: Catalog = {
   'webhook_endpoint_disabled.body': 'Os envios para o endpoint de webhook {endpoint_url} falhavam repetidamente, por isso foi desativado. Não lhe serão enviados mais eventos.',
   'webhook_endpoint_disabled.last_error': 'Último erro: {last_error}',
   'webhook_endpoint_disabled.todo': 'Corrija o recetor e volte a ativar o endpoint {endpoint_id} na consola ou com PATCH /v1/webhook-endpoints/{endpoint_id} e o estado "enabled". Os envios ainda pendentes serão então retomados.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'access_link.subject': "A sua ligação para a sua assinatura",
+  'access_link.body': "Pediu uma nova ligação para as páginas da sua assinatura. Abra-as com o botão abaixo; não é necessária palavra-passe.",
+  'access_link.expires': "A ligação funciona até {link_expires_at}. Depois disso, a página que abre permite pedir uma nova.",
+  'access_link.ignore': "Se não a pediu, pode ignorar este e-mail: nada mudou na sua conta.",
 };

@@ -10,6 +10,7 @@ import { hidden } from '../layout.ts';
 import type { HelpRequestView, NotificationView } from '../deps.ts';
 import { NEXT_ACTION, badge, money, reasonLabel, when, words } from './format.ts';
 import type { ConsoleFrame } from './index.ts';
+import { CustomerLinks } from '../../engine/links.ts';
 
 type Commands = AppContext['commands'];
 export interface AccountData {
@@ -22,17 +23,20 @@ export interface AccountData {
   mails: NotificationView[];
   /** Every plan (the plan-change form offers the paid ones on offer in the account's currency). */
   plans?: Plan[];
+  /** E-mail links of the account that still open its pages (beside the revoke button). */
+  liveLinks?: number;
 }
 
 export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
   const { commands } = c.ctx;
+  const links = new CustomerLinks(c.ctx.db, c.ctx.clock, c.ctx.publicUrl);
   app.get(
     '/console/accounts/:id',
     c.guard(async (req, reply, s) => {
       const id = (req.params as { id: string }).id;
       const account = await commands.getAccount(id);
       if (!account) return c.show(reply, { title: 'Not found', s, body: html`<h1>No such account</h1><p><a href="/console/accounts">All accounts</a></p>` }, 404);
-      const [sub, pm, invoices, timeline, help, mails, plans] = await Promise.all([
+      const [sub, pm, invoices, timeline, help, mails, plans, liveLinks] = await Promise.all([
         commands.subscriptionView(id),
         commands.getPaymentMethod(id),
         commands.invoices(id),
@@ -40,14 +44,25 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
         c.deps.listHelpRequests({ account_id: id }).catch(() => []),
         c.deps.listNotifications({ account_id: id, limit: 50 }).catch(() => []),
         commands.listPlans(),
+        links.liveCount(id),
       ]);
-      const body = accountView({ account, sub, pm, invoices, timeline, help, mails, plans }, s.csrf);
+      const body = accountView({ account, sub, pm, invoices, timeline, help, mails, plans, liveLinks }, s.csrf);
       return c.show(reply, { title: account.name, s, active: 'accounts', flash: c.takeFlash(s), body });
     }),
   );
 
-  // ---- cancel and resume ----
   const back = (req: { params: unknown }) => `/console/accounts/${encodeURIComponent((req.params as { id: string }).id)}`;
+
+  // ---- the customer's e-mail links: the same engine command as POST /v1/accounts/{id}/links/revoke ----
+  app.post(
+    '/console/accounts/:id/links/revoke',
+    c.act(back, async (req) => {
+      const r = await links.revokeAll((req.params as { id: string }).id);
+      return { kind: 'success', text: `Revoked ${r.links_revoked} e-mail link(s) and ${r.portal_sessions_revoked} active portal session(s). The customer can ask for a new link, sent to the address on file.` };
+    }),
+  );
+
+  // ---- cancel and resume ----
   app.post(
     '/console/accounts/:id/cancel',
     c.act(back, async (req) => {
@@ -100,7 +115,15 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
 export function accountView(d: AccountData, csrf: string): Html {
   const { account } = d;
   return html`<p><a href="/console/accounts">← Accounts</a></p><h1>${account.name} <span class="mono muted small">${account.id}</span></h1>
-<div class="grid-2"><div>${factsView(d, csrf)}${invoicesView(d, csrf)}</div><div>${timelineView(d.timeline)}${helpView(d.help)}${mailsView(d.mails)}</div></div>`;
+<div class="grid-2"><div>${factsView(d, csrf)}${accessView(d, csrf)}${invoicesView(d, csrf)}</div><div>${timelineView(d.timeline)}${helpView(d.help)}${mailsView(d.mails)}</div></div>`;
+}
+
+/** The customer's way in: e-mail links and portal sessions, and the button that ends them all. */
+function accessView({ account, liveLinks }: AccountData, csrf: string): Html {
+  return html`<section class="panel" aria-labelledby="access-title"><h2 id="access-title">Customer access</h2>
+<p>${liveLinks === undefined ? '' : html`<strong>${String(liveLinks)}</strong> e-mail link(s) still open the customer's pages without a password. `}Revoking ends every e-mail link and every active portal session of this account at once (a forwarded or leaked e-mail); the customer can ask for a new link, which goes to the address on file.</p>
+<form method="post" action="/console/accounts/${account.id}/links/revoke" class="actions">${hidden('_csrf', csrf)}<button type="submit" class="btn btn-danger">Revoke links and sessions</button></form>
+</section>`;
 }
 
 function factsView({ account, sub, pm, plans }: AccountData, csrf: string): Html {

@@ -196,6 +196,18 @@ export const de: Catalog = {
   'result.tooMany': 'Im Moment zu viele Versuche; bitte versuchen Sie es später erneut.',
   'result.error': 'Bei uns ist ein Fehler aufgetreten; es wurde nichts doppelt abgebucht. Bitte versuchen Sie es erneut.',
 
+  // No-login e-mail links: a dead link, and the pages without a session (web/links.ts)
+  'link.dead.title': "Dieser Link funktioniert nicht mehr",
+  'link.dead.body': "Links in unseren E-Mails gelten nur begrenzte Zeit und können deaktiviert werden. Wir können Ihnen einen neuen an die E-Mail-Adresse Ihres Kontos senden.",
+  'link.dead.tooMany': "Dieser Link wurde in kurzer Zeit zu oft geöffnet. Warten Sie etwas oder fordern Sie einen neuen an.",
+  'link.dead.send': "Neuen Link senden",
+  'link.sent.title': "Sehen Sie in Ihrem Posteingang nach",
+  'link.sent.body': "Wenn wir diesen Link oder diese Adresse kennen, ist ein neuer Link an die E-Mail-Adresse des Kontos unterwegs. Das kann einige Minuten dauern.",
+  'link.signin.title': "Ihr Abonnement öffnen",
+  'link.signin.body': "Öffnen Sie den Link in einer unserer E-Mails, oder geben Sie die E-Mail-Adresse Ihres Kontos ein: Wir senden Ihnen einen Link, der Ihr Abonnement ohne Passwort öffnet.",
+  'link.signin.email': "E-Mail-Adresse",
+  'link.signin.send': "Link per E-Mail senden",
+  'link.signin.empty': "Geben Sie die E-Mail-Adresse Ihres Kontos ein.",
   'page.expired.title': 'Dieser Link ist nicht mehr gültig',
   'page.expired.body': 'Zu Ihrer Sicherheit laufen Links zu dieser Seite ab. Öffnen Sie den Link aus unserer letzten E-Mail oder fordern Sie einen neuen an.',
   'page.csrf.title': 'Dieses Formular ist abgelaufen',

@@ -193,6 +193,18 @@ export const en = {
   'result.tooMany': 'Too many attempts for now; please try again later.',
   'result.error': 'Something went wrong on our side; nothing was charged twice. Please try again.',
 
+  // No-login e-mail links: a dead link, and the pages without a session (web/links.ts)
+  'link.dead.title': "This link does not work any more",
+  'link.dead.body': "Links in our e-mails work for a limited time, and can be turned off. We can e-mail you a new one, to the address of your account.",
+  'link.dead.tooMany': "This link was opened too many times in a short time. Wait a little, or ask for a new one.",
+  'link.dead.send': "Send me a new link",
+  'link.sent.title': "Check your inbox",
+  'link.sent.body': "If we know this link or address, a new link is on its way to the e-mail address of the account. It can take a few minutes to arrive.",
+  'link.signin.title': "Open your subscription",
+  'link.signin.body': "Open the link in one of our e-mails, or enter the e-mail address of your account: we will send you a link that opens your subscription with no password.",
+  'link.signin.email': "E-mail address",
+  'link.signin.send': "E-mail me a link",
+  'link.signin.empty': "Enter the e-mail address of your account.",
   'page.expired.title': 'This link is not valid any more',
   'page.expired.body': 'For your security, links to this page expire. Open the link in your latest e-mail from us, or ask us for a new one.',
   'page.csrf.title': 'This form has expired',

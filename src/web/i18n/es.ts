@@ -195,6 +195,18 @@ export const es: Catalog = {
   'result.tooMany': 'Demasiados intentos por ahora; vuelva a intentarlo más tarde.',
   'result.error': 'Algo ha fallado por nuestra parte; no se ha cobrado nada dos veces. Vuelva a intentarlo.',
 
+  // No-login e-mail links: a dead link, and the pages without a session (web/links.ts)
+  'link.dead.title': "Este enlace ya no funciona",
+  'link.dead.body': "Los enlaces de nuestros correos son válidos durante un tiempo limitado y pueden desactivarse. Podemos enviarle uno nuevo a la dirección de correo de su cuenta.",
+  'link.dead.tooMany': "Este enlace se ha abierto demasiadas veces en poco tiempo. Espere un poco o pida uno nuevo.",
+  'link.dead.send': "Enviarme un enlace nuevo",
+  'link.sent.title': "Revise su bandeja de entrada",
+  'link.sent.body': "Si conocemos este enlace o esta dirección, un enlace nuevo va de camino a la dirección de correo de la cuenta. Puede tardar unos minutos en llegar.",
+  'link.signin.title': "Abrir su suscripción",
+  'link.signin.body': "Abra el enlace de uno de nuestros correos o introduzca la dirección de correo de su cuenta: le enviaremos un enlace que abre su suscripción sin contraseña.",
+  'link.signin.email': "Dirección de correo electrónico",
+  'link.signin.send': "Enviarme un enlace por correo",
+  'link.signin.empty': "Introduzca la dirección de correo de su cuenta.",
   'page.expired.title': 'Este enlace ya no es válido',
   'page.expired.body': 'Por su seguridad, los enlaces a esta página caducan. Abra el enlace de nuestro último correo o pídanos uno nuevo.',
   'page.csrf.title': 'Este formulario ha caducado',

@@ -195,6 +195,18 @@ export const fr: Catalog = {
   'result.tooMany': 'Trop de tentatives pour le moment ; veuillez réessayer plus tard.',
   'result.error': "Une erreur s'est produite de notre côté ; rien n'a été débité deux fois. Veuillez réessayer.",
 
+  // No-login e-mail links: a dead link, and the pages without a session (web/links.ts)
+  'link.dead.title': "Ce lien ne fonctionne plus",
+  'link.dead.body': "Les liens de nos e-mails sont valables pour une durée limitée et peuvent être désactivés. Nous pouvons vous en envoyer un nouveau, à l'adresse e-mail de votre compte.",
+  'link.dead.tooMany': "Ce lien a été ouvert trop de fois en peu de temps. Patientez un peu, ou demandez-en un nouveau.",
+  'link.dead.send': "Envoyez-moi un nouveau lien",
+  'link.sent.title': "Consultez votre boîte de réception",
+  'link.sent.body': "Si nous connaissons ce lien ou cette adresse, un nouveau lien est en route vers l'adresse e-mail du compte. Il peut mettre quelques minutes à arriver.",
+  'link.signin.title': "Ouvrir votre abonnement",
+  'link.signin.body': "Ouvrez le lien d'un de nos e-mails, ou saisissez l'adresse e-mail de votre compte : nous vous enverrons un lien qui ouvre votre abonnement sans mot de passe.",
+  'link.signin.email': "Adresse e-mail",
+  'link.signin.send': "M'envoyer un lien par e-mail",
+  'link.signin.empty': "Saisissez l'adresse e-mail de votre compte.",
   'page.expired.title': "Ce lien n'est plus valide",
   'page.expired.body': 'Pour votre sécurité, les liens vers cette page expirent. Ouvrez le lien de notre dernier e-mail, ou demandez-nous-en un nouveau.',
   'page.csrf.title': 'Ce formulaire a expiré',

@@ -195,6 +195,18 @@ export const it: Catalog = {
   'result.tooMany': 'Troppi tentativi per ora; riprovi più tardi.',
   'result.error': 'Si è verificato un errore da parte nostra; nulla è stato addebitato due volte. Riprovi.',
 
+  // No-login e-mail links: a dead link, and the pages without a session (web/links.ts)
+  'link.dead.title': "Questo link non funziona più",
+  'link.dead.body': "I link delle nostre e-mail valgono per un tempo limitato e possono essere disattivati. Possiamo inviargliene uno nuovo all'indirizzo e-mail del suo account.",
+  'link.dead.tooMany': "Questo link è stato aperto troppe volte in poco tempo. Attenda un po' o ne chieda uno nuovo.",
+  'link.dead.send': "Inviami un nuovo link",
+  'link.sent.title': "Controlli la posta in arrivo",
+  'link.sent.body': "Se conosciamo questo link o questo indirizzo, un nuovo link è in arrivo all'indirizzo e-mail dell'account. Può richiedere qualche minuto.",
+  'link.signin.title': "Apri il suo abbonamento",
+  'link.signin.body': "Apra il link di una nostra e-mail, oppure inserisca l'indirizzo e-mail del suo account: le invieremo un link che apre l'abbonamento senza password.",
+  'link.signin.email': "Indirizzo e-mail",
+  'link.signin.send': "Inviami un link via e-mail",
+  'link.signin.empty': "Inserisca l'indirizzo e-mail del suo account.",
   'page.expired.title': 'Questo link non è più valido',
   'page.expired.body': "Per la sua sicurezza, i link a questa pagina scadono. Apra il link dell'ultima e-mail che le abbiamo inviato, o ce ne chieda uno nuovo.",
   'page.csrf.title': 'Questo modulo è scaduto',

@@ -195,6 +195,18 @@ export const pl: Catalog = {
   'result.tooMany': 'Zbyt wiele prób; spróbuj ponownie później.',
   'result.error': 'Wystąpił błąd po naszej stronie; nic nie zostało pobrane dwukrotnie. Spróbuj ponownie.',
 
+  // No-login e-mail links: a dead link, and the pages without a session (web/links.ts)
+  'link.dead.title': "Ten link już nie działa",
+  'link.dead.body': "Linki w naszych e-mailach działają przez ograniczony czas i mogą zostać wyłączone. Możemy wysłać nowy na adres e-mail Twojego konta.",
+  'link.dead.tooMany': "Ten link został otwarty zbyt wiele razy w krótkim czasie. Poczekaj chwilę lub poproś o nowy.",
+  'link.dead.send': "Wyślij mi nowy link",
+  'link.sent.title': "Sprawdź skrzynkę odbiorczą",
+  'link.sent.body': "Jeśli znamy ten link lub adres, nowy link jest już w drodze na adres e-mail konta. Może dotrzeć za kilka minut.",
+  'link.signin.title': "Otwórz swoją subskrypcję",
+  'link.signin.body': "Otwórz link z jednego z naszych e-maili albo wpisz adres e-mail swojego konta: wyślemy Ci link, który otworzy subskrypcję bez hasła.",
+  'link.signin.email': "Adres e-mail",
+  'link.signin.send': "Wyślij mi link e-mailem",
+  'link.signin.empty': "Wpisz adres e-mail swojego konta.",
   'page.expired.title': 'Ten link nie jest już ważny',
   'page.expired.body': 'Dla Twojego bezpieczeństwa linki do tej strony wygasają. Otwórz link z naszego ostatniego e-maila albo poproś nas o nowy.',
   'page.csrf.title': 'Ten formularz wygasł',

@@ -195,6 +195,18 @@ export const pt: Catalog = {
   'result.tooMany': 'Demasiadas tentativas por agora; tente novamente mais tarde.',
   'result.error': 'Ocorreu um erro do nosso lado; nada foi cobrado duas vezes. Tente novamente.',
 
+  // No-login e-mail links: a dead link, and the pages without a session (web/links.ts)
+  'link.dead.title': "Esta ligação já não funciona",
+  'link.dead.body': "As ligações dos nossos e-mails são válidas por tempo limitado e podem ser desativadas. Podemos enviar-lhe uma nova, para o endereço de e-mail da sua conta.",
+  'link.dead.tooMany': "Esta ligação foi aberta demasiadas vezes em pouco tempo. Aguarde um pouco ou peça uma nova.",
+  'link.dead.send': "Enviar-me uma nova ligação",
+  'link.sent.title': "Verifique a sua caixa de entrada",
+  'link.sent.body': "Se conhecermos esta ligação ou este endereço, uma nova ligação está a caminho do endereço de e-mail da conta. Pode demorar alguns minutos a chegar.",
+  'link.signin.title': "Abrir a sua assinatura",
+  'link.signin.body': "Abra a ligação de um dos nossos e-mails ou introduza o endereço de e-mail da sua conta: enviamos-lhe uma ligação que abre a sua assinatura sem palavra-passe.",
+  'link.signin.email': "Endereço de e-mail",
+  'link.signin.send': "Enviar-me uma ligação por e-mail",
+  'link.signin.empty': "Introduza o endereço de e-mail da sua conta.",
   'page.expired.title': 'Esta ligação já não é válida',
   'page.expired.body': 'Para sua segurança, as ligações para esta página expiram. Abra a ligação do nosso último e-mail ou peça-nos uma nova.',
   'page.csrf.title': 'Este formulário expirou',

@@ -443,14 +443,15 @@ describe('sandbox-only API', () => {
   });
 });
 
-describe('throughput', () => {
-  test('a burst of concurrent charges through the official client', async () => {
+// Correctness under a burst, not speed: timings belong to `npm run bench` (its "bare sandbox
+// client" reference measures the sandbox's rate), never to a test on a shared machine.
+describe('a burst', () => {
+  test('a burst of concurrent charges through the official client: each recorded once', async () => {
     const t = await startHarness();
     try {
       const cus = await t.stripe.customers.create({});
       const pm = await t.stripe.paymentMethods.attach('pm_card_visa', { customer: cus.id });
-      const N = 2000;
-      const started = performance.now();
+      const N = 1000;
       let next = 0;
       const worker = async () => {
         while (next < N) {
@@ -459,9 +460,9 @@ describe('throughput', () => {
         }
       };
       await Promise.all(Array.from({ length: 32 }, worker));
-      const secs = (performance.now() - started) / 1000;
-      assert.equal(t.sandbox.charges().length, N);
-      assert.ok(N / secs > 300, `at least a few hundred charges/s even on a slow test machine (got ${Math.round(N / secs)}/s)`);
+      const charges = t.sandbox.charges();
+      assert.equal(charges.length, N);
+      assert.equal(new Set(charges.map((c) => c.idempotency_key)).size, N, 'each charge once, under its own key');
     } finally {
       await t.close();
     }

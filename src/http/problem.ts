@@ -48,6 +48,11 @@ export const PROBLEM_TYPES: Record<string, string> = {
   idempotency_key_reused: 'Idempotency key reused with different parameters',
   no_gateway_customer: 'No gateway customer',
   gateway_unavailable: 'Payment gateway unavailable',
+  authentication_not_needed: 'The invoice does not need authentication',
+  attempt_in_flight: 'A payment attempt is in progress',
+  invalid_signature: 'The event signature does not verify',
+  gateway_events_not_configured: 'Gateway events are not configured',
+  event_in_progress: 'The event is being processed',
 };
 
 export function problemType(code: string): string {

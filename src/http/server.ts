@@ -54,6 +54,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
         securitySchemes: {
           adminKey: { type: 'http', scheme: 'bearer', description: 'RENEWD_ADMIN_KEY' },
           portalToken: { type: 'http', scheme: 'bearer', description: 'token of a portal session (one account)' },
+          gatewaySignature: { type: 'apiKey', in: 'header', name: 'Stripe-Signature', description: "the gateway's signature of the event body with the endpoint secret (STRIPE_WEBHOOK_SECRET)" },
         },
       },
     },

@@ -55,6 +55,7 @@ export const authenticationRoutes: RoutePlugin = async (app, { ctx }) => {
       schema: {
         tags: ['gateway events'],
         summary: 'The gateway\'s own events (Stripe webhooks)',
+        security: [{ gatewaySignature: [] }],
         description:
           'Point a Stripe webhook endpoint here (events payment_intent.succeeded, payment_intent.payment_failed, payment_method.automatically_updated, ' +
           'setup_intent.succeeded, checkout.session.completed) and set STRIPE_WEBHOOK_SECRET to its signing secret. Verified with ' +

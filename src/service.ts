@@ -117,10 +117,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   if (opts.listen !== false) {
     url = await app.listen({ port: config.port, host: config.host });
     // Started on any free port (tests): the address the customer's browser comes back to is the real one.
-    if (config.port === 0 && new URL(config.publicUrl).port === '0') engine.authenticationReturnUrl = `${url}/portal/authenticate/return`;
+    if (ephemeral(config)) engine.authenticationReturnUrl = `${url}/portal/authenticate/return`;
   }
   if (sandbox && gatewayEventSecret && opts.listen !== false) {
-    const base = config.port === 0 ? url : config.publicUrl;
+    const base = ephemeral(config) ? url : config.publicUrl;
     sandbox.setWebhook({ url: `${base}/v1/gateway-events`, secret: gatewayEventSecret });
   }
 
@@ -145,4 +145,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       if (!opts.db) await db.close();
     },
   };
+}
+
+/** Listening on any free port on this machine (tests): the public URL cannot name the port, the listener's address does. */
+function ephemeral(config: Config) {
+  return config.port === 0 && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(config.publicUrl).hostname);
 }

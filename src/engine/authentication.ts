@@ -62,7 +62,7 @@ export async function startAuthentication(ctx: AppContext, invoiceId: string, ac
 export type AuthenticationReturn =
   | { kind: 'settled'; invoice_id: string; outcome: AttemptState['outcome']; reason: DeclineReason | null }
   /** The attempt was settled already (a reload, a replayed URL, the gateway's event came first): nothing changed. */
-  | { kind: 'already'; invoice_id: string; outcome: AttemptState['outcome']; reason: DeclineReason | null }
+  | { kind: 'already'; invoice_id: string; outcome: AttemptState['outcome']; reason: DeclineReason | null; completed_at: Date | null }
   /** The gateway still waits for the customer (back without finishing): nothing changed. */
   | { kind: 'waiting'; invoice_id: string }
   /** Not an authentication of this account (unknown, someone else's, not renewd's): nothing changed. */
@@ -83,7 +83,7 @@ export async function completeAuthentication(ctx: AppContext, accountId: string,
   if (attempt.gateway_ref && attempt.gateway_ref !== charge.gateway_ref) return { kind: 'mismatch' };
   const inv = await invoiceById(ctx.db, attempt.invoice_id);
   if (!inv || inv.account_id !== accountId) return { kind: 'mismatch' };
-  if (attempt.outcome !== 'pending' && attempt.outcome !== 'unknown') return { kind: 'already', invoice_id: inv.id, outcome: attempt.outcome, reason: attempt.reason };
+  if (attempt.outcome !== 'pending' && attempt.outcome !== 'unknown') return { kind: 'already', invoice_id: inv.id, outcome: attempt.outcome, reason: attempt.reason, completed_at: attempt.completed_at };
   if (charge.outcome !== 'succeeded' && charge.outcome !== 'declined') return { kind: 'waiting', invoice_id: inv.id };
   const after = await ctx.engine.applyGatewayAnswer(attempt, charge);
   return { kind: 'settled', invoice_id: inv.id, outcome: after?.outcome ?? charge.outcome, reason: after?.reason ?? charge.reason };

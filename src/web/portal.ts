@@ -24,6 +24,8 @@ type InvoiceRow = Invoices[number];
 type Body = Record<string, unknown>;
 
 const HOUR_MS = 3_600_000;
+/** A return from the bank this soon after its attempt was settled shows that result (not "already handled"). */
+const RECENT_MS = 10 * 60_000;
 export const portalSessions = () => new SessionStore<CustomerSession>('renewd_portal', '/portal', 2 * HOUR_MS, 12 * HOUR_MS);
 
 const KNOWN_REASONS = new Set([
@@ -283,7 +285,10 @@ ${
     const r = await completeAuthentication(ctx, account.id, str(q.payment_intent));
     if (r.kind === 'mismatch') s.flash = { kind: 'error', text: t.t('result.auth.mismatch'), target: 'history' };
     else if (r.kind === 'waiting') s.flash = { kind: 'info', text: t.t('result.auth.waiting'), target: `inv-${r.invoice_id}` };
-    else if (r.kind === 'already') s.flash = { kind: 'info', text: t.t('result.auth.already'), target: `inv-${r.invoice_id}` };
+    // Settled moments ago (the gateway's event can arrive before the customer does): that is this
+    // return's result. Older: a replayed address, nothing changes and the page says so.
+    else if (r.kind === 'already' && !(r.completed_at && ctx.clock.now().getTime() - r.completed_at.getTime() < RECENT_MS))
+      s.flash = { kind: 'info', text: t.t('result.auth.already'), target: `inv-${r.invoice_id}` };
     else if (r.outcome === 'succeeded') s.flash = { kind: 'success', text: t.t('result.paid', { date: await paidUntil(t, account.id) }), target: `inv-${r.invoice_id}` };
     else if (r.outcome === 'declined' || r.outcome === 'requires_action')
       s.flash = { kind: 'error', text: t.t('result.auth.failed', { reason: because(t, r.reason === 'authentication_required' ? 'authentication_failed' : r.reason) }), target: `inv-${r.invoice_id}` };

@@ -32,12 +32,15 @@ export async function claimGatewayEvent(
     [e.id, e.type, e.object_id, e.created_at, now],
   );
   if (fresh) return 'claimed';
-  const [again] = await q.query<{ id: string }>(
-    `UPDATE gateway_events SET deliveries = deliveries + 1, claimed_at = CASE WHEN processed_at IS NULL AND claimed_at <= $2 THEN $3 ELSE claimed_at END
-      WHERE id = $1 RETURNING CASE WHEN processed_at IS NOT NULL THEN 'done' WHEN claimed_at = $3 THEN 'claimed' ELSE 'busy' END AS id`,
+  // Known already: take over a claim its process left (released, or older than staleAfterMs) …
+  const [taken] = await q.query<{ id: string }>(
+    `UPDATE gateway_events SET deliveries = deliveries + 1, claimed_at = $3 WHERE id = $1 AND processed_at IS NULL AND claimed_at <= $2 RETURNING id`,
     [e.id, new Date(now.getTime() - staleAfterMs), now],
   );
-  return (again?.id as 'claimed' | 'done' | 'busy' | undefined) ?? 'busy';
+  if (taken) return 'claimed';
+  // … else it is done (a duplicate) or another delivery is processing it right now.
+  const [r] = await q.query<{ done: boolean }>(`UPDATE gateway_events SET deliveries = deliveries + 1 WHERE id = $1 RETURNING processed_at IS NOT NULL AS done`, [e.id]);
+  return r?.done ? 'done' : 'busy';
 }
 
 export async function markGatewayEventProcessed(q: Queryable, id: string, result: string, detail: Record<string, unknown>, now: Date): Promise<void> {

@@ -122,7 +122,7 @@ describe('3-D Secure in the customer pages (Chromium)', () => {
     // Going back to the bank's return address again (a replay, later) changes nothing and says so.
     const pi = (await t.svc.ctx.db.query<{ gateway_ref: string }>(`SELECT gateway_ref FROM payment_attempts WHERE invoice_id = $1 ORDER BY number DESC LIMIT 1`, [invoiceId]))[0].gateway_ref;
     const attemptsBefore = (await latestInvoice(t, id)).attempts.length;
-    await t.api('POST', '/v1/test-clock/advance', { hours: 1 });
+    await t.api('POST', '/v1/test-clock/advance', { hours: 0.25 });
     await x.page.goto(`${t.url}/portal/authenticate/return?payment_intent=${pi}&redirect_status=succeeded`);
     await x.page.locator('#flash').waitFor();
     assert.equal((await x.page.locator('#flash').innerText()).trim(), de.t('result.auth.already'));

@@ -10,7 +10,7 @@ describe('authentication sessions (3-D Secure) and gateway events (PostgreSQL)',
   const acc: Record<string, string> = {};
 
   before(async () => {
-    t = await startTestService({ engine: 'postgres' });
+    t = await startTestService({ engine: 'postgres', config: { sandboxEvents: true } });
     await createPlans(t);
     acc.active = await subscribedAccount(t);
     for (const k of ['webhook', 'fail', 'expire', 'other', 'voided']) acc[k] = await subscribedAccount(t, { later: CARDS.auth_always });

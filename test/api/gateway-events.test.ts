@@ -12,7 +12,7 @@ describe('gateway events (PGlite)', () => {
   let secret: string;
 
   before(async () => {
-    t = await startTestService();
+    t = await startTestService({ config: { sandboxEvents: true } });
     await createPlans(t);
     secret = t.svc.ctx.gatewayEventSecret!;
     assert.match(secret, /^whsec_/);

@@ -17,7 +17,7 @@ describe('3-D Secure in the customer pages (Chromium)', () => {
   const tabs: Tab[] = [];
 
   before(async () => {
-    t = await startTestService();
+    t = await startTestService({ config: { sandboxEvents: true } });
     await createPlans(t);
     browser = await launchBrowser();
   });

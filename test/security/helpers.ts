@@ -13,6 +13,8 @@ export interface Operation {
   adminOnly: boolean;
   /** Callable with a portal token. */
   customer: boolean;
+  /** Authenticated by the gateway's signature of the body, not by a key (POST /v1/gateway-events). */
+  signed: boolean;
   body: any | undefined;
   bodySchema: any | undefined;
   query: any[];
@@ -33,6 +35,7 @@ export async function operations(t: TestService): Promise<Operation[]> {
         op,
         adminOnly: schemes.includes('adminKey') && !schemes.includes('portalToken'),
         customer: schemes.includes('portalToken'),
+        signed: schemes.includes('gatewaySignature'),
         bodySchema,
         body: bodySchema ? structuredClone(bodySchema.example ?? op.requestBody.content['application/json'].example ?? {}) : undefined,
         query: (op.parameters ?? []).filter((p: any) => p.in === 'query'),
@@ -73,7 +76,8 @@ async function ok<T = any>(p: Promise<{ status: number; body: T }>, what: string
 
 /** A (in grace after an insufficient-funds decline) and B (renewed), with tokens and resources. */
 export async function world(opts: TestServiceOptions = {}): Promise<World> {
-  const t = await startTestService({ engine: 'pglite', ...opts });
+  // The gateway-events endpoint verifies with this secret (the sandbox's own events stay off).
+  const t = await startTestService({ engine: 'pglite', ...opts, config: { stripeWebhookSecret: 'whsec_security_tests_only', ...opts.config } });
   await createPlans(t);
   const expiring: string[] = [];
   const a = await subscribedAccount(t, { later: CARDS.insufficient_funds });

@@ -13,6 +13,10 @@ export interface Config {
   gateway: 'sandbox' | 'stripe';
   stripeApiKey: string | undefined;
   stripeApiBase: string | undefined;
+  /** Signing secret (whsec_…) of the Stripe webhook endpoint pointed at /v1/gateway-events. */
+  stripeWebhookSecret?: string | undefined;
+  /** The in-process sandbox sends its events (signed, Stripe's format) to /v1/gateway-events (default on). */
+  sandboxEvents?: boolean;
   sandboxPort: number;
   /** Use a sandbox already running there instead of starting one (e.g. for extra workers). */
   sandboxUrl: string | undefined;
@@ -66,6 +70,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gateway,
     stripeApiKey: env.STRIPE_API_KEY,
     stripeApiBase: env.STRIPE_API_BASE,
+    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
+    sandboxEvents: bool(env.RENEWD_SANDBOX_EVENTS, true),
     sandboxPort: int(env.RENEWD_SANDBOX_PORT, 12111),
     sandboxUrl: env.RENEWD_SANDBOX_URL || undefined,
     smtpUrl: env.SMTP_URL || undefined,

@@ -18,6 +18,7 @@ import { fanOutEvents } from './notify/fan-out.ts';
 import { buildServer, type RoutePlugin } from './http/server.ts';
 import { forgetAdminKeys } from './http/auth.ts';
 import { ensureAdminKeys } from './engine/admin-keys.ts';
+import { randomBytes } from 'node:crypto';
 import { createLogger, type LoggerOption } from './lib/log.ts';
 import type { AppContext } from './engine/context.ts';
 
@@ -26,6 +27,8 @@ export interface Service {
   app: FastifyInstance;
   url: string;
   sandboxUrl: string | null;
+  /** The in-process sandbox PSP, when this service started one (tests drive its events and pages). */
+  sandbox: ReturnType<typeof createSandbox> | null;
   /** The admin key generated at this start (printed once), if one was generated. */
   generatedAdminKey: string | null;
   stop(): Promise<void>;
@@ -105,7 +108,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   ];
 
 
-  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail, gatewayKind: config.gateway, sandboxUrl };
+  // Gateway events (/v1/gateway-events): the Stripe endpoint's secret; the in-process sandbox gets
+  // one made here and posts its events (signed the way Stripe signs them) to this service.
+  const gatewayEventSecret = config.stripeWebhookSecret ?? (sandbox && config.sandboxEvents !== false ? `whsec_${randomBytes(24).toString('base64url')}` : null);
+  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail, gatewayKind: config.gateway, sandboxUrl, gatewayEventSecret };
   const app = await buildServer(ctx, {
     logger: opts.logger ?? false,
     trustProxy: config.trustProxy,
@@ -115,6 +121,12 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   let url = config.publicUrl;
   if (opts.listen !== false) {
     url = await app.listen({ port: config.port, host: config.host });
+    // Started on any free port (tests): the address the customer's browser comes back to is the real one.
+    if (ephemeral(config)) engine.authenticationReturnUrl = `${url}/portal/authenticate/return`;
+  }
+  if (sandbox && gatewayEventSecret && opts.listen !== false) {
+    const base = ephemeral(config) ? url : config.publicUrl;
+    sandbox.setWebhook({ url: `${base}/v1/gateway-events`, secret: gatewayEventSecret });
   }
 
   const background = opts.worker ?? config.worker;
@@ -129,6 +141,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     app,
     url,
     sandboxUrl,
+    sandbox,
     generatedAdminKey,
     async stop() {
       await Promise.all([mail.stop(), webhooks.stop(), engine.stop()]);
@@ -137,4 +150,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       if (!opts.db) await db.close();
     },
   };
+}
+
+/** Listening on any free port on this machine (tests): the public URL cannot name the port, the listener's address does. */
+function ephemeral(config: Config) {
+  return config.port === 0 && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(config.publicUrl).hostname);
 }

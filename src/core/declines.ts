@@ -71,6 +71,7 @@ export const DECLINE_RULES: readonly DeclineRule[] = [
   row('stripe', 'reenter_transaction', 'payment_system_failure', 'soon', 'issuer asks to re-enter the transaction'),
   row('stripe', 'try_again_later', 'declined_by_bank', 'soon', 'declined for an unknown reason; retry'),
   row('stripe', 'authentication_required', 'authentication_required', 'customer', 'issuer requires authentication (3-D Secure)'),
+  row('stripe', 'payment_intent_authentication_failure', 'authentication_required', 'customer', 'the customer failed or abandoned authentication (3-D Secure)'),
   row('stripe', 'incorrect_cvc', 'declined_by_bank', 'customer', 'CVC incorrect'),
   row('stripe', 'invalid_cvc', 'declined_by_bank', 'customer', 'CVC invalid'),
   row('stripe', 'incorrect_zip', 'declined_by_bank', 'customer', 'postal code incorrect'),

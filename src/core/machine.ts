@@ -81,6 +81,8 @@ export type MachineEvent =
   | { type: 'charge_result'; attempt_id: string; result: ChargeOutcome }
   | { type: 'payment_method_updated' }
   | { type: 'retry_requested'; trigger: 'customer_retry' | 'operator' }
+  /** The customer starts authenticating (3-D Secure) the past-due invoice: an on-session attempt. */
+  | { type: 'authentication_requested' }
   | { type: 'purchase'; plan: Plan; interval: Interval; amount: number; auto_renew?: boolean }
   | { type: 'cancel'; at: CancelAt; by?: CancelBy }
   | { type: 'resume'; by?: CancelBy }
@@ -97,7 +99,7 @@ export type CancelBy = 'customer' | 'operator';
 
 /** Why a cancel or resume changed nothing; the engine turns it into a problem (a 409 at the API). */
 export interface Refusal {
-  code: 'already_canceled' | 'nothing_to_cancel' | 'cancel_took_effect' | 'no_pending_cancel' | PlanChangeRefusal;
+  code: 'already_canceled' | 'nothing_to_cancel' | 'cancel_took_effect' | 'no_pending_cancel' | PlanChangeRefusal | AuthenticationRefusal;
   message: string;
 }
 
@@ -146,6 +148,32 @@ export function planChangeOf(s: Pick<BillingState, 'subscription' | 'plan' | 'ac
   return { mode: 'period_end', amount };
 }
 
+/** Why an authentication cannot start (a 409 at the API). */
+export type AuthenticationRefusal = 'authentication_not_needed' | 'attempt_in_flight' | 'no_payment_method';
+
+/** How long the customer has to complete the issuer's challenge before the attempt is canceled at the gateway. */
+export const AUTHENTICATION_WINDOW_MS = 30 * 60_000;
+
+/** The trigger of the on-session attempts the customer authenticates. */
+export const AUTHENTICATION_TRIGGER = 'customer_authentication' satisfies AttemptTrigger;
+
+/**
+ * Whether the customer can authenticate the invoice being collected now: it is past due, its last
+ * settled attempt failed for authentication (an off-session charge the issuer wants confirmed, or
+ * a challenge the customer failed), nothing is in flight and the subscription still collects.
+ */
+export function authenticationRefusal(s: Pick<BillingState, 'subscription' | 'invoice' | 'attempts' | 'payment_method'>, invoiceId: string): Refusal | null {
+  const inv = s.invoice;
+  const no = (code: AuthenticationRefusal, message: string) => ({ code, message });
+  if (!inv || inv.id !== invoiceId || inv.status !== 'past_due' || s.subscription.status !== 'past_due' || !s.subscription.auto_renew)
+    return no('authentication_not_needed', 'the invoice is not past due awaiting authentication (paid, void, canceled or not being collected)');
+  if (s.attempts.some((a) => a.outcome === 'pending' || a.outcome === 'unknown')) return no('attempt_in_flight', 'a payment attempt for this invoice is in progress; try again in a moment');
+  const last = [...s.attempts].reverse().find((a) => a.outcome === 'declined' || a.outcome === 'requires_action');
+  if (!last || last.reason !== 'authentication_required') return no('authentication_not_needed', 'the last payment attempt of this invoice did not fail for authentication');
+  if (!s.payment_method || last.payment_method_id !== s.payment_method.id) return no('no_payment_method', 'the card that needs authentication is no longer the account\'s card; the new card is tried instead');
+  return null;
+}
+
 /**
  * Whether the subscription can be canceled now. Canceled or downgraded (or on the free plan):
  * already canceled; incomplete (the first payment not made): nothing to cancel.
@@ -177,6 +205,8 @@ export function pendingCancel(sub: Pick<Subscription, 'status' | 'auto_renew' | 
 export type Effect =
   | { type: 'charge'; attempt: AttemptState }
   | { type: 'reconcile'; attempt: AttemptState }
+  /** An on-session charge the customer confirms on the issuer's page (the engine adds the return URL). */
+  | { type: 'authenticate'; attempt: AttemptState }
   | { type: 'event'; event_type: string; data: Record<string, unknown> }
   | { type: 'email'; template: TemplateName; dedupe_key: string; data: Record<string, unknown> };
 
@@ -196,6 +226,8 @@ export interface StepContext {
   newId: (prefix: string) => string;
   /** How long an attempt may stay unanswered before it is reconciled by its key. */
   attemptLeaseMs?: number;
+  /** How long an authentication attempt waits for the customer (default AUTHENTICATION_WINDOW_MS). */
+  authenticationWindowMs?: number;
 }
 
 /** Days before a renewal when the customer hears of it (yearly plans; cards about to expire). */
@@ -251,6 +283,10 @@ class Step {
   get lease() {
     return this.ctx.attemptLeaseMs ?? DEFAULT_LEASE;
   }
+  /** How long this attempt may stay open: the customer's authentication window, or the lease. */
+  leaseOf(a: Pick<AttemptState, 'trigger'>) {
+    return a.trigger === AUTHENTICATION_TRIGGER ? Math.max(this.ctx.authenticationWindowMs ?? AUTHENTICATION_WINDOW_MS, this.lease) : this.lease;
+  }
 
   result(): StepResult {
     return { state: this.s, effects: this.effects, created_invoice: this.created, updated_invoice: this.startInvoice, changed_attempts: [...this.changed.values()], refused: this.refused };
@@ -273,6 +309,8 @@ class Step {
         return this.customerAction('payment_method_updated');
       case 'retry_requested':
         return this.customerAction(e.trigger);
+      case 'authentication_requested':
+        return this.authenticationRequested();
       case 'purchase':
         return this.purchase(e.plan, e.interval, e.amount, e.auto_renew);
       case 'cancel':
@@ -294,10 +332,14 @@ class Step {
     const flying = this.inFlight();
     if (flying) {
       // An attempt with no answer (crash, timeout): look it up by its key, never charge blindly.
-      if (flying.created_at.getTime() + this.lease <= this.now.getTime() || flying.outcome === 'unknown') {
+      // An authentication attempt stays open while the customer is on the issuer's page; once its
+      // window has passed the engine looks it up and cancels it at the gateway if still unanswered.
+      if (flying.created_at.getTime() + this.leaseOf(flying) <= this.now.getTime() || flying.outcome === 'unknown') {
         this.effects.push({ type: 'reconcile', attempt: flying });
       }
-      this.setNext(new Date(this.now.getTime() + this.lease), 'retry');
+      const until = flying.created_at.getTime() + this.leaseOf(flying);
+      const waiting = flying.trigger === AUTHENTICATION_TRIGGER && flying.outcome !== 'unknown' && until > this.now.getTime();
+      this.setNext(new Date(waiting ? until : this.now.getTime() + this.lease), 'retry');
       return;
     }
     // A cancel asked while an attempt was in flight takes effect once nothing is in flight.
@@ -463,16 +505,26 @@ class Step {
     this.s.attempts.push(a);
     this.changed.set(a.id, a);
     this.s.card_attempts.push({ at: this.now, outcome: 'pending' });
-    this.effects.push({ type: 'charge', attempt: a });
+    this.effects.push({ type: trigger === AUTHENTICATION_TRIGGER ? 'authenticate' : 'charge', attempt: a });
     this.event('payment_attempt.started', { invoice_id: inv.id, attempt_id: a.id, number, trigger, payment_method_id: pm.id });
     // If this process dies before the answer, the attempt is reconciled after the lease.
-    this.setNext(new Date(this.now.getTime() + this.lease), 'retry');
+    this.setNext(new Date(this.now.getTime() + this.leaseOf(a)), 'retry');
   }
 
   chargeResult(attempt_id: string, r: ChargeOutcome) {
     const a = this.s.attempts.find((x) => x.id === attempt_id);
     // Results are applied once; a late duplicate (reconcile racing an answer) changes nothing.
     if (!a || (a.outcome !== 'pending' && a.outcome !== 'unknown')) return;
+    if (a.trigger === AUTHENTICATION_TRIGGER && r.outcome === 'requires_action') {
+      // The customer is on the issuer's page: the attempt stays open (not a decline) until the
+      // outcome arrives (return page, gateway event) or its window passes (reconciled, canceled).
+      a.outcome = 'pending';
+      a.gateway_ref = r.gateway_ref ?? a.gateway_ref;
+      this.changed.set(a.id, a);
+      this.event('payment_attempt.authentication_started', { invoice_id: a.invoice_id, attempt_id: a.id, gateway_ref: a.gateway_ref });
+      this.setNext(new Date(a.created_at.getTime() + this.leaseOf(a)), 'retry');
+      return;
+    }
     if (r.outcome === 'unknown') {
       a.outcome = 'unknown';
       this.changed.set(a.id, a);
@@ -715,6 +767,17 @@ class Step {
       }
     }
     this.startAttempt(trigger);
+  }
+
+  /** The customer authenticates the past-due invoice: one on-session attempt (refused: nothing changes). */
+  authenticationRequested() {
+    const inv = this.s.invoice;
+    const refusal = authenticationRefusal(this.s, inv?.id ?? '');
+    if (refusal) {
+      this.refused = refusal;
+      return;
+    }
+    this.startAttempt(AUTHENTICATION_TRIGGER);
   }
 
   // ---- plan change ----

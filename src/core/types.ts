@@ -105,7 +105,8 @@ export interface Invoice {
   paid_at: Date | null;
 }
 
-export const ATTEMPT_TRIGGERS = ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator', 'plan_change'] as const;
+/** customer_authentication: an on-session attempt the customer confirms on the issuer's page (3-D Secure). */
+export const ATTEMPT_TRIGGERS = ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator', 'plan_change', 'customer_authentication'] as const;
 export type AttemptTrigger = (typeof ATTEMPT_TRIGGERS)[number];
 export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];

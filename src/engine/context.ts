@@ -21,4 +21,6 @@ export interface AppContext {
   gatewayKind: 'sandbox' | 'stripe';
   /** Base URL of the sandbox PSP when gatewayKind is sandbox (its hosted pages live there), else null. */
   sandboxUrl: string | null;
+  /** The endpoint secret (whsec_…) gateway events are verified with (STRIPE_WEBHOOK_SECRET; generated for the in-process sandbox); null: not accepted. */
+  gatewayEventSecret?: string | null;
 }

@@ -5,12 +5,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '../core/clock.ts';
 import type { DeclineReason, Plan } from '../core/types.ts';
-import { step, type Refusal, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
+import { AUTHENTICATION_TRIGGER, AUTHENTICATION_WINDOW_MS, step, type Refusal, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
 import { classifyDecline } from '../core/declines.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { insertOutbox, loadStates, saveSteps, type OutboxRow, type SubscriptionRecord } from '../store/billing.ts';
 import { gatewayRefsOf, type GatewayRefs } from '../store/accounts.ts';
 import { claimDueSubscriptions, lockSubscription, lockSubscriptionsOfInvoices } from '../store/subscriptions.ts';
+import { attemptById } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
 import type { ChargeResult, Gateway } from '../gateway/types.ts';
 import type { Logger } from '../lib/log.ts';
@@ -34,6 +35,10 @@ export interface EngineOptions {
   portalUrl?: string;
   /** Base URL of the service, for the no-login links in e-mails (`${publicUrl}/portal/links/<token>`); from portalUrl when not given. */
   publicUrl?: string;
+  /** Where the gateway sends the customer back after authenticating (default `${portalUrl}/authenticate/return`). */
+  authenticationReturnUrl?: string;
+  /** How long an authentication attempt waits for the customer before it is canceled at the gateway. */
+  authenticationWindowMs?: number;
   /** Called with the number of renewals finished, for progress displays. */
   onProgress?: (n: number) => void;
   /** Where the polling loop (start) logs its failures. */
@@ -46,7 +51,12 @@ export interface DispatchResult {
   attempt: AttemptState | null;
   /** A cancel or resume the state did not allow (nothing was written). */
   refused?: Refusal | null;
+  /** An authentication attempt waiting for the customer: the issuer's page to send them to. */
+  redirect_url?: string | null;
 }
+
+type GatewayEffect = Extract<Effect, { type: 'charge' | 'reconcile' | 'authenticate' }>;
+type Answer = ChargeResult & { redirect_url?: string | null };
 
 export class Engine {
   readonly db: Db;
@@ -57,6 +67,9 @@ export class Engine {
   readonly leaseMs: number;
   readonly portalUrl: string;
   readonly publicUrl: string;
+  /** Set once at start-up when the service's address is known only after it listens. */
+  authenticationReturnUrl: string;
+  readonly authenticationWindowMs: number;
   private poller: Poller | null = null;
   private stopping = false;
 
@@ -71,6 +84,8 @@ export class Engine {
     this.leaseMs = opts.attemptLeaseMs ?? 2 * 60_000;
     this.portalUrl = opts.portalUrl ?? 'http://127.0.0.1:8080/portal';
     this.publicUrl = opts.publicUrl ?? this.portalUrl.replace(/\/portal\/?$/, '');
+    this.authenticationReturnUrl = opts.authenticationReturnUrl ?? `${this.portalUrl}/authenticate/return`;
+    this.authenticationWindowMs = opts.authenticationWindowMs ?? AUTHENTICATION_WINDOW_MS;
   }
 
   /** Claims one batch of due subscriptions and carries it through. Returns how many were claimed. */
@@ -131,7 +146,21 @@ export class Engine {
     if (result.refused) return { state: result.state, attempt: null, refused: result.refused };
     if (charges.length === 0) return { state: result.state, attempt: null };
     const applied = await this.settle(charges);
-    return applied.get(subscriptionId) ?? { state: result.state, attempt: null };
+    const got = applied.get(subscriptionId);
+    if (got?.attempt) return got;
+    // The answer was applied by another path first (a gateway event, a reconcile): read the attempt as it stands.
+    const made = (charges[0] as GatewayEffect).attempt;
+    return { state: got?.state ?? result.state, attempt: (await attemptById(this.db, made.id)) ?? made, redirect_url: got?.redirect_url ?? null };
+  }
+
+  /**
+   * Applies an answer learned outside the engine's own call (a gateway event, the customer's return
+   * from the issuer's page) to its attempt, under the subscription's lock. An attempt already
+   * settled is left alone (the machine applies a result once).
+   */
+  async applyGatewayAnswer(attempt: AttemptState, result: ChargeResult): Promise<AttemptState | null> {
+    await this.applyAnswers([{ attempt, result }]);
+    return attemptById(this.db, attempt.id);
   }
 
   /**
@@ -139,7 +168,7 @@ export class Engine {
    * `refs`: gateway references of the payment methods, already read with the batch (saves a query per charge).
    */
   private async settle(effects: Effect[], refs?: Map<string, GatewayRefs>, saved?: Map<string, BillingState>): Promise<Map<string, DispatchResult>> {
-    const answers = await mapPool(effects as Extract<Effect, { type: 'charge' | 'reconcile' }>[], this.concurrency, async (e) => ({
+    const answers = await mapPool(effects as GatewayEffect[], this.concurrency, async (e) => ({
       attempt: e.attempt,
       result: await this.callGateway(e, refs),
     }));
@@ -152,9 +181,11 @@ export class Engine {
     return out;
   }
 
-  private async callGateway(e: Extract<Effect, { type: 'charge' | 'reconcile' }>, known?: Map<string, GatewayRefs>): Promise<ChargeResult> {
+  private async callGateway(e: GatewayEffect, known?: Map<string, GatewayRefs>): Promise<Answer> {
     const req = await this.chargeRequest(e.attempt, known);
     if (!req) return unknownResult('no gateway customer or payment method reference');
+    if (e.type === 'authenticate') return this.gateway.startAuthentication({ ...req, return_url: this.authenticationReturnUrl });
+    if (e.type === 'reconcile' && e.attempt.trigger === AUTHENTICATION_TRIGGER) return this.reconcileAuthentication(e.attempt, req);
     if (e.type === 'reconcile') {
       const found = await this.gateway.lookup(req).catch(() => undefined);
       if (found === undefined) return unknownResult('lookup failed');
@@ -175,6 +206,26 @@ export class Engine {
       return again;
     }
     return this.gateway.charge(req);
+  }
+
+  /**
+   * An authentication attempt left open: before its window ends only its state is read (the
+   * customer may still be on the issuer's page); after, a PaymentIntent still waiting for the
+   * customer is canceled at the gateway (so it can never succeed unseen) and the attempt ends as a
+   * failed authentication. Never charges: with nothing at the gateway, nothing was charged.
+   */
+  private async reconcileAuthentication(a: AttemptState, req: NonNullable<Awaited<ReturnType<Engine['chargeRequest']>>>): Promise<ChargeResult> {
+    const found = await this.gateway.lookup(req).catch(() => undefined);
+    if (found === undefined) return unknownResult('lookup failed');
+    const over = a.created_at.getTime() + Math.max(this.authenticationWindowMs, this.leaseMs) <= this.clock.now().getTime();
+    if (found === null) return over ? authenticationFailed(null, 'The authentication never reached the gateway; nothing was charged.') : unknownResult('not at the gateway yet');
+    if (found.outcome === 'succeeded' || found.outcome === 'declined' || !over) return found;
+    const ref = found.gateway_ref ?? a.gateway_ref;
+    if (!ref) return unknownResult('no gateway reference to cancel');
+    const after = await this.gateway.cancelAuthentication(ref).catch(() => undefined);
+    if (!after) return unknownResult('cancel failed');
+    if (after.outcome === 'succeeded') return after; // completed just before the cancel
+    return authenticationFailed(ref, `The customer did not complete authentication within ${Math.round(this.authenticationWindowMs / 60_000)} minutes; the payment was canceled.`);
   }
 
   private refCache = new Map<string, GatewayRefs>();
@@ -204,7 +255,7 @@ export class Engine {
    * which bumps the version, and a column changed without one (auto_renew, a rescheduled
    * next_action_at) differs. Any other row is read afresh. Saves the second state load of a batch.
    */
-  private async applyAnswers(chunk: { attempt: AttemptState; result: ChargeResult }[], saved?: Map<string, BillingState>): Promise<Map<string, DispatchResult>> {
+  private async applyAnswers(chunk: { attempt: AttemptState; result: Answer }[], saved?: Map<string, BillingState>): Promise<Map<string, DispatchResult>> {
     const now = this.clock.now();
     return this.db.tx(async (q) => {
       const invIds = chunk.map((c) => c.attempt.invoice_id);
@@ -227,7 +278,7 @@ export class Engine {
         const r = this.step(before, { type: 'charge_result', attempt_id: attempt.id, result: toOutcome(result) }, now);
         steps.push({ before, result: r });
         const applied = r.changed_attempts.find((a) => a.id === attempt.id) ?? null;
-        out.set(before.subscription.id, { state: r.state, attempt: applied });
+        out.set(before.subscription.id, { state: r.state, attempt: applied, redirect_url: result.redirect_url ?? null });
       }
       await this.persist(q, steps, now);
       this.opts.onProgress?.(steps.length);
@@ -236,7 +287,7 @@ export class Engine {
   }
 
   private step(before: BillingState, event: MachineEvent, now: Date): StepResult {
-    return step(before, event, now, { newId, attemptLeaseMs: this.leaseMs });
+    return step(before, event, now, { newId, attemptLeaseMs: this.leaseMs, authenticationWindowMs: this.authenticationWindowMs });
   }
 
   private async persist(q: Queryable, steps: { before: BillingState; result: StepResult }[], now: Date) {
@@ -300,7 +351,12 @@ function savedStates(steps: { before: BillingState; result: StepResult }[]): Map
 }
 
 function gatewayEffects(r: StepResult): Effect[] {
-  return r.effects.filter((e) => e.type === 'charge' || e.type === 'reconcile');
+  return r.effects.filter((e) => e.type === 'charge' || e.type === 'reconcile' || e.type === 'authenticate');
+}
+
+/** An authentication that failed or was abandoned: a decline that waits for the customer again. */
+function authenticationFailed(ref: string | null, message: string): ChargeResult {
+  return { outcome: 'declined', gateway_ref: ref, reason: 'authentication_required', retry_class: 'customer', raw: { code: 'payment_intent_authentication_failure', message }, retry_after_ms: null };
 }
 
 function notChargedResult(r: ChargeResult): ChargeResult {

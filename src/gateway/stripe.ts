@@ -11,7 +11,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import Stripe from 'stripe';
 import { classifyDecline } from '../core/declines.ts';
 import { GatewayError } from './errors.ts';
-import { CardRejectedError, type CardInput, type ChargeRequest, type ChargeResult, type Gateway, type PaymentMethodDetails, type RawDecline } from './types.ts';
+import { CardRejectedError, type CardInput, type ChargeRequest, type ChargeResult, type Gateway, type GatewayCharge, type PaymentMethodDetails, type RawDecline } from './types.ts';
 
 export interface StripeGatewayOptions {
   apiKey: string;
@@ -172,10 +172,74 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
       }
       return found ? fromPaymentIntent(found) : null;
     },
+
+    // On-session (the customer is at the page): Stripe answers requires_action with the issuer's
+    // page in next_action.redirect_to_url when the card wants 3-D Secure, and sends the customer
+    // back to return_url (with ?payment_intent=…). Same key, same metadata as every attempt.
+    async startAuthentication(req) {
+      try {
+        const pi = await stripe.paymentIntents.create(
+          {
+            amount: req.amount,
+            currency: req.currency.toLowerCase(),
+            customer: req.customer_ref,
+            payment_method: req.payment_method_ref,
+            off_session: false,
+            confirm: true,
+            return_url: req.return_url,
+            ...(req.description ? { description: req.description } : {}),
+            metadata: { ...req.metadata, [IDEMPOTENCY_METADATA_KEY]: req.idempotency_key },
+          },
+          { idempotencyKey: req.idempotency_key },
+        );
+        return { ...fromPaymentIntent(pi), redirect_url: redirectUrlOf(pi) };
+      } catch (err) {
+        if (!(err instanceof Stripe.errors.StripeError)) throw err;
+        return { ...fromChargeError(err as StripeErr), redirect_url: null };
+      }
+    },
+
+    async getCharge(ref) {
+      try {
+        return chargeOf(await stripe.paymentIntents.retrieve(ref));
+      } catch (err) {
+        if (!(err instanceof Stripe.errors.StripeError)) throw err;
+        if ((err as StripeErr).statusCode === 404) return null;
+        throw toGatewayError(err as StripeErr, 'read the payment');
+      }
+    },
+
+    async cancelAuthentication(ref) {
+      try {
+        return fromPaymentIntent(await stripe.paymentIntents.cancel(ref, { cancellation_reason: 'abandoned' }));
+      } catch (err) {
+        if (!(err instanceof Stripe.errors.StripeError)) throw err;
+        // Already final (succeeded or canceled meanwhile): its state is the answer.
+        if ((err as StripeErr).code === 'payment_intent_unexpected_state') return fromPaymentIntent(await stripe.paymentIntents.retrieve(ref));
+        throw toGatewayError(err as StripeErr, 'cancel the payment');
+      }
+    },
   };
 }
 
-function details(pm: Stripe.PaymentMethod): PaymentMethodDetails {
+/** The issuer's page a requires_action PaymentIntent sends the customer to, if it is a redirect. */
+function redirectUrlOf(pi: Stripe.PaymentIntent): string | null {
+  return pi.status === 'requires_action' && pi.next_action?.type === 'redirect_to_url' ? (pi.next_action.redirect_to_url?.url ?? null) : null;
+}
+
+/** A PaymentIntent (from the API or from an event) as renewd reads a charge. */
+export function chargeOf(pi: Stripe.PaymentIntent): GatewayCharge {
+  return {
+    ...fromPaymentIntent(pi),
+    gateway_ref: pi.id,
+    idempotency_key: pi.metadata?.[IDEMPOTENCY_METADATA_KEY] ?? null,
+    customer_ref: typeof pi.customer === 'string' ? pi.customer : (pi.customer?.id ?? null),
+    amount: pi.amount,
+    currency: pi.currency.toUpperCase(),
+  };
+}
+
+export function details(pm: Stripe.PaymentMethod): PaymentMethodDetails {
   return {
     gateway_ref: pm.id,
     type: 'card',
@@ -198,9 +262,15 @@ function isAuthentication(raw: RawDecline) {
   return raw.code === 'authentication_required' || raw.decline_code === 'authentication_required';
 }
 
+/** The customer failed (or abandoned) the issuer's challenge: a decline asking for the customer again. */
+function isFailedAuthentication(raw: RawDecline) {
+  return raw.code === 'payment_intent_authentication_failure';
+}
+
 /** A decline or an authentication request, from Stripe's error fields. */
 function fromDecline(ref: string | null, raw: RawDecline): ChargeResult {
   const c = classifyDecline(raw);
+  if (isFailedAuthentication(raw)) return { outcome: 'declined', gateway_ref: ref, reason: 'authentication_required', retry_class: 'customer', raw, retry_after_ms: null };
   if (isAuthentication(raw)) {
     return { outcome: 'requires_action', gateway_ref: ref, reason: 'authentication_required', retry_class: c.retry_class === 'never' ? 'never' : 'customer', raw, retry_after_ms: null };
   }
@@ -225,7 +295,7 @@ function rawOf(e: {
   return raw;
 }
 
-function fromPaymentIntent(pi: Stripe.PaymentIntent): ChargeResult {
+export function fromPaymentIntent(pi: Stripe.PaymentIntent): ChargeResult {
   switch (pi.status) {
     case 'succeeded':
       return succeeded(pi.id);

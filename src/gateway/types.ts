@@ -59,6 +59,26 @@ export interface Gateway {
   charge(req: ChargeRequest): Promise<ChargeResult>;
   /** Finds the charge made under this idempotency key, without ever creating one. null: none exists. */
   lookup(req: ChargeRequest): Promise<ChargeResult | null>;
+  /**
+   * On-session charge the customer confirms (3-D Secure): created and confirmed under the attempt's
+   * idempotency key with a return URL. requires_action answers carry the issuer's page (redirect_url)
+   * the customer is sent to; the gateway sends them back to return_url. Never throws for declines.
+   */
+  startAuthentication(req: ChargeRequest & { return_url: string }): Promise<ChargeResult & { redirect_url: string | null }>;
+  /** The charge (PaymentIntent) with this gateway reference, read from the gateway; null: no such charge. */
+  getCharge(gateway_ref: string): Promise<GatewayCharge | null>;
+  /** Cancels a charge still waiting for the customer, so it can never succeed unseen; answers its final state. */
+  cancelAuthentication(gateway_ref: string): Promise<ChargeResult>;
+}
+
+/** A charge as the gateway holds it: its outcome, and what ties it to renewd's attempt. */
+export interface GatewayCharge extends ChargeResult {
+  gateway_ref: string;
+  /** The attempt's idempotency key (metadata renewd_idempotency_key), when renewd made the charge. */
+  idempotency_key: string | null;
+  customer_ref: string | null;
+  amount: number;
+  currency: string;
 }
 
 /** Thrown by attachCard/attachToken when the card itself is refused (bad number, expired, …). */

@@ -51,6 +51,11 @@ export const PROBLEM_TYPES: Record<string, string> = {
   last_admin_key: 'The last active admin key cannot be revoked',
   weak_admin_key: 'The admin key is too weak',
   admin_key_revoked: 'The admin key was revoked',
+  authentication_not_needed: 'The invoice does not need authentication',
+  attempt_in_flight: 'A payment attempt is in progress',
+  invalid_signature: 'The event signature does not verify',
+  gateway_events_not_configured: 'Gateway events are not configured',
+  event_in_progress: 'The event is being processed',
 };
 
 export function problemType(code: string): string {

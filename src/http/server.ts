@@ -16,6 +16,7 @@ import { portalRoutes } from './routes/portal.ts';
 import { linkRoutes } from './routes/links.ts';
 import { helpRoutes } from './routes/help.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
+import { authenticationRoutes } from './routes/authentication.ts';
 import { installIdempotency } from './idempotency.ts';
 import type { RoutePlugin, RoutePluginOptions } from './route-plugin.ts';
 
@@ -62,6 +63,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
         securitySchemes: {
           adminKey: { type: 'http', scheme: 'bearer', description: 'an admin key: RENEWD_ADMIN_KEY, or one created with `renewd keys create`, the console or POST /v1/admin-keys' },
           portalToken: { type: 'http', scheme: 'bearer', description: 'token of a portal session (one account)' },
+          gatewaySignature: { type: 'apiKey', in: 'header', name: 'Stripe-Signature', description: "the gateway's signature of the event body with the endpoint secret (STRIPE_WEBHOOK_SECRET)" },
         },
       },
     },
@@ -98,7 +100,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(idempotency, { ctx });
   // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
-  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, linkRoutes, helpRoutes, adminKeyRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
+  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, linkRoutes, helpRoutes, authenticationRoutes, adminKeyRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   return app;
 }
 

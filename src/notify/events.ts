@@ -25,7 +25,9 @@ export const KNOWN_EVENT_TYPES = [
   'payment_attempt.failed',
   'payment_attempt.unknown',
   'payment_attempt.skipped',
+  'payment_attempt.authentication_started', // the customer is at the bank's page (3-D Secure); the attempt stays open
   'payment_method.updated',
+  'payment_method.automatically_updated', // the card networks' account updater sent a new expiry or number (gateway event)
   'dunning.retry_planned',
   'dunning.reminder_sent',
   'dunning_policy.updated',

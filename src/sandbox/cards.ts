@@ -31,6 +31,7 @@ export const TEST_CARDS: Readonly<Record<string, CardBehavior & { note: string }
   '4000000000000341': { charge: 'generic_decline', note: 'attaches, then every charge is declined' },
   '4000002500003155': { charge: 'authentication_required', note: 'requires authentication off-session (not set up)' },
   '4000002760003184': { charge: 'authentication_required', note: 'always requires authentication' },
+  '4000000000003220': { charge: 'authentication_required', note: '3-D Secure 2: every payment must be authenticated' },
   '4000003800000446': { note: 'set up for off-session: off-session charges succeed' },
   // 4242424242424241 fails the Luhn check: refused at creation with incorrect_number.
 };

@@ -99,6 +99,10 @@ export interface PiRec {
   last_error: LastError | null;
   canceled_at: number | null;
   cancellation_reason: string | null;
+  /** Where the issuer's page sends the customer back (on-session confirmations). */
+  return_url: string | null;
+  /** Unguessable part of the challenge page's address, per PaymentIntent. */
+  challenge: string | null;
   /** Idempotency records whose stored response renders this PI (snapshotted before it changes). */
   idem: IdemRec[] | null;
 }
@@ -289,6 +293,10 @@ export class SandboxPsp {
   readonly counters: PspStats = { requests: 0, charges_attempted: 0, charges_succeeded: 0, charges_declined: 0, amount_moved: {} };
   /** Called for every charge decision (the server counts charges per second). */
   onCharge: ((succeeded: boolean) => void) | null = null;
+  /** Called for every event Stripe would send (type, the object's JSON); the server delivers them. */
+  onEvent: ((type: string, object: unknown) => void) | null = null;
+  /** Base URL the sandbox is reachable at (its hosted pages: the 3-D Secure challenge). */
+  baseUrl: string | null = null;
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -594,6 +602,9 @@ export class SandboxPsp {
     if (pm && customerId && pm.customer && pm.customer !== customerId)
       throw invalid(`The provided PaymentMethod ${pm.id} does not belong to the Customer ${customerId}.`, 'payment_method');
     if (confirm && !pm) throw invalid('You cannot confirm this PaymentIntent because it\'s missing a payment method.', 'payment_method', 'payment_intent_unexpected_state');
+    const returnUrl = str(p.return_url) || null;
+    if (returnUrl && !confirm) throw invalid('You may only specify `return_url` when `confirm` is true.', 'return_url');
+    if (returnUrl && !/^https?:\/\//.test(returnUrl)) throw invalid('Not a valid URL', 'return_url');
     const metadata = metadataOf(p.metadata);
     // Decided before anything is created: an api_error outcome leaves nothing behind.
     const decision = confirm && pm ? this.decide(pm, customerId) : null;
@@ -615,6 +626,8 @@ export class SandboxPsp {
       last_error: null,
       canceled_at: null,
       cancellation_reason: null,
+      return_url: returnUrl,
+      challenge: null,
       idem: null,
     };
     this.pis.push(pi);
@@ -652,6 +665,8 @@ export class SandboxPsp {
     pi.status = 'canceled';
     pi.canceled_at = this.nowSec();
     pi.cancellation_reason = str(p.cancellation_reason) ?? null;
+    pi.challenge = null;
+    this.emit('payment_intent.canceled', pi);
     return { status: 200, pi };
   }
 
@@ -793,11 +808,15 @@ export class SandboxPsp {
       this.counters.charges_succeeded++;
       this.counters.amount_moved[pi.currency] = (this.counters.amount_moved[pi.currency] ?? 0) + pi.amount;
       this.onCharge?.(true);
+      this.emit('payment_intent.succeeded', pi);
       return 200;
     }
     if (d.kind === 'requires_action' && !offSession) {
       pi.status = 'requires_action';
+      // With a return URL the customer is sent to the issuer's page (the sandbox's challenge page).
+      if (pi.return_url) pi.challenge = randomBytes(12).toString('hex');
       this.onCharge?.(false);
+      this.emit('payment_intent.requires_action', pi);
       return 200;
     }
     const code = d.kind === 'requires_action' ? 'authentication_required' : d.kind === 'decline' ? d.code : 'generic_decline';
@@ -819,7 +838,83 @@ export class SandboxPsp {
     };
     this.counters.charges_declined++;
     this.onCharge?.(false);
+    this.emit('payment_intent.payment_failed', pi);
     return 402;
+  }
+
+  private emit(type: string, pi: PiRec) {
+    if (this.onEvent) this.onEvent(type, this.piJson(pi));
+  }
+
+  // ---------- 3-D Secure challenge (the issuer's page; sandbox-hosted, like Stripe's test page) ----------
+  /** The PaymentIntent waiting on this challenge page, or null (unknown, already answered, wrong token). */
+  challengeOf(id: string, token: string): PiRec | null {
+    const pi = this.piById.get(id);
+    if (!pi || pi.status !== 'requires_action' || !pi.challenge || pi.challenge !== token) return null;
+    return pi;
+  }
+
+  /**
+   * The customer's answer on the challenge page: complete → the charge goes through (succeeded);
+   * fail → requires_payment_method with last_payment_error payment_intent_authentication_failure.
+   * Answers where the customer goes next (return_url with payment_intent and redirect_status).
+   */
+  answerChallenge(id: string, token: string, complete: boolean): string | null {
+    const pi = this.challengeOf(id, token);
+    if (!pi) return null;
+    const pm = pi.payment_method ? this.pms.get(pi.payment_method) : undefined;
+    this.beforeChange(pi);
+    pi.challenge = null;
+    if (complete && pm) this.apply(pi, pm, { kind: 'succeed' }, false, null);
+    else {
+      const ch = this.id('ch');
+      pi.status = 'requires_payment_method';
+      pi.latest_charge = ch;
+      pi.last_error = {
+        type: 'card_error',
+        code: 'payment_intent_authentication_failure',
+        decline_code: null,
+        message: 'The provided payment method has failed authentication. Provide a new payment method to attempt to fulfill this PaymentIntent again.',
+        network_decline_code: null,
+        advice_code: null,
+        network_advice_code: null,
+        charge: ch,
+      };
+      this.counters.charges_declined++;
+      this.emit('payment_intent.payment_failed', pi);
+    }
+    const back = new URL(pi.return_url!);
+    back.searchParams.set('payment_intent', pi.id);
+    back.searchParams.set('payment_intent_client_secret', `${pi.id}_secret_sandbox`);
+    back.searchParams.set('redirect_status', pi.status === 'succeeded' ? 'succeeded' : 'failed');
+    return back.toString();
+  }
+
+  // ---------- account updater (the card networks' new expiry or number) ----------
+  /**
+   * The issuer sent new details for a saved card (a reissued card: new expiry, maybe a new number):
+   * the payment method keeps its id, its details change, and payment_method.automatically_updated
+   * is sent. The number, if given, is only read for brand, last4, fingerprint and behaviour.
+   */
+  updateCardDetails(id: string, p: { exp_month?: number; exp_year?: number; number?: string }) {
+    const pm = this.requirePm(id, 'payment_method');
+    if (p.number !== undefined) {
+      const n = normalizeNumber(p.number);
+      if (!/^\d{12,19}$/.test(n) || !luhnValid(n)) throw invalid('number must be a valid card number', 'number');
+      const made = this.pmFromNumber(n, pm.exp_month, pm.exp_year, pm.cvc_check);
+      Object.assign(pm, { brand: made.brand, last4: made.last4, fingerprint: made.fingerprint, behavior: made.behavior });
+    }
+    if (p.exp_month !== undefined) {
+      if (!Number.isInteger(p.exp_month) || p.exp_month < 1 || p.exp_month > 12) throw invalid('exp_month must be 1 to 12', 'exp_month');
+      pm.exp_month = p.exp_month;
+    }
+    if (p.exp_year !== undefined) {
+      if (!Number.isInteger(p.exp_year) || p.exp_year < 1970 || p.exp_year > 2100) throw invalid('exp_year must be a 4-digit year', 'exp_year');
+      pm.exp_year = p.exp_year;
+    }
+    const json = this.pmJson(pm);
+    this.onEvent?.('payment_method.automatically_updated', json);
+    return json;
   }
 
   private scriptStep(pm: PmRec, customerId: string | null): Step | null {
@@ -963,7 +1058,7 @@ export class SandboxPsp {
       latest_charge: pi.latest_charge,
       livemode: false,
       metadata: pi.metadata,
-      next_action: pi.status === 'requires_action' ? { type: 'use_stripe_sdk', use_stripe_sdk: { type: 'three_d_secure_redirect' } } : null,
+      next_action: this.nextAction(pi),
       on_behalf_of: null,
       payment_method: pi.payment_method,
       payment_method_types: ['card'],
@@ -973,6 +1068,14 @@ export class SandboxPsp {
       statement_descriptor: null,
       status: pi.status,
     };
+  }
+
+  /** Stripe's next_action: the issuer's page to redirect to when a return URL was given, else the SDK's. */
+  private nextAction(pi: PiRec) {
+    if (pi.status !== 'requires_action') return null;
+    if (pi.challenge && pi.return_url && this.baseUrl)
+      return { type: 'redirect_to_url', redirect_to_url: { url: `${this.baseUrl}/_sandbox/3ds/${pi.id}/${pi.challenge}`, return_url: pi.return_url } };
+    return { type: 'use_stripe_sdk', use_stripe_sdk: { type: 'three_d_secure_redirect' } };
   }
 
   piCount() {

@@ -14,7 +14,8 @@
 // Idempotent-Replayed: true); other parameters → 400 idempotency_error; the key still in flight →
 // 409. Records older than 24 h (sandbox clock) are pruned.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import Stripe from 'stripe';
 import type { Socket } from 'node:net';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { TEST_CARDS } from './cards.ts';
@@ -37,6 +38,31 @@ export interface SandboxOptions {
   maxIdempotencyRecords?: number;
   /** Fastify logger (default off: no per-request logging). */
   logger?: boolean;
+  /** Where to send Stripe-format signed events (as a Stripe webhook endpoint would receive them). */
+  webhook?: WebhookTarget;
+}
+
+/** A webhook endpoint of the sandbox: its URL and signing secret (whsec_…), as Stripe's dashboard gives them. */
+export interface WebhookTarget {
+  url: string;
+  secret: string;
+  /** Real milliseconds between an answer and its events' delivery (default 50): events come after the answer. */
+  delayMs?: number;
+  /** Deliver every event twice (Stripe may), to show duplicates are harmless. */
+  deliverTwice?: boolean;
+}
+
+/** An event as Stripe sends it to a webhook endpoint. */
+export interface SandboxEvent {
+  id: string;
+  object: 'event';
+  api_version: string;
+  created: number;
+  data: { object: unknown };
+  livemode: false;
+  pending_webhooks: number;
+  request: { id: null; idempotency_key: null };
+  type: string;
 }
 
 export interface SandboxStats {
@@ -86,6 +112,14 @@ export interface Sandbox {
   load(data: SandboxLoad): { customers: number; cards: number };
   /** The underlying state (for tests and tools). */
   psp: SandboxPsp;
+  /** Sends events (signed, Stripe's format) to this endpoint from now on; null stops sending. */
+  setWebhook(target: WebhookTarget | null): void;
+  /** Every event made while a webhook was set, oldest first (the last 10,000 at least). */
+  events(): readonly SandboxEvent[];
+  /** Delivers the events waiting for their delay now, and waits until they are answered. */
+  flushEvents(): Promise<void>;
+  /** Delivers one event (again): a duplicate or late delivery, as Stripe's retries make. Answers the HTTP status. */
+  deliverEvent(id: string): Promise<number>;
 }
 
 const DAY = 86_400_000;
@@ -162,6 +196,64 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const idem = new IdempotencyStore(opts.idempotencyTtlMs ?? DAY, opts.maxIdempotencyRecords ?? 2_000_000, (r) => psp.unlinkIdem(r));
   const meter = new RateMeter();
   psp.onCharge = () => meter.tick();
+
+  // ---------- events (Stripe webhooks) ----------
+  let webhook: WebhookTarget | null = opts.webhook ?? null;
+  const eventLog: SandboxEvent[] = [];
+  let waiting: SandboxEvent[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  const inFlight = new Set<Promise<unknown>>();
+  // Events are made only while an endpoint listens (rendering one per charge costs the hot path).
+  const onEvent = (type: string, object: unknown) => {
+    const ev: SandboxEvent = {
+      id: `evt_${randomBytes(12).toString('hex')}`,
+      object: 'event',
+      api_version: STRIPE_VERSION,
+      created: Math.floor(clock.now().getTime() / 1000),
+      data: { object },
+      livemode: false,
+      pending_webhooks: webhook ? 1 : 0,
+      request: { id: null, idempotency_key: null },
+      type,
+    };
+    eventLog.push(ev);
+    if (eventLog.length > 20_000) eventLog.splice(0, 10_000); // keeps the last 10,000 at least, amortized O(1)
+    if (!webhook) return;
+    waiting.push(ev);
+    // After the answer, like Stripe: the API answer leaves first, its events follow.
+    timer ??= setTimeout(() => void flush(), webhook.delayMs ?? 50);
+    timer.unref?.();
+  };
+  psp.onEvent = webhook ? onEvent : null;
+  /** One signed POST, as Stripe makes it (timestamp on the sandbox's clock); answers the status (0: unreachable). */
+  async function postEvent(target: WebhookTarget, ev: SandboxEvent): Promise<number> {
+    const payload = JSON.stringify(ev);
+    const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: target.secret, timestamp: Math.floor(clock.now().getTime() / 1000) });
+    try {
+      const res = await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': header, 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' }, body: payload });
+      await res.arrayBuffer();
+      return res.status;
+    } catch {
+      return 0; // the endpoint is down: Stripe would retry later; the sandbox leaves it to deliverEvent
+    }
+  }
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const target = webhook;
+    const batch = waiting;
+    waiting = [];
+    if (!target || batch.length === 0) return Promise.all([...inFlight]).then(() => undefined);
+    const run = (async () => {
+      for (const ev of batch) {
+        await postEvent(target, ev);
+        if (target.deliverTwice) await postEvent(target, ev);
+      }
+    })();
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+    return Promise.all([...inFlight]).then(() => undefined);
+  }
   const hung = new Set<Socket>();
   let requestSeq = 0;
   let url: string | null = null;
@@ -324,6 +416,37 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   post('/v1/payment_intents/:id/confirm', (b, p, key) => psp.confirmPaymentIntent(p.id, b, key), () => true);
   post('/v1/payment_intents/:id/cancel', (b, p) => psp.cancelPaymentIntent(p.id, b));
 
+  // ---------- the issuer's 3-D Secure page (Stripe's test page has the same two outcomes) ----------
+  const challengePage = (title: string, body: string) =>
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title>` +
+    `<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}form{display:inline-block;margin:.5rem .5rem 0 0}button{font:inherit;padding:.6rem 1rem}</style></head>` +
+    `<body><main>${body}</main></body></html>`;
+  const esc = (v: string) => v.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  app.get('/_sandbox/3ds/:id/:token', (req, reply) => {
+    const { id, token } = req.params as { id: string; token: string };
+    const pi = psp.challengeOf(id, token);
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').type('text/html; charset=utf-8');
+    if (!pi) return reply.code(404).send(challengePage('Authentication', '<h1>This authentication is over</h1><p>It was completed, failed or canceled. Go back to the merchant.</p>'));
+    const money = `${(pi.amount / 100).toFixed(2)} ${pi.currency.toUpperCase()}`;
+    const action = (what: string) => `/_sandbox/3ds/${esc(pi.id)}/${esc(token)}/${what}`;
+    return reply.send(
+      challengePage(
+        '3D Secure 2 Test Page',
+        `<h1>3D Secure 2 Test Page</h1><p>Sandbox issuer: authenticate the payment of <strong>${esc(money)}</strong>${pi.description ? ` (${esc(pi.description)})` : ''}.</p>` +
+          `<form method="post" action="${action('complete')}"><button type="submit" id="complete">Complete authentication</button></form>` +
+          `<form method="post" action="${action('fail')}"><button type="submit" id="fail">Fail authentication</button></form>`,
+      ),
+    );
+  });
+  const answerRoute = (complete: boolean) => (req: FastifyRequest, reply: FastifyReply) => {
+    const { id, token } = req.params as { id: string; token: string };
+    const to = psp.answerChallenge(id, token, complete);
+    if (!to) return reply.code(404).type('text/html; charset=utf-8').send(challengePage('Authentication', '<h1>This authentication is over</h1>'));
+    return reply.header('cache-control', 'no-store').redirect(to, 303);
+  };
+  app.post('/_sandbox/3ds/:id/:token/complete', answerRoute(true));
+  app.post('/_sandbox/3ds/:id/:token/fail', answerRoute(false));
+
   // ---------- sandbox-only API (JSON; no key needed: bind the sandbox to 127.0.0.1) ----------
   const bad = (reply: FastifyReply, message: string, status = 400) => sendError(reply, status, { type: 'invalid_request_error', message });
   const json = (reply: FastifyReply, v: unknown, status = 200) => send(reply, status, JSON.stringify(v));
@@ -394,6 +517,26 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       return bad(reply, (e as Error).message);
     }
   });
+  // The card networks' account updater: new expiry (or number) for a saved card → payment_method.automatically_updated.
+  app.post('/_sandbox/payment_methods/:id/update', (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    if (!psp.hasPaymentMethod(id)) return bad(reply, `No such payment_method: '${id}'`, 404);
+    const b = obj(req.body);
+    const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+    try {
+      return json(reply, psp.updateCardDetails(id, { exp_month: num(b.exp_month), exp_year: num(b.exp_year), number: b.number === undefined ? undefined : String(b.number) }));
+    } catch (e) {
+      if (e instanceof ApiError) return sendError(reply, e.status, e.body);
+      return bad(reply, (e as Error).message);
+    }
+  });
+  app.get('/_sandbox/events', (_req, reply) => json(reply, { object: 'list', data: eventLog.slice(-100).reverse() }));
+  app.post('/_sandbox/events/:id/deliver', async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    if (!eventLog.some((e) => e.id === id)) return bad(reply, `No such event: '${id}'`, 404);
+    return json(reply, { status: await deliverEvent(id) });
+  });
+
   app.post('/_sandbox/reset', (_req, reply) => {
     reset();
     return json(reply, { reset: true });
@@ -427,8 +570,15 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     const rate = meter.rate();
     return { ...psp.counters, amount_moved: { ...psp.counters.amount_moved }, charges_per_second: rate, peak_charges_per_second: meter.peak, payment_intents: psp.piCount(), idempotency_records: idem.map.size, hung_requests: hung.size };
   }
+  async function deliverEvent(id: string): Promise<number> {
+    const ev = eventLog.find((e) => e.id === id);
+    if (!ev || !webhook) return 0;
+    return postEvent(webhook, ev);
+  }
   function reset() {
     psp.reset();
+    eventLog.length = 0;
+    waiting = [];
     idem.map.clear();
     faults.clear();
     faults.set({ ...initialFaults, timeouts: { ...initialFaults.timeouts }, errors: { ...initialFaults.errors } });
@@ -444,9 +594,14 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     async listen(port = 0, host = '127.0.0.1') {
       const addr = await app.listen({ port, host });
       url = addr.replace('[::1]', 'localhost');
+      psp.baseUrl = url;
       return url;
     },
     async close() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      waiting = [];
+      await Promise.all([...inFlight]);
       for (const s of hung) s.destroy();
       hung.clear();
       await app.close();
@@ -462,6 +617,13 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     stats,
     reset,
     load: (data) => psp.load(data),
+    setWebhook(target) {
+      webhook = target;
+      psp.onEvent = target ? onEvent : null;
+    },
+    events: () => eventLog,
+    flushEvents: () => flush(),
+    deliverEvent,
   };
 }
 

@@ -83,3 +83,18 @@ export async function gatewayRefsOf(q: Queryable, paymentMethodId: string | null
   if (!r?.gateway_customer_ref || !r.gateway_ref) return null;
   return { customer_ref: r.gateway_customer_ref, payment_method_ref: r.gateway_ref };
 }
+
+/** The payment method the gateway knows by this reference (the newest, if it was saved twice). */
+export async function paymentMethodByGatewayRef(q: Queryable, gatewayRef: string): Promise<PaymentMethod | null> {
+  const [r] = await q.query<Row>(`SELECT * FROM payment_methods WHERE gateway_ref = $1 ORDER BY (status = 'active') DESC, created_at DESC LIMIT 1`, [gatewayRef]);
+  return r ? toPaymentMethod(r) : null;
+}
+
+/** New display details of a saved card (the networks' account updater: new expiry or number); same gateway reference. */
+export async function updatePaymentMethodDetails(
+  q: Queryable,
+  id: string,
+  d: { brand: string | null; last4: string | null; exp_month: number | null; exp_year: number | null },
+): Promise<void> {
+  await q.query(`UPDATE payment_methods SET brand = $2, last4 = $3, exp_month = $4, exp_year = $5 WHERE id = $1`, [id, d.brand, d.last4, d.exp_month, d.exp_year]);
+}

@@ -31,3 +31,20 @@ export async function customerRetriesSince(q: Queryable, accountId: string, sinc
   );
   return manual[0].n;
 }
+
+/** The attempt made under this idempotency key (unique), or null. */
+export async function attemptByIdempotencyKey(q: Queryable, key: string): Promise<AttemptState | null> {
+  const [r] = await q.query<Row>('SELECT * FROM payment_attempts WHERE idempotency_key = $1', [key]);
+  return r ? toAttempt(r) : null;
+}
+
+export async function attemptById(q: Queryable, id: string): Promise<AttemptState | null> {
+  const [r] = await q.query<Row>('SELECT * FROM payment_attempts WHERE id = $1', [id]);
+  return r ? toAttempt(r) : null;
+}
+
+/** The attempt whose charge has this gateway reference (PaymentIntent id), or null. */
+export async function attemptByGatewayRef(q: Queryable, ref: string): Promise<AttemptState | null> {
+  const [r] = await q.query<Row>('SELECT * FROM payment_attempts WHERE gateway_ref = $1 ORDER BY created_at DESC LIMIT 1', [ref]);
+  return r ? toAttempt(r) : null;
+}

@@ -9,6 +9,7 @@ import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from '../http/auth.ts';
 import { CommandError } from '../core/errors.ts';
 import { changePaymentMethod } from '../engine/payment-method.ts';
+import { authenticationCheck, completeAuthentication, startAuthentication } from '../engine/authentication.ts';
 import { DAY } from '../core/time.ts';
 import { prorate } from '../core/proration.ts';
 import type { Account, Plan } from '../core/types.ts';
@@ -24,9 +25,12 @@ type InvoiceRow = Invoices[number];
 type Body = Record<string, unknown>;
 
 const HOUR_MS = 3_600_000;
+/** A return from the bank this soon after its attempt was settled shows that result (not "already handled"). */
+const RECENT_MS = 10 * 60_000;
 export const portalSessions = () => new SessionStore<CustomerSession>('renewd_portal', '/portal', 2 * HOUR_MS, 12 * HOUR_MS);
 
 const KNOWN_REASONS = new Set([
+  'authentication_failed',
   'credit_limit',
   'card_expired_or_inactive',
   'insufficient_funds',
@@ -207,6 +211,104 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
       }
     }),
   );
+
+  // ---- 3-D Secure: authenticate a payment on the bank's page ----
+  /** Whether the invoice's history offers "Authenticate the payment": past due, last failure asks for authentication, nothing in flight. */
+  app.get('/portal/invoices/:id/authenticate', async (req, reply) => {
+    const s = await current(req);
+    if (!s) return expired(req, reply);
+    const account = await commands.requireAccount(s.data.account_id);
+    const t = i18n(account.locale, account.time_zone);
+    const id = (req.params as { id: string }).id;
+    let check;
+    try {
+      check = await authenticationCheck(ctx, id, account.id);
+    } catch (err) {
+      if (err instanceof CommandError && err.kind === 'not_found') return plainPage(reply, req, 404, 'page.notfound.title', null, t.lang);
+      throw err;
+    }
+    const { inv, state, refusal } = check;
+    const plans = await commands.listPlans();
+    const plan = plans.find((p) => p.id === inv.plan_id);
+    const title = t.t(inv.kind === 'purchase' ? 'history.purchase' : inv.kind === 'proration' ? 'history.proration' : 'history.renewal', { plan: plan?.name ?? inv.plan_id });
+    const last = [...state.attempts].reverse().find((a) => a.outcome === 'declined' || a.outcome === 'requires_action');
+    const csrf = hidden('_csrf', s.csrf);
+    const flash = sessions.takeFlash(s);
+    const body = html`<h1>${t.t('auth.button')}</h1>
+<section class="panel" aria-labelledby="auth-invoice">
+<p id="auth-invoice"><strong>${t.t('auth.invoice', { invoice: title, amount: t.money(inv.amount, inv.currency) })}</strong></p>
+<p class="muted">${t.t('history.period', { start: t.date(inv.period_start), end: t.date(inv.period_end) })}</p>
+${
+  refusal
+    ? html`<p>${refusal.code === 'attempt_in_flight' ? t.t('auth.inFlight') : t.t('auth.notNeeded')}</p>`
+    : html`<p>${t.t('auth.why', { reason: because(t, last?.raw_code === 'payment_intent_authentication_failure' ? 'authentication_failed' : last?.reason) })}</p>
+<p>${t.t('auth.intro')}</p>
+<form method="post" action="/portal/invoices/${inv.id}/authenticate" class="actions">${csrf}<button type="submit" class="btn">${t.t('auth.button')}</button></form>`
+}
+<p><a href="/portal#inv-${inv.id}">${t.t('auth.back')}</a></p>
+</section>`;
+    return sendHtml(
+      reply.header('cache-control', 'no-store'),
+      page({ lang: t.lang, title: `${t.t('auth.button')} — ${account.name}`, area: 'portal', brand: html`<span class="brand">${t.t('meta.title')}</span>`, skip: t.t('skip'), flash, body }),
+    );
+  });
+
+  app.post('/portal/invoices/:id/authenticate', async (req, reply) => {
+    const s = await current(req);
+    if (!s) return expired(req, reply);
+    const account = await commands.requireAccount(s.data.account_id);
+    const t = i18n(account.locale, account.time_zone);
+    if (!csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body', t.lang);
+    const id = (req.params as { id: string }).id;
+    try {
+      // The API's command: a new attempt committed with its key, confirmed on-session; off to the bank's page.
+      const session = await startAuthentication(ctx, id, account.id);
+      return reply.header('cache-control', 'no-store').redirect(session.url, 303);
+    } catch (err) {
+      if (!(err instanceof CommandError)) {
+        req.log.error({ err: { message: (err as Error).message } }, 'authentication failed to start');
+        s.flash = { kind: 'error', text: t.t('result.error') };
+      } else if (err.kind === 'not_found') return plainPage(reply, req, 404, 'page.notfound.title', null, t.lang);
+      else if (err.code === 'payment_failed') s.flash = { kind: 'error', text: t.t('result.auth.failed', { reason: because(t, err.extra.reason as string | null) }), target: `inv-${id}` };
+      else if (err.code === 'payment_pending' || err.code === 'attempt_in_flight') s.flash = { kind: 'info', text: t.t('auth.inFlight'), target: `inv-${id}` };
+      else s.flash = { kind: 'info', text: t.t('auth.notNeeded'), target: `inv-${id}` };
+      return reply.redirect(`/portal#inv-${id}`, 303);
+    }
+  });
+
+  // Back from the bank's page. The query only names the PaymentIntent: its state is read from the
+  // gateway, and it must belong to an open authentication attempt of this session's account.
+  app.get('/portal/authenticate/return', async (req, reply) => {
+    const q = (req.query ?? {}) as Body;
+    const s = await current(req);
+    if (!s) {
+      // Coming back from the bank is a cross-site navigation: the SameSite=Strict session cookie
+      // rides only on a same-site one, so go on through one hop on this origin (once).
+      const site = req.headers['sec-fetch-site'];
+      if (site && site !== 'same-origin' && site !== 'none' && !q.hop) {
+        const again = `/portal/authenticate/return?${new URLSearchParams({ payment_intent: str(q.payment_intent), hop: '1' }).toString()}`;
+        return sendHtml(
+          reply.header('cache-control', 'no-store'),
+          html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${again}"><meta name="viewport" content="width=device-width, initial-scale=1"><title>renewd</title><link rel="stylesheet" href="/assets/web.css"></head><body><main id="main" class="wrap"><p><a href="${again}">Continue</a></p></main></body></html>`,
+        );
+      }
+      return expired(req, reply);
+    }
+    const account = await commands.requireAccount(s.data.account_id);
+    const t = i18n(account.locale, account.time_zone);
+    const r = await completeAuthentication(ctx, account.id, str(q.payment_intent));
+    if (r.kind === 'mismatch') s.flash = { kind: 'error', text: t.t('result.auth.mismatch'), target: 'history' };
+    else if (r.kind === 'waiting') s.flash = { kind: 'info', text: t.t('result.auth.waiting'), target: `inv-${r.invoice_id}` };
+    // Settled moments ago (the gateway's event can arrive before the customer does): that is this
+    // return's result. Older: a replayed address, nothing changes and the page says so.
+    else if (r.kind === 'already' && !(r.completed_at && ctx.clock.now().getTime() - r.completed_at.getTime() < RECENT_MS))
+      s.flash = { kind: 'info', text: t.t('result.auth.already'), target: `inv-${r.invoice_id}` };
+    else if (r.outcome === 'succeeded') s.flash = { kind: 'success', text: t.t('result.paid', { date: await paidUntil(t, account.id) }), target: `inv-${r.invoice_id}` };
+    else if (r.outcome === 'declined' || r.outcome === 'requires_action')
+      s.flash = { kind: 'error', text: t.t('result.auth.failed', { reason: because(t, r.reason === 'authentication_required' ? 'authentication_failed' : r.reason) }), target: `inv-${r.invoice_id}` };
+    else s.flash = { kind: 'info', text: t.t('result.pending'), target: `inv-${r.invoice_id}` };
+    return reply.header('cache-control', 'no-store').redirect(`/portal${s.flash.target ? `#${s.flash.target}` : ''}`, 303);
+  });
 
   app.post('/portal/invoices/:id/help-requests', async (req, reply) =>
     action(req, reply, async (s, t, account) => {
@@ -490,6 +592,10 @@ ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceN
           )}</tbody></table>`
         : html`<p class="muted">${t.t('history.noAttempts')}</p>`;
       let retry: Piece = '';
+      // The last failure asks the customer to authenticate with the bank (3-D Secure): that page first.
+      const failures = inv.attempts.filter((a) => a.outcome === 'declined' || a.outcome === 'requires_action');
+      const needsAuth = inv.status === 'past_due' && failures.at(-1)?.reason === 'authentication_required' && !inv.attempts.some((a) => a.outcome === 'pending' || a.outcome === 'unknown');
+      const authenticate: Piece = needsAuth ? html`<p class="actions"><a class="btn" href="/portal/invoices/${inv.id}/authenticate" aria-describedby="${titleId}">${t.t('auth.button')}</a></p>` : '';
       if (inv.status === 'past_due') {
         retry = inv.retry.available
           ? html`<form method="post" action="/portal/invoices/${inv.id}/retry" class="actions">${csrf}<button type="submit" class="btn" aria-describedby="${titleId}">${t.t('retry.button')}</button></form>`
@@ -499,6 +605,7 @@ ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceN
 <div class="invoice-head"><h3 id="${titleId}">${invoiceTitle(inv)}</h3><span class="amount">${t.money(inv.amount, inv.currency)}</span></div>
 <p>${invoiceBadge(inv.status)} <span class="muted">${t.t('history.period', { start: t.date(inv.period_start), end: t.date(inv.period_end) })}</span></p>
 ${attempts}
+${authenticate}
 ${retry}
 <details id="help-${inv.id}"${attrs({ open: !!fields[helpField] })}><summary>${t.t('help.button')}</summary>
 <form method="post" action="/portal/invoices/${inv.id}/help-requests">${csrf}

@@ -39,6 +39,16 @@ export const CSP_DIRECTIVES = {
   objectSrc: ["'none'"],
 };
 
+/**
+ * Where the pages' forms may lead besides this origin: the gateway's pages a form POST redirects to
+ * (Chrome applies form-action to the redirects after a form submission too). The sandbox PSP's
+ * origin for the built-in gateway; Stripe's 3-D Secure redirect host (next_action.redirect_to_url).
+ */
+export function gatewayFormOrigins(ctx: { gatewayKind: 'sandbox' | 'stripe'; sandboxUrl: string | null }): string[] {
+  if (ctx.gatewayKind === 'sandbox') return ctx.sandboxUrl ? [new URL(ctx.sandboxUrl).origin] : [];
+  return ['https://hooks.stripe.com'];
+}
+
 export const webRoutes: RoutePlugin = async (typed, { ctx }) => {
   // Pages read forms and query strings themselves: Fastify's default (untyped) provider.
   const app = typed.withTypeProvider<FastifyTypeProviderDefault>();
@@ -46,7 +56,7 @@ export const webRoutes: RoutePlugin = async (typed, { ctx }) => {
   await app.register(async (scope) => {
     await scope.register(helmet, {
       global: true,
-      contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+      contentSecurityPolicy: { useDefaults: false, directives: { ...CSP_DIRECTIVES, formAction: [...CSP_DIRECTIVES.formAction, ...gatewayFormOrigins(ctx)] } },
       // Plain HTTP in development and tests; behind TLS the proxy sets HSTS.
       strictTransportSecurity: false,
       crossOriginEmbedderPolicy: false,

@@ -49,7 +49,7 @@ describe('OpenAPI document', () => {
     assert.equal(doc.info.title, 'renewd API');
     assert.ok(doc.info.version);
     for (const code of Object.keys(PROBLEM_TYPES)) assert.ok(doc.info.description.includes(code), code);
-    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['adminKey', 'portalToken']);
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['adminKey', 'gatewaySignature', 'portalToken']);
     assert.equal(doc.components.schemas.Problem.type, 'object');
     assert.ok(doc.paths && typeof doc.paths === 'object');
   });

@@ -23,6 +23,7 @@ const EXPECTED: Record<string, E> = {
   'stripe:reenter_transaction': ['payment_system_failure', 'soon', null],
   'stripe:try_again_later': ['declined_by_bank', 'soon', null],
   'stripe:authentication_required': ['authentication_required', 'customer', null],
+  'stripe:payment_intent_authentication_failure': ['authentication_required', 'customer', null],
   'stripe:incorrect_cvc': ['declined_by_bank', 'customer', null],
   'stripe:invalid_cvc': ['declined_by_bank', 'customer', null],
   'stripe:incorrect_zip': ['declined_by_bank', 'customer', null],

@@ -49,6 +49,9 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
     adminKey: ADMIN_KEY,
     worker: false,
     smtpUrl: undefined,
+    // The sandbox's own events (Stripe webhooks) would settle attempts at a moment no test chooses;
+    // the tests of gateway events turn them on (config: { sandboxEvents: true }) and deliver them.
+    sandboxEvents: false,
     ...opts.config,
   };
   const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: suiteLogger() });

@@ -13,6 +13,8 @@ export interface Operation {
   adminOnly: boolean;
   /** Callable with a portal token. */
   customer: boolean;
+  /** Authenticated by the gateway's signature of the body, not by a key (POST /v1/gateway-events). */
+  signed: boolean;
   body: any | undefined;
   bodySchema: any | undefined;
   query: any[];
@@ -33,6 +35,7 @@ export async function operations(t: TestService): Promise<Operation[]> {
         op,
         adminOnly: schemes.includes('adminKey') && !schemes.includes('portalToken'),
         customer: schemes.includes('portalToken'),
+        signed: schemes.includes('gatewaySignature'),
         bodySchema,
         body: bodySchema ? structuredClone(bodySchema.example ?? op.requestBody.content['application/json'].example ?? {}) : undefined,
         query: (op.parameters ?? []).filter((p: any) => p.in === 'query'),
@@ -74,8 +77,9 @@ async function ok<T = any>(p: Promise<{ status: number; body: T }>, what: string
 /** A (in grace after an insufficient-funds decline) and B (renewed), with tokens and resources. */
 export async function world(opts: TestServiceOptions = {}): Promise<World> {
   // These tests send hundreds of wrong keys and tokens on purpose, each answered 401; the throttle
-  // that would answer them 429 after 20 a minute is tested on its own (admin-keys.test.ts).
-  const t = await startTestService({ engine: 'pglite', ...opts, config: { authFailuresPerMinute: 1_000_000, ...opts.config } });
+  // that would answer them 429 after 20 a minute is tested on its own (admin-keys.test.ts). The
+  // gateway-events endpoint verifies with the secret given here (the sandbox's own events stay off).
+  const t = await startTestService({ engine: 'pglite', ...opts, config: { authFailuresPerMinute: 1_000_000, stripeWebhookSecret: 'whsec_security_tests_only', ...opts.config } });
   await createPlans(t);
   const expiring: string[] = [];
   const a = await subscribedAccount(t, { later: CARDS.insufficient_funds });

@@ -213,6 +213,19 @@ export const en = {
   'page.error.title': 'Something went wrong',
   'page.continue': 'Continue',
   'page.signedout': 'You are signed out.',
+  'trigger.customer_authentication': "You authenticated the payment with your bank",
+  'auth.button': "Authenticate the payment",
+  'auth.intro': "Your bank asks you to confirm this payment yourself (3-D Secure). You will go to your bank’s page to confirm it, then come back here.",
+  'auth.invoice': "Payment: {invoice}, {amount}",
+  'auth.why': "Why: the last attempt failed because {reason}.",
+  'auth.notNeeded': "This payment does not need authentication now: nothing to do here.",
+  'auth.inFlight': "A payment attempt is in progress; reload this page in a moment.",
+  'auth.back': "Back to your subscription",
+  'result.auth.failed': "The authentication was not completed, so the payment was not made ({reason}). You can authenticate again, or change your card in Billing information.",
+  'result.auth.waiting': "Your bank has not confirmed the authentication yet; reload this page in a moment to see the result.",
+  'result.auth.mismatch': "This return from your bank does not match a payment of your account: nothing was changed.",
+  'result.auth.already': "This authentication was already handled: nothing was changed. Its result is in Purchase history.",
+  'because.authentication_failed': "the authentication with your bank failed or was not finished",
 };
 
 export type CatalogKey = keyof typeof en;

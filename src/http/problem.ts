@@ -41,6 +41,7 @@ export const PROBLEM_TYPES: Record<string, string> = {
   purchase_in_progress: 'A purchase is already being paid',
   payment_pending: 'The payment is not settled yet',
   card_rejected: 'Card rejected',
+  payment_method_refused: 'The gateway refused the payment method',
   retry_unavailable: 'Retry is not available',
   invalid_policy: 'Invalid dunning policy',
   test_clock_disabled: 'Test clock disabled',

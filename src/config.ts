@@ -25,6 +25,8 @@ export interface Config {
   concurrency: number;
   logLevel: string;
   seed: boolean;
+  /** Let webhooks reach loopback, private and link-local addresses (development and tests only). */
+  webhookAllowPrivate: boolean;
 }
 
 const bool = (v: string | undefined, dflt: boolean) => (v === undefined || v === '' ? dflt : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()));
@@ -64,5 +66,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     concurrency: int(env.RENEWD_CONCURRENCY, 64),
     logLevel: env.LOG_LEVEL ?? 'info',
     seed: bool(env.RENEWD_SEED, true),
+    webhookAllowPrivate: bool(env.RENEWD_WEBHOOK_ALLOW_PRIVATE, false),
   };
 }

@@ -81,7 +81,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, logger });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
-  const webhooks = createWebhookDeliverer({ db, clock, operatorEmail: config.operatorEmail, logger });
+  const webhookTargets = { allowPrivate: config.webhookAllowPrivate };
+  const webhooks = createWebhookDeliverer({ db, clock, operatorEmail: config.operatorEmail, logger, targets: webhookTargets });
   const drainUntilIdle = async (runOnce: () => Promise<unknown>) => {
     for (let i = 0; i < 1000; i++) {
       const r = (await runOnce()) as Record<string, number> | undefined;
@@ -102,7 +103,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     await registerAdminKey(db, generatedAdminKey);
   }
 
-  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail, gatewayKind: config.gateway, sandboxUrl };
+  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail, gatewayKind: config.gateway, sandboxUrl, webhookTargets };
   const app = await buildServer(ctx, {
     logger: opts.logger ?? false,
     plugins: opts.plugins,

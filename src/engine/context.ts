@@ -5,6 +5,7 @@ import type { Engine } from './engine.ts';
 import type { Commands } from './commands.ts';
 import type { TestClock } from './clock.ts';
 import type { Runner } from './advance.ts';
+import type { AddressPolicy } from '../lib/public-address.ts';
 
 export interface AppContext {
   db: Db;
@@ -21,4 +22,6 @@ export interface AppContext {
   gatewayKind: 'sandbox' | 'stripe';
   /** Base URL of the sandbox PSP when gatewayKind is sandbox (its hosted pages live there), else null. */
   sandboxUrl: string | null;
+  /** Which addresses webhook endpoints may point at (public only unless RENEWD_WEBHOOK_ALLOW_PRIVATE). */
+  webhookTargets: AddressPolicy;
 }

@@ -44,8 +44,8 @@ export function webDeps(ctx: AppContext): WebDeps {
     webhooks: {
       endpoints: () => listEndpoints(ctx.db),
       deliveries: (f) => listDeliveries(ctx.db, f.endpoint_id ?? null, { limit: f.limit }),
-      create: (input) => createEndpoint(ctx.db, { ...input, now: ctx.clock.now() }),
-      setStatus: (id, status) => updateEndpoint(ctx.db, id, { status, now: ctx.clock.now() }),
+      create: (input) => createEndpoint(ctx.db, { ...input, now: ctx.clock.now(), targets: ctx.webhookTargets }),
+      setStatus: (id, status) => updateEndpoint(ctx.db, id, { status, now: ctx.clock.now(), targets: ctx.webhookTargets }),
     },
   };
 }

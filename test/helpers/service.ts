@@ -49,6 +49,8 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
     adminKey: ADMIN_KEY,
     worker: false,
     smtpUrl: undefined,
+    // The tests' webhook receivers listen on 127.0.0.1.
+    webhookAllowPrivate: true,
     ...opts.config,
   };
   const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: suiteLogger() });

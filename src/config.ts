@@ -27,6 +27,14 @@ export interface Config {
   seed: boolean;
   /** Let webhooks reach loopback, private and link-local addresses (development and tests only). */
   webhookAllowPrivate: boolean;
+  /** Slow clients (issue 16): the whole request must arrive within this (0: no limit). */
+  requestTimeoutMs: number;
+  /** …its headers within this (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Connections open at once; more are closed at once. */
+  maxConnections: number;
 }
 
 const bool = (v: string | undefined, dflt: boolean) => (v === undefined || v === '' ? dflt : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()));
@@ -67,5 +75,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     seed: bool(env.RENEWD_SEED, true),
     webhookAllowPrivate: bool(env.RENEWD_WEBHOOK_ALLOW_PRIVATE, false),
+    requestTimeoutMs: int(env.RENEWD_REQUEST_TIMEOUT_MS, 30_000),
+    headersTimeoutMs: int(env.RENEWD_HEADERS_TIMEOUT_MS, 10_000),
+    // Above the 60 s idle timeout of common load balancers, so they never reuse a closed connection.
+    keepAliveTimeoutMs: int(env.RENEWD_KEEP_ALIVE_TIMEOUT_MS, 72_000),
+    maxConnections: int(env.RENEWD_MAX_CONNECTIONS, 1024),
   };
 }

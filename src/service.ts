@@ -107,6 +107,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const app = await buildServer(ctx, {
     logger: opts.logger ?? false,
     plugins: opts.plugins,
+    limits: { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections },
   });
   let url = config.publicUrl;
   if (opts.listen !== false) {

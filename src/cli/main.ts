@@ -7,7 +7,7 @@ import { planCount } from '../store/plans.ts';
 import { savedTestClockTime } from '../store/test-clock.ts';
 import { startService } from '../service.ts';
 import { seedDemo, DEMO_HISTORY_DAYS } from '../engine/seed.ts';
-import { advanceClock } from '../engine/test-clock.ts';
+import { advanceClock, requireTestClockDatabase } from '../engine/test-clock.ts';
 import { DAY } from '../core/time.ts';
 import { cliPlugins } from './plugins.ts';
 
@@ -55,15 +55,22 @@ async function main(argv: string[]) {
     }
     case 'clock': {
       if (positionals[0] !== 'advance') throw new UsageError('usage: renewd clock advance --days N | --to ISO');
-      const config = { ...loadConfig(), testClock: true };
-      const svc = await startService(config, { listen: false, worker: false });
       const days = values.days === undefined ? undefined : Number(values.days);
       if ((values.to === undefined) === (days === undefined) || (days !== undefined && !Number.isFinite(days)) || (values.to !== undefined && Number.isNaN(new Date(values.to).getTime())))
         throw new UsageError('give --days N or --to <ISO time>');
-      // The same command as the API's POST /v1/test-clock/advance and the console's button.
-      const r = await advanceClock(svc.ctx, values.to !== undefined ? { to: values.to } : { days });
-      console.log(`test clock now ${r.now.toISOString()} (${r.steps} steps of due work)`);
-      await svc.stop();
+      const config = { ...loadConfig(), testClock: true };
+      const db = await openDb(config);
+      try {
+        // The test clock is forced on for this command: only on a database that has one.
+        await requireTestClockDatabase(db);
+        const svc = await startService(config, { db, listen: false, worker: false });
+        // The same command as the API's POST /v1/test-clock/advance and the console's button.
+        const r = await advanceClock(svc.ctx, values.to !== undefined ? { to: values.to } : { days });
+        console.log(`test clock now ${r.now.toISOString()} (${r.steps} steps of due work)`);
+        await svc.stop();
+      } finally {
+        await db.close();
+      }
       return;
     }
     case 'sandbox': {

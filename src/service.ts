@@ -117,7 +117,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const background = opts.worker ?? config.worker;
   if (background) {
     engine.start(config.workerIntervalMs);
-    mail.start(2000);
+    // Only a process configured to deliver touches the outbox (issue 16).
+    if (config.smtpUrl) mail.start(2000);
     webhooks.start(2000);
   }
 

@@ -48,6 +48,7 @@ export const PROBLEM_TYPES: Record<string, string> = {
   test_clock_backwards: 'The test clock only moves forward',
   idempotency_key_reused: 'Idempotency key reused with different parameters',
   no_gateway_customer: 'No gateway customer',
+  not_requeueable: 'The e-mail cannot be re-queued',
   gateway_unavailable: 'Payment gateway unavailable',
 };
 

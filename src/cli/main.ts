@@ -14,7 +14,8 @@ import { cliPlugins } from './plugins.ts';
 const USAGE = `renewd — subscription renewals and payment recovery
 
 Usage:
-  renewd start [--demo]        API, worker and pages (--demo: test clock + demo data on first start)
+  renewd start [--demo]        API, worker and pages (--demo: test clock + demo data on first start,
+                               unless RENEWD_SEED=0)
   renewd worker                only the renewal worker (scale out: run several against one PostgreSQL)
   renewd migrate               apply database migrations
   renewd seed                  load the demo data set
@@ -75,7 +76,8 @@ async function main(argv: string[]) {
     }
     case 'sandbox': {
       const { runSandbox } = await import('../sandbox/main.ts');
-      const port = Number(values.port ?? process.env.RENEWD_SANDBOX_PORT ?? 12111);
+      const port = values.port !== undefined ? Number(values.port) : loadConfig().sandboxPort;
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port takes a port number (0–65535)');
       const r = await runSandbox({ port });
       console.log(`sandbox PSP (Stripe-compatible) on ${r.url} — use any sk_test_… key`);
       return;
@@ -106,7 +108,8 @@ class UsageError extends Error {}
 async function start(demo: boolean) {
   const env = loadConfig();
   const config: Config = demo ? { ...env, testClock: true } : env;
-  const fresh = demo ? await isFresh(config) : false;
+  // RENEWD_SEED=0: a demo on an empty database, without the demo data set.
+  const fresh = demo && config.seed ? await isFresh(config) : false;
   if (fresh && !config.testClockStart) {
     // The demo plays DEMO_HISTORY_DAYS of history up to today through the engine.
     config.testClockStart = new Date(Date.now() - DEMO_HISTORY_DAYS * DAY).toISOString();

@@ -126,7 +126,9 @@ async function start(demo: boolean) {
     `  operator console  ${svc.url}/console`,
     `  API docs          ${svc.url}/docs   (OpenAPI: ${svc.url}/openapi.json)`,
     svc.sandboxUrl ? `  sandbox PSP       ${svc.sandboxUrl}` : `  gateway           Stripe`,
-    `  database          ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}`}`,
+    config.databaseUrl
+      ? '  database          PostgreSQL (DATABASE_URL)'
+      : `  database          PGlite in ${config.dataDir} — embedded, for evaluation and small installs: survives a\n                    process crash, not a power loss; production: PostgreSQL (DATABASE_URL)`,
     config.testClock ? `  test clock        on, now ${svc.ctx.clock.now().toISOString()}` : '',
     svc.generatedAdminKey
       ? `  admin key         ${svc.generatedAdminKey}\n                    (generated now and shown once; stored hashed — set RENEWD_ADMIN_KEY to choose your own)`
@@ -153,7 +155,8 @@ async function isFresh(config: Config): Promise<boolean> {
 
 async function worker() {
   const config = loadConfig();
-  if (!config.databaseUrl) console.warn('renewd worker: no DATABASE_URL; using PGlite (only one process can use its data directory)');
+  if (!config.databaseUrl)
+    console.warn('renewd worker: no DATABASE_URL; using PGlite (one process per data directory; for evaluation and small installs: survives a process crash, not a power loss)');
   const svc = await startService({ ...config, gateway: config.gateway }, { listen: false, worker: true });
   console.log(`renewd worker running (batch ${config.batchSize}, ${config.concurrency} gateway calls in flight)`);
   const shutdown = async () => {

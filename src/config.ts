@@ -1,4 +1,6 @@
-// Configuration from the environment, in one place (the README's table lists the same).
+// Configuration from the environment, in one place (the README's table lists the same). The whole
+// environment is checked at start: a value that is not accepted stops renewd with a ConfigError that
+// names every such variable and the values it takes (issue 16), never a guess or a later crash.
 import path from 'node:path';
 
 export interface Config {
@@ -13,10 +15,6 @@ export interface Config {
   gateway: 'sandbox' | 'stripe';
   stripeApiKey: string | undefined;
   stripeApiBase: string | undefined;
-  /** Signing secret (whsec_…) of the Stripe webhook endpoint pointed at /v1/gateway-events. */
-  stripeWebhookSecret?: string | undefined;
-  /** The in-process sandbox sends its events (signed, Stripe's format) to /v1/gateway-events (default on). */
-  sandboxEvents?: boolean;
   sandboxPort: number;
   /** Use a sandbox already running there instead of starting one (e.g. for extra workers). */
   sandboxUrl: string | undefined;
@@ -29,61 +27,166 @@ export interface Config {
   concurrency: number;
   logLevel: string;
   seed: boolean;
+  /** Let webhooks reach loopback, private and link-local addresses (development and tests only). */
+  webhookAllowPrivate: boolean;
+  /** Slow clients (issue 16): the whole request must arrive within this (0: no limit). */
+  requestTimeoutMs: number;
+  /** …its headers within this (at most requestTimeoutMs). */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Connections open at once; more are closed at once. */
+  maxConnections: number;
+  /** STRIPE_WEBHOOK_SECRET: the endpoint secret (whsec_…) Stripe signs its events with (POST /v1/gateway-events). */
+  stripeWebhookSecret: string | undefined;
+  /** RENEWD_SANDBOX_EVENTS: the in-process sandbox posts Stripe-signed events to this service (default on). */
+  sandboxEvents: boolean;
   /** RENEWD_TRUST_PROXY: false (default), true (any proxy), a hop count, or the proxies' addresses/CIDRs, comma-separated. */
   trustProxy: boolean | number | string;
   /** RENEWD_AUTH_FAILURES_PER_MINUTE: wrong keys/tokens per client address per minute before 429 (default 20). */
   authFailuresPerMinute: number;
 }
 
-const bool = (v: string | undefined, dflt: boolean) => (v === undefined || v === '' ? dflt : ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()));
-const int = (v: string | undefined, dflt: number) => {
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a whole number, got "${v}"`);
-  return n;
-};
-
-/** Fastify's trustProxy from RENEWD_TRUST_PROXY: on/off, a hop count, or addresses and CIDRs. */
-function trustProxy(v: string | undefined): boolean | number | string {
-  if (v === undefined || v === '' || /^(0|false|no|off)$/i.test(v)) return false;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^hops:\d+$/.test(v)) return Number(v.slice(5));
-  if (/^[0-9a-fA-F.:/,\s]+$/.test(v)) return v.split(',').map((x) => x.trim()).filter(Boolean).join(',');
-  throw new Error(`RENEWD_TRUST_PROXY must be true, false, hops:N or a comma-separated list of proxy addresses/CIDRs, got "${v}"`);
+/** The whole environment checked at once: every problem named, with the values accepted. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`the configuration is not valid:\n${problems.map((p) => `  ${p}`).join('\n')}\n(every variable is described in the README, "Configuration")`);
+    this.problems = problems;
+    this.name = 'ConfigError';
+  }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const port = int(env.PORT, 8080);
-  const host = env.HOST ?? '127.0.0.1';
-  const gateway = (env.RENEWD_GATEWAY ?? (env.STRIPE_API_KEY ? 'stripe' : 'sandbox')) as Config['gateway'];
-  if (gateway !== 'sandbox' && gateway !== 'stripe') throw new Error(`RENEWD_GATEWAY must be sandbox or stripe, got "${gateway}"`);
-  if (gateway === 'stripe' && !env.STRIPE_API_KEY) throw new Error('RENEWD_GATEWAY=stripe needs STRIPE_API_KEY');
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const TRUE = ['1', 'true', 'yes', 'on'];
+const FALSE = ['0', 'false', 'no', 'off'];
+
+/**
+ * Reads variables and notes every value that is not accepted, instead of failing on the first or
+ * guessing (a misspelt `RENEWD_TEST_CLOCK=ture` must not read as off). Unset and empty are the default.
+ */
+function envReader(env: NodeJS.ProcessEnv) {
+  const problems: string[] = [];
+  const raw = (name: string): string | undefined => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const refuse = (name: string, v: string, accepted: string) => problems.push(`${name}=${JSON.stringify(v)} is not accepted: ${accepted}`);
   return {
+    problems,
+    raw,
+    refuse,
+    str(name: string, dflt: string): string {
+      return raw(name) ?? dflt;
+    },
+    bool(name: string, dflt: boolean): boolean {
+      const v = raw(name);
+      if (v === undefined) return dflt;
+      if (TRUE.includes(v.toLowerCase())) return true;
+      if (FALSE.includes(v.toLowerCase())) return false;
+      refuse(name, v, `use ${TRUE.join(', ')} (on) or ${FALSE.join(', ')} (off)`);
+      return dflt;
+    },
+    int(name: string, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+      const v = raw(name);
+      if (v === undefined) return dflt;
+      const n = /^[0-9]+$/.test(v.trim()) ? Number(v.trim()) : NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        refuse(name, v, `a whole number from ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any size' : max}`);
+        return dflt;
+      }
+      return n;
+    },
+    oneOf<T extends string>(name: string, values: readonly T[], dflt: T): T {
+      const v = raw(name);
+      if (v === undefined) return dflt;
+      if (!(values as readonly string[]).includes(v)) {
+        refuse(name, v, `one of ${values.join(', ')}`);
+        return dflt;
+      }
+      return v as T;
+    },
+    url(name: string, protocols: string[]): string | undefined {
+      const v = raw(name);
+      if (v === undefined) return undefined;
+      let u: URL | null = null;
+      try {
+        u = new URL(v);
+      } catch {
+        /* refused below */
+      }
+      if (!u || !protocols.includes(u.protocol)) refuse(name, redactUrl(v), `a URL starting ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return v;
+    },
+    /** Fastify's trustProxy: on/off, `hops:N`, or the proxies' addresses and CIDRs, comma-separated. */
+    trustProxy(name: string): boolean | number | string {
+      const v = raw(name);
+      if (v === undefined || FALSE.includes(v.toLowerCase())) return false;
+      if (TRUE.includes(v.toLowerCase())) return true;
+      if (/^hops:\d+$/.test(v)) return Number(v.slice(5));
+      if (/^[0-9a-fA-F.:/,\s]+$/.test(v)) return v.split(',').map((x) => x.trim()).filter(Boolean).join(',');
+      refuse(name, v, 'true, false, hops:N or a comma-separated list of proxy addresses/CIDRs');
+      return false;
+    },
+    time(name: string): string | undefined {
+      const v = raw(name);
+      if (v !== undefined && Number.isNaN(new Date(v).getTime())) refuse(name, v, 'an ISO 8601 time, e.g. 2026-01-31T09:00:00Z');
+      return v;
+    },
+  };
+}
+
+/** A URL as it may be shown in an error: without its password. */
+function redactUrl(v: string): string {
+  return v.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
+
+const PORT_MAX = 65_535;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const r = envReader(env);
+  const port = r.int('PORT', 8080, 0, PORT_MAX);
+  const host = r.str('HOST', '127.0.0.1');
+  const stripeApiKey = r.raw('STRIPE_API_KEY');
+  const gateway = r.oneOf('RENEWD_GATEWAY', ['sandbox', 'stripe'] as const, stripeApiKey ? 'stripe' : 'sandbox');
+  if (gateway === 'stripe' && !stripeApiKey) r.problems.push('RENEWD_GATEWAY=stripe needs STRIPE_API_KEY (a Stripe secret key, sk_live_… or sk_test_…)');
+  const operatorEmail = r.raw('RENEWD_OPERATOR_EMAIL');
+  if (operatorEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(operatorEmail)) r.refuse('RENEWD_OPERATOR_EMAIL', operatorEmail, 'an e-mail address');
+  const requestTimeoutMs = r.int('RENEWD_REQUEST_TIMEOUT_MS', 30_000);
+  const headersTimeoutMs = r.int('RENEWD_HEADERS_TIMEOUT_MS', 10_000, 1);
+  if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs)
+    r.problems.push(`RENEWD_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed RENEWD_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the headers are part of the request`);
+  const config: Config = {
     port,
     host,
-    publicUrl: env.RENEWD_PUBLIC_URL ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
-    dataDir: path.resolve(env.RENEWD_DATA_DIR ?? './data'),
-    databaseUrl: env.DATABASE_URL || undefined,
-    adminKey: env.RENEWD_ADMIN_KEY || undefined,
-    testClock: bool(env.RENEWD_TEST_CLOCK, false),
-    testClockStart: env.RENEWD_TEST_CLOCK_START || undefined,
+    publicUrl: r.url('RENEWD_PUBLIC_URL', ['http:', 'https:']) ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    dataDir: path.resolve(r.str('RENEWD_DATA_DIR', './data')),
+    databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    adminKey: r.raw('RENEWD_ADMIN_KEY'),
+    testClock: r.bool('RENEWD_TEST_CLOCK', false),
+    testClockStart: r.time('RENEWD_TEST_CLOCK_START'),
     gateway,
-    stripeApiKey: env.STRIPE_API_KEY,
-    stripeApiBase: env.STRIPE_API_BASE,
-    stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET || undefined,
-    sandboxEvents: bool(env.RENEWD_SANDBOX_EVENTS, true),
-    sandboxPort: int(env.RENEWD_SANDBOX_PORT, 12111),
-    sandboxUrl: env.RENEWD_SANDBOX_URL || undefined,
-    smtpUrl: env.SMTP_URL || undefined,
-    mailFrom: env.RENEWD_MAIL_FROM ?? 'renewd <billing@renewd.localhost>',
-    operatorEmail: env.RENEWD_OPERATOR_EMAIL || undefined,
-    worker: bool(env.RENEWD_WORKER, true),
-    workerIntervalMs: int(env.RENEWD_WORKER_INTERVAL_MS, 1000),
-    batchSize: int(env.RENEWD_BATCH_SIZE, 200),
-    concurrency: int(env.RENEWD_CONCURRENCY, 64),
-    logLevel: env.LOG_LEVEL ?? 'info',
-    seed: bool(env.RENEWD_SEED, true),
-    trustProxy: trustProxy(env.RENEWD_TRUST_PROXY),
-    authFailuresPerMinute: int(env.RENEWD_AUTH_FAILURES_PER_MINUTE, 20),
+    stripeApiKey,
+    stripeApiBase: r.url('STRIPE_API_BASE', ['http:', 'https:']),
+    sandboxPort: r.int('RENEWD_SANDBOX_PORT', 12111, 0, PORT_MAX),
+    sandboxUrl: r.url('RENEWD_SANDBOX_URL', ['http:', 'https:']),
+    smtpUrl: r.url('SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: r.str('RENEWD_MAIL_FROM', 'renewd <billing@renewd.localhost>'),
+    operatorEmail,
+    worker: r.bool('RENEWD_WORKER', true),
+    workerIntervalMs: r.int('RENEWD_WORKER_INTERVAL_MS', 1000, 1),
+    batchSize: r.int('RENEWD_BATCH_SIZE', 200, 1),
+    concurrency: r.int('RENEWD_CONCURRENCY', 64, 1),
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    seed: r.bool('RENEWD_SEED', true),
+    webhookAllowPrivate: r.bool('RENEWD_WEBHOOK_ALLOW_PRIVATE', false),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    // Above the 60 s idle timeout of common load balancers, so they never reuse a closed connection.
+    keepAliveTimeoutMs: r.int('RENEWD_KEEP_ALIVE_TIMEOUT_MS', 72_000, 1),
+    maxConnections: r.int('RENEWD_MAX_CONNECTIONS', 1024),
+    stripeWebhookSecret: r.raw('STRIPE_WEBHOOK_SECRET'),
+    sandboxEvents: r.bool('RENEWD_SANDBOX_EVENTS', true),
+    trustProxy: r.trustProxy('RENEWD_TRUST_PROXY'),
+    authFailuresPerMinute: r.int('RENEWD_AUTH_FAILURES_PER_MINUTE', 20, 1),
   };
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return config;
 }

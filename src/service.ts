@@ -93,7 +93,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
-  const webhooks = createWebhookDeliverer({ db, clock, operatorEmail: config.operatorEmail, logger });
+  const webhookTargets = { allowPrivate: config.webhookAllowPrivate };
+  const webhooks = createWebhookDeliverer({ db, clock, operatorEmail: config.operatorEmail, logger, targets: webhookTargets });
   const drainUntilIdle = async (runOnce: () => Promise<unknown>) => {
     for (let i = 0; i < 1000; i++) {
       const r = (await runOnce()) as Record<string, number> | undefined;
@@ -111,12 +112,13 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   // Gateway events (/v1/gateway-events): the Stripe endpoint's secret; the in-process sandbox gets
   // one made here and posts its events (signed the way Stripe signs them) to this service.
   const gatewayEventSecret = config.stripeWebhookSecret ?? (sandbox && config.sandboxEvents !== false ? `whsec_${randomBytes(24).toString('base64url')}` : null);
-  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail, gatewayKind: config.gateway, sandboxUrl, gatewayEventSecret };
+  const ctx: AppContext = { db, clock, engine, commands, testClock, runners, publicUrl: config.publicUrl, operatorEmail: config.operatorEmail, gatewayKind: config.gateway, sandboxUrl, gatewayEventSecret, webhookTargets };
   const app = await buildServer(ctx, {
     logger: opts.logger ?? false,
     trustProxy: config.trustProxy,
     authFailuresPerMinute: config.authFailuresPerMinute,
     plugins: opts.plugins,
+    limits: { requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs, maxConnections: config.maxConnections },
   });
   let url = config.publicUrl;
   if (opts.listen !== false) {
@@ -132,7 +134,8 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   const background = opts.worker ?? config.worker;
   if (background) {
     engine.start(config.workerIntervalMs);
-    mail.start(2000);
+    // Only a process configured to deliver touches the outbox (issue 16).
+    if (config.smtpUrl) mail.start(2000);
     webhooks.start(2000);
   }
 

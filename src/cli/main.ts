@@ -7,14 +7,15 @@ import { planCount } from '../store/plans.ts';
 import { savedTestClockTime } from '../store/test-clock.ts';
 import { startService } from '../service.ts';
 import { seedDemo, DEMO_HISTORY_DAYS } from '../engine/seed.ts';
-import { advanceClock } from '../engine/test-clock.ts';
+import { advanceClock, requireTestClockDatabase } from '../engine/test-clock.ts';
 import { DAY } from '../core/time.ts';
 import { cliPlugins } from './plugins.ts';
 
 const USAGE = `renewd — subscription renewals and payment recovery
 
 Usage:
-  renewd start [--demo]        API, worker and pages (--demo: test clock + demo data on first start)
+  renewd start [--demo]        API, worker and pages (--demo: test clock + demo data on first start,
+                               unless RENEWD_SEED=0)
   renewd worker                only the renewal worker (scale out: run several against one PostgreSQL)
   renewd migrate               apply database migrations
   renewd seed                  load the demo data set
@@ -58,20 +59,28 @@ async function main(argv: string[]) {
     }
     case 'clock': {
       if (positionals[0] !== 'advance') throw new UsageError('usage: renewd clock advance --days N | --to ISO');
-      const config = { ...loadConfig(), testClock: true };
-      const svc = await startService(config, { listen: false, worker: false });
       const days = values.days === undefined ? undefined : Number(values.days);
       if ((values.to === undefined) === (days === undefined) || (days !== undefined && !Number.isFinite(days)) || (values.to !== undefined && Number.isNaN(new Date(values.to).getTime())))
         throw new UsageError('give --days N or --to <ISO time>');
-      // The same command as the API's POST /v1/test-clock/advance and the console's button.
-      const r = await advanceClock(svc.ctx, values.to !== undefined ? { to: values.to } : { days });
-      console.log(`test clock now ${r.now.toISOString()} (${r.steps} steps of due work)`);
-      await svc.stop();
+      const config = { ...loadConfig(), testClock: true };
+      const db = await openDb(config);
+      try {
+        // The test clock is forced on for this command: only on a database that has one.
+        await requireTestClockDatabase(db);
+        const svc = await startService(config, { db, listen: false, worker: false });
+        // The same command as the API's POST /v1/test-clock/advance and the console's button.
+        const r = await advanceClock(svc.ctx, values.to !== undefined ? { to: values.to } : { days });
+        console.log(`test clock now ${r.now.toISOString()} (${r.steps} steps of due work)`);
+        await svc.stop();
+      } finally {
+        await db.close();
+      }
       return;
     }
     case 'sandbox': {
       const { runSandbox } = await import('../sandbox/main.ts');
-      const port = Number(values.port ?? process.env.RENEWD_SANDBOX_PORT ?? 12111);
+      const port = values.port !== undefined ? Number(values.port) : loadConfig().sandboxPort;
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port takes a port number (0–65535)');
       const r = await runSandbox({ port });
       console.log(`sandbox PSP (Stripe-compatible) on ${r.url} — use any sk_test_… key`);
       return;
@@ -127,7 +136,8 @@ class UsageError extends Error {}
 async function start(demo: boolean) {
   const env = loadConfig();
   const config: Config = demo ? { ...env, testClock: true } : env;
-  const fresh = demo ? await isFresh(config) : false;
+  // RENEWD_SEED=0: a demo on an empty database, without the demo data set.
+  const fresh = demo && config.seed ? await isFresh(config) : false;
   if (fresh && !config.testClockStart) {
     // The demo plays DEMO_HISTORY_DAYS of history up to today through the engine.
     config.testClockStart = new Date(Date.now() - DEMO_HISTORY_DAYS * DAY).toISOString();
@@ -144,7 +154,9 @@ async function start(demo: boolean) {
     `  operator console  ${svc.url}/console`,
     `  API docs          ${svc.url}/docs   (OpenAPI: ${svc.url}/openapi.json)`,
     svc.sandboxUrl ? `  sandbox PSP       ${svc.sandboxUrl}` : `  gateway           Stripe`,
-    `  database          ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}`}`,
+    config.databaseUrl
+      ? '  database          PostgreSQL (DATABASE_URL)'
+      : `  database          PGlite in ${config.dataDir} — embedded, for evaluation and small installs: survives a\n                    process crash, not a power loss; production: PostgreSQL (DATABASE_URL)`,
     config.testClock ? `  test clock        on, now ${svc.ctx.clock.now().toISOString()}` : '',
     svc.generatedAdminKey
       ? `  admin key         ${svc.generatedAdminKey}\n                    (generated now and shown once; stored hashed — set RENEWD_ADMIN_KEY to choose your own)`
@@ -171,7 +183,8 @@ async function isFresh(config: Config): Promise<boolean> {
 
 async function worker() {
   const config = loadConfig();
-  if (!config.databaseUrl) console.warn('renewd worker: no DATABASE_URL; using PGlite (only one process can use its data directory)');
+  if (!config.databaseUrl)
+    console.warn('renewd worker: no DATABASE_URL; using PGlite (one process per data directory; for evaluation and small installs: survives a process crash, not a power loss)');
   const svc = await startService({ ...config, gateway: config.gateway }, { listen: false, worker: true });
   console.log(`renewd worker running (batch ${config.batchSize}, ${config.concurrency} gateway calls in flight)`);
   const shutdown = async () => {

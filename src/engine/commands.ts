@@ -13,7 +13,7 @@ import { freePlanId, insertPlan, planExists, setPlanArchived } from '../store/pl
 import { insertSubscription, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
 import { attemptsOfAccount, customerRetriesSince, invoiceById, invoicesOfAccount } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
-import { CardRejectedError, type CardInput } from '../gateway/types.ts';
+import { CardRejectedError, PaymentMethodRefusedError, type CardInput } from '../gateway/types.ts';
 import type { Engine } from './engine.ts';
 import { CommandError } from '../core/errors.ts';
 
@@ -157,6 +157,8 @@ export class Commands {
       else throw new CommandError('invalid', 'validation_error', 'card or token is required');
     } catch (err) {
       if (err instanceof CardRejectedError) throw new CommandError('payment_failed', 'card_rejected', err.message, { code: err.code, decline_code: err.decline_code });
+      if (err instanceof PaymentMethodRefusedError)
+        throw new CommandError('invalid', 'payment_method_refused', err.message, { gateway_code: err.code, errors: [{ field: 'token', message: err.message }] });
       throw err;
     }
     const now = this.clock.now();

@@ -5,6 +5,7 @@ import type { Engine } from './engine.ts';
 import type { Commands } from './commands.ts';
 import type { TestClock } from './clock.ts';
 import type { Runner } from './advance.ts';
+import type { AddressPolicy } from '../lib/public-address.ts';
 
 export interface AppContext {
   db: Db;
@@ -23,4 +24,6 @@ export interface AppContext {
   sandboxUrl: string | null;
   /** The endpoint secret (whsec_…) gateway events are verified with (STRIPE_WEBHOOK_SECRET; generated for the in-process sandbox); null: not accepted. */
   gatewayEventSecret?: string | null;
+  /** Which addresses webhook endpoints may point at (public only unless RENEWD_WEBHOOK_ALLOW_PRIVATE). */
+  webhookTargets: AddressPolicy;
 }

@@ -6,6 +6,8 @@ import { DAY, HOUR } from '../core/time.ts';
 import { advanceTestClock } from './advance.ts';
 import type { TestClock } from './clock.ts';
 import type { AppContext } from './context.ts';
+import type { Db } from '../store/db.ts';
+import { savedTestClockTime } from '../store/test-clock.ts';
 
 /** Exactly one of these. */
 export interface AdvanceTarget {
@@ -29,4 +31,22 @@ export async function advanceClock(ctx: Pick<AppContext, 'db' | 'testClock' | 'r
   });
   queues.set(tc, run.catch(() => {}));
   return run;
+}
+
+/**
+ * Refuses to turn the test clock on for a database that was not created with one (issue 16): a
+ * command that forces the test clock (`renewd clock advance`) on a real installation's database
+ * would start the clock at "now" and bill every renewal of the days it skips, early, for real.
+ * A database has a test clock when a process started on it with RENEWD_TEST_CLOCK=1 or --demo.
+ */
+export async function requireTestClockDatabase(db: Db): Promise<void> {
+  // A database not migrated yet has no settings table: no test clock either.
+  const saved = await savedTestClockTime(db).catch(() => null);
+  if (saved === null)
+    throw new CommandError(
+      'conflict',
+      'test_clock_disabled',
+      'this database has no test clock, so its time is the real time: advancing it would renew and charge subscriptions early. ' +
+        'The test clock is only for databases created with RENEWD_TEST_CLOCK=1 (or renewd start --demo). Nothing was changed.',
+    );
 }

@@ -11,7 +11,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import Stripe from 'stripe';
 import { classifyDecline } from '../core/declines.ts';
 import { GatewayError } from './errors.ts';
-import { CardRejectedError, type CardInput, type ChargeRequest, type ChargeResult, type Gateway, type GatewayCharge, type PaymentMethodDetails, type RawDecline } from './types.ts';
+import { CardRejectedError, PaymentMethodRefusedError, type CardInput, type ChargeRequest, type ChargeResult, type Gateway, type GatewayCharge, type PaymentMethodDetails, type RawDecline } from './types.ts';
 
 export interface StripeGatewayOptions {
   apiKey: string;
@@ -123,6 +123,11 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
         const id = token.startsWith('tok_') ? (await stripe.paymentMethods.create({ type: 'card', card: { token } })).id : token;
         return details(await stripe.paymentMethods.attach(id, { customer: customer_ref }));
       } catch (err) {
+        // Stripe refusing the token itself (invalid_request_error on anything but our customer:
+        // resource_missing, already attached elsewhere…) is the customer's input, a 4xx upstream.
+        const e = err as StripeErr;
+        if (err instanceof Stripe.errors.StripeInvalidRequestError && e.statusCode !== undefined && e.statusCode < 500 && ![401, 403, 409, 429].includes(e.statusCode) && e.param !== 'customer')
+          throw new PaymentMethodRefusedError(e.message || 'The payment method was refused.', e.code ?? 'invalid_request_error');
         rethrow(err, 'save the payment method');
       }
     },

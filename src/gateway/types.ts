@@ -96,3 +96,18 @@ export class CardRejectedError extends Error {
     this.name = 'CardRejectedError';
   }
 }
+
+/**
+ * Thrown by attachToken when the gateway refuses the payment method reference the customer gave
+ * (no such payment method or token, one already used for another customer): the customer's input,
+ * not a fault of renewd or of the gateway. `code` is the gateway's (Stripe: resource_missing,
+ * payment_method_unexpected_state…), `message` its reason.
+ */
+export class PaymentMethodRefusedError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message);
+    this.code = code;
+    this.name = 'PaymentMethodRefusedError';
+  }
+}

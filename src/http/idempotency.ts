@@ -6,8 +6,16 @@
 //
 // Routes opt in with `config: { idempotent: true }`; the header stays optional. Answers are kept
 // 24 hours (service clock). Server errors (5xx) and rate-limit answers (429) are not kept: the
-// same key may be sent again. Only a keyed hash of the request is stored, never its body (a
-// sandbox card number stays out of the database).
+// same key may be sent again. Only a keyed hash of the request is stored, never its body.
+//
+// Card data never enters the hash (issue 16): a hash over a card number, expiry or CVC can be
+// checked against guesses by anyone who reads the database (the hash secret sits in it too), and a
+// 3-digit CVC falls after a thousand tries. So the request's fingerprint replaces a body's `card`
+// object by a fixed marker before hashing. "The same request" for a card body therefore means the
+// same caller, method, path and non-card fields (`type`, `token`): the same key sent again with
+// another card number replays the first answer (its last4 says which card was saved) instead of
+// answering 422. The key names the operation "replace this account's card"; comparing the cards
+// would need something derived from them at rest, which is what must not be there.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { AppContext } from '../engine/context.ts';
@@ -80,8 +88,18 @@ function hashSecret(db: Db): Promise<string> {
   return s;
 }
 
+/** Marker standing for the card data of a request body in its fingerprint. */
+export const CARD_MARKER = '[card data: not fingerprinted]';
+
+/** The body as fingerprinted: a top-level `card` object (number, expiry, CVC) replaced by CARD_MARKER. */
+export function fingerprintBody(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const o = body as Record<string, unknown>;
+  return 'card' in o && o.card !== undefined ? { ...o, card: CARD_MARKER } : o;
+}
+
 export async function requestHash(db: Db, method: string, url: string, body: unknown): Promise<string> {
-  return createHmac('sha256', await hashSecret(db)).update(`${method}\n${url}\n${canonicalJson(body)}`).digest('hex');
+  return createHmac('sha256', await hashSecret(db)).update(`${method}\n${url}\n${canonicalJson(fingerprintBody(body))}`).digest('hex');
 }
 
 function scopeOf(req: FastifyRequest): string | null {

@@ -31,14 +31,50 @@ export interface ServerOptions {
   trustProxy?: boolean | number | string;
   /** Wrong keys or tokens per client address per minute before 429 (default 20; a correct key is never refused). */
   authFailuresPerMinute?: number;
+  /** Slow clients (issue 16): defaults as config.ts's. */
+  limits?: Partial<ConnectionLimits>;
+}
+
+export interface ConnectionLimits {
+  /** The whole request (headers and body) must arrive within this; 0: no limit. */
+  requestTimeoutMs: number;
+  /** The headers must arrive within this. */
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** Connections open at once; a connection over the cap is closed at once. */
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnections: 1024 };
+
+/**
+ * Node's http options for these limits. Node checks the request and header timeouts on a timer
+ * (every 30 s by default), so a slow client could stay that much longer: the timer runs at a
+ * quarter of the shortest timeout, at most every second.
+ */
+function httpOptions(l: ConnectionLimits) {
+  const shortest = Math.min(...[l.requestTimeoutMs, l.headersTimeoutMs].filter((ms) => ms > 0));
+  const headersTimeout = l.requestTimeoutMs > 0 ? Math.min(l.headersTimeoutMs, l.requestTimeoutMs) : l.headersTimeoutMs;
+  return {
+    requestTimeout: l.requestTimeoutMs,
+    headersTimeout,
+    keepAliveTimeout: l.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Number.isFinite(shortest) ? Math.max(10, Math.min(1000, Math.floor(shortest / 4))) : 30_000,
+  };
 }
 
 export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Promise<FastifyInstance> {
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
   const app = Fastify({
     logger: withRedaction(opts.logger ?? false),
     // A hop count trusts that many proxies in front (Fastify's types take it as a function).
     trustProxy: typeof opts.trustProxy === 'number' ? ((hops: number) => (_addr: string, i: number) => i < hops)(opts.trustProxy) : (opts.trustProxy ?? false),
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    // Slow clients (slow headers, a body that trickles, idle keep-alive) are cut off, and the
+    // connections are capped, so a few hundred sockets cannot hold the server.
+    http: httpOptions(limits),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     // Closed schemas: wrong types and unknown fields are refused, never coerced or dropped.
     // `example` is an OpenAPI annotation on schemas: known to the validator, never checked.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, keywords: ['example'] } },
@@ -101,6 +137,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   await app.register(idempotency, { ctx });
   // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
   for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, linkRoutes, helpRoutes, authenticationRoutes, adminKeyRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
+  if (limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
   return app;
 }
 

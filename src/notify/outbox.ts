@@ -4,7 +4,8 @@
 // key twice is one e-mail (a re-run step, a retried request), and receivers can dedupe on it.
 import type { Queryable } from '../store/db.ts';
 import { newId } from '../store/ids.ts';
-import { insertNotification } from '../store/outbox.ts';
+import { CommandError } from '../core/errors.ts';
+import { getNotification, insertNotification, REQUEUEABLE_STATUSES, requeueNotifications, type NotificationDetail } from '../store/outbox.ts';
 import { renderEmail, type EmailContext, type TemplateName } from './templates.ts';
 
 export { getNotification, listNotifications } from '../store/outbox.ts';
@@ -37,4 +38,24 @@ export async function enqueueEmail(q: Queryable, n: EnqueueEmail): Promise<strin
     dedupe_key: n.dedupe_key,
     now: n.now,
   });
+}
+
+/**
+ * The operator puts an e-mail no sender will try again back in the queue: 'kept' (written by a
+ * process without SMTP_URL before issue 16: it was never sent) or 'failed' (every attempt
+ * refused). The next sender configured with SMTP sends it, with its dedupe key and Message-ID.
+ * Refused: no such e-mail (not_found), one sent or still queued (conflict not_requeueable).
+ */
+export async function requeueEmail(q: Queryable, id: string, now: Date): Promise<NotificationDetail> {
+  const [done] = await requeueNotifications(q, { ids: [id], statuses: REQUEUEABLE_STATUSES }, now);
+  const n = await getNotification(q, id);
+  if (!n) throw new CommandError('not_found', 'not_found', `no notification ${id}`);
+  if (!done)
+    throw new CommandError('conflict', 'not_requeueable', `this e-mail is ${n.status}: only ${REQUEUEABLE_STATUSES.join(' or ')} e-mails are re-queued (a pending one is sent by the next sender with SMTP)`, { email_status: n.status });
+  return n;
+}
+
+/** Every 'kept' e-mail back in the queue (the console's "Re-queue all kept"); returns how many. */
+export async function requeueKeptEmails(q: Queryable, now: Date): Promise<number> {
+  return (await requeueNotifications(q, { ids: null, statuses: ['kept'] }, now)).length;
 }

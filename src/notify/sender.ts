@@ -7,7 +7,11 @@
 //      'failed' after maxAttempts.
 // A crash between 2 and 3 leaves the row 'sending'; when its lease runs out it is claimed and sent
 // again with the same Message-ID and dedupe key: at-least-once delivery that receivers dedupe.
-// Without an SMTP URL nothing is sent: due rows are marked 'kept' (the console shows the outbox).
+// Without an SMTP URL this sender does nothing at all (issue 16): a second worker or a CLI command
+// started without SMTP_URL must not touch the outbox's delivery state, or it would take e-mails
+// from the process that can send them. Unsent e-mails stay 'pending' (the console shows them) until
+// a process with SMTP_URL runs. ('kept' rows of earlier versions are re-queued by the operator:
+// requeueEmail in outbox.ts.)
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type { Clock } from '../core/clock.ts';
@@ -15,7 +19,7 @@ import type { Logger } from '../lib/log.ts';
 import { createPoller, type Poller } from '../lib/poller.ts';
 import { mapPool } from '../lib/pool.ts';
 import type { Db } from '../store/db.ts';
-import { claimDueNotifications, keepDueNotifications, markNotificationFailed, markNotificationSent, type ClaimedNotification } from '../store/outbox.ts';
+import { claimDueNotifications, markNotificationFailed, markNotificationSent, type ClaimedNotification } from '../store/outbox.ts';
 
 export interface MailSenderOptions {
   db: Db;
@@ -43,8 +47,6 @@ export interface MailRoundResult {
   failed: number;
   /** Failed this time, scheduled again. */
   retrying: number;
-  /** No SMTP configured: kept in the outbox. */
-  kept: number;
 }
 
 export interface MailSender {
@@ -87,11 +89,6 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
     });
   type Transport = ReturnType<typeof openTransport>;
 
-  async function keep(): Promise<MailRoundResult> {
-    const kept = await keepDueNotifications(db, clock.now(), batchSize);
-    return { sent: 0, failed: 0, retrying: 0, kept };
-  }
-
   async function deliver(transport: Transport, row: ClaimedNotification, out: MailRoundResult) {
     try {
       await transport.sendMail({
@@ -118,8 +115,8 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
   }
 
   async function runOnce(): Promise<MailRoundResult> {
-    if (!smtpUrl) return keep();
-    const out: MailRoundResult = { sent: 0, failed: 0, retrying: 0, kept: 0 };
+    const out: MailRoundResult = { sent: 0, failed: 0, retrying: 0 };
+    if (!smtpUrl) return out; // not configured to deliver: the outbox is left as it is
     const now = clock.now();
     const rows = await claimDueNotifications(db, now, batchSize, new Date(now.getTime() + leaseMs));
     if (rows.length === 0) return out;

@@ -4,7 +4,10 @@
 //   webhook_deliveries ──deliverer.runOnce──▶ POST url
 //     └─ webhook_delivery_attempts (one row per try)
 import type { Clock } from '../core/clock.ts';
+import http from 'node:http';
+import https from 'node:https';
 import type { Logger } from '../lib/log.ts';
+import { guardedLookup, isIpLiteral, resolvePublic, type AddressPolicy } from '../lib/public-address.ts';
 import { createPoller, type Poller } from '../lib/poller.ts';
 import { mapPool } from '../lib/pool.ts';
 import type { Db } from '../store/db.ts';
@@ -29,7 +32,13 @@ export const WEBHOOK_RETRY_SCHEDULE_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3
 export interface WebhookDelivererOptions {
   db: Db;
   clock: Clock;
+  /**
+   * Tests only: send through this instead of renewd's own HTTP client. The target's addresses are
+   * still checked first, but the connection is not pinned to them as renewd's client pins it.
+   */
   fetchImpl?: typeof fetch;
+  /** Which addresses deliveries may reach (default: public ones only). */
+  targets?: AddressPolicy;
   /** Per request (default 10 s). */
   timeoutMs?: number;
   batchSize?: number;
@@ -72,7 +81,8 @@ export function deliveryBody(p: WebhookPayload): string {
 
 export function createWebhookDeliverer(opts: WebhookDelivererOptions): WebhookDeliverer {
   const { db, clock } = opts;
-  const fetchImpl = opts.fetchImpl ?? fetch;
+  const targets = opts.targets ?? { allowPrivate: false };
+  const send = opts.fetchImpl ? viaFetch(opts.fetchImpl, targets) : viaPinnedHttp(targets);
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const batchSize = opts.batchSize ?? 50;
   const concurrency = Math.max(1, opts.concurrency ?? 8);
@@ -87,28 +97,23 @@ export function createWebhookDeliverer(opts: WebhookDelivererOptions): WebhookDe
     const t = Math.floor(now.getTime() / 1000);
     const started = performance.now();
     try {
-      const res = await fetchImpl(d.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': userAgent,
-          [SIGNATURE_HEADER]: signatureHeader(d.secret, body, t),
-          [EVENT_ID_HEADER]: d.payload.id,
-          'Renewd-Delivery-Id': d.id,
-          'Renewd-Delivery-Attempt': String(d.attempts),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await res.text().catch(() => '');
+      const res = await send(d.url, {
+        'content-type': 'application/json',
+        'user-agent': userAgent,
+        [SIGNATURE_HEADER]: signatureHeader(d.secret, body, t),
+        [EVENT_ID_HEADER]: d.payload.id,
+        'Renewd-Delivery-Id': d.id,
+        'Renewd-Delivery-Attempt': String(d.attempts),
+      }, body, AbortSignal.timeout(timeoutMs));
+      const text = res.text;
       const ms = Math.round(performance.now() - started);
       if (res.status >= 200 && res.status < 300) return { status: res.status, error: null, ms };
       const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
       return { status: res.status, error: `HTTP ${res.status}${snippet ? `: ${snippet}` : ''}`, ms };
     } catch (err) {
-      const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-      const why = e.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : [e.message, e.cause?.code ?? e.cause?.message].filter(Boolean).join(': ');
+      const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+      if (e.code === 'EADDRREFUSED') return { status: null, error: `not sent: ${e.message} (webhooks go to public addresses only)`, ms: 0 };
+      const why = e.name === 'TimeoutError' || (e.name === 'AbortError' && (e.cause as { name?: string } | undefined)?.name === 'TimeoutError') ? `timed out after ${timeoutMs} ms` : [e.message, e.cause?.code ?? e.cause?.message].filter(Boolean).join(': ');
       return { status: null, error: why || String(err), ms: Math.round(performance.now() - started) };
     }
   }
@@ -190,5 +195,52 @@ export function createWebhookDeliverer(opts: WebhookDelivererOptions): WebhookDe
     async stop() {
       await poller?.stop();
     },
+  };
+}
+
+type Send = (url: string, headers: Record<string, string>, body: string, signal: AbortSignal) => Promise<{ status: number; text: string }>;
+
+/** Of an answer, only its start is kept (the delivery's error shows 200 characters). */
+const ANSWER_BYTES = 4096;
+
+/**
+ * renewd's own client: node:http(s) with `guardedLookup`, so the address checked is the address
+ * connected to (a literal IP is checked before, as no lookup runs for it). Redirects are never
+ * followed: a 3xx is the answer, and a failure.
+ */
+function viaPinnedHttp(targets: AddressPolicy): Send {
+  const lookup = guardedLookup(targets);
+  return async (url, headers, body, signal) => {
+    const u = new URL(url);
+    if (isIpLiteral(u.hostname)) await resolvePublic(u.hostname, targets);
+    return new Promise((resolve, reject) => {
+      const req = (u.protocol === 'https:' ? https : http).request(
+        u,
+        { method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, lookup: lookup as never, agent: false, signal },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            if (size < ANSWER_BYTES) chunks.push(c);
+            size += c.length;
+            if (size >= ANSWER_BYTES) res.destroy();
+          });
+          const done = () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8').slice(0, ANSWER_BYTES) });
+          res.on('end', done);
+          res.on('close', done);
+          res.on('error', done);
+        },
+      );
+      req.on('error', (err) => reject(signal.aborted ? signal.reason : err));
+      req.end(body);
+    });
+  };
+}
+
+function viaFetch(fetchImpl: typeof fetch, targets: AddressPolicy): Send {
+  return async (url, headers, body, signal) => {
+    await resolvePublic(new URL(url).hostname, targets);
+    const res = await fetchImpl(url, { method: 'POST', headers, body, redirect: 'manual', signal });
+    return { status: res.status, text: await res.text().catch(() => '') };
   };
 }

@@ -3,6 +3,7 @@
 // event-type list must follow. A broken rule is a CommandError of kind invalid naming the field.
 import { invalidFields } from '../core/errors.ts';
 import { newSecret } from '../lib/crypto.ts';
+import { AddressRefusedError, checkUrlHost, type AddressPolicy } from '../lib/public-address.ts';
 import type { Queryable } from '../store/db.ts';
 import { newId } from '../store/ids.ts';
 import { insertEndpoint, updateEndpointRow, type EndpointStatus, type WebhookEndpoint } from '../store/webhooks.ts';
@@ -24,7 +25,10 @@ function invalid(field: string, message: string) {
   return invalidFields('validation_error', `${field}: ${message}`, [{ field, message }]);
 }
 
-function checkUrl(url: string): string {
+/** Webhooks go to public addresses unless the installation allows private ones (development). */
+export const PUBLIC_ONLY: AddressPolicy = { allowPrivate: false };
+
+async function checkUrl(url: string, targets: AddressPolicy): Promise<string> {
   let u: URL;
   try {
     u = new URL(url);
@@ -32,6 +36,12 @@ function checkUrl(url: string): string {
     throw invalid('url', `"${url}" is not a valid URL`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid('url', 'only http and https URLs can receive webhooks');
+  try {
+    await checkUrlHost(u, targets);
+  } catch (err) {
+    if (!(err instanceof AddressRefusedError)) throw err;
+    throw invalid('url', `${err.message}: webhooks are sent to public addresses only (RENEWD_WEBHOOK_ALLOW_PRIVATE=1 allows private ones, for development)`);
+  }
   return u.toString();
 }
 
@@ -43,9 +53,9 @@ function checkEventTypes(types: string[]): string[] {
 
 export async function createEndpoint(
   q: Queryable,
-  input: { url: string; event_types: string[]; description?: string | null; now: Date },
+  input: { url: string; event_types: string[]; description?: string | null; now: Date; targets?: AddressPolicy },
 ): Promise<CreatedWebhookEndpoint> {
-  const url = checkUrl(input.url);
+  const url = await checkUrl(input.url, input.targets ?? PUBLIC_ONLY);
   const types = checkEventTypes(input.event_types);
   const secret = newSecret('whsec');
   const ep = await insertEndpoint(q, { id: newId('we'), url, secret, event_types: types, description: input.description ?? null, now: input.now });
@@ -60,9 +70,9 @@ export async function createEndpoint(
 export async function updateEndpoint(
   q: Queryable,
   id: string,
-  input: { url?: string; event_types?: string[]; description?: string | null; status?: EndpointStatus; now: Date },
+  input: { url?: string; event_types?: string[]; description?: string | null; status?: EndpointStatus; now: Date; targets?: AddressPolicy },
 ): Promise<WebhookEndpoint | null> {
-  const url = input.url !== undefined ? checkUrl(input.url) : null;
+  const url = input.url !== undefined ? await checkUrl(input.url, input.targets ?? PUBLIC_ONLY) : null;
   const types = input.event_types !== undefined ? checkEventTypes(input.event_types) : null;
   if (input.status !== undefined && input.status !== 'enabled' && input.status !== 'disabled') throw invalid('status', 'enabled or disabled');
   return updateEndpointRow(q, id, {

@@ -1,6 +1,7 @@
 // One small database interface over both engines: a PostgreSQL server through `pg`, or the
 // embedded PGlite (WASM PostgreSQL) in a data directory. Same SQL for both.
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -93,8 +94,16 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   // Loaded on first use: the WASM database costs ~45 MB of memory, which a worker on a
   // PostgreSQL server should not carry.
   const { PGlite } = await import('@electric-sql/pglite');
-  // No dataDir: in memory (tests). Otherwise a directory on disk that survives restarts.
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  // No dataDir: in memory (tests). Otherwise a directory on disk that survives restarts, used by
+  // one process at a time (data-dir-lock.ts).
+  const release = dataDir ? lockDataDir(dataDir) : () => {};
+  let db: InstanceType<typeof PGlite>;
+  try {
+    db = await PGlite.create(dataDir ? { dataDir } : {});
+  } catch (err) {
+    release();
+    throw err;
+  }
   const int8 = (v: string) => Number(v);
   return {
     kind: 'pglite',
@@ -113,7 +122,11 @@ export async function openPglite(dataDir?: string): Promise<Db> {
       );
     },
     async close() {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        release();
+      }
     },
   };
 }

@@ -106,19 +106,22 @@ export interface ClaimedNotification {
   attempts: number;
 }
 
-/** No SMTP: marks up to `limit` due e-mails 'kept'. Returns how many. */
-export async function keepDueNotifications(q: Queryable, now: Date, limit: number): Promise<number> {
-  const rows = await q.query(
-    `WITH due AS (
-       SELECT id FROM notifications
-        WHERE status IN ('pending', 'sending') AND next_attempt_at <= $1
-        ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-     UPDATE notifications n SET status = 'kept', next_attempt_at = NULL
-       FROM due WHERE n.id = due.id
-     RETURNING n.id`,
-    [now, limit],
+/** Statuses an operator may put back in the queue: never delivered, and no sender will try again. */
+export const REQUEUEABLE_STATUSES = ['kept', 'failed'] as const;
+
+/**
+ * Puts e-mails that no sender will try again ('kept' by an earlier version without SMTP, or
+ * 'failed') back in the queue, due at `now` with a fresh count of attempts. `ids` null: every
+ * such e-mail of `status`. Returns the ids re-queued.
+ */
+export async function requeueNotifications(q: Queryable, sel: { ids: string[] | null; statuses: readonly string[] }, now: Date): Promise<string[]> {
+  const rows = await q.query<{ id: string }>(
+    `UPDATE notifications SET status = 'pending', next_attempt_at = $1, attempts = 0, last_error = NULL
+      WHERE status = ANY($2::text[]) AND ($3::text[] IS NULL OR id = ANY($3::text[]))
+      RETURNING id`,
+    [now, [...sel.statuses], sel.ids],
   );
-  return rows.length;
+  return rows.map((r) => r.id);
 }
 
 /** Claims up to `limit` due e-mails: status 'sending', attempts + 1, leased until leaseUntil. */

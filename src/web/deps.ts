@@ -3,7 +3,7 @@
 import type { AppContext } from '../engine/context.ts';
 import { HelpDesk, type HelpRequestStatus } from '../engine/help.ts';
 import type { HelpRequest } from '../core/types.ts';
-import { getNotification, listNotifications, type NotificationDetail, type NotificationSummary } from '../notify/outbox.ts';
+import { getNotification, listNotifications, requeueEmail, requeueKeptEmails, type NotificationDetail, type NotificationSummary } from '../notify/outbox.ts';
 import { createEndpoint, listDeliveries, listEndpoints, updateEndpoint, type WebhookDelivery, type WebhookEndpoint } from '../notify/webhook-endpoints.ts';
 
 // The pages read the same records the API answers with (one definition each, where it is made).
@@ -20,6 +20,10 @@ export interface WebDeps {
   closeHelpRequest(id: string): Promise<unknown>;
   listNotifications(filter: { account_id?: string; limit?: number }): Promise<NotificationView[]>;
   getNotification(id: string): Promise<NotificationDetail | null>;
+  /** The API's POST /v1/notifications/{id}/requeue: a CommandError when the e-mail is missing or not kept/failed. */
+  requeueNotification(id: string): Promise<NotificationDetail>;
+  /** The API's POST /v1/notifications/requeue-kept: how many. */
+  requeueKeptNotifications(): Promise<number>;
   /** null when the webhook part is not there. */
   webhooks: null | {
     endpoints(): Promise<WebhookEndpointView[]>;
@@ -40,12 +44,14 @@ export function webDeps(ctx: AppContext): WebDeps {
     closeHelpRequest: (id) => desk.close(id),
     listNotifications: (f) => listNotifications(ctx.db, { account_id: f.account_id, limit: f.limit }),
     getNotification: (id) => getNotification(ctx.db, id),
+    requeueNotification: (id) => requeueEmail(ctx.db, id, ctx.clock.now()),
+    requeueKeptNotifications: () => requeueKeptEmails(ctx.db, ctx.clock.now()),
     // The same functions as the API's /v1/webhook-endpoints routes (src/http/routes/webhooks.ts).
     webhooks: {
       endpoints: () => listEndpoints(ctx.db),
       deliveries: (f) => listDeliveries(ctx.db, f.endpoint_id ?? null, { limit: f.limit }),
-      create: (input) => createEndpoint(ctx.db, { ...input, now: ctx.clock.now() }),
-      setStatus: (id, status) => updateEndpoint(ctx.db, id, { status, now: ctx.clock.now() }),
+      create: (input) => createEndpoint(ctx.db, { ...input, now: ctx.clock.now(), targets: ctx.webhookTargets }),
+      setStatus: (id, status) => updateEndpoint(ctx.db, id, { status, now: ctx.clock.now(), targets: ctx.webhookTargets }),
     },
   };
 }

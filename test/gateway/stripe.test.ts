@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayError } from '../../src/gateway/errors.ts';
 import { createGatewayFromConfig } from '../../src/gateway/index.ts';
-import { CardRejectedError } from '../../src/gateway/types.ts';
+import { CardRejectedError, PaymentMethodRefusedError } from '../../src/gateway/types.ts';
 import { ManualClock, chargeReq, customerWithCard, newKey, startHarness, type Harness } from '../sandbox/harness.ts';
 
 const H = 3_600_000;
@@ -92,6 +92,24 @@ describe('test cards of payments-facts §7 through the adapter', () => {
     const d = await h.gateway.attachToken(cus, 'pm_card_chargeDeclinedInsufficientFunds');
     const r = await h.gateway.charge(chargeReq({ customer_ref: cus, payment_method_ref: d.gateway_ref }, newKey()));
     assert.equal(r.reason, 'insufficient_funds');
+  });
+
+  test('attachToken: a token the gateway does not know is the customer\'s input (PaymentMethodRefusedError), an unknown customer stays our fault', async () => {
+    const cus = await h.gateway.createCustomer({ account_id: 'e', email: 'e@example.test', name: 'E' });
+    for (const token of ['pm_nope', 'tok_nope']) {
+      const err = await h.gateway.attachToken(cus, token).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof PaymentMethodRefusedError, `${token}: ${String(err)}`);
+      assert.equal(err.code, 'resource_missing');
+      assert.match(err.message, /nope/);
+    }
+    // Attached to another customer already: refused too, with Stripe's reason.
+    const other = await h.gateway.createCustomer({ account_id: 'f', email: 'f@example.test', name: 'F' });
+    const pm = await h.gateway.attachToken(other, 'pm_card_visa');
+    const taken = await h.gateway.attachToken(cus, pm.gateway_ref).then(() => null, (e: unknown) => e);
+    assert.ok(taken instanceof PaymentMethodRefusedError, String(taken));
+    assert.equal(taken.code, 'payment_method_unexpected_state');
+    const noCustomer = await h.gateway.attachToken('cus_nope', 'pm_card_visa').then(() => null, (e: unknown) => e);
+    assert.ok(noCustomer instanceof GatewayError && noCustomer.code === 'gateway_invalid_request', String(noCustomer));
   });
 });
 

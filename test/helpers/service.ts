@@ -52,6 +52,8 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
     // The sandbox's own events (Stripe webhooks) would settle attempts at a moment no test chooses;
     // the tests of gateway events turn them on (config: { sandboxEvents: true }) and deliver them.
     sandboxEvents: false,
+    // The tests' webhook receivers listen on 127.0.0.1.
+    webhookAllowPrivate: true,
     ...opts.config,
   };
   const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: suiteLogger() });

@@ -4,7 +4,8 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
-import { enqueueEmail, getNotification, listNotifications } from '../../src/notify/outbox.ts';
+import { enqueueEmail, getNotification, listNotifications, requeueEmail, requeueKeptEmails } from '../../src/notify/outbox.ts';
+import { CommandError } from '../../src/core/errors.ts';
 import { createMailSender, messageIdFor } from '../../src/notify/sender.ts';
 import { CATALOGS, type EmailContext } from '../../src/notify/templates.ts';
 import { DECLINE_REASONS } from '../../src/core/types.ts';
@@ -84,7 +85,7 @@ for (const engine of ENGINES) {
       await enqueue('renewal_failed:de', ctx('de-DE', { reason: 'card_expired_or_inactive', time_zone: 'Europe/Berlin' }), new Date(T0), 'acct_de', 'de@beta.example');
       const sender = createMailSender({ db: t.db, clock, smtpUrl: smtp.url, from: FROM });
       const r = await sender.runOnce();
-      assert.deepEqual(r, { sent: DECLINE_REASONS.length + 1, failed: 0, retrying: 0, kept: 0 });
+      assert.deepEqual(r, { sent: DECLINE_REASONS.length + 1, failed: 0, retrying: 0 });
       assert.equal(smtp.messages.length, DECLINE_REASONS.length + 1);
 
       for (const reason of DECLINE_REASONS) {
@@ -115,7 +116,7 @@ for (const engine of ENGINES) {
 
       const rows = await listNotifications(t.db, {});
       assert.ok(rows.every((n) => n.status === 'sent' && n.sent_at?.toISOString() === T0 && n.attempts === 1));
-      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0, kept: 0 }, 'nothing is sent twice');
+      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0 }, 'nothing is sent twice');
       assert.equal(smtp.messages.length, DECLINE_REASONS.length + 1);
     });
 
@@ -128,7 +129,7 @@ for (const engine of ENGINES) {
 
       const expected = [1, 2, 4]; // minutes after attempts 1, 2, 3
       for (let i = 0; i < 3; i++) {
-        assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 1, kept: 0 });
+        assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 1 });
         const r = await row();
         assert.equal(r.status, 'pending');
         assert.equal(r.attempts, i + 1);
@@ -136,10 +137,10 @@ for (const engine of ENGINES) {
         assert.equal(new Date(r.next_attempt_at).getTime(), clock.now().getTime() + expected[i] * MIN);
         // Not due yet: nothing is claimed.
         clock.advance(expected[i] * MIN - 1000);
-        assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0, kept: 0 });
+        assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0 });
         clock.advance(1000);
       }
-      assert.deepEqual(await sender.runOnce(), { sent: 1, failed: 0, retrying: 0, kept: 0 });
+      assert.deepEqual(await sender.runOnce(), { sent: 1, failed: 0, retrying: 0 });
       const r = await row();
       assert.equal(r.status, 'sent');
       assert.equal(r.attempts, 4);
@@ -162,7 +163,7 @@ for (const engine of ENGINES) {
       assert.equal(n.status, 'failed');
       assert.equal(n.attempts, 3);
       assert.match(n.last_error!, /451/);
-      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0, kept: 0 });
+      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0 });
       assert.equal(smtp.messages.length, 0);
     });
 
@@ -180,7 +181,7 @@ for (const engine of ENGINES) {
       clock.advance(4 * MIN);
       assert.equal((await sender.runOnce()).sent, 0, 'the lease still holds: not claimed');
       clock.advance(MIN);
-      assert.deepEqual(await sender.runOnce(), { sent: 1, failed: 0, retrying: 0, kept: 0 });
+      assert.deepEqual(await sender.runOnce(), { sent: 1, failed: 0, retrying: 0 });
       const copies = smtp.messages.filter((m) => m.headers['x-renewd-dedupe-key'] === 'crash');
       assert.equal(copies.length, 2, 'at least once: the receiver sees the same e-mail twice');
       assert.equal(copies[0].headers['message-id'], copies[1].headers['message-id']);
@@ -189,7 +190,7 @@ for (const engine of ENGINES) {
       assert.equal(smtp.messages.filter((m) => m.headers['x-renewd-dedupe-key'] === 'done').length, 1);
 
       clock.advance(30 * 24 * 60 * MIN);
-      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0, kept: 0 });
+      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0 });
       assert.equal(smtp.messages.length, 3);
       const crash = (await listNotifications(t.db, {})).find((n) => n.dedupe_key === 'crash')!;
       assert.equal(crash.status, 'sent');
@@ -216,19 +217,44 @@ for (const engine of ENGINES) {
       assert.equal(new Set(keys).size, 24);
     });
 
-    test('without an SMTP URL e-mails are kept in the outbox, nothing is sent', async () => {
+    test('a sender without an SMTP URL leaves the outbox untouched; the next one with SMTP sends it all', async () => {
       const clock = manualClock(T0);
       await enqueue('keep-1');
       await enqueue('keep-2');
-      const sender = createMailSender({ db: t.db, clock, from: FROM });
-      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0, kept: 2 });
-      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0, kept: 0 });
-      const rows = await listNotifications(t.db, {});
-      assert.deepEqual(rows.map((r) => r.status), ['kept', 'kept']);
+      const state = () => t.db.query<{ status: string; attempts: number; next_attempt_at: Date | null }>('SELECT status, attempts, next_attempt_at FROM notifications ORDER BY id');
+      const before = await state();
+      const idle = createMailSender({ db: t.db, clock, from: FROM });
+      clock.advance(60 * MIN);
+      assert.deepEqual(await idle.runOnce(), { sent: 0, failed: 0, retrying: 0 });
+      assert.deepEqual(await state(), before, 'a process that cannot deliver changed the delivery state');
+      assert.deepEqual(before.map((r) => r.status), ['pending', 'pending']);
       assert.equal(smtp.messages.length, 0);
+      const rows = await listNotifications(t.db, {});
       const full = await getNotification(t.db, rows[0].id);
       assert.match(full!.body_text, /Motif/);
       assert.match(full!.body_html, /<html lang="fr-FR"/);
+      const sender = createMailSender({ db: t.db, clock, from: FROM, smtpUrl: smtp.url });
+      assert.deepEqual(await sender.runOnce(), { sent: 2, failed: 0, retrying: 0 });
+    });
+
+    test('kept and failed e-mails are re-queued by the operator and then sent; a sent one is refused', async () => {
+      const clock = manualClock(T0);
+      const [a, b, c] = [await enqueue('rq-1'), await enqueue('rq-2'), await enqueue('rq-3')];
+      // 'kept' as an earlier version without SMTP left them; one failed for good.
+      await t.db.query(`UPDATE notifications SET status = 'kept', next_attempt_at = NULL WHERE id = ANY($1)`, [[a, b]]);
+      await t.db.query(`UPDATE notifications SET status = 'failed', attempts = 12, next_attempt_at = NULL, last_error = '550 no' WHERE id = $1`, [c]);
+      const sender = createMailSender({ db: t.db, clock, from: FROM, smtpUrl: smtp.url });
+      assert.deepEqual(await sender.runOnce(), { sent: 0, failed: 0, retrying: 0 }, 'kept and failed are not sent by themselves');
+      const n = await requeueEmail(t.db, a!, clock.now());
+      assert.deepEqual([n.status, n.attempts, n.last_error], ['pending', 0, null]);
+      assert.equal((await requeueEmail(t.db, c!, clock.now())).status, 'pending');
+      assert.equal(await requeueKeptEmails(t.db, clock.now()), 1);
+      assert.deepEqual(await sender.runOnce(), { sent: 3, failed: 0, retrying: 0 });
+      const refused = await requeueEmail(t.db, a!, clock.now()).catch((e: unknown) => e);
+      assert.ok(refused instanceof CommandError && refused.kind === 'conflict' && refused.code === 'not_requeueable', String(refused));
+      const missing = await requeueEmail(t.db, 'ntf_missing', clock.now()).catch((e: unknown) => e);
+      assert.ok(missing instanceof CommandError && missing.kind === 'not_found', String(missing));
+      assert.equal((await getNotification(t.db, a!))!.status, 'sent');
     });
 
     test('listNotifications: newest first, by account, paginated with before', async () => {

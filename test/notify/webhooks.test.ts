@@ -19,6 +19,8 @@ import { CommandError } from '../../src/core/errors.ts';
 const invalidField = (field: string) => (err: unknown) =>
   err instanceof CommandError && err.kind === 'invalid' && err.code === 'validation_error' && err.fields.length === 1 && err.fields[0].field === field;
 
+/** The receivers of these tests listen on 127.0.0.1: the development setting allows it. */
+const DEV = { allowPrivate: true };
 const T0 = '2026-03-01T09:00:00.000Z';
 const MIN = 60_000;
 const HOUR = 3_600_000;
@@ -136,10 +138,10 @@ for (const engine of ENGINES) {
     test('fan-out: one delivery per subscribed, enabled endpoint; idempotent; cursor in settings', async () => {
       const now = new Date(T0);
       await insertEvent(t.db, 'invoice.paid', '2026-02-28T00:00:00Z'); // before the endpoints existed
-      const all = await createEndpoint(t.db, { url: rx.url, event_types: ['*'], now });
-      const paid = await createEndpoint(t.db, { url: rx.url, event_types: ['invoice.paid'], now });
-      const subs = await createEndpoint(t.db, { url: rx.url, event_types: ['subscription.*'], now });
-      const off = await createEndpoint(t.db, { url: rx.url, event_types: ['*'], now });
+      const all = await createEndpoint(t.db, { url: rx.url, event_types: ['*'], now, targets: DEV });
+      const paid = await createEndpoint(t.db, { url: rx.url, event_types: ['invoice.paid'], now, targets: DEV });
+      const subs = await createEndpoint(t.db, { url: rx.url, event_types: ['subscription.*'], now, targets: DEV });
+      const off = await createEndpoint(t.db, { url: rx.url, event_types: ['*'], now, targets: DEV });
       await updateEndpoint(t.db, off.id, { status: 'disabled', now });
 
       const e1 = await insertEvent(t.db, 'invoice.paid', T0, { amount: 2900, currency: 'EUR' });
@@ -171,7 +173,7 @@ for (const engine of ENGINES) {
 
     test('fan-out remembers a skipped id until its event commits (or the wait expires)', async () => {
       const now = new Date(T0);
-      const ep = await createEndpoint(t.db, { url: rx.url, event_types: ['*'], now });
+      const ep = await createEndpoint(t.db, { url: rx.url, event_types: ['*'], now, targets: DEV });
       if (engine === 'postgres') {
         // A transaction takes an id and commits only after a later id has been fanned out.
         let inserted!: () => void;
@@ -214,7 +216,7 @@ for (const engine of ENGINES) {
 
     test('delivery: signed POST, receiver answers 500 twice then 200; retried with backoff on the clock', async () => {
       const clock = manualClock(T0);
-      const ep = await createEndpoint(t.db, { url: rx.url, event_types: ['invoice.paid'], now: clock.now() });
+      const ep = await createEndpoint(t.db, { url: rx.url, event_types: ['invoice.paid'], now: clock.now(), targets: DEV });
       const verified: boolean[] = [];
       rx.respond = (n, req) => {
         verified.push(verifySignature(ep.secret, req.headers['renewd-signature'] as string, req.body, clock.now()));
@@ -222,7 +224,7 @@ for (const engine of ENGINES) {
       };
       const e = await insertEvent(t.db, 'invoice.paid', T0, { amount: 2900 });
       await fanOutEvents(t.db, clock.now());
-      const deliverer = createWebhookDeliverer({ db: t.db, clock });
+      const deliverer = createWebhookDeliverer({ db: t.db, clock, targets: DEV });
 
       assert.deepEqual(await deliverer.runOnce(), { succeeded: 0, retrying: 1, failed: 0, disabled: 0 });
       let [d] = await listDeliveries(t.db, ep.id);
@@ -275,12 +277,12 @@ for (const engine of ENGINES) {
 
     test('an endpoint failing for more than a day is disabled; the operator gets an event and an e-mail', async () => {
       const clock = manualClock(T0);
-      const ep = await createEndpoint(t.db, { url: rx.url, event_types: ['*'], now: clock.now() });
-      const healthy = await createEndpoint(t.db, { url: rx.url.replace('/hooks', '/healthy'), event_types: ['*'], now: clock.now() });
+      const ep = await createEndpoint(t.db, { url: rx.url, event_types: ['*'], now: clock.now(), targets: DEV });
+      const healthy = await createEndpoint(t.db, { url: rx.url.replace('/hooks', '/healthy'), event_types: ['*'], now: clock.now(), targets: DEV });
       rx.respond = (_n, req) => (req.url === '/healthy' ? 204 : 503);
       await insertEvent(t.db, 'invoice.paid', T0);
       await fanOutEvents(t.db, clock.now());
-      const deliverer = createWebhookDeliverer({ db: t.db, clock, operatorEmail: 'ops@example.com' });
+      const deliverer = createWebhookDeliverer({ db: t.db, clock, targets: DEV, operatorEmail: 'ops@example.com' });
 
       const rounds = [];
       for (let i = 0; i <= WEBHOOK_RETRY_SCHEDULE_MS.length; i++) {
@@ -336,8 +338,8 @@ for (const engine of ENGINES) {
 
     test('network errors and timeouts are recorded without a status code', async () => {
       const clock = manualClock(T0);
-      const dead = await createEndpoint(t.db, { url: 'http://127.0.0.1:1/nothing-listens', event_types: ['*'], now: clock.now() });
-      const slow = await createEndpoint(t.db, { url: rx.url.replace('/hooks', '/slow'), event_types: ['*'], now: clock.now() });
+      const dead = await createEndpoint(t.db, { url: 'http://127.0.0.1:1/nothing-listens', event_types: ['*'], now: clock.now(), targets: DEV });
+      const slow = await createEndpoint(t.db, { url: rx.url.replace('/hooks', '/slow'), event_types: ['*'], now: clock.now(), targets: DEV });
       await insertEvent(t.db, 'invoice.paid', T0);
       await fanOutEvents(t.db, clock.now());
       // The slow receiver never answers: its request ends when the deliverer's timeout aborts it.
@@ -346,7 +348,7 @@ for (const engine of ENGINES) {
           return new Promise((_, reject) => init!.signal!.addEventListener('abort', () => reject(init!.signal!.reason)));
         return fetch(input, init);
       };
-      const deliverer = createWebhookDeliverer({ db: t.db, clock, fetchImpl, timeoutMs: 200 });
+      const deliverer = createWebhookDeliverer({ db: t.db, clock, targets: DEV, fetchImpl, timeoutMs: 200 });
       assert.deepEqual(await deliverer.runOnce(), { succeeded: 0, retrying: 2, failed: 0, disabled: 0 });
       const [d1] = await listDeliveries(t.db, dead.id);
       assert.equal(d1.last_status_code, null);

@@ -149,7 +149,7 @@ describe('client address and https behind a proxy (RENEWD_TRUST_PROXY)', () => {
   });
 
   test('a value that is not a proxy list is refused, naming the variable', () => {
-    assert.throws(() => loadConfig({ RENEWD_TRUST_PROXY: 'everyone' }), /RENEWD_TRUST_PROXY must be true, false, hops:N or a comma-separated list/);
+    assert.throws(() => loadConfig({ RENEWD_TRUST_PROXY: 'everyone' }), /RENEWD_TRUST_PROXY="everyone" is not accepted: true, false, hops:N or a comma-separated list/);
     assert.equal(loadConfig({ RENEWD_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, '10.0.0.0/8,127.0.0.1');
     assert.equal(loadConfig({ RENEWD_TRUST_PROXY: 'hops:2' }).trustProxy, 2);
   });

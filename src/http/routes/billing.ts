@@ -260,7 +260,7 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     schema: {
       tags: ['billing information'],
       summary: 'Replace the payment method (sandbox: card fields; real gateway: token)',
-      description: `While an invoice of the account is past due, this makes a payment attempt at once; \`attempt\` carries its outcome (and it is e-mailed). A refused card answers 402 card_rejected. ${pmLimits}`,
+      description: `While an invoice of the account is past due, this makes a payment attempt at once; \`attempt\` carries its outcome (and it is e-mailed). A refused card answers 402 card_rejected; a token the gateway refuses (no such payment method, one attached elsewhere) answers 400 payment_method_refused with the gateway’s reason and code. ${pmLimits}`,
       security: anyoneSecurity,
       params: idParam,
       body: paymentMethodBody,

@@ -1,10 +1,11 @@
 // The outbox of e-mails: what was (or will be) sent to whom, in which language, and whether it
-// went out. Without SMTP_URL the e-mails are kept here (status "kept"). Operators see every
-// e-mail; a portal token sees only its own account's (another account's answers 404).
+// went out. Without SMTP_URL nothing is sent and the e-mails wait here ("pending") for a process
+// that has it. Operators see every e-mail; a portal token sees only its own account's (another
+// account's answers 404). Operators re-queue e-mails no sender will try again ("kept", "failed").
 import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
-import { getNotification, listNotifications, NOTIFICATION_STATUSES } from '../../notify/outbox.ts';
+import { getNotification, listNotifications, NOTIFICATION_STATUSES, requeueEmail, requeueKeptEmails } from '../../notify/outbox.ts';
 import { TEMPLATE_NAMES } from '../../notify/templates.ts';
 import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
 
@@ -18,7 +19,7 @@ const notificationOut = {
     to: { type: 'string', example: 'billing@acme.example.fr' },
     subject: { type: 'string' },
     locale: { type: 'string', description: 'the locale the e-mail is written in', example: 'fr-FR' },
-    status: { type: 'string', enum: NOTIFICATION_STATUSES, description: 'kept: no SMTP server configured, the e-mail stays in the outbox' },
+    status: { type: 'string', enum: NOTIFICATION_STATUSES, description: 'pending: waiting for a process with SMTP_URL to send it; kept: left unsent by an earlier version without SMTP (re-queue it); failed: every attempt refused' },
     attempts: { type: 'integer' },
     last_error: { type: ['string', 'null'] },
     created_at: dateTime,
@@ -38,7 +39,7 @@ const notificationDetailOut = {
 } as const;
 
 export const notificationRoutes: RoutePlugin = async (app, { ctx }) => {
-  const { db } = ctx;
+  const { db, clock } = ctx;
 
   app.get('/v1/notifications', {
     preValidation: requireAnyone,
@@ -89,4 +90,30 @@ export const notificationRoutes: RoutePlugin = async (app, { ctx }) => {
     if (!n) throw new CommandError('not_found', 'not_found', `no notification ${id}`);
     return n;
   });
+
+  app.post('/v1/notifications/:id/requeue', {
+    preValidation: requireAdmin,
+    schema: {
+      tags: ['notifications'],
+      summary: 'Send an e-mail that no sender will try again (kept or failed) once more',
+      description:
+        'Puts a `kept` e-mail (left unsent by an earlier version started without SMTP_URL) or a `failed` one back in the queue, ' +
+        'due now with a fresh count of attempts; the next process with SMTP_URL sends it (same dedupe key and Message-ID). ' +
+        'A sent or still queued e-mail answers 409 not_requeueable.',
+      security: adminSecurity,
+      params: idParam,
+      response: { 200: notificationOut, ...problemResponses, 409: { $ref: 'Problem#' } },
+    },
+  }, async (req) => requeueEmail(db, req.params.id, clock.now()));
+
+  app.post('/v1/notifications/requeue-kept', {
+    preValidation: requireAdmin,
+    schema: {
+      tags: ['notifications'],
+      summary: 'Re-queue every kept e-mail',
+      description: 'Every `kept` e-mail back in the queue (see POST /v1/notifications/{id}/requeue); answers how many.',
+      security: adminSecurity,
+      response: { 200: { type: 'object', properties: { requeued: { type: 'integer' } } }, ...problemResponses },
+    },
+  }, async () => ({ requeued: await requeueKeptEmails(db, clock.now()) }));
 };

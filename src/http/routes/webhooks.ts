@@ -116,7 +116,7 @@ export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
     },
   }, async (req, reply) => {
     const b = req.body;
-    return reply.code(201).send(await createEndpoint(db, { ...b, now: clock.now() }));
+    return reply.code(201).send(await createEndpoint(db, { ...b, now: clock.now(), targets: ctx.webhookTargets }));
   });
 
   app.get('/v1/webhook-endpoints', {
@@ -159,7 +159,7 @@ export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
   }, async (req) => {
     const { id } = req.params;
     const b = req.body;
-    const ep = await updateEndpoint(db, id, { ...b, now: clock.now() });
+    const ep = await updateEndpoint(db, id, { ...b, now: clock.now(), targets: ctx.webhookTargets });
     if (!ep) throw notFound(id);
     return ep;
   });

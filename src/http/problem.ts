@@ -48,6 +48,8 @@ export const PROBLEM_TYPES: Record<string, string> = {
   idempotency_key_reused: 'Idempotency key reused with different parameters',
   no_gateway_customer: 'No gateway customer',
   gateway_unavailable: 'Payment gateway unavailable',
+  payment_method_update_in_progress: 'Another payment-method change is being saved',
+  concurrent_update: 'A concurrent change stopped this request; send it again',
 };
 
 export function problemType(code: string): string {

@@ -16,7 +16,16 @@ export async function deletePolicy(q: Queryable, scope: string): Promise<void> {
   await q.query('DELETE FROM dunning_policies WHERE scope = $1', [scope]);
 }
 
-/** Re-plan: wakes every subscription in grace now; its next tick plans with the policy in force. */
+/**
+ * Re-plan: wakes every subscription in grace now; its next tick plans with the policy in force. The
+ * rows are locked in id order first, the order every transaction that holds several subscriptions
+ * takes them in (engine applyAnswers), so this never deadlocks with one (a bare UPDATE locks them in
+ * the table's physical order).
+ */
 export async function wakePastDueSubscriptions(q: Queryable, now: Date): Promise<void> {
-  await q.query(`UPDATE subscriptions SET next_action_at = $1 WHERE status = 'past_due'`, [now]);
+  await q.query(
+    `UPDATE subscriptions SET next_action_at = $1
+      WHERE id IN (SELECT id FROM subscriptions WHERE status = 'past_due' ORDER BY id FOR NO KEY UPDATE)`,
+    [now],
+  );
 }

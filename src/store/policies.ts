@@ -12,8 +12,18 @@ export async function upsertPolicy(q: Queryable, scope: string, value: PolicyOve
   );
 }
 
-export async function deletePolicy(q: Queryable, scope: string): Promise<void> {
-  await q.query('DELETE FROM dunning_policies WHERE scope = $1', [scope]);
+/** Removes the scope's policy; false when it had none. */
+export async function deletePolicy(q: Queryable, scope: string): Promise<boolean> {
+  return (await q.query('DELETE FROM dunning_policies WHERE scope = $1 RETURNING scope', [scope])).length > 0;
+}
+
+/**
+ * Makes saves of the policy take turns (until the transaction ends): each validates the policies
+ * in force with its change, so two at once must not both validate against what neither wrote.
+ * Readers are not held up (SHARE ROW EXCLUSIVE conflicts only with writers of the table).
+ */
+export async function lockPolicies(q: Queryable): Promise<void> {
+  await q.query('LOCK TABLE dunning_policies IN SHARE ROW EXCLUSIVE MODE');
 }
 
 /**

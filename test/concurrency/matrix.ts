@@ -1,4 +1,4 @@
-// Issue 21: concurrent writes, on PostgreSQL and on PGlite. For every operation of /openapi.json that
+// Issue 21: concurrent writes (run on PostgreSQL and on PGlite by postgres.test.ts and pglite.test.ts). For every operation of /openapi.json that
 // changes state, N calls at once on one account (operator and customer mixed where both may call),
 // and pairs of different operations racing on one past-due account (card update, Retry, cancel, plan
 // change, help request, clock advance, the worker's scheduled retry). Every answer is one clear,
@@ -8,7 +8,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, card, CARDS, T0, type TestService } from '../helpers/service.ts';
-import { ENGINES } from '../helpers/db.ts';
+import type { Engine } from '../helpers/db.ts';
 import { portalToken, scriptNextCharges, latestInvoice } from '../api/helpers.ts';
 import { verifyInvariants } from '../../src/engine/verify.ts';
 import { assertClearAnswer, documentedStatuses, stateChangingOperations, summary, tally, type Answer } from './helpers.ts';
@@ -26,7 +26,8 @@ const timed = (p: [PairOp, PairOp]) => p.includes('clock') || p.includes('worker
 const BUSY = new Set(['change_in_progress', 'purchase_in_progress', 'payment_method_update_in_progress', 'concurrent_update']);
 const busy = (r: Answer) => r.status === 409 && (BUSY.has(r.body.code) || (r.body.code === 'retry_unavailable' && r.body.reason === 'attempt_in_flight'));
 
-for (const engine of ENGINES) {
+/** The whole matrix on one database engine. */
+export function raceMatrix(engine: Engine) {
   describe(`concurrent writes (${engine})`, () => {
     let t: TestService;
     let doc: Map<string, Set<number>>;

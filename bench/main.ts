@@ -5,6 +5,7 @@
 //   npm run bench -- --quick               # a small smoke run of each scenario
 //   npm run bench -- --only billing --n 1000000 --latency 300 --workers 2 --runs 1
 //   npm run bench -- --only growth --full  # adds the N=1,000,000 scaling point
+//   npm run bench -- --only load --load-seconds 45   # mixed load during a billing day (not in the default run)
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -40,16 +41,23 @@ export interface Options {
   /** Sockets per worker to the sandbox (default: the calls in flight; 0 = the adapter's default). */
   maxSockets?: number;
   profileDir: string;
+  /** How long the mixed workload of `load` runs, s. */
+  loadS: number;
 }
 
-const SCENARIOS = ['billing', 'access', 'growth', 'memory'] as const;
+const SCENARIOS = ['billing', 'access', 'growth', 'memory', 'load'] as const;
+/** What `npm run bench` runs without --only (`load` is asked for by name). */
+const DEFAULT_SCENARIOS = ['billing', 'access', 'growth', 'memory'];
 
 const USAGE = `npm run bench -- [options]
   --n N              due subscriptions on billing day (default 200000)
   --runs R           runs per figure; each figure is the median (default 3)
   --quick            small smoke run of every scenario (N=2000, 1 run)
   --full             also the N=1,000,000 point of the growth scaling curve
-  --only LIST        billing,access,growth,memory (comma-separated)
+  --only LIST        billing,access,growth,memory,load (comma-separated; default all but load)
+  --load-seconds S   how long the mixed workload of load runs (default 45); load takes --n due
+                     renewals (default 20000), the first --workers value as renewd worker processes
+                     (default 2 here) and the first --latency value (default 0 ms)
   --latency LIST     gateway latencies for billing day, ms (default 0,300)
   --workers LIST     worker processes for billing day (default 1,2)
   --lanes L --batch B          engine lanes/batch size at 0 ms (default 3 × 200)
@@ -80,6 +88,7 @@ function parse(argv: string[]): Options {
       'concurrency-slow': { type: 'string' },
       connections: { type: 'string' },
       'access-seconds': { type: 'string' },
+      'load-seconds': { type: 'string' },
       'growth-not-due': { type: 'string' },
       profile: { type: 'boolean' },
       verbose: { type: 'boolean' },
@@ -102,7 +111,7 @@ function parse(argv: string[]): Options {
   const quick = values.quick ?? false;
   const full = values.full ?? false;
   const n = int(values.n, quick ? 2000 : 200_000, 'n');
-  const only = new Set((values.only ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+  const only = new Set((values.only ?? DEFAULT_SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (${SCENARIOS.join(', ')})`);
   const growthDue = quick ? 1000 : 10_000;
   const scaling = quick ? [1000, 5000] : [10_000, 100_000, ...(full || n >= 1_000_000 ? [1_000_000] : [])];
@@ -131,6 +140,7 @@ function parse(argv: string[]): Options {
     verbose: values.verbose ?? false,
     maxSockets: values['max-sockets'] !== undefined ? int(values['max-sockets'], 0, 'max-sockets') : undefined,
     profileDir: path.join(BENCH_DIR, 'results', 'profiles'),
+    loadS: int(values['load-seconds'], quick ? 10 : 45, 'load-seconds') || 1,
   };
 }
 
@@ -169,7 +179,7 @@ async function main() {
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   const t0 = Date.now();
-  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory'>(name: K, fn: () => Promise<Results[K]>) => {
+  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory' | 'load'>(name: K, fn: () => Promise<Results[K]>) => {
     if (!o.only.has(name)) return;
     log(`== ${name} ==`);
     try {
@@ -186,6 +196,7 @@ async function main() {
     await run('access', async () => (await import('./scenarios/access.ts')).runAccess(o));
     await run('growth', async () => (await import('./scenarios/growth.ts')).runGrowth(o));
     await run('memory', async () => (await import('./scenarios/memory.ts')).runMemory(o));
+    await run('load', async () => (await import('./scenarios/load.ts')).runLoad({ ...o, workers: o.workers.length === 2 && o.workers[0] === 1 ? [2] : o.workers }));
   } finally {
     await dropAll();
   }
@@ -197,6 +208,13 @@ async function main() {
   }
   results.finishedAt = new Date().toISOString();
   const dir = await writeReport(results);
+  if (results.load) {
+    // Its own files as well (latest.* is the last run of whatever ran).
+    const { writeFile } = await import('node:fs/promises');
+    const { loadMarkdown } = await import('./scenarios/load.ts');
+    await writeFile(path.join(dir, 'load.json'), JSON.stringify({ ...results, billing: undefined, access: undefined, growth: undefined, memory: undefined }, null, 2) + '\n');
+    await writeFile(path.join(dir, 'load.md'), `# renewd under load — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.\n\n${loadMarkdown(results.load)}`);
+  }
   log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/latest.{md,svg,json}\n`);
   process.stdout.write(markdown(results));
 }

@@ -8,6 +8,7 @@ import type { BillingResult } from './scenarios/billing.ts';
 import type { AccessResult } from './scenarios/access.ts';
 import type { GrowthResult } from './scenarios/growth.ts';
 import type { MemoryResult } from './scenarios/memory.ts';
+import { loadMarkdown, type LoadResult } from './scenarios/load.ts';
 
 export interface Results {
   startedAt: string;
@@ -19,6 +20,7 @@ export interface Results {
   access?: AccessResult;
   growth?: GrowthResult;
   memory?: MemoryResult;
+  load?: LoadResult;
   errors: { scenario: string; message: string }[];
 }
 
@@ -176,6 +178,7 @@ export function markdown(r: Results): string {
     lines.push(...cpuBudget(r.billing));
     lines.push(...segmentTables(r.billing));
   }
+  if (r.load) lines.push('## Mixed load during a billing day', '', loadMarkdown(r.load));
   if (r.errors.length) {
     lines.push('Errors:', '', ...r.errors.map((e) => `- **${e.scenario}**: ${e.message.replace(/\n/g, ' ')}`), '');
   }

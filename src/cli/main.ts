@@ -142,7 +142,8 @@ async function start(demo: boolean) {
     // The demo plays DEMO_HISTORY_DAYS of history up to today through the engine.
     config.testClockStart = new Date(Date.now() - DEMO_HISTORY_DAYS * DAY).toISOString();
   }
-  const svc = await startService(config, { plugins: await cliPlugins(), worker: !demo || undefined, logger: { level: config.logLevel } });
+  // RENEWD_WORKER=0 serves the API and pages only (renewd worker processes do the billing).
+  const svc = await startService(config, { plugins: await cliPlugins(), worker: demo ? undefined : config.worker, logger: { level: config.logLevel } });
   if (fresh) {
     console.log('Loading the demo data set (50 days of history through the engine)…');
     await seedDemo(svc.ctx, { log: console.log });

@@ -8,14 +8,15 @@ import { isValidTimeZone, DAY } from '../core/time.ts';
 import type { Db } from '../store/db.ts';
 import { accessReader } from '../store/access.ts';
 import { eventsOfAccount, insertEvents, loadPlans, loadPolicies, loadStates, policyFor } from '../store/billing.ts';
-import { accountById, activePaymentMethodOf, insertAccount, insertPaymentMethod, listAccounts, retireActivePaymentMethod } from '../store/accounts.ts';
+import { accountById, activePaymentMethodOf, insertAccount, insertPaymentMethod, listAccounts, lockAccount, retireActivePaymentMethod } from '../store/accounts.ts';
 import { freePlanId, insertPlan, planExists, setPlanArchived } from '../store/plans.ts';
-import { insertSubscription, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
+import { insertSubscription, lockSubscription, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
 import { attemptsOfAccount, customerRetriesSince, invoiceById, invoicesOfAccount } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
 import { CardRejectedError, PaymentMethodRefusedError, type CardInput } from '../gateway/types.ts';
 import type { Engine } from './engine.ts';
 import { CommandError } from '../core/errors.ts';
+import { mapConflicts } from './conflicts.ts';
 
 export class Commands {
   readonly db: Db;
@@ -46,7 +47,8 @@ export class Commands {
     const keys = new Set(input.prices.map((p) => `${p.currency}/${p.interval}`));
     if (keys.size !== input.prices.length) throw new CommandError('invalid', 'duplicate_price', 'two prices for the same currency and interval');
     if (!input.free && input.prices.length === 0) throw new CommandError('invalid', 'no_price', 'a paid plan needs at least one price');
-    return this.db.tx(async (q) => {
+    // Two creations of one id (or of two free plans) at once both pass the checks: the constraint refuses the later.
+    return mapConflicts(() => this.db.tx(async (q) => {
       if (await planExists(q, input.id)) throw new CommandError('conflict', 'plan_exists', `plan "${input.id}" already exists`);
       if (input.free) {
         const f = await freePlanId(q);
@@ -55,7 +57,7 @@ export class Commands {
       const plan = { id: input.id, name: input.name, free: !!input.free, prices: input.prices, archived: false };
       await insertPlan(q, plan, this.clock.now());
       return plan;
-    });
+    }));
   }
 
   async listPlans(): Promise<Plan[]> {
@@ -161,9 +163,11 @@ export class Commands {
         throw new CommandError('invalid', 'payment_method_refused', err.message, { gateway_code: err.code, errors: [{ field: 'token', message: err.message }] });
       throw err;
     }
-    const now = this.clock.now();
     const pmId = newId('pm');
-    await this.db.tx(async (q) => {
+    // Under the account's lock (the gateway call above is outside any transaction): card changes of
+    // one account take turns, the one saved last is the active one, and each answer shows its own.
+    const pm = await mapConflicts(() => this.db.tx(async (q) => {
+      await lockAccount(q, accountId);
       await retireActivePaymentMethod(q, accountId);
       await insertPaymentMethod(q, {
         id: pmId,
@@ -174,18 +178,17 @@ export class Commands {
         last4: details.last4,
         exp_month: details.exp_month,
         exp_year: details.exp_year,
-        created_at: now,
+        created_at: this.clock.now(),
       });
-    });
-    const pm = (await this.getPaymentMethod(accountId))!;
+      return (await activePaymentMethodOf(q, accountId))!;
+    }));
     const sub = await this.getSubscriptionRow(accountId);
     let attempt = null;
-    if (sub) {
-      const r = await this.engine.dispatch(sub.id, { type: 'payment_method_updated' });
-      attempt = r.attempt;
-    } else {
-      await this.db.tx((q) => insertEvents(q, [{ account_id: accountId, type: 'payment_method.updated', data: { payment_method_id: pmId } }], now));
-    }
+    // A card replaced again before its immediate retry ran makes none: the later change's retry
+    // charges the card the account has (so no answer reports an attempt on a card it did not save).
+    const r = sub && (await this.engine.dispatch(sub.id, { type: 'payment_method_updated' }, { precondition: (s) => s.payment_method?.id === pmId }));
+    if (r && !r.skipped) attempt = r.attempt;
+    else await this.db.tx((q) => insertEvents(q, [{ account_id: accountId, type: 'payment_method.updated', data: { payment_method_id: pmId } }], this.clock.now()));
     return { payment_method: pm, attempt };
   }
 
@@ -225,7 +228,11 @@ export class Commands {
       throw new CommandError('conflict', 'no_payment_method', 'add a card in Billing information first (PUT /v1/accounts/{id}/payment-method)');
     if (!sub) {
       const id = newId('sub');
+      // Under the account's lock, looked for again: of two first purchases at once one creates the
+      // subscription, and both go on to the purchase step, which lets one pay.
       await this.db.tx(async (q) => {
+        await lockAccount(q, account.id);
+        if (await subscriptionOfAccount(q, account.id)) return;
         await insertSubscription(q, {
           id,
           account_id: account.id,
@@ -269,20 +276,32 @@ export class Commands {
    * The auto-renew switch. Off on a paid subscription is a cancel (at the period end; at once while
    * past due: collection stops); on undoes a pending cancel. Anything else only records the flag.
    */
-  async setAutoRenew(accountId: string, autoRenew: boolean, by: CancelBy = 'customer') {
+  async setAutoRenew(accountId: string, autoRenew: boolean, by: CancelBy = 'customer'): Promise<Awaited<ReturnType<Commands['subscriptionView']>>> {
     const sub = await this.getSubscriptionRow(accountId);
     if (!sub) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
-    const plan = (await loadPlans(this.db)).get(sub.plan_id);
-    const paid = (sub.status === 'active' && plan && !plan.free) || sub.status === 'past_due';
-    // Off while past due always goes to the machine: a row left past due with auto-renew off ends now.
-    if (paid && (autoRenew !== sub.auto_renew || (!autoRenew && sub.status === 'past_due'))) {
+    const plans = await loadPlans(this.db);
+    const throughMachine = (s: { status: string; plan_id: string; auto_renew: boolean }) => {
+      const plan = plans.get(s.plan_id);
+      const paid = (s.status === 'active' && plan && !plan.free) || s.status === 'past_due';
+      // Off while past due always goes to the machine: a row left past due with auto-renew off ends now.
+      return paid && (autoRenew !== s.auto_renew || (!autoRenew && s.status === 'past_due'));
+    };
+    if (throughMachine(sub)) {
       if (autoRenew) return this.resumeSubscription(accountId, by);
       return this.cancelSubscription(accountId, 'period_end', by);
     }
-    await this.db.tx(async (q) => {
+    const flagged = await this.db.tx(async (q) => {
+      // The lock order (account, then subscription), as every change of the subscription; looked at
+      // again under it, as a purchase paid in between makes this a cancel or resume.
+      await lockAccount(q, accountId);
+      const locked = await lockSubscription(q, sub.id);
+      if (!locked) throw new CommandError('not_found', 'not_found', 'the account has no subscription');
+      if (throughMachine(locked)) return false;
       await setAutoRenew(q, sub.id, autoRenew);
       await insertEvents(q, [{ account_id: accountId, subscription_id: sub.id, type: 'subscription.auto_renew_changed', data: { auto_renew: autoRenew } }], this.clock.now());
+      return true;
     });
+    if (!flagged) return this.setAutoRenew(accountId, autoRenew, by);
     return this.subscriptionView(accountId);
   }
 
@@ -343,7 +362,9 @@ export class Commands {
     if (a && (a.outcome === 'unknown' || a.outcome === 'pending')) {
       throw new CommandError('unavailable', 'payment_pending', 'the payment gateway has not answered yet; the payment is checked again by its key and the plan changes if it went through', { outcome: a.outcome });
     }
-    const inGrace = sub.status === 'past_due';
+    // In grace as the lock found it, not as read before it: a declined proration leaves the
+    // subscription active, a declined change in grace leaves it past due (or downgraded at its end).
+    const inGrace = r.state.subscription.status !== 'active';
     if (a && a.outcome !== 'succeeded' && !inGrace) {
       throw new CommandError('payment_failed', 'payment_failed', `the plan change's payment failed: ${a.reason ?? a.outcome}; the plan is unchanged`, { outcome: a.outcome, reason: a.reason });
     }
@@ -451,7 +472,13 @@ export class Commands {
     const status = await this.retryStatus(account, invoiceId);
     if (!status.available) throw new CommandError('conflict', `retry_unavailable`, retryMessage(status.reason), { reason: status.reason });
     const r = await this.engine.dispatch(inv.subscription_id, { type: 'retry_requested', trigger });
-    if (!r.attempt) throw new CommandError('conflict', 'retry_unavailable', retryMessage('attempt_in_flight'), { reason: 'attempt_in_flight' });
+    if (!r.attempt) {
+      // Refused under the lock: another attempt (a concurrent Retry, card update or the schedule) got
+      // there first. Say why as it stands now (paid, limit reached, or that attempt still running).
+      const again = await this.retryStatus(account, invoiceId);
+      const reason = again.available ? 'attempt_in_flight' : again.reason;
+      throw new CommandError('conflict', 'retry_unavailable', retryMessage(reason), { reason });
+    }
     return { outcome: r.attempt.outcome, reason: r.attempt.reason, invoice_status: (await this.getInvoice(invoiceId))!.status };
   }
 

@@ -9,7 +9,7 @@ import { AUTHENTICATION_TRIGGER, AUTHENTICATION_WINDOW_MS, step, type Refusal, t
 import { classifyDecline } from '../core/declines.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { insertOutbox, loadStates, saveSteps, type OutboxRow, type SubscriptionRecord } from '../store/billing.ts';
-import { gatewayRefsOf, type GatewayRefs } from '../store/accounts.ts';
+import { gatewayRefsOf, lockAccountOfSubscription, type GatewayRefs } from '../store/accounts.ts';
 import { claimDueSubscriptions, lockSubscription, lockSubscriptionsOfInvoices } from '../store/subscriptions.ts';
 import { attemptById } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
@@ -53,6 +53,13 @@ export interface DispatchResult {
   refused?: Refusal | null;
   /** An authentication attempt waiting for the customer: the issuer's page to send them to. */
   redirect_url?: string | null;
+  /** The precondition left the event out (nothing was written). */
+  skipped?: boolean;
+}
+
+export interface DispatchOptions {
+  /** Checked on the state as locked, before the event: false leaves the event out. */
+  precondition?: (state: BillingState) => boolean;
 }
 
 type GatewayEffect = Extract<Effect, { type: 'charge' | 'reconcile' | 'authenticate' }>;
@@ -131,18 +138,26 @@ export class Engine {
     return total;
   }
 
-  /** A customer's or operator's action on one subscription, carried through to the gateway's answer. */
-  async dispatch(subscriptionId: string, event: MachineEvent): Promise<DispatchResult> {
-    const now = this.clock.now();
-    const { result, charges } = await this.db.tx(async (q) => {
+  /**
+   * A customer's or operator's action on one subscription, carried through to the gateway's answer.
+   * Locks the account, then the subscription (the lock order, docs/ARCHITECTURE.md), so concurrent
+   * actions on one account take turns; the time is read once both are held. `precondition`, checked
+   * on the locked state, may leave the event out (nothing written: `skipped`).
+   */
+  async dispatch(subscriptionId: string, event: MachineEvent, opts: DispatchOptions = {}): Promise<DispatchResult> {
+    const { result, charges, skipped } = await this.db.tx(async (q) => {
+      await lockAccountOfSubscription(q, subscriptionId);
       const sub = await lockSubscription(q, subscriptionId);
       if (!sub) throw new Error(`no subscription ${subscriptionId}`);
+      const now = this.clock.now();
       const [before] = await loadStates(q, [sub], now);
+      if (opts.precondition && !opts.precondition(before)) return { result: null, charges: [], skipped: before };
       const result = this.step(before, event, now);
       if (result.refused) return { result, charges: [] };
       await this.persist(q, [{ before, result }], now);
       return { result, charges: gatewayEffects(result) };
     });
+    if (!result) return { state: skipped!, attempt: null, skipped: true };
     if (result.refused) return { state: result.state, attempt: null, refused: result.refused };
     if (charges.length === 0) return { state: result.state, attempt: null };
     const applied = await this.settle(charges);
@@ -256,11 +271,11 @@ export class Engine {
    * next_action_at) differs. Any other row is read afresh. Saves the second state load of a batch.
    */
   private async applyAnswers(chunk: { attempt: AttemptState; result: Answer }[], saved?: Map<string, BillingState>): Promise<Map<string, DispatchResult>> {
-    const now = this.clock.now();
     return this.db.tx(async (q) => {
       const invIds = chunk.map((c) => c.attempt.invoice_id);
-      // Locked in id order so concurrent appliers never deadlock.
+      // Locked in id order so concurrent appliers never deadlock; the time is read once they are held.
       const subs = await lockSubscriptionsOfInvoices(q, invIds);
+      const now = this.clock.now();
       const reused: BillingState[] = [];
       const changed: SubscriptionRecord[] = [];
       for (const r of subs) {

@@ -4,7 +4,7 @@
 import { DEFAULT_POLICY, mergePolicy, validatePolicy, type DunningPolicy, type PolicyOverride } from '../core/dunning.ts';
 import { CommandError, invalidFields } from '../core/errors.ts';
 import { insertEvents } from '../store/billing.ts';
-import { deletePolicy, loadPolicies, upsertPolicy, wakePastDueSubscriptions } from '../store/policies.ts';
+import { deletePolicy, loadPolicies, lockPolicies, upsertPolicy, wakePastDueSubscriptions } from '../store/policies.ts';
 import type { AppContext } from './context.ts';
 
 type PolicyDeps = Pick<AppContext, 'db' | 'clock' | 'engine'>;
@@ -37,18 +37,21 @@ export async function readOverride(ctx: Pick<AppContext, 'db'>, scope: string): 
  */
 export async function savePolicy(ctx: PolicyDeps, scope: string, value: PolicyOverride | null): Promise<void> {
   const { db, clock, engine } = ctx;
-  const all = await loadPolicies(db);
-  if (value) all.set(scope, value);
-  else all.delete(scope);
-  const base = mergePolicy(DEFAULT_POLICY, all.get('default'));
-  const check = [['default', base] as const, ...[...all].filter(([k]) => k !== 'default').map(([k, o]) => [k, mergePolicy(base, o)] as const)];
-  for (const [s, p] of check) {
-    const errors = validatePolicy(p);
-    if (errors.length)
-      throw invalidFields('invalid_policy', `the ${s === 'default' ? 'default policy' : `policy for ${s}`} is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, errors);
-  }
   const now = clock.now();
   await db.tx(async (q) => {
+    // Validated under the lock, on the policies as they are now: saves take turns.
+    await lockPolicies(q);
+    const all = await loadPolicies(q);
+    if (!value && !all.has(scope)) throw new CommandError('not_found', 'not_found', `no override for ${scope}`);
+    if (value) all.set(scope, value);
+    else all.delete(scope);
+    const base = mergePolicy(DEFAULT_POLICY, all.get('default'));
+    const check = [['default', base] as const, ...[...all].filter(([k]) => k !== 'default').map(([k, o]) => [k, mergePolicy(base, o)] as const)];
+    for (const [s, p] of check) {
+      const errors = validatePolicy(p);
+      if (errors.length)
+        throw invalidFields('invalid_policy', `the ${s === 'default' ? 'default policy' : `policy for ${s}`} is not valid: ${errors.map((e) => `${e.field} ${e.message}`).join('; ')}`, errors);
+    }
     if (value) await upsertPolicy(q, scope, value, now);
     else await deletePolicy(q, scope);
     await wakePastDueSubscriptions(q, now);

@@ -58,6 +58,8 @@ export const PROBLEM_TYPES: Record<string, string> = {
   invalid_signature: 'The event signature does not verify',
   gateway_events_not_configured: 'Gateway events are not configured',
   event_in_progress: 'The event is being processed',
+  payment_method_update_in_progress: 'Another payment-method change is being saved',
+  concurrent_update: 'A concurrent change stopped this request; send it again',
 };
 
 export function problemType(code: string): string {

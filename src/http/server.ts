@@ -9,6 +9,7 @@ import { resolvePrincipal } from './auth.ts';
 import { failureThrottle } from './auth-throttle.ts';
 import { problem, problemOf, problemSchema, sendProblem, PROBLEM_TYPES } from './problem.ts';
 import { CommandError } from '../core/errors.ts';
+import { conflictOf } from '../engine/conflicts.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
@@ -113,6 +114,12 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
   await app.register(authentication, { ctx, authFailuresPerMinute: opts.authFailuresPerMinute });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    // A refusal of the database that stands for a conflict (engine/conflicts.ts) is that conflict, never a 500.
+    const conflict = err instanceof CommandError ? null : conflictOf(err);
+    if (conflict) {
+      req.log.warn({ err: { message: err.message, code: err.code } }, 'database refusal answered as a conflict');
+      return sendProblem(reply, problemOf(conflict));
+    }
     if (err instanceof CommandError) {
       // A limit says when it resets; HTTP says it in Retry-After (seconds).
       if (err.kind === 'rate_limited' && typeof err.extra.retry_after === 'number') reply.header('Retry-After', String(err.extra.retry_after));

@@ -9,6 +9,27 @@ export async function accountById(q: Queryable, id: string): Promise<Account | n
   return r ? toAccount(r) : null;
 }
 
+/**
+ * Takes the account's lock: the first lock of every transaction that changes an account's billing
+ * (docs/ARCHITECTURE.md, "Concurrency: one lock order"): account, then subscription, then the rows
+ * under it. FOR NO KEY UPDATE, so rows that only reference the account (a new invoice, attempt or
+ * payment method takes FOR KEY SHARE on it through its foreign key) are never held up by it, and a
+ * transaction holding a subscription never waits for the account. False when there is no account.
+ */
+export async function lockAccount(q: Queryable, id: string): Promise<boolean> {
+  const rows = await q.query('SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE', [id]);
+  return rows.length > 0;
+}
+
+/** Takes the lock of a subscription's account (lockAccount), found from the subscription; false when there is none. */
+export async function lockAccountOfSubscription(q: Queryable, subscriptionId: string): Promise<boolean> {
+  const rows = await q.query(
+    'SELECT a.id FROM accounts a WHERE a.id = (SELECT account_id FROM subscriptions WHERE id = $1) FOR NO KEY UPDATE',
+    [subscriptionId],
+  );
+  return rows.length > 0;
+}
+
 export async function accountExists(q: Queryable, id: string): Promise<boolean> {
   const [a] = await q.query('SELECT 1 FROM accounts WHERE id = $1', [id]);
   return !!a;

@@ -7,6 +7,24 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+/**
+ * What PostgreSQL (server or PGlite, same SQLSTATE codes) refused, read from its error: `code` is the
+ * SQLSTATE (23505 unique violation, 40P01 deadlock, 40001 serialization failure, 55P03 lock not
+ * available), `constraint` the constraint or unique index named by a violation. Null for any other error.
+ */
+export interface DbRefusal {
+  code: string;
+  constraint: string | null;
+}
+
+export function dbRefusalOf(err: unknown): DbRefusal | null {
+  if (!err || typeof err !== 'object') return null;
+  const e = err as { code?: unknown; constraint?: unknown; severity?: unknown };
+  // Both drivers give a five-character SQLSTATE and a severity; Node's own errors (ECONNRESET…) do not.
+  if (typeof e.code !== 'string' || !/^[0-9A-Z]{5}$/.test(e.code) || typeof e.severity !== 'string') return null;
+  return { code: e.code, constraint: typeof e.constraint === 'string' ? e.constraint : null };
+}
+
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
   /** Runs fn in one transaction; fn must use the handle it is given, never the Db itself. */

@@ -12,11 +12,30 @@ export async function upsertPolicy(q: Queryable, scope: string, value: PolicyOve
   );
 }
 
-export async function deletePolicy(q: Queryable, scope: string): Promise<void> {
-  await q.query('DELETE FROM dunning_policies WHERE scope = $1', [scope]);
+/** Removes the scope's policy; false when it had none. */
+export async function deletePolicy(q: Queryable, scope: string): Promise<boolean> {
+  return (await q.query('DELETE FROM dunning_policies WHERE scope = $1 RETURNING scope', [scope])).length > 0;
 }
 
-/** Re-plan: wakes every subscription in grace now; its next tick plans with the policy in force. */
+/**
+ * Makes saves of the policy take turns (until the transaction ends): each validates the policies
+ * in force with its change, so two at once must not both validate against what neither wrote.
+ * Readers are not held up (SHARE ROW EXCLUSIVE conflicts only with writers of the table).
+ */
+export async function lockPolicies(q: Queryable): Promise<void> {
+  await q.query('LOCK TABLE dunning_policies IN SHARE ROW EXCLUSIVE MODE');
+}
+
+/**
+ * Re-plan: wakes every subscription in grace now; its next tick plans with the policy in force. The
+ * rows are locked in id order first, the order every transaction that holds several subscriptions
+ * takes them in (engine applyAnswers), so this never deadlocks with one (a bare UPDATE locks them in
+ * the table's physical order).
+ */
 export async function wakePastDueSubscriptions(q: Queryable, now: Date): Promise<void> {
-  await q.query(`UPDATE subscriptions SET next_action_at = $1 WHERE status = 'past_due'`, [now]);
+  await q.query(
+    `UPDATE subscriptions SET next_action_at = $1
+      WHERE id IN (SELECT id FROM subscriptions WHERE status = 'past_due' ORDER BY id FOR NO KEY UPDATE)`,
+    [now],
+  );
 }

@@ -332,7 +332,11 @@ export async function markDeliverySucceeded(q: Queryable, d: { id: string; endpo
     `UPDATE webhook_deliveries SET status = 'succeeded', delivered_at = $2, last_status_code = $3, last_error = NULL, next_attempt_at = NULL WHERE id = $1 AND status = 'pending'`,
     [d.id, now, statusCode],
   );
-  await q.query(`UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL WHERE id = $1`, [d.endpoint_id]);
+  // Only when it was failing: a healthy endpoint's row is left alone, so the deliveries of one busy
+  // endpoint (every worker delivering at once) do not queue on its row lock (bench --only load).
+  await q.query(`UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL WHERE id = $1 AND (consecutive_failures <> 0 OR failing_since IS NOT NULL)`, [
+    d.endpoint_id,
+  ]);
 }
 
 /** The attempt failed: retried at nextAttemptAt, or failed for good when that is null. */

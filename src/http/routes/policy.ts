@@ -88,7 +88,7 @@ export const policyRoutes: RoutePlugin = async (app, { ctx }) => {
 
   app.delete('/v1/dunning-policy/overrides/:scope', {
     preValidation: requireAdmin,
-    schema: { tags: ['dunning policy'], summary: 'Remove an override', security: adminSecurity, params: scopeParam },
+    schema: { tags: ['dunning policy'], summary: 'Remove an override', description: '404 not_found when the scope has no override (also for the later of two removals at once).', security: adminSecurity, params: scopeParam, response: { 204: { type: 'null', description: 'Removed' }, 404: { $ref: 'Problem#' } } },
   }, async (req, reply) => {
     const { scope } = req.params;
     await removeOverride(ctx, scope);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, card, CARDS, T0, type TestService } from '../helpers/service.ts';
 import type { Engine } from '../helpers/db.ts';
 import { portalToken, scriptNextCharges, latestInvoice } from '../api/helpers.ts';
+import Stripe from 'stripe';
 import { verifyInvariants } from '../../src/engine/verify.ts';
 import { assertClearAnswer, documentedStatuses, stateChangingOperations, summary, tally, type Answer } from './helpers.ts';
 
@@ -39,9 +40,9 @@ export function raceMatrix(engine: Engine) {
     const tokens = new Map<string, string>();
 
     /** One call, checked to be a clear, documented answer. `op` is "METHOD /path/{template}". */
-    async function call(op: string, path: string, body?: unknown, auth?: string | null): Promise<Answer> {
+    async function call(op: string, path: string, body?: unknown, auth?: string | null, headers?: Record<string, string>): Promise<Answer> {
       covered.add(op);
-      const r = await t.api(op.split(' ')[0], path, body, auth);
+      const r = await t.api(op.split(' ')[0], path, body, auth, headers);
       const a = { ...r, op };
       assertClearAnswer(doc, a);
       return a;
@@ -56,13 +57,16 @@ export function raceMatrix(engine: Engine) {
     const events = async (id: string, type: string) => ((await t.api('GET', `/v1/accounts/${id}/timeline`)).body.events as any[]).filter((e) => e.type === type).length;
 
     before(async () => {
-      t = await startTestService({ engine });
+      // The gateway's events are signed with a secret the test knows (the sandbox's own stay off).
+      t = await startTestService({ engine, config: { stripeWebhookSecret: 'whsec_matrix_tests_only' } });
       doc = await documentedStatuses(t);
       await createPlans(t);
       assert.equal((await t.api('POST', '/v1/plans', { id: 'biz', name: 'Business', prices: [{ currency: 'EUR', interval: 'month', amount: 9900 }] })).status, 201);
       const grace = () => subscribedAccount(t, { later: CARDS.insufficient_funds });
       await Promise.all([
         ...['card', 'retryOk', 'retryDeclined', 'help'].map(async (k) => (acc[k] = await grace())),
+        // A card whose issuer asks for authentication: its renewal needs the customer (3-D Secure).
+        (async () => (acc.auth = await subscribedAccount(t, { later: CARDS.auth_always })))(),
         ...['plan', 'autoRenew', 'cancel', 'resume'].map(async (k) => (acc[k] = await subscribedAccount(t))),
         ...PAIRS.filter((p) => !timed(p)).map(async (p) => pairAccounts.set(p.join('×'), [await grace(), await grace(), await grace()])),
       ]);
@@ -212,6 +216,42 @@ export function raceMatrix(engine: Engine) {
       assert.deepEqual(tally(await all(N, (i) => call('PATCH /v1/webhook-endpoints/{id}', `/v1/webhook-endpoints/${ep}`, { status: i % 2 ? 'enabled' : 'disabled' }))), { 200: N });
       assert.deepEqual(tally(await all(N, () => call('DELETE /v1/webhook-endpoints/{id}', `/v1/webhook-endpoints/${ep}`))), { 204: 1, '404 not_found': N - 1 });
       for (const e of endpoints.slice(1)) await t.api('DELETE', `/v1/webhook-endpoints/${e.body.id}`);
+    });
+
+    test('authentication sessions × N on an invoice that needs it: one 201, the rest 409 while it is open', async () => {
+      const id = acc.auth;
+      const inv = await latestInvoice(t, id);
+      assert.equal(inv.status, 'past_due');
+      const rs = await all(N, async (i) => call('POST /v1/invoices/{id}/authentication-sessions', `/v1/invoices/${inv.id}/authentication-sessions`, undefined, await caller(id, i)));
+      assert.equal(rs.filter((r) => r.status === 201).length, 1, JSON.stringify(tally(rs)));
+      for (const r of rs.filter((r) => r.status !== 201)) assert.ok(['attempt_in_flight', 'authentication_not_needed'].includes(r.body.code), r.body.code);
+      const after = await latestInvoice(t, id);
+      assert.equal(after.attempts.filter((a: any) => a.trigger === 'customer_authentication').length, 1, 'one authentication attempt');
+    });
+
+    test('the same gateway event delivered N times at once: processed once', async () => {
+      const id = acc.card;
+      const pm = (await t.api('GET', `/v1/accounts/${id}/payment-method`)).body;
+      const created = Math.floor((await t.now()).getTime() / 1000);
+      const payload = JSON.stringify({ id: 'evt_matrix_1', object: 'event', api_version: '2026-01-28.clover', created, livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type: 'payment_method.automatically_updated', data: { object: { id: pm.gateway_ref ?? 'pm_unknown', object: 'payment_method', type: 'card', card: { brand: 'visa', last4: '4242', exp_month: 11, exp_year: 2033 } } } });
+      const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_matrix_tests_only', timestamp: created });
+      const rs = await all(N, () => call('POST /v1/gateway-events', '/v1/gateway-events', payload, null, { 'stripe-signature': signature }));
+      const fresh = rs.filter((r) => r.status === 200 && r.body.duplicate === false);
+      assert.equal(fresh.length, 1, JSON.stringify(rs.map((r) => [r.status, r.body.duplicate ?? r.body.code])));
+      for (const r of rs) assert.ok(r.status === 200 || (r.status === 409 && r.body.code === 'event_in_progress'), JSON.stringify(tally(rs)));
+    });
+
+    test('links revoke, e-mail re-queue and admin keys × N: each a clear answer, done once', async () => {
+      const id = acc.plan;
+      assert.deepEqual(tally(await all(N, () => call('POST /v1/accounts/{id}/links/revoke', `/v1/accounts/${id}/links/revoke`, {}))), { 200: N });
+      const mail = (await t.api('GET', `/v1/notifications?account_id=${id}`)).body.data[0];
+      for (const r of await all(N, () => call('POST /v1/notifications/{id}/requeue', `/v1/notifications/${mail.id}/requeue`, {}))) assert.ok(r.status === 200 || r.body.code === 'not_requeueable', JSON.stringify(r.body));
+      assert.deepEqual(tally(await all(N, () => call('POST /v1/notifications/requeue-kept', '/v1/notifications/requeue-kept', {}))), { 200: N });
+      const keys = await all(N, (i) => call('POST /v1/admin-keys', '/v1/admin-keys', { name: `ops ${i}` }));
+      assert.deepEqual(tally(keys), { 201: N });
+      const victim = keys[0].body.id;
+      assert.deepEqual(tally(await all(N, () => call('DELETE /v1/admin-keys/{id}', `/v1/admin-keys/${victim}`))), { 200: N });
+      assert.equal((await t.api('GET', '/v1/accounts', undefined, keys[0].body.key)).status, 401);
     });
 
     // ---- pairs of different operations on one past-due account ----

@@ -13,11 +13,12 @@ import type { PaymentMethod } from '../core/types.ts';
 import { newSecret, sha256 } from '../lib/crypto.ts';
 import { setGatewayCustomerRef } from '../store/accounts.ts';
 import { cardSetupById, claimCardSetup, completeCardSetupRow, insertCardSetup, markCardSetupReturned, releaseCardSetup, type CardSetupRow } from '../store/card-setup.ts';
+import { GatewayError } from '../gateway/errors.ts';
 import type { AppContext } from './context.ts';
 import { RATE_LIMITS, enforce } from './limits.ts';
 import { changePaymentMethod, type Requester } from './payment-method.ts';
 
-type Ctx = Pick<AppContext, 'db' | 'clock' | 'commands' | 'publicUrl'>;
+type Ctx = Pick<AppContext, 'db' | 'clock' | 'commands' | 'publicUrl' | 'gatewayKind'>;
 
 /** How long one completion may hold the lease before another may take over (a crashed process). */
 const CLAIM_LEASE_MS = 2 * 60_000;
@@ -43,6 +44,16 @@ export type CardSetupResult =
 
 /** The path of the gateway's return to renewd (success_url without its query). */
 export const CARD_SETUP_RETURN_PATH = '/portal/billing/return';
+
+/** The gateway's trouble as the engine's kind (503 gateway_unavailable): nothing was recorded. */
+async function gatewayCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof GatewayError) throw new CommandError('unavailable', 'gateway_unavailable', err.message, { gateway_code: err.code });
+    throw err;
+  }
+}
 
 function checkReturnUrl(ctx: Ctx, url: string | null, by: Requester): string | null {
   if (url === null) return null;
@@ -72,7 +83,7 @@ export async function startCardSetup(ctx: Ctx, accountId: string, opts: { return
   if (by === 'customer') await enforce(ctx.db, ctx.clock, RATE_LIMITS.cardSetups, account.id);
   let customerRef = account.gateway_customer_ref;
   if (!customerRef) {
-    const made = await ctx.commands.gateway.createCustomer({ account_id: account.id, email: account.email, name: account.name });
+    const made = await gatewayCall(() => ctx.commands.gateway.createCustomer({ account_id: account.id, email: account.email, name: account.name }));
     customerRef = await setGatewayCustomerRef(ctx.db, account.id, made);
     if (!customerRef) throw new CommandError('not_found', 'not_found', `no account ${account.id}`);
   }
@@ -81,14 +92,9 @@ export async function startCardSetup(ctx: Ctx, accountId: string, opts: { return
   // {CHECKOUT_SESSION_ID} is filled in by the gateway (Stripe's documented placeholder).
   const success_url = `${base}${CARD_SETUP_RETURN_PATH}?session_id={CHECKOUT_SESSION_ID}&state=${encodeURIComponent(state)}`;
   const cancel_url = returnUrl ?? `${base}/portal#billing`;
-  const s = await ctx.commands.gateway.startCardSetup({
-    customer_ref: customerRef,
-    account_id: account.id,
-    success_url,
-    cancel_url,
-    locale: account.locale,
-    currency: account.currency,
-  });
+  const s = await gatewayCall(() =>
+    ctx.commands.gateway.startCardSetup({ customer_ref: customerRef, account_id: account.id, success_url, cancel_url, locale: account.locale, currency: account.currency }),
+  );
   await insertCardSetup(ctx.db, {
     gateway_session_id: s.id,
     account_id: account.id,
@@ -133,7 +139,7 @@ export async function completeCardSetup(ctx: Ctx, setupId: string): Promise<Card
   const row = await cardSetupById(ctx.db, setupId);
   if (!row) throw new CommandError('not_found', 'not_found', `no card setup session ${setupId}`);
   if (row.completed_at) return stored(row);
-  const g = await ctx.commands.gateway.getCardSetup(setupId);
+  const g = await gatewayCall(() => ctx.commands.gateway.getCardSetup(setupId));
   if (g.id !== setupId || g.account_id !== row.account_id)
     throw new CommandError('conflict', 'card_setup_mismatch', 'the gateway session does not belong to this account; nothing was saved');
   if (g.status !== 'complete' || !g.payment_method) return { status: g.status === 'expired' ? 'expired' : 'open' };

@@ -13,6 +13,7 @@ import { policyRoutes } from './routes/policy.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
 import { portalRoutes } from './routes/portal.ts';
 import { helpRoutes } from './routes/help.ts';
+import { cardSetupRoutes } from './routes/card-setup.ts';
 import { installIdempotency } from './idempotency.ts';
 import type { RoutePlugin, RoutePluginOptions } from './route-plugin.ts';
 
@@ -89,7 +90,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(idempotency, { ctx });
   // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
-  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, helpRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
+  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, helpRoutes, cardSetupRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   return app;
 }
 

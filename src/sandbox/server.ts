@@ -337,7 +337,9 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   get('/v1/setup_intents/:id', (q, p) => ok(checkout.retrieveSetupIntent(p.id, q)));
 
   // ---------- the hosted card page (browsers; no key: the unguessable session id is the access) ----------
-  const pageHeaders = (reply: FastifyReply, status: number) =>
+  // form-action covers the redirect after the POST too (Chrome enforces it): the session's
+  // success_url origin is allowed, as Checkout allows its merchant's.
+  const pageHeaders = (reply: FastifyReply, status: number, returnTo?: string) =>
     reply
       .code(status)
       .header('content-type', 'text/html; charset=utf-8')
@@ -345,12 +347,12 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       .header('referrer-policy', 'no-referrer')
       .header('x-frame-options', 'DENY')
       // No script at all; the form posts here only (the redirect after it goes to success_url).
-      .header('content-security-policy', "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+      .header('content-security-policy', `default-src 'none'; style-src 'self'; form-action 'self'${returnTo ? ` ${new URL(returnTo.split('{CHECKOUT_SESSION_ID}').join('x')).origin}` : ''}; frame-ancestors 'none'; base-uri 'none'`);
   app.get('/checkout/checkout.css', (_req, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(CHECKOUT_CSS));
   app.get('/checkout/:id', (req, reply) => {
     const cs = checkout.session((req.params as { id: string }).id);
     const { lang, t } = checkoutTexts(cs?.locale ?? null, req.headers['accept-language']);
-    return pageHeaders(reply, cs ? 200 : 404).send(checkoutPage({ cs, lang, t }));
+    return pageHeaders(reply, cs ? 200 : 404, cs?.success_url).send(checkoutPage({ cs, lang, t }));
   });
   app.post('/checkout/:id', (req, reply) => {
     const id = (req.params as { id: string }).id;
@@ -360,7 +362,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     const cs = checkout.session(id);
     const { lang, t } = checkoutTexts(cs?.locale ?? null, req.headers['accept-language']);
     if ('closed' in r) return pageHeaders(reply, cs ? 409 : 404).send(checkoutPage({ cs, lang, t }));
-    return pageHeaders(reply, 402).send(checkoutPage({ cs, lang, t, error: { message: r.error.message, field: r.field } }));
+    return pageHeaders(reply, 402, cs?.success_url).send(checkoutPage({ cs, lang, t, error: { message: r.error.message, field: r.field } }));
   });
 
   // ---------- sandbox-only API (JSON; no key needed: bind the sandbox to 127.0.0.1) ----------

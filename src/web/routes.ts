@@ -8,6 +8,7 @@ import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { RoutePlugin } from '../http/route-plugin.ts';
+import type { AppContext } from '../engine/context.ts';
 import { portalPlugin } from './portal.ts';
 import { consolePlugin } from './console/index.ts';
 import { webDeps } from './deps.ts';
@@ -39,6 +40,19 @@ export const CSP_DIRECTIVES = {
   objectSrc: ["'none'"],
 };
 
+/** Where Stripe's hosted pages (Checkout) live. */
+export const STRIPE_CHECKOUT_ORIGIN = 'https://checkout.stripe.com';
+
+/**
+ * The pages' CSP for this service: form-action widened only to the gateway's hosted card page
+ * ("Update card" posts here and is 303-redirected there, and Chrome enforces form-action on the
+ * redirects after a form POST) — the sandbox's origin, or Stripe Checkout's.
+ */
+export function cspDirectives(ctx: Pick<AppContext, 'gatewayKind' | 'sandboxUrl'>) {
+  const gateway = ctx.gatewayKind === 'sandbox' ? (ctx.sandboxUrl ? new URL(ctx.sandboxUrl).origin : null) : STRIPE_CHECKOUT_ORIGIN;
+  return { ...CSP_DIRECTIVES, formAction: gateway ? ["'self'", gateway] : CSP_DIRECTIVES.formAction };
+}
+
 export const webRoutes: RoutePlugin = async (typed, { ctx }) => {
   // Pages read forms and query strings themselves: Fastify's default (untyped) provider.
   const app = typed.withTypeProvider<FastifyTypeProviderDefault>();
@@ -46,7 +60,7 @@ export const webRoutes: RoutePlugin = async (typed, { ctx }) => {
   await app.register(async (scope) => {
     await scope.register(helmet, {
       global: true,
-      contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+      contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(ctx) },
       // Plain HTTP in development and tests; behind TLS the proxy sets HSTS.
       strictTransportSecurity: false,
       crossOriginEmbedderPolicy: false,

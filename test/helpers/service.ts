@@ -6,6 +6,7 @@ import { cliPlugins } from '../../src/cli/plugins.ts';
 import type { RoutePlugin } from '../../src/http/server.ts';
 import { createTestDatabase, type Engine } from './db.ts';
 import { suiteLogger } from './suite-log.ts';
+import type { LoggerOption } from '../../src/lib/log.ts';
 
 export const ADMIN_KEY = 'rk_test_admin_key_for_tests_only';
 export const T0 = '2026-01-31T09:00:00.000Z';
@@ -35,6 +36,8 @@ export interface TestServiceOptions {
   config?: Partial<Config>;
   plugins?: RoutePlugin[];
   start?: string;
+  /** The service's pino logger option (default: the suite's log folder, see suite-log.ts). */
+  logger?: LoggerOption;
 }
 
 export async function startTestService(opts: TestServiceOptions = {}): Promise<TestService> {
@@ -51,9 +54,12 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
     smtpUrl: undefined,
     ...opts.config,
   };
-  const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: suiteLogger() });
+  const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: opts.logger ?? suiteLogger() });
   const addr = svc.app.server.address();
   const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : svc.url;
+  // The port is chosen at listen (0): the service's public URL (the gateway's return address of the
+  // hosted card page) is where it really listens, unless the test named one.
+  if (!opts.config?.publicUrl) svc.ctx.publicUrl = url;
 
   async function call(base: string, method: string, path: string, body?: unknown, auth?: string | null, headers: Record<string, string> = {}) {
     const h: Record<string, string> = { ...headers };

@@ -26,14 +26,17 @@ export interface Tab {
   errors: string[];
 }
 
-/** A fresh browser context (its own cookies) whose requests may only go to the service. */
+/**
+ * A fresh browser context (its own cookies) whose requests may only go to the service: renewd and
+ * its in-process sandbox PSP (whose hosted card page stands in for the gateway's).
+ */
 export async function newTab(browser: Browser, t: TestService, opts: { width?: number; height?: number; locale?: string } = {}): Promise<Tab> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1100, height: opts.height ?? 900 }, locale: opts.locale ?? 'en-US' });
   const external: string[] = [];
   const errors: string[] = [];
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(t.url) || url.startsWith('data:')) return route.continue();
+    if (url.startsWith(t.url) || (t.sandboxUrl && url.startsWith(t.sandboxUrl)) || url.startsWith('data:')) return route.continue();
     external.push(url);
     return route.abort();
   });

@@ -18,6 +18,8 @@ type Texts = {
   expired: string;
   complete: string;
   sandbox: string;
+  /** Why a card was not saved, by the kind of Stripe error (code / decline_code). */
+  why: { declined: string; funds: string; expired: string; number: string; expiry: string; cvc: string; processing: string };
 };
 
 const TEXTS: Record<string, Texts> = {
@@ -34,6 +36,7 @@ const TEXTS: Record<string, Texts> = {
     expired: 'This page has expired. Go back and start again.',
     complete: 'This card has already been saved.',
     sandbox: 'Sandbox payment page — test cards only, no real money moves.',
+    why: { declined: 'Your card was declined.', funds: 'Your card has insufficient funds.', expired: 'Your card has expired.', number: 'Your card number is not valid.', expiry: 'The expiry date is not valid.', cvc: 'The security code is not valid.', processing: 'An error occurred while processing your card. Try again in a little bit.' },
   },
   fr: {
     title: 'Enregistrer votre carte',
@@ -48,6 +51,7 @@ const TEXTS: Record<string, Texts> = {
     expired: 'Cette page a expiré. Revenez en arrière et recommencez.',
     complete: 'Cette carte a déjà été enregistrée.',
     sandbox: 'Page de paiement du bac à sable — cartes de test uniquement, aucun argent réel.',
+    why: { declined: 'Votre carte a été refusée.', funds: 'Les fonds de votre carte sont insuffisants.', expired: 'Votre carte a expiré.', number: "Le numéro de carte n'est pas valide.", expiry: "La date d'expiration n'est pas valide.", cvc: "Le code de sécurité n'est pas valide.", processing: 'Une erreur est survenue pendant le traitement de votre carte. Réessayez dans un instant.' },
   },
   de: {
     title: 'Karte speichern',
@@ -62,6 +66,7 @@ const TEXTS: Record<string, Texts> = {
     expired: 'Diese Seite ist abgelaufen. Gehen Sie zurück und beginnen Sie neu.',
     complete: 'Diese Karte wurde bereits gespeichert.',
     sandbox: 'Sandbox-Zahlungsseite — nur Testkarten, es fließt kein echtes Geld.',
+    why: { declined: 'Ihre Karte wurde abgelehnt.', funds: 'Ihre Karte ist nicht ausreichend gedeckt.', expired: 'Ihre Karte ist abgelaufen.', number: 'Die Kartennummer ist ungültig.', expiry: 'Das Ablaufdatum ist ungültig.', cvc: 'Der Sicherheitscode ist ungültig.', processing: 'Bei der Verarbeitung Ihrer Karte ist ein Fehler aufgetreten. Versuchen Sie es gleich noch einmal.' },
   },
   es: {
     title: 'Guardar su tarjeta',
@@ -76,6 +81,7 @@ const TEXTS: Record<string, Texts> = {
     expired: 'Esta página ha caducado. Vuelva atrás y empiece de nuevo.',
     complete: 'Esta tarjeta ya se ha guardado.',
     sandbox: 'Página de pago de prueba: solo tarjetas de prueba, sin dinero real.',
+    why: { declined: 'Su tarjeta ha sido rechazada.', funds: 'Su tarjeta no tiene fondos suficientes.', expired: 'Su tarjeta ha caducado.', number: 'El número de tarjeta no es válido.', expiry: 'La fecha de caducidad no es válida.', cvc: 'El código de seguridad no es válido.', processing: 'Se produjo un error al procesar su tarjeta. Inténtelo de nuevo en un momento.' },
   },
   it: {
     title: 'Salva la tua carta',
@@ -90,6 +96,7 @@ const TEXTS: Record<string, Texts> = {
     expired: 'Questa pagina è scaduta. Torna indietro e ricomincia.',
     complete: 'Questa carta è già stata salvata.',
     sandbox: 'Pagina di pagamento di prova: solo carte di prova, nessun denaro reale.',
+    why: { declined: 'La carta è stata rifiutata.', funds: 'La carta non ha fondi sufficienti.', expired: 'La carta è scaduta.', number: 'Il numero della carta non è valido.', expiry: 'La data di scadenza non è valida.', cvc: 'Il codice di sicurezza non è valido.', processing: "Si è verificato un errore durante l'elaborazione della carta. Riprovi tra poco." },
   },
   pt: {
     title: 'Guardar o seu cartão',
@@ -104,6 +111,7 @@ const TEXTS: Record<string, Texts> = {
     expired: 'Esta página expirou. Volte atrás e comece de novo.',
     complete: 'Este cartão já foi guardado.',
     sandbox: 'Página de pagamento de teste: apenas cartões de teste, sem dinheiro real.',
+    why: { declined: 'O seu cartão foi recusado.', funds: 'O seu cartão não tem fundos suficientes.', expired: 'O seu cartão expirou.', number: 'O número do cartão não é válido.', expiry: 'A data de validade não é válida.', cvc: 'O código de segurança não é válido.', processing: 'Ocorreu um erro ao processar o seu cartão. Tente de novo dentro de momentos.' },
   },
   pl: {
     title: 'Zapisz kartę',
@@ -118,6 +126,7 @@ const TEXTS: Record<string, Texts> = {
     expired: 'Ta strona wygasła. Wróć i zacznij od nowa.',
     complete: 'Ta karta została już zapisana.',
     sandbox: 'Testowa strona płatności — tylko karty testowe, bez prawdziwych pieniędzy.',
+    why: { declined: 'Karta została odrzucona.', funds: 'Na karcie brakuje środków.', expired: 'Karta straciła ważność.', number: 'Numer karty jest nieprawidłowy.', expiry: 'Data ważności jest nieprawidłowa.', cvc: 'Kod bezpieczeństwa jest nieprawidłowy.', processing: 'Podczas przetwarzania karty wystąpił błąd. Spróbuj ponownie za chwilę.' },
   },
 };
 
@@ -131,6 +140,18 @@ export function checkoutTexts(locale: string | null, acceptLanguage?: string): {
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The customer's words for a Stripe error (the page is in the session's language; the API's messages are English). */
+export function whyNotSaved(t: Texts, e: { code?: string; decline_code?: string; param?: string }): string {
+  const c = `${e.code ?? ''} ${e.decline_code ?? ''}`;
+  if (/funds/.test(c)) return t.why.funds;
+  if (/expired_card/.test(c)) return t.why.expired;
+  if (/processing_error/.test(c)) return t.why.processing;
+  if (/number/.test(c)) return t.why.number;
+  if (/cvc/.test(c)) return t.why.cvc;
+  if (/expiry/.test(c)) return t.why.expiry;
+  return t.why.declined;
+}
 
 export const CHECKOUT_CSS = `
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1a1a2e;background:#f4f5f9}

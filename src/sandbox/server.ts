@@ -23,7 +23,7 @@ import { TEST_CARDS } from './cards.ts';
 import { Faults, type FaultConfig, type FaultInput } from './faults.ts';
 import { isForm, parseForm, rawOf, type FormObject } from './form.ts';
 import { SandboxCheckout } from './checkout.ts';
-import { CHECKOUT_CSS, checkoutPage, checkoutTexts } from './checkout-page.ts';
+import { CHECKOUT_CSS, checkoutPage, checkoutTexts, whyNotSaved } from './checkout-page.ts';
 import { ApiError, SandboxPsp, apiError, type IdemRec, type PiRec, type SandboxCharge, type SandboxLoad, type ScriptStep, type ScriptTarget, type StripeErrorBody } from './psp.ts';
 
 export type { FaultConfig, FaultInput } from './faults.ts';
@@ -362,7 +362,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     const cs = checkout.session(id);
     const { lang, t } = checkoutTexts(cs?.locale ?? null, req.headers['accept-language']);
     if ('closed' in r) return pageHeaders(reply, cs ? 409 : 404).send(checkoutPage({ cs, lang, t }));
-    return pageHeaders(reply, 402, cs?.success_url).send(checkoutPage({ cs, lang, t, error: { message: r.error.message, field: r.field } }));
+    return pageHeaders(reply, 402, cs?.success_url).send(checkoutPage({ cs, lang, t, error: { message: whyNotSaved(t, r.error), field: r.field } }));
   });
 
   // ---------- sandbox-only API (JSON; no key needed: bind the sandbox to 127.0.0.1) ----------

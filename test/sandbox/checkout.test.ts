@@ -125,6 +125,7 @@ describe('checkout sessions (setup mode) over the official client', () => {
     assert.equal(s.status, 'open');
     assert.equal((s.setup_intent as Stripe.SetupIntent).last_setup_error?.decline_code, 'generic_decline');
     assert.equal((await h.stripe.paymentMethods.list({ customer: cus, type: 'card' })).data.length, 0);
+    assert.match((await submit(cs.url!, { number: '4000000000009995' })).text, /insufficient funds/);
     const bad = await submit(cs.url!, { number: '4242424242424241' });
     assert.equal(bad.status, 402);
     assert.match(bad.text, /aria-invalid="true"/);

@@ -91,7 +91,7 @@ describe('hosted card capture in Chromium', () => {
       await page.getByRole('button', { name: gw.save }).click();
       const alert = page.getByRole('alert');
       await alert.waitFor();
-      assert.match(await alert.innerText(), /declined/);
+      assert.ok((await alert.innerText()).includes(gw.why.declined), await alert.innerText());
       assert.ok(page.url().startsWith(`${t.sandboxUrl}/checkout/`), 'still on the hosted page');
       let inv = (await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data[0];
       assert.equal(inv.status, 'past_due');

@@ -77,6 +77,21 @@ describe('card setup sessions with the sandbox gateway', () => {
     assert.equal((await t.api('GET', `/v1/accounts/${id}/subscription`)).body.status, 'past_due');
   });
 
+  test('the browser and the gateway event completing at once save the card once', async () => {
+    const id = await pastDue();
+    const r = await t.api('POST', `/v1/accounts/${id}/card-setup-sessions`, {});
+    // Not completed before the customer typed a card: nothing saved.
+    assert.deepEqual(await completeCardSetup(t.svc.ctx, r.body.id), { status: 'open' });
+    await typeCard(r.body.url, CARDS.ok);
+    const both = await Promise.all([completeCardSetup(t.svc.ctx, r.body.id), completeCardSetup(t.svc.ctx, r.body.id)]);
+    assert.equal(both.filter((x) => x.status === 'saved' && !x.already).length, 1, JSON.stringify(both));
+    const rows = await t.svc.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM payment_methods WHERE account_id = $1', [id]);
+    assert.equal(rows[0].n, 3, 'the two cards of subscribedAccount and the new one, saved once');
+    const paid = ((await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data as { status: string; attempts: { outcome: string }[] }[])[0];
+    assert.equal(paid.status, 'paid');
+    assert.equal(paid.attempts.filter((a) => a.outcome === 'succeeded').length, 1);
+  });
+
   test("the customer's own token: 201; another account's: 404; return_url off this service: 400; nothing opened", async () => {
     const a = await pastDue();
     const b = await subscribedAccount(t);

@@ -168,12 +168,24 @@ describe('the adapter: startCardSetup / getCardSetup', () => {
     let g = await h.gateway.getCardSetup(s.id);
     assert.deepEqual(g, { id: s.id, status: 'open', account_id: 'acct_adapter', setup_intent_ref: g.setup_intent_ref, payment_method: null });
     assert.match(g.setup_intent_ref ?? '', /^seti_/);
+    // What the adapter asked for, as Stripe documents it.
+    const cs = await h.stripe.checkout.sessions.retrieve(s.id, { expand: ['setup_intent'] });
+    assert.deepEqual([cs.mode, cs.customer, cs.currency, cs.locale, cs.success_url, cs.cancel_url], ['setup', cus, 'eur', 'fr', SUCCESS, CANCEL]);
+    assert.deepEqual(cs.metadata, { renewd_account_id: 'acct_adapter' });
+    assert.deepEqual((cs.setup_intent as Stripe.SetupIntent).metadata, { renewd_account_id: 'acct_adapter' });
     const page = await (await fetch(s.url)).text();
     assert.match(page, /<html lang="fr">/, 'fr-FR is passed as Checkout locale fr');
     await submit(s.url, { number: '5555555555554444', expiry: '03/31' });
     g = await h.gateway.getCardSetup(s.id);
     assert.equal(g.status, 'complete');
     assert.deepEqual({ ...g.payment_method, gateway_ref: 'x' }, { gateway_ref: 'x', type: 'card', brand: 'mastercard', last4: '4444', exp_month: 3, exp_year: 2031 });
+  });
+
+  test('a customer unknown to the gateway: a gateway error, nothing opened', async () => {
+    await assert.rejects(
+      h.gateway.startCardSetup({ customer_ref: 'cus_gone', account_id: 'a', success_url: SUCCESS, cancel_url: CANCEL, currency: 'EUR' }),
+      (e: Error & { code?: string }) => e.name === 'GatewayError' && e.code === 'gateway_invalid_request',
+    );
   });
 
   test('an unknown session is a gateway error, not a crash', async () => {

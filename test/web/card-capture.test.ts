@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, type TestService } from '../helpers/service.ts';
-import { launchBrowser, screenshot, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
+import { audit, launchBrowser, screenshot, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
 import { checkoutTexts } from '../../src/sandbox/checkout-page.ts';
 
@@ -82,6 +82,8 @@ describe('hosted card capture in Chromium', () => {
       // The gateway's hosted page, in the account's language.
       await page.waitForURL(`${t.sandboxUrl}/checkout/**`);
       assert.equal(await page.locator('html').getAttribute('lang'), locale.lang);
+      const a = await audit(page);
+      assert.deepEqual([a.contrast, a.unlabeled], [[], []], 'the hosted page: contrast and labels');
       await screenshot(page, `card-capture-hosted-${locale.lang}`);
 
       // A declining card: refused at setup, the error on the hosted page, nothing changed at renewd.

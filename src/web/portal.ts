@@ -1,6 +1,7 @@
 // The customer's Subscription area at /portal: plan and status, the grace banner, Billing
-// information (the current card; "Update card" goes to the gateway's hosted card page), Purchase history (attempts, Retry, Request help) and the
-// answers to help requests — in the account's language, money and dates in its locale and zone.
+// information (the current card; "Update card" goes to the gateway's hosted card page), Purchase
+// history (attempts, Retry, Request help) and the answers to help requests — in the account's
+// language, money and dates in its locale and zone.
 //
 // Opened from a portal-session link (/portal?token=…): the token is exchanged for a cookie session
 // and the address bar loses the token. Every form carries the session's CSRF token.

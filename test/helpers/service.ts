@@ -1,5 +1,6 @@
 // End-to-end harness: the whole service in this process (real HTTP on 127.0.0.1, real database,
 // sandbox PSP over HTTP, test clock), and a small client for the API.
+import { createServer, type AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { startService, type Service } from '../../src/service.ts';
 import { cliPlugins } from '../../src/cli/plugins.ts';
@@ -40,11 +41,24 @@ export interface TestServiceOptions {
   logger?: LoggerOption;
 }
 
+/** A TCP port free right now on 127.0.0.1 (the OS hands out ephemeral ports in turn, so it stays free for the start). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
 export async function startTestService(opts: TestServiceOptions = {}): Promise<TestService> {
   const tdb = await createTestDatabase(opts.engine ?? 'pglite');
+  // The service's public URL is where it really listens (portal-session links, and the gateway's
+  // return address after the hosted card page): a free port is picked first, unless the test names one.
+  const port = opts.config?.port ?? (await freePort());
   const config: Config = {
     ...loadConfig({}),
-    port: 0,
+    port,
+    publicUrl: `http://127.0.0.1:${port}`,
     host: '127.0.0.1',
     testClock: true,
     testClockStart: opts.start ?? T0,
@@ -57,9 +71,6 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
   const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: opts.logger ?? suiteLogger() });
   const addr = svc.app.server.address();
   const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : svc.url;
-  // The port is chosen at listen (0): the service's public URL (the gateway's return address of the
-  // hosted card page) is where it really listens, unless the test named one.
-  if (!opts.config?.publicUrl) svc.ctx.publicUrl = url;
 
   async function call(base: string, method: string, path: string, body?: unknown, auth?: string | null, headers: Record<string, string> = {}) {
     const h: Record<string, string> = { ...headers };

@@ -13,7 +13,7 @@ import { freePlanId, insertPlan, planExists, setPlanArchived } from '../store/pl
 import { insertSubscription, lockSubscription, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
 import { attemptsOfAccount, customerRetriesSince, invoiceById, invoicesOfAccount } from '../store/invoices.ts';
 import { newId } from '../store/ids.ts';
-import { CardRejectedError, PaymentMethodRefusedError, type CardInput } from '../gateway/types.ts';
+import { CardRejectedError, PaymentMethodRefusedError, type CardInput, type PaymentMethodDetails } from '../gateway/types.ts';
 import type { Engine } from './engine.ts';
 import { CommandError } from '../core/errors.ts';
 import { mapConflicts } from './conflicts.ts';
@@ -148,13 +148,20 @@ export class Commands {
   /**
    * Replaces the account's payment method. While an invoice is past due this makes an attempt at
    * once; the answer carries its outcome. The card itself never reaches the database or a log.
+   * `card` (sandbox only: raw test cards), `token` (a pm_…/tok_… made by the gateway's client-side
+   * capture: attached here), or `token` with `attached` (a pm_… the gateway already attached to
+   * the account's customer, e.g. by its hosted card page: saved as is).
    */
-  async setPaymentMethod(accountId: string, input: { type: PaymentMethodType; card?: CardInput; token?: string }) {
+  async setPaymentMethod(accountId: string, input: { type: PaymentMethodType; card?: CardInput; token?: string; attached?: PaymentMethodDetails }) {
     const account = await this.requireAccount(accountId);
     if (!account.gateway_customer_ref) throw new CommandError('conflict', 'no_gateway_customer', 'the account has no gateway customer');
     let details;
     try {
-      if (input.card) details = await this.gateway.attachCard(account.gateway_customer_ref, input.card);
+      // A card the gateway already attached to this customer (the hosted card page did it): saved
+      // as the gateway described it, with no second attach.
+      if (input.attached && input.token === input.attached.gateway_ref) details = input.attached;
+      else if (input.attached) throw new CommandError('invalid', 'validation_error', 'the token must be the attached payment method');
+      else if (input.card) details = await this.gateway.attachCard(account.gateway_customer_ref, input.card);
       else if (input.token) details = await this.gateway.attachToken(account.gateway_customer_ref, input.token);
       else throw new CommandError('invalid', 'validation_error', 'card or token is required');
     } catch (err) {

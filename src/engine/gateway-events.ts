@@ -10,6 +10,7 @@ import { paymentMethodByGatewayRef, updatePaymentMethodDetails } from '../store/
 import { subscriptionOfAccount } from '../store/subscriptions.ts';
 import { GatewayEventRefused, verifyGatewayEvent, type GatewayEvent } from '../gateway/stripe-events.ts';
 import type { AppContext } from './context.ts';
+import { completeCardSetup } from './card-setup.ts';
 
 /** What a handler did: applied (something changed), ignored (nothing to do, with why), unhandled (no handler for the type). */
 export interface HandlerResult {
@@ -60,13 +61,32 @@ async function cardUpdated(ctx: AppContext, e: GatewayEvent): Promise<HandlerRes
 }
 
 /**
- * The handlers, by event type. setup_intent.succeeded and checkout.session.completed are stored and
- * acknowledged without a handler here: the hosted card capture (engine/card-setup.ts) is wired to them.
+ * checkout.session.completed: a card saved on the gateway's hosted page (Checkout in setup mode),
+ * also when the customer closed the tab before coming back. The same idempotent completion as the
+ * browser's return (engine/card-setup.ts): whichever arrives first saves the card, the other finds
+ * it saved. A session renewd did not start is ignored.
+ */
+async function cardSetupCompleted(ctx: AppContext, e: GatewayEvent): Promise<HandlerResult> {
+  if (!e.object_id) return ignored('no_checkout_session');
+  try {
+    const r = await completeCardSetup(ctx, e.object_id);
+    return { result: r.status === 'saved' ? 'applied' : 'ignored', detail: { checkout_session: e.object_id, ...r } };
+  } catch (err) {
+    if (err instanceof CommandError && err.kind === 'not_found') return ignored('not_renewd_card_setup', { checkout_session: e.object_id });
+    throw err;
+  }
+}
+
+/**
+ * The handlers, by event type. setup_intent.succeeded comes with checkout.session.completed for a
+ * card saved on Checkout; the session's event carries what renewd needs (which session, so which
+ * account), so the SetupIntent's is acknowledged and stored only.
  */
 export const GATEWAY_EVENT_HANDLERS: Record<string, GatewayEventHandler> = {
   'payment_intent.succeeded': settleCharge,
   'payment_intent.payment_failed': settleCharge,
   'payment_method.automatically_updated': cardUpdated,
+  'checkout.session.completed': cardSetupCompleted,
 };
 
 /** A claim older than this is taken over by a redelivery (its process died mid-way). */

@@ -31,6 +31,8 @@ export const RATE_LIMITS = {
   rejectedCards: { name: 'rejected_cards', limit: 3, windowMs: HOUR, message: 'Too many cards were refused for this account; try again later.' },
   /** Help requests a customer may open. */
   helpRequests: { name: 'help_requests', limit: 5, windowMs: DAY, message: 'Too many help requests today; we are already on it.' },
+  /** Hosted card pages (gateway setup sessions) a customer may open. */
+  cardSetups: { name: 'card_setups', limit: 20, windowMs: HOUR, message: 'Too many card pages were opened for this account; try again later.' },
   /** Portal sessions (tokens) created for one account. */
   portalSessions: { name: 'portal_sessions', limit: 30, windowMs: HOUR, message: 'Too many portal sessions for this account; try again later.' },
   /** Openings of one e-mail link (per link: a scanner or a leaked link cannot mint sessions without end). */

@@ -1,6 +1,7 @@
 // The demo data set: plans, accounts in several locales and domain zones with sandbox cards, and
 // (with the test clock) fifty days of history played through the real engine, so the console
 // opens on accounts renewed, in grace for different reasons, recovered and downgraded.
+import { CommandError } from '../core/errors.ts';
 import type { AppContext } from './context.ts';
 import { advanceTestClock } from './advance.ts';
 import { HelpDesk } from './help.ts';
@@ -99,6 +100,8 @@ export async function seedPlans(ctx: AppContext) {
  */
 export async function seedDemo(ctx: AppContext, opts: { until?: Date; log?: (s: string) => void } = {}) {
   const log = opts.log ?? (() => {});
+  // Its cards are the sandbox's test numbers, typed in: never sent to a real gateway.
+  if (ctx.gatewayKind !== 'sandbox') throw new CommandError('invalid', 'raw_card_data_not_accepted', 'the demo data set saves sandbox test cards: load it with RENEWD_GATEWAY=sandbox');
   await seedPlans(ctx);
   const { commands } = ctx;
   const start = ctx.clock.now();

@@ -11,7 +11,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import Stripe from 'stripe';
 import { classifyDecline } from '../core/declines.ts';
 import { GatewayError } from './errors.ts';
-import { CardRejectedError, PaymentMethodRefusedError, type CardInput, type ChargeRequest, type ChargeResult, type Gateway, type GatewayCharge, type PaymentMethodDetails, type RawDecline } from './types.ts';
+import { CardRejectedError, PaymentMethodRefusedError, type CardInput, type CardSetupInput, type CardSetupState, type ChargeRequest, type ChargeResult, type Gateway, type GatewayCharge, type PaymentMethodDetails, type RawDecline } from './types.ts';
 
 export interface StripeGatewayOptions {
   apiKey: string;
@@ -132,6 +132,47 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
       }
     },
 
+    // Card capture on the gateway's hosted page: a Checkout Session in setup mode. The card is typed
+    // on Stripe's page (or the sandbox's copy of it), confirmed there as a SetupIntent and attached
+    // to the customer; renewd only ever sees the pm_… id.
+    async startCardSetup(input: CardSetupInput) {
+      try {
+        const cs = await stripe.checkout.sessions.create({
+          mode: 'setup',
+          customer: input.customer_ref,
+          currency: input.currency.toLowerCase(),
+          success_url: input.success_url,
+          cancel_url: input.cancel_url,
+          metadata: { renewd_account_id: input.account_id },
+          setup_intent_data: { metadata: { renewd_account_id: input.account_id } },
+          ...(input.locale ? { locale: checkoutLocale(input.locale) } : {}),
+        });
+        if (!cs.url) throw new GatewayError('Could not start the card setup: the gateway gave no page URL.', 'gateway_invalid_request', null);
+        return { id: cs.id, url: cs.url, expires_at: new Date(cs.expires_at * 1000) };
+      } catch (err) {
+        if (err instanceof GatewayError) throw err;
+        rethrow(err, 'start the card setup');
+      }
+    },
+
+    async getCardSetup(id: string): Promise<CardSetupState> {
+      try {
+        const cs = await stripe.checkout.sessions.retrieve(id, { expand: ['setup_intent', 'setup_intent.payment_method'] });
+        const si = typeof cs.setup_intent === 'object' ? cs.setup_intent : null;
+        const pm = si && typeof si.payment_method === 'object' && si.payment_method ? si.payment_method : null;
+        return {
+          id: cs.id,
+          status: cs.status === 'complete' ? 'complete' : cs.status === 'expired' ? 'expired' : 'open',
+          account_id: cs.metadata?.renewd_account_id ?? null,
+          setup_intent_ref: si?.id ?? (typeof cs.setup_intent === 'string' ? cs.setup_intent : null),
+          // Only a succeeded SetupIntent's card is a saved card.
+          payment_method: cs.status === 'complete' && si?.status === 'succeeded' && pm ? details(pm) : null,
+        };
+      } catch (err) {
+        rethrow(err, 'read the card setup');
+      }
+    },
+
     async charge(req: ChargeRequest): Promise<ChargeResult> {
       try {
         const pi = await withoutCallSiteStack(() => stripe.paymentIntents.create(
@@ -226,6 +267,15 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
     },
   };
 }
+
+/** Checkout's page languages: the account's locale as Checkout names it, else 'auto' (the browser's). */
+const CHECKOUT_LOCALES = new Set(['bg', 'cs', 'da', 'de', 'el', 'en', 'en-GB', 'es', 'es-419', 'et', 'fi', 'fil', 'fr', 'fr-CA', 'hr', 'hu', 'id', 'it', 'ja', 'ko', 'lt', 'lv', 'ms', 'mt', 'nb', 'nl', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sl', 'sv', 'th', 'tr', 'vi', 'zh', 'zh-HK', 'zh-TW']);
+export function checkoutLocale(locale: string): Stripe.Checkout.SessionCreateParams.Locale {
+  if (CHECKOUT_LOCALES.has(locale)) return locale as Stripe.Checkout.SessionCreateParams.Locale;
+  const lang = locale.split('-')[0].toLowerCase();
+  return (CHECKOUT_LOCALES.has(lang) ? lang : 'auto') as Stripe.Checkout.SessionCreateParams.Locale;
+}
+
 
 /** The issuer's page a requires_action PaymentIntent sends the customer to, if it is a redirect. */
 function redirectUrlOf(pi: Stripe.PaymentIntent): string | null {

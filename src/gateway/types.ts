@@ -69,6 +69,14 @@ export interface Gateway {
   getCharge(gateway_ref: string): Promise<GatewayCharge | null>;
   /** Cancels a charge still waiting for the customer, so it can never succeed unseen; answers its final state. */
   cancelAuthentication(gateway_ref: string): Promise<ChargeResult>;
+  /**
+   * Starts a card capture on the gateway's own hosted page (Stripe: a Checkout Session in `setup`
+   * mode). The customer types the card there, never at renewd; the gateway sends the browser back
+   * to success_url (its `{CHECKOUT_SESSION_ID}` replaced by the session id) or cancel_url.
+   */
+  startCardSetup(input: CardSetupInput): Promise<CardSetupSession>;
+  /** What became of a card setup, read from the gateway (never from the browser's query). */
+  getCardSetup(id: string): Promise<CardSetupState>;
 }
 
 /** A charge as the gateway holds it: its outcome, and what ties it to renewd's attempt. */
@@ -79,6 +87,31 @@ export interface GatewayCharge extends ChargeResult {
   customer_ref: string | null;
   amount: number;
   currency: string;
+}
+
+export interface CardSetupInput {
+  customer_ref: string;
+  account_id: string;
+  success_url: string;
+  cancel_url: string;
+  locale?: string;
+  currency: string;
+}
+
+export interface CardSetupSession {
+  id: string;
+  url: string;
+  expires_at: Date;
+}
+
+export interface CardSetupState {
+  id: string;
+  status: 'open' | 'complete' | 'expired';
+  /** The renewd account the session was created for (its metadata renewd_account_id). */
+  account_id: string | null;
+  setup_intent_ref: string | null;
+  /** The card the customer saved, already attached to the customer by the gateway; null until complete. */
+  payment_method: PaymentMethodDetails | null;
 }
 
 /** Thrown by attachCard/attachToken when the card itself is refused (bad number, expired, …). */

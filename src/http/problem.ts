@@ -42,6 +42,8 @@ export const PROBLEM_TYPES: Record<string, string> = {
   payment_pending: 'The payment is not settled yet',
   card_rejected: 'Card rejected',
   payment_method_refused: 'The gateway refused the payment method',
+  raw_card_data_not_accepted: 'Raw card data is not accepted with this gateway',
+  card_setup_mismatch: 'The card setup session belongs to another account',
   retry_unavailable: 'Retry is not available',
   invalid_policy: 'Invalid dunning policy',
   test_clock_disabled: 'Test clock disabled',

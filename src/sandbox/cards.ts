@@ -10,6 +10,11 @@ export interface CardBehavior {
   charge?: string;
   /** Refused when attached to a customer (Stripe validates the CVC on attach). */
   attach?: string;
+  /**
+   * Refused when set up for later payments (a SetupIntent, e.g. on the hosted card page): Stripe
+   * checks the card with the issuer then, so a declining test card fails at setup. Absent: set up.
+   */
+  setup?: string;
 }
 
 /** Card numbers with a behaviour; any other Luhn-valid number behaves like 4242424242424242. */
@@ -20,15 +25,15 @@ export const TEST_CARDS: Readonly<Record<string, CardBehavior & { note: string }
   '2223003122003222': { note: 'Mastercard 2-series, succeeds' },
   '5200828282828210': { note: 'Mastercard debit, succeeds' },
   '378282246310005': { note: 'American Express, succeeds' },
-  '4000000000000002': { charge: 'generic_decline', note: 'declined: generic_decline' },
-  '4000000000009995': { charge: 'insufficient_funds', note: 'declined: insufficient_funds' },
-  '4000000000009987': { charge: 'lost_card', note: 'declined: lost_card' },
-  '4000000000009979': { charge: 'stolen_card', note: 'declined: stolen_card' },
-  '4000000000000069': { charge: 'expired_card', note: 'declined: expired_card' },
-  '4000000000000127': { charge: 'incorrect_cvc', attach: 'incorrect_cvc', note: 'refused on attach (CVC check): incorrect_cvc' },
-  '4000000000000119': { charge: 'processing_error', note: 'declined: processing_error' },
-  '4000000000006975': { charge: 'card_velocity_exceeded', note: 'declined: card_velocity_exceeded' },
-  '4000000000000341': { charge: 'generic_decline', note: 'attaches, then every charge is declined' },
+  '4000000000000002': { setup: 'generic_decline', charge: 'generic_decline', note: 'declined: generic_decline' },
+  '4000000000009995': { setup: 'insufficient_funds', charge: 'insufficient_funds', note: 'declined: insufficient_funds' },
+  '4000000000009987': { setup: 'lost_card', charge: 'lost_card', note: 'declined: lost_card' },
+  '4000000000009979': { setup: 'stolen_card', charge: 'stolen_card', note: 'declined: stolen_card' },
+  '4000000000000069': { setup: 'expired_card', charge: 'expired_card', note: 'declined: expired_card' },
+  '4000000000000127': { setup: 'incorrect_cvc', charge: 'incorrect_cvc', attach: 'incorrect_cvc', note: 'refused on attach (CVC check): incorrect_cvc' },
+  '4000000000000119': { setup: 'processing_error', charge: 'processing_error', note: 'declined: processing_error' },
+  '4000000000006975': { setup: 'card_velocity_exceeded', charge: 'card_velocity_exceeded', note: 'declined: card_velocity_exceeded' },
+  '4000000000000341': { charge: 'generic_decline', note: 'attaches (and sets up), then every charge is declined' },
   '4000002500003155': { charge: 'authentication_required', note: 'requires authentication off-session (not set up)' },
   '4000002760003184': { charge: 'authentication_required', note: 'always requires authentication' },
   '4000000000003220': { charge: 'authentication_required', note: '3-D Secure 2: every payment must be authenticated' },
@@ -67,7 +72,7 @@ export const TEST_TOKENS: Readonly<Record<string, string>> = {
 
 export function behaviorOf(number: string): CardBehavior {
   const b = TEST_CARDS[number];
-  return b ? { ...(b.charge ? { charge: b.charge } : {}), ...(b.attach ? { attach: b.attach } : {}) } : {};
+  return b ? { ...(b.charge ? { charge: b.charge } : {}), ...(b.attach ? { attach: b.attach } : {}), ...(b.setup ? { setup: b.setup } : {}) } : {};
 }
 
 export function brandOf(number: string): string {

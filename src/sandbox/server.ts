@@ -9,6 +9,8 @@
 //   POST /v1/payment_intents (confirm=true&off_session=true charges) · GET /v1/payment_intents[?customer=]
 //   GET /v1/payment_intents/search?query=metadata['k']:'v' · GET /v1/payment_intents/:id
 //   POST /v1/payment_intents/:id/confirm|cancel
+//   POST /v1/checkout/sessions (mode=setup) · GET /v1/checkout/sessions/:id · GET /v1/setup_intents/:id
+// Hosted card page (Checkout's stand-in, for browsers, no key): GET|POST /checkout/:id (see checkout.ts).
 // Idempotency: a POST with an Idempotency-Key stores its answer (successes, 402 declines and 5xx,
 // not 400/404 validation errors, as Stripe); the same key and parameters replay it (header
 // Idempotent-Replayed: true); other parameters → 400 idempotency_error; the key still in flight →
@@ -21,6 +23,8 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import { TEST_CARDS } from './cards.ts';
 import { Faults, type FaultConfig, type FaultInput } from './faults.ts';
 import { isForm, parseForm, rawOf, type FormObject } from './form.ts';
+import { SandboxCheckout } from './checkout.ts';
+import { CHECKOUT_CSS, checkoutPage, checkoutTexts, whyNotSaved } from './checkout-page.ts';
 import { ApiError, SandboxPsp, apiError, type IdemRec, type PiRec, type SandboxCharge, type SandboxLoad, type ScriptStep, type ScriptTarget, type StripeErrorBody } from './psp.ts';
 
 export type { FaultConfig, FaultInput } from './faults.ts';
@@ -120,6 +124,8 @@ export interface Sandbox {
   flushEvents(): Promise<void>;
   /** Delivers one event (again): a duplicate or late delivery, as Stripe's retries make. Answers the HTTP status. */
   deliverEvent(id: string): Promise<number>;
+  /** Checkout Sessions (setup mode), SetupIntents and the events they recorded. */
+  checkout: SandboxCheckout;
 }
 
 const DAY = 86_400_000;
@@ -189,6 +195,7 @@ export class RateMeter {
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const clock = opts.clock ?? systemClock;
   const psp = new SandboxPsp(clock);
+  const checkout = new SandboxCheckout(psp);
   const faults = new Faults();
   if (opts.faults) faults.set(opts.faults);
   if (opts.latencyMs !== undefined) faults.set({ latencyMs: opts.latencyMs });
@@ -225,6 +232,15 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     timer.unref?.();
   };
   psp.onEvent = webhook ? onEvent : null;
+  // The hosted card page's events (checkout.session.completed, setup_intent.*) go the same way, with
+  // the object as Stripe shows it in the event (the session or the SetupIntent, not expanded).
+  const onCheckoutEvent = (e: { type: string; object_id: string }) => {
+    const object = e.type.startsWith('checkout.session.')
+      ? checkout.retrieve(e.object_id, {} as FormObject, baseUrl())
+      : checkout.retrieveSetupIntent(e.object_id, {} as FormObject);
+    onEvent(e.type, object);
+  };
+  checkout.onEvent = webhook ? onCheckoutEvent : null;
   /** One signed POST, as Stripe makes it (timestamp on the sandbox's clock); answers the status (0: unreachable). */
   async function postEvent(target: WebhookTarget, ev: SandboxEvent): Promise<number> {
     const payload = JSON.stringify(ev);
@@ -257,6 +273,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const hung = new Set<Socket>();
   let requestSeq = 0;
   let url: string | null = null;
+  const baseUrl = () => url ?? 'http://127.0.0.1';
 
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -415,6 +432,39 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   get('/v1/payment_intents/:id', (_q, p) => ({ status: 200, pi: psp.getPaymentIntent(p.id) }));
   post('/v1/payment_intents/:id/confirm', (b, p, key) => psp.confirmPaymentIntent(p.id, b, key), () => true);
   post('/v1/payment_intents/:id/cancel', (b, p) => psp.cancelPaymentIntent(p.id, b));
+  // The hosted page's address is the sandbox's own (where the browser reaches it).
+  post('/v1/checkout/sessions', (b) => ok(checkout.create(b, baseUrl())));
+  get('/v1/checkout/sessions/:id', (q, p) => ok(checkout.retrieve(p.id, q, baseUrl())));
+  get('/v1/setup_intents/:id', (q, p) => ok(checkout.retrieveSetupIntent(p.id, q)));
+
+  // ---------- the hosted card page (browsers; no key: the unguessable session id is the access) ----------
+  // form-action covers the redirect after the POST too (Chrome enforces it): the session's
+  // success_url origin is allowed, as Checkout allows its merchant's.
+  const pageHeaders = (reply: FastifyReply, status: number, returnTo?: string) =>
+    reply
+      .code(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('referrer-policy', 'no-referrer')
+      .header('x-frame-options', 'DENY')
+      // No script at all; the form posts here only (the redirect after it goes to success_url).
+      .header('content-security-policy', `default-src 'none'; style-src 'self'; form-action 'self'${returnTo ? ` ${new URL(returnTo.split('{CHECKOUT_SESSION_ID}').join('x')).origin}` : ''}; frame-ancestors 'none'; base-uri 'none'`);
+  app.get('/checkout/checkout.css', (_req, reply) => reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(CHECKOUT_CSS));
+  app.get('/checkout/:id', (req, reply) => {
+    const cs = checkout.session((req.params as { id: string }).id);
+    const { lang, t } = checkoutTexts(cs?.locale ?? null, req.headers['accept-language']);
+    return pageHeaders(reply, cs ? 200 : 404, cs?.success_url).send(checkoutPage({ cs, lang, t }));
+  });
+  app.post('/checkout/:id', (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    const body = isForm(req.body) ? req.body : parseForm('');
+    const r = checkout.submit(id, body);
+    if ('redirect' in r) return reply.code(303).header('cache-control', 'no-store').header('location', r.redirect).send();
+    const cs = checkout.session(id);
+    const { lang, t } = checkoutTexts(cs?.locale ?? null, req.headers['accept-language']);
+    if ('closed' in r) return pageHeaders(reply, cs ? 409 : 404).send(checkoutPage({ cs, lang, t }));
+    return pageHeaders(reply, 402, cs?.success_url).send(checkoutPage({ cs, lang, t, error: { message: whyNotSaved(t, r.error), field: r.field } }));
+  });
 
   // ---------- the issuer's 3-D Secure page (Stripe's test page has the same two outcomes) ----------
   const challengePage = (title: string, body: string) =>
@@ -579,6 +629,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     psp.reset();
     eventLog.length = 0;
     waiting = [];
+    checkout.reset();
     idem.map.clear();
     faults.clear();
     faults.set({ ...initialFaults, timeouts: { ...initialFaults.timeouts }, errors: { ...initialFaults.errors } });
@@ -588,6 +639,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     app,
     clock,
     psp,
+    checkout,
     get url() {
       return url;
     },
@@ -620,6 +672,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     setWebhook(target) {
       webhook = target;
       psp.onEvent = target ? onEvent : null;
+      checkout.onEvent = target ? onCheckoutEvent : null;
     },
     events: () => eventLog,
     flushEvents: () => flush(),

@@ -35,6 +35,13 @@ export async function accountExists(q: Queryable, id: string): Promise<boolean> 
   return !!a;
 }
 
+/** Records the account's gateway customer when it has none yet; answers the one it has after. */
+export async function setGatewayCustomerRef(q: Queryable, accountId: string, ref: string): Promise<string | null> {
+  await q.query('UPDATE accounts SET gateway_customer_ref = $2 WHERE id = $1 AND gateway_customer_ref IS NULL', [accountId, ref]);
+  const [r] = await q.query<{ gateway_customer_ref: string | null }>('SELECT gateway_customer_ref FROM accounts WHERE id = $1', [accountId]);
+  return r?.gateway_customer_ref ?? null;
+}
+
 export async function insertAccount(q: Queryable, a: Account): Promise<void> {
   await q.query(
     `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)

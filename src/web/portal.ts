@@ -1,6 +1,7 @@
 // The customer's Subscription area at /portal: plan and status, the grace banner, Billing
-// information (replace the card), Purchase history (attempts, Retry, Request help) and the
-// answers to help requests — in the account's language, money and dates in its locale and zone.
+// information (the current card; "Update card" goes to the gateway's hosted card page), Purchase
+// history (attempts, Retry, Request help) and the answers to help requests — in the account's
+// language, money and dates in its locale and zone.
 //
 // Opened from a portal-session link (/portal?token=…): the token is exchanged for a cookie session
 // and the address bar loses the token. Every form carries the session's CSRF token.
@@ -10,13 +11,15 @@ import { resolvePrincipal } from '../http/auth.ts';
 import { CommandError } from '../core/errors.ts';
 import { changePaymentMethod } from '../engine/payment-method.ts';
 import { authenticationCheck, completeAuthentication, startAuthentication } from '../engine/authentication.ts';
+import { CARD_SETUP_RETURN_PATH, cardSetupForReturn, completeCardSetup, startCardSetup, takeCardSetupReturn, type CardSetupResult } from '../engine/card-setup.ts';
+import type { CardSetupRow } from '../store/card-setup.ts';
 import { DAY } from '../core/time.ts';
 import { prorate } from '../core/proration.ts';
 import type { Account, Plan } from '../core/types.ts';
 import { html, attrs, sendHtml, str, type Html, type Piece } from './html.ts';
 import { page, hidden } from './layout.ts';
 import { i18n, languageFromHeader, type CatalogKey, type I18n } from './i18n/index.ts';
-import { SessionStore, csrfOk, type CustomerSession, type Flash, type Session } from './sessions.ts';
+import { SessionStore, csrfOk, safeEqual, type CustomerSession, type Flash, type Session } from './sessions.ts';
 import type { WebDeps, HelpRequestView } from './deps.ts';
 import { linkRoutes, signedOutPage } from './links.ts';
 
@@ -39,25 +42,6 @@ const KNOWN_REASONS = new Set([
   'authentication_required',
   'declined_by_bank',
 ]);
-
-/** Card fields from the form, checked; the number never leaves this function except to the gateway. */
-export function parseCard(body: Body): { card: { number: string; exp_month: number; exp_year: number; cvc: string } } | { errors: Record<string, CatalogKey> } {
-  const errors: Record<string, CatalogKey> = {};
-  const number = str(body.number).replace(/[\s-]/g, '');
-  if (!/^[0-9]{12,19}$/.test(number)) errors.number = 'billing.err.number';
-  const m = /^\s*(\d{1,2})\s*\/\s*(\d{2}|\d{4})\s*$/.exec(str(body.expiry));
-  let exp_month = 0;
-  let exp_year = 0;
-  if (m) {
-    exp_month = Number(m[1]);
-    exp_year = m[2].length === 2 ? 2000 + Number(m[2]) : Number(m[2]);
-  }
-  if (!m || exp_month < 1 || exp_month > 12 || exp_year < 2000 || exp_year > 2100) errors.expiry = 'billing.err.expiry';
-  const cvc = str(body.cvc).trim();
-  if (!/^[0-9]{3,4}$/.test(cvc)) errors.cvc = 'billing.err.cvc';
-  if (Object.keys(errors).length) return { errors };
-  return { card: { number, exp_month, exp_year, cvc } };
-}
 
 /** The customer pages as a Fastify plugin (registered by web/routes.ts inside the pages' scope). */
 export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: AppContext; deps: WebDeps }) {
@@ -162,37 +146,127 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     return { kind: 'info', text: t.t('result.pending') };
   }
 
-  app.post('/portal/payment-method', async (req, reply) =>
-    action(req, reply, async (s, t, account) => {
-      const parsed = parseCard((req.body ?? {}) as Body);
-      if ('errors' in parsed) {
-        const fields = Object.fromEntries(Object.entries(parsed.errors).map(([k, v]) => [k, t.t(v)]));
-        return { kind: 'error', text: t.t('billing.err.summary'), target: 'billing', fields };
+  // ---- Billing information: the card is typed on the gateway's hosted page, never here ----
+  // "Update card" opens a setup session and sends the browser to the gateway; the browser session
+  // keeps the state nonce, so the gateway's return is accepted only in the session that started it.
+  app.post('/portal/billing/setup', async (req, reply) => {
+    const s = await current(req);
+    if (!s) return expired(req, reply);
+    const account = await commands.requireAccount(s.data.account_id);
+    const t = i18n(account.locale, account.time_zone);
+    if (!csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body', t.lang);
+    try {
+      const started = await startCardSetup(ctx, account.id, { return_to: { to: 'portal' }, by: 'customer' });
+      s.data.cardSetup = { id: started.id, state: started.state };
+      return reply.header('cache-control', 'no-store').redirect(started.url, 303);
+    } catch (err) {
+      if (err instanceof CommandError && err.kind === 'rate_limited') s.flash = { kind: 'error', text: t.t('result.tooMany'), target: 'billing' };
+      else if (err instanceof CommandError && err.kind === 'unavailable') s.flash = { kind: 'error', text: t.t('setup.unavailable'), target: 'billing' };
+      else {
+        req.log.error({ err: { message: (err as Error).message } }, 'card setup failed to start');
+        s.flash = { kind: 'error', text: t.t('result.error'), target: 'billing' };
       }
+      return reply.redirect('/portal#billing', 303);
+    }
+  });
+
+  // The gateway's return (success_url). Trusts nothing in the query but as a lookup key: the state
+  // must hash to the recorded one and be the nonce this browser session holds; the result is read
+  // from the gateway by completeCardSetup. A mismatch or a replay changes nothing and says so.
+  app.get(CARD_SETUP_RETURN_PATH, async (req, reply) => {
+    const q = (req.query ?? {}) as Body;
+    const setupId = str(q.session_id);
+    const state = str(q.state);
+    const row = await cardSetupForReturn(ctx, setupId, state);
+    if (row?.started_by === 'api') return apiReturn(req, reply, row);
+    const s = await current(req);
+    if (!s) {
+      // Coming back from the gateway's site is a cross-site navigation: the SameSite=Strict cookie
+      // does not ride on it. Continue through a same-site page, which sends it.
+      const site = req.headers['sec-fetch-site'];
+      if (site === 'cross-site' && row) return continuePage(reply, row.account_id, req.url);
+      return expired(req, reply);
+    }
+    const account = await commands.requireAccount(s.data.account_id);
+    const t = i18n(account.locale, account.time_zone);
+    const done = (flash: Flash) => {
+      s.flash = { ...flash, target: flash.target ?? 'billing' };
+      return reply.header('cache-control', 'no-store').redirect('/portal#billing', 303);
+    };
+    if (!row) return done({ kind: 'error', text: t.t('setup.invalid') });
+    if (row.account_id !== account.id) return done({ kind: 'error', text: t.t('setup.mismatch') });
+    if (row.returned_at) return done({ kind: 'info', text: t.t('setup.replay') });
+    const mine = s.data.cardSetup;
+    if (!mine || mine.id !== row.gateway_session_id || !safeEqual(mine.state, state)) return done({ kind: 'error', text: t.t('setup.mismatch') });
+    if (!(await takeCardSetupReturn(ctx, row.gateway_session_id))) return done({ kind: 'info', text: t.t('setup.replay') });
+    delete s.data.cardSetup;
+    try {
+      return done(await setupFlash(t, account.id, await completeCardSetup(ctx, row.gateway_session_id)));
+    } catch (err) {
+      if (err instanceof CommandError && err.kind === 'rate_limited') return done({ kind: 'error', text: t.t('result.tooMany') });
+      if (err instanceof CommandError && err.kind === 'unavailable') return done({ kind: 'error', text: t.t('setup.unavailable') });
+      req.log.error({ err: { message: (err as Error).message } }, 'card setup failed to complete');
+      return done({ kind: 'error', text: t.t('result.error') });
+    }
+  });
+
+  /** What the customer reads once the gateway's page is done. */
+  async function setupFlash(t: I18n, accountId: string, r: CardSetupResult): Promise<Flash> {
+    if (r.status !== 'saved') {
+      if (r.status === 'expired') return { kind: 'error', text: t.t('setup.expired') };
+      return { kind: 'info', text: t.t(r.status === 'open' ? 'setup.open' : 'setup.pending') };
+    }
+    if (!r.attempt) return { kind: 'success', text: t.t('result.card.saved') };
+    return outcomeFlash(t, accountId, r.attempt.outcome, r.attempt.reason, 'result.card.declined');
+  }
+
+  /** A setup opened through the API: complete it, then back to the integrator's return_url (or the result here). */
+  async function apiReturn(req: FastifyRequest, reply: FastifyReply, row: CardSetupRow) {
+    const account = await commands.requireAccount(row.account_id);
+    const t = i18n(account.locale, account.time_zone);
+    let code: string;
+    let text: string;
+    if (!(await takeCardSetupReturn(ctx, row.gateway_session_id))) {
+      code = 'replayed';
+      text = t.t('setup.replay');
+    } else {
       try {
-        // The API's command with the customer's limits: changes per hour, a pause after refused cards.
-        const r = await changePaymentMethod(ctx, account.id, { type: 'card', card: parsed.card }, 'customer');
-        if (!r.attempt) return { kind: 'success', text: t.t('result.card.saved'), target: 'billing' };
-        return outcomeFlash(t, account.id, r.attempt.outcome, r.attempt.reason, 'result.card.declined');
+        const r = await completeCardSetup(ctx, row.gateway_session_id);
+        code = r.status !== 'saved' ? r.status : !r.attempt ? 'saved' : r.attempt.outcome === 'succeeded' ? 'paid' : r.attempt.outcome === 'declined' ? 'declined' : r.attempt.outcome;
+        text = (await setupFlash(t, account.id, r)).text;
       } catch (err) {
-        if (err instanceof CommandError && err.kind === 'rate_limited') return { kind: 'error', text: t.t('result.tooMany'), target: 'billing' };
-        if (err instanceof CommandError && err.code === 'card_rejected') {
-          const code = String(err.extra.decline_code ?? err.extra.code ?? '');
-          const key: CatalogKey = /number/.test(code)
-            ? 'reason.incorrect_number'
-            : /cvc/.test(code)
-              ? 'reason.incorrect_cvc'
-              : /expired/.test(code)
-                ? 'reason.card_expired_or_inactive'
-                : /funds/.test(code)
-                  ? 'reason.insufficient_funds'
-                  : 'reason.declined_by_bank';
-          return { kind: 'error', text: t.t('result.card.rejected', { reason: t.t(key) }), target: 'billing' };
-        }
-        throw err;
+        if (!(err instanceof CommandError)) throw err;
+        code = 'error';
+        text = err.kind === 'rate_limited' ? t.t('result.tooMany') : err.kind === 'unavailable' ? t.t('setup.unavailable') : t.t('result.error');
       }
-    }),
-  );
+    }
+    if (row.return_url) {
+      const u = new URL(row.return_url);
+      u.searchParams.set('card_setup', code);
+      return reply.header('cache-control', 'no-store').redirect(u.toString(), 303);
+    }
+    return sendHtml(
+      reply,
+      page({
+        lang: t.lang,
+        title: t.t('billing.heading'),
+        area: 'portal',
+        brand: html`<span class="brand">${t.t('meta.title')}</span>`,
+        skip: t.t('skip'),
+        body: html`<h1>${t.t('billing.heading')}</h1><p role="status">${text}</p>`,
+      }),
+    );
+  }
+
+  /** The same-site hop after a cross-site return (the cookie then rides on the next request). */
+  async function continuePage(reply: FastifyReply, accountId: string, url: string) {
+    const account = await commands.getAccount(accountId);
+    const t = i18n(account?.locale, account?.time_zone);
+    return sendHtml(
+      reply.header('cache-control', 'no-store'),
+      html`<!doctype html><html lang="${t.lang}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${url}"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${t.t('meta.title')}</title><link rel="stylesheet" href="/assets/web.css"></head><body><main id="main" class="wrap"><p><a href="${url}">${t.t('page.continue')}</a></p></main></body></html>`,
+    );
+  }
 
   app.post('/portal/invoices/:id/retry', async (req, reply) =>
     action(req, reply, async (s, t, account) => {
@@ -549,26 +623,18 @@ ${planBlock}
 ${cancelBlock}
 </section>`;
 
-    // Billing information
+    // Billing information: the current card and "Update card" (the gateway's hosted page)
     const fieldError = (name: string) => (fields[name] ? html`<span class="error-text" id="${name}-error">${fields[name]}</span>` : '');
     const described = (name: string, hint?: string) => [hint, fields[name] ? `${name}-error` : null].filter(Boolean).join(' ') || null;
     const billing = html`<section class="panel" id="billing" aria-labelledby="billing-title">
 <h2 id="billing-title">${t.t('billing.heading')}</h2>
 <h3>${t.t('billing.current')}</h3>
 <p id="current-card">${pm ? t.t('billing.card', { brand: brandName(pm.brand ?? pm.type), last4: pm.last4 ?? '····', expiry: t.expiry(pm.exp_month, pm.exp_year) }) : t.t('billing.none')}</p>
-<form method="post" action="/portal/payment-method" novalidate aria-labelledby="replace-title">
+<form method="post" action="/portal/billing/setup" class="actions">
 ${csrf}
-<h3 id="replace-title">${t.t('billing.replace')}</h3>
 ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceNote')}</p>` : ''}
-<div class="field"><label for="card-number">${t.t('billing.number')}</label>
-<input id="card-number" name="number" inputmode="numeric" autocomplete="cc-number" maxlength="23" spellcheck="false"${attrs({ 'aria-invalid': fields.number ? 'true' : null, 'aria-describedby': described('number') })}>${fieldError('number')}</div>
-<div class="row">
-<div class="field"><label for="card-expiry">${t.t('billing.expiry')}</label>
-<input id="card-expiry" name="expiry" inputmode="numeric" autocomplete="cc-exp" maxlength="7" placeholder="MM/YY"${attrs({ 'aria-invalid': fields.expiry ? 'true' : null, 'aria-describedby': described('expiry') })}>${fieldError('expiry')}</div>
-<div class="field"><label for="card-cvc">${t.t('billing.cvc')}</label>
-<input id="card-cvc" name="cvc" inputmode="numeric" autocomplete="cc-csc" maxlength="4"${attrs({ 'aria-invalid': fields.cvc ? 'true' : null, 'aria-describedby': described('cvc') })}>${fieldError('cvc')}</div>
-</div>
-<button type="submit" class="btn">${t.t('billing.save')}</button>
+<p class="muted small" id="update-card-note">${t.t('billing.updateNote')}</p>
+<button type="submit" class="btn" aria-describedby="update-card-note">${t.t('billing.update')}</button>
 </form>
 </section>`;
 

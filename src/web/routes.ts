@@ -8,6 +8,7 @@ import helmet from '@fastify/helmet';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { RoutePlugin } from '../http/route-plugin.ts';
+import type { AppContext } from '../engine/context.ts';
 import { portalPlugin } from './portal.ts';
 import { consolePlugin } from './console/index.ts';
 import { webDeps } from './deps.ts';
@@ -39,14 +40,24 @@ export const CSP_DIRECTIVES = {
   objectSrc: ["'none'"],
 };
 
+/** Where Stripe's hosted pages live: Checkout (the card page) and the 3-D Secure redirect host. */
+export const STRIPE_CHECKOUT_ORIGIN = 'https://checkout.stripe.com';
+export const STRIPE_AUTHENTICATION_ORIGIN = 'https://hooks.stripe.com';
+
 /**
- * Where the pages' forms may lead besides this origin: the gateway's pages a form POST redirects to
- * (Chrome applies form-action to the redirects after a form submission too). The sandbox PSP's
- * origin for the built-in gateway; Stripe's 3-D Secure redirect host (next_action.redirect_to_url).
+ * Where the pages' forms may lead besides this origin: the gateway's pages a form POST is
+ * 303-redirected to ("Update card" to the hosted card page, "Authenticate the payment" to the
+ * issuer's page), since Chrome enforces form-action on the redirects after a form POST too. The
+ * sandbox PSP's origin for the built-in gateway; Stripe Checkout's and Stripe's 3-D Secure host.
  */
-export function gatewayFormOrigins(ctx: { gatewayKind: 'sandbox' | 'stripe'; sandboxUrl: string | null }): string[] {
+export function gatewayFormOrigins(ctx: Pick<AppContext, 'gatewayKind' | 'sandboxUrl'>): string[] {
   if (ctx.gatewayKind === 'sandbox') return ctx.sandboxUrl ? [new URL(ctx.sandboxUrl).origin] : [];
-  return ['https://hooks.stripe.com'];
+  return [STRIPE_CHECKOUT_ORIGIN, STRIPE_AUTHENTICATION_ORIGIN];
+}
+
+/** The pages' CSP for this service: form-action widened only to the gateway's own pages. */
+export function cspDirectives(ctx: Pick<AppContext, 'gatewayKind' | 'sandboxUrl'>) {
+  return { ...CSP_DIRECTIVES, formAction: [...CSP_DIRECTIVES.formAction, ...gatewayFormOrigins(ctx)] };
 }
 
 export const webRoutes: RoutePlugin = async (typed, { ctx }) => {
@@ -56,7 +67,7 @@ export const webRoutes: RoutePlugin = async (typed, { ctx }) => {
   await app.register(async (scope) => {
     await scope.register(helmet, {
       global: true,
-      contentSecurityPolicy: { useDefaults: false, directives: { ...CSP_DIRECTIVES, formAction: [...CSP_DIRECTIVES.formAction, ...gatewayFormOrigins(ctx)] } },
+      contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(ctx) },
       // Plain HTTP in development and tests; behind TLS the proxy sets HSTS.
       strictTransportSecurity: false,
       crossOriginEmbedderPolicy: false,

@@ -12,6 +12,8 @@ export interface CustomerSession {
   /** The portal-session token, kept server-side to re-check expiry/revocation on every request. */
   token: string;
   account_id: string;
+  /** The hosted card page this browser opened last: its gateway session and state nonce (the return must match). */
+  cardSetup?: { id: string; state: string };
 }
 
 export interface OperatorSession {

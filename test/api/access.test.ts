@@ -49,6 +49,7 @@ describe('customer tokens reach only their own account', () => {
     'GET /v1/accounts/{id}': { method: 'GET', path: `/v1/accounts/${B}` },
     'GET /v1/accounts/{id}/payment-method': { method: 'GET', path: `/v1/accounts/${B}/payment-method` },
     'PUT /v1/accounts/{id}/payment-method': { method: 'PUT', path: `/v1/accounts/${B}/payment-method`, body: card(CARDS.ok) },
+    'POST /v1/accounts/{id}/card-setup-sessions': { method: 'POST', path: `/v1/accounts/${B}/card-setup-sessions`, body: {} },
     'GET /v1/accounts/{id}/subscription': { method: 'GET', path: `/v1/accounts/${B}/subscription` },
     'PATCH /v1/accounts/{id}/subscription': { method: 'PATCH', path: `/v1/accounts/${B}/subscription`, body: { auto_renew: false } },
     'POST /v1/accounts/{id}/subscription/cancel': { method: 'POST', path: `/v1/accounts/${B}/subscription/cancel`, body: { at: 'now' } },

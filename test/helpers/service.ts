@@ -1,11 +1,13 @@
 // End-to-end harness: the whole service in this process (real HTTP on 127.0.0.1, real database,
 // sandbox PSP over HTTP, test clock), and a small client for the API.
+import { createServer, type AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { startService, type Service } from '../../src/service.ts';
 import { cliPlugins } from '../../src/cli/plugins.ts';
 import type { RoutePlugin } from '../../src/http/server.ts';
 import { createTestDatabase, type Engine } from './db.ts';
 import { suiteLogger } from './suite-log.ts';
+import type { LoggerOption } from '../../src/lib/log.ts';
 
 export const ADMIN_KEY = 'rk_test_admin_key_for_tests_only';
 export const T0 = '2026-01-31T09:00:00.000Z';
@@ -35,13 +37,28 @@ export interface TestServiceOptions {
   config?: Partial<Config>;
   plugins?: RoutePlugin[];
   start?: string;
+  /** The service's pino logger option (default: the suite's log folder, see suite-log.ts). */
+  logger?: LoggerOption;
+}
+
+/** A TCP port free right now on 127.0.0.1 (the OS hands out ephemeral ports in turn, so it stays free for the start). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
 }
 
 export async function startTestService(opts: TestServiceOptions = {}): Promise<TestService> {
   const tdb = await createTestDatabase(opts.engine ?? 'pglite');
+  // The service's public URL is where it really listens (portal-session links, and the gateway's
+  // return address after the hosted card page): a free port is picked first, unless the test names one.
+  const port = opts.config?.port ?? (await freePort());
   const config: Config = {
     ...loadConfig({}),
-    port: 0,
+    port,
+    publicUrl: `http://127.0.0.1:${port}`,
     host: '127.0.0.1',
     testClock: true,
     testClockStart: opts.start ?? T0,
@@ -56,7 +73,7 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
     webhookAllowPrivate: true,
     ...opts.config,
   };
-  const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: suiteLogger() });
+  const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: opts.logger ?? suiteLogger() });
   const addr = svc.app.server.address();
   const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : svc.url;
 

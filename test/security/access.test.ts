@@ -186,9 +186,8 @@ describe('pages: secure headers and CSRF', () => {
     const before = await snapshot(db);
     const post = (path: string, form: Record<string, string>) =>
       fetch(`${w.t.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, body: new URLSearchParams(form).toString(), redirect: 'manual' });
-    const card = { number: '4242424242424242', exp_month: '12', exp_year: '2031', cvc: '123', exp: '12/31' };
     for (const [path, form] of [
-      ['/portal/payment-method', card],
+      ['/portal/billing/setup', {}],
       [`/portal/invoices/${w.a.pastDue}/retry`, {}],
       [`/portal/invoices/${w.a.pastDue}/help-requests`, { message: 'help' }],
       ['/portal/sign-out', {}],

@@ -37,6 +37,7 @@ test('the logs (level trace) and console output hold no card number, CVC, admin 
   const svc = await startService(config, { db: tdb.db, worker: false, plugins: await cliPlugins(), logger: { level: 'trace', stream } });
   const addr = svc.app.server.address();
   const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : svc.url;
+  svc.ctx.publicUrl = url; // the hosted card page sends the browser back here (port chosen at listen)
   const api = async (method: string, path: string, body?: unknown, auth: string | null = ADMIN_KEY, raw?: { type: string; text: string }) => {
     const headers: Record<string, string> = {};
     if (auth) headers.authorization = `Bearer ${auth}`;
@@ -93,15 +94,27 @@ test('the logs (level trace) and console output hold no card number, CVC, admin 
       [CARDS.generic, cvcs[2]],
       [CARDS.incorrect_cvc, cvcs[3]],
       [`${CARDS.ok.slice(0, 4)} ${CARDS.ok.slice(4, 8)} ${CARDS.ok.slice(8, 12)} ${CARDS.ok.slice(12)}`, cvcs[4]],
-      ['4000 0000 0000 0002x', cvcs[5]], // refused by the form
+      ['4000 0000 0000 0002x', cvcs[5]], // refused by the hosted page
     ]) {
-      const r = await fetch(`${url}/portal/payment-method`, {
+      // Update card → the hosted card page (the sandbox, in this process) → back to renewd.
+      const start = await fetch(`${url}/portal/billing/setup`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-        body: new URLSearchParams({ _csrf: csrf, number, expiry: '12/30', cvc }).toString(),
+        body: new URLSearchParams({ _csrf: csrf }).toString(),
         redirect: 'manual',
       });
-      assert.ok(r.status < 500, `portal card form: ${r.status}`);
+      assert.equal(start.status, 303, 'Update card opens the hosted page');
+      const hosted = await fetch(start.headers.get('location')!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ number, expiry: '12/30', cvc }).toString(),
+        redirect: 'manual',
+      });
+      assert.ok(hosted.status < 500, `hosted card page: ${hosted.status}`);
+      if (hosted.status === 303) {
+        const back = await fetch(hosted.headers.get('location')!, { headers: { cookie }, redirect: 'manual' });
+        assert.ok(back.status < 500, `return from the hosted page: ${back.status}`);
+      }
     }
     // A second portal session opened from a "mail client" (cross-site), then revoked.
     const ses2 = await api('POST', `/v1/accounts/${accounts[1]}/portal-sessions`, {});

@@ -6,6 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ADMIN_KEY, type TestService } from '../helpers/service.ts';
+import { i18n } from '../../src/web/i18n/index.ts';
+import { checkoutTexts } from '../../src/sandbox/checkout-page.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = 'test-results/screenshots';
@@ -26,14 +28,17 @@ export interface Tab {
   errors: string[];
 }
 
-/** A fresh browser context (its own cookies) whose requests may only go to the service. */
+/**
+ * A fresh browser context (its own cookies) whose requests may only go to the service: renewd and
+ * its in-process sandbox PSP (whose hosted card page stands in for the gateway's).
+ */
 export async function newTab(browser: Browser, t: TestService, opts: { width?: number; height?: number; locale?: string } = {}): Promise<Tab> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1100, height: opts.height ?? 900 }, locale: opts.locale ?? 'en-US' });
   const external: string[] = [];
   const errors: string[] = [];
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(t.url) || url.startsWith('data:')) return route.continue();
+    if (url.startsWith(t.url) || (t.sandboxUrl && url.startsWith(t.sandboxUrl)) || url.startsWith('data:')) return route.continue();
     external.push(url);
     return route.abort();
   });
@@ -157,4 +162,20 @@ export interface Audit {
 /** Contrast, labels and width of the page as it is now. */
 export async function audit(page: Page): Promise<Audit> {
   return (await page.evaluate(AUDIT_SCRIPT)) as Audit;
+}
+
+/**
+ * Billing information → "Update card" → the sandbox's hosted card page (the gateway's stand-in):
+ * types the card there and submits. Answers on the hosted page when the card was refused there,
+ * else back on the customer's page.
+ */
+export async function updateCardOnHostedPage(page: Page, t: TestService, locale: string, number: string, opts: { expiry?: string; cvc?: string } = {}) {
+  await page.locator('#billing').getByRole('button', { name: i18n(locale).t('billing.update') }).click();
+  await page.waitForURL(`${t.sandboxUrl}/checkout/**`);
+  const gw = checkoutTexts(locale).t;
+  await page.getByLabel(gw.number).fill(number);
+  await page.getByLabel(gw.expiry).fill(opts.expiry ?? '12 / 34');
+  await page.getByLabel(gw.cvc).fill(opts.cvc ?? '123');
+  await page.getByRole('button', { name: gw.save }).click();
+  await page.waitForLoadState();
 }

@@ -1,4 +1,5 @@
-// Issue 7 in Chromium: the customer's Subscription area. A customer in grace replaces the card and
+// Issue 7 in Chromium: the customer's Subscription area. A customer in grace replaces the card (on
+// the gateway's hosted card page, issue 14) and
 // sees the plan renewed; presses Retry and sees the result; in an excluded domain zone, or after
 // the presses allowed per day, sees why Retry is unavailable; requests help and later reads the operator's answer. In the account's
 // language, with no request leaving the service.
@@ -6,7 +7,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, type TestService } from '../helpers/service.ts';
-import { launchBrowser, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
+import { launchBrowser, openPortal, screenshot, signInConsole, type Tab, closeBrowserSuite, tabOpener, updateCardOnHostedPage } from './browser.ts';
+import { checkoutTexts } from '../../src/sandbox/checkout-page.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
 
 describe('customer pages in Chromium', () => {
@@ -50,11 +52,8 @@ describe('customer pages in Chromium', () => {
     assert.ok((await page.locator('#history').innerText()).includes(fr.money(2900, 'EUR')));
     await screenshot(page, 'portal-grace-banner');
 
-    // Billing information: a good card; the past-due renewal is paid at once.
-    await page.getByLabel(fr.t('billing.number')).fill(CARDS.ok);
-    await page.getByLabel(fr.t('billing.expiry')).fill('12/30');
-    await page.getByLabel(fr.t('billing.cvc')).fill('123');
-    await page.getByRole('button', { name: fr.t('billing.save') }).click();
+    // Billing information: a good card on the gateway's hosted page; the past-due renewal is paid at once.
+    await updateCardOnHostedPage(page, t, 'fr-FR', CARDS.ok);
     const flash = page.locator('#flash');
     await flash.waitFor();
     const after = (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
@@ -70,22 +69,19 @@ describe('customer pages in Chromium', () => {
     await screenshot(page, 'portal-card-renewed');
   });
 
-  test('a card form with a bad expiry is refused inline and nothing is sent (en-GB)', async () => {
+  test('a bad expiry on the hosted card page is refused there and nothing changes at renewd (en-GB)', async () => {
     const id = await inGrace({ locale: 'en-GB', domain_zone: 'uk', currency: 'EUR', time_zone: 'Europe/London' });
-    const en = i18n('en-GB');
+    const gw = checkoutTexts('en-GB').t;
     const x = await tab();
     await openPortal(x, t, id);
     const before = (await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data[0].attempts.length;
-    await x.page.getByLabel(en.t('billing.number')).fill('4242 4242 4242 4242');
-    await x.page.getByLabel(en.t('billing.expiry')).fill('13/30');
-    await x.page.getByLabel(en.t('billing.cvc')).fill('12');
-    await x.page.getByRole('button', { name: en.t('billing.save') }).click();
-    await x.page.locator('#flash').waitFor();
-    assert.equal(await x.page.getByLabel(en.t('billing.expiry')).getAttribute('aria-invalid'), 'true');
-    assert.equal(await x.page.getByLabel(en.t('billing.cvc')).getAttribute('aria-invalid'), 'true');
-    assert.equal(await x.page.getByLabel(en.t('billing.number')).inputValue(), '', 'the card number is not put back into the form');
-    assert.ok((await x.page.content()).includes(en.t('billing.err.expiry')));
+    await updateCardOnHostedPage(x.page, t, 'en-GB', '4242 4242 4242 4242', { expiry: '13/30' });
+    assert.ok(x.page.url().startsWith(`${t.sandboxUrl}/checkout/`), 'still on the hosted page');
+    await x.page.getByRole('alert').waitFor();
+    assert.equal(await x.page.getByLabel(gw.expiry).getAttribute('aria-invalid'), 'true');
+    assert.equal(await x.page.getByLabel(gw.number).inputValue(), '', 'the card number is not put back into the form');
     assert.equal((await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data[0].attempts.length, before);
+    assert.equal((await t.api('GET', `/v1/accounts/${id}/payment-method`)).body.last4, '9995');
     await screenshot(x.page, 'portal-card-invalid');
   });
 
@@ -159,7 +155,7 @@ describe('customer pages in Chromium', () => {
       assert.equal(await why.innerText(), `${es.t('retry.unavailable')} ${es.t('retry.unavailable.domain_zone_excluded')}`);
       assert.equal(await x.page.getByRole('button', { name: es.t('retry.button') }).count(), 0, 'no Retry button');
       // The way out is still there: Billing information.
-      assert.ok(await x.page.getByRole('button', { name: es.t('billing.save') }).isVisible());
+      assert.ok(await x.page.getByRole('button', { name: es.t('billing.update') }).isVisible());
       await screenshot(x.page, 'portal-retry-unavailable-zone');
     } finally {
       assert.equal((await t.api('PUT', '/v1/dunning-policy', {})).status, 200);

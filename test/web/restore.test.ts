@@ -6,7 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, type TestService } from '../helpers/service.ts';
-import { launchBrowser, openPortal, screenshot, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
+import { launchBrowser, openPortal, screenshot, type Tab, closeBrowserSuite, tabOpener, updateCardOnHostedPage } from './browser.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
 
 describe('Restore after a downgrade, in Chromium', () => {
@@ -68,10 +68,7 @@ describe('Restore after a downgrade, in Chromium', () => {
     await screenshot(page, 'portal-restore-declined');
 
     // A new card in Billing information (nothing is charged: no invoice is due), then Restore again.
-    await page.getByLabel(fr.t('billing.number')).fill(CARDS.ok);
-    await page.getByLabel(fr.t('billing.expiry')).fill('12/30');
-    await page.getByLabel(fr.t('billing.cvc')).fill('123');
-    await page.getByRole('button', { name: fr.t('billing.save') }).click();
+    await updateCardOnHostedPage(page, t, 'fr-FR', CARDS.ok);
     await page.locator('#flash').waitFor();
     assert.equal(await page.locator('#flash').innerText(), fr.t('result.card.saved'));
     const now = await t.now();

@@ -91,9 +91,8 @@ describe('page security', () => {
     const { id, cookie, csrf } = await customerSession();
     assert.ok(csrf.length > 20);
     const inv = (await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data[0];
-    const card = { number: CARDS.ok, expiry: '12/30', cvc: '123' };
-    assert.equal((await post('/portal/payment-method', card, cookie)).status, 403);
-    assert.equal((await post('/portal/payment-method', { ...card, _csrf: 'x'.repeat(csrf.length) }, cookie)).status, 403);
+    assert.equal((await post('/portal/billing/setup', {}, cookie)).status, 403); // Update card (the hosted card page)
+    assert.equal((await post('/portal/billing/setup', { _csrf: 'x'.repeat(csrf.length) }, cookie)).status, 403);
     assert.equal((await post(`/portal/invoices/${inv.id}/retry`, {}, cookie)).status, 403);
     assert.equal((await post(`/portal/invoices/${inv.id}/help-requests`, { message: 'hi', _csrf: '' }, cookie)).status, 403);
     assert.equal((await post('/portal/subscription/buy', { plan_id: 'pro', interval: 'month' }, cookie)).status, 403); // Restore / buy (issue 15)

@@ -260,7 +260,11 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     schema: {
       tags: ['billing information'],
       summary: 'Replace the payment method (sandbox: card fields; real gateway: token)',
-      description: `While an invoice of the account is past due, this makes a payment attempt at once; \`attempt\` carries its outcome (and it is e-mailed). A refused card answers 402 card_rejected; a token the gateway refuses (no such payment method, one attached elsewhere) answers 400 payment_method_refused with the gateway’s reason and code. ${pmLimits}`,
+      description:
+        `While an invoice of the account is past due, this makes a payment attempt at once; \`attempt\` carries its outcome (and it is e-mailed). A refused card answers 402 card_rejected. A token the gateway refuses (no such payment method, one attached elsewhere) answers 400 payment_method_refused with the gateway’s reason and code. ${pmLimits} ` +
+        'Raw `card` fields are for the sandbox gateway only (test cards in scripts and demos): with a real gateway (RENEWD_GATEWAY=stripe) they are refused with 400 ' +
+        '`raw_card_data_not_accepted` and nothing changes — card data through renewd would put the operator in PCI DSS SAQ D, and Stripe refuses raw numbers. ' +
+        'Capture the card on the gateway\'s page instead: POST /v1/accounts/{id}/card-setup-sessions, or send `token` (a pm_… from Stripe.js / Elements).',
       security: anyoneSecurity,
       params: idParam,
       body: paymentMethodBody,

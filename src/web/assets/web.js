@@ -30,22 +30,4 @@
       buttons.forEach(function (b) { b.disabled = true; });
     }, 0);
   });
-  // Card number: group digits by 4 as the customer types (the server ignores spaces).
-  var card = document.getElementById('card-number');
-  if (card) {
-    card.addEventListener('input', function () {
-      var digits = card.value.replace(/\D/g, '').slice(0, 19);
-      var grouped = digits.replace(/(\d{4})(?=\d)/g, '$1 ');
-      if (grouped !== card.value) card.value = grouped;
-    });
-  }
-  var exp = document.getElementById('card-expiry');
-  if (exp) {
-    exp.addEventListener('input', function (e) {
-      if (e.inputType && e.inputType.indexOf('delete') === 0) return;
-      var d = exp.value.replace(/\D/g, '').slice(0, 4);
-      var v = d.length > 2 ? d.slice(0, 2) + '/' + d.slice(2) : d;
-      if (v !== exp.value) exp.value = v;
-    });
-  }
 })();

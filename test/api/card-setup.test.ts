@@ -211,9 +211,42 @@ describe('with a real gateway (RENEWD_GATEWAY=stripe)', () => {
     assert.ok(s.body.url.startsWith(`${psp.url}/checkout/`));
   });
 
-  test("the pages' CSP lets forms lead to Stripe Checkout, and nowhere else", async () => {
+  test("the pages' CSP lets forms lead to Stripe Checkout and Stripe's 3-D Secure host, and nowhere else", async () => {
     const res = await fetch(`${t.url}/console/login`);
     const csp = res.headers.get('content-security-policy') ?? '';
-    assert.match(csp, /form-action 'self' https:\/\/checkout\.stripe\.com(;|$)/);
+    assert.match(csp, /form-action 'self' https:\/\/checkout\.stripe\.com https:\/\/hooks\.stripe\.com(;|$)/);
+  });
+});
+
+// The customer saves the card on the hosted page and closes the tab: the gateway's
+// checkout.session.completed event (Stripe-signed, posted by the sandbox to /v1/gateway-events)
+// saves it, and the invoice in grace is paid, with no return to renewd at all.
+describe('card setup completed by the gateway event alone', () => {
+  let t: TestService;
+  before(async () => {
+    t = await startTestService({ config: { sandboxEvents: true } });
+    await createPlans(t);
+    // Events wait until the test delivers them: no timing in the assertions.
+    t.svc.sandbox!.setWebhook({ url: `${t.url}/v1/gateway-events`, secret: t.svc.ctx.gatewayEventSecret!, delayMs: 3_600_000 });
+  });
+  after(() => t?.close());
+
+  test('checkout.session.completed saves the card and pays the past-due invoice once; a redelivery changes nothing', async () => {
+    const id = await subscribedAccount(t, { later: CARDS.insufficient_funds });
+    await t.advance(31);
+    assert.equal((await t.api('GET', `/v1/accounts/${id}/subscription`)).body.status, 'past_due');
+    const r = await t.api('POST', `/v1/accounts/${id}/card-setup-sessions`, {});
+    assert.equal(r.status, 201);
+    await typeCard(r.body.url, CARDS.ok); // …and the browser never comes back
+    const ev = t.svc.sandbox!.events().find((e) => e.type === 'checkout.session.completed' && (e.data.object as { id: string }).id === r.body.id);
+    assert.ok(ev, 'the sandbox made the event');
+    await t.svc.sandbox!.flushEvents();
+    assert.equal((await t.api('GET', `/v1/accounts/${id}/subscription`)).body.status, 'active');
+    assert.equal((await t.api('GET', `/v1/accounts/${id}/payment-method`)).body.last4, '4242');
+    const attempts = await attemptsOf(t, id);
+    assert.equal(await t.svc.sandbox!.deliverEvent(ev.id), 200);
+    assert.equal(await attemptsOf(t, id), attempts, 'a duplicate delivery makes no attempt');
+    const stored = await t.svc.ctx.db.query<{ result: string }>('SELECT result FROM gateway_events WHERE id = $1', [ev.id]);
+    assert.equal(stored[0].result, 'applied');
   });
 });

@@ -26,7 +26,7 @@ export interface AccessResult {
   summary: { renewd: AccessSample; bare: AccessSample; ratio: number };
 }
 
-const ADMIN_KEY = 'rk_bench_admin_key_0123456789';
+const ADMIN_KEY = 'rk_bench_admin_key_0123456789abcdef';
 
 async function load(url: string, accounts: number, o: Options, label: string, pid: number): Promise<AccessSample> {
   const run = (duration: number) =>

@@ -59,7 +59,7 @@ export interface LoadResult {
   verify: { violations: number; byRule: Record<string, number>; gatewayCharges: number; paidInvoices: number };
 }
 
-const ADMIN_KEY = 'rk_bench_admin_key_0123456789';
+const ADMIN_KEY = 'rk_bench_admin_key_0123456789abcdef';
 const CLIENTS = 16;
 
 function pct(xs: number[], p: number) {

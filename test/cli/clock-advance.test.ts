@@ -20,7 +20,7 @@ function renewd(args: string[], env: Record<string, string>): Promise<{ code: nu
 test('renewd clock advance: refused on a database without a test clock, allowed on one created with it', { timeout: 120_000 }, async () => {
   const tdb = await createTestDatabase('postgres');
   try {
-    const env = { DATABASE_URL: tdb.url!, RENEWD_SANDBOX_PORT: '0', RENEWD_ADMIN_KEY: 'rk_test_clock_cli_admin_key', RENEWD_TEST_CLOCK: '', RENEWD_TEST_CLOCK_START: '' };
+    const env = { DATABASE_URL: tdb.url!, RENEWD_SANDBOX_PORT: '0', RENEWD_ADMIN_KEY: 'rk_test_clock_cli_admin_key_0123456789', RENEWD_TEST_CLOCK: '', RENEWD_TEST_CLOCK_START: '' };
     const settings = async () => (await tdb.db.query<{ key: string }>('SELECT key FROM settings ORDER BY key')).map((r) => r.key);
     const before = await settings();
 

@@ -241,6 +241,13 @@ export function raceMatrix(engine: Engine) {
       for (const r of rs) assert.ok(r.status === 200 || (r.status === 409 && r.body.code === 'event_in_progress'), JSON.stringify(tally(rs)));
     });
 
+    test('card setup sessions × N (operator and customer): each its own hosted page', async () => {
+      const id = acc.plan;
+      const rs = await all(N, async (i) => call('POST /v1/accounts/{id}/card-setup-sessions', `/v1/accounts/${id}/card-setup-sessions`, {}, await caller(id, i)));
+      assert.deepEqual(tally(rs), { 201: N });
+      assert.equal(new Set(rs.map((r) => r.body.id)).size, N);
+    });
+
     test('links revoke, e-mail re-queue and admin keys × N: each a clear answer, done once', async () => {
       const id = acc.plan;
       assert.deepEqual(tally(await all(N, () => call('POST /v1/accounts/{id}/links/revoke', `/v1/accounts/${id}/links/revoke`, {}))), { 200: N });

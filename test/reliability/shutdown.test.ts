@@ -51,7 +51,7 @@ test('SIGTERM: in-flight charges finish, nothing is left pending, a restarted wo
       DATABASE_URL: tdb.url!,
       RENEWD_SANDBOX_URL: sandboxUrl,
       RENEWD_TEST_CLOCK: '1',
-      RENEWD_ADMIN_KEY: 'rk_test_shutdown_admin_key',
+      RENEWD_ADMIN_KEY: 'rk_test_shutdown_admin_key_0123456789',
       RENEWD_BATCH_SIZE: '10',
       RENEWD_CONCURRENCY: '5',
       RENEWD_WORKER_INTERVAL_MS: '50',

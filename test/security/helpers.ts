@@ -143,11 +143,13 @@ export const STATE_TABLES = [
 
 /** Rows that are bookkeeping, not state: the installation's secret for hashing idempotency keys (made on first use). */
 const IGNORE: Record<string, string> = { settings: `WHERE x.key <> 'idempotency_hash_secret'` };
+/** Bookkeeping that is not state: when an admin key was last used changes with every authenticated call. */
+const SOURCE: Record<string, string> = { admin_keys: '(SELECT id, key_hash, name, source, last4, created_at, revoked_at FROM admin_keys)' };
 
 /** Row count and a hash of every state table. */
 export async function snapshot(db: Queryable): Promise<Record<string, string>> {
   const sql = STATE_TABLES.map(
-    (t) => `SELECT '${t}' AS t, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM ${t} x ${IGNORE[t] ?? ''}`,
+    (t) => `SELECT '${t}' AS t, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM ${SOURCE[t] ?? t} x ${IGNORE[t] ?? ''}`,
   ).join(' UNION ALL ');
   const rows = await db.query<{ t: string; h: string }>(sql);
   return Object.fromEntries(rows.map((r) => [r.t, r.h]));

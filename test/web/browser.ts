@@ -179,3 +179,31 @@ export async function updateCardOnHostedPage(page: Page, t: TestService, locale:
   await page.getByRole('button', { name: gw.save }).click();
   await page.waitForLoadState();
 }
+
+/** A no-login link of an e-mail (issue 14): /portal/links/<token>. */
+export const EMAIL_LINK = /\/portal\/links\/rl_[A-Za-z0-9_-]{32}/;
+
+/** The path of the link labelled `label` in the newest `template` e-mail of the account, as the outbox holds it (read through the API). */
+export async function linkFromOutbox(t: TestService, accountId: string, template: string, label: string): Promise<string> {
+  const list = (await t.api('GET', `/v1/notifications?account_id=${accountId}`)).body.data as { id: string; template: string; created_at: string }[];
+  const m = list.filter((x) => x.template === template).sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
+  assert.ok(m, `no ${template} e-mail`);
+  const text: string = (await t.api('GET', `/v1/notifications/${m.id}`)).body.body_text;
+  const line = text.split('\n').find((l) => l.startsWith(label));
+  assert.ok(line, `no "${label}" link in the ${template} e-mail`);
+  const path = EMAIL_LINK.exec(line)?.[0];
+  assert.ok(path, 'a no-login link');
+  return path;
+}
+
+/**
+ * On the authenticate page: "Authenticate the payment" → the sandbox issuer's page (Stripe's test
+ * page has the same two buttons) → Complete or Fail → back on the customer pages with the result.
+ */
+export async function authenticateOnIssuerPage(page: Page, t: TestService, locale: string, outcome: 'Complete' | 'Fail') {
+  await page.getByRole('button', { name: i18n(locale).t('auth.button') }).click();
+  await page.waitForURL((u) => u.toString().startsWith(`${t.sandboxUrl}/_sandbox/3ds/`));
+  await page.getByRole('button', { name: `${outcome} authentication` }).click();
+  await page.waitForURL((u) => u.toString().startsWith(`${t.url}/portal#inv-`));
+  await page.locator('#flash').waitFor();
+}

@@ -7,11 +7,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startTestService, createPlans, subscribedAccount, CARDS, type TestService } from '../helpers/service.ts';
-import { launchBrowser, screenshot, signInConsole, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
+import { EMAIL_LINK as LINK, launchBrowser, linkFromOutbox as linkFromOutboxOf, screenshot, signInConsole, type Tab, closeBrowserSuite, tabOpener } from './browser.ts';
 import { i18n } from '../../src/web/i18n/index.ts';
 import { CATALOGS } from '../../src/notify/templates.ts';
-
-const LINK = /\/portal\/links\/rl_[A-Za-z0-9_-]{32}/;
 
 describe('e-mail links in Chromium', () => {
   let t: TestService;
@@ -26,18 +24,7 @@ describe('e-mail links in Chromium', () => {
   });
   after(() => closeBrowserSuite(tabs, browser, t));
 
-  /** The path of the newest `template` e-mail's link labelled `label` (the outbox through the API). */
-  async function linkFromOutbox(accountId: string, template: string, label: string): Promise<string> {
-    const list = (await t.api('GET', `/v1/notifications?account_id=${accountId}`)).body.data as { id: string; template: string; created_at: string }[];
-    const m = list.filter((x) => x.template === template).sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
-    assert.ok(m, `no ${template} e-mail`);
-    const text: string = (await t.api('GET', `/v1/notifications/${m.id}`)).body.body_text;
-    const line = text.split('\n').find((l) => l.startsWith(label));
-    assert.ok(line, `no "${label}" link in the e-mail`);
-    const path = LINK.exec(line)?.[0];
-    assert.ok(path, 'a no-login link');
-    return path;
-  }
+  const linkFromOutbox = (accountId: string, template: string, label: string) => linkFromOutboxOf(t, accountId, template, label);
 
   /** Clicks the link in a page of another site, as from a webmail (a cross-site navigation). */
   async function clickFromMail(x: Tab, path: string, label: string) {

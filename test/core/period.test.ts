@@ -147,3 +147,17 @@ test('property: fromWall agrees with Temporal for any wall time, next to DST cha
 test('an unknown time zone is refused and leaves nothing behind', () => {
   assert.throws(() => toWall(new Date(), 'Mars/Olympus_Mons'), RangeError);
 });
+
+// Period 0 starts at the anchor itself, to the millisecond, even when the anchor's wall time is
+// ambiguous (the repeated hour when clocks go back) and would map back to the other instant.
+test('period 0 starts exactly at the anchor, also inside the repeated hour of a DST change', () => {
+  for (const [anchor, zone] of [
+    ['2026-10-25T01:30:00.123Z', 'Europe/London'], // 01:30 GMT, the second 01:30 of that night
+    ['2026-11-01T06:30:00.456Z', 'America/New_York'], // 01:30 EST, the second 01:30
+    ['2026-03-31T22:00:00.789Z', 'Asia/Tokyo'],
+  ] as const) {
+    const a = new Date(anchor);
+    assert.equal(periodBoundary(a, 0, 'month', zone).getTime(), a.getTime(), `${anchor} in ${zone}`);
+    assert.equal(periodOf(a, 0, 'year', zone).start.getTime(), a.getTime());
+  }
+});

@@ -46,3 +46,20 @@ test('the ends of the period and a worked example', () => {
   assert.throws(() => prorate({ oldAmount: 1.5, newAmount: 2, periodStart, periodEnd, at: periodStart }), RangeError);
   assert.throws(() => prorate({ oldAmount: 1, newAmount: 2, periodStart: periodEnd, periodEnd: periodStart, at: periodStart }), RangeError);
 });
+
+// Money in is integer minor units, and a period has a length: anything else is a bug upstream, and
+// proration refuses it rather than charge a fraction of a cent or divide by zero.
+test('refuses amounts that are not non-negative integers, and a period that does not end after it starts', () => {
+  const start = new Date('2026-03-01T00:00:00Z');
+  const end = new Date('2026-04-01T00:00:00Z');
+  const ok = { oldAmount: 2900, newAmount: 7900, periodStart: start, periodEnd: end, at: new Date('2026-03-16T00:00:00Z') };
+  const amounts = /^RangeError: amounts must be non-negative integers \(minor units\)$/;
+  for (const bad of [{ oldAmount: -1 }, { newAmount: -1 }, { oldAmount: 29.5 }, { newAmount: 79.5 }, { oldAmount: Number.MAX_SAFE_INTEGER + 2 }, { newAmount: Number.NaN }])
+    assert.throws(() => prorate({ ...ok, ...bad }), (e: unknown) => e instanceof RangeError && amounts.test(String(e)), JSON.stringify(bad));
+  const period = /^RangeError: the period must end after it starts$/;
+  assert.throws(() => prorate({ ...ok, periodEnd: start }), (e: unknown) => e instanceof RangeError && period.test(String(e)), 'an empty period');
+  assert.throws(() => prorate({ ...ok, periodEnd: new Date(start.getTime() - DAY) }), (e: unknown) => e instanceof RangeError && period.test(String(e)), 'a period ending before it starts');
+  // Zero is an amount (a free price): allowed.
+  assert.equal(prorate({ ...ok, oldAmount: 0 }).credit, 0);
+  assert.equal(prorate({ ...ok, newAmount: 0 }).new_share, 0);
+});

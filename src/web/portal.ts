@@ -9,7 +9,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from '../http/auth.ts';
 import { CommandError } from '../core/errors.ts';
-import { changePaymentMethod } from '../engine/payment-method.ts';
 import { authenticationCheck, completeAuthentication, startAuthentication } from '../engine/authentication.ts';
 import { CARD_SETUP_RETURN_PATH, cardSetupForReturn, completeCardSetup, startCardSetup, takeCardSetupReturn, type CardSetupResult } from '../engine/card-setup.ts';
 import type { CardSetupRow } from '../store/card-setup.ts';
@@ -133,6 +132,21 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
   }
 
   const because = (t: I18n, reason: string | null | undefined) => t.t((reason && KNOWN_REASONS.has(reason) ? `because.${reason}` : 'because.declined_by_bank') as CatalogKey);
+
+  /**
+   * What a buy-back or a plan change tells the customer when its charge did not go through (the
+   * same refusals of the engine for both): authentication needed, declined (with why), still
+   * pending, no card. null: another refusal, for the caller's own text.
+   */
+  function paymentRefusal(t: I18n, err: CommandError, declinedKey: CatalogKey): Flash | null {
+    if (err.code === 'payment_failed') {
+      if (err.extra.outcome === 'requires_action') return { kind: 'error', text: t.t('result.requires_action'), target: 'billing' };
+      return { kind: 'error', text: t.t(declinedKey, { reason: because(t, err.extra.reason as string | null) }), target: 'billing' };
+    }
+    if (err.code === 'payment_pending') return { kind: 'info', text: t.t('result.pending'), target: 'subscription' };
+    if (err.code === 'no_payment_method') return { kind: 'error', text: t.t('restore.noCard'), target: 'billing' };
+    return null;
+  }
 
   async function paidUntil(t: I18n, accountId: string) {
     const sub = await commands.subscriptionView(accountId);
@@ -417,13 +431,9 @@ ${
         return { kind: 'success', text: t.t('result.restore.paid', { plan: plan.name, date: await paidUntil(t, account.id) }), target: 'subscription' };
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;
-        if (err.code === 'payment_failed') {
-          if (err.extra.outcome === 'requires_action') return { kind: 'error', text: t.t('result.requires_action'), target: 'billing' };
-          return { kind: 'error', text: t.t('result.restore.declined', { reason: because(t, err.extra.reason as string | null) }), target: 'billing' };
-        }
-        if (err.code === 'payment_pending') return { kind: 'info', text: t.t('result.pending'), target: 'subscription' };
+        const paying = paymentRefusal(t, err, 'result.restore.declined');
+        if (paying) return paying;
         if (err.code === 'already_subscribed') return { kind: 'error', text: t.t('result.restore.live'), target: 'subscription' };
-        if (err.code === 'no_payment_method') return { kind: 'error', text: t.t('restore.noCard'), target: 'billing' };
         return { kind: 'error', text: t.t('result.restore.unavailable'), target: 'restore' };
       }
     }),
@@ -478,12 +488,8 @@ ${
         return { kind: 'success', text: t.t('result.plan.changed', { plan: plan.name }), target: 'subscription' };
       } catch (err) {
         if (!(err instanceof CommandError)) throw err;
-        if (err.code === 'payment_failed') {
-          if (err.extra.outcome === 'requires_action') return { kind: 'error', text: t.t('result.requires_action'), target: 'billing' };
-          return { kind: 'error', text: t.t('result.plan.declined', { reason: because(t, err.extra.reason as string | null) }), target: 'billing' };
-        }
-        if (err.code === 'payment_pending') return { kind: 'info', text: t.t('result.pending'), target: 'subscription' };
-        if (err.code === 'no_payment_method') return { kind: 'error', text: t.t('restore.noCard'), target: 'billing' };
+        const paying = paymentRefusal(t, err, 'result.plan.declined');
+        if (paying) return paying;
         return { kind: 'error', text: t.t('result.plan.unavailable'), target: 'change-plan' };
       }
     }),

@@ -205,8 +205,6 @@ export const de: Catalog = {
   'link.signin.email': "E-Mail-Adresse",
   'link.signin.send': "Link per E-Mail senden",
   'link.signin.empty': "Geben Sie die E-Mail-Adresse Ihres Kontos ein.",
-  'page.expired.title': 'Dieser Link ist nicht mehr gültig',
-  'page.expired.body': 'Zu Ihrer Sicherheit laufen Links zu dieser Seite ab. Öffnen Sie den Link aus unserer letzten E-Mail oder fordern Sie einen neuen an.',
   'page.csrf.title': 'Dieses Formular ist abgelaufen',
   'page.csrf.body': 'Laden Sie die Seite neu und versuchen Sie es erneut.',
   'page.notfound.title': 'Seite nicht gefunden',

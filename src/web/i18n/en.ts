@@ -202,8 +202,6 @@ export const en = {
   'link.signin.email': "E-mail address",
   'link.signin.send': "E-mail me a link",
   'link.signin.empty': "Enter the e-mail address of your account.",
-  'page.expired.title': 'This link is not valid any more',
-  'page.expired.body': 'For your security, links to this page expire. Open the link in your latest e-mail from us, or ask us for a new one.',
   'page.csrf.title': 'This form has expired',
   'page.csrf.body': 'Reload the page and try again.',
   'page.notfound.title': 'Page not found',

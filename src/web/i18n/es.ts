@@ -204,8 +204,6 @@ export const es: Catalog = {
   'link.signin.email': "Dirección de correo electrónico",
   'link.signin.send': "Enviarme un enlace por correo",
   'link.signin.empty': "Introduzca la dirección de correo de su cuenta.",
-  'page.expired.title': 'Este enlace ya no es válido',
-  'page.expired.body': 'Por su seguridad, los enlaces a esta página caducan. Abra el enlace de nuestro último correo o pídanos uno nuevo.',
   'page.csrf.title': 'Este formulario ha caducado',
   'page.csrf.body': 'Vuelva a cargar la página e inténtelo de nuevo.',
   'page.notfound.title': 'Página no encontrada',

@@ -204,8 +204,6 @@ export const fr: Catalog = {
   'link.signin.email': "Adresse e-mail",
   'link.signin.send': "M'envoyer un lien par e-mail",
   'link.signin.empty': "Saisissez l'adresse e-mail de votre compte.",
-  'page.expired.title': "Ce lien n'est plus valide",
-  'page.expired.body': 'Pour votre sécurité, les liens vers cette page expirent. Ouvrez le lien de notre dernier e-mail, ou demandez-nous-en un nouveau.',
   'page.csrf.title': 'Ce formulaire a expiré',
   'page.csrf.body': 'Rechargez la page et réessayez.',
   'page.notfound.title': 'Page introuvable',

@@ -204,8 +204,6 @@ export const it: Catalog = {
   'link.signin.email': "Indirizzo e-mail",
   'link.signin.send': "Inviami un link via e-mail",
   'link.signin.empty': "Inserisca l'indirizzo e-mail del suo account.",
-  'page.expired.title': 'Questo link non è più valido',
-  'page.expired.body': "Per la sua sicurezza, i link a questa pagina scadono. Apra il link dell'ultima e-mail che le abbiamo inviato, o ce ne chieda uno nuovo.",
   'page.csrf.title': 'Questo modulo è scaduto',
   'page.csrf.body': 'Ricarichi la pagina e riprovi.',
   'page.notfound.title': 'Pagina non trovata',

@@ -204,8 +204,6 @@ export const pl: Catalog = {
   'link.signin.email': "Adres e-mail",
   'link.signin.send': "Wyślij mi link e-mailem",
   'link.signin.empty': "Wpisz adres e-mail swojego konta.",
-  'page.expired.title': 'Ten link nie jest już ważny',
-  'page.expired.body': 'Dla Twojego bezpieczeństwa linki do tej strony wygasają. Otwórz link z naszego ostatniego e-maila albo poproś nas o nowy.',
   'page.csrf.title': 'Ten formularz wygasł',
   'page.csrf.body': 'Odśwież stronę i spróbuj ponownie.',
   'page.notfound.title': 'Nie znaleziono strony',

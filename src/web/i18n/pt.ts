@@ -204,8 +204,6 @@ export const pt: Catalog = {
   'link.signin.email': "Endereço de e-mail",
   'link.signin.send': "Enviar-me uma ligação por e-mail",
   'link.signin.empty': "Introduza o endereço de e-mail da sua conta.",
-  'page.expired.title': 'Esta ligação já não é válida',
-  'page.expired.body': 'Para sua segurança, as ligações para esta página expiram. Abra a ligação do nosso último e-mail ou peça-nos uma nova.',
   'page.csrf.title': 'Este formulário expirou',
   'page.csrf.body': 'Recarregue a página e tente novamente.',
   'page.notfound.title': 'Página não encontrada',

@@ -20,6 +20,7 @@ import {
   type AttemptView,
   type DunningPolicy,
   type RetryPlan,
+  capsAllowNow,
   dueReminder,
   graceEndsAt,
   nextReminderAt,
@@ -601,7 +602,19 @@ class Step {
     // An answer that arrives once grace has ended (an attempt made in its last minutes, answered or
     // reconciled after it) leaves nothing to wait for: downgrade now, not on a later tick.
     if (this.now.getTime() >= sub.grace_ends_at!.getTime()) return this.downgrade(inv);
+    // The customer saved a new card while this attempt (on the old one) was in flight: the save
+    // could not charge then, so the new card is tried now, as it would have been had the save come
+    // after this answer (the customer waits for it; the scheduled retry would come later).
+    if (a && this.newCardUntried(a)) return this.startAttempt('payment_method_updated');
     this.planPastDue(this.retryPlan());
+  }
+
+  /** A card other than the one `a` charged is on file, not yet tried for this invoice, and may be charged now. */
+  newCardUntried(a: AttemptState): boolean {
+    const pm = this.s.payment_method;
+    if (!pm || pm.id === a.payment_method_id || !this.sub.auto_renew) return false;
+    if (this.s.attempts.some((x) => x.payment_method_id === pm.id)) return false;
+    return capsAllowNow(this.s.policy, this.s.card_attempts, this.now);
   }
 
   paid(a: AttemptState) {

@@ -271,6 +271,15 @@ export class Engine {
    * next_action_at) differs. Any other row is read afresh. Saves the second state load of a batch.
    */
   private async applyAnswers(chunk: { attempt: AttemptState; result: Answer }[], saved?: Map<string, BillingState>): Promise<Map<string, DispatchResult>> {
+    const { out, next } = await this.applyAnswersOnce(chunk, saved);
+    // An answer can start the next attempt at once (a card saved while the old one was being
+    // charged is tried as soon as that answer is in): it is charged here, not left to its lease.
+    // Each caller keeps the answer to its own attempt.
+    if (next.length > 0) for (const [k, v] of await this.settle(next)) if (!out.has(k)) out.set(k, v);
+    return out;
+  }
+
+  private async applyAnswersOnce(chunk: { attempt: AttemptState; result: Answer }[], saved?: Map<string, BillingState>): Promise<{ out: Map<string, DispatchResult>; next: Effect[] }> {
     return this.db.tx(async (q) => {
       const invIds = chunk.map((c) => c.attempt.invoice_id);
       // Locked in id order so concurrent appliers never deadlock; the time is read once they are held.
@@ -297,7 +306,7 @@ export class Engine {
       }
       await this.persist(q, steps, now);
       this.opts.onProgress?.(steps.length);
-      return out;
+      return { out, next: steps.flatMap((s) => gatewayEffects(s.result)) };
     });
   }
 

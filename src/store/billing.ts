@@ -308,6 +308,19 @@ export async function saveSteps(
   );
   const inserts = attempts.filter((x) => x.isNew);
   const updates = attempts.filter((x) => !x.isNew);
+  // Updates first: an answer that ends one attempt and starts the next (a new card tried at once)
+  // must end the pending one before the new pending row meets payment_attempts_one_pending.
+  if (updates.length) {
+    await q.query(
+      `UPDATE payment_attempts p SET outcome = x.outcome, reason = x.reason, retry_class = x.retry_class, raw_code = x.raw_code,
+              network_code = x.network_code, advice_code = x.advice_code, gateway_ref = x.gateway_ref, not_before = x.not_before,
+              completed_at = x.completed_at
+         FROM json_to_recordset($1::json) AS x(id text, outcome text, reason text, retry_class text, raw_code text, network_code text,
+              advice_code text, gateway_ref text, not_before timestamptz, completed_at timestamptz)
+        WHERE p.id = x.id AND p.outcome IN ('pending', 'unknown')`,
+      [JSON.stringify(updates.map(({ a, account_id }) => attemptRow(a, account_id)))],
+    );
+  }
   if (inserts.length) {
     await q.query(
       `INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class,
@@ -318,17 +331,6 @@ export async function saveSteps(
               idempotency_key text, outcome text, reason text, retry_class text, raw_code text, network_code text, advice_code text,
               gateway_ref text, not_before timestamptz, amount bigint, currency text, created_at timestamptz, completed_at timestamptz)`,
       [JSON.stringify(inserts.map(({ a, account_id }) => attemptRow(a, account_id)))],
-    );
-  }
-  if (updates.length) {
-    await q.query(
-      `UPDATE payment_attempts p SET outcome = x.outcome, reason = x.reason, retry_class = x.retry_class, raw_code = x.raw_code,
-              network_code = x.network_code, advice_code = x.advice_code, gateway_ref = x.gateway_ref, not_before = x.not_before,
-              completed_at = x.completed_at
-         FROM json_to_recordset($1::json) AS x(id text, outcome text, reason text, retry_class text, raw_code text, network_code text,
-              advice_code text, gateway_ref text, not_before timestamptz, completed_at timestamptz)
-        WHERE p.id = x.id AND p.outcome IN ('pending', 'unknown')`,
-      [JSON.stringify(updates.map(({ a, account_id }) => attemptRow(a, account_id)))],
     );
   }
 

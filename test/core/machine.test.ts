@@ -191,6 +191,29 @@ test('never-retry declines wait for a new card; the new card is tried at once an
   assert.equal(log.attempts[1].outcome, 'succeeded');
 });
 
+test('a card saved while the old card is being charged is tried as soon as that charge declines', () => {
+  const at = (s: string) => new Date(`2026-02-28T${s}Z`);
+  const r1 = step(initial(), { type: 'tick' }, at('09:00:00'), ctx);
+  const first = (r1.effects.find((e) => e.type === 'charge') as any).attempt;
+  const declined = step(r1.state, { type: 'charge_result', attempt_id: first.id, result: answer('insufficient_funds') }, at('09:00:01'), ctx).state;
+  // A Retry on the old card is in flight when the customer saves a new card: the save cannot charge yet.
+  const retry = step(declined, { type: 'retry_requested', trigger: 'customer_retry' }, at('10:00:00'), ctx);
+  const flying = (retry.effects.find((e) => e.type === 'charge') as any).attempt;
+  const saved = step({ ...retry.state, payment_method: pm('pm_new'), card_attempts: [] }, { type: 'payment_method_updated' }, at('10:00:01'), ctx);
+  assert.equal(saved.effects.filter((e) => e.type === 'charge').length, 0);
+  // The old card declines: the new card is charged now, not at the next scheduled retry.
+  const after = step(saved.state, { type: 'charge_result', attempt_id: flying.id, result: answer('insufficient_funds') }, at('10:00:02'), ctx);
+  const next = after.effects.find((e) => e.type === 'charge') as any;
+  assert.ok(next, 'the new card is charged at once');
+  assert.equal(next.attempt.payment_method_id, 'pm_new');
+  assert.equal(next.attempt.trigger, 'payment_method_updated');
+  assert.ok(after.effects.some((e) => e.type === 'email' && e.template === 'retry_failed'), 'the Retry press is still answered');
+  // Once the new card has been tried, a decline on it goes back to the schedule (no loop).
+  const again = step(after.state, { type: 'charge_result', attempt_id: next.attempt.id, result: answer('insufficient_funds') }, at('10:00:03'), ctx);
+  assert.equal(again.effects.filter((e) => e.type === 'charge').length, 0);
+  assert.equal(again.state.subscription.next_retry_why, 'scheduled_retry');
+});
+
 test('unpaid at grace end: downgraded to free exactly then, invoice uncollectible, no more attempts', () => {
   const r1 = step(initial(), { type: 'tick' }, new Date('2026-02-28T09:00:00Z'), ctx);
   const a = (r1.effects.find((e) => e.type === 'charge') as any).attempt;

@@ -27,6 +27,16 @@ export function dateTimeFormat(locale: string, options: Intl.DateTimeFormatOptio
   return memo(dateFormats, `${locale}|${JSON.stringify(options)}`, () => new Intl.DateTimeFormat(locale, options));
 }
 
+/**
+ * A date as the locale writes it. Intl follows CLDR, which writes the first of the month in French
+ * as "1 janvier"; French writes "1er janvier" (the ordinal, and only for the 1st).
+ */
+export function formatDateIn(fmt: Intl.DateTimeFormat, d: Date): string {
+  if (!fmt.resolvedOptions().locale.startsWith('fr')) return fmt.format(d);
+  const parts = fmt.formatToParts(d);
+  return parts.map((p) => (p.type === 'day' && p.value === '1' ? '1er' : p.value)).join('');
+}
+
 export function pluralRulesFor(locale: string): Intl.PluralRules {
   return memo(pluralRules, locale, () => new Intl.PluralRules(locale));
 }

@@ -648,7 +648,8 @@ class Step {
       period_end: sub.current_period_end,
       recovered: wasPastDue,
     });
-    const template = wasPastDue ? 'retry_succeeded' : 'renewal_succeeded';
+    // A purchase (first, or buying back after a downgrade) started something; it renewed nothing.
+    const template = wasPastDue ? 'retry_succeeded' : inv.kind === 'purchase' ? 'purchase_succeeded' : 'renewal_succeeded';
     this.email(template, `${template}:${inv.id}`, { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_end: inv.period_end });
     this.s.invoice = null;
     this.s.attempts = [];

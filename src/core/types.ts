@@ -159,6 +159,7 @@ export interface RawDecline {
 
 /** The e-mails renewd sends; notify/templates.ts renders each of them in every language. */
 export const TEMPLATE_NAMES = [
+  'purchase_succeeded', // the receipt of a first purchase or a buy-back: nothing was renewed
   'renewal_succeeded',
   'renewal_failed',
   'retry_succeeded',

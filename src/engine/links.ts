@@ -10,7 +10,7 @@
 // Lifetimes (from the e-mail's own dates, on the service clock):
 //   dunning mail (renewal_failed, retry_failed, authentication_required, grace_ending): until grace
 //     ends + 7 days (the invoice is still in the history, and help can still be asked, a little after);
-//   receipts (renewal_succeeded, retry_succeeded): 7 days;
+//   receipts (purchase_succeeded, renewal_succeeded, retry_succeeded): 7 days;
 //   card_expiring, renewal_upcoming: until the renewal date + 7 days (they are sent before it);
 //   subscription_canceled: until the paid access ends + 7 days (Resume works until then), else 30 days;
 //   downgraded (Restore), plan_changed, help_request_received/answered: 30 days;
@@ -100,7 +100,7 @@ export function linkExpiry(template: TemplateName, dates: { grace_ends_at?: unkn
   const after = (d: Date | null, ms: number, fallback: number) => (d ? d.getTime() + ms : t + fallback);
   let at: number;
   if (DUNNING.includes(template)) at = after(dateOf(dates.grace_ends_at), LINK_AFTER_GRACE_MS, 21 * DAY);
-  else if (template === 'renewal_succeeded' || template === 'retry_succeeded') at = t + RECEIPT_LINK_MS;
+  else if (template === 'purchase_succeeded' || template === 'renewal_succeeded' || template === 'retry_succeeded') at = t + RECEIPT_LINK_MS;
   else if (template === 'card_expiring' || template === 'renewal_upcoming') at = after(dateOf(dates.period_end), 7 * DAY, 30 * DAY);
   else if (template === 'subscription_canceled') at = after(dateOf(dates.access_until), 7 * DAY, 30 * DAY);
   else if (template === 'access_link') at = t + ACCESS_LINK_MS;

@@ -218,7 +218,7 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
 
   // ---- every outcome told: the event and the e-mail (outbox row, same transaction) ----
   for (const r of await store.paidWithoutEvent(db)) fail('paid_event', `paid invoice ${r.id} has no invoice.paid event`);
-  for (const r of await store.paidWithoutEmail(db)) fail('paid_email', `paid invoice ${r.id} has no renewal_succeeded/retry_succeeded e-mail`);
+  for (const r of await store.paidWithoutEmail(db)) fail('paid_email', `paid invoice ${r.id} has no receipt e-mail (purchase_succeeded/renewal_succeeded/retry_succeeded)`);
   for (const r of await store.pastDueWithoutEvent(db)) fail('past_due_event', `invoice ${r.id} went past due without a subscription.past_due event`);
   for (const r of await store.pastDueWithoutEmail(db))
     fail('past_due_email', `invoice ${r.id} went past due without a renewal_failed/authentication_required e-mail`);

@@ -98,7 +98,8 @@ export function createMailSender(opts: MailSenderOptions): MailSender {
         text: row.body_text,
         html: row.body_html,
         messageId: messageIdFor(row.dedupe_key, from),
-        headers: { 'X-Renewd-Dedupe-Key': row.dedupe_key, 'Content-Language': row.locale },
+        // Auto-Submitted (RFC 3834): machine mail, so auto-responders (vacation replies) stay quiet.
+        headers: { 'X-Renewd-Dedupe-Key': row.dedupe_key, 'Content-Language': row.locale, 'Auto-Submitted': 'auto-generated' },
       });
     } catch (err) {
       const e = err as { message?: string; responseCode?: number; code?: string };

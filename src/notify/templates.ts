@@ -7,7 +7,7 @@
 // missing optional value never shows up as "undefined" or as a raw {placeholder}.
 import { DECLINE_REASONS, TEMPLATE_NAMES, type DeclineReason, type LinkPurpose, type TemplateName } from '../core/types.ts';
 import { currencyExponent, formatMoney } from '../core/money.ts';
-import { dateTimeFormat, numberFormat, pluralRulesFor, validTimeZone } from '../core/intl.ts';
+import { dateTimeFormat, formatDateIn, numberFormat, pluralRulesFor, validTimeZone } from '../core/intl.ts';
 import { en, type Catalog, type MessageKey } from './locales/en.ts';
 import { fr } from './locales/fr.ts';
 import { de } from './locales/de.ts';
@@ -134,6 +134,10 @@ const dunning: Block = {
 };
 
 const TEMPLATES: Record<TemplateName, TemplateDef> = {
+  purchase_succeeded: {
+    subject: 'purchase_succeeded.subject',
+    blocks: [{ p: ['purchase_succeeded.body', 'purchase_succeeded.body_short'] }, receipt, { link: 'subscription' }],
+  },
   renewal_succeeded: {
     subject: 'renewal_succeeded.subject',
     blocks: [{ p: ['renewal_succeeded.body', 'renewal_succeeded.body_short'] }, receipt, { link: 'subscription' }],
@@ -298,11 +302,11 @@ function resolveLocaleUncached(raw: string): { locale: string; language: Languag
 export { currencyExponent, formatMoney };
 
 export function formatDate(d: Date, locale: string, timeZone: string): string {
-  return dateTimeFormat(locale, { dateStyle: 'long', timeZone }).format(d);
+  return formatDateIn(dateTimeFormat(locale, { dateStyle: 'long', timeZone }), d);
 }
 
 function formatDateTime(d: Date, locale: string, timeZone: string): string {
-  return dateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }).format(d);
+  return formatDateIn(dateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone }), d);
 }
 
 const BRANDS: Record<string, string> = {

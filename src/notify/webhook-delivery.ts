@@ -48,6 +48,12 @@ export interface WebhookDelivererOptions {
   retryScheduleMs?: number[];
   /** An endpoint failing without a single success for this long is disabled (default 24 h). */
   disableAfterMs?: number;
+  /**
+   * The time a signature's `t=` carries (default: the real time). Never the test clock: receivers
+   * check `t` against their own clock (Stripe's verifier, the README's), so a test-clock time would
+   * make every delivery after an advance look like a replay. Schedules still follow `clock`.
+   */
+  signedAt?: () => number;
   /** Who is told when an endpoint is disabled (RENEWD_OPERATOR_EMAIL). */
   operatorEmail?: string;
   operatorLocale?: string;
@@ -90,11 +96,12 @@ export function createWebhookDeliverer(opts: WebhookDelivererOptions): WebhookDe
   const maxAttempts = schedule.length + 1;
   const disableAfterMs = opts.disableAfterMs ?? 24 * 3_600_000;
   const leaseMs = timeoutMs + 60_000;
+  const signedAt = opts.signedAt ?? Date.now;
   const userAgent = opts.userAgent ?? 'renewd-webhooks/0.1';
 
   async function post(d: ClaimedDelivery, now: Date): Promise<{ status: number | null; error: string | null; ms: number }> {
     const body = deliveryBody(d.payload);
-    const t = Math.floor(now.getTime() / 1000);
+    const t = Math.floor(signedAt() / 1000);
     const started = performance.now();
     try {
       const res = await send(d.url, {

@@ -240,7 +240,7 @@ export const paidWithoutEvent = (q: Queryable) => ids(q, `SELECT i.id FROM invoi
 // A proration's receipt is the plan_changed e-mail; an invoice that replaced a past-due one (a plan
 // change in grace) was told by its subscription.plan_changed event and plan_changed e-mail.
 export const paidWithoutEmail = (q: Queryable) =>
-  ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasMail('renewal_succeeded', 'retry_succeeded')} AND NOT (i.kind = 'proration' AND ${hasMail('plan_changed')})`);
+  ids(q, `SELECT i.id FROM invoices i WHERE i.status = 'paid' AND NOT ${hasMail('purchase_succeeded', 'renewal_succeeded', 'retry_succeeded')} AND NOT (i.kind = 'proration' AND ${hasMail('plan_changed')})`);
 export const pastDueWithoutEvent = (q: Queryable) =>
   ids(q, `SELECT i.id FROM invoices i WHERE i.failed_at IS NOT NULL AND NOT ${hasEvent('subscription.past_due')} AND NOT ${hasEvent('subscription.plan_changed')}`);
 export const pastDueWithoutEmail = (q: Queryable) =>

@@ -36,7 +36,7 @@ for (const engine of ENGINES) {
       assert.equal(inv[0].attempts[0].outcome, 'succeeded');
       assert.equal(inv[0].retry.available, false);
       const mails = await t.svc.ctx.db.query<any>('SELECT template FROM notifications WHERE account_id = $1 ORDER BY created_at', [id]);
-      assert.deepEqual(mails.map((m) => m.template), ['renewal_succeeded', 'renewal_succeeded']);
+      assert.deepEqual(mails.map((m) => m.template), ['purchase_succeeded', 'renewal_succeeded'], 'the purchase is a receipt for a start, the renewal for a renewal');
     });
 
     test('yearly and JPY subscriptions renew with their own amounts', async () => {

@@ -95,6 +95,7 @@ for (const engine of ENGINES) {
         assert.deepEqual(m.to, ['fr@acme.example']);
         assert.equal(m.subject, 'Action requise : le paiement de votre abonnement Pro a échoué');
         assert.equal(m.headers['content-language'], 'fr-FR');
+        assert.equal(m.headers['auto-submitted'], 'auto-generated', 'machine mail: auto-responders stay quiet (RFC 3834)');
         assert.equal(m.headers['message-id'], messageIdFor(key, FROM));
         assert.match(m.headers['message-id'], /@acme\.example>$/);
         assert.ok(m.text.includes(CATALOGS.fr[`reason.${reason}`]), `${reason}: French phrase missing in\n${m.text}`);

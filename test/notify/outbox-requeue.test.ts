@@ -75,6 +75,14 @@ describe('outbox without SMTP, and re-queueing kept e-mails', () => {
     await signInConsole(x, t);
     const { page } = x;
     await page.goto(`${t.url}/console/outbox/${a}`);
+    // The HTML part as the customer sees it, framed and sandboxed (its own CSP: no script, no request).
+    const mail = (await t.svc.ctx.db.query<{ subject: string; body_html: string }>('SELECT subject, body_html FROM notifications WHERE id = $1', [a]))[0];
+    const framed = page.frameLocator('iframe.mail-html').locator('body');
+    await framed.waitFor();
+    assert.ok((await framed.innerText()).length > 20, 'the framed e-mail shows its text');
+    const direct = await x.page.request.get(`${t.url}/console/outbox/${a}/html`);
+    assert.equal(await direct.text(), mail.body_html);
+    assert.match(direct.headers()['content-security-policy'], /default-src 'none'.*sandbox/);
     await page.getByRole('button', { name: 'Re-queue this e-mail' }).click();
     await page.locator('#flash').waitFor();
     assert.match(await page.locator('#flash').innerText(), /Re-queued: .* is sent by the next process with SMTP_URL/);

@@ -5,6 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { CATALOGS, LANGUAGES, TEMPLATE_NAMES, formatMoney, renderEmail, resolveLocale, type EmailContext, type TemplateName } from '../../src/notify/templates.ts';
 import { DECLINE_REASONS } from '../../src/core/types.ts';
+import { i18n } from '../../src/web/i18n/index.ts';
 
 /** Intl puts (narrow) no-break spaces in "29,00 €": compare with plain spaces. */
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
@@ -211,6 +212,27 @@ describe('content', () => {
     assert.equal(plain(formatMoney(1999, 'KWD', 'en')), 'KWD 1.999');
     const r = renderEmail('renewal_succeeded', { ...fullContext('en-US'), amount: 3500, currency: 'JPY' });
     assert.ok(r.text.includes('¥3,500'));
+  });
+
+  test('French writes the first of the month as an ordinal (1er janvier), e-mails and pages alike; other days and languages as Intl does', () => {
+    const at = (iso: string, locale: string) => plain(renderEmail('purchase_succeeded', { ...fullContext(locale), period_end: new Date(iso) }).text);
+    assert.match(at('2027-01-01T10:00:00Z', 'fr-FR'), /jusqu'au 1er janvier 2027/);
+    assert.match(at('2027-01-02T10:00:00Z', 'fr-FR'), /jusqu'au 2 janvier 2027/);
+    assert.doesNotMatch(at('2027-01-11T10:00:00Z', 'fr-FR'), /11er/);
+    assert.match(at('2027-01-01T10:00:00Z', 'en-GB'), /1 January 2027/);
+    const page = i18n('fr-FR', 'Europe/Paris');
+    assert.equal(plain(page.date(new Date('2027-03-01T10:00:00Z'))), '1er mars 2027');
+    assert.match(plain(page.dateTime(new Date('2027-03-01T10:00:00Z'))), /^1er mars 2027/);
+  });
+
+  test('a first purchase is a receipt that says the subscription started, not that it was renewed', () => {
+    for (const lang of LANGUAGES) {
+      const bought = renderEmail('purchase_succeeded', fullContext(LOCALE_OF[lang]));
+      const renewed = renderEmail('renewal_succeeded', fullContext(LOCALE_OF[lang]));
+      assert.notEqual(bought.subject, renewed.subject, lang);
+      assert.notEqual(bought.text, renewed.text, lang);
+    }
+    assert.equal(renderEmail('purchase_succeeded', fullContext('fr-FR')).subject, 'Reçu : votre abonnement Pro a commencé');
   });
 
   test('unknown locales fall back to the language, then English', () => {

@@ -43,6 +43,12 @@ export const de: Catalog = {
   'reason.authentication_required': 'Die Bank, die die Karte ausgegeben hat, verlangt, dass Sie die Zahlung bestätigen',
   'reason.declined_by_bank': 'Die Bank, die die Karte ausgegeben hat, hat die Zahlung abgelehnt',
 
+  'purchase_succeeded.subject': 'Zahlungsbeleg: Ihr Abonnement {plan_name} hat begonnen',
+
+  'purchase_succeeded.body': 'Vielen Dank! Die Zahlung für Ihr Abonnement {plan_name} ist eingegangen, und Ihr Abonnement läuft bis zum {period_end}.',
+
+  'purchase_succeeded.body_short': 'Vielen Dank! Die Zahlung für Ihr Abonnement {plan_name} ist eingegangen, und Ihr Abonnement hat begonnen.',
+
   'renewal_succeeded.subject': 'Zahlungsbeleg: Ihr Abonnement {plan_name} wurde verlängert',
   'renewal_succeeded.body': 'Vielen Dank! Die Zahlung für Ihr Abonnement {plan_name} ist eingegangen, und Ihr Abonnement wurde bis zum {period_end} verlängert.',
   'renewal_succeeded.body_short': 'Vielen Dank! Die Zahlung für Ihr Abonnement {plan_name} ist eingegangen, und Ihr Abonnement wurde verlängert.',

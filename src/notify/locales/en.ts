@@ -47,6 +47,12 @@ export const en = {
   'reason.authentication_required': 'the bank that issued the card asks you to authenticate the payment',
   'reason.declined_by_bank': 'the bank that issued the card declined the payment',
 
+  'purchase_succeeded.subject': 'Receipt: your {plan_name} subscription has started',
+
+  'purchase_succeeded.body': 'Thank you! The payment for your {plan_name} subscription went through, and your subscription runs until {period_end}.',
+
+  'purchase_succeeded.body_short': 'Thank you! The payment for your {plan_name} subscription went through, and your subscription has started.',
+
   'renewal_succeeded.subject': 'Receipt: your {plan_name} subscription is renewed',
   'renewal_succeeded.body': 'Thank you! The payment for your {plan_name} subscription went through, and your subscription is renewed until {period_end}.',
   'renewal_succeeded.body_short': 'Thank you! The payment for your {plan_name} subscription went through, and your subscription is renewed.',

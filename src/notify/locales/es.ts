@@ -43,6 +43,12 @@ export const es: Catalog = {
   'reason.authentication_required': 'el banco emisor de la tarjeta le pide que autentique el pago',
   'reason.declined_by_bank': 'el banco emisor de la tarjeta rechazó el pago',
 
+  'purchase_succeeded.subject': 'Recibo: su suscripción {plan_name} ha comenzado',
+
+  'purchase_succeeded.body': '¡Gracias! El pago de su suscripción {plan_name} se ha realizado correctamente y su suscripción está vigente hasta el {period_end}.',
+
+  'purchase_succeeded.body_short': '¡Gracias! El pago de su suscripción {plan_name} se ha realizado correctamente y su suscripción ha comenzado.',
+
   'renewal_succeeded.subject': 'Recibo: su suscripción {plan_name} se ha renovado',
   'renewal_succeeded.body': '¡Gracias! El pago de su suscripción {plan_name} se ha realizado correctamente y su suscripción se ha renovado hasta el {period_end}.',
   'renewal_succeeded.body_short': '¡Gracias! El pago de su suscripción {plan_name} se ha realizado correctamente y su suscripción se ha renovado.',

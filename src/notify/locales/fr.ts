@@ -43,6 +43,12 @@ export const fr: Catalog = {
   'reason.authentication_required': "la banque émettrice de la carte vous demande d'authentifier le paiement",
   'reason.declined_by_bank': 'la banque émettrice de la carte a refusé le paiement',
 
+  'purchase_succeeded.subject': 'Reçu : votre abonnement {plan_name} a commencé',
+
+  'purchase_succeeded.body': "Merci ! Le paiement de votre abonnement {plan_name} a bien été effectué et votre abonnement court jusqu'au {period_end}.",
+
+  'purchase_succeeded.body_short': 'Merci ! Le paiement de votre abonnement {plan_name} a bien été effectué et votre abonnement a commencé.',
+
   'renewal_succeeded.subject': 'Reçu : votre abonnement {plan_name} est renouvelé',
   'renewal_succeeded.body': "Merci ! Le paiement de votre abonnement {plan_name} a bien été effectué et votre abonnement est renouvelé jusqu'au {period_end}.",
   'renewal_succeeded.body_short': 'Merci ! Le paiement de votre abonnement {plan_name} a bien été effectué et votre abonnement est renouvelé.',

@@ -44,6 +44,12 @@ export const it: Catalog = {
   'reason.authentication_required': 'la banca che ha emesso la carta le chiede di autenticare il pagamento',
   'reason.declined_by_bank': 'la banca che ha emesso la carta ha rifiutato il pagamento',
 
+  'purchase_succeeded.subject': 'Ricevuta: il suo abbonamento {plan_name} è attivo',
+
+  'purchase_succeeded.body': "Grazie! Il pagamento del suo abbonamento {plan_name} è andato a buon fine e l'abbonamento è attivo fino al giorno {period_end}.",
+
+  'purchase_succeeded.body_short': "Grazie! Il pagamento del suo abbonamento {plan_name} è andato a buon fine e l'abbonamento è attivo.",
+
   'renewal_succeeded.subject': 'Ricevuta: il suo abbonamento {plan_name} è stato rinnovato',
   'renewal_succeeded.body': 'Grazie! Il pagamento del suo abbonamento {plan_name} è andato a buon fine e l\'abbonamento è stato rinnovato fino al giorno {period_end}.',
   'renewal_succeeded.body_short': 'Grazie! Il pagamento del suo abbonamento {plan_name} è andato a buon fine e l\'abbonamento è stato rinnovato.',

@@ -44,6 +44,12 @@ export const pl: Catalog = {
   'reason.authentication_required': 'bank, który wydał kartę, prosi o potwierdzenie płatności',
   'reason.declined_by_bank': 'bank, który wydał kartę, odrzucił płatność',
 
+  'purchase_succeeded.subject': 'Potwierdzenie płatności: subskrypcja {plan_name} została rozpoczęta',
+
+  'purchase_succeeded.body': 'Dziękujemy! Płatność za subskrypcję {plan_name} została zrealizowana, a subskrypcja jest aktywna do dnia {period_end}.',
+
+  'purchase_succeeded.body_short': 'Dziękujemy! Płatność za subskrypcję {plan_name} została zrealizowana, a subskrypcja została rozpoczęta.',
+
   'renewal_succeeded.subject': 'Potwierdzenie płatności: subskrypcja {plan_name} została odnowiona',
   'renewal_succeeded.body': 'Dziękujemy! Płatność za subskrypcję {plan_name} została zrealizowana, a subskrypcja odnowiona do dnia {period_end}.',
   'renewal_succeeded.body_short': 'Dziękujemy! Płatność za subskrypcję {plan_name} została zrealizowana, a subskrypcja odnowiona.',

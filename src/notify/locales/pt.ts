@@ -44,6 +44,12 @@ export const pt: Catalog = {
   'reason.authentication_required': 'o banco emissor do cartão pede a autenticação do pagamento',
   'reason.declined_by_bank': 'o banco emissor do cartão recusou o pagamento',
 
+  'purchase_succeeded.subject': 'Recibo: a sua assinatura {plan_name} começou',
+
+  'purchase_succeeded.body': 'Obrigado! O pagamento da sua assinatura {plan_name} foi concluído e a assinatura é válida até {period_end}.',
+
+  'purchase_succeeded.body_short': 'Obrigado! O pagamento da sua assinatura {plan_name} foi concluído e a assinatura começou.',
+
   'renewal_succeeded.subject': 'Recibo: a sua assinatura {plan_name} foi renovada',
   'renewal_succeeded.body': 'Obrigado! O pagamento da sua assinatura {plan_name} foi concluído e a assinatura foi renovada até {period_end}.',
   'renewal_succeeded.body_short': 'Obrigado! O pagamento da sua assinatura {plan_name} foi concluído e a assinatura foi renovada.',

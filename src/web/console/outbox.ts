@@ -1,4 +1,5 @@
-// The outbox: every e-mail renewd wrote (sent over SMTP when SMTP_URL is set), and one e-mail's text.
+// The outbox: every e-mail renewd wrote (sent over SMTP when SMTP_URL is set), and one e-mail's
+// HTML (framed, sandboxed) and text.
 import type { FastifyInstance } from 'fastify';
 import { html, str, type Body, type Html } from '../html.ts';
 import { hidden } from '../layout.ts';
@@ -23,6 +24,21 @@ export function outboxRoutes(app: FastifyInstance, c: ConsoleFrame) {
       const m = await c.deps.getNotification((req.params as { id: string }).id);
       if (!m) return c.show(reply, { title: 'Not found', s, active: 'outbox', body: html`<h1>No such e-mail</h1><p><a href="/console/outbox">Outbox</a></p>` }, 404);
       return c.show(reply, { title: m.subject, s, active: 'outbox', flash: c.takeFlash(s), body: mailView(m, s.csrf) });
+    }),
+  );
+
+  // The HTML part as the customer's mail client shows it, framed by the e-mail's page. Its own CSP:
+  // no script, no request anywhere (images only inline), and a sandbox; framed by this origin only.
+  app.get(
+    '/console/outbox/:id/html',
+    c.guard(async (req, reply) => {
+      const m = await c.deps.getNotification((req.params as { id: string }).id);
+      if (!m) return reply.code(404).type('text/plain').send('No such e-mail');
+      return reply
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; form-action 'none'; base-uri 'none'; sandbox")
+        .header('x-frame-options', 'SAMEORIGIN')
+        .type('text/html; charset=utf-8')
+        .send(m.body_html);
     }),
   );
 
@@ -73,5 +89,6 @@ export function mailView(m: NotificationView & { body_text: string }, csrf: stri
 <section class="panel" aria-label="E-mail"><dl class="facts"><dt>To</dt><dd>${m.to}</dd><dt>Template</dt><dd>${m.template} (${m.locale})</dd><dt>Created</dt><dd>${when(m.created_at)}</dd><dt>Status</dt><dd>${badge(m.status)}${m.sent_at ? html` ${when(m.sent_at)}` : ''}</dd>
 ${m.account_id ? html`<dt>Account</dt><dd><a href="/console/accounts/${m.account_id}">${m.account_id}</a></dd>` : ''}</dl>
 ${REQUEUEABLE.has(m.status) ? html`<form method="post" action="/console/outbox/${m.id}/requeue">${hidden('_csrf', csrf)}<button type="submit" class="btn btn-secondary">Re-queue this e-mail</button></form>` : ''}
+<h2>As the customer sees it</h2><iframe class="mail-html" sandbox src="/console/outbox/${m.id}/html" title="The e-mail's HTML part" loading="lazy"></iframe>
 <h2>Text</h2><pre class="body">${m.body_text}</pre></section>`;
 }

@@ -8,7 +8,7 @@ import { it } from './it.ts';
 import { pt } from './pt.ts';
 import { pl } from './pl.ts';
 import { formatMoney } from '../../core/money.ts';
-import { dateTimeFormat, numberFormat, pluralRulesFor } from '../../core/intl.ts';
+import { dateTimeFormat, formatDateIn, numberFormat, pluralRulesFor } from '../../core/intl.ts';
 
 export const CATALOGS: Record<string, Catalog> = { en, fr, de, es, it, pt, pl };
 export const LANGUAGES = Object.keys(CATALOGS);
@@ -80,8 +80,8 @@ export function i18n(locale: string | null | undefined, timeZone = 'UTC'): I18n 
     timeZone,
     t,
     money: (amount, currency) => formatMoney(amount, currency, intlLocale),
-    date: (d) => (d ? dateFmt.format(toDate(d)) : ''),
-    dateTime: (d) => (d ? dateTimeFmt.format(toDate(d)) : ''),
+    date: (d) => (d ? formatDateIn(dateFmt, toDate(d)) : ''),
+    dateTime: (d) => (d ? formatDateIn(dateTimeFmt, toDate(d)) : ''),
     daysLeft(n) {
       const cat = plural.select(n);
       const key = (['one', 'few', 'many'].includes(cat) ? `grace.days.${cat}` : 'grace.days.other') as CatalogKey;

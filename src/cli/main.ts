@@ -133,6 +133,15 @@ async function main(argv: string[]) {
 
 class UsageError extends Error {}
 
+/**
+ * Logs as JSON lines (for a log collector) unless a person watches the terminal: then one readable
+ * line per entry (pino-pretty, in pino's worker thread), so the banner is not buried in JSON.
+ */
+function loggerFor(level: string) {
+  if (!process.stdout.isTTY) return { level };
+  return { level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true } } };
+}
+
 async function start(demo: boolean) {
   const env = loadConfig();
   const config: Config = demo ? { ...env, testClock: true } : env;
@@ -143,7 +152,7 @@ async function start(demo: boolean) {
     config.testClockStart = new Date(Date.now() - DEMO_HISTORY_DAYS * DAY).toISOString();
   }
   // RENEWD_WORKER=0 serves the API and pages only (renewd worker processes do the billing).
-  const svc = await startService(config, { plugins: await cliPlugins(), worker: demo ? undefined : config.worker, logger: { level: config.logLevel } });
+  const svc = await startService(config, { plugins: await cliPlugins(), worker: demo ? undefined : config.worker, logger: loggerFor(config.logLevel) });
   if (fresh) {
     console.log('Loading the demo data set (50 days of history through the engine)…');
     await seedDemo(svc.ctx, { log: console.log });

@@ -40,7 +40,7 @@ export async function startHarness(opts: Omit<SandboxOptions, 'clock'> & { clock
   const url = await sandbox.listen(0, '127.0.0.1');
   const u = new URL(url);
   const gateway = createStripeGateway({ apiKey: API_KEY, host: u.hostname, port: Number(u.port), protocol: 'http', timeoutMs: opts.timeoutMs ?? 2000 });
-  const stripe = new Stripe(API_KEY, { host: u.hostname, port: Number(u.port), protocol: 'http', maxNetworkRetries: 0, telemetry: false, timeout: 2000 });
+  const stripe = new Stripe(API_KEY, { host: u.hostname, port: Number(u.port), protocol: 'http', maxNetworkRetries: 0, telemetry: false, timeout: opts.timeoutMs ?? 2000 });
   return { sandbox, clock, url, gateway, stripe, close: () => sandbox.close() };
 }
 

@@ -30,11 +30,13 @@ Usage:
 Configuration comes from the environment; see the README.`;
 
 async function main(argv: string[]) {
+  // `renewd --help`, `renewd -h`, `renewd help` and `renewd <command> --help|-h` all show the usage.
+  if (argv[0] === '--help' || argv[0] === '-h') return void console.log(USAGE);
   const [cmd, ...rest] = argv;
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { name: { type: 'string' }, demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, at: { type: 'string' }, help: { type: 'boolean' } },
+    options: { name: { type: 'string' }, demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, at: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (!cmd || values.help || cmd === 'help') return void console.log(USAGE);
   switch (cmd) {

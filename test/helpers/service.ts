@@ -42,7 +42,7 @@ export interface TestServiceOptions {
 }
 
 /** A TCP port free right now on 127.0.0.1 (the OS hands out ephemeral ports in turn, so it stays free for the start). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
   const port = (srv.address() as AddressInfo).port;

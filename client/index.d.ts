@@ -1,10 +1,11 @@
 // Types of renewd's integration kit (client/index.js); the API's own types are generated in schema.d.ts.
 import type { Client } from 'openapi-fetch';
-import type { paths, GetV1AccountsIdAccess200 } from './schema.d.ts';
+import type { paths } from './schema.d.ts';
 
 export type { paths };
 export type RenewdClient = Client<paths>;
-export type Access = GetV1AccountsIdAccess200;
+/** The answer of GET /v1/accounts/{id}/access. */
+export type Access = paths['/v1/accounts/{id}/access']['get']['responses'][200]['content']['application/json'];
 
 export function createRenewdClient(options: { baseUrl: string; apiKey: string; fetch?: typeof fetch }): RenewdClient;
 

@@ -90,6 +90,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   // The background loops log through pino as the HTTP server does, on the same option.
   const logger = createLogger(opts.logger);
   if (keys.revoked.length) logger.info({ revoked: keys.revoked }, 'RENEWD_ADMIN_KEY changed: the previous environment key is revoked');
+  // Said at every start, in the log as in the banner: a sandbox "charges" nothing (issue 16).
+  if (config.gateway === 'sandbox') logger.warn({ gateway: 'sandbox', sandbox_url: sandboxUrl }, 'gateway: the sandbox PSP (test cards, no real money moves) — for demos, development and tests only');
+  else logger.info({ gateway: 'stripe' }, 'gateway: Stripe');
   const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });

@@ -1,6 +1,6 @@
 // The `renewd` command: start | worker | migrate | seed | clock advance | sandbox | verify.
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config.ts';
+import { loadConfig, requireGateway, type Config } from '../config.ts';
 import { openDb } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { planCount } from '../store/plans.ts';
@@ -14,9 +14,11 @@ import { cliPlugins } from './plugins.ts';
 const USAGE = `renewd — subscription renewals and payment recovery
 
 Usage:
-  renewd start [--demo]        API, worker and pages (--demo: test clock + demo data on first start,
-                               unless RENEWD_SEED=0)
-  renewd worker                only the renewal worker (scale out: run several against one PostgreSQL)
+  renewd start [--demo]        API, worker and pages; needs a gateway: STRIPE_API_KEY, or
+                               RENEWD_GATEWAY=sandbox (--demo: the sandbox PSP, test clock and demo
+                               data on first start, unless RENEWD_SEED=0)
+  renewd worker                only the renewal worker (scale out: run several against one PostgreSQL;
+                               needs a gateway, as start)
   renewd migrate               apply database migrations
   renewd seed                  load the demo data set
   renewd clock advance --days N | --to ISO   advance the test clock and run what is due
@@ -135,6 +137,8 @@ class UsageError extends Error {}
 
 async function start(demo: boolean) {
   const env = loadConfig();
+  // --demo asks for the sandbox (unless a gateway was chosen: a demo of one's own Stripe test account).
+  if (!demo) requireGateway(env, 'start');
   const config: Config = demo ? { ...env, testClock: true } : env;
   // RENEWD_SEED=0: a demo on an empty database, without the demo data set.
   const fresh = demo && config.seed ? await isFresh(config) : false;
@@ -154,7 +158,9 @@ async function start(demo: boolean) {
     `renewd is running on ${svc.url}`,
     `  operator console  ${svc.url}/console`,
     `  API docs          ${svc.url}/docs   (OpenAPI: ${svc.url}/openapi.json)`,
-    svc.sandboxUrl ? `  sandbox PSP       ${svc.sandboxUrl}` : `  gateway           Stripe`,
+    svc.sandboxUrl
+      ? `  gateway           the SANDBOX PSP at ${svc.sandboxUrl} — test cards, no real money\n                    (${demo && !env.gatewayChosen ? '--demo' : 'RENEWD_GATEWAY=sandbox'}; production: STRIPE_API_KEY)`
+      : `  gateway           Stripe${config.stripeApiBase ? ` at ${config.stripeApiBase}` : ''}`,
     config.databaseUrl
       ? '  database          PostgreSQL (DATABASE_URL)'
       : `  database          PGlite in ${config.dataDir} — embedded, for evaluation and small installs: survives a\n                    process crash, not a power loss; production: PostgreSQL (DATABASE_URL)`,
@@ -184,10 +190,11 @@ async function isFresh(config: Config): Promise<boolean> {
 
 async function worker() {
   const config = loadConfig();
+  requireGateway(config, 'worker');
   if (!config.databaseUrl)
     console.warn('renewd worker: no DATABASE_URL; using PGlite (one process per data directory; for evaluation and small installs: survives a process crash, not a power loss)');
   const svc = await startService({ ...config, gateway: config.gateway }, { listen: false, worker: true });
-  console.log(`renewd worker running (batch ${config.batchSize}, ${config.concurrency} gateway calls in flight)`);
+  console.log(`renewd worker running (batch ${config.batchSize}, ${config.concurrency} gateway calls in flight, gateway: ${svc.sandboxUrl ? `the SANDBOX PSP at ${svc.sandboxUrl}, test cards, no real money` : 'Stripe'})`);
   const shutdown = async () => {
     await svc.stop();
     process.exit(0);

@@ -22,6 +22,9 @@ import { randomBytes } from 'node:crypto';
 import { createLogger, type LoggerOption } from './lib/log.ts';
 import type { AppContext } from './engine/context.ts';
 
+/** The key renewd calls its sandbox with (any sk_test_… key works there; its controls need one too). */
+export const SANDBOX_API_KEY = 'sk_test_renewd_sandbox';
+
 export interface Service {
   ctx: AppContext;
   app: FastifyInstance;
@@ -77,7 +80,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       sandboxUrl = await sandbox.listen(config.sandboxPort, '127.0.0.1');
     }
     const u = new URL(sandboxUrl);
-    gateway = createStripeGateway({ apiKey: 'sk_test_renewd_sandbox', host: u.hostname, port: Number(u.port), protocol: 'http' });
+    gateway = createStripeGateway({ apiKey: SANDBOX_API_KEY, host: u.hostname, port: Number(u.port), protocol: 'http' });
   } else {
     const base = config.stripeApiBase ? new URL(config.stripeApiBase) : null;
     gateway = createStripeGateway({

@@ -9,6 +9,8 @@ import { startService } from '../service.ts';
 import { seedDemo, DEMO_HISTORY_DAYS } from '../engine/seed.ts';
 import { advanceClock, requireTestClockDatabase } from '../engine/test-clock.ts';
 import { DAY } from '../core/time.ts';
+import { createGatewayFromConfig } from '../gateway/index.ts';
+import { SANDBOX_API_KEY } from '../service.ts';
 import { cliPlugins } from './plugins.ts';
 
 const USAGE = `renewd — subscription renewals and payment recovery
@@ -26,8 +28,12 @@ Usage:
   renewd keys list | create --name NAME | revoke ID
                                admin keys: list them (never the keys), create one (printed once),
                                revoke one (it stops working within seconds everywhere)
-  renewd verify [--at ISO]     check the billing invariants as of --at (default: the test clock if the
-                               database has one, else now); exit 1 on a violation
+  renewd verify [--at ISO] [--gateway [--from ISO]]
+                               check the billing invariants as of --at (default: the test clock if the
+                               database has one, else now); --gateway: also list the gateway's charges
+                               from --from (default 30 days before --at) to --at and report charges
+                               with no paid invoice, paid invoices with no charge, amounts that
+                               differ; exit 1 on a violation
 
 Configuration comes from the environment; see the README.`;
 
@@ -36,7 +42,17 @@ async function main(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { name: { type: 'string' }, demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, at: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      name: { type: 'string' },
+      demo: { type: 'boolean' },
+      days: { type: 'string' },
+      to: { type: 'string' },
+      port: { type: 'string' },
+      at: { type: 'string' },
+      gateway: { type: 'boolean' },
+      from: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
   if (!cmd || values.help || cmd === 'help') return void console.log(USAGE);
   switch (cmd) {
@@ -113,17 +129,28 @@ async function main(argv: string[]) {
       return;
     }
     case 'verify': {
-      const { verifyInvariants } = await import('../engine/verify.ts');
+      const { verifyInvariants, verifyWithGateway } = await import('../engine/verify.ts');
       const config = loadConfig();
+      if (values.from !== undefined && !values.gateway) throw new UsageError('--from is the start of the gateway window: use it with --gateway');
       const db = await openDb(config);
-      // "Due by now" is the installation's now: a test-clock database is checked at its test clock
-      // (the wall clock would call everything due since then a backlog).
-      const saved = await savedTestClockTime(db).catch(() => null);
-      const at = values.at ? new Date(values.at) : saved ?? new Date();
-      if (Number.isNaN(at.getTime())) throw new UsageError('--at takes an ISO time');
-      console.error(`renewd verify: invariants as of ${at.toISOString()}${values.at ? '' : saved ? ' (the test clock)' : ''}`);
-      const report = await verifyInvariants(db, at);
-      await db.close();
+      let report;
+      try {
+        // "Due by now" is the installation's now: a test-clock database is checked at its test clock
+        // (the wall clock would call everything due since then a backlog).
+        const saved = await savedTestClockTime(db).catch(() => null);
+        const at = values.at ? new Date(values.at) : saved ?? new Date();
+        if (Number.isNaN(at.getTime())) throw new UsageError('--at takes an ISO time');
+        console.error(`renewd verify: invariants as of ${at.toISOString()}${values.at ? '' : saved ? ' (the test clock)' : ''}`);
+        if (values.gateway) {
+          const from = values.from !== undefined ? new Date(values.from) : new Date(at.getTime() - 30 * DAY);
+          if (Number.isNaN(from.getTime()) || from > at) throw new UsageError('--from takes an ISO time before --at');
+          const { gateway, name } = gatewayForVerify(config);
+          console.error(`renewd verify: the charges of ${name} created ${from.toISOString()} – ${at.toISOString()}`);
+          report = await verifyWithGateway(db, at, gateway, { from, to: at });
+        } else report = await verifyInvariants(db, at);
+      } finally {
+        await db.close();
+      }
       console.log(JSON.stringify(report, null, 2));
       if (report.violations.length) process.exitCode = 1;
       return;
@@ -134,6 +161,13 @@ async function main(argv: string[]) {
 }
 
 class UsageError extends Error {}
+
+/** The gateway `verify --gateway` reads: Stripe, or the sandbox where it runs (read only: it lists). */
+function gatewayForVerify(config: Config) {
+  if (config.gateway === 'stripe') return { gateway: createGatewayFromConfig({ stripeApiKey: config.stripeApiKey, stripeApiBase: config.stripeApiBase }), name: `Stripe${config.stripeApiBase ? ` at ${config.stripeApiBase}` : ''}` };
+  const url = config.sandboxUrl ?? `http://127.0.0.1:${config.sandboxPort}`;
+  return { gateway: createGatewayFromConfig({ stripeApiKey: SANDBOX_API_KEY, stripeApiBase: url }), name: `the sandbox PSP at ${url}` };
+}
 
 async function start(demo: boolean) {
   const env = loadConfig();

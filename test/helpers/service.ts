@@ -20,6 +20,8 @@ export interface ApiResponse<T = any> {
 
 export interface TestService {
   svc: Service;
+  /** The test database's URL (PostgreSQL only; null for PGlite): for a CLI command run against it. */
+  dbUrl: string | null;
   url: string;
   sandboxUrl: string;
   /** Calls the API; `auth` is the admin key unless a token (or null for none) is given. */
@@ -94,6 +96,7 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
 
   const t: TestService = {
     svc,
+    dbUrl: tdb.url,
     url,
     sandboxUrl: svc.sandboxUrl!,
     api: (method, path, body, auth, headers) => call(url, method, path, body, auth, headers),

@@ -122,6 +122,7 @@ describe('the janitor and verify --gateway, against the sandbox', () => {
     // A window that ends before the renewals: their invoices are not expected in it.
     const early = await verifyWithGateway(db, now, real, { from: new Date(T0), to: new Date('2026-02-01T00:00:00Z') });
     assert.equal(early.violations.filter((v) => v.rule === 'gateway_missing_charge').length, 0, JSON.stringify(early.violations.slice(0, 3)));
+    assert.equal(early.checked.gateway_charges_listed, N, 'only the purchases were made in that window (the list honours created bounds)');
   });
 
   test('renewd verify --gateway: the CLI lists the sandbox\'s charges (RENEWD_SANDBOX_URL) at the test clock and exits 1 on those violations', { timeout: 60_000 }, async () => {

@@ -36,6 +36,8 @@ export interface TestService {
 
 export interface TestServiceOptions {
   engine?: Engine;
+  /** Another instance on this service's database (two instances, or a restart): not dropped on close. */
+  sameDatabaseAs?: TestService;
   config?: Partial<Config>;
   plugins?: RoutePlugin[];
   start?: string;
@@ -53,7 +55,9 @@ async function freePort(): Promise<number> {
 }
 
 export async function startTestService(opts: TestServiceOptions = {}): Promise<TestService> {
-  const tdb = await createTestDatabase(opts.engine ?? 'pglite');
+  const tdb = opts.sameDatabaseAs
+    ? { db: opts.sameDatabaseAs.svc.ctx.db, url: opts.sameDatabaseAs.dbUrl, drop: async () => {} }
+    : await createTestDatabase(opts.engine ?? 'pglite');
   // The service's public URL is where it really listens (portal-session links, and the gateway's
   // return address after the hosted card page): a free port is picked first, unless the test names one.
   const port = opts.config?.port ?? (await freePort());

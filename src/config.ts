@@ -13,6 +13,12 @@ export interface Config {
   testClock: boolean;
   testClockStart: string | undefined;
   gateway: 'sandbox' | 'stripe';
+  /**
+   * The gateway was asked for (RENEWD_GATEWAY, or STRIPE_API_KEY): without it the gateway above is the
+   * sandbox by default, which only `--demo` may use (`requireGateway`: production never runs on the
+   * sandbox by accident).
+   */
+  gatewayChosen: boolean;
   stripeApiKey: string | undefined;
   stripeApiBase: string | undefined;
   sandboxPort: number;
@@ -146,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = r.str('HOST', '127.0.0.1');
   const stripeApiKey = r.raw('STRIPE_API_KEY');
   const gateway = r.oneOf('RENEWD_GATEWAY', ['sandbox', 'stripe'] as const, stripeApiKey ? 'stripe' : 'sandbox');
+  const gatewayChosen = r.raw('RENEWD_GATEWAY') !== undefined || stripeApiKey !== undefined;
   if (gateway === 'stripe' && !stripeApiKey) r.problems.push('RENEWD_GATEWAY=stripe needs STRIPE_API_KEY (a Stripe secret key, sk_live_… or sk_test_…)');
   const operatorEmail = r.raw('RENEWD_OPERATOR_EMAIL');
   if (operatorEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(operatorEmail)) r.refuse('RENEWD_OPERATOR_EMAIL', operatorEmail, 'an e-mail address');
@@ -163,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     testClock: r.bool('RENEWD_TEST_CLOCK', false),
     testClockStart: r.time('RENEWD_TEST_CLOCK_START'),
     gateway,
+    gatewayChosen,
     stripeApiKey,
     stripeApiBase: r.url('STRIPE_API_BASE', ['http:', 'https:']),
     sandboxPort: r.int('RENEWD_SANDBOX_PORT', 12111, 0, PORT_MAX),
@@ -189,4 +197,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+/**
+ * `renewd start` (not --demo) and `renewd worker` bill real customers: they run only on a gateway
+ * that was asked for. The sandbox charges nothing and says every card is fine, so falling back to it
+ * silently in production would "renew" subscriptions without collecting a cent (issue 16).
+ */
+export function requireGateway(config: Config, command: string): void {
+  if (config.gatewayChosen) return;
+  throw new ConfigError([
+    `no payment gateway is configured for \`renewd ${command}\`: set STRIPE_API_KEY (a Stripe secret key, sk_live_… or sk_test_…) to charge through Stripe, ` +
+      'or RENEWD_GATEWAY=sandbox to run on the built-in sandbox PSP (test cards, no real money); `renewd start --demo` (npm start) runs the demo on the sandbox',
+  ]);
 }

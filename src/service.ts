@@ -22,6 +22,9 @@ import { randomBytes } from 'node:crypto';
 import { createLogger, type LoggerOption } from './lib/log.ts';
 import type { AppContext } from './engine/context.ts';
 
+/** The key renewd calls its sandbox with (any sk_test_… key works there; its controls need one too). */
+export const SANDBOX_API_KEY = 'sk_test_renewd_sandbox';
+
 export interface Service {
   ctx: AppContext;
   app: FastifyInstance;
@@ -77,7 +80,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       sandboxUrl = await sandbox.listen(config.sandboxPort, '127.0.0.1');
     }
     const u = new URL(sandboxUrl);
-    gateway = createStripeGateway({ apiKey: 'sk_test_renewd_sandbox', host: u.hostname, port: Number(u.port), protocol: 'http' });
+    gateway = createStripeGateway({ apiKey: SANDBOX_API_KEY, host: u.hostname, port: Number(u.port), protocol: 'http' });
   } else {
     const base = config.stripeApiBase ? new URL(config.stripeApiBase) : null;
     gateway = createStripeGateway({
@@ -90,6 +93,9 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   // The background loops log through pino as the HTTP server does, on the same option.
   const logger = createLogger(opts.logger);
   if (keys.revoked.length) logger.info({ revoked: keys.revoked }, 'RENEWD_ADMIN_KEY changed: the previous environment key is revoked');
+  // Said at every start, in the log as in the banner: a sandbox "charges" nothing (issue 16).
+  if (config.gateway === 'sandbox') logger.warn({ gateway: 'sandbox', sandbox_url: sandboxUrl }, 'gateway: the sandbox PSP (test cards, no real money moves) — for demos, development and tests only');
+  else logger.info({ gateway: 'stripe' }, 'gateway: Stripe');
   const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });

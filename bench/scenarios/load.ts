@@ -113,7 +113,7 @@ export async function runLoad(o: Options): Promise<LoadResult> {
     const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = { DATABASE_URL: url, RENEWD_ADMIN_KEY: ADMIN_KEY, RENEWD_SANDBOX_URL: sandbox.url, PORT: String(port), RENEWD_PUBLIC_URL: base, RENEWD_WORKER_INTERVAL_MS: '250' };
+    const env = { DATABASE_URL: url, RENEWD_ADMIN_KEY: ADMIN_KEY, RENEWD_GATEWAY: 'sandbox', RENEWD_SANDBOX_URL: sandbox.url, PORT: String(port), RENEWD_PUBLIC_URL: base, RENEWD_WORKER_INTERVAL_MS: '250' };
     // The API and the pages; the billing day runs in the workers started below.
     procs.push(renewd(['start'], { ...env, RENEWD_WORKER: '0' }));
     for (let i = 0; i < 100; i++) {

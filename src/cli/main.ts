@@ -1,6 +1,6 @@
 // The `renewd` command: start | worker | migrate | seed | clock advance | sandbox | verify.
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config.ts';
+import { loadConfig, requireGateway, type Config } from '../config.ts';
 import { openDb } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { planCount } from '../store/plans.ts';
@@ -9,14 +9,18 @@ import { startService } from '../service.ts';
 import { seedDemo, DEMO_HISTORY_DAYS } from '../engine/seed.ts';
 import { advanceClock, requireTestClockDatabase } from '../engine/test-clock.ts';
 import { DAY } from '../core/time.ts';
+import { createGatewayFromConfig } from '../gateway/index.ts';
+import { SANDBOX_API_KEY } from '../service.ts';
 import { cliPlugins } from './plugins.ts';
 
 const USAGE = `renewd — subscription renewals and payment recovery
 
 Usage:
-  renewd start [--demo]        API, worker and pages (--demo: test clock + demo data on first start,
-                               unless RENEWD_SEED=0)
-  renewd worker                only the renewal worker (scale out: run several against one PostgreSQL)
+  renewd start [--demo]        API, worker and pages; needs a gateway: STRIPE_API_KEY, or
+                               RENEWD_GATEWAY=sandbox (--demo: the sandbox PSP, test clock and demo
+                               data on first start, unless RENEWD_SEED=0)
+  renewd worker                only the renewal worker (scale out: run several against one PostgreSQL;
+                               needs a gateway, as start)
   renewd migrate               apply database migrations
   renewd seed                  load the demo data set
   renewd clock advance --days N | --to ISO   advance the test clock and run what is due
@@ -24,8 +28,12 @@ Usage:
   renewd keys list | create --name NAME | revoke ID
                                admin keys: list them (never the keys), create one (printed once),
                                revoke one (it stops working within seconds everywhere)
-  renewd verify [--at ISO]     check the billing invariants as of --at (default: the test clock if the
-                               database has one, else now); exit 1 on a violation
+  renewd verify [--at ISO] [--gateway [--from ISO]]
+                               check the billing invariants as of --at (default: the test clock if the
+                               database has one, else now); --gateway: also list the gateway's charges
+                               from --from (default 30 days before --at) to --at and report charges
+                               with no paid invoice, paid invoices with no charge, amounts that
+                               differ; exit 1 on a violation
 
 Configuration comes from the environment; see the README.`;
 
@@ -36,7 +44,17 @@ async function main(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { name: { type: 'string' }, demo: { type: 'boolean' }, days: { type: 'string' }, to: { type: 'string' }, port: { type: 'string' }, at: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      name: { type: 'string' },
+      demo: { type: 'boolean' },
+      days: { type: 'string' },
+      to: { type: 'string' },
+      port: { type: 'string' },
+      at: { type: 'string' },
+      gateway: { type: 'boolean' },
+      from: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (!cmd || values.help || cmd === 'help') return void console.log(USAGE);
   switch (cmd) {
@@ -113,17 +131,28 @@ async function main(argv: string[]) {
       return;
     }
     case 'verify': {
-      const { verifyInvariants } = await import('../engine/verify.ts');
+      const { verifyInvariants, verifyWithGateway } = await import('../engine/verify.ts');
       const config = loadConfig();
+      if (values.from !== undefined && !values.gateway) throw new UsageError('--from is the start of the gateway window: use it with --gateway');
       const db = await openDb(config);
-      // "Due by now" is the installation's now: a test-clock database is checked at its test clock
-      // (the wall clock would call everything due since then a backlog).
-      const saved = await savedTestClockTime(db).catch(() => null);
-      const at = values.at ? new Date(values.at) : saved ?? new Date();
-      if (Number.isNaN(at.getTime())) throw new UsageError('--at takes an ISO time');
-      console.error(`renewd verify: invariants as of ${at.toISOString()}${values.at ? '' : saved ? ' (the test clock)' : ''}`);
-      const report = await verifyInvariants(db, at);
-      await db.close();
+      let report;
+      try {
+        // "Due by now" is the installation's now: a test-clock database is checked at its test clock
+        // (the wall clock would call everything due since then a backlog).
+        const saved = await savedTestClockTime(db).catch(() => null);
+        const at = values.at ? new Date(values.at) : saved ?? new Date();
+        if (Number.isNaN(at.getTime())) throw new UsageError('--at takes an ISO time');
+        console.error(`renewd verify: invariants as of ${at.toISOString()}${values.at ? '' : saved ? ' (the test clock)' : ''}`);
+        if (values.gateway) {
+          const from = values.from !== undefined ? new Date(values.from) : new Date(at.getTime() - 30 * DAY);
+          if (Number.isNaN(from.getTime()) || from > at) throw new UsageError('--from takes an ISO time before --at');
+          const { gateway, name } = gatewayForVerify(config);
+          console.error(`renewd verify: the charges of ${name} created ${from.toISOString()} – ${at.toISOString()}`);
+          report = await verifyWithGateway(db, at, gateway, { from, to: at });
+        } else report = await verifyInvariants(db, at);
+      } finally {
+        await db.close();
+      }
       console.log(JSON.stringify(report, null, 2));
       if (report.violations.length) process.exitCode = 1;
       return;
@@ -144,8 +173,17 @@ function loggerFor(level: string) {
   return { level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true } } };
 }
 
+/** The gateway `verify --gateway` reads: Stripe, or the sandbox where it runs (read only: it lists). */
+function gatewayForVerify(config: Config) {
+  if (config.gateway === 'stripe') return { gateway: createGatewayFromConfig({ stripeApiKey: config.stripeApiKey, stripeApiBase: config.stripeApiBase }), name: `Stripe${config.stripeApiBase ? ` at ${config.stripeApiBase}` : ''}` };
+  const url = config.sandboxUrl ?? `http://127.0.0.1:${config.sandboxPort}`;
+  return { gateway: createGatewayFromConfig({ stripeApiKey: SANDBOX_API_KEY, stripeApiBase: url }), name: `the sandbox PSP at ${url}` };
+}
+
 async function start(demo: boolean) {
   const env = loadConfig();
+  // --demo asks for the sandbox (unless a gateway was chosen: a demo of one's own Stripe test account).
+  if (!demo) requireGateway(env, 'start');
   const config: Config = demo ? { ...env, testClock: true } : env;
   // RENEWD_SEED=0: a demo on an empty database, without the demo data set.
   const fresh = demo && config.seed ? await isFresh(config) : false;
@@ -165,7 +203,9 @@ async function start(demo: boolean) {
     `renewd is running on ${svc.url}`,
     `  operator console  ${svc.url}/console`,
     `  API docs          ${svc.url}/docs   (OpenAPI: ${svc.url}/openapi.json)`,
-    svc.sandboxUrl ? `  sandbox PSP       ${svc.sandboxUrl}` : `  gateway           Stripe`,
+    svc.sandboxUrl
+      ? `  gateway           the SANDBOX PSP at ${svc.sandboxUrl} — test cards, no real money\n                    (${demo && !env.gatewayChosen ? '--demo' : 'RENEWD_GATEWAY=sandbox'}; production: STRIPE_API_KEY)`
+      : `  gateway           Stripe${config.stripeApiBase ? ` at ${config.stripeApiBase}` : ''}`,
     config.databaseUrl
       ? '  database          PostgreSQL (DATABASE_URL)'
       : `  database          PGlite in ${config.dataDir} — embedded, for evaluation and small installs: survives a\n                    process crash, not a power loss; production: PostgreSQL (DATABASE_URL)`,
@@ -195,10 +235,11 @@ async function isFresh(config: Config): Promise<boolean> {
 
 async function worker() {
   const config = loadConfig();
+  requireGateway(config, 'worker');
   if (!config.databaseUrl)
     console.warn('renewd worker: no DATABASE_URL; using PGlite (one process per data directory; for evaluation and small installs: survives a process crash, not a power loss)');
   const svc = await startService({ ...config, gateway: config.gateway }, { listen: false, worker: true });
-  console.log(`renewd worker running (batch ${config.batchSize}, ${config.concurrency} gateway calls in flight)`);
+  console.log(`renewd worker running (batch ${config.batchSize}, ${config.concurrency} gateway calls in flight, gateway: ${svc.sandboxUrl ? `the SANDBOX PSP at ${svc.sandboxUrl}, test cards, no real money` : 'Stripe'})`);
   const shutdown = async () => {
     await svc.stop();
     process.exit(0);

@@ -12,6 +12,7 @@ import { insertOutbox, loadStates, saveSteps, type OutboxRow, type SubscriptionR
 import { gatewayRefsOf, lockAccountOfSubscription, type GatewayRefs } from '../store/accounts.ts';
 import { claimDueSubscriptions, lockSubscription, lockSubscriptionsOfInvoices } from '../store/subscriptions.ts';
 import { attemptById } from '../store/invoices.ts';
+import { wakeSubscriptionsWithLostAttempts } from '../store/janitor.ts';
 import { newId } from '../store/ids.ts';
 import type { ChargeResult, Gateway } from '../gateway/types.ts';
 import type { Logger } from '../lib/log.ts';
@@ -43,6 +44,8 @@ export interface EngineOptions {
   onProgress?: (n: number) => void;
   /** Where the polling loop (start) logs its failures. */
   logger?: Logger;
+  /** Clock time between two janitor passes (default: half the lease). */
+  janitorIntervalMs?: number;
 }
 
 export interface DispatchResult {
@@ -79,6 +82,9 @@ export class Engine {
   readonly authenticationWindowMs: number;
   private poller: Poller | null = null;
   private stopping = false;
+  /** Clock time of the janitor's last pass (none yet: the first drain runs it, e.g. a worker's start after a kill). */
+  private janitorAt = -Infinity;
+  readonly janitorIntervalMs: number;
 
   private opts: EngineOptions;
   constructor(opts: EngineOptions) {
@@ -93,6 +99,33 @@ export class Engine {
     this.publicUrl = opts.publicUrl ?? this.portalUrl.replace(/\/portal\/?$/, '');
     this.authenticationReturnUrl = opts.authenticationReturnUrl ?? `${this.portalUrl}/authenticate/return`;
     this.authenticationWindowMs = opts.authenticationWindowMs ?? AUTHENTICATION_WINDOW_MS;
+    this.janitorIntervalMs = opts.janitorIntervalMs ?? this.leaseMs / 2;
+  }
+
+  /**
+   * The janitor: an attempt left pending or unknown past its lease is reconciled by the tick of its
+   * subscription — but only if that subscription is ever due again. One whose next_action_at was
+   * lost (a restore, a manual edit, a bug) would keep a charge that may have landed at the gateway
+   * unsettled for ever, the invoice neither paid nor retried. This pass makes such subscriptions
+   * due now, so the next claim looks their attempts up by idempotency key and settles them.
+   * Answers how many it woke.
+   */
+  async janitor(): Promise<number> {
+    const now = this.clock.now();
+    this.janitorAt = now.getTime();
+    const woken = await wakeSubscriptionsWithLostAttempts(this.db, now, {
+      leaseMs: this.leaseMs,
+      authenticationLeaseMs: Math.max(this.authenticationWindowMs, this.leaseMs),
+      authenticationTrigger: AUTHENTICATION_TRIGGER,
+    });
+    if (woken.length) this.opts.logger?.warn({ subscriptions: woken.slice(0, 20), count: woken.length }, 'janitor: attempts in flight past their lease on subscriptions not due; made due to be reconciled by key');
+    return woken.length;
+  }
+
+  /** The janitor, when its interval of clock time has passed since its last pass (or the clock went back). */
+  private async janitorIfDue() {
+    const now = this.clock.now().getTime();
+    if (now - this.janitorAt >= this.janitorIntervalMs || now < this.janitorAt) await this.janitor();
   }
 
   /** Claims one batch of due subscriptions and carries it through. Returns how many were claimed. */
@@ -112,6 +145,7 @@ export class Engine {
 
   /** Runs batches until nothing is due at the clock's current time. */
   async drain(): Promise<number> {
+    await this.janitorIfDue();
     let total = 0;
     for (;;) {
       const n = await this.runBatch();
@@ -125,6 +159,7 @@ export class Engine {
    * (SKIP LOCKED), so `parallel` batches in flight behave like that many workers.
    */
   async drainParallel(parallel: number): Promise<number> {
+    await this.janitorIfDue();
     let total = 0;
     const lane = async () => {
       for (;;) {

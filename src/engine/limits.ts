@@ -35,6 +35,8 @@ export const RATE_LIMITS = {
   cardSetups: { name: 'card_setups', limit: 20, windowMs: HOUR, message: 'Too many card pages were opened for this account; try again later.' },
   /** Portal sessions (tokens) created for one account. */
   portalSessions: { name: 'portal_sessions', limit: 30, windowMs: HOUR, message: 'Too many portal sessions for this account; try again later.' },
+  /** Browser sessions made from one portal-session token (`/portal?token=`): a leaked or replayed token cannot mint sessions without end. */
+  portalSignIns: { name: 'portal_sign_ins', limit: 20, windowMs: HOUR, message: 'This sign-in link was used too many times; try again later.' },
   /** Openings of one e-mail link (per link: a scanner or a leaked link cannot mint sessions without end). */
   linkOpens: { name: 'link_opens', limit: 20, windowMs: HOUR, message: 'This link was opened too many times; try again later.' },
   /** "Send me a new link" e-mails to one account (per account: the form cannot flood an inbox). */

@@ -16,6 +16,7 @@
 //   downgraded (Restore), plan_changed, help_request_received/answered: 30 days;
 //   access_link (a link the customer asked for): 24 hours.
 // Never more than 60 days, never less than 1 hour.
+import { deleteCustomerWebSessionsOf } from '../store/web-sessions.ts';
 import type { Clock } from '../core/clock.ts';
 import type { LinkPurpose, TemplateName } from '../core/types.ts';
 import type { BillingState } from '../core/machine.ts';
@@ -292,6 +293,9 @@ export class CustomerLinks {
       if (!(await accountById(q, accountId))) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
       const links = await revokeLinksOf(q, accountId, now);
       const sessions = await revokeActivePortalSessionsOf(q, accountId, now);
+      // The browsers signed in with them too, at once and on every instance (they would also end
+      // at their next request, their portal sessions being revoked).
+      await deleteCustomerWebSessionsOf(q, accountId);
       await insertEvents(q, [{ account_id: accountId, type: 'customer_links.revoked', data: { links_revoked: links, portal_sessions_revoked: sessions } }], now);
       return { account_id: accountId, links_revoked: links, portal_sessions_revoked: sessions };
     });

@@ -8,6 +8,9 @@ import type { Queryable } from '../store/db.ts';
 import * as store from '../store/verify.ts';
 import { DEFAULT_POLICY, NETWORK_CAPS, mergePolicy, type DunningPolicy } from '../core/dunning.ts';
 import { loadPolicies } from '../store/policies.ts';
+import type { Gateway, GatewayCharge as GatewayListedCharge } from '../gateway/types.ts';
+
+const HOUR = 3_600_000;
 
 export interface Violation {
   rule: string;
@@ -36,6 +39,11 @@ export interface GatewayCharge {
 export interface VerifyOptions {
   /** The gateway's charges; when given, every invoice is compared with them. */
   charges?: GatewayCharge[];
+  /**
+   * The window the charges were listed over: only the paid invoices whose charge falls inside it
+   * are expected among them (default: every paid invoice).
+   */
+  window?: { from: Date; to: Date };
   /** Details kept per rule (the count is always exact). Default 50. */
   maxDetailsPerRule?: number;
 }
@@ -130,7 +138,7 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
       }
       byInvoice.set(inv, [...(byInvoice.get(inv) ?? []), c]);
     }
-    const invoices = await store.invoicesToCompareWithGateway(db, [...byInvoice.keys()]);
+    const invoices = await store.invoicesToCompareWithGateway(db, [...byInvoice.keys()], o.window);
     const known = new Map(invoices.map((r) => [r.id, r]));
     let inFlight = 0;
     for (const [inv, list] of byInvoice) {
@@ -279,4 +287,24 @@ export function violationCounts(report: VerifyReport): Record<string, number> {
     out[v.rule] = (out[v.rule] ?? 0) + (more ? Number(more[1]) : 1);
   }
   return out;
+}
+
+/** The gateway's charges as verify compares them (any status; only succeeded ones count). */
+export function chargesForVerify(list: Iterable<GatewayListedCharge>): GatewayCharge[] {
+  return [...list].map((c) => ({ id: c.gateway_ref, idempotency_key: c.idempotency_key, amount: c.amount, currency: c.currency, status: c.outcome === 'succeeded' ? 'succeeded' : c.outcome }));
+}
+
+/**
+ * `renewd verify --gateway`: the invariants, plus every charge the gateway lists in the window
+ * compared with the invoices — charges with no paid invoice, paid invoices (of the window) with no
+ * charge, amounts that differ.
+ */
+export async function verifyWithGateway(db: Queryable, now: Date, gateway: Pick<Gateway, 'listCharges'>, window: { from: Date; to: Date }, opts: Omit<VerifyOptions, 'charges' | 'window'> = {}): Promise<VerifyReport> {
+  // Listed with an hour's slack each side: the gateway's clock is not renewd's; the window that
+  // decides which paid invoices must have a charge stays exact.
+  const listed: GatewayListedCharge[] = [];
+  for await (const c of gateway.listCharges({ from: new Date(window.from.getTime() - HOUR), to: new Date(window.to.getTime() + HOUR) })) listed.push(c);
+  const report = await verifyInvariants(db, now, { ...opts, charges: chargesForVerify(listed), window });
+  report.checked.gateway_charges_listed = listed.length;
+  return report;
 }

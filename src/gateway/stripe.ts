@@ -255,6 +255,18 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
       }
     },
 
+    // The list API, not search: list is read-after-write consistent (search lags), and `created`
+    // bounds plus the client's auto-pagination walk any window a page of 100 at a time.
+    async *listCharges({ from, to }) {
+      const created = { gte: Math.floor(from.getTime() / 1000), lte: Math.ceil(to.getTime() / 1000) };
+      try {
+        for await (const pi of stripe.paymentIntents.list({ created, limit: 100 })) yield chargeOf(pi);
+      } catch (err) {
+        if (!(err instanceof Stripe.errors.StripeError)) throw err;
+        throw toGatewayError(err as StripeErr, 'list the charges');
+      }
+    },
+
     async cancelAuthentication(ref) {
       try {
         return fromPaymentIntent(await stripe.paymentIntents.cancel(ref, { cancellation_reason: 'abandoned' }));

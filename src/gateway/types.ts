@@ -67,6 +67,12 @@ export interface Gateway {
   startAuthentication(req: ChargeRequest & { return_url: string }): Promise<ChargeResult & { redirect_url: string | null }>;
   /** The charge (PaymentIntent) with this gateway reference, read from the gateway; null: no such charge. */
   getCharge(gateway_ref: string): Promise<GatewayCharge | null>;
+  /**
+   * Every charge (PaymentIntent, any status) created in [from, to], newest first, page after page
+   * (Stripe: the list API with `created` bounds and auto-pagination): what `renewd verify --gateway`
+   * compares with the invoices.
+   */
+  listCharges(window: { from: Date; to: Date }): AsyncIterable<GatewayCharge>;
   /** Cancels a charge still waiting for the customer, so it can never succeed unseen; answers its final state. */
   cancelAuthentication(gateway_ref: string): Promise<ChargeResult>;
   /**

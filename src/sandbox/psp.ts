@@ -700,9 +700,23 @@ export class SandboxPsp {
       start = indexBySeq(list, at.seq) + 1;
       end = Math.min(list.length, start + limit);
     }
+    // created[gte|gt|lte|lt] (Unix seconds), as Stripe: a window of the list, newest first.
+    const c = q.created && typeof q.created === 'object' && !Array.isArray(q.created) ? (q.created as Record<string, unknown>) : null;
+    const bound = (k: string) => {
+      const v = c ? str(c[k] as FormValue | undefined) : undefined;
+      if (v === undefined) return undefined;
+      if (!/^\d+$/.test(v)) throw invalid(`Invalid integer: ${v}`, `created[${k}]`);
+      return Number(v);
+    };
+    const gte = bound('gte') ?? (bound('gt') !== undefined ? bound('gt')! + 1 : -Infinity);
+    const lte = bound('lte') ?? (bound('lt') !== undefined ? bound('lt')! - 1 : Infinity);
+    const inWindow = (pi: PiRec) => pi.created >= gte && pi.created <= lte;
     const data = [];
-    for (let i = end - 1; i >= start && data.length < limit; i--) data.push(this.piJson(list[i]));
-    return { object: 'list', data, has_more: end - data.length > start, url: '/v1/payment_intents' };
+    let i = end - 1;
+    for (; i >= start && data.length < limit; i--) if (inWindow(list[i])) data.push(this.piJson(list[i]));
+    let more = false;
+    for (; i >= start && !more; i--) more = inWindow(list[i]);
+    return { object: 'list', data, has_more: more, url: '/v1/payment_intents' };
   }
 
   /**

@@ -1,7 +1,8 @@
 // The sandbox PSP over HTTP: the subset of Stripe's REST API renewd's gateway adapter uses, spoken
 // the way the official `stripe` client speaks it (form-encoded bodies, Bearer sk_test_… keys,
 // Stripe's error JSON, Idempotency-Key semantics), plus sandbox-only endpoints under /_sandbox for
-// scripted outcomes, fault injection and the list of money actually moved.
+// scripted outcomes, fault injection and the list of money actually moved (these need the secret
+// test key too; only the pages a customer's browser opens, /checkout/ and /_sandbox/3ds/, do not).
 //
 // Stripe endpoints:  POST /v1/customers · GET|POST /v1/customers/:id · GET /v1/customers/:id/payment_methods
 //   POST /v1/payment_methods · GET /v1/payment_methods?customer= · GET /v1/payment_methods/:id
@@ -497,7 +498,17 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   app.post('/_sandbox/3ds/:id/:token/complete', answerRoute(true));
   app.post('/_sandbox/3ds/:id/:token/fail', answerRoute(false));
 
-  // ---------- sandbox-only API (JSON; no key needed: bind the sandbox to 127.0.0.1) ----------
+  // ---------- sandbox-only API (JSON, with the same secret test key as its Stripe API) ----------
+  // Reset, faults, scripts, bulk loads and the charge list change or reveal what every client of this
+  // sandbox sees: a browser or another process on the machine must not reach them without the key
+  // (issue 16). The issuer's 3-D Secure page below /_sandbox/3ds/ is a page the customer's browser
+  // opens, as is /checkout/: their unguessable ids are the access there, as on Stripe's.
+  app.addHook('onRequest', async (req, reply) => {
+    // The route matched, not the raw URL: an encoded or doubled slash cannot slip past.
+    const path = req.routeOptions.url ?? '';
+    if ((path === '/_sandbox' || path.startsWith('/_sandbox/')) && !path.startsWith('/_sandbox/3ds/') && !authorized(req))
+      return sendError(reply, 401, { type: 'invalid_request_error', message: 'The sandbox controls (/_sandbox/…) need the secret test key, as its API: Authorization: Bearer sk_test_….' });
+  });
   const bad = (reply: FastifyReply, message: string, status = 400) => sendError(reply, status, { type: 'invalid_request_error', message });
   const json = (reply: FastifyReply, v: unknown, status = 200) => send(reply, status, JSON.stringify(v));
   const obj = (b: unknown) => (b && typeof b === 'object' ? (b as Record<string, unknown>) : {});

@@ -59,14 +59,21 @@ export interface InvoiceCharges {
   in_flight_keys: string[] | null;
 }
 
-/** Every paid invoice, and the given ones whatever their status. */
-export async function invoicesToCompareWithGateway(q: Queryable, invoiceIds: string[]): Promise<InvoiceCharges[]> {
+/**
+ * Every paid invoice, and the given ones whatever their status. With a window, only the paid
+ * invoices whose charge must lie inside it: the paying attempt was committed at or after `from`
+ * (before its gateway call) and the invoice paid at or before `to` (after the answer).
+ */
+export async function invoicesToCompareWithGateway(q: Queryable, invoiceIds: string[], window?: { from: Date; to: Date }): Promise<InvoiceCharges[]> {
   return q.query<InvoiceCharges>(
-    `SELECT i.id, i.status, i.amount, i.currency,
+    `SELECT * FROM (
+       SELECT i.id, i.status, i.amount, i.currency, i.paid_at,
               (SELECT a.idempotency_key FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome = 'succeeded' LIMIT 1) AS paid_key,
+              (SELECT a.created_at FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome = 'succeeded' LIMIT 1) AS paid_attempt_at,
               (SELECT array_agg(a.idempotency_key) FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome IN ('pending', 'unknown')) AS in_flight_keys
-         FROM invoices i WHERE i.status = 'paid' OR i.id = ANY($1)`,
-    [invoiceIds],
+         FROM invoices i WHERE i.status = 'paid' OR i.id = ANY($1)) x
+      WHERE x.id = ANY($1) OR $2::timestamptz IS NULL OR (x.paid_attempt_at >= $2 AND x.paid_at <= $3)`,
+    [invoiceIds, window?.from ?? null, window?.to ?? null],
   );
 }
 

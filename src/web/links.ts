@@ -16,8 +16,8 @@ import { i18n, languageFromHeader, type CatalogKey, type I18n } from './i18n/ind
 import { random, safeEqual } from './sessions.ts';
 
 type Body = Record<string, unknown>;
-/** Signs the browser in with a portal-session token and sends it to `landing` (portal.ts). */
-export type SignIn = (req: FastifyRequest, reply: FastifyReply, token: string, accountId: string, landing: string) => Promise<unknown>;
+/** Signs the browser in with a portal session (its id) and sends it to `landing` (portal.ts). */
+export type SignIn = (req: FastifyRequest, reply: FastifyReply, portalSessionId: string, accountId: string, landing: string) => Promise<unknown>;
 
 const FORM_CSRF = 'renewd_link_form';
 
@@ -83,7 +83,7 @@ export async function linkRoutes(app: FastifyInstance, { ctx, signIn }: { ctx: A
   app.get('/portal/links/:token', async (req, reply) => {
     const token = (req.params as { token: string }).token;
     const opened = await links.open(token);
-    if (opened.ok) return signIn(req, reply, opened.session.token, opened.account_id, opened.landing);
+    if (opened.ok) return signIn(req, reply, opened.session.id, opened.account_id, opened.landing);
     return deadLinkPage(req, reply, await languageOfAccount(req, opened.account_id), token, opened.why === 'rate_limited');
   });
 

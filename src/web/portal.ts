@@ -18,7 +18,9 @@ import type { Account, Plan } from '../core/types.ts';
 import { html, attrs, sendHtml, str, type Html, type Piece } from './html.ts';
 import { page, hidden } from './layout.ts';
 import { i18n, languageFromHeader, type CatalogKey, type I18n } from './i18n/index.ts';
-import { SessionStore, csrfOk, safeEqual, type CustomerSession, type Flash, type Session } from './sessions.ts';
+import { SessionStore, csrfOk, safeEqual, type CustomerSession, type Flash, type Session, type SessionStoreOptions } from './sessions.ts';
+import { consume, RATE_LIMITS } from '../engine/limits.ts';
+import { sha256 } from '../lib/crypto.ts';
 import type { WebDeps, HelpRequestView } from './deps.ts';
 import { linkRoutes, signedOutPage } from './links.ts';
 
@@ -29,7 +31,9 @@ type Body = Record<string, unknown>;
 const HOUR_MS = 3_600_000;
 /** A return from the bank this soon after its attempt was settled shows that result (not "already handled"). */
 const RECENT_MS = 10 * 60_000;
-export const portalSessions = () => new SessionStore<CustomerSession>('renewd_portal', '/portal', 2 * HOUR_MS, 12 * HOUR_MS);
+/** The customers' browser sessions: 2 h idle, 12 h at most, 20 per account (sessions.ts). */
+export const portalSessions = (ctx: Pick<AppContext, 'db' | 'clock'>, opts: SessionStoreOptions = {}) =>
+  new SessionStore<CustomerSession>(ctx.db, 'renewd_portal', '/portal', 2 * HOUR_MS, 12 * HOUR_MS, { billingNow: () => ctx.clock.now().getTime(), ...opts });
 
 const KNOWN_REASONS = new Set([
   'authentication_failed',
@@ -44,20 +48,12 @@ const KNOWN_REASONS = new Set([
 
 /** The customer pages as a Fastify plugin (registered by web/routes.ts inside the pages' scope). */
 export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: AppContext; deps: WebDeps }) {
-  const sessions = portalSessions();
+  const sessions = portalSessions(ctx);
+  sessions.register(app);
   const { commands } = ctx;
 
-  /** The signed-in customer, with the portal session behind it still valid (not expired, not revoked). */
-  async function current(req: FastifyRequest): Promise<Session<CustomerSession> | null> {
-    const s = sessions.fromRequest(req);
-    if (!s) return null;
-    const p = await resolvePrincipal(ctx.db, ctx.clock, `Bearer ${s.data.token}`);
-    if (!p || p === 'invalid' || p.kind !== 'customer' || p.account_id !== s.data.account_id) {
-      sessions.destroy(s.id);
-      return null;
-    }
-    return s;
-  }
+  /** The signed-in customer, with the portal session behind it still valid (not expired, not revoked: sessions.ts). */
+  const current = (req: FastifyRequest): Promise<Session<CustomerSession> | null> => sessions.fromRequest(req);
 
   function plainPage(reply: FastifyReply, req: FastifyRequest, status: number, titleKey: CatalogKey, bodyKey: CatalogKey | null, lang?: string) {
     const t = i18n(lang ?? languageFromHeader(req.headers['accept-language']));
@@ -82,9 +78,9 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
    * Signs the browser in with a portal-session token and sends it to `landing` (a clean URL, with
    * the section's #anchor): used by /portal?token= and by the e-mail links (/portal/links/:token).
    */
-  async function signIn(req: FastifyRequest, reply: FastifyReply, token: string, accountId: string, landing: string) {
-    sessions.destroy(req.cookies?.[sessions.cookieName]);
-    const s = sessions.create({ kind: 'customer', token, account_id: accountId });
+  async function signIn(req: FastifyRequest, reply: FastifyReply, portalSessionId: string, accountId: string, landing: string) {
+    await sessions.destroy(req.cookies?.[sessions.cookieName]);
+    const s = await sessions.create({ kind: 'customer', portal_session_id: portalSessionId, account_id: accountId });
     sessions.setCookie(req, reply, s);
     reply.header('cache-control', 'no-store');
     // A link opened from a mail client is a cross-site navigation: a SameSite=Strict cookie set
@@ -108,7 +104,9 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     if (token) {
       const p = await resolvePrincipal(ctx.db, ctx.clock, `Bearer ${token}`);
       if (!p || p === 'invalid' || p.kind !== 'customer') return expired(req, reply);
-      return signIn(req, reply, token, p.account_id, '/portal');
+      // Each exchange makes a browser session: bounded per portal session, as link opens are per link.
+      if (!(await consume(ctx.db, ctx.clock, RATE_LIMITS.portalSignIns, p.session_id)).allowed) return plainPage(reply, req, 429, 'link.dead.title', 'link.dead.tooMany');
+      return signIn(req, reply, p.session_id, p.account_id, '/portal');
     }
     const s = await current(req);
     if (!s) return expired(req, reply);
@@ -171,7 +169,7 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     if (!csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body', t.lang);
     try {
       const started = await startCardSetup(ctx, account.id, { return_to: { to: 'portal' }, by: 'customer' });
-      s.data.cardSetup = { id: started.id, state: started.state };
+      s.data.cardSetup = { id: started.id, state_hash: sha256(started.state) };
       return reply.header('cache-control', 'no-store').redirect(started.url, 303);
     } catch (err) {
       if (err instanceof CommandError && err.kind === 'rate_limited') s.flash = { kind: 'error', text: t.t('result.tooMany'), target: 'billing' };
@@ -211,7 +209,7 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     if (row.account_id !== account.id) return done({ kind: 'error', text: t.t('setup.mismatch') });
     if (row.returned_at) return done({ kind: 'info', text: t.t('setup.replay') });
     const mine = s.data.cardSetup;
-    if (!mine || mine.id !== row.gateway_session_id || !safeEqual(mine.state, state)) return done({ kind: 'error', text: t.t('setup.mismatch') });
+    if (!mine || mine.id !== row.gateway_session_id || !safeEqual(mine.state_hash, state ? sha256(state) : undefined)) return done({ kind: 'error', text: t.t('setup.mismatch') });
     if (!(await takeCardSetupReturn(ctx, row.gateway_session_id))) return done({ kind: 'info', text: t.t('setup.replay') });
     delete s.data.cardSetup;
     try {
@@ -496,10 +494,10 @@ ${
   );
 
   app.post('/portal/sign-out', async (req, reply) => {
-    const s = sessions.fromRequest(req);
+    const s = await sessions.fromRequest(req);
     const account = s ? await commands.getAccount(s.data.account_id) : null;
     if (s && !csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body');
-    sessions.destroy(s?.id);
+    await sessions.destroy(s?.id);
     sessions.clearCookie(req, reply);
     return plainPage(reply, req, 200, 'page.signedout', null, account ? i18n(account.locale).lang : undefined);
   });

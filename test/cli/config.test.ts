@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, requireGateway } from '../../src/config.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -24,6 +28,7 @@ test('defaults from an empty environment', () => {
   assert.equal(c.testClock, false);
   assert.equal(c.logLevel, 'info');
   assert.equal(c.gateway, 'sandbox');
+  assert.equal(c.gatewayChosen, false, 'the sandbox by default is not a choice: only --demo may run on it');
   assert.equal(c.workerIntervalMs, 1000);
   assert.equal(c.seed, true);
   // Empty is unset.
@@ -96,4 +101,69 @@ test('the README documents every variable loadConfig reads', () => {
   const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Commands'));
   const missing = [...read].filter((v) => !table.includes(`\`${v}\``));
   assert.deepEqual(missing, []);
+});
+
+test('a gateway is chosen by RENEWD_GATEWAY or STRIPE_API_KEY, and production needs one (issue 16)', () => {
+  assert.throws(() => requireGateway(loadConfig({}), 'start'), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.problems[0], /no payment gateway is configured for `renewd start`: set STRIPE_API_KEY .* or RENEWD_GATEWAY=sandbox/);
+    return true;
+  });
+  for (const env of [{ RENEWD_GATEWAY: 'sandbox' }, { STRIPE_API_KEY: 'sk_test_x' }, { RENEWD_GATEWAY: 'stripe', STRIPE_API_KEY: 'sk_live_x' }]) {
+    const c = loadConfig(env);
+    assert.equal(c.gatewayChosen, true, JSON.stringify(env));
+    requireGateway(c, 'worker');
+  }
+  assert.equal(loadConfig({ STRIPE_API_KEY: 'sk_test_x' }).gateway, 'stripe');
+  assert.equal(loadConfig({ RENEWD_SANDBOX_URL: 'http://127.0.0.1:12111' }).gatewayChosen, false, 'where a sandbox runs is not a choice of the sandbox');
+});
+
+const cli = (args: string[], env: Record<string, string | undefined>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    execFile(process.execPath, ['--no-deprecation', 'src/cli/main.ts', ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr })),
+  );
+const noGateway = () => {
+  const env: Record<string, string | undefined> = { ...process.env };
+  for (const v of ['RENEWD_GATEWAY', 'STRIPE_API_KEY', 'DATABASE_URL']) delete env[v];
+  return env;
+};
+
+test('renewd start and renewd worker without a gateway refuse at once, naming the variables', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'renewd-nogw-'));
+  try {
+    for (const cmd of ['start', 'worker']) {
+      const r = await cli([cmd], { ...noGateway(), RENEWD_DATA_DIR: dir });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^renewd: the configuration is not valid:\n {2}no payment gateway is configured for \`renewd ${cmd}\`: set STRIPE_API_KEY`));
+      assert.match(r.stderr, /RENEWD_GATEWAY=sandbox/);
+      assert.doesNotMatch(r.stdout, /running/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('renewd start with RENEWD_GATEWAY=sandbox runs on the sandbox and says so, in the banner and the log', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'renewd-sbx-'));
+  const child = spawn(process.execPath, ['--no-deprecation', 'src/cli/main.ts', 'start'], {
+    env: { ...noGateway(), RENEWD_GATEWAY: 'sandbox', RENEWD_DATA_DIR: dir, PORT: '0', RENEWD_SANDBOX_PORT: '0', RENEWD_ADMIN_KEY: 'rk_test_config_admin_key_0123456789', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const check = () => (out.includes('renewd is running on') ? resolve() : undefined);
+      child.stdout.on('data', check);
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    assert.match(out, /gateway {11}the SANDBOX PSP at http:\/\/127\.0\.0\.1:\d+ — test cards, no real money\n {20}\(RENEWD_GATEWAY=sandbox; production: STRIPE_API_KEY\)/);
+    assert.match(out, /"level":40,.*"gateway":"sandbox".*"msg":"gateway: the sandbox PSP \(test cards, no real money moves\)/);
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { GatewayError } from '../../src/gateway/errors.ts';
 import { createGatewayFromConfig } from '../../src/gateway/index.ts';
 import { CardRejectedError, PaymentMethodRefusedError } from '../../src/gateway/types.ts';
-import { ManualClock, chargeReq, customerWithCard, newKey, startHarness, type Harness } from '../sandbox/harness.ts';
+import { API_KEY, ManualClock, chargeReq, customerWithCard, newKey, startHarness, type Harness } from '../sandbox/harness.ts';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -121,7 +121,7 @@ describe('idempotency', () => {
     const b = await h.gateway.charge(chargeReq(c, key));
     assert.equal(a.outcome, 'succeeded');
     assert.deepEqual(b, a);
-    const res = await fetch(`${h.url}/_sandbox/charges?idempotency_key=${key}`);
+    const res = await fetch(`${h.url}/_sandbox/charges?idempotency_key=${key}`, { headers: { authorization: `Bearer ${API_KEY}` } });
     const body = (await res.json()) as { count: number; data: Array<{ payment_intent: string }> };
     assert.equal(body.count, 1);
     assert.equal(body.data[0].payment_intent, a.gateway_ref);

@@ -20,6 +20,8 @@ export interface ApiResponse<T = any> {
 
 export interface TestService {
   svc: Service;
+  /** The test database's URL (PostgreSQL only; null for PGlite): for a CLI command run against it. */
+  dbUrl: string | null;
   url: string;
   sandboxUrl: string;
   /** Calls the API; `auth` is the admin key unless a token (or null for none) is given. */
@@ -34,6 +36,8 @@ export interface TestService {
 
 export interface TestServiceOptions {
   engine?: Engine;
+  /** Another instance on this service's database (two instances, or a restart): not dropped on close. */
+  sameDatabaseAs?: TestService;
   config?: Partial<Config>;
   plugins?: RoutePlugin[];
   start?: string;
@@ -51,7 +55,9 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startTestService(opts: TestServiceOptions = {}): Promise<TestService> {
-  const tdb = await createTestDatabase(opts.engine ?? 'pglite');
+  const tdb = opts.sameDatabaseAs
+    ? { db: opts.sameDatabaseAs.svc.ctx.db, url: opts.sameDatabaseAs.dbUrl, drop: async () => {} }
+    : await createTestDatabase(opts.engine ?? 'pglite');
   // The service's public URL is where it really listens (portal-session links, and the gateway's
   // return address after the hosted card page): a free port is picked first, unless the test names one.
   const port = opts.config?.port ?? (await freePort());
@@ -94,6 +100,7 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
 
   const t: TestService = {
     svc,
+    dbUrl: tdb.url,
     url,
     sandboxUrl: svc.sandboxUrl!,
     api: (method, path, body, auth, headers) => call(url, method, path, body, auth, headers),

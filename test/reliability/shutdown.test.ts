@@ -49,6 +49,7 @@ test('SIGTERM: in-flight charges finish, nothing is left pending, a restarted wo
     await saveTestClock(db, clock); // the worker's test clock starts here (renewd reads it from the database)
     const env = {
       DATABASE_URL: tdb.url!,
+      RENEWD_GATEWAY: 'sandbox',
       RENEWD_SANDBOX_URL: sandboxUrl,
       RENEWD_TEST_CLOCK: '1',
       RENEWD_ADMIN_KEY: 'rk_test_shutdown_admin_key_0123456789',

@@ -115,7 +115,7 @@ describe('3-D Secure in the sandbox (official client)', () => {
 
   test('events are Stripe-signed: constructEvent accepts them, a wrong secret does not; the account updater sends payment_method.automatically_updated', async () => {
     const c = await customerWithCard(h, '4000000000009995');
-    const up = await fetch(`${h.url}/_sandbox/payment_methods/${c.payment_method_ref}/update`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ exp_month: 4, exp_year: 2033 }) });
+    const up = await fetch(`${h.url}/_sandbox/payment_methods/${c.payment_method_ref}/update`, { method: 'POST', headers: { authorization: 'Bearer sk_test_renewd', 'content-type': 'application/json' }, body: JSON.stringify({ exp_month: 4, exp_year: 2033 }) });
     assert.equal(up.status, 200);
     received.length = 0;
     await h.sandbox.flushEvents();

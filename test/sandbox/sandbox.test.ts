@@ -26,7 +26,7 @@ async function get(path: string, headers: Record<string, string> = AUTH) {
   return { status: r.status, body: (await r.json()) as any };
 }
 async function sandboxJson(method: string, path: string, body?: unknown) {
-  const r = await fetch(h.url + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(h.url + path, { method, headers: body === undefined ? AUTH : { ...AUTH, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: r.status, body: (await r.json()) as any };
 }
 async function customerAndCard(number = '4242424242424242') {
@@ -359,7 +359,7 @@ describe('sandbox-only API', () => {
     const clock = new ManualClock('2026-06-15T12:00:00Z');
     const t = await startHarness({ clock });
     try {
-      await fetch(`${t.url}/_sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outages: [{ from: '2026-06-15T11:00:00Z', to: '2026-06-15T13:00:00Z' }] }) });
+      await fetch(`${t.url}/_sandbox/faults`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ outages: [{ from: '2026-06-15T11:00:00Z', to: '2026-06-15T13:00:00Z' }] }) });
       const r = await fetch(`${t.url}/v1/customers`, { method: 'POST', headers: FORM, body: 'email=o%40x.test' });
       assert.equal(r.status, 503);
       assert.equal(((await r.json()) as { error: { type: string } }).error.type, 'api_error');
@@ -370,6 +370,45 @@ describe('sandbox-only API', () => {
     }
   });
 
+  test('the controls need the secret test key; the pages a customer opens do not (issue 16)', async () => {
+    const controls: [string, string][] = [
+      ['GET', '/_sandbox'],
+      ['GET', '/_sandbox/charges'],
+      ['GET', '/_sandbox/stats'],
+      ['POST', '/_sandbox/reset'],
+      ['GET', '/_sandbox/faults'],
+      ['POST', '/_sandbox/faults'],
+      ['DELETE', '/_sandbox/faults'],
+      ['GET', '/_sandbox/scripts'],
+      ['POST', '/_sandbox/scripts'],
+      ['DELETE', '/_sandbox/scripts'],
+      ['POST', '/_sandbox/load'],
+      ['POST', '/_sandbox/payment_methods/pm_x/script'],
+      ['POST', '/_sandbox/customers/cus_x/script'],
+      ['POST', '/_sandbox/payment_methods/pm_x/update'],
+      ['GET', '/_sandbox/events'],
+      ['POST', '/_sandbox/events/evt_x/deliver'],
+    ];
+    const c = await customerAndCard();
+    await post('/v1/payment_intents', chargeBody(c), { 'idempotency-key': newKey() });
+    const before = h.sandbox.charges().length;
+    for (const [method, path] of controls)
+      for (const headers of [{}, { authorization: 'Bearer sk_live_123' }, { authorization: 'Bearer renewd' }, { authorization: `Basic ${Buffer.from('pk_test_1:').toString('base64')}` }]) {
+        const r = await fetch(h.url + path, { method, headers: { ...(headers as Record<string, string>), 'content-type': 'application/json' }, body: method === 'POST' ? '{"steps":["succeed"]}' : undefined });
+        assert.equal(r.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
+        assert.equal(((await r.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
+      }
+    // An encoded path reaches the same route and the same check.
+    assert.equal((await fetch(`${h.url}/%5Fsandbox/reset`, { method: 'POST' })).status, 401);
+    assert.equal(h.sandbox.charges().length, before, 'nothing was reset');
+    assert.equal((await get('/_sandbox/stats')).status, 200, 'with the key');
+    // The hosted pages answer (here: no such session / authentication) without a key.
+    assert.equal((await fetch(`${h.url}/checkout/cs_test_nope`)).status, 404);
+    assert.equal((await fetch(`${h.url}/checkout/checkout.css`)).status, 200);
+    assert.equal((await fetch(`${h.url}/_sandbox/3ds/pi_nope/tok`)).status, 404);
+    assert.equal((await fetch(`${h.url}/_sandbox/3ds/pi_nope/tok/complete`, { method: 'POST' })).status, 404);
+  });
+
   test('GET /_sandbox/charges lists money moved, with filters and totals', async () => {
     const t = await startHarness();
     try {
@@ -378,17 +417,17 @@ describe('sandbox-only API', () => {
         await t.stripe.paymentIntents.create({ amount, currency: i === 2 ? 'usd' : 'eur', customer: cus.id, payment_method: 'pm_card_visa', confirm: true, metadata: { renewd_invoice: `inv_${i}` } }, { idempotencyKey: `ch-${i}` });
       }
       await t.stripe.paymentIntents.create({ amount: 700, currency: 'eur', customer: cus.id, payment_method: 'pm_card_chargeDeclined', confirm: true }).catch(() => null);
-      const all = (await (await fetch(`${t.url}/_sandbox/charges`)).json()) as { count: number; amount_by_currency: Record<string, number>; data: Array<{ idempotency_key: string; metadata: Record<string, string> }> };
+      const all = (await (await fetch(`${t.url}/_sandbox/charges`, { headers: AUTH })).json()) as { count: number; amount_by_currency: Record<string, number>; data: Array<{ idempotency_key: string; metadata: Record<string, string> }> };
       assert.equal(all.count, 3);
       assert.deepEqual(all.amount_by_currency, { eur: 3000, usd: 500 });
       assert.deepEqual(all.data.map((c) => c.idempotency_key), ['ch-0', 'ch-1', 'ch-2']);
-      const one = (await (await fetch(`${t.url}/_sandbox/charges?metadata[renewd_invoice]=inv_1`)).json()) as { count: number };
+      const one = (await (await fetch(`${t.url}/_sandbox/charges?metadata[renewd_invoice]=inv_1`, { headers: AUTH })).json()) as { count: number };
       assert.equal(one.count, 1);
-      const paged = (await (await fetch(`${t.url}/_sandbox/charges?limit=1&offset=2`)).json()) as { count: number; data: unknown[] };
+      const paged = (await (await fetch(`${t.url}/_sandbox/charges?limit=1&offset=2`, { headers: AUTH })).json()) as { count: number; data: unknown[] };
       assert.deepEqual([paged.count, paged.data.length], [3, 1]);
       const st = t.sandbox.stats();
       assert.deepEqual([st.charges_attempted, st.charges_succeeded, st.charges_declined, st.amount_moved.eur], [4, 3, 1, 3000]);
-      const viaHttp = (await (await fetch(`${t.url}/_sandbox/stats`)).json()) as { charges_succeeded: number };
+      const viaHttp = (await (await fetch(`${t.url}/_sandbox/stats`, { headers: AUTH })).json()) as { charges_succeeded: number };
       assert.equal(viaHttp.charges_succeeded, 3);
       t.sandbox.reset();
       assert.equal(t.sandbox.charges().length, 0);
@@ -410,7 +449,7 @@ describe('sandbox-only API', () => {
       assert.deepEqual([ok.outcome, nsf.reason], ['succeeded', 'insufficient_funds']);
       assert.throws(() => t.sandbox.load({ cards: [{ id: 'pm_bad', number: '4242424242424241', exp_month: 1, exp_year: 2099 }] }), /incorrect/);
       assert.throws(() => t.sandbox.load({ customers: [{ id: 'cus_fixture_1' }] }), /already exists/);
-      const viaHttp = await fetch(`${t.url}/_sandbox/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customers: [{ id: 'cus_http' }], cards: [{ id: 'pm_http', customer: 'cus_http', number: '5555555555554444', exp_month: 1, exp_year: 2030 }] }) });
+      const viaHttp = await fetch(`${t.url}/_sandbox/load`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ customers: [{ id: 'cus_http' }], cards: [{ id: 'pm_http', customer: 'cus_http', number: '5555555555554444', exp_month: 1, exp_year: 2030 }] }) });
       assert.equal(viaHttp.status, 200);
       assert.equal((await t.stripe.paymentMethods.retrieve('pm_http')).card?.brand, 'mastercard');
     } finally {
@@ -434,7 +473,7 @@ describe('sandbox-only API', () => {
   test('runSandbox (the CLI entry) listens and answers', async () => {
     const r = await runSandbox({ port: 0, clock: new ManualClock() });
     try {
-      const info = (await (await fetch(`${r.url}/_sandbox`)).json()) as { now: string; test_cards: unknown[] };
+      const info = (await (await fetch(`${r.url}/_sandbox`, { headers: AUTH })).json()) as { now: string; test_cards: unknown[] };
       assert.equal(info.now, '2026-06-15T12:00:00.000Z');
       assert.ok(info.test_cards.length >= 14);
     } finally {

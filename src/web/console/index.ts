@@ -14,7 +14,7 @@ import { resolvePrincipal } from '../../http/auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { html, attrs, sendHtml, str, type Body, type Html, type Piece } from '../html.ts';
 import { page, hidden } from '../layout.ts';
-import { SessionStore, csrfOk, random, safeEqual, type Flash, type OperatorSession, type Session } from '../sessions.ts';
+import { SessionStore, csrfOk, random, safeEqual, type Flash, type OperatorSession, type Session, type SessionStoreOptions } from '../sessions.ts';
 import type { WebDeps } from '../deps.ts';
 import { when } from './format.ts';
 import { dashboardRoutes } from './dashboard.ts';
@@ -30,7 +30,8 @@ import { keysRoutes } from './keys.ts';
 const HOUR_MS = 3_600_000;
 const LOGIN_CSRF = 'renewd_console_login';
 
-export const operatorSessions = () => new SessionStore<OperatorSession>('renewd_console', '/console', 8 * HOUR_MS, 24 * HOUR_MS);
+/** The operators' browser sessions: 8 h idle, 24 h at most, 20 per admin key (sessions.ts). */
+export const operatorSessions = (ctx: Pick<AppContext, 'db'>, opts: SessionStoreOptions = {}) => new SessionStore<OperatorSession>(ctx.db, 'renewd_console', '/console', 8 * HOUR_MS, 24 * HOUR_MS, opts);
 
 export interface ConsoleOptions {
   ctx: AppContext;
@@ -68,20 +69,13 @@ export interface ConsoleFrame {
 /** The console as a Fastify plugin, registered by web/routes.ts inside the pages' scope. */
 export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) {
   const { ctx, deps } = opts;
-  const sessions = opts.sessions ?? operatorSessions();
+  const sessions = opts.sessions ?? operatorSessions(ctx);
+  sessions.register(app);
   // At most 10 wrong keys per address in 15 minutes (wall-clock time: it is about people).
   const throttle = failureThrottle({ limit: 10, windowMs: 15 * 60_000 });
 
-  async function current(req: FastifyRequest): Promise<Session<OperatorSession> | null> {
-    const s = sessions.fromRequest(req);
-    if (!s) return null;
-    // The key is checked again on every request: a removed key signs its sessions out.
-    if (!(await isAdminKey(ctx, s.data.key))) {
-      sessions.destroy(s.id);
-      return null;
-    }
-    return s;
-  }
+  // The key is checked again on every request (sessions.ts): a revoked key signs its sessions out.
+  const current = (req: FastifyRequest): Promise<Session<OperatorSession> | null> => sessions.fromRequest(req);
 
   const show = (reply: FastifyReply, o: ShellOptions, status = 200) =>
     sendHtml(reply, shell(o, { webhooks: deps.webhooks !== null, testClockNow: ctx.testClock ? ctx.clock.now() : null }), status);
@@ -131,23 +125,24 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) 
     const key = str(body.key).trim();
     // A correct key always signs in, however many wrong ones came from this address before (an
     // office behind one proxy is one address); only wrong keys are throttled.
-    if (!key || /\s/.test(key) || !(await isAdminKey(ctx, key))) {
+    const keyId = key && !/\s/.test(key) ? await adminKeyId(ctx, key) : null;
+    if (!keyId) {
       const wait = throttle.blockedFor(req.ip);
       if (wait) return loginPage(reply.header('retry-after', String(wait)), req, `Too many wrong keys from this address; wait ${Math.ceil(wait / 60)} minute(s).`, 429);
       throttle.failed(req.ip);
       return loginPage(reply, req, 'That admin key is not valid.', 401);
     }
-    sessions.destroy(req.cookies?.[sessions.cookieName]);
-    const s = sessions.create({ kind: 'operator', key });
+    await sessions.destroy(req.cookies?.[sessions.cookieName]);
+    const s = await sessions.create({ kind: 'operator', key_id: keyId });
     sessions.setCookie(req, reply, s);
     reply.clearCookie(LOGIN_CSRF, { path: '/console' });
     return reply.redirect('/console', 303);
   });
 
   app.post('/console/logout', async (req, reply) => {
-    const s = sessions.fromRequest(req);
+    const s = await sessions.fromRequest(req);
     if (s && !csrfOk(s, req.body)) return forbidden(reply);
-    sessions.destroy(s?.id);
+    await sessions.destroy(s?.id);
     sessions.clearCookie(req, reply);
     return reply.redirect('/console/login', 303);
   });
@@ -170,9 +165,10 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) 
   });
 }
 
-async function isAdminKey(ctx: AppContext, key: string): Promise<boolean> {
+/** The id of this admin key if it is one (active), else null. */
+async function adminKeyId(ctx: AppContext, key: string): Promise<string | null> {
   const p = await resolvePrincipal(ctx.db, ctx.clock, `Bearer ${key}`);
-  return Boolean(p && p !== 'invalid' && p.kind === 'admin');
+  return p && p !== 'invalid' && p.kind === 'admin' ? p.key_id : null;
 }
 
 

@@ -24,3 +24,25 @@ export const problemResponses = {
 
 export const adminSecurity: { [k: string]: string[] }[] = [{ adminKey: [] }];
 export const anyoneSecurity: { [k: string]: string[] }[] = [{ adminKey: [] }, { portalToken: [] }];
+
+/**
+ * GET → PUT/PATCH round trip (issue 17): the members of an answer that a write takes back and
+ * ignores (marked readOnly in the document), so a client that reads, edits and writes sends the
+ * answer as it got it. `writable` are the body's own members, left out here.
+ */
+export function readOnlyMembers<P extends Record<string, object>, W extends string>(answer: P, writable: readonly W[]) {
+  const out: Record<string, object> = {};
+  for (const [k, v] of Object.entries(answer)) if (!(writable as readonly string[]).includes(k)) out[k] = { ...v, readOnly: true };
+  return out as { [K in Exclude<keyof P, W>]: P[K] & { readOnly: true } };
+}
+
+/** Whether a body carries read-only members (it is an answer sent back), and the body without them. */
+export function splitReadOnly<B extends Record<string, unknown>>(body: B, readOnly: object): { roundTrip: boolean; writable: Partial<B> } {
+  const writable: Record<string, unknown> = {};
+  let roundTrip = false;
+  for (const [k, v] of Object.entries(body)) {
+    if (k in readOnly) roundTrip = true;
+    else writable[k] = v;
+  }
+  return { roundTrip, writable: writable as Partial<B> };
+}

@@ -4,7 +4,7 @@ import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RETRY_CLASSES, SUBSCRIPTION_STATUSES } from '../../core/types.ts';
-import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 import { RATE_LIMITS } from '../../engine/limits.ts';
 import { changePaymentMethod } from '../../engine/payment-method.ts';
 import { CANCEL_AT } from '../../core/machine.ts';
@@ -56,6 +56,21 @@ const accountOut = {
   },
 } as const;
 
+const paymentMethodOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    type: { type: 'string' },
+    brand: { type: ['string', 'null'] },
+    last4: { type: ['string', 'null'] },
+    exp_month: { type: ['integer', 'null'] },
+    exp_year: { type: ['integer', 'null'] },
+  },
+} as const;
+
+/** What GET …/payment-method answers besides `type`: taken back and ignored by the PUT. */
+const paymentMethodReadOnly = readOnlyMembers(paymentMethodOut.properties, ['type']);
+
 const paymentMethodBody = {
   type: 'object',
   additionalProperties: false,
@@ -74,33 +89,27 @@ const paymentMethodBody = {
       },
     },
     token: { type: 'string', minLength: 1, maxLength: 255, description: 'a payment method id from the gateway client-side form (real gateway)' },
+    ...paymentMethodReadOnly,
   },
   example: { type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2030, cvc: '123' } },
 } as const;
 
-const paymentMethodOut = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    type: { type: 'string' },
-    brand: { type: ['string', 'null'] },
-    last4: { type: ['string', 'null'] },
-    exp_month: { type: ['integer', 'null'] },
-    exp_year: { type: ['integer', 'null'] },
-  },
-} as const;
 
 const subscriptionOut = {
   type: 'object',
   additionalProperties: true,
   properties: {
+    id: { type: 'string' },
     status: { type: 'string', enum: SUBSCRIPTION_STATUSES },
     plan_id: { type: 'string' },
-    interval: { type: 'string' },
+    interval,
     current_period_start: dateTime,
     current_period_end: dateTime,
     grace_ends_at: nullableDateTime,
     next_retry_at: nullableDateTime,
+    next_retry_why: { type: ['string', 'null'], description: 'why the next retry is then (the decline it answers)' },
+    next_action: { type: ['string', 'null'], description: 'what the engine does next for this subscription' },
+    next_action_at: nullableDateTime,
     auto_renew: { type: 'boolean' },
     cancel_at_period_end: { type: 'boolean', description: 'a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)' },
     cancel_at: { ...nullableDateTime, description: 'when a pending cancel takes effect (the end of the paid period)' },
@@ -111,6 +120,9 @@ const subscriptionOut = {
     },
   },
 } as const;
+
+/** What GET …/subscription answers besides the members a PATCH changes: taken back and ignored. */
+const subscriptionReadOnly = readOnlyMembers(subscriptionOut.properties, ['plan_id', 'interval', 'auto_renew']);
 
 const attemptOut = {
   type: 'object',
@@ -264,7 +276,8 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
         `While an invoice of the account is past due, this makes a payment attempt at once; \`attempt\` carries its outcome (and it is e-mailed). A refused card answers 402 card_rejected. A token the gateway refuses (no such payment method, one attached elsewhere) answers 400 payment_method_refused with the gateway’s reason and code. ${pmLimits} ` +
         'Raw `card` fields are for the sandbox gateway only (test cards in scripts and demos): with a real gateway (RENEWD_GATEWAY=stripe) they are refused with 400 ' +
         '`raw_card_data_not_accepted` and nothing changes — card data through renewd would put the operator in PCI DSS SAQ D, and Stripe refuses raw numbers. ' +
-        'Capture the card on the gateway\'s page instead: POST /v1/accounts/{id}/card-setup-sessions, or send `token` (a pm_… from Stripe.js / Elements).',
+        'Capture the card on the gateway\'s page instead: POST /v1/accounts/{id}/card-setup-sessions, or send `token` (a pm_… from Stripe.js / Elements). ' +
+        'The answer of GET …/payment-method sent back as it is (its read-only members, no `card` or `token`) changes nothing and answers the card on file.',
       security: anyoneSecurity,
       params: idParam,
       body: paymentMethodBody,
@@ -275,7 +288,13 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     const { id } = req.params;
     await seeAccount(req, id);
     const body = req.body;
-    if (!body.card && !body.token) throw new CommandError('invalid', 'validation_error', 'send either card (sandbox) or token');
+    if (!body.card && !body.token) {
+      // The answer of GET sent back (read-only members, no new card): nothing changes.
+      const { roundTrip } = splitReadOnly(body, paymentMethodReadOnly);
+      const pm = roundTrip ? await commands.getPaymentMethod(id) : null;
+      if (!pm) throw new CommandError('invalid', 'validation_error', 'send either card (sandbox) or token');
+      return { ...pmView(pm), attempt: null };
+    }
     const r = await changePaymentMethod(ctx, id, body, req.principal?.kind === 'customer' ? 'customer' : 'operator');
     return { ...pmView(r.payment_method), attempt: r.attempt ? { outcome: r.attempt.outcome, reason: r.attempt.reason } : null };
   });
@@ -341,14 +360,16 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
         'while past due, at once: the past-due invoice is voided and replaced by one for the new plan over the same period, charged now (`attempt` says how it went; grace_ends_at never moves). ' +
         'Refused with nothing changed: unknown plan (404 unknown_plan), the free plan (400 free_plan), no price in the account currency (400 no_price), the same plan and interval (409 same_plan), ' +
         'a canceled or downgraded subscription (409 not_subscribed: buy a plan instead), a pending cancel (409 cancel_pending), a payment in progress (409 change_in_progress), ' +
-        'another interval while past due (409 interval_change_in_grace), no card (409 no_payment_method).',
+        'another interval while past due (409 interval_change_in_grace), no card (409 no_payment_method). ' +
+        'The answer of GET …/subscription may be sent back, edited or not: its read-only members are ignored, and then members equal to the current values change nothing ' +
+        '(an unchanged answer answers the subscription as it is; to cancel a scheduled change, send only `plan_id` and `interval`).',
       security: anyoneSecurity,
       params: idParam,
       body: {
         type: 'object',
         additionalProperties: false,
         minProperties: 1,
-        properties: { auto_renew: { type: 'boolean' }, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval },
+        properties: { auto_renew: { type: 'boolean' }, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval, ...subscriptionReadOnly },
         example: { plan_id: 'business' },
       },
       response: { 200: subscriptionOut, ...problemResponses, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
@@ -358,7 +379,18 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     const { id } = req.params;
     await seeAccount(req, id);
     const by = req.principal?.kind === 'customer' ? 'customer' : 'operator';
-    const b = req.body;
+    const { roundTrip, writable: b } = splitReadOnly(req.body, subscriptionReadOnly);
+    if (roundTrip) {
+      // An answer sent back: what equals the subscription now is not a change.
+      const now = await commands.subscriptionView(id);
+      if (!now) throw notFound('subscription');
+      if (b.auto_renew === now.auto_renew) delete b.auto_renew;
+      if ((b.plan_id ?? now.plan_id) === now.plan_id && (b.interval ?? now.interval) === now.interval) {
+        delete b.plan_id;
+        delete b.interval;
+      }
+      if (b.auto_renew === undefined && b.plan_id === undefined && b.interval === undefined) return now;
+    }
     const change = b.plan_id !== undefined || b.interval !== undefined;
     if (change && b.auto_renew !== undefined)
       throw new CommandError('invalid', 'validation_error', 'change the plan and the auto-renew switch in separate requests', { errors: [{ field: 'auto_renew', message: 'not with plan_id or interval' }] });

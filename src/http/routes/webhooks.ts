@@ -15,7 +15,7 @@ import {
   DELIVERY_STATUSES,
   ENDPOINT_STATUSES,
 } from '../../notify/webhook-endpoints.ts';
-import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 
 
 const eventType = { type: 'string', maxLength: 100, pattern: EVENT_TYPE_PATTERN } as const;
@@ -46,6 +46,9 @@ const endpointOut = {
     updated_at: nullableDateTime,
   },
 } as const;
+
+/** What GET …/webhook-endpoints/{id} answers besides the members a PATCH changes: taken back and ignored. */
+const endpointReadOnly = readOnlyMembers(endpointOut.properties, ['url', 'event_types', 'description', 'status']);
 
 const createdEndpointOut = {
   ...endpointOut,
@@ -144,21 +147,23 @@ export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
     schema: {
       tags: ['webhooks'],
       summary: 'Change a webhook endpoint, or enable / disable it',
-      description: 'Enabling clears the failure record; deliveries still pending resume, those overdue at once.',
+      description:
+        'Enabling clears the failure record; deliveries still pending resume, those overdue at once. The answer of GET /v1/webhook-endpoints/{id} may be sent back as it is: ' +
+        'its read-only members (id, counters, dates) are accepted and ignored.',
       security: adminSecurity,
       params: idParam,
       body: {
         type: 'object',
         additionalProperties: false,
         minProperties: 1,
-        properties: { url, event_types: eventTypes, description, status: { type: 'string', enum: ENDPOINT_STATUSES } },
+        properties: { url, event_types: eventTypes, description, status: { type: 'string', enum: ENDPOINT_STATUSES }, ...endpointReadOnly },
         example: { status: 'enabled' },
       },
       response: { 200: endpointOut, ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
-    const b = req.body;
+    const b = splitReadOnly(req.body, endpointReadOnly).writable;
     const ep = await updateEndpoint(db, id, { ...b, now: clock.now(), targets: ctx.webhookTargets });
     if (!ep) throw notFound(id);
     return ep;

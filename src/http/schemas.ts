@@ -15,12 +15,16 @@ export const amount = { type: 'integer', minimum: 0, maximum: 100_000_000_000, d
 export const dateTime = { type: 'string', format: 'date-time' } as const;
 export const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
 
+/**
+ * What every route may answer as a problem. The statuses that depend on what the route is (403 on
+ * operator routes, 404/414 with path parameters, 413/415 with a body, 429, 500) are added to the
+ * document in one place (server.ts documentDefaults); a route lists its own refusals (409, 402…).
+ */
 export const problemResponses = {
   400: { $ref: 'Problem#' },
   401: { $ref: 'Problem#' },
-  403: { $ref: 'Problem#' },
-  404: { $ref: 'Problem#' },
 } as const;
+export const notFoundResponse = { 404: { $ref: 'Problem#' } } as const;
 
 export const adminSecurity: { [k: string]: string[] }[] = [{ adminKey: [] }];
 export const anyoneSecurity: { [k: string]: string[] }[] = [{ adminKey: [] }, { portalToken: [] }];

@@ -45,6 +45,7 @@ export const adminKeyRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAdmin,
     schema: {
       tags: ['admin keys'],
+      operationId: 'revokeAdminKey',
       summary: 'Revoke an admin key (it stops working at once)',
       description: 'Revoking twice changes nothing. The last active key cannot be revoked (409 last_admin_key): create its successor first.',
       security: adminSecurity,

@@ -4,7 +4,7 @@ import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RETRY_CLASSES, SUBSCRIPTION_STATUSES } from '../../core/types.ts';
-import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
+import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, notFoundResponse, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 import { RATE_LIMITS } from '../../engine/limits.ts';
 import { changePaymentMethod } from '../../engine/payment-method.ts';
 import { CANCEL_AT } from '../../core/machine.ts';
@@ -157,7 +157,7 @@ const invoiceOut = {
   type: 'object',
   additionalProperties: true,
   properties: {
-    id: { type: 'string', example: 'inv_Zx8…' },
+    id: { type: 'string', example: 'inv_Zx8kP2mQ7rT4vW1y' },
     status: { type: 'string', enum: INVOICE_STATUSES },
     kind: { type: 'string', enum: INVOICE_KINDS },
     plan_id: { type: 'string' },
@@ -326,9 +326,9 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
         additionalProperties: false,
         required: ['account_id', 'plan_id', 'interval'],
         properties: { account_id: idParam.properties.id, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval, auto_renew: { type: 'boolean' } },
-        example: { account_id: 'acct_…', plan_id: 'pro', interval: 'month' },
+        example: { account_id: 'acct_Qm1x0fK2p9sLw8Tz', plan_id: 'pro', interval: 'month' },
       },
-      response: { 201: subscriptionOut, ...problemResponses, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
+      response: { 201: subscriptionOut, ...problemResponses, ...notFoundResponse, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
     },
     config: { idempotent: true },
   }, async (req, reply) => {

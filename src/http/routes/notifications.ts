@@ -7,13 +7,13 @@ import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { getNotification, listNotifications, NOTIFICATION_STATUSES, requeueEmail, requeueKeptEmails } from '../../notify/outbox.ts';
 import { TEMPLATE_NAMES } from '../../notify/templates.ts';
-import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, notFoundResponse, problemResponses } from '../schemas.ts';
 
 const notificationOut = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    id: { type: 'string', example: 'ntf_Q2x…' },
+    id: { type: 'string', example: 'ntf_Q2xL9cB4nH7tR0aE' },
     account_id: { type: ['string', 'null'] },
     template: { type: 'string', description: `one of ${TEMPLATE_NAMES.join(', ')}`, example: 'renewal_failed' },
     to: { type: 'string', example: 'billing@acme.example.fr' },
@@ -59,9 +59,9 @@ export const notificationRoutes: RoutePlugin = async (app, { ctx }) => {
           before: idParam.properties.id,
           status: { type: 'string', enum: NOTIFICATION_STATUSES },
         },
-        example: { account_id: 'acct_…', limit: '20' },
+        example: { account_id: 'acct_Qm1x0fK2p9sLw8Tz', limit: '20' },
       },
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: notificationOut } } }, ...problemResponses },
+      response: { 200: { type: 'object', properties: { data: { type: 'array', items: notificationOut } } }, ...problemResponses, ...notFoundResponse },
     },
   }, async (req) => {
     const q = req.query;

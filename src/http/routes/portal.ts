@@ -6,7 +6,7 @@ import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { PortalSessions, PORTAL_TTL_DEFAULT_MINUTES, PORTAL_TTL_MAX_MINUTES, PORTAL_TTL_MIN_MINUTES } from '../../engine/portal.ts';
 import { RATE_LIMITS, enforce } from '../../engine/limits.ts';
-import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, notFoundResponse, problemResponses } from '../schemas.ts';
 
 const sessionProps = {
   id: { type: 'string', example: 'pses_3kT9bq2mXwZ1c4Rr' },
@@ -30,8 +30,8 @@ const newSessionOut = {
   required: ['id', 'token', 'url', 'expires_at'],
   properties: {
     ...sessionProps,
-    token: { type: 'string', description: 'shown once; send as Authorization: Bearer <token>', example: 'ps_8c2bH0v…' },
-    url: { type: 'string', description: 'the customer pages, signed in with this token', example: 'https://billing.example.com/portal?token=ps_8c2bH0v…' },
+    token: { type: 'string', description: 'shown once; send as Authorization: Bearer <token>', example: 'ps_8c2bH0vKq3LmN7pR2sT9wX4yZ' },
+    url: { type: 'string', description: 'the customer pages, signed in with this token', example: 'https://billing.example.com/portal?token=ps_8c2bH0vKq3LmN7pR2sT9wX4yZ' },
   },
 } as const;
 
@@ -82,9 +82,10 @@ export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAnyone,
     schema: {
       tags: ['portal sessions'],
+      operationId: 'getCurrentPortalSession',
       summary: 'The portal session of the calling token (which account it reaches, until when)',
       security: [{ portalToken: [] }],
-      response: { 200: portalSessionOut, ...problemResponses },
+      response: { 200: portalSessionOut, ...problemResponses, ...notFoundResponse },
     },
   }, async (req) => {
     const p = req.principal;
@@ -96,6 +97,7 @@ export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAnyone,
     schema: {
       tags: ['portal sessions'],
+      operationId: 'revokePortalSession',
       summary: 'Revoke a portal session (its token stops working at once)',
       description: 'The operator revokes any session; a customer token revokes sessions of its own account (e.g. its own: log out). Revoking twice changes nothing.',
       security: anyoneSecurity,

@@ -33,7 +33,7 @@ const endpointOut = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    id: { type: 'string', example: 'we_4kq…' },
+    id: { type: 'string', example: 'we_4kqN8sD2fG6jP1zX' },
     url: { type: 'string' },
     description: { type: ['string', 'null'] },
     event_types: { type: 'array', items: { type: 'string' } },
@@ -54,7 +54,7 @@ const createdEndpointOut = {
   ...endpointOut,
   properties: {
     ...endpointOut.properties,
-    secret: { type: 'string', example: 'whsec_…', description: 'signs every delivery (Renewd-Signature); shown only now' },
+    secret: { type: 'string', example: 'whsec_3yTq9LmN2vB7cX4kR8pW1sZ6', description: 'signs every delivery (Renewd-Signature); shown only now' },
   },
 } as const;
 

@@ -31,6 +31,7 @@ export const adminKeyRoutes: RoutePlugin = async (app, { ctx }) => {
 
   app.post('/v1/admin-keys', {
     preValidation: requireAdmin,
+    config: { idempotent: { refused: 'the answer shows the key once and only its hash is kept' } },
     schema: {
       tags: ['admin keys'],
       summary: 'Create a named admin key (shown once in the answer)',

@@ -52,6 +52,7 @@ export const authenticationRoutes: RoutePlugin = async (app, { ctx }) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 512 * 1024 }, (_req, body, done) => done(null, body));
     scope.post('/v1/gateway-events', {
+      config: { idempotent: { refused: "each gateway event is processed once by the gateway's own event id" } },
       schema: {
         tags: ['gateway events'],
         operationId: 'receiveGatewayEvent',

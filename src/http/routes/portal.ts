@@ -40,6 +40,7 @@ export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
 
   app.post('/v1/accounts/:id/portal-sessions', {
     preValidation: requireAdmin,
+    config: { idempotent: { refused: 'the answer shows the token once and only its hash is kept' } },
     schema: {
       tags: ['portal sessions'],
       summary: 'Create a portal session (a customer token for this account)',

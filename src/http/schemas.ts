@@ -2,6 +2,7 @@
 // is a mistake the caller wants to hear about, not something to drop silently. Enum lists come from
 // the part that owns the values (core, notify), never copied here.
 import { INTERVALS } from '../core/types.ts';
+import { CommandError } from '../core/errors.ts';
 
 export const idParam = {
   type: 'object',
@@ -49,4 +50,52 @@ export function splitReadOnly<B extends Record<string, unknown>>(body: B, readOn
     else writable[k] = v;
   }
   return { roundTrip, writable: writable as Partial<B> };
+}
+
+// ---- Lists (issue 17): every list answers `{data, has_more}` and pages the same way: `limit`
+// (1–1000, default 100) and `starting_after` (the id of the last item of the previous page), in
+// the list's own order. The store is asked for one row more than the page, which says has_more.
+export const LIST_LIMIT_DEFAULT = 100;
+export const LIST_LIMIT_MAX = 1000;
+
+export const pageQuery = {
+  limit: { type: 'string', pattern: '^[0-9]{1,4}$', description: `how many items at most (1–${LIST_LIMIT_MAX}, default ${LIST_LIMIT_DEFAULT})`, example: '100' },
+  starting_after: {
+    ...idParam.properties.id,
+    description: 'a cursor: the id of the last item of the previous page; this page starts after it (an id not in the list: an empty page)',
+  },
+} as const;
+
+/** The answer of a list of `items`. */
+export function listOut<I extends object>(items: I) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['data', 'has_more'],
+    properties: {
+      data: { type: 'array', items },
+      has_more: { type: 'boolean', description: 'more items follow this page: ask again with starting_after = the id of its last item' },
+    },
+  } as const;
+}
+
+/** The page size asked for; 400 outside 1–1000. */
+export function pageLimit(limit: string | undefined): number {
+  const n = limit === undefined ? LIST_LIMIT_DEFAULT : Number(limit);
+  if (!Number.isInteger(n) || n < 1 || n > LIST_LIMIT_MAX)
+    throw new CommandError('invalid', 'validation_error', `limit must be between 1 and ${LIST_LIMIT_MAX}`, { errors: [{ field: 'querystring/limit', message: `1–${LIST_LIMIT_MAX}` }] });
+  return n;
+}
+
+/** A page from rows fetched with `limit + 1`. */
+export function pageOf<T>(rows: T[], limit: number): { data: T[]; has_more: boolean } {
+  return { data: rows.slice(0, limit), has_more: rows.length > limit };
+}
+
+/** A page of a short list held whole (plans, keys, endpoints, an account's invoices or sessions). */
+export function pageIn<T extends { id: string }>(all: T[], q: { limit?: string; starting_after?: string }): { data: T[]; has_more: boolean } {
+  const limit = pageLimit(q.limit);
+  if (q.starting_after === undefined) return pageOf(all, limit);
+  const i = all.findIndex((x) => x.id === q.starting_after);
+  return i < 0 ? { data: [], has_more: false } : pageOf(all.slice(i + 1), limit);
 }

@@ -4,7 +4,7 @@ import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RETRY_CLASSES, SUBSCRIPTION_STATUSES } from '../../core/types.ts';
-import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, notFoundResponse, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
+import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, listOut, notFoundResponse, pageIn, pageLimit, pageOf, pageQuery, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 import { RATE_LIMITS } from '../../engine/limits.ts';
 import { changePaymentMethod } from '../../engine/payment-method.ts';
 import { CANCEL_AT } from '../../core/machine.ts';
@@ -230,12 +230,12 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
       summary: 'List plans',
       description: 'With a portal token: the plans the customer may buy (not archived), with only the prices in the account’s currency (and the free plan). The operator sees every plan with `archived`.',
       security: anyoneSecurity,
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: planOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(planOut), ...problemResponses },
     },
   }, async (req) => {
     const p = req.principal;
-    if (p?.kind !== 'customer') return { data: await commands.listPlans() };
-    return { data: await commands.plansFor(p.account_id) };
+    return pageIn(p?.kind !== 'customer' ? await commands.listPlans() : await commands.plansFor(p.account_id), req.query);
   });
 
   app.post('/v1/accounts', {
@@ -247,19 +247,20 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAdmin,
     schema: {
       tags: ['accounts'],
-      summary: 'List accounts with their subscription status',
+      summary: 'List accounts with their subscription status, newest first',
       security: adminSecurity,
       querystring: {
         type: 'object',
         additionalProperties: false,
-        properties: { status: { type: 'string', enum: SUBSCRIPTION_STATUSES }, limit: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+        properties: { status: { type: 'string', enum: SUBSCRIPTION_STATUSES }, ...pageQuery },
         example: { status: 'past_due', limit: '100' },
       },
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: { ...accountOut, properties: { ...accountOut.properties, subscription_status: { type: ['string', 'null'] }, plan_id: { type: ['string', 'null'] }, grace_ends_at: nullableDateTime } } } } }, ...problemResponses },
+      response: { 200: listOut({ ...accountOut, properties: { ...accountOut.properties, subscription_status: { type: ['string', 'null'] }, plan_id: { type: ['string', 'null'] }, grace_ends_at: nullableDateTime } }), ...problemResponses },
     },
   }, async (req) => {
     const q = req.query;
-    return { data: await commands.listAccounts({ status: q.status, limit: Math.min(Number(q.limit ?? 100), 1000) }) };
+    const limit = pageLimit(q.limit);
+    return pageOf(await commands.listAccounts({ status: q.status, limit: limit + 1, starting_after: q.starting_after }), limit);
   });
 
   app.get('/v1/accounts/:id', {
@@ -461,15 +462,16 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAnyone,
     schema: {
       tags: ['purchase history'],
-      summary: 'Purchase history: invoices, attempts and whether Retry is available',
+      summary: 'Purchase history: invoices (newest first), attempts and whether Retry is available',
       security: anyoneSecurity,
       params: idParam,
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: invoiceOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(invoiceOut), ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
     await seeAccount(req, id);
-    return { data: await commands.invoices(id) };
+    return pageIn(await commands.invoices(id), req.query);
   });
 
   app.post('/v1/invoices/:id/retry', {

@@ -6,7 +6,7 @@ import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { PortalSessions, PORTAL_TTL_DEFAULT_MINUTES, PORTAL_TTL_MAX_MINUTES, PORTAL_TTL_MIN_MINUTES } from '../../engine/portal.ts';
 import { RATE_LIMITS, enforce } from '../../engine/limits.ts';
-import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, notFoundResponse, problemResponses } from '../schemas.ts';
+import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, listOut, notFoundResponse, pageIn, pageQuery, problemResponses } from '../schemas.ts';
 
 const sessionProps = {
   id: { type: 'string', example: 'pses_3kT9bq2mXwZ1c4Rr' },
@@ -71,12 +71,13 @@ export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
       summary: 'The portal sessions of an account (never their tokens)',
       security: adminSecurity,
       params: idParam,
-      response: { 200: { type: 'object', additionalProperties: false, properties: { data: { type: 'array', items: portalSessionOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(portalSessionOut), ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
     await ctx.commands.requireAccount(id);
-    return { data: await sessions.list(id) };
+    return pageIn(await sessions.list(id), req.query);
   });
 
   app.get('/v1/portal-sessions/current', {

@@ -15,7 +15,7 @@ import {
   DELIVERY_STATUSES,
   ENDPOINT_STATUSES,
 } from '../../notify/webhook-endpoints.ts';
-import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
+import { adminSecurity, dateTime, idParam, nullableDateTime, listOut, pageIn, pageLimit, pageOf, pageQuery, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 
 
 const eventType = { type: 'string', maxLength: 100, pattern: EVENT_TYPE_PATTERN } as const;
@@ -128,9 +128,10 @@ export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
       tags: ['webhooks'],
       summary: 'List webhook endpoints',
       security: adminSecurity,
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: endpointOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(endpointOut), ...problemResponses },
     },
-  }, async () => ({ data: await listEndpoints(db) }));
+  }, async (req) => pageIn(await listEndpoints(db), req.query));
 
   app.get('/v1/webhook-endpoints/:id', {
     preValidation: requireAdmin,
@@ -183,27 +184,26 @@ export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
     schema: {
       tags: ['webhooks'],
       summary: 'Deliveries to an endpoint, newest first, each with its attempts',
-      description: `${deliveryDoc} Paginate with \`before\` = the id of the last delivery of the previous page.`,
+      description: `${deliveryDoc} Paginated as every list (limit, starting_after, has_more); \`before\` is the former name of starting_after.`,
       security: adminSecurity,
       params: idParam,
       querystring: {
         type: 'object',
         additionalProperties: false,
         properties: {
-          limit: { type: 'string', pattern: '^[0-9]{1,3}$', description: '1–500, default 50' },
-          before: idParam.properties.id,
+          ...pageQuery,
+          before: { ...idParam.properties.id, description: 'the former name of starting_after' },
           status: { type: 'string', enum: DELIVERY_STATUSES },
           payload: { type: 'string', enum: ['true', 'false'], description: 'include the JSON sent' },
         },
       },
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: deliveryOut } } }, ...problemResponses },
+      response: { 200: listOut(deliveryOut), ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
     const q = req.query;
-    const limit = q.limit === undefined ? 50 : Number(q.limit);
-    if (limit < 1 || limit > 500) throw new CommandError('invalid', 'validation_error', 'limit must be between 1 and 500');
+    const limit = pageLimit(q.limit);
     if (!(await getEndpoint(db, id))) throw notFound(id);
-    return { data: await listDeliveries(db, id, { limit, before: q.before, status: q.status, includePayload: q.payload === 'true' }) };
+    return pageOf(await listDeliveries(db, id, { limit: limit + 1, before: q.starting_after ?? q.before, status: q.status, includePayload: q.payload === 'true' }), limit);
   });
 };

@@ -12,14 +12,15 @@ import { CANCEL_AT } from '../../core/machine.ts';
 const planBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'prices'],
+  required: ['id', 'name'],
   properties: {
     id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$' },
     name: { type: 'string', minLength: 1, maxLength: 200 },
-    free: { type: 'boolean' },
+    free: { type: 'boolean', description: 'the free plan (one per installation): where a downgrade or a cancel leads; create it before any paid subscription (else 409 no_free_plan)' },
     prices: {
       type: 'array',
       maxItems: 50,
+      description: 'one per (currency, interval); a paid plan needs at least one (400 no_price), the free plan none (leave it out)',
       items: { type: 'object', additionalProperties: false, required: ['currency', 'interval', 'amount'], properties: { currency, interval, amount } },
     },
   },
@@ -204,8 +205,17 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
 
   app.post('/v1/plans', {
     preValidation: requireAdmin,
-    schema: { tags: ['plans'], summary: 'Create a plan', security: adminSecurity, body: planBody, response: { 201: planOut, ...problemResponses, 409: { $ref: 'Problem#' } } },
-  }, async (req, reply) => reply.code(201).send(await commands.createPlan(req.body)));
+    schema: {
+      tags: ['plans'],
+      summary: 'Create a plan',
+      description:
+        'First steps: the free plan (`{"id":"free","name":"Free","free":true}`, no prices), then the paid plans with their prices. A paid subscription needs the free plan to exist ' +
+        '(409 no_free_plan): it is where a downgrade or a cancel leads. An id already taken: 409 plan_exists; a second free plan: 409 free_plan_exists.',
+      security: adminSecurity,
+      body: planBody,
+      response: { 201: planOut, ...problemResponses, 409: { $ref: 'Problem#' } },
+    },
+  }, async (req, reply) => reply.code(201).send(await commands.createPlan({ ...req.body, prices: req.body.prices ?? [] })));
 
   for (const [action, archived] of [['archive', true], ['unarchive', false]] as const) {
     app.post<{ Params: { id: string } }>(`/v1/plans/:id/${action}`, {

@@ -95,7 +95,10 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
         version: '0.1.0',
         description:
           'Subscription renewals and payment recovery. Errors are application/problem+json with a stable `type` ' +
-          `(urn:renewd:problem:<code>); codes: ${Object.keys(PROBLEM_TYPES).join(', ')}.`,
+          `(urn:renewd:problem:<code>); codes: ${Object.keys(PROBLEM_TYPES).join(', ')}. ` +
+          'Lists answer {data, has_more} and page with `limit` and `starting_after` (the id of the last item of the previous page). ' +
+          'Idempotency-Key is honoured on every request that changes something, except where an operation says it is refused. ' +
+          'What a GET answers, the matching PUT or PATCH takes back unchanged (readOnly members are accepted and ignored).',
       },
       components: {
         securitySchemes: {

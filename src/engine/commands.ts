@@ -136,8 +136,8 @@ export class Commands {
     return a;
   }
 
-  async listAccounts(opts: { limit?: number; status?: string } = {}) {
-    return listAccounts(this.db, { status: opts.status ?? null, limit: opts.limit ?? 100 });
+  async listAccounts(opts: { limit?: number; status?: string; starting_after?: string } = {}) {
+    return listAccounts(this.db, { status: opts.status ?? null, limit: opts.limit ?? 100, starting_after: opts.starting_after ?? null });
   }
 
   // ---- payment methods ----

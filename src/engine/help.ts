@@ -114,8 +114,8 @@ export class HelpDesk {
     return helpRequestById(this.db, id);
   }
 
-  async list(opts: { status?: HelpRequestStatus; account_id?: string; invoice_id?: string; limit?: number } = {}): Promise<HelpRequestView[]> {
-    return listHelpRequests(this.db, { status: opts.status ?? null, account_id: opts.account_id ?? null, invoice_id: opts.invoice_id ?? null, limit: opts.limit ?? 100 });
+  async list(opts: { status?: HelpRequestStatus; account_id?: string; invoice_id?: string; limit?: number; starting_after?: string } = {}): Promise<HelpRequestView[]> {
+    return listHelpRequests(this.db, { status: opts.status ?? null, account_id: opts.account_id ?? null, invoice_id: opts.invoice_id ?? null, limit: opts.limit ?? 100, starting_after: opts.starting_after ?? null });
   }
 
   /** The operator's answer, e-mailed to the customer. A closed request cannot be answered. */

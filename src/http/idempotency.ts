@@ -1,10 +1,15 @@
-// Idempotency-Key for requests that move money (and help requests): the first answer (status and
-// body) is kept in idempotent_requests under (scope = caller + route, key) with a keyed hash of
+// Idempotency-Key on every /v1 request that changes something (POST, PUT, PATCH, DELETE): the
+// first answer (status and body) is kept in idempotent_requests under (scope = caller + route, key) with a keyed hash of
 // the request; the same key with the same request replays that answer without doing anything
 // again (header `Idempotent-Replayed: true`); the same key with another request is refused (422
 // idempotency_key_reused); a duplicate arriving while the first is still running gets 409.
 //
-// Routes opt in with `config: { idempotent: true }`; the header stays optional. Answers are kept
+// Every such route honours it (issue 17: a key sent to POST /v1/accounts used to be ignored, and a
+// retried request created a second account); the header stays optional. A route whose answer
+// cannot be kept refuses the key instead — `config: { idempotent: { refused: why } }`, 400
+// idempotency_key_not_supported — rather than ignore it: an answer that shows a secret once (a
+// portal token, an admin key: only their hashes are stored, so a replay could not show them), or
+// the gateway's events (deduplicated by the gateway's event id). Answers are kept
 // 24 hours (service clock). Server errors (5xx) and rate-limit answers (429) are not kept: the
 // same key may be sent again. Only a keyed hash of the request is stored, never its body.
 //
@@ -33,8 +38,8 @@ import { problem, sendProblem } from './problem.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** Accept an Idempotency-Key header on this route. */
-    idempotent?: boolean;
+    /** Idempotency-Key on this route: honoured (the default for /v1 routes that change something), or refused with the reason. */
+    idempotent?: boolean | { refused: string };
   }
   interface FastifyRequest {
     idempotency: { scope: string; key: string } | null;
@@ -62,6 +67,20 @@ export const idempotencyHeaderSchema = {
     'while the first is still running: 409. Kept 24 hours.',
   example: '5f0c1d2e-8a7b-4c3d-9e1f-2a3b4c5d6e7f',
 } as const;
+
+/** The header as documented on a route that refuses it. */
+export function refusedHeaderSchema(why: string) {
+  return { type: 'string', description: `Not supported here: a request with Idempotency-Key is refused (400 idempotency_key_not_supported), because ${why}.` } as const;
+}
+
+/** Whether a route takes part: /v1 routes that change something, unless they opt out (`idempotent: false`). */
+function idempotencyOf(route: RouteOptions): true | { refused: string } | null {
+  const methods = [route.method].flat();
+  if (!route.url.startsWith('/v1/') || methods.every((m) => m === 'GET' || m === 'HEAD')) return route.config?.idempotent === true ? true : null;
+  const c = route.config?.idempotent;
+  if (c === false) return null;
+  return typeof c === 'object' ? c : true;
+}
 
 /** Body as canonical JSON: keys sorted at every level, so field order does not matter. */
 export function canonicalJson(v: unknown): string {
@@ -158,8 +177,21 @@ export function installIdempotency(app: FastifyInstance, ctx: Pick<AppContext, '
   }
 
   app.addHook('onRoute', (route: RouteOptions) => {
-    if (!route.config?.idempotent) return;
+    const mode = idempotencyOf(route);
+    if (!mode) return;
     const own = route.preHandler ? (Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]) : [];
+    if (mode !== true) {
+      const refuse = async (req: FastifyRequest, reply: FastifyReply) => {
+        if (reply.sent || req.headers[IDEMPOTENCY_HEADER] === undefined) return;
+        return sendProblem(reply, problem(400, 'idempotency_key_not_supported', `Idempotency-Key is not supported on this operation: ${mode.refused}; send the request without it`));
+      };
+      route.preHandler = [...own, refuse] as RouteOptions['preHandler'];
+      if (route.schema) {
+        const s = route.schema as Record<string, any>;
+        route.schema = { ...s, headers: { type: 'object', ...(s.headers ?? {}), properties: { ...(s.headers?.properties ?? {}), [IDEMPOTENCY_HEADER]: refusedHeaderSchema(mode.refused) } } };
+      }
+      return;
+    }
     route.preHandler = [...own, preHandler] as RouteOptions['preHandler'];
     if (route.schema) {
       const s = route.schema as Record<string, any>;

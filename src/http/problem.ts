@@ -49,6 +49,7 @@ export const PROBLEM_TYPES: Record<string, string> = {
   test_clock_disabled: 'Test clock disabled',
   test_clock_backwards: 'The test clock only moves forward',
   idempotency_key_reused: 'Idempotency key reused with different parameters',
+  idempotency_key_not_supported: 'Idempotency-Key is not supported on this operation',
   no_gateway_customer: 'No gateway customer',
   not_requeueable: 'The e-mail cannot be re-queued',
   gateway_unavailable: 'Payment gateway unavailable',

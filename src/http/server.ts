@@ -95,7 +95,10 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
         version: '0.1.0',
         description:
           'Subscription renewals and payment recovery. Errors are application/problem+json with a stable `type` ' +
-          `(urn:renewd:problem:<code>); codes: ${Object.keys(PROBLEM_TYPES).join(', ')}.`,
+          `(urn:renewd:problem:<code>); codes: ${Object.keys(PROBLEM_TYPES).join(', ')}. ` +
+          'Lists answer {data, has_more} and page with `limit` and `starting_after` (the id of the last item of the previous page). ' +
+          'Idempotency-Key is honoured on every request that changes something, except where an operation says it is refused. ' +
+          'What a GET answers, the matching PUT or PATCH takes back unchanged (readOnly members are accepted and ignored).',
       },
       components: {
         securitySchemes: {
@@ -107,6 +110,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
     transform: documentDefaults,
+    transformObject: (d) => completeDocument((d as { openapiObject: OpenApiDocument }).openapiObject, ctx.publicUrl) as object,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -180,6 +184,13 @@ const idempotency = fp<RoutePluginOptions>(async (app, { ctx }) => installIdempo
  * OpenAPI only (never the runtime schema): a /v1 route that declares no tag, summary or
  * responses still shows up documented, with its problem answers; routes outside /v1 (pages,
  * console, assets) are left out.
+ *
+ * The error statuses every route can answer are added here, once, from what the route is (issue
+ * 17: the document must list what the server really sends): 400 (validation, a bad
+ * Idempotency-Key, a malformed URL), 401 (a wrong key or token), 429 (too many wrong keys from one
+ * address: authentication runs before every route) and 500 everywhere; 403 on operator-only
+ * routes (a portal token); 404 and 414 (a path segment over 100 characters) where the path has
+ * parameters; 413 and 415 where a body is read.
  */
 function documentDefaults({ schema, url, route }: { schema: any; url: string; route: { method: string | string[] } }) {
   if (schema?.hide) return { schema, url };
@@ -191,13 +202,108 @@ function documentDefaults({ schema, url, route }: { schema: any; url: string; ro
   if (!s.summary) s.summary = `${method} ${url}`;
   const ok = method === 'POST' ? '201' : method === 'DELETE' ? '204' : '200';
   const has2xx = s.response && Object.keys(s.response).some((k) => k.startsWith('2') || k === 'default');
+  const problemRef = { $ref: 'Problem#' };
+  const operatorOnly = Array.isArray(s.security) && s.security.length > 0 && s.security.every((r: object) => Object.keys(r).length === 1 && 'adminKey' in r);
+  const hasParams = url.includes('/:');
+  const readsBody = method !== 'GET' && method !== 'HEAD';
   s.response = {
     ...(has2xx ? {} : { [ok]: ok === '204' ? { type: 'null', description: 'Done' } : { description: 'OK', type: 'object', additionalProperties: true } }),
-    400: { $ref: 'Problem#' },
-    401: { $ref: 'Problem#' },
+    400: problemRef,
+    401: problemRef,
+    ...(operatorOnly ? { 403: problemRef } : {}),
+    ...(hasParams ? { 404: problemRef, 414: problemRef } : {}),
+    ...(readsBody ? { 413: problemRef, 415: problemRef } : {}),
+    429: problemRef,
+    500: problemRef,
     ...(s.response ?? {}),
   };
   return { schema: s, url };
+}
+
+type OpenApiOperation = { operationId?: string; summary?: string; description?: string; security?: Record<string, string[]>[]; responses?: Record<string, any> };
+type OpenApiDocument = { servers?: { url: string; description?: string }[]; paths?: Record<string, Record<string, OpenApiOperation>> } & Record<string, unknown>;
+
+const PROBLEM_DESCRIPTIONS: Record<string, string> = {
+  400: 'The request is not valid (validation_error, or a refusal named by `code`)',
+  401: 'No key or token, or one that is not valid (unauthorized)',
+  402: 'A payment was declined (`code` and `reason` say why)',
+  403: 'A portal token on an operator route (forbidden)',
+  404: 'Not found (or not this customer’s)',
+  409: 'Conflict with the current state (`code` says which)',
+  413: 'The request body is too large (payload_too_large)',
+  414: 'A path segment is too long (validation_error)',
+  415: 'The body is not application/json (unsupported_media_type)',
+  422: 'The Idempotency-Key was used with another request (idempotency_key_reused)',
+  429: 'Too many requests (rate_limited); Retry-After says when to try again',
+  500: 'Something went wrong on our side (internal_error); nothing was charged twice',
+  503: 'A service it depends on (the payment gateway) is unavailable; try again later',
+};
+
+const ACTIONS = new Set(['archive', 'unarchive', 'cancel', 'resume', 'retry', 'revoke', 'answer', 'close', 'requeue', 'requeue-kept', 'advance', 'redeliver']);
+const camel = (w: string) => w.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+const pascal = (w: string) => camel(w).replace(/^./, (c) => c.toUpperCase());
+const singular = (w: string) => (w.endsWith('ies') ? `${w.slice(0, -3)}y` : w.endsWith('s') && !w.endsWith('ss') ? w.slice(0, -1) : w);
+
+/**
+ * A stable operationId from the method and path when the route names none (code generators name
+ * their methods after it): GET /v1/accounts → listAccounts, GET /v1/accounts/{id}/invoices →
+ * listAccountInvoices, POST /v1/plans/{id}/archive → archivePlan, PATCH … → update…, PUT … → set….
+ */
+export function operationIdOf(method: string, path: string): string {
+  const parts = path.split('/').slice(2);
+  const last = parts[parts.length - 1];
+  const action = method === 'post' && ACTIONS.has(last) ? camel(last) : null;
+  const words = action ? parts.slice(0, -1) : parts;
+  const collection = !words[words.length - 1].startsWith('{');
+  const verb =
+    action ??
+    (method === 'get' ? (collection && /[^s]s$/.test(words[words.length - 1]) ? 'list' : 'get') : method === 'post' ? 'create' : method === 'put' ? 'set' : method === 'patch' ? 'update' : 'delete');
+  const nouns = words
+    .map((w, i) => ({ w, i }))
+    .filter(({ w }) => !w.startsWith('{'))
+    .map(({ w, i }) => (verb === 'list' && i === words.length - 1 ? w : !action || words[i + 1]?.startsWith('{') ? singular(w) : w));
+  return verb + nouns.map(pascal).join('');
+}
+
+function whoMayCall(op: OpenApiOperation): string {
+  const schemes = new Set((op.security ?? []).flatMap((r) => Object.keys(r)));
+  if (schemes.has('gatewaySignature')) return 'Called by the payment gateway, signed (Stripe-Signature).';
+  if (schemes.has('portalToken') && schemes.has('adminKey')) return "With the admin key, or a customer's portal token for their own account (another account's answers 404).";
+  if (schemes.has('portalToken')) return "With a customer's portal token.";
+  return 'Operators only (admin key); a portal token answers 403.';
+}
+
+/**
+ * The whole document once built: where the API is (`servers`), an operationId and a description
+ * on every operation, and every error answer declared as what it is on the wire —
+ * application/problem+json with the Problem schema.
+ */
+function completeDocument(doc: OpenApiDocument, publicUrl: string): OpenApiDocument {
+  const paths: NonNullable<OpenApiDocument['paths']> = {};
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    paths[path] = {};
+    for (const [method, op] of Object.entries(item)) {
+      if (!['get', 'put', 'post', 'patch', 'delete'].includes(method)) {
+        paths[path][method] = op;
+        continue;
+      }
+      const responses: Record<string, any> = {};
+      for (const [code, r] of Object.entries(op.responses ?? {})) {
+        responses[code] =
+          Number(code) >= 400
+            ? { description: PROBLEM_DESCRIPTIONS[code] ?? r.description ?? 'A problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } }
+            : r;
+      }
+      const who = whoMayCall(op);
+      paths[path][method] = {
+        ...op,
+        operationId: op.operationId ?? operationIdOf(method, path),
+        description: op.description ? `${op.description}\n\n${who}` : `${op.summary ?? ''}. ${who}`,
+        responses,
+      };
+    }
+  }
+  return { ...doc, servers: [{ url: publicUrl.replace(/\/+$/, ''), description: 'this renewd (RENEWD_PUBLIC_URL)' }], paths };
 }
 
 /**

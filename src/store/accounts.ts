@@ -59,13 +59,19 @@ export interface AccountListing extends Account {
   next_action: NextAction | null;
 }
 
-/** Newest accounts first, optionally only those whose subscription has `status`. */
-export async function listAccounts(q: Queryable, opts: { status: string | null; limit: number }): Promise<AccountListing[]> {
+/**
+ * Newest accounts first, optionally only those whose subscription has `status`; `starting_after`:
+ * the id of the last account of the previous page (keyset on (created_at, id): stable when many
+ * accounts share an instant).
+ */
+export async function listAccounts(q: Queryable, opts: { status: string | null; limit: number; starting_after?: string | null }): Promise<AccountListing[]> {
   const rows = await q.query<Row>(
     `SELECT a.*, s.status AS subscription_status, s.plan_id, s.grace_ends_at, s.next_action_at, s.next_action
          FROM accounts a LEFT JOIN subscriptions s ON s.account_id = a.id
-        WHERE ($1::text IS NULL OR s.status = $1) ORDER BY a.created_at DESC, a.id LIMIT $2`,
-    [opts.status, opts.limit],
+        WHERE ($1::text IS NULL OR s.status = $1)
+          AND ($3::text IS NULL OR (a.created_at, a.id) < (SELECT created_at, id FROM accounts WHERE id = $3))
+        ORDER BY a.created_at DESC, a.id DESC LIMIT $2`,
+    [opts.status, opts.limit, opts.starting_after ?? null],
   );
   return rows.map((r) => ({
     ...toAccount(r),

@@ -43,13 +43,14 @@ export async function lockHelpRequest(q: Queryable, id: string): Promise<HelpReq
 /** Newest first; each filter is optional. */
 export async function listHelpRequests(
   q: Queryable,
-  f: { status: HelpRequestStatus | null; account_id: string | null; invoice_id: string | null; limit: number },
+  f: { status: HelpRequestStatus | null; account_id: string | null; invoice_id: string | null; limit: number; starting_after?: string | null },
 ): Promise<HelpRequest[]> {
   const rows = await q.query<Row>(
     `SELECT * FROM help_requests
         WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR account_id = $2) AND ($3::text IS NULL OR invoice_id = $3)
+          AND ($5::text IS NULL OR (created_at, id) < (SELECT created_at, id FROM help_requests WHERE id = $5))
         ORDER BY created_at DESC, id DESC LIMIT $4`,
-    [f.status, f.account_id, f.invoice_id, f.limit],
+    [f.status, f.account_id, f.invoice_id, f.limit, f.starting_after ?? null],
   );
   return rows.map(toHelpRequest);
 }

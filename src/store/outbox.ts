@@ -50,7 +50,7 @@ export async function listNotifications(
   q: Queryable,
   opts: { account_id?: string; limit?: number; before?: string | Date; status?: NotificationStatus } = {},
 ): Promise<NotificationSummary[]> {
-  const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 500);
+  const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 1001);
   const where: string[] = [];
   const params: unknown[] = [];
   if (opts.account_id) {

@@ -153,7 +153,7 @@ export async function listDeliveries(
   endpointId: string | null,
   opts: { limit?: number; before?: string; status?: DeliveryStatus; includePayload?: boolean } = {},
 ): Promise<WebhookDelivery[]> {
-  const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 500);
+  const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 1001);
   const params: unknown[] = [];
   const where = ['true'];
   if (endpointId !== null) {

@@ -152,4 +152,56 @@ describe('Idempotency-Key', () => {
     assert.ok(!text.includes('5555555555554444') && !text.includes('4242424242424242'));
     for (const r of rows) assert.match(r.request_hash, /^[0-9a-f]{64}$/);
   });
+
+  // Issue 17, item 3: honoured on every /v1 request that changes something, or refused with a
+  // clear problem where an answer cannot be kept; never silently ignored.
+  test('two POST /v1/accounts with the same key create one account; POST /v1/plans and /v1/webhook-endpoints replay too', async () => {
+    const count = async () => (await t.svc.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts'))[0].n;
+    const before = await count();
+    const body = { name: 'Twice', email: 'twice@example.com', locale: 'en-GB', domain_zone: 'uk', currency: 'EUR' };
+    const first = await t.api('POST', '/v1/accounts', body, undefined, key('acct-1'));
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const again = await t.api('POST', '/v1/accounts', body, undefined, key('acct-1'));
+    assert.equal(again.status, 201);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal(again.body.id, first.body.id);
+    assert.equal(await count(), before + 1);
+    problemOf(await t.api('POST', '/v1/accounts', { ...body, name: 'Other' }, undefined, key('acct-1')), 422, 'idempotency_key_reused');
+    // Without a key, the same body is another account (nothing says it is a retry).
+    assert.notEqual((await t.api('POST', '/v1/accounts', body)).body.id, first.body.id);
+
+    const plan = { id: 'idem-plan', name: 'Idem', prices: [{ currency: 'EUR', interval: 'month', amount: 100 }] };
+    assert.equal((await t.api('POST', '/v1/plans', plan, undefined, key('plan-1'))).status, 201);
+    const planAgain = await t.api('POST', '/v1/plans', plan, undefined, key('plan-1'));
+    assert.deepEqual([planAgain.status, planAgain.headers.get('idempotent-replayed')], [201, 'true']);
+    problemOf(await t.api('POST', '/v1/plans', plan), 409, 'plan_exists');
+
+    const ep = { url: 'http://127.0.0.1:9/idem', event_types: ['*'] };
+    const e1 = await t.api('POST', '/v1/webhook-endpoints', ep, undefined, key('we-1'));
+    const e2 = await t.api('POST', '/v1/webhook-endpoints', ep, undefined, key('we-1'));
+    assert.deepEqual([e1.status, e2.status, e2.body.id], [201, 201, e1.body.id]);
+    assert.equal((await t.api('GET', '/v1/webhook-endpoints')).body.data.filter((e: any) => e.url === ep.url).length, 1);
+  });
+
+  test('refused with 400 idempotency_key_not_supported where the answer shows a secret once, or the gateway deduplicates; documented per operation', async () => {
+    const refused = await t.api('POST', `/v1/accounts/${past}/portal-sessions`, {}, undefined, key('ps-1'));
+    problemOf(refused, 400, 'idempotency_key_not_supported');
+    assert.match(refused.body.detail, /token once/);
+    problemOf(await t.api('POST', '/v1/admin-keys', { name: 'idem' }, undefined, key('ak-1')), 400, 'idempotency_key_not_supported');
+    assert.equal((await t.api('GET', '/v1/admin-keys')).body.data.filter((k: any) => k.name === 'idem').length, 0);
+    // Without the key they work as ever.
+    assert.equal((await t.api('POST', `/v1/accounts/${past}/portal-sessions`, {})).status, 201);
+
+    const doc = (await t.api('GET', '/openapi.json', undefined, null)).body;
+    const refusedOps: string[] = [];
+    for (const [path, item] of Object.entries<any>(doc.paths))
+      for (const [method, op] of Object.entries<any>(item)) {
+        if (method === 'get') continue;
+        const h = op.parameters?.find((p: any) => p.in === 'header' && p.name === 'idempotency-key');
+        assert.ok(h, `${method} ${path}: Idempotency-Key documented`);
+        if (/Not supported here/.test(h.description ?? h.schema?.description ?? '')) refusedOps.push(`${method.toUpperCase()} ${path}`);
+        else assert.ok(op.responses['422'], `${method} ${path}: 422 idempotency_key_reused`);
+      }
+    assert.deepEqual(refusedOps.sort(), ['POST /v1/accounts/{id}/portal-sessions', 'POST /v1/admin-keys', 'POST /v1/gateway-events']);
+  });
 });

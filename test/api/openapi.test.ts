@@ -1,10 +1,20 @@
 // Issue 5, the API's description: /openapi.json is OpenAPI 3.1 and documents every /v1 route the
 // server answers (tags, summary, parameters, request bodies with examples, responses with the
 // problem documents); the docs page is served.
+// Issue 17: the document is valid for a validator nobody here wrote, names every operation
+// (operationId) and says what it does, says where the API is (servers), declares every error as
+// application/problem+json, and its examples pass their own schemas. The answers themselves are
+// checked against it in every API test (test/helpers/contract.ts); the checker is tested here.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { startTestService, type TestService } from '../helpers/service.ts';
+import { contractOf } from '../helpers/contract.ts';
 import { PROBLEM_TYPES } from '../../src/http/problem.ts';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 /** Method+path of every route the server has, from Fastify's route tree (`/:id` → `/{id}`). */
 function serverRoutes(tree: string): Set<string> {
@@ -116,6 +126,80 @@ describe('OpenAPI document', () => {
     assert.ok(doc.paths['/v1/accounts/{id}/payment-method'].put.responses['429']);
     const q = doc.paths['/v1/help-requests'].get.parameters.find((p: any) => p.in === 'query' && p.name === 'status');
     assert.deepEqual(q.schema.enum, ['open', 'answered', 'closed']);
+  });
+
+  test('an independent validator (@seriousme/openapi-schema-validator) accepts the document', async () => {
+    const v = new Validator();
+    const res = await v.validate(structuredClone(doc));
+    assert.ok(res.valid, JSON.stringify(res.errors, null, 1)?.slice(0, 3000));
+    assert.equal(v.version, '3.1');
+  });
+
+  test('servers; a unique operationId and a description on every operation; every error is application/problem+json with the Problem schema', () => {
+    assert.deepEqual(doc.servers, [{ url: t.url, description: 'this renewd (RENEWD_PUBLIC_URL)' }]);
+    const ids = new Map<string, string>();
+    for (const { key, op } of operations()) {
+      assert.match(op.operationId ?? '', /^[a-z][A-Za-z]+$/, `${key}: operationId`);
+      assert.ok(!ids.has(op.operationId), `${key}: operationId ${op.operationId} also on ${ids.get(op.operationId)}`);
+      ids.set(op.operationId, key);
+      assert.ok(typeof op.description === 'string' && op.description.length > 20, `${key}: description`);
+      for (const [code, r] of Object.entries<any>(op.responses)) {
+        if (Number(code) < 400) continue;
+        assert.deepEqual(Object.keys(r.content ?? {}), ['application/problem+json'], `${key} ${code}`);
+        assert.equal(r.content['application/problem+json'].schema.$ref, '#/components/schemas/Problem', `${key} ${code}`);
+        assert.ok(r.description, `${key} ${code}: description`);
+      }
+    }
+    assert.equal(ids.get('listAccountInvoices'), 'GET /v1/accounts/{id}/invoices');
+    assert.equal(ids.get('archivePlan'), 'POST /v1/plans/{id}/archive');
+    assert.equal(ids.get('getAccountAccess'), 'GET /v1/accounts/{id}/access');
+  });
+
+  test('the statuses the server answers before any route are documented where they happen', () => {
+    for (const { key, path, method, op } of operations()) {
+      const codes = new Set(Object.keys(op.responses));
+      for (const c of ['400', '401', '429', '500']) assert.ok(codes.has(c), `${key}: ${c}`);
+      if (path.includes('{')) for (const c of ['404', '414']) assert.ok(codes.has(c), `${key}: ${c}`);
+      if (method !== 'get') for (const c of ['413', '415']) assert.ok(codes.has(c), `${key}: ${c}`);
+      const operatorOnly = op.security.every((r: object) => Object.keys(r).join() === 'adminKey');
+      if (operatorOnly) assert.ok(codes.has('403'), `${key}: 403`);
+    }
+  });
+
+  test('every example passes the schema it illustrates', () => {
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const bad: string[] = [];
+    let seen = 0;
+    const walk = (node: any, where: string) => {
+      if (!node || typeof node !== 'object') return;
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}/${i}`));
+      const isSchema = 'type' in node || 'properties' in node || '$ref' in node || 'anyOf' in node;
+      if ('example' in node && isSchema && !where.endsWith('/properties/example')) {
+        seen++;
+        const v = ajv.compile({ allOf: [{ ...node, example: undefined }], components: doc.components });
+        if (!v(node.example)) bad.push(`${where}: ${JSON.stringify(node.example)} — ${ajv.errorsText(v.errors)}`);
+      }
+      for (const [k, v] of Object.entries(node)) if (k !== 'example' && k !== 'examples') walk(v, `${where}/${k}`);
+    };
+    walk(doc.paths, '#/paths');
+    walk(doc.components, '#/components');
+    assert.ok(seen > 20, `${seen} examples`);
+    assert.deepEqual(bad, []);
+  });
+
+  test('the contract check of the test helper catches an undocumented status, a wrong content type and a body off its schema', () => {
+    const c = contractOf(doc);
+    const json = new Headers({ 'content-type': 'application/json; charset=utf-8' });
+    const problem = new Headers({ 'content-type': 'application/problem+json; charset=utf-8' });
+    const p = { type: 'urn:renewd:problem:not_found', title: 'Not found', status: 404, detail: 'no account x', code: 'not_found' };
+    assert.equal(c.check('GET', '/v1/accounts/acct_1', { status: 404, headers: problem, body: p }), null);
+    assert.equal(c.check('GET', '/v1/nothing-here', { status: 418, headers: json, body: null }), null, 'not an operation: not checked');
+    assert.match(c.check('GET', '/v1/accounts/acct_1', { status: 418, headers: problem, body: p }) ?? '', /status not documented/);
+    assert.match(c.check('GET', '/v1/accounts/acct_1', { status: 404, headers: json, body: p }) ?? '', /content type application\/json/);
+    assert.match(c.check('GET', '/v1/accounts/acct_1', { status: 404, headers: problem, body: { detail: 'x' } }) ?? '', /must have required property/);
+    assert.match(c.check('GET', '/v1/accounts/acct_1/access', { status: 200, headers: json, body: { paid: 'yes' } }) ?? '', /paid must be boolean/);
+    assert.match(c.check('DELETE', '/v1/webhook-endpoints/we_1', { status: 204, headers: json, body: { id: 'x' } }) ?? '', /body where the document declares none|content type/);
   });
 
   test('the docs page is served', async () => {

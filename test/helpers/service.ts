@@ -8,6 +8,7 @@ import type { RoutePlugin } from '../../src/http/server.ts';
 import { createTestDatabase, type Engine } from './db.ts';
 import { suiteLogger } from './suite-log.ts';
 import type { LoggerOption } from '../../src/lib/log.ts';
+import { contractOf, type Contract } from './contract.ts';
 
 export const ADMIN_KEY = 'rk_test_admin_key_for_tests_only';
 export const T0 = '2026-01-31T09:00:00.000Z';
@@ -43,6 +44,11 @@ export interface TestServiceOptions {
   start?: string;
   /** The service's pino logger option (default: the suite's log folder, see suite-log.ts). */
   logger?: LoggerOption;
+  /**
+   * Check every answer of a /v1 operation against /openapi.json (status documented, content type,
+   * body schema) and fail the call on a drift (default true; see contract.ts).
+   */
+  contract?: boolean;
 }
 
 /** A TCP port free right now on 127.0.0.1 (the OS hands out ephemeral ports in turn, so it stays free for the start). */
@@ -98,12 +104,23 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
     return { status: res.status, body: parsed as any, headers: res.headers };
   }
 
+  // The document as this service serves it, read on the first API call.
+  let contract: Promise<Contract> | null = null;
+  const contractFor = () => (contract ??= fetch(`${url}/openapi.json`).then(async (r) => contractOf(await r.json())));
+
   const t: TestService = {
     svc,
     dbUrl: tdb.url,
     url,
     sandboxUrl: svc.sandboxUrl!,
-    api: (method, path, body, auth, headers) => call(url, method, path, body, auth, headers),
+    async api(method, path, body, auth, headers) {
+      const r = await call(url, method, path, body, auth, headers);
+      if (opts.contract !== false && path.startsWith('/v1/')) {
+        const drift = (await contractFor()).check(method, path, r);
+        if (drift) throw new Error(`the answer disagrees with /openapi.json: ${drift}`);
+      }
+      return r;
+    },
     sandbox: (method, path, body) => call(svc.sandboxUrl!, method, path, body, 'sk_test_renewd_sandbox'),
     async advance(days) {
       const r = await t.api('POST', '/v1/test-clock/advance', { days });

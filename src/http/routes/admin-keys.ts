@@ -3,7 +3,7 @@
 import type { RoutePlugin } from '../route-plugin.ts';
 import { forgetAdminKeys, requireAdmin } from '../auth.ts';
 import { createAdminKey, listKeys, revokeAdminKey } from '../../engine/admin-keys.ts';
-import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, dateTime, idParam, listOut, nullableDateTime, pageIn, pageQuery, problemResponses } from '../schemas.ts';
 
 const keyProps = {
   id: { type: 'string', example: 'ak_3f9a1c0d2b7e' },
@@ -25,12 +25,14 @@ export const adminKeyRoutes: RoutePlugin = async (app, { ctx }) => {
       tags: ['admin keys'],
       summary: 'The admin keys (never the keys themselves)',
       security: adminSecurity,
-      response: { 200: { type: 'object', additionalProperties: false, properties: { data: { type: 'array', items: keyOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(keyOut), ...problemResponses },
     },
-  }, async () => ({ data: await listKeys(ctx.db) }));
+  }, async (req) => pageIn(await listKeys(ctx.db), req.query));
 
   app.post('/v1/admin-keys', {
     preValidation: requireAdmin,
+    config: { idempotent: { refused: 'the answer shows the key once and only its hash is kept' } },
     schema: {
       tags: ['admin keys'],
       summary: 'Create a named admin key (shown once in the answer)',
@@ -45,6 +47,7 @@ export const adminKeyRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAdmin,
     schema: {
       tags: ['admin keys'],
+      operationId: 'revokeAdminKey',
       summary: 'Revoke an admin key (it stops working at once)',
       description: 'Revoking twice changes nothing. The last active key cannot be revoked (409 last_admin_key): create its successor first.',
       security: adminSecurity,

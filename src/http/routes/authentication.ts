@@ -32,7 +32,7 @@ export const authenticationRoutes: RoutePlugin = async (app, { ctx }) => {
             attempt_id: { type: 'string' },
             status: { type: 'string', enum: ['requires_action', 'succeeded'] },
           },
-          example: { url: 'https://hooks.stripe.com/3d_secure_2/hosted?…', expires_at: '2026-03-01T10:30:00Z', invoice_id: 'inv_…', attempt_id: 'att_…', status: 'requires_action' },
+          example: { url: 'https://hooks.stripe.com/3d_secure_2/hosted?payment_intent=pi_3PqRsT2eZvKYlo2C', expires_at: '2026-03-01T10:30:00Z', invoice_id: 'inv_Zx8kP2mQ7rT4vW1y', attempt_id: 'att_Lp4sW9qM2xB7nC0d', status: 'requires_action' },
         },
         ...problemResponses,
         402: { $ref: 'Problem#' },
@@ -52,8 +52,10 @@ export const authenticationRoutes: RoutePlugin = async (app, { ctx }) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 512 * 1024 }, (_req, body, done) => done(null, body));
     scope.post('/v1/gateway-events', {
+      config: { idempotent: { refused: "each gateway event is processed once by the gateway's own event id" } },
       schema: {
         tags: ['gateway events'],
+        operationId: 'receiveGatewayEvent',
         summary: 'The gateway\'s own events (Stripe webhooks)',
         security: [{ gatewaySignature: [] }],
         description:

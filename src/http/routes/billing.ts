@@ -4,7 +4,7 @@ import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RETRY_CLASSES, SUBSCRIPTION_STATUSES } from '../../core/types.ts';
-import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, listOut, notFoundResponse, pageIn, pageLimit, pageOf, pageQuery, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 import { RATE_LIMITS } from '../../engine/limits.ts';
 import { changePaymentMethod } from '../../engine/payment-method.ts';
 import { CANCEL_AT } from '../../core/machine.ts';
@@ -12,14 +12,15 @@ import { CANCEL_AT } from '../../core/machine.ts';
 const planBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'prices'],
+  required: ['id', 'name'],
   properties: {
     id: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$' },
     name: { type: 'string', minLength: 1, maxLength: 200 },
-    free: { type: 'boolean' },
+    free: { type: 'boolean', description: 'the free plan (one per installation): where a downgrade or a cancel leads; create it before any paid subscription (else 409 no_free_plan)' },
     prices: {
       type: 'array',
       maxItems: 50,
+      description: 'one per (currency, interval); a paid plan needs at least one (400 no_price), the free plan none (leave it out)',
       items: { type: 'object', additionalProperties: false, required: ['currency', 'interval', 'amount'], properties: { currency, interval, amount } },
     },
   },
@@ -56,6 +57,21 @@ const accountOut = {
   },
 } as const;
 
+const paymentMethodOut = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    type: { type: 'string' },
+    brand: { type: ['string', 'null'] },
+    last4: { type: ['string', 'null'] },
+    exp_month: { type: ['integer', 'null'] },
+    exp_year: { type: ['integer', 'null'] },
+  },
+} as const;
+
+/** What GET …/payment-method answers besides `type`: taken back and ignored by the PUT. */
+const paymentMethodReadOnly = readOnlyMembers(paymentMethodOut.properties, ['type']);
+
 const paymentMethodBody = {
   type: 'object',
   additionalProperties: false,
@@ -74,33 +90,27 @@ const paymentMethodBody = {
       },
     },
     token: { type: 'string', minLength: 1, maxLength: 255, description: 'a payment method id from the gateway client-side form (real gateway)' },
+    ...paymentMethodReadOnly,
   },
   example: { type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2030, cvc: '123' } },
 } as const;
 
-const paymentMethodOut = {
-  type: 'object',
-  additionalProperties: true,
-  properties: {
-    type: { type: 'string' },
-    brand: { type: ['string', 'null'] },
-    last4: { type: ['string', 'null'] },
-    exp_month: { type: ['integer', 'null'] },
-    exp_year: { type: ['integer', 'null'] },
-  },
-} as const;
 
 const subscriptionOut = {
   type: 'object',
   additionalProperties: true,
   properties: {
+    id: { type: 'string' },
     status: { type: 'string', enum: SUBSCRIPTION_STATUSES },
     plan_id: { type: 'string' },
-    interval: { type: 'string' },
+    interval,
     current_period_start: dateTime,
     current_period_end: dateTime,
     grace_ends_at: nullableDateTime,
     next_retry_at: nullableDateTime,
+    next_retry_why: { type: ['string', 'null'], description: 'why the next retry is then (the decline it answers)' },
+    next_action: { type: ['string', 'null'], description: 'what the engine does next for this subscription' },
+    next_action_at: nullableDateTime,
     auto_renew: { type: 'boolean' },
     cancel_at_period_end: { type: 'boolean', description: 'a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)' },
     cancel_at: { ...nullableDateTime, description: 'when a pending cancel takes effect (the end of the paid period)' },
@@ -111,6 +121,9 @@ const subscriptionOut = {
     },
   },
 } as const;
+
+/** What GET …/subscription answers besides the members a PATCH changes: taken back and ignored. */
+const subscriptionReadOnly = readOnlyMembers(subscriptionOut.properties, ['plan_id', 'interval', 'auto_renew']);
 
 const attemptOut = {
   type: 'object',
@@ -145,7 +158,7 @@ const invoiceOut = {
   type: 'object',
   additionalProperties: true,
   properties: {
-    id: { type: 'string', example: 'inv_Zx8…' },
+    id: { type: 'string', example: 'inv_Zx8kP2mQ7rT4vW1y' },
     status: { type: 'string', enum: INVOICE_STATUSES },
     kind: { type: 'string', enum: INVOICE_KINDS },
     plan_id: { type: 'string' },
@@ -192,8 +205,17 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
 
   app.post('/v1/plans', {
     preValidation: requireAdmin,
-    schema: { tags: ['plans'], summary: 'Create a plan', security: adminSecurity, body: planBody, response: { 201: planOut, ...problemResponses, 409: { $ref: 'Problem#' } } },
-  }, async (req, reply) => reply.code(201).send(await commands.createPlan(req.body)));
+    schema: {
+      tags: ['plans'],
+      summary: 'Create a plan',
+      description:
+        'First steps: the free plan (`{"id":"free","name":"Free","free":true}`, no prices), then the paid plans with their prices. A paid subscription needs the free plan to exist ' +
+        '(409 no_free_plan): it is where a downgrade or a cancel leads. An id already taken: 409 plan_exists; a second free plan: 409 free_plan_exists.',
+      security: adminSecurity,
+      body: planBody,
+      response: { 201: planOut, ...problemResponses, 409: { $ref: 'Problem#' } },
+    },
+  }, async (req, reply) => reply.code(201).send(await commands.createPlan({ ...req.body, prices: req.body.prices ?? [] })));
 
   for (const [action, archived] of [['archive', true], ['unarchive', false]] as const) {
     app.post<{ Params: { id: string } }>(`/v1/plans/:id/${action}`, {
@@ -218,12 +240,12 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
       summary: 'List plans',
       description: 'With a portal token: the plans the customer may buy (not archived), with only the prices in the account’s currency (and the free plan). The operator sees every plan with `archived`.',
       security: anyoneSecurity,
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: planOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(planOut), ...problemResponses },
     },
   }, async (req) => {
     const p = req.principal;
-    if (p?.kind !== 'customer') return { data: await commands.listPlans() };
-    return { data: await commands.plansFor(p.account_id) };
+    return pageIn(p?.kind !== 'customer' ? await commands.listPlans() : await commands.plansFor(p.account_id), req.query);
   });
 
   app.post('/v1/accounts', {
@@ -235,19 +257,20 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAdmin,
     schema: {
       tags: ['accounts'],
-      summary: 'List accounts with their subscription status',
+      summary: 'List accounts with their subscription status, newest first',
       security: adminSecurity,
       querystring: {
         type: 'object',
         additionalProperties: false,
-        properties: { status: { type: 'string', enum: SUBSCRIPTION_STATUSES }, limit: { type: 'string', pattern: '^[0-9]{1,4}$' } },
+        properties: { status: { type: 'string', enum: SUBSCRIPTION_STATUSES }, ...pageQuery },
         example: { status: 'past_due', limit: '100' },
       },
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: { ...accountOut, properties: { ...accountOut.properties, subscription_status: { type: ['string', 'null'] }, plan_id: { type: ['string', 'null'] }, grace_ends_at: nullableDateTime } } } } }, ...problemResponses },
+      response: { 200: listOut({ ...accountOut, properties: { ...accountOut.properties, subscription_status: { type: ['string', 'null'] }, plan_id: { type: ['string', 'null'] }, grace_ends_at: nullableDateTime } }), ...problemResponses },
     },
   }, async (req) => {
     const q = req.query;
-    return { data: await commands.listAccounts({ status: q.status, limit: Math.min(Number(q.limit ?? 100), 1000) }) };
+    const limit = pageLimit(q.limit);
+    return pageOf(await commands.listAccounts({ status: q.status, limit: limit + 1, starting_after: q.starting_after }), limit);
   });
 
   app.get('/v1/accounts/:id', {
@@ -264,7 +287,8 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
         `While an invoice of the account is past due, this makes a payment attempt at once; \`attempt\` carries its outcome (and it is e-mailed). A refused card answers 402 card_rejected. A token the gateway refuses (no such payment method, one attached elsewhere) answers 400 payment_method_refused with the gateway’s reason and code. ${pmLimits} ` +
         'Raw `card` fields are for the sandbox gateway only (test cards in scripts and demos): with a real gateway (RENEWD_GATEWAY=stripe) they are refused with 400 ' +
         '`raw_card_data_not_accepted` and nothing changes — card data through renewd would put the operator in PCI DSS SAQ D, and Stripe refuses raw numbers. ' +
-        'Capture the card on the gateway\'s page instead: POST /v1/accounts/{id}/card-setup-sessions, or send `token` (a pm_… from Stripe.js / Elements).',
+        'Capture the card on the gateway\'s page instead: POST /v1/accounts/{id}/card-setup-sessions, or send `token` (a pm_… from Stripe.js / Elements). ' +
+        'The answer of GET …/payment-method sent back as it is (its read-only members, no `card` or `token`) changes nothing and answers the card on file.',
       security: anyoneSecurity,
       params: idParam,
       body: paymentMethodBody,
@@ -275,7 +299,13 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     const { id } = req.params;
     await seeAccount(req, id);
     const body = req.body;
-    if (!body.card && !body.token) throw new CommandError('invalid', 'validation_error', 'send either card (sandbox) or token');
+    if (!body.card && !body.token) {
+      // The answer of GET sent back (read-only members, no new card): nothing changes.
+      const { roundTrip } = splitReadOnly(body, paymentMethodReadOnly);
+      const pm = roundTrip ? await commands.getPaymentMethod(id) : null;
+      if (!pm) throw new CommandError('invalid', 'validation_error', 'send either card (sandbox) or token');
+      return { ...pmView(pm), attempt: null };
+    }
     const r = await changePaymentMethod(ctx, id, body, req.principal?.kind === 'customer' ? 'customer' : 'operator');
     return { ...pmView(r.payment_method), attempt: r.attempt ? { outcome: r.attempt.outcome, reason: r.attempt.reason } : null };
   });
@@ -307,9 +337,9 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
         additionalProperties: false,
         required: ['account_id', 'plan_id', 'interval'],
         properties: { account_id: idParam.properties.id, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval, auto_renew: { type: 'boolean' } },
-        example: { account_id: 'acct_…', plan_id: 'pro', interval: 'month' },
+        example: { account_id: 'acct_Qm1x0fK2p9sLw8Tz', plan_id: 'pro', interval: 'month' },
       },
-      response: { 201: subscriptionOut, ...problemResponses, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
+      response: { 201: subscriptionOut, ...problemResponses, ...notFoundResponse, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
     },
     config: { idempotent: true },
   }, async (req, reply) => {
@@ -341,14 +371,16 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
         'while past due, at once: the past-due invoice is voided and replaced by one for the new plan over the same period, charged now (`attempt` says how it went; grace_ends_at never moves). ' +
         'Refused with nothing changed: unknown plan (404 unknown_plan), the free plan (400 free_plan), no price in the account currency (400 no_price), the same plan and interval (409 same_plan), ' +
         'a canceled or downgraded subscription (409 not_subscribed: buy a plan instead), a pending cancel (409 cancel_pending), a payment in progress (409 change_in_progress), ' +
-        'another interval while past due (409 interval_change_in_grace), no card (409 no_payment_method).',
+        'another interval while past due (409 interval_change_in_grace), no card (409 no_payment_method). ' +
+        'The answer of GET …/subscription may be sent back, edited or not: its read-only members are ignored, and then members equal to the current values change nothing ' +
+        '(an unchanged answer answers the subscription as it is; to cancel a scheduled change, send only `plan_id` and `interval`).',
       security: anyoneSecurity,
       params: idParam,
       body: {
         type: 'object',
         additionalProperties: false,
         minProperties: 1,
-        properties: { auto_renew: { type: 'boolean' }, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval },
+        properties: { auto_renew: { type: 'boolean' }, plan_id: { type: 'string', minLength: 1, maxLength: 64 }, interval, ...subscriptionReadOnly },
         example: { plan_id: 'business' },
       },
       response: { 200: subscriptionOut, ...problemResponses, 402: { $ref: 'Problem#' }, 409: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
@@ -358,7 +390,18 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     const { id } = req.params;
     await seeAccount(req, id);
     const by = req.principal?.kind === 'customer' ? 'customer' : 'operator';
-    const b = req.body;
+    const { roundTrip, writable: b } = splitReadOnly(req.body, subscriptionReadOnly);
+    if (roundTrip) {
+      // An answer sent back: what equals the subscription now is not a change.
+      const now = await commands.subscriptionView(id);
+      if (!now) throw notFound('subscription');
+      if (b.auto_renew === now.auto_renew) delete b.auto_renew;
+      if ((b.plan_id ?? now.plan_id) === now.plan_id && (b.interval ?? now.interval) === now.interval) {
+        delete b.plan_id;
+        delete b.interval;
+      }
+      if (b.auto_renew === undefined && b.plan_id === undefined && b.interval === undefined) return now;
+    }
     const change = b.plan_id !== undefined || b.interval !== undefined;
     if (change && b.auto_renew !== undefined)
       throw new CommandError('invalid', 'validation_error', 'change the plan and the auto-renew switch in separate requests', { errors: [{ field: 'auto_renew', message: 'not with plan_id or interval' }] });
@@ -429,15 +472,16 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAnyone,
     schema: {
       tags: ['purchase history'],
-      summary: 'Purchase history: invoices, attempts and whether Retry is available',
+      summary: 'Purchase history: invoices (newest first), attempts and whether Retry is available',
       security: anyoneSecurity,
       params: idParam,
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: invoiceOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(invoiceOut), ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
     await seeAccount(req, id);
-    return { data: await commands.invoices(id) };
+    return pageIn(await commands.invoices(id), req.query);
   });
 
   app.post('/v1/invoices/:id/retry', {

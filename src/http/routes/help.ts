@@ -4,7 +4,7 @@ import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { HelpDesk, HELP_ANSWER_MAX, HELP_MESSAGE_MAX, HELP_REQUEST_STATUSES } from '../../engine/help.ts';
 import { RATE_LIMITS } from '../../engine/limits.ts';
-import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, listOut, pageLimit, pageOf, pageQuery, problemResponses } from '../schemas.ts';
 
 const nullableString = { type: ['string', 'null'] } as const;
 
@@ -59,9 +59,7 @@ const helpOut = {
   },
 } as const;
 
-const listOut = { type: 'object', additionalProperties: false, properties: { data: { type: 'array', items: helpOut } } } as const;
-const limitQuery = { type: 'string', pattern: '^[0-9]{1,3}$', description: 'at most this many (default 100, max 500)' } as const;
-const limitOf = (v: string | undefined) => Math.max(1, Math.min(Number(v ?? 100), 500));
+const helpListOut = listOut(helpOut);
 
 export const helpRoutes: RoutePlugin = async (app, { ctx }) => {
   const desk = new HelpDesk(ctx.commands, `${ctx.publicUrl.replace(/\/+$/, '')}/portal`);
@@ -113,15 +111,16 @@ export const helpRoutes: RoutePlugin = async (app, { ctx }) => {
           status: { type: 'string', enum: HELP_REQUEST_STATUSES },
           account_id: idParam.properties.id,
           invoice_id: idParam.properties.id,
-          limit: limitQuery,
+          ...pageQuery,
         },
         example: { status: 'open' },
       },
-      response: { 200: listOut, ...problemResponses },
+      response: { 200: helpListOut, ...problemResponses },
     },
   }, async (req) => {
     const q = req.query;
-    return { data: await desk.list({ status: q.status, account_id: q.account_id, invoice_id: q.invoice_id, limit: limitOf(q.limit) }) };
+    const limit = pageLimit(q.limit);
+    return pageOf(await desk.list({ status: q.status, account_id: q.account_id, invoice_id: q.invoice_id, limit: limit + 1, starting_after: q.starting_after }), limit);
   });
 
   app.get('/v1/accounts/:id/help-requests', {
@@ -134,16 +133,17 @@ export const helpRoutes: RoutePlugin = async (app, { ctx }) => {
       querystring: {
         type: 'object',
         additionalProperties: false,
-        properties: { status: { type: 'string', enum: HELP_REQUEST_STATUSES }, limit: limitQuery },
+        properties: { status: { type: 'string', enum: HELP_REQUEST_STATUSES }, ...pageQuery },
       },
-      response: { 200: listOut, ...problemResponses },
+      response: { 200: helpListOut, ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
     if (!canSee(req, id)) throw notFound(`account ${id}`);
     await ctx.commands.requireAccount(id);
     const q = req.query;
-    return { data: await desk.list({ account_id: id, status: q.status, limit: limitOf(q.limit) }) };
+    const limit = pageLimit(q.limit);
+    return pageOf(await desk.list({ account_id: id, status: q.status, limit: limit + 1, starting_after: q.starting_after }), limit);
   });
 
   app.get('/v1/help-requests/:id', {

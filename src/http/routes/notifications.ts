@@ -7,13 +7,13 @@ import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { getNotification, listNotifications, NOTIFICATION_STATUSES, requeueEmail, requeueKeptEmails } from '../../notify/outbox.ts';
 import { TEMPLATE_NAMES } from '../../notify/templates.ts';
-import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, listOut, notFoundResponse, pageLimit, pageOf, pageQuery, problemResponses } from '../schemas.ts';
 
 const notificationOut = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    id: { type: 'string', example: 'ntf_Q2x…' },
+    id: { type: 'string', example: 'ntf_Q2xL9cB4nH7tR0aE' },
     account_id: { type: ['string', 'null'] },
     template: { type: 'string', description: `one of ${TEMPLATE_NAMES.join(', ')}`, example: 'renewal_failed' },
     to: { type: 'string', example: 'billing@acme.example.fr' },
@@ -48,31 +48,30 @@ export const notificationRoutes: RoutePlugin = async (app, { ctx }) => {
       summary: 'E-mails in the outbox, newest first',
       description:
         'Operators see all e-mails (filter with `account_id`); a portal token sees its own account’s only. ' +
-        'Paginate with `before` = the id of the last e-mail of the previous page.',
+        'Paginated as every list: `limit` (default 100), `starting_after` = the id of the last e-mail of the previous page, `has_more`; `before` is the former name of starting_after.',
       security: anyoneSecurity,
       querystring: {
         type: 'object',
         additionalProperties: false,
         properties: {
           account_id: idParam.properties.id,
-          limit: { type: 'string', pattern: '^[0-9]{1,3}$', description: '1–500, default 50' },
-          before: idParam.properties.id,
+          ...pageQuery,
+          before: { ...idParam.properties.id, description: 'the former name of starting_after' },
           status: { type: 'string', enum: NOTIFICATION_STATUSES },
         },
-        example: { account_id: 'acct_…', limit: '20' },
+        example: { account_id: 'acct_Qm1x0fK2p9sLw8Tz', limit: '20' },
       },
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: notificationOut } } }, ...problemResponses },
+      response: { 200: listOut(notificationOut), ...problemResponses, ...notFoundResponse },
     },
   }, async (req) => {
     const q = req.query;
-    const limit = q.limit === undefined ? 50 : Number(q.limit);
-    if (limit < 1 || limit > 500) throw new CommandError('invalid', 'validation_error', 'limit must be between 1 and 500');
+    const limit = pageLimit(q.limit);
     let accountId = q.account_id;
     if (req.principal?.kind === 'customer') {
       accountId ??= req.principal.account_id;
       if (!canSee(req, accountId)) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
     }
-    return { data: await listNotifications(db, { account_id: accountId, limit, before: q.before, status: q.status }) };
+    return pageOf(await listNotifications(db, { account_id: accountId, limit: limit + 1, before: q.starting_after ?? q.before, status: q.status }), limit);
   });
 
   app.get('/v1/notifications/:id', {

@@ -6,7 +6,7 @@ import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { PortalSessions, PORTAL_TTL_DEFAULT_MINUTES, PORTAL_TTL_MAX_MINUTES, PORTAL_TTL_MIN_MINUTES } from '../../engine/portal.ts';
 import { RATE_LIMITS, enforce } from '../../engine/limits.ts';
-import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, anyoneSecurity, dateTime, idParam, nullableDateTime, listOut, notFoundResponse, pageIn, pageQuery, problemResponses } from '../schemas.ts';
 
 const sessionProps = {
   id: { type: 'string', example: 'pses_3kT9bq2mXwZ1c4Rr' },
@@ -30,8 +30,8 @@ const newSessionOut = {
   required: ['id', 'token', 'url', 'expires_at'],
   properties: {
     ...sessionProps,
-    token: { type: 'string', description: 'shown once; send as Authorization: Bearer <token>', example: 'ps_8c2bH0v…' },
-    url: { type: 'string', description: 'the customer pages, signed in with this token', example: 'https://billing.example.com/portal?token=ps_8c2bH0v…' },
+    token: { type: 'string', description: 'shown once; send as Authorization: Bearer <token>', example: 'ps_8c2bH0vKq3LmN7pR2sT9wX4yZ' },
+    url: { type: 'string', description: 'the customer pages, signed in with this token', example: 'https://billing.example.com/portal?token=ps_8c2bH0vKq3LmN7pR2sT9wX4yZ' },
   },
 } as const;
 
@@ -40,6 +40,7 @@ export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
 
   app.post('/v1/accounts/:id/portal-sessions', {
     preValidation: requireAdmin,
+    config: { idempotent: { refused: 'the answer shows the token once and only its hash is kept' } },
     schema: {
       tags: ['portal sessions'],
       summary: 'Create a portal session (a customer token for this account)',
@@ -70,21 +71,23 @@ export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
       summary: 'The portal sessions of an account (never their tokens)',
       security: adminSecurity,
       params: idParam,
-      response: { 200: { type: 'object', additionalProperties: false, properties: { data: { type: 'array', items: portalSessionOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(portalSessionOut), ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
     await ctx.commands.requireAccount(id);
-    return { data: await sessions.list(id) };
+    return pageIn(await sessions.list(id), req.query);
   });
 
   app.get('/v1/portal-sessions/current', {
     preValidation: requireAnyone,
     schema: {
       tags: ['portal sessions'],
+      operationId: 'getCurrentPortalSession',
       summary: 'The portal session of the calling token (which account it reaches, until when)',
       security: [{ portalToken: [] }],
-      response: { 200: portalSessionOut, ...problemResponses },
+      response: { 200: portalSessionOut, ...problemResponses, ...notFoundResponse },
     },
   }, async (req) => {
     const p = req.principal;
@@ -96,6 +99,7 @@ export const portalRoutes: RoutePlugin = async (app, { ctx }) => {
     preValidation: requireAnyone,
     schema: {
       tags: ['portal sessions'],
+      operationId: 'revokePortalSession',
       summary: 'Revoke a portal session (its token stops working at once)',
       description: 'The operator revokes any session; a customer token revokes sessions of its own account (e.g. its own: log out). Revoking twice changes nothing.',
       security: anyoneSecurity,

@@ -15,7 +15,7 @@ import {
   DELIVERY_STATUSES,
   ENDPOINT_STATUSES,
 } from '../../notify/webhook-endpoints.ts';
-import { adminSecurity, dateTime, idParam, nullableDateTime, problemResponses } from '../schemas.ts';
+import { adminSecurity, dateTime, idParam, nullableDateTime, listOut, pageIn, pageLimit, pageOf, pageQuery, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 
 
 const eventType = { type: 'string', maxLength: 100, pattern: EVENT_TYPE_PATTERN } as const;
@@ -33,7 +33,7 @@ const endpointOut = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    id: { type: 'string', example: 'we_4kq…' },
+    id: { type: 'string', example: 'we_4kqN8sD2fG6jP1zX' },
     url: { type: 'string' },
     description: { type: ['string', 'null'] },
     event_types: { type: 'array', items: { type: 'string' } },
@@ -47,11 +47,14 @@ const endpointOut = {
   },
 } as const;
 
+/** What GET …/webhook-endpoints/{id} answers besides the members a PATCH changes: taken back and ignored. */
+const endpointReadOnly = readOnlyMembers(endpointOut.properties, ['url', 'event_types', 'description', 'status']);
+
 const createdEndpointOut = {
   ...endpointOut,
   properties: {
     ...endpointOut.properties,
-    secret: { type: 'string', example: 'whsec_…', description: 'signs every delivery (Renewd-Signature); shown only now' },
+    secret: { type: 'string', example: 'whsec_3yTq9LmN2vB7cX4kR8pW1sZ6', description: 'signs every delivery (Renewd-Signature); shown only now' },
   },
 } as const;
 
@@ -125,9 +128,10 @@ export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
       tags: ['webhooks'],
       summary: 'List webhook endpoints',
       security: adminSecurity,
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: endpointOut } } }, ...problemResponses },
+      querystring: { type: 'object', additionalProperties: false, properties: pageQuery },
+      response: { 200: listOut(endpointOut), ...problemResponses },
     },
-  }, async () => ({ data: await listEndpoints(db) }));
+  }, async (req) => pageIn(await listEndpoints(db), req.query));
 
   app.get('/v1/webhook-endpoints/:id', {
     preValidation: requireAdmin,
@@ -144,21 +148,23 @@ export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
     schema: {
       tags: ['webhooks'],
       summary: 'Change a webhook endpoint, or enable / disable it',
-      description: 'Enabling clears the failure record; deliveries still pending resume, those overdue at once.',
+      description:
+        'Enabling clears the failure record; deliveries still pending resume, those overdue at once. The answer of GET /v1/webhook-endpoints/{id} may be sent back as it is: ' +
+        'its read-only members (id, counters, dates) are accepted and ignored.',
       security: adminSecurity,
       params: idParam,
       body: {
         type: 'object',
         additionalProperties: false,
         minProperties: 1,
-        properties: { url, event_types: eventTypes, description, status: { type: 'string', enum: ENDPOINT_STATUSES } },
+        properties: { url, event_types: eventTypes, description, status: { type: 'string', enum: ENDPOINT_STATUSES }, ...endpointReadOnly },
         example: { status: 'enabled' },
       },
       response: { 200: endpointOut, ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
-    const b = req.body;
+    const b = splitReadOnly(req.body, endpointReadOnly).writable;
     const ep = await updateEndpoint(db, id, { ...b, now: clock.now(), targets: ctx.webhookTargets });
     if (!ep) throw notFound(id);
     return ep;
@@ -178,27 +184,26 @@ export const webhookRoutes: RoutePlugin = async (app, { ctx }) => {
     schema: {
       tags: ['webhooks'],
       summary: 'Deliveries to an endpoint, newest first, each with its attempts',
-      description: `${deliveryDoc} Paginate with \`before\` = the id of the last delivery of the previous page.`,
+      description: `${deliveryDoc} Paginated as every list (limit, starting_after, has_more); \`before\` is the former name of starting_after.`,
       security: adminSecurity,
       params: idParam,
       querystring: {
         type: 'object',
         additionalProperties: false,
         properties: {
-          limit: { type: 'string', pattern: '^[0-9]{1,3}$', description: '1–500, default 50' },
-          before: idParam.properties.id,
+          ...pageQuery,
+          before: { ...idParam.properties.id, description: 'the former name of starting_after' },
           status: { type: 'string', enum: DELIVERY_STATUSES },
           payload: { type: 'string', enum: ['true', 'false'], description: 'include the JSON sent' },
         },
       },
-      response: { 200: { type: 'object', properties: { data: { type: 'array', items: deliveryOut } } }, ...problemResponses },
+      response: { 200: listOut(deliveryOut), ...problemResponses },
     },
   }, async (req) => {
     const { id } = req.params;
     const q = req.query;
-    const limit = q.limit === undefined ? 50 : Number(q.limit);
-    if (limit < 1 || limit > 500) throw new CommandError('invalid', 'validation_error', 'limit must be between 1 and 500');
+    const limit = pageLimit(q.limit);
     if (!(await getEndpoint(db, id))) throw notFound(id);
-    return { data: await listDeliveries(db, id, { limit, before: q.before, status: q.status, includePayload: q.payload === 'true' }) };
+    return pageOf(await listDeliveries(db, id, { limit: limit + 1, before: q.starting_after ?? q.before, status: q.status, includePayload: q.payload === 'true' }), limit);
   });
 };

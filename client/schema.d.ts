@@ -5,265 +5,332 @@
 export interface paths {
   '/v1/accounts': {
     get: {
-      parameters: { query?: GetV1AccountsQuery; header?: never; path?: never; cookie?: never };
+      parameters: { query?: ListAccountsQuery; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Accounts200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Accounts400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Accounts401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Accounts403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Accounts404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListAccounts200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccounts400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccounts401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccounts403Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccounts429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccounts500Problem } };
       };
     };
     post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1AccountsBody } };
+      parameters: { query?: never; header?: CreateAccountHeader; path?: never; cookie?: never };
+      requestBody: { content: { 'application/json': CreateAccountBody } };
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Accounts201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Accounts400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Accounts401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Accounts403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Accounts404 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreateAccount201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount403Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccount500Problem } };
       };
     };
   };
   '/v1/accounts/{id}': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1AccountsIdPath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetAccountPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsId200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsId400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsId401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsId403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsId404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetAccount200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccount400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccount401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccount404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccount414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccount429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccount500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/access': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1AccountsIdAccessPath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetAccountAccessPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdAccess200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdAccess400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdAccess401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdAccess403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdAccess404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetAccountAccess200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountAccess400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountAccess401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountAccess404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountAccess414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountAccess429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountAccess500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/card-setup-sessions': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1AccountsIdCardSetupSessionsPath; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1AccountsIdCardSetupSessionsBody } };
+      parameters: { query?: never; header?: CreateAccountCardSetupSessionHeader; path: CreateAccountCardSetupSessionPath; cookie?: never };
+      requestBody: { content: { 'application/json': CreateAccountCardSetupSessionBody } };
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdCardSetupSessions201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdCardSetupSessions400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdCardSetupSessions401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdCardSetupSessions403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdCardSetupSessions404 } };
-        429: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdCardSetupSessions429 } };
-        503: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdCardSetupSessions503 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreateAccountCardSetupSession201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession500Problem } };
+        503: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountCardSetupSession503Problem } };
       };
     };
   };
   '/v1/accounts/{id}/help-requests': {
     get: {
-      parameters: { query?: GetV1AccountsIdHelpRequestsQuery; header?: never; path: GetV1AccountsIdHelpRequestsPath; cookie?: never };
+      parameters: { query?: ListAccountHelpRequestsQuery; header?: never; path: ListAccountHelpRequestsPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdHelpRequests200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdHelpRequests400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdHelpRequests401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdHelpRequests403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdHelpRequests404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListAccountHelpRequests200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountHelpRequests400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountHelpRequests401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountHelpRequests404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountHelpRequests414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountHelpRequests429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountHelpRequests500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/invoices': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1AccountsIdInvoicesPath; cookie?: never };
+      parameters: { query?: ListAccountInvoicesQuery; header?: never; path: ListAccountInvoicesPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdInvoices200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdInvoices400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdInvoices401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdInvoices403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdInvoices404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListAccountInvoices200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountInvoices400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountInvoices401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountInvoices404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountInvoices414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountInvoices429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountInvoices500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/links/revoke': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1AccountsIdLinksRevokePath; cookie?: never };
+      parameters: { query?: never; header?: RevokeAccountLinksHeader; path: RevokeAccountLinksPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdLinksRevoke200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdLinksRevoke400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdLinksRevoke401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdLinksRevoke403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdLinksRevoke404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': RevokeAccountLinks200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAccountLinks500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/payment-method': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1AccountsIdPaymentMethodPath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetAccountPaymentMethodPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPaymentMethod200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPaymentMethod400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPaymentMethod401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPaymentMethod403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPaymentMethod404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetAccountPaymentMethod200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountPaymentMethod400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountPaymentMethod401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountPaymentMethod404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountPaymentMethod414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountPaymentMethod429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountPaymentMethod500Problem } };
       };
     };
     put: {
-      parameters: { query?: never; header?: PutV1AccountsIdPaymentMethodHeader; path: PutV1AccountsIdPaymentMethodPath; cookie?: never };
-      requestBody: { content: { 'application/json': PutV1AccountsIdPaymentMethodBody } };
+      parameters: { query?: never; header?: SetAccountPaymentMethodHeader; path: SetAccountPaymentMethodPath; cookie?: never };
+      requestBody: { content: { 'application/json': SetAccountPaymentMethodBody } };
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod401 } };
-        402: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod402 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod409 } };
-        422: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod422 } };
-        429: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1AccountsIdPaymentMethod429 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': SetAccountPaymentMethod200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod401Problem } };
+        402: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod402Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountPaymentMethod500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/portal-sessions': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1AccountsIdPortalSessionsPath; cookie?: never };
+      parameters: { query?: ListAccountPortalSessionsQuery; header?: never; path: ListAccountPortalSessionsPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPortalSessions200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPortalSessions400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPortalSessions401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPortalSessions403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdPortalSessions404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListAccountPortalSessions200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountPortalSessions400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountPortalSessions401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountPortalSessions403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountPortalSessions404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountPortalSessions414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountPortalSessions429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountPortalSessions500Problem } };
       };
     };
     post: {
-      parameters: { query?: never; header?: never; path: PostV1AccountsIdPortalSessionsPath; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1AccountsIdPortalSessionsBody } };
+      parameters: { query?: never; header?: CreateAccountPortalSessionHeader; path: CreateAccountPortalSessionPath; cookie?: never };
+      requestBody: { content: { 'application/json': CreateAccountPortalSessionBody } };
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdPortalSessions201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdPortalSessions400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdPortalSessions401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdPortalSessions403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdPortalSessions404 } };
-        429: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdPortalSessions429 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreateAccountPortalSession201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession404Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession415Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAccountPortalSession500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/subscription': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1AccountsIdSubscriptionPath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetAccountSubscriptionPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdSubscription200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdSubscription400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdSubscription401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdSubscription403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdSubscription404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetAccountSubscription200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountSubscription400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountSubscription401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountSubscription404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountSubscription414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountSubscription429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountSubscription500Problem } };
       };
     };
     patch: {
-      parameters: { query?: never; header?: PatchV1AccountsIdSubscriptionHeader; path: PatchV1AccountsIdSubscriptionPath; cookie?: never };
-      requestBody: { content: { 'application/json': PatchV1AccountsIdSubscriptionBody } };
+      parameters: { query?: never; header?: UpdateAccountSubscriptionHeader; path: UpdateAccountSubscriptionPath; cookie?: never };
+      requestBody: { content: { 'application/json': UpdateAccountSubscriptionBody } };
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription401 } };
-        402: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription402 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription409 } };
-        422: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription422 } };
-        503: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1AccountsIdSubscription503 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': UpdateAccountSubscription200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription401Problem } };
+        402: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription402Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription500Problem } };
+        503: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateAccountSubscription503Problem } };
       };
     };
   };
   '/v1/accounts/{id}/subscription/cancel': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1AccountsIdSubscriptionCancelPath; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1AccountsIdSubscriptionCancelBody } };
+      parameters: { query?: never; header?: CancelAccountSubscriptionHeader; path: CancelAccountSubscriptionPath; cookie?: never };
+      requestBody: { content: { 'application/json': CancelAccountSubscriptionBody } };
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionCancel200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionCancel400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionCancel401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionCancel403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionCancel404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionCancel409 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': CancelAccountSubscription200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CancelAccountSubscription500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/subscription/resume': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1AccountsIdSubscriptionResumePath; cookie?: never };
+      parameters: { query?: never; header?: ResumeAccountSubscriptionHeader; path: ResumeAccountSubscriptionPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionResume200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionResume400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionResume401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionResume403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionResume404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AccountsIdSubscriptionResume409 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ResumeAccountSubscription200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ResumeAccountSubscription500Problem } };
       };
     };
   };
   '/v1/accounts/{id}/timeline': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1AccountsIdTimelinePath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetAccountTimelinePath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdTimeline200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdTimeline400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdTimeline401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdTimeline403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AccountsIdTimeline404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetAccountTimeline200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountTimeline400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountTimeline401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountTimeline403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountTimeline404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountTimeline414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountTimeline429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountTimeline500Problem } };
       };
     };
   };
   '/v1/admin-keys': {
     get: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
+      parameters: { query?: ListAdminKeysQuery; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AdminKeys200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AdminKeys400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AdminKeys401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AdminKeys403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1AdminKeys404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListAdminKeys200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAdminKeys400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAdminKeys401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAdminKeys403Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAdminKeys429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAdminKeys500Problem } };
       };
     };
     post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1AdminKeysBody } };
+      parameters: { query?: never; header?: CreateAdminKeyHeader; path?: never; cookie?: never };
+      requestBody: { content: { 'application/json': CreateAdminKeyBody } };
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AdminKeys201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AdminKeys400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AdminKeys401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AdminKeys403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1AdminKeys404 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreateAdminKey201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAdminKey400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAdminKey401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAdminKey403Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAdminKey413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAdminKey415Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAdminKey429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateAdminKey500Problem } };
       };
     };
   };
   '/v1/admin-keys/{id}': {
     delete: {
-      parameters: { query?: never; header?: never; path: DeleteV1AdminKeysIdPath; cookie?: never };
+      parameters: { query?: never; header?: RevokeAdminKeyHeader; path: RevokeAdminKeyPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1AdminKeysId200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1AdminKeysId400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1AdminKeysId401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1AdminKeysId403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1AdminKeysId404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1AdminKeysId409 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': RevokeAdminKey200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokeAdminKey500Problem } };
       };
     };
   };
@@ -272,271 +339,361 @@ export interface paths {
       parameters: { query?: never; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1DunningPolicy200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1DunningPolicy400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1DunningPolicy401 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetDunningPolicy200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicy400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicy401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicy403Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicy429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicy500Problem } };
       };
     };
     put: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
-      requestBody: { content: { 'application/json': PutV1DunningPolicyBody } };
+      parameters: { query?: never; header?: SetDunningPolicyHeader; path?: never; cookie?: never };
+      requestBody: { content: { 'application/json': SetDunningPolicyBody } };
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1DunningPolicy200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1DunningPolicy400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1DunningPolicy401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1DunningPolicy403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1DunningPolicy404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': SetDunningPolicy200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy403Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicy500Problem } };
       };
     };
   };
   '/v1/dunning-policy/overrides/{scope}': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1DunningPolicyOverridesScopePath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetDunningPolicyOverridePath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1DunningPolicyOverridesScope200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1DunningPolicyOverridesScope400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1DunningPolicyOverridesScope401 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetDunningPolicyOverride200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicyOverride400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicyOverride401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicyOverride403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicyOverride404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicyOverride414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicyOverride429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetDunningPolicyOverride500Problem } };
       };
     };
     put: {
-      parameters: { query?: never; header?: never; path: PutV1DunningPolicyOverridesScopePath; cookie?: never };
-      requestBody: { content: { 'application/json': PutV1DunningPolicyOverridesScopeBody } };
+      parameters: { query?: never; header?: SetDunningPolicyOverrideHeader; path: SetDunningPolicyOverridePath; cookie?: never };
+      requestBody: { content: { 'application/json': SetDunningPolicyOverrideBody } };
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1DunningPolicyOverridesScope200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1DunningPolicyOverridesScope400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PutV1DunningPolicyOverridesScope401 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': SetDunningPolicyOverride200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetDunningPolicyOverride500Problem } };
       };
     };
     delete: {
-      parameters: { query?: never; header?: never; path: DeleteV1DunningPolicyOverridesScopePath; cookie?: never };
+      parameters: { query?: never; header?: DeleteDunningPolicyOverrideHeader; path: DeleteDunningPolicyOverridePath; cookie?: never };
       requestBody?: never;
       responses: {
         204: { headers: { [name: string]: unknown }; content?: never };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1DunningPolicyOverridesScope400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1DunningPolicyOverridesScope401 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1DunningPolicyOverridesScope404 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteDunningPolicyOverride500Problem } };
       };
     };
   };
   '/v1/gateway-events': {
     post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
+      parameters: { query?: never; header?: ReceiveGatewayEventHeader; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1GatewayEvents200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1GatewayEvents400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1GatewayEvents401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1GatewayEvents403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1GatewayEvents404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1GatewayEvents409 } };
-        503: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1GatewayEvents503 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ReceiveGatewayEvent200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ReceiveGatewayEvent400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ReceiveGatewayEvent401Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ReceiveGatewayEvent409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ReceiveGatewayEvent413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ReceiveGatewayEvent415Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ReceiveGatewayEvent429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ReceiveGatewayEvent500Problem } };
+        503: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ReceiveGatewayEvent503Problem } };
       };
     };
   };
   '/v1/help-requests': {
     get: {
-      parameters: { query?: GetV1HelpRequestsQuery; header?: never; path?: never; cookie?: never };
+      parameters: { query?: ListHelpRequestsQuery; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequests200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequests400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequests401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequests403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequests404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListHelpRequests200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListHelpRequests400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListHelpRequests401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListHelpRequests403Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListHelpRequests429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListHelpRequests500Problem } };
       };
     };
   };
   '/v1/help-requests/{id}': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1HelpRequestsIdPath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetHelpRequestPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequestsId200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequestsId400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequestsId401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequestsId403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1HelpRequestsId404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetHelpRequest200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetHelpRequest400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetHelpRequest401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetHelpRequest404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetHelpRequest414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetHelpRequest429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetHelpRequest500Problem } };
       };
     };
   };
   '/v1/help-requests/{id}/answer': {
     post: {
-      parameters: { query?: never; header?: PostV1HelpRequestsIdAnswerHeader; path: PostV1HelpRequestsIdAnswerPath; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1HelpRequestsIdAnswerBody } };
+      parameters: { query?: never; header?: AnswerHelpRequestHeader; path: AnswerHelpRequestPath; cookie?: never };
+      requestBody: { content: { 'application/json': AnswerHelpRequestBody } };
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdAnswer200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdAnswer400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdAnswer401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdAnswer403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdAnswer404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdAnswer409 } };
-        422: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdAnswer422 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': AnswerHelpRequest200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AnswerHelpRequest500Problem } };
       };
     };
   };
   '/v1/help-requests/{id}/close': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1HelpRequestsIdClosePath; cookie?: never };
+      parameters: { query?: never; header?: CloseHelpRequestHeader; path: CloseHelpRequestPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdClose200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdClose400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdClose401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdClose403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1HelpRequestsIdClose404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': CloseHelpRequest200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CloseHelpRequest500Problem } };
       };
     };
   };
   '/v1/invoices/{id}/authentication-sessions': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1InvoicesIdAuthenticationSessionsPath; cookie?: never };
+      parameters: { query?: never; header?: CreateInvoiceAuthenticationSessionHeader; path: CreateInvoiceAuthenticationSessionPath; cookie?: never };
       requestBody?: never;
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdAuthenticationSessions201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdAuthenticationSessions400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdAuthenticationSessions401 } };
-        402: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdAuthenticationSessions402 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdAuthenticationSessions403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdAuthenticationSessions404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdAuthenticationSessions409 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreateInvoiceAuthenticationSession201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession401Problem } };
+        402: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession402Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceAuthenticationSession500Problem } };
       };
     };
   };
   '/v1/invoices/{id}/help-requests': {
     post: {
-      parameters: { query?: never; header?: PostV1InvoicesIdHelpRequestsHeader; path: PostV1InvoicesIdHelpRequestsPath; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1InvoicesIdHelpRequestsBody } };
+      parameters: { query?: never; header?: CreateInvoiceHelpRequestHeader; path: CreateInvoiceHelpRequestPath; cookie?: never };
+      requestBody: { content: { 'application/json': CreateInvoiceHelpRequestBody } };
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdHelpRequests201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdHelpRequests400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdHelpRequests401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdHelpRequests403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdHelpRequests404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdHelpRequests409 } };
-        422: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdHelpRequests422 } };
-        429: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdHelpRequests429 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreateInvoiceHelpRequest201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest500Problem } };
       };
     };
   };
   '/v1/invoices/{id}/retry': {
     post: {
-      parameters: { query?: never; header?: PostV1InvoicesIdRetryHeader; path: PostV1InvoicesIdRetryPath; cookie?: never };
+      parameters: { query?: never; header?: RetryInvoiceHeader; path: RetryInvoicePath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdRetry200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdRetry400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdRetry401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdRetry403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdRetry404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdRetry409 } };
-        422: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1InvoicesIdRetry422 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': RetryInvoice200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RetryInvoice500Problem } };
       };
     };
   };
   '/v1/notifications': {
     get: {
-      parameters: { query?: GetV1NotificationsQuery; header?: never; path?: never; cookie?: never };
+      parameters: { query?: ListNotificationsQuery; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Notifications200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Notifications400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Notifications401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Notifications403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Notifications404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListNotifications200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListNotifications400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListNotifications401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListNotifications404Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListNotifications429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListNotifications500Problem } };
       };
     };
   };
   '/v1/notifications/requeue-kept': {
     post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
+      parameters: { query?: never; header?: RequeueKeptNotificationsHeader; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsRequeueKept200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsRequeueKept400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsRequeueKept401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsRequeueKept403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsRequeueKept404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': RequeueKeptNotifications200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications403Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueKeptNotifications500Problem } };
       };
     };
   };
   '/v1/notifications/{id}': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1NotificationsIdPath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetNotificationPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1NotificationsId200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1NotificationsId400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1NotificationsId401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1NotificationsId403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1NotificationsId404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetNotification200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetNotification400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetNotification401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetNotification403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetNotification404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetNotification414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetNotification429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetNotification500Problem } };
       };
     };
   };
   '/v1/notifications/{id}/requeue': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1NotificationsIdRequeuePath; cookie?: never };
+      parameters: { query?: never; header?: RequeueNotificationHeader; path: RequeueNotificationPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsIdRequeue200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsIdRequeue400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsIdRequeue401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsIdRequeue403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsIdRequeue404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1NotificationsIdRequeue409 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': RequeueNotification200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RequeueNotification500Problem } };
       };
     };
   };
   '/v1/plans': {
     get: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
+      parameters: { query?: ListPlansQuery; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Plans200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Plans400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Plans401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Plans403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1Plans404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListPlans200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListPlans400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListPlans401Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListPlans429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListPlans500Problem } };
       };
     };
     post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1PlansBody } };
+      parameters: { query?: never; header?: CreatePlanHeader; path?: never; cookie?: never };
+      requestBody: { content: { 'application/json': CreatePlanBody } };
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Plans201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Plans400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Plans401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Plans403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Plans404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Plans409 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreatePlan201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan403Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreatePlan500Problem } };
       };
     };
   };
   '/v1/plans/{id}/archive': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1PlansIdArchivePath; cookie?: never };
+      parameters: { query?: never; header?: ArchivePlanHeader; path: ArchivePlanPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdArchive200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdArchive400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdArchive401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdArchive403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdArchive404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdArchive409 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ArchivePlan200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ArchivePlan500Problem } };
       };
     };
   };
   '/v1/plans/{id}/unarchive': {
     post: {
-      parameters: { query?: never; header?: never; path: PostV1PlansIdUnarchivePath; cookie?: never };
+      parameters: { query?: never; header?: UnarchivePlanHeader; path: UnarchivePlanPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdUnarchive200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdUnarchive400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdUnarchive401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdUnarchive403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdUnarchive404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1PlansIdUnarchive409 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': UnarchivePlan200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UnarchivePlan500Problem } };
       };
     };
   };
@@ -545,41 +702,51 @@ export interface paths {
       parameters: { query?: never; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1PortalSessionsCurrent200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1PortalSessionsCurrent400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1PortalSessionsCurrent401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1PortalSessionsCurrent403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1PortalSessionsCurrent404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetCurrentPortalSession200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCurrentPortalSession400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCurrentPortalSession401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCurrentPortalSession404Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCurrentPortalSession429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCurrentPortalSession500Problem } };
       };
     };
   };
   '/v1/portal-sessions/{id}': {
     delete: {
-      parameters: { query?: never; header?: never; path: DeleteV1PortalSessionsIdPath; cookie?: never };
+      parameters: { query?: never; header?: RevokePortalSessionHeader; path: RevokePortalSessionPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1PortalSessionsId200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1PortalSessionsId400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1PortalSessionsId401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1PortalSessionsId403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1PortalSessionsId404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': RevokePortalSession200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': RevokePortalSession500Problem } };
       };
     };
   };
   '/v1/subscriptions': {
     post: {
-      parameters: { query?: never; header?: PostV1SubscriptionsHeader; path?: never; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1SubscriptionsBody } };
+      parameters: { query?: never; header?: CreateSubscriptionHeader; path?: never; cookie?: never };
+      requestBody: { content: { 'application/json': CreateSubscriptionBody } };
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions401 } };
-        402: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions402 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions409 } };
-        422: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions422 } };
-        503: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1Subscriptions503 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreateSubscription201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription401Problem } };
+        402: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription402Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription500Problem } };
+        503: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateSubscription503Problem } };
       };
     };
   };
@@ -588,95 +755,128 @@ export interface paths {
       parameters: { query?: never; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1TestClock200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1TestClock400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1TestClock401 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetTestClock200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetTestClock400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetTestClock401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetTestClock403Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetTestClock429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetTestClock500Problem } };
       };
     };
   };
   '/v1/test-clock/advance': {
     post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1TestClockAdvanceBody } };
+      parameters: { query?: never; header?: AdvanceTestClockHeader; path?: never; cookie?: never };
+      requestBody: { content: { 'application/json': AdvanceTestClockBody } };
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1TestClockAdvance200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1TestClockAdvance400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1TestClockAdvance401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1TestClockAdvance403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1TestClockAdvance404 } };
-        409: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1TestClockAdvance409 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': AdvanceTestClock200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock403Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': AdvanceTestClock500Problem } };
       };
     };
   };
   '/v1/webhook-endpoints': {
     get: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
+      parameters: { query?: ListWebhookEndpointsQuery; header?: never; path?: never; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpoints200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpoints400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpoints401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpoints403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpoints404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListWebhookEndpoints200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpoints400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpoints401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpoints403Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpoints429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpoints500Problem } };
       };
     };
     post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
-      requestBody: { content: { 'application/json': PostV1WebhookEndpointsBody } };
+      parameters: { query?: never; header?: CreateWebhookEndpointHeader; path?: never; cookie?: never };
+      requestBody: { content: { 'application/json': CreateWebhookEndpointBody } };
       responses: {
-        201: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1WebhookEndpoints201 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1WebhookEndpoints400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1WebhookEndpoints401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1WebhookEndpoints403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PostV1WebhookEndpoints404 } };
+        201: { headers: { [name: string]: unknown }; content: { 'application/json': CreateWebhookEndpoint201 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint403Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint413Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateWebhookEndpoint500Problem } };
       };
     };
   };
   '/v1/webhook-endpoints/{id}': {
     get: {
-      parameters: { query?: never; header?: never; path: GetV1WebhookEndpointsIdPath; cookie?: never };
+      parameters: { query?: never; header?: never; path: GetWebhookEndpointPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsId200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsId400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsId401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsId403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsId404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetWebhookEndpoint200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetWebhookEndpoint400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetWebhookEndpoint401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetWebhookEndpoint403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetWebhookEndpoint404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetWebhookEndpoint414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetWebhookEndpoint429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetWebhookEndpoint500Problem } };
       };
     };
     delete: {
-      parameters: { query?: never; header?: never; path: DeleteV1WebhookEndpointsIdPath; cookie?: never };
+      parameters: { query?: never; header?: DeleteWebhookEndpointHeader; path: DeleteWebhookEndpointPath; cookie?: never };
       requestBody?: never;
       responses: {
         204: { headers: { [name: string]: unknown }; content?: never };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1WebhookEndpointsId400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1WebhookEndpointsId401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1WebhookEndpointsId403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': DeleteV1WebhookEndpointsId404 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteWebhookEndpoint500Problem } };
       };
     };
     patch: {
-      parameters: { query?: never; header?: never; path: PatchV1WebhookEndpointsIdPath; cookie?: never };
-      requestBody: { content: { 'application/json': PatchV1WebhookEndpointsIdBody } };
+      parameters: { query?: never; header?: UpdateWebhookEndpointHeader; path: UpdateWebhookEndpointPath; cookie?: never };
+      requestBody: { content: { 'application/json': UpdateWebhookEndpointBody } };
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1WebhookEndpointsId200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1WebhookEndpointsId400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1WebhookEndpointsId401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1WebhookEndpointsId403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': PatchV1WebhookEndpointsId404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': UpdateWebhookEndpoint200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': UpdateWebhookEndpoint500Problem } };
       };
     };
   };
   '/v1/webhook-endpoints/{id}/deliveries': {
     get: {
-      parameters: { query?: GetV1WebhookEndpointsIdDeliveriesQuery; header?: never; path: GetV1WebhookEndpointsIdDeliveriesPath; cookie?: never };
+      parameters: { query?: ListWebhookEndpointDeliveriesQuery; header?: never; path: ListWebhookEndpointDeliveriesPath; cookie?: never };
       requestBody?: never;
       responses: {
-        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsIdDeliveries200 } };
-        400: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsIdDeliveries400 } };
-        401: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsIdDeliveries401 } };
-        403: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsIdDeliveries403 } };
-        404: { headers: { [name: string]: unknown }; content: { 'application/json': GetV1WebhookEndpointsIdDeliveries404 } };
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListWebhookEndpointDeliveries200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpointDeliveries400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpointDeliveries401Problem } };
+        403: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpointDeliveries403Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpointDeliveries404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpointDeliveries414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpointDeliveries429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListWebhookEndpointDeliveries500Problem } };
       };
     };
   };
@@ -694,13 +894,14 @@ errors?: {
 [k: string]: unknown | undefined
 }
 
-export interface GetV1AccountsQuery {
+export interface ListAccountsQuery {
 status?: ("incomplete" | "active" | "past_due" | "downgraded" | "canceled")
 limit?: string
+starting_after?: string
 }
 
-export interface GetV1Accounts200 {
-data?: {
+export interface ListAccounts200 {
+data: {
 id?: string
 name?: string
 email?: string
@@ -714,17 +915,27 @@ plan_id?: (string | null)
 grace_ends_at?: (string | null)
 [k: string]: unknown | undefined
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1Accounts400 = Problem
+export type ListAccounts400Problem = Problem
 
-export type GetV1Accounts401 = Problem
+export type ListAccounts401Problem = Problem
 
-export type GetV1Accounts403 = Problem
+export type ListAccounts403Problem = Problem
 
-export type GetV1Accounts404 = Problem
+export type ListAccounts429Problem = Problem
 
-export interface PostV1AccountsBody {
+export type ListAccounts500Problem = Problem
+
+export interface CreateAccountHeader {
+"idempotency-key"?: string
+}
+
+export interface CreateAccountBody {
 name: string
 email: string
 locale: string
@@ -736,7 +947,7 @@ currency: string
 time_zone?: string
 }
 
-export interface PostV1Accounts201 {
+export interface CreateAccount201 {
 id?: string
 name?: string
 email?: string
@@ -748,19 +959,29 @@ created_at?: string
 [k: string]: unknown | undefined
 }
 
-export type PostV1Accounts400 = Problem
+export type CreateAccount400Problem = Problem
 
-export type PostV1Accounts401 = Problem
+export type CreateAccount401Problem = Problem
 
-export type PostV1Accounts403 = Problem
+export type CreateAccount403Problem = Problem
 
-export type PostV1Accounts404 = Problem
+export type CreateAccount409Problem = Problem
 
-export interface GetV1AccountsIdPath {
+export type CreateAccount413Problem = Problem
+
+export type CreateAccount415Problem = Problem
+
+export type CreateAccount422Problem = Problem
+
+export type CreateAccount429Problem = Problem
+
+export type CreateAccount500Problem = Problem
+
+export interface GetAccountPath {
 id: string
 }
 
-export interface GetV1AccountsId200 {
+export interface GetAccount200 {
 id?: string
 name?: string
 email?: string
@@ -772,45 +993,57 @@ created_at?: string
 [k: string]: unknown | undefined
 }
 
-export type GetV1AccountsId400 = Problem
+export type GetAccount400Problem = Problem
 
-export type GetV1AccountsId401 = Problem
+export type GetAccount401Problem = Problem
 
-export type GetV1AccountsId403 = Problem
+export type GetAccount404Problem = Problem
 
-export type GetV1AccountsId404 = Problem
+export type GetAccount414Problem = Problem
 
-export interface GetV1AccountsIdAccessPath {
+export type GetAccount429Problem = Problem
+
+export type GetAccount500Problem = Problem
+
+export interface GetAccountAccessPath {
 id: string
 }
 
-export interface GetV1AccountsIdAccess200 {
+export interface GetAccountAccess200 {
 plan_id?: (string | null)
 paid?: boolean
 reason?: ("active" | "grace" | "free")
 until?: (string | null)
 }
 
-export type GetV1AccountsIdAccess400 = Problem
+export type GetAccountAccess400Problem = Problem
 
-export type GetV1AccountsIdAccess401 = Problem
+export type GetAccountAccess401Problem = Problem
 
-export type GetV1AccountsIdAccess403 = Problem
+export type GetAccountAccess404Problem = Problem
 
-export type GetV1AccountsIdAccess404 = Problem
+export type GetAccountAccess414Problem = Problem
 
-export interface PostV1AccountsIdCardSetupSessionsPath {
+export type GetAccountAccess429Problem = Problem
+
+export type GetAccountAccess500Problem = Problem
+
+export interface CreateAccountCardSetupSessionHeader {
+"idempotency-key"?: string
+}
+
+export interface CreateAccountCardSetupSessionPath {
 id: string
 }
 
-export type PostV1AccountsIdCardSetupSessionsBody = ({
+export type CreateAccountCardSetupSessionBody = ({
 /**
  * where the browser goes once the card is saved (absolute http(s) URL); also the cancel link
  */
 return_url?: string
 } | null)
 
-export interface PostV1AccountsIdCardSetupSessions201 {
+export interface CreateAccountCardSetupSession201 {
 /**
  * the gateway's session id (Stripe: cs_…)
  */
@@ -825,29 +1058,40 @@ url: string
 expires_at: string
 }
 
-export type PostV1AccountsIdCardSetupSessions400 = Problem
+export type CreateAccountCardSetupSession400Problem = Problem
 
-export type PostV1AccountsIdCardSetupSessions401 = Problem
+export type CreateAccountCardSetupSession401Problem = Problem
 
-export type PostV1AccountsIdCardSetupSessions403 = Problem
+export type CreateAccountCardSetupSession404Problem = Problem
 
-export type PostV1AccountsIdCardSetupSessions404 = Problem
+export type CreateAccountCardSetupSession409Problem = Problem
 
-export type PostV1AccountsIdCardSetupSessions429 = Problem
+export type CreateAccountCardSetupSession413Problem = Problem
 
-export type PostV1AccountsIdCardSetupSessions503 = Problem
+export type CreateAccountCardSetupSession414Problem = Problem
 
-export interface GetV1AccountsIdHelpRequestsQuery {
+export type CreateAccountCardSetupSession415Problem = Problem
+
+export type CreateAccountCardSetupSession422Problem = Problem
+
+export type CreateAccountCardSetupSession429Problem = Problem
+
+export type CreateAccountCardSetupSession500Problem = Problem
+
+export type CreateAccountCardSetupSession503Problem = Problem
+
+export interface ListAccountHelpRequestsQuery {
 status?: ("open" | "answered" | "closed")
 limit?: string
+starting_after?: string
 }
 
-export interface GetV1AccountsIdHelpRequestsPath {
+export interface ListAccountHelpRequestsPath {
 id: string
 }
 
-export interface GetV1AccountsIdHelpRequests200 {
-data?: {
+export interface ListAccountHelpRequests200 {
+data: {
 id: string
 account_id: string
 invoice_id: string
@@ -895,22 +1139,35 @@ created_at: string
 answered_at?: (string | null)
 closed_at?: (string | null)
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1AccountsIdHelpRequests400 = Problem
+export type ListAccountHelpRequests400Problem = Problem
 
-export type GetV1AccountsIdHelpRequests401 = Problem
+export type ListAccountHelpRequests401Problem = Problem
 
-export type GetV1AccountsIdHelpRequests403 = Problem
+export type ListAccountHelpRequests404Problem = Problem
 
-export type GetV1AccountsIdHelpRequests404 = Problem
+export type ListAccountHelpRequests414Problem = Problem
 
-export interface GetV1AccountsIdInvoicesPath {
+export type ListAccountHelpRequests429Problem = Problem
+
+export type ListAccountHelpRequests500Problem = Problem
+
+export interface ListAccountInvoicesQuery {
+limit?: string
+starting_after?: string
+}
+
+export interface ListAccountInvoicesPath {
 id: string
 }
 
-export interface GetV1AccountsIdInvoices200 {
-data?: {
+export interface ListAccountInvoices200 {
+data: {
 id?: string
 status?: ("open" | "paid" | "past_due" | "uncollectible" | "void")
 kind?: ("renewal" | "purchase" | "proration")
@@ -946,21 +1203,33 @@ reason: (string | null)
 }
 [k: string]: unknown | undefined
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1AccountsIdInvoices400 = Problem
+export type ListAccountInvoices400Problem = Problem
 
-export type GetV1AccountsIdInvoices401 = Problem
+export type ListAccountInvoices401Problem = Problem
 
-export type GetV1AccountsIdInvoices403 = Problem
+export type ListAccountInvoices404Problem = Problem
 
-export type GetV1AccountsIdInvoices404 = Problem
+export type ListAccountInvoices414Problem = Problem
 
-export interface PostV1AccountsIdLinksRevokePath {
+export type ListAccountInvoices429Problem = Problem
+
+export type ListAccountInvoices500Problem = Problem
+
+export interface RevokeAccountLinksHeader {
+"idempotency-key"?: string
+}
+
+export interface RevokeAccountLinksPath {
 id: string
 }
 
-export interface PostV1AccountsIdLinksRevoke200 {
+export interface RevokeAccountLinks200 {
 account_id: string
 /**
  * e-mail links that stopped working now (already revoked ones are not counted)
@@ -972,19 +1241,33 @@ links_revoked: number
 portal_sessions_revoked: number
 }
 
-export type PostV1AccountsIdLinksRevoke400 = Problem
+export type RevokeAccountLinks400Problem = Problem
 
-export type PostV1AccountsIdLinksRevoke401 = Problem
+export type RevokeAccountLinks401Problem = Problem
 
-export type PostV1AccountsIdLinksRevoke403 = Problem
+export type RevokeAccountLinks403Problem = Problem
 
-export type PostV1AccountsIdLinksRevoke404 = Problem
+export type RevokeAccountLinks404Problem = Problem
 
-export interface GetV1AccountsIdPaymentMethodPath {
+export type RevokeAccountLinks409Problem = Problem
+
+export type RevokeAccountLinks413Problem = Problem
+
+export type RevokeAccountLinks414Problem = Problem
+
+export type RevokeAccountLinks415Problem = Problem
+
+export type RevokeAccountLinks422Problem = Problem
+
+export type RevokeAccountLinks429Problem = Problem
+
+export type RevokeAccountLinks500Problem = Problem
+
+export interface GetAccountPaymentMethodPath {
 id: string
 }
 
-export interface GetV1AccountsIdPaymentMethod200 {
+export interface GetAccountPaymentMethod200 {
 type?: string
 brand?: (string | null)
 last4?: (string | null)
@@ -993,23 +1276,27 @@ exp_year?: (number | null)
 [k: string]: unknown | undefined
 }
 
-export type GetV1AccountsIdPaymentMethod400 = Problem
+export type GetAccountPaymentMethod400Problem = Problem
 
-export type GetV1AccountsIdPaymentMethod401 = Problem
+export type GetAccountPaymentMethod401Problem = Problem
 
-export type GetV1AccountsIdPaymentMethod403 = Problem
+export type GetAccountPaymentMethod404Problem = Problem
 
-export type GetV1AccountsIdPaymentMethod404 = Problem
+export type GetAccountPaymentMethod414Problem = Problem
 
-export interface PutV1AccountsIdPaymentMethodHeader {
+export type GetAccountPaymentMethod429Problem = Problem
+
+export type GetAccountPaymentMethod500Problem = Problem
+
+export interface SetAccountPaymentMethodHeader {
 "idempotency-key"?: string
 }
 
-export interface PutV1AccountsIdPaymentMethodPath {
+export interface SetAccountPaymentMethodPath {
 id: string
 }
 
-export interface PutV1AccountsIdPaymentMethodBody {
+export interface SetAccountPaymentMethodBody {
 type: "card"
 card?: {
 number: string
@@ -1021,9 +1308,13 @@ cvc?: string
  * a payment method id from the gateway client-side form (real gateway)
  */
 token?: string
+brand?: (string | null)
+last4?: (string | null)
+exp_month?: (number | null)
+exp_year?: (number | null)
 }
 
-export interface PutV1AccountsIdPaymentMethod200 {
+export interface SetAccountPaymentMethod200 {
 type?: string
 brand?: (string | null)
 last4?: (string | null)
@@ -1037,28 +1328,39 @@ reason?: (string | null)
 [k: string]: unknown | undefined
 }
 
-export type PutV1AccountsIdPaymentMethod400 = Problem
+export type SetAccountPaymentMethod400Problem = Problem
 
-export type PutV1AccountsIdPaymentMethod401 = Problem
+export type SetAccountPaymentMethod401Problem = Problem
 
-export type PutV1AccountsIdPaymentMethod402 = Problem
+export type SetAccountPaymentMethod402Problem = Problem
 
-export type PutV1AccountsIdPaymentMethod403 = Problem
+export type SetAccountPaymentMethod404Problem = Problem
 
-export type PutV1AccountsIdPaymentMethod404 = Problem
+export type SetAccountPaymentMethod409Problem = Problem
 
-export type PutV1AccountsIdPaymentMethod409 = Problem
+export type SetAccountPaymentMethod413Problem = Problem
 
-export type PutV1AccountsIdPaymentMethod422 = Problem
+export type SetAccountPaymentMethod414Problem = Problem
 
-export type PutV1AccountsIdPaymentMethod429 = Problem
+export type SetAccountPaymentMethod415Problem = Problem
 
-export interface GetV1AccountsIdPortalSessionsPath {
+export type SetAccountPaymentMethod422Problem = Problem
+
+export type SetAccountPaymentMethod429Problem = Problem
+
+export type SetAccountPaymentMethod500Problem = Problem
+
+export interface ListAccountPortalSessionsQuery {
+limit?: string
+starting_after?: string
+}
+
+export interface ListAccountPortalSessionsPath {
 id: string
 }
 
-export interface GetV1AccountsIdPortalSessions200 {
-data?: {
+export interface ListAccountPortalSessions200 {
+data: {
 id: string
 account_id: string
 created_at: string
@@ -1069,25 +1371,39 @@ revoked_at: (string | null)
  */
 active: boolean
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1AccountsIdPortalSessions400 = Problem
+export type ListAccountPortalSessions400Problem = Problem
 
-export type GetV1AccountsIdPortalSessions401 = Problem
+export type ListAccountPortalSessions401Problem = Problem
 
-export type GetV1AccountsIdPortalSessions403 = Problem
+export type ListAccountPortalSessions403Problem = Problem
 
-export type GetV1AccountsIdPortalSessions404 = Problem
+export type ListAccountPortalSessions404Problem = Problem
 
-export interface PostV1AccountsIdPortalSessionsPath {
+export type ListAccountPortalSessions414Problem = Problem
+
+export type ListAccountPortalSessions429Problem = Problem
+
+export type ListAccountPortalSessions500Problem = Problem
+
+export interface CreateAccountPortalSessionHeader {
+"idempotency-key"?: string
+}
+
+export interface CreateAccountPortalSessionPath {
 id: string
 }
 
-export type PostV1AccountsIdPortalSessionsBody = ({
+export type CreateAccountPortalSessionBody = ({
 ttl_minutes?: number
 } | null)
 
-export interface PostV1AccountsIdPortalSessions201 {
+export interface CreateAccountPortalSession201 {
 id: string
 account_id?: string
 created_at?: string
@@ -1107,28 +1423,46 @@ token: string
 url: string
 }
 
-export type PostV1AccountsIdPortalSessions400 = Problem
+export type CreateAccountPortalSession400Problem = Problem
 
-export type PostV1AccountsIdPortalSessions401 = Problem
+export type CreateAccountPortalSession401Problem = Problem
 
-export type PostV1AccountsIdPortalSessions403 = Problem
+export type CreateAccountPortalSession403Problem = Problem
 
-export type PostV1AccountsIdPortalSessions404 = Problem
+export type CreateAccountPortalSession404Problem = Problem
 
-export type PostV1AccountsIdPortalSessions429 = Problem
+export type CreateAccountPortalSession413Problem = Problem
 
-export interface GetV1AccountsIdSubscriptionPath {
+export type CreateAccountPortalSession414Problem = Problem
+
+export type CreateAccountPortalSession415Problem = Problem
+
+export type CreateAccountPortalSession429Problem = Problem
+
+export type CreateAccountPortalSession500Problem = Problem
+
+export interface GetAccountSubscriptionPath {
 id: string
 }
 
-export interface GetV1AccountsIdSubscription200 {
+export interface GetAccountSubscription200 {
+id?: string
 status?: ("incomplete" | "active" | "past_due" | "downgraded" | "canceled")
 plan_id?: string
-interval?: string
+interval?: ("month" | "year")
 current_period_start?: string
 current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
+/**
+ * why the next retry is then (the decline it answers)
+ */
+next_retry_why?: (string | null)
+/**
+ * what the engine does next for this subscription
+ */
+next_action?: (string | null)
+next_action_at?: (string | null)
 auto_renew?: boolean
 /**
  * a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)
@@ -1149,36 +1483,81 @@ at?: string
 [k: string]: unknown | undefined
 }
 
-export type GetV1AccountsIdSubscription400 = Problem
+export type GetAccountSubscription400Problem = Problem
 
-export type GetV1AccountsIdSubscription401 = Problem
+export type GetAccountSubscription401Problem = Problem
 
-export type GetV1AccountsIdSubscription403 = Problem
+export type GetAccountSubscription404Problem = Problem
 
-export type GetV1AccountsIdSubscription404 = Problem
+export type GetAccountSubscription414Problem = Problem
 
-export interface PatchV1AccountsIdSubscriptionHeader {
+export type GetAccountSubscription429Problem = Problem
+
+export type GetAccountSubscription500Problem = Problem
+
+export interface UpdateAccountSubscriptionHeader {
 "idempotency-key"?: string
 }
 
-export interface PatchV1AccountsIdSubscriptionPath {
+export interface UpdateAccountSubscriptionPath {
 id: string
 }
 
-export interface PatchV1AccountsIdSubscriptionBody {
+export interface UpdateAccountSubscriptionBody {
 auto_renew?: boolean
 plan_id?: string
 interval?: ("month" | "year")
-}
-
-export interface PatchV1AccountsIdSubscription200 {
+id?: string
 status?: ("incomplete" | "active" | "past_due" | "downgraded" | "canceled")
-plan_id?: string
-interval?: string
 current_period_start?: string
 current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
+/**
+ * why the next retry is then (the decline it answers)
+ */
+next_retry_why?: (string | null)
+/**
+ * what the engine does next for this subscription
+ */
+next_action?: (string | null)
+next_action_at?: (string | null)
+/**
+ * a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)
+ */
+cancel_at_period_end?: boolean
+/**
+ * when a pending cancel takes effect (the end of the paid period)
+ */
+cancel_at?: (string | null)
+/**
+ * a plan change waiting for the period end (a cheaper plan or another interval); PATCH the current plan and interval to cancel it
+ */
+scheduled_change?: ({
+plan_id?: string
+interval?: string
+at?: string
+} | null)
+}
+
+export interface UpdateAccountSubscription200 {
+id?: string
+status?: ("incomplete" | "active" | "past_due" | "downgraded" | "canceled")
+plan_id?: string
+interval?: ("month" | "year")
+current_period_start?: string
+current_period_end?: string
+grace_ends_at?: (string | null)
+next_retry_at?: (string | null)
+/**
+ * why the next retry is then (the decline it answers)
+ */
+next_retry_why?: (string | null)
+/**
+ * what the engine does next for this subscription
+ */
+next_action?: (string | null)
+next_action_at?: (string | null)
 auto_renew?: boolean
 /**
  * a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)
@@ -1199,38 +1578,60 @@ at?: string
 [k: string]: unknown | undefined
 }
 
-export type PatchV1AccountsIdSubscription400 = Problem
+export type UpdateAccountSubscription400Problem = Problem
 
-export type PatchV1AccountsIdSubscription401 = Problem
+export type UpdateAccountSubscription401Problem = Problem
 
-export type PatchV1AccountsIdSubscription402 = Problem
+export type UpdateAccountSubscription402Problem = Problem
 
-export type PatchV1AccountsIdSubscription403 = Problem
+export type UpdateAccountSubscription404Problem = Problem
 
-export type PatchV1AccountsIdSubscription404 = Problem
+export type UpdateAccountSubscription409Problem = Problem
 
-export type PatchV1AccountsIdSubscription409 = Problem
+export type UpdateAccountSubscription413Problem = Problem
 
-export type PatchV1AccountsIdSubscription422 = Problem
+export type UpdateAccountSubscription414Problem = Problem
 
-export type PatchV1AccountsIdSubscription503 = Problem
+export type UpdateAccountSubscription415Problem = Problem
 
-export interface PostV1AccountsIdSubscriptionCancelPath {
+export type UpdateAccountSubscription422Problem = Problem
+
+export type UpdateAccountSubscription429Problem = Problem
+
+export type UpdateAccountSubscription500Problem = Problem
+
+export type UpdateAccountSubscription503Problem = Problem
+
+export interface CancelAccountSubscriptionHeader {
+"idempotency-key"?: string
+}
+
+export interface CancelAccountSubscriptionPath {
 id: string
 }
 
-export type PostV1AccountsIdSubscriptionCancelBody = ({
+export type CancelAccountSubscriptionBody = ({
 at?: ("now" | "period_end")
 } | null)
 
-export interface PostV1AccountsIdSubscriptionCancel200 {
+export interface CancelAccountSubscription200 {
+id?: string
 status?: ("incomplete" | "active" | "past_due" | "downgraded" | "canceled")
 plan_id?: string
-interval?: string
+interval?: ("month" | "year")
 current_period_start?: string
 current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
+/**
+ * why the next retry is then (the decline it answers)
+ */
+next_retry_why?: (string | null)
+/**
+ * what the engine does next for this subscription
+ */
+next_action?: (string | null)
+next_action_at?: (string | null)
 auto_renew?: boolean
 /**
  * a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)
@@ -1251,28 +1652,52 @@ at?: string
 [k: string]: unknown | undefined
 }
 
-export type PostV1AccountsIdSubscriptionCancel400 = Problem
+export type CancelAccountSubscription400Problem = Problem
 
-export type PostV1AccountsIdSubscriptionCancel401 = Problem
+export type CancelAccountSubscription401Problem = Problem
 
-export type PostV1AccountsIdSubscriptionCancel403 = Problem
+export type CancelAccountSubscription404Problem = Problem
 
-export type PostV1AccountsIdSubscriptionCancel404 = Problem
+export type CancelAccountSubscription409Problem = Problem
 
-export type PostV1AccountsIdSubscriptionCancel409 = Problem
+export type CancelAccountSubscription413Problem = Problem
 
-export interface PostV1AccountsIdSubscriptionResumePath {
+export type CancelAccountSubscription414Problem = Problem
+
+export type CancelAccountSubscription415Problem = Problem
+
+export type CancelAccountSubscription422Problem = Problem
+
+export type CancelAccountSubscription429Problem = Problem
+
+export type CancelAccountSubscription500Problem = Problem
+
+export interface ResumeAccountSubscriptionHeader {
+"idempotency-key"?: string
+}
+
+export interface ResumeAccountSubscriptionPath {
 id: string
 }
 
-export interface PostV1AccountsIdSubscriptionResume200 {
+export interface ResumeAccountSubscription200 {
+id?: string
 status?: ("incomplete" | "active" | "past_due" | "downgraded" | "canceled")
 plan_id?: string
-interval?: string
+interval?: ("month" | "year")
 current_period_start?: string
 current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
+/**
+ * why the next retry is then (the decline it answers)
+ */
+next_retry_why?: (string | null)
+/**
+ * what the engine does next for this subscription
+ */
+next_action?: (string | null)
+next_action_at?: (string | null)
 auto_renew?: boolean
 /**
  * a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)
@@ -1293,21 +1718,31 @@ at?: string
 [k: string]: unknown | undefined
 }
 
-export type PostV1AccountsIdSubscriptionResume400 = Problem
+export type ResumeAccountSubscription400Problem = Problem
 
-export type PostV1AccountsIdSubscriptionResume401 = Problem
+export type ResumeAccountSubscription401Problem = Problem
 
-export type PostV1AccountsIdSubscriptionResume403 = Problem
+export type ResumeAccountSubscription404Problem = Problem
 
-export type PostV1AccountsIdSubscriptionResume404 = Problem
+export type ResumeAccountSubscription409Problem = Problem
 
-export type PostV1AccountsIdSubscriptionResume409 = Problem
+export type ResumeAccountSubscription413Problem = Problem
 
-export interface GetV1AccountsIdTimelinePath {
+export type ResumeAccountSubscription414Problem = Problem
+
+export type ResumeAccountSubscription415Problem = Problem
+
+export type ResumeAccountSubscription422Problem = Problem
+
+export type ResumeAccountSubscription429Problem = Problem
+
+export type ResumeAccountSubscription500Problem = Problem
+
+export interface GetAccountTimelinePath {
 id: string
 }
 
-export interface GetV1AccountsIdTimeline200 {
+export interface GetAccountTimeline200 {
 events?: {
 id?: number
 type?: string
@@ -1323,16 +1758,27 @@ next?: ({
 } | null)
 }
 
-export type GetV1AccountsIdTimeline400 = Problem
+export type GetAccountTimeline400Problem = Problem
 
-export type GetV1AccountsIdTimeline401 = Problem
+export type GetAccountTimeline401Problem = Problem
 
-export type GetV1AccountsIdTimeline403 = Problem
+export type GetAccountTimeline403Problem = Problem
 
-export type GetV1AccountsIdTimeline404 = Problem
+export type GetAccountTimeline404Problem = Problem
 
-export interface GetV1AdminKeys200 {
-data?: {
+export type GetAccountTimeline414Problem = Problem
+
+export type GetAccountTimeline429Problem = Problem
+
+export type GetAccountTimeline500Problem = Problem
+
+export interface ListAdminKeysQuery {
+limit?: string
+starting_after?: string
+}
+
+export interface ListAdminKeys200 {
+data: {
 id: string
 name: string
 /**
@@ -1351,21 +1797,31 @@ last_used_at?: (string | null)
 revoked_at?: (string | null)
 active: boolean
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1AdminKeys400 = Problem
+export type ListAdminKeys400Problem = Problem
 
-export type GetV1AdminKeys401 = Problem
+export type ListAdminKeys401Problem = Problem
 
-export type GetV1AdminKeys403 = Problem
+export type ListAdminKeys403Problem = Problem
 
-export type GetV1AdminKeys404 = Problem
+export type ListAdminKeys429Problem = Problem
 
-export interface PostV1AdminKeysBody {
+export type ListAdminKeys500Problem = Problem
+
+export interface CreateAdminKeyHeader {
+"idempotency-key"?: string
+}
+
+export interface CreateAdminKeyBody {
 name: string
 }
 
-export interface PostV1AdminKeys201 {
+export interface CreateAdminKey201 {
 id: string
 name: string
 /**
@@ -1389,19 +1845,29 @@ active?: boolean
 key: string
 }
 
-export type PostV1AdminKeys400 = Problem
+export type CreateAdminKey400Problem = Problem
 
-export type PostV1AdminKeys401 = Problem
+export type CreateAdminKey401Problem = Problem
 
-export type PostV1AdminKeys403 = Problem
+export type CreateAdminKey403Problem = Problem
 
-export type PostV1AdminKeys404 = Problem
+export type CreateAdminKey413Problem = Problem
 
-export interface DeleteV1AdminKeysIdPath {
+export type CreateAdminKey415Problem = Problem
+
+export type CreateAdminKey429Problem = Problem
+
+export type CreateAdminKey500Problem = Problem
+
+export interface RevokeAdminKeyHeader {
+"idempotency-key"?: string
+}
+
+export interface RevokeAdminKeyPath {
 id: string
 }
 
-export interface DeleteV1AdminKeysId200 {
+export interface RevokeAdminKey200 {
 id: string
 name: string
 /**
@@ -1421,28 +1887,358 @@ revoked_at?: (string | null)
 active: boolean
 }
 
-export type DeleteV1AdminKeysId400 = Problem
+export type RevokeAdminKey400Problem = Problem
 
-export type DeleteV1AdminKeysId401 = Problem
+export type RevokeAdminKey401Problem = Problem
 
-export type DeleteV1AdminKeysId403 = Problem
+export type RevokeAdminKey403Problem = Problem
 
-export type DeleteV1AdminKeysId404 = Problem
+export type RevokeAdminKey404Problem = Problem
 
-export type DeleteV1AdminKeysId409 = Problem
+export type RevokeAdminKey409Problem = Problem
 
+export type RevokeAdminKey413Problem = Problem
+
+export type RevokeAdminKey414Problem = Problem
+
+export type RevokeAdminKey415Problem = Problem
+
+export type RevokeAdminKey422Problem = Problem
+
+export type RevokeAdminKey429Problem = Problem
+
+export type RevokeAdminKey500Problem = Problem
+
+export interface GetDunningPolicy200 {
+grace_days: number
 /**
- * OK
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
  */
-export interface GetV1DunningPolicy200 {
-[k: string]: unknown | undefined
+retry_schedule: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days: number[]
+max_automatic_attempts: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action: "downgrade"
+/**
+ * the overrides by scope (plan:<id>, zone:<zone>)
+ */
+overrides: {
+[k: string]: {
+grace_days?: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule?: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours?: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days?: number[]
+max_automatic_attempts?: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules?: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps?: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry?: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action?: "downgrade"
+} | undefined
+}
 }
 
-export type GetV1DunningPolicy400 = Problem
+export type GetDunningPolicy400Problem = Problem
 
-export type GetV1DunningPolicy401 = Problem
+export type GetDunningPolicy401Problem = Problem
 
-export interface PutV1DunningPolicyBody {
+export type GetDunningPolicy403Problem = Problem
+
+export type GetDunningPolicy429Problem = Problem
+
+export type GetDunningPolicy500Problem = Problem
+
+export interface SetDunningPolicyHeader {
+"idempotency-key"?: string
+}
+
+export interface SetDunningPolicyBody {
+grace_days?: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule?: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours?: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days?: number[]
+max_automatic_attempts?: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules?: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps?: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry?: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action?: "downgrade"
+/**
+ * read-only (as GET answers it): accepted and ignored; change an override with PUT /v1/dunning-policy/overrides/{scope}
+ */
+overrides?: {
+[k: string]: {
+grace_days?: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule?: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours?: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days?: number[]
+max_automatic_attempts?: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules?: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps?: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry?: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action?: "downgrade"
+} | undefined
+}
+}
+
+export interface SetDunningPolicy200 {
+grace_days: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days: number[]
+max_automatic_attempts: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action: "downgrade"
+/**
+ * the overrides by scope (plan:<id>, zone:<zone>)
+ */
+overrides: {
+[k: string]: {
+grace_days?: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule?: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours?: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days?: number[]
+max_automatic_attempts?: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules?: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps?: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry?: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action?: "downgrade"
+} | undefined
+}
+}
+
+export type SetDunningPolicy400Problem = Problem
+
+export type SetDunningPolicy401Problem = Problem
+
+export type SetDunningPolicy403Problem = Problem
+
+export type SetDunningPolicy409Problem = Problem
+
+export type SetDunningPolicy413Problem = Problem
+
+export type SetDunningPolicy415Problem = Problem
+
+export type SetDunningPolicy422Problem = Problem
+
+export type SetDunningPolicy429Problem = Problem
+
+export type SetDunningPolicy500Problem = Problem
+
+export interface GetDunningPolicyOverridePath {
+scope: string
+}
+
+export interface GetDunningPolicyOverride200 {
+scope: string
+/**
+ * what this scope changes from the default policy
+ */
+override: {
 grace_days?: number
 /**
  * days after the failed renewal at which funds/limit declines are retried
@@ -1487,42 +2283,129 @@ max_per_day?: number
 }
 final_action?: "downgrade"
 }
-
 /**
- * OK
+ * the default policy with this override: what applies to the scope
  */
-export interface PutV1DunningPolicy200 {
-[k: string]: unknown | undefined
+effective: {
+grace_days: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days: number[]
+max_automatic_attempts: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action: "downgrade"
+}
 }
 
-export type PutV1DunningPolicy400 = Problem
+export type GetDunningPolicyOverride400Problem = Problem
 
-export type PutV1DunningPolicy401 = Problem
+export type GetDunningPolicyOverride401Problem = Problem
 
-export type PutV1DunningPolicy403 = Problem
+export type GetDunningPolicyOverride403Problem = Problem
 
-export type PutV1DunningPolicy404 = Problem
+export type GetDunningPolicyOverride404Problem = Problem
 
-export interface GetV1DunningPolicyOverridesScopePath {
+export type GetDunningPolicyOverride414Problem = Problem
+
+export type GetDunningPolicyOverride429Problem = Problem
+
+export type GetDunningPolicyOverride500Problem = Problem
+
+export interface SetDunningPolicyOverrideHeader {
+"idempotency-key"?: string
+}
+
+export interface SetDunningPolicyOverridePath {
 scope: string
 }
 
 /**
- * OK
+ * Either the override's members themselves, or the override as GET answers it: `{scope, override, effective}`, where `override` is saved and `scope` and `effective` are read-only (accepted and ignored).
  */
-export interface GetV1DunningPolicyOverridesScope200 {
-[k: string]: unknown | undefined
+export interface SetDunningPolicyOverrideBody {
+grace_days?: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule?: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours?: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days?: number[]
+max_automatic_attempts?: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules?: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
 }
-
-export type GetV1DunningPolicyOverridesScope400 = Problem
-
-export type GetV1DunningPolicyOverridesScope401 = Problem
-
-export interface PutV1DunningPolicyOverridesScopePath {
-scope: string
+caps?: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
 }
-
-export interface PutV1DunningPolicyOverridesScopeBody {
+manual_retry?: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action?: "downgrade"
+/**
+ * the override to save (the GET shape); not together with policy members at the top level
+ */
+override?: {
 grace_days?: number
 /**
  * days after the failed renewal at which funds/limit declines are retried
@@ -1567,56 +2450,207 @@ max_per_day?: number
 }
 final_action?: "downgrade"
 }
-
 /**
- * OK
+ * read-only: accepted and ignored (the path names the scope)
  */
-export interface PutV1DunningPolicyOverridesScope200 {
-[k: string]: unknown | undefined
+scope?: string
+/**
+ * read-only: accepted and ignored
+ */
+effective?: {
+
+}
 }
 
-export type PutV1DunningPolicyOverridesScope400 = Problem
+export interface SetDunningPolicyOverride200 {
+scope: string
+/**
+ * what this scope changes from the default policy
+ */
+override: {
+grace_days?: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule?: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours?: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days?: number[]
+max_automatic_attempts?: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules?: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps?: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry?: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action?: "downgrade"
+}
+/**
+ * the default policy with this override: what applies to the scope
+ */
+effective: {
+grace_days: number
+/**
+ * days after the failed renewal at which funds/limit declines are retried
+ * 
+ * @maxItems 50
+ */
+retry_schedule: number[]
+/**
+ * hours after a technical decline for quick retries
+ * 
+ * @maxItems 50
+ */
+technical_retry_hours: number[]
+/**
+ * days before grace ends when the customer is reminded
+ * 
+ * @maxItems 50
+ */
+reminder_days: number[]
+max_automatic_attempts: number
+/**
+ * per decline reason (credit_limit, card_expired_or_inactive, insufficient_funds, issuer_unavailable, payment_system_failure, authentication_required, declined_by_bank): a retry class (soon, later, customer, never)
+ */
+decline_rules: {
+[k: string]: "soon" | "later" | "customer" | "never" | undefined
+}
+caps: {
+attempts_per_card_30d?: number
+declines_per_card_24h?: number
+}
+manual_retry: {
+enabled?: boolean
+/**
+ * @maxItems 500
+ */
+disabled_domain_zones?: string[]
+/**
+ * @maxItems 10
+ */
+disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]|[("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer"), ("card" | "sepa_debit" | "paypal" | "bank_transfer")]
+max_per_day?: number
+}
+final_action: "downgrade"
+}
+}
 
-export type PutV1DunningPolicyOverridesScope401 = Problem
+export type SetDunningPolicyOverride400Problem = Problem
 
-export interface DeleteV1DunningPolicyOverridesScopePath {
+export type SetDunningPolicyOverride401Problem = Problem
+
+export type SetDunningPolicyOverride403Problem = Problem
+
+export type SetDunningPolicyOverride404Problem = Problem
+
+export type SetDunningPolicyOverride409Problem = Problem
+
+export type SetDunningPolicyOverride413Problem = Problem
+
+export type SetDunningPolicyOverride414Problem = Problem
+
+export type SetDunningPolicyOverride415Problem = Problem
+
+export type SetDunningPolicyOverride422Problem = Problem
+
+export type SetDunningPolicyOverride429Problem = Problem
+
+export type SetDunningPolicyOverride500Problem = Problem
+
+export interface DeleteDunningPolicyOverrideHeader {
+"idempotency-key"?: string
+}
+
+export interface DeleteDunningPolicyOverridePath {
 scope: string
 }
 
-export type DeleteV1DunningPolicyOverridesScope400 = Problem
+export type DeleteDunningPolicyOverride400Problem = Problem
 
-export type DeleteV1DunningPolicyOverridesScope401 = Problem
+export type DeleteDunningPolicyOverride401Problem = Problem
 
-export type DeleteV1DunningPolicyOverridesScope404 = Problem
+export type DeleteDunningPolicyOverride403Problem = Problem
 
-export interface PostV1GatewayEvents200 {
+export type DeleteDunningPolicyOverride404Problem = Problem
+
+export type DeleteDunningPolicyOverride409Problem = Problem
+
+export type DeleteDunningPolicyOverride413Problem = Problem
+
+export type DeleteDunningPolicyOverride414Problem = Problem
+
+export type DeleteDunningPolicyOverride415Problem = Problem
+
+export type DeleteDunningPolicyOverride422Problem = Problem
+
+export type DeleteDunningPolicyOverride429Problem = Problem
+
+export type DeleteDunningPolicyOverride500Problem = Problem
+
+export interface ReceiveGatewayEventHeader {
+"idempotency-key"?: string
+}
+
+export interface ReceiveGatewayEvent200 {
 id?: string
 type?: string
 duplicate?: boolean
 result?: ("applied" | "ignored" | "unhandled")
 }
 
-export type PostV1GatewayEvents400 = Problem
+export type ReceiveGatewayEvent400Problem = Problem
 
-export type PostV1GatewayEvents401 = Problem
+export type ReceiveGatewayEvent401Problem = Problem
 
-export type PostV1GatewayEvents403 = Problem
+export type ReceiveGatewayEvent409Problem = Problem
 
-export type PostV1GatewayEvents404 = Problem
+export type ReceiveGatewayEvent413Problem = Problem
 
-export type PostV1GatewayEvents409 = Problem
+export type ReceiveGatewayEvent415Problem = Problem
 
-export type PostV1GatewayEvents503 = Problem
+export type ReceiveGatewayEvent429Problem = Problem
 
-export interface GetV1HelpRequestsQuery {
+export type ReceiveGatewayEvent500Problem = Problem
+
+export type ReceiveGatewayEvent503Problem = Problem
+
+export interface ListHelpRequestsQuery {
 status?: ("open" | "answered" | "closed")
 account_id?: string
 invoice_id?: string
 limit?: string
+starting_after?: string
 }
 
-export interface GetV1HelpRequests200 {
-data?: {
+export interface ListHelpRequests200 {
+data: {
 id: string
 account_id: string
 invoice_id: string
@@ -1664,21 +2698,27 @@ created_at: string
 answered_at?: (string | null)
 closed_at?: (string | null)
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1HelpRequests400 = Problem
+export type ListHelpRequests400Problem = Problem
 
-export type GetV1HelpRequests401 = Problem
+export type ListHelpRequests401Problem = Problem
 
-export type GetV1HelpRequests403 = Problem
+export type ListHelpRequests403Problem = Problem
 
-export type GetV1HelpRequests404 = Problem
+export type ListHelpRequests429Problem = Problem
 
-export interface GetV1HelpRequestsIdPath {
+export type ListHelpRequests500Problem = Problem
+
+export interface GetHelpRequestPath {
 id: string
 }
 
-export interface GetV1HelpRequestsId200 {
+export interface GetHelpRequest200 {
 id: string
 account_id: string
 invoice_id: string
@@ -1727,27 +2767,31 @@ answered_at?: (string | null)
 closed_at?: (string | null)
 }
 
-export type GetV1HelpRequestsId400 = Problem
+export type GetHelpRequest400Problem = Problem
 
-export type GetV1HelpRequestsId401 = Problem
+export type GetHelpRequest401Problem = Problem
 
-export type GetV1HelpRequestsId403 = Problem
+export type GetHelpRequest404Problem = Problem
 
-export type GetV1HelpRequestsId404 = Problem
+export type GetHelpRequest414Problem = Problem
 
-export interface PostV1HelpRequestsIdAnswerHeader {
+export type GetHelpRequest429Problem = Problem
+
+export type GetHelpRequest500Problem = Problem
+
+export interface AnswerHelpRequestHeader {
 "idempotency-key"?: string
 }
 
-export interface PostV1HelpRequestsIdAnswerPath {
+export interface AnswerHelpRequestPath {
 id: string
 }
 
-export interface PostV1HelpRequestsIdAnswerBody {
+export interface AnswerHelpRequestBody {
 answer: string
 }
 
-export interface PostV1HelpRequestsIdAnswer200 {
+export interface AnswerHelpRequest200 {
 id: string
 account_id: string
 invoice_id: string
@@ -1796,23 +2840,37 @@ answered_at?: (string | null)
 closed_at?: (string | null)
 }
 
-export type PostV1HelpRequestsIdAnswer400 = Problem
+export type AnswerHelpRequest400Problem = Problem
 
-export type PostV1HelpRequestsIdAnswer401 = Problem
+export type AnswerHelpRequest401Problem = Problem
 
-export type PostV1HelpRequestsIdAnswer403 = Problem
+export type AnswerHelpRequest403Problem = Problem
 
-export type PostV1HelpRequestsIdAnswer404 = Problem
+export type AnswerHelpRequest404Problem = Problem
 
-export type PostV1HelpRequestsIdAnswer409 = Problem
+export type AnswerHelpRequest409Problem = Problem
 
-export type PostV1HelpRequestsIdAnswer422 = Problem
+export type AnswerHelpRequest413Problem = Problem
 
-export interface PostV1HelpRequestsIdClosePath {
+export type AnswerHelpRequest414Problem = Problem
+
+export type AnswerHelpRequest415Problem = Problem
+
+export type AnswerHelpRequest422Problem = Problem
+
+export type AnswerHelpRequest429Problem = Problem
+
+export type AnswerHelpRequest500Problem = Problem
+
+export interface CloseHelpRequestHeader {
+"idempotency-key"?: string
+}
+
+export interface CloseHelpRequestPath {
 id: string
 }
 
-export interface PostV1HelpRequestsIdClose200 {
+export interface CloseHelpRequest200 {
 id: string
 account_id: string
 invoice_id: string
@@ -1861,19 +2919,37 @@ answered_at?: (string | null)
 closed_at?: (string | null)
 }
 
-export type PostV1HelpRequestsIdClose400 = Problem
+export type CloseHelpRequest400Problem = Problem
 
-export type PostV1HelpRequestsIdClose401 = Problem
+export type CloseHelpRequest401Problem = Problem
 
-export type PostV1HelpRequestsIdClose403 = Problem
+export type CloseHelpRequest403Problem = Problem
 
-export type PostV1HelpRequestsIdClose404 = Problem
+export type CloseHelpRequest404Problem = Problem
 
-export interface PostV1InvoicesIdAuthenticationSessionsPath {
+export type CloseHelpRequest409Problem = Problem
+
+export type CloseHelpRequest413Problem = Problem
+
+export type CloseHelpRequest414Problem = Problem
+
+export type CloseHelpRequest415Problem = Problem
+
+export type CloseHelpRequest422Problem = Problem
+
+export type CloseHelpRequest429Problem = Problem
+
+export type CloseHelpRequest500Problem = Problem
+
+export interface CreateInvoiceAuthenticationSessionHeader {
+"idempotency-key"?: string
+}
+
+export interface CreateInvoiceAuthenticationSessionPath {
 id: string
 }
 
-export interface PostV1InvoicesIdAuthenticationSessions201 {
+export interface CreateInvoiceAuthenticationSession201 {
 url?: string
 expires_at?: string
 invoice_id?: string
@@ -1881,85 +2957,110 @@ attempt_id?: string
 status?: ("requires_action" | "succeeded")
 }
 
-export type PostV1InvoicesIdAuthenticationSessions400 = Problem
+export type CreateInvoiceAuthenticationSession400Problem = Problem
 
-export type PostV1InvoicesIdAuthenticationSessions401 = Problem
+export type CreateInvoiceAuthenticationSession401Problem = Problem
 
-export type PostV1InvoicesIdAuthenticationSessions402 = Problem
+export type CreateInvoiceAuthenticationSession402Problem = Problem
 
-export type PostV1InvoicesIdAuthenticationSessions403 = Problem
+export type CreateInvoiceAuthenticationSession404Problem = Problem
 
-export type PostV1InvoicesIdAuthenticationSessions404 = Problem
+export type CreateInvoiceAuthenticationSession409Problem = Problem
 
-export type PostV1InvoicesIdAuthenticationSessions409 = Problem
+export type CreateInvoiceAuthenticationSession413Problem = Problem
 
-export interface PostV1InvoicesIdHelpRequestsHeader {
+export type CreateInvoiceAuthenticationSession414Problem = Problem
+
+export type CreateInvoiceAuthenticationSession415Problem = Problem
+
+export type CreateInvoiceAuthenticationSession422Problem = Problem
+
+export type CreateInvoiceAuthenticationSession429Problem = Problem
+
+export type CreateInvoiceAuthenticationSession500Problem = Problem
+
+export interface CreateInvoiceHelpRequestHeader {
 "idempotency-key"?: string
 }
 
-export interface PostV1InvoicesIdHelpRequestsPath {
+export interface CreateInvoiceHelpRequestPath {
 id: string
 }
 
-export interface PostV1InvoicesIdHelpRequestsBody {
+export interface CreateInvoiceHelpRequestBody {
 message: string
 }
 
-export interface PostV1InvoicesIdHelpRequests201 {
+export interface CreateInvoiceHelpRequest201 {
 id: string
 status?: ("open" | "answered" | "closed")
 created_at?: string
 }
 
-export type PostV1InvoicesIdHelpRequests400 = Problem
+export type CreateInvoiceHelpRequest400Problem = Problem
 
-export type PostV1InvoicesIdHelpRequests401 = Problem
+export type CreateInvoiceHelpRequest401Problem = Problem
 
-export type PostV1InvoicesIdHelpRequests403 = Problem
+export type CreateInvoiceHelpRequest404Problem = Problem
 
-export type PostV1InvoicesIdHelpRequests404 = Problem
+export type CreateInvoiceHelpRequest409Problem = Problem
 
-export type PostV1InvoicesIdHelpRequests409 = Problem
+export type CreateInvoiceHelpRequest413Problem = Problem
 
-export type PostV1InvoicesIdHelpRequests422 = Problem
+export type CreateInvoiceHelpRequest414Problem = Problem
 
-export type PostV1InvoicesIdHelpRequests429 = Problem
+export type CreateInvoiceHelpRequest415Problem = Problem
 
-export interface PostV1InvoicesIdRetryHeader {
+export type CreateInvoiceHelpRequest422Problem = Problem
+
+export type CreateInvoiceHelpRequest429Problem = Problem
+
+export type CreateInvoiceHelpRequest500Problem = Problem
+
+export interface RetryInvoiceHeader {
 "idempotency-key"?: string
 }
 
-export interface PostV1InvoicesIdRetryPath {
+export interface RetryInvoicePath {
 id: string
 }
 
-export interface PostV1InvoicesIdRetry200 {
+export interface RetryInvoice200 {
 outcome?: ("pending" | "succeeded" | "declined" | "requires_action" | "unknown")
 reason?: (string | null)
 invoice_status?: string
 }
 
-export type PostV1InvoicesIdRetry400 = Problem
+export type RetryInvoice400Problem = Problem
 
-export type PostV1InvoicesIdRetry401 = Problem
+export type RetryInvoice401Problem = Problem
 
-export type PostV1InvoicesIdRetry403 = Problem
+export type RetryInvoice404Problem = Problem
 
-export type PostV1InvoicesIdRetry404 = Problem
+export type RetryInvoice409Problem = Problem
 
-export type PostV1InvoicesIdRetry409 = Problem
+export type RetryInvoice413Problem = Problem
 
-export type PostV1InvoicesIdRetry422 = Problem
+export type RetryInvoice414Problem = Problem
 
-export interface GetV1NotificationsQuery {
+export type RetryInvoice415Problem = Problem
+
+export type RetryInvoice422Problem = Problem
+
+export type RetryInvoice429Problem = Problem
+
+export type RetryInvoice500Problem = Problem
+
+export interface ListNotificationsQuery {
 account_id?: string
 limit?: string
+starting_after?: string
 before?: string
 status?: ("pending" | "sending" | "sent" | "failed" | "kept")
 }
 
-export interface GetV1Notifications200 {
-data?: {
+export interface ListNotifications200 {
+data: {
 id?: string
 account_id?: (string | null)
 /**
@@ -1981,33 +3082,53 @@ last_error?: (string | null)
 created_at?: string
 sent_at?: (string | null)
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1Notifications400 = Problem
+export type ListNotifications400Problem = Problem
 
-export type GetV1Notifications401 = Problem
+export type ListNotifications401Problem = Problem
 
-export type GetV1Notifications403 = Problem
+export type ListNotifications404Problem = Problem
 
-export type GetV1Notifications404 = Problem
+export type ListNotifications429Problem = Problem
 
-export interface PostV1NotificationsRequeueKept200 {
+export type ListNotifications500Problem = Problem
+
+export interface RequeueKeptNotificationsHeader {
+"idempotency-key"?: string
+}
+
+export interface RequeueKeptNotifications200 {
 requeued?: number
 }
 
-export type PostV1NotificationsRequeueKept400 = Problem
+export type RequeueKeptNotifications400Problem = Problem
 
-export type PostV1NotificationsRequeueKept401 = Problem
+export type RequeueKeptNotifications401Problem = Problem
 
-export type PostV1NotificationsRequeueKept403 = Problem
+export type RequeueKeptNotifications403Problem = Problem
 
-export type PostV1NotificationsRequeueKept404 = Problem
+export type RequeueKeptNotifications409Problem = Problem
 
-export interface GetV1NotificationsIdPath {
+export type RequeueKeptNotifications413Problem = Problem
+
+export type RequeueKeptNotifications415Problem = Problem
+
+export type RequeueKeptNotifications422Problem = Problem
+
+export type RequeueKeptNotifications429Problem = Problem
+
+export type RequeueKeptNotifications500Problem = Problem
+
+export interface GetNotificationPath {
 id: string
 }
 
-export interface GetV1NotificationsId200 {
+export interface GetNotification200 {
 id?: string
 account_id?: (string | null)
 /**
@@ -2037,19 +3158,29 @@ body_text?: string
 body_html?: string
 }
 
-export type GetV1NotificationsId400 = Problem
+export type GetNotification400Problem = Problem
 
-export type GetV1NotificationsId401 = Problem
+export type GetNotification401Problem = Problem
 
-export type GetV1NotificationsId403 = Problem
+export type GetNotification403Problem = Problem
 
-export type GetV1NotificationsId404 = Problem
+export type GetNotification404Problem = Problem
 
-export interface PostV1NotificationsIdRequeuePath {
+export type GetNotification414Problem = Problem
+
+export type GetNotification429Problem = Problem
+
+export type GetNotification500Problem = Problem
+
+export interface RequeueNotificationHeader {
+"idempotency-key"?: string
+}
+
+export interface RequeueNotificationPath {
 id: string
 }
 
-export interface PostV1NotificationsIdRequeue200 {
+export interface RequeueNotification200 {
 id?: string
 account_id?: (string | null)
 /**
@@ -2072,18 +3203,35 @@ created_at?: string
 sent_at?: (string | null)
 }
 
-export type PostV1NotificationsIdRequeue400 = Problem
+export type RequeueNotification400Problem = Problem
 
-export type PostV1NotificationsIdRequeue401 = Problem
+export type RequeueNotification401Problem = Problem
 
-export type PostV1NotificationsIdRequeue403 = Problem
+export type RequeueNotification403Problem = Problem
 
-export type PostV1NotificationsIdRequeue404 = Problem
+export type RequeueNotification404Problem = Problem
 
-export type PostV1NotificationsIdRequeue409 = Problem
+export type RequeueNotification409Problem = Problem
 
-export interface GetV1Plans200 {
-data?: {
+export type RequeueNotification413Problem = Problem
+
+export type RequeueNotification414Problem = Problem
+
+export type RequeueNotification415Problem = Problem
+
+export type RequeueNotification422Problem = Problem
+
+export type RequeueNotification429Problem = Problem
+
+export type RequeueNotification500Problem = Problem
+
+export interface ListPlansQuery {
+limit?: string
+starting_after?: string
+}
+
+export interface ListPlans200 {
+data: {
 id?: string
 name?: string
 free?: boolean
@@ -2104,24 +3252,37 @@ amount?: number
 }[]
 [k: string]: unknown | undefined
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1Plans400 = Problem
+export type ListPlans400Problem = Problem
 
-export type GetV1Plans401 = Problem
+export type ListPlans401Problem = Problem
 
-export type GetV1Plans403 = Problem
+export type ListPlans429Problem = Problem
 
-export type GetV1Plans404 = Problem
+export type ListPlans500Problem = Problem
 
-export interface PostV1PlansBody {
+export interface CreatePlanHeader {
+"idempotency-key"?: string
+}
+
+export interface CreatePlanBody {
 id: string
 name: string
+/**
+ * the free plan (one per installation): where a downgrade or a cancel leads; create it before any paid subscription (else 409 no_free_plan)
+ */
 free?: boolean
 /**
+ * one per (currency, interval); a paid plan needs at least one (400 no_price), the free plan none (leave it out)
+ * 
  * @maxItems 50
  */
-prices: {
+prices?: {
 /**
  * ISO 4217 code, upper case
  */
@@ -2134,7 +3295,7 @@ amount: number
 }[]
 }
 
-export interface PostV1Plans201 {
+export interface CreatePlan201 {
 id?: string
 name?: string
 free?: boolean
@@ -2156,151 +3317,219 @@ amount?: number
 [k: string]: unknown | undefined
 }
 
-export type PostV1Plans400 = Problem
+export type CreatePlan400Problem = Problem
 
-export type PostV1Plans401 = Problem
+export type CreatePlan401Problem = Problem
 
-export type PostV1Plans403 = Problem
+export type CreatePlan403Problem = Problem
 
-export type PostV1Plans404 = Problem
+export type CreatePlan409Problem = Problem
 
-export type PostV1Plans409 = Problem
+export type CreatePlan413Problem = Problem
 
-export interface PostV1PlansIdArchivePath {
-id: string
-}
+export type CreatePlan415Problem = Problem
 
-export interface PostV1PlansIdArchive200 {
-id?: string
-name?: string
-free?: boolean
-/**
- * Operator only: archived plans are no longer offered (portal tokens do not see them).
- */
-archived?: boolean
-prices?: {
-/**
- * ISO 4217 code, upper case
- */
-currency?: string
-interval?: ("month" | "year")
-/**
- * integer minor units (cents for EUR, yen for JPY)
- */
-amount?: number
-}[]
-[k: string]: unknown | undefined
-}
+export type CreatePlan422Problem = Problem
 
-export type PostV1PlansIdArchive400 = Problem
+export type CreatePlan429Problem = Problem
 
-export type PostV1PlansIdArchive401 = Problem
+export type CreatePlan500Problem = Problem
 
-export type PostV1PlansIdArchive403 = Problem
-
-export type PostV1PlansIdArchive404 = Problem
-
-export type PostV1PlansIdArchive409 = Problem
-
-export interface PostV1PlansIdUnarchivePath {
-id: string
-}
-
-export interface PostV1PlansIdUnarchive200 {
-id?: string
-name?: string
-free?: boolean
-/**
- * Operator only: archived plans are no longer offered (portal tokens do not see them).
- */
-archived?: boolean
-prices?: {
-/**
- * ISO 4217 code, upper case
- */
-currency?: string
-interval?: ("month" | "year")
-/**
- * integer minor units (cents for EUR, yen for JPY)
- */
-amount?: number
-}[]
-[k: string]: unknown | undefined
-}
-
-export type PostV1PlansIdUnarchive400 = Problem
-
-export type PostV1PlansIdUnarchive401 = Problem
-
-export type PostV1PlansIdUnarchive403 = Problem
-
-export type PostV1PlansIdUnarchive404 = Problem
-
-export type PostV1PlansIdUnarchive409 = Problem
-
-export interface GetV1PortalSessionsCurrent200 {
-id: string
-account_id: string
-created_at: string
-expires_at: string
-revoked_at: (string | null)
-/**
- * neither expired nor revoked
- */
-active: boolean
-}
-
-export type GetV1PortalSessionsCurrent400 = Problem
-
-export type GetV1PortalSessionsCurrent401 = Problem
-
-export type GetV1PortalSessionsCurrent403 = Problem
-
-export type GetV1PortalSessionsCurrent404 = Problem
-
-export interface DeleteV1PortalSessionsIdPath {
-id: string
-}
-
-export interface DeleteV1PortalSessionsId200 {
-id: string
-account_id: string
-created_at: string
-expires_at: string
-revoked_at: (string | null)
-/**
- * neither expired nor revoked
- */
-active: boolean
-}
-
-export type DeleteV1PortalSessionsId400 = Problem
-
-export type DeleteV1PortalSessionsId401 = Problem
-
-export type DeleteV1PortalSessionsId403 = Problem
-
-export type DeleteV1PortalSessionsId404 = Problem
-
-export interface PostV1SubscriptionsHeader {
+export interface ArchivePlanHeader {
 "idempotency-key"?: string
 }
 
-export interface PostV1SubscriptionsBody {
+export interface ArchivePlanPath {
+id: string
+}
+
+export interface ArchivePlan200 {
+id?: string
+name?: string
+free?: boolean
+/**
+ * Operator only: archived plans are no longer offered (portal tokens do not see them).
+ */
+archived?: boolean
+prices?: {
+/**
+ * ISO 4217 code, upper case
+ */
+currency?: string
+interval?: ("month" | "year")
+/**
+ * integer minor units (cents for EUR, yen for JPY)
+ */
+amount?: number
+}[]
+[k: string]: unknown | undefined
+}
+
+export type ArchivePlan400Problem = Problem
+
+export type ArchivePlan401Problem = Problem
+
+export type ArchivePlan403Problem = Problem
+
+export type ArchivePlan404Problem = Problem
+
+export type ArchivePlan409Problem = Problem
+
+export type ArchivePlan413Problem = Problem
+
+export type ArchivePlan414Problem = Problem
+
+export type ArchivePlan415Problem = Problem
+
+export type ArchivePlan422Problem = Problem
+
+export type ArchivePlan429Problem = Problem
+
+export type ArchivePlan500Problem = Problem
+
+export interface UnarchivePlanHeader {
+"idempotency-key"?: string
+}
+
+export interface UnarchivePlanPath {
+id: string
+}
+
+export interface UnarchivePlan200 {
+id?: string
+name?: string
+free?: boolean
+/**
+ * Operator only: archived plans are no longer offered (portal tokens do not see them).
+ */
+archived?: boolean
+prices?: {
+/**
+ * ISO 4217 code, upper case
+ */
+currency?: string
+interval?: ("month" | "year")
+/**
+ * integer minor units (cents for EUR, yen for JPY)
+ */
+amount?: number
+}[]
+[k: string]: unknown | undefined
+}
+
+export type UnarchivePlan400Problem = Problem
+
+export type UnarchivePlan401Problem = Problem
+
+export type UnarchivePlan403Problem = Problem
+
+export type UnarchivePlan404Problem = Problem
+
+export type UnarchivePlan409Problem = Problem
+
+export type UnarchivePlan413Problem = Problem
+
+export type UnarchivePlan414Problem = Problem
+
+export type UnarchivePlan415Problem = Problem
+
+export type UnarchivePlan422Problem = Problem
+
+export type UnarchivePlan429Problem = Problem
+
+export type UnarchivePlan500Problem = Problem
+
+export interface GetCurrentPortalSession200 {
+id: string
+account_id: string
+created_at: string
+expires_at: string
+revoked_at: (string | null)
+/**
+ * neither expired nor revoked
+ */
+active: boolean
+}
+
+export type GetCurrentPortalSession400Problem = Problem
+
+export type GetCurrentPortalSession401Problem = Problem
+
+export type GetCurrentPortalSession404Problem = Problem
+
+export type GetCurrentPortalSession429Problem = Problem
+
+export type GetCurrentPortalSession500Problem = Problem
+
+export interface RevokePortalSessionHeader {
+"idempotency-key"?: string
+}
+
+export interface RevokePortalSessionPath {
+id: string
+}
+
+export interface RevokePortalSession200 {
+id: string
+account_id: string
+created_at: string
+expires_at: string
+revoked_at: (string | null)
+/**
+ * neither expired nor revoked
+ */
+active: boolean
+}
+
+export type RevokePortalSession400Problem = Problem
+
+export type RevokePortalSession401Problem = Problem
+
+export type RevokePortalSession404Problem = Problem
+
+export type RevokePortalSession409Problem = Problem
+
+export type RevokePortalSession413Problem = Problem
+
+export type RevokePortalSession414Problem = Problem
+
+export type RevokePortalSession415Problem = Problem
+
+export type RevokePortalSession422Problem = Problem
+
+export type RevokePortalSession429Problem = Problem
+
+export type RevokePortalSession500Problem = Problem
+
+export interface CreateSubscriptionHeader {
+"idempotency-key"?: string
+}
+
+export interface CreateSubscriptionBody {
 account_id: string
 plan_id: string
 interval: ("month" | "year")
 auto_renew?: boolean
 }
 
-export interface PostV1Subscriptions201 {
+export interface CreateSubscription201 {
+id?: string
 status?: ("incomplete" | "active" | "past_due" | "downgraded" | "canceled")
 plan_id?: string
-interval?: string
+interval?: ("month" | "year")
 current_period_start?: string
 current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
+/**
+ * why the next retry is then (the decline it answers)
+ */
+next_retry_why?: (string | null)
+/**
+ * what the engine does next for this subscription
+ */
+next_action?: (string | null)
+next_action_at?: (string | null)
 auto_renew?: boolean
 /**
  * a cancel is pending: the subscription ends at cancel_at (or, while past due, as soon as the payment in flight is answered)
@@ -2321,54 +3550,83 @@ at?: string
 [k: string]: unknown | undefined
 }
 
-export type PostV1Subscriptions400 = Problem
+export type CreateSubscription400Problem = Problem
 
-export type PostV1Subscriptions401 = Problem
+export type CreateSubscription401Problem = Problem
 
-export type PostV1Subscriptions402 = Problem
+export type CreateSubscription402Problem = Problem
 
-export type PostV1Subscriptions403 = Problem
+export type CreateSubscription404Problem = Problem
 
-export type PostV1Subscriptions404 = Problem
+export type CreateSubscription409Problem = Problem
 
-export type PostV1Subscriptions409 = Problem
+export type CreateSubscription413Problem = Problem
 
-export type PostV1Subscriptions422 = Problem
+export type CreateSubscription415Problem = Problem
 
-export type PostV1Subscriptions503 = Problem
+export type CreateSubscription422Problem = Problem
 
-export interface GetV1TestClock200 {
+export type CreateSubscription429Problem = Problem
+
+export type CreateSubscription500Problem = Problem
+
+export type CreateSubscription503Problem = Problem
+
+export interface GetTestClock200 {
 now?: string
 enabled?: boolean
 }
 
-export type GetV1TestClock400 = Problem
+export type GetTestClock400Problem = Problem
 
-export type GetV1TestClock401 = Problem
+export type GetTestClock401Problem = Problem
 
-export interface PostV1TestClockAdvanceBody {
+export type GetTestClock403Problem = Problem
+
+export type GetTestClock429Problem = Problem
+
+export type GetTestClock500Problem = Problem
+
+export interface AdvanceTestClockHeader {
+"idempotency-key"?: string
+}
+
+export interface AdvanceTestClockBody {
 to?: string
 days?: number
 hours?: number
 }
 
-export interface PostV1TestClockAdvance200 {
+export interface AdvanceTestClock200 {
 now?: string
 steps?: number
 }
 
-export type PostV1TestClockAdvance400 = Problem
+export type AdvanceTestClock400Problem = Problem
 
-export type PostV1TestClockAdvance401 = Problem
+export type AdvanceTestClock401Problem = Problem
 
-export type PostV1TestClockAdvance403 = Problem
+export type AdvanceTestClock403Problem = Problem
 
-export type PostV1TestClockAdvance404 = Problem
+export type AdvanceTestClock409Problem = Problem
 
-export type PostV1TestClockAdvance409 = Problem
+export type AdvanceTestClock413Problem = Problem
 
-export interface GetV1WebhookEndpoints200 {
-data?: {
+export type AdvanceTestClock415Problem = Problem
+
+export type AdvanceTestClock422Problem = Problem
+
+export type AdvanceTestClock429Problem = Problem
+
+export type AdvanceTestClock500Problem = Problem
+
+export interface ListWebhookEndpointsQuery {
+limit?: string
+starting_after?: string
+}
+
+export interface ListWebhookEndpoints200 {
+data: {
 id?: string
 url?: string
 description?: (string | null)
@@ -2384,17 +3642,27 @@ disabled_reason?: (string | null)
 created_at?: string
 updated_at?: (string | null)
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1WebhookEndpoints400 = Problem
+export type ListWebhookEndpoints400Problem = Problem
 
-export type GetV1WebhookEndpoints401 = Problem
+export type ListWebhookEndpoints401Problem = Problem
 
-export type GetV1WebhookEndpoints403 = Problem
+export type ListWebhookEndpoints403Problem = Problem
 
-export type GetV1WebhookEndpoints404 = Problem
+export type ListWebhookEndpoints429Problem = Problem
 
-export interface PostV1WebhookEndpointsBody {
+export type ListWebhookEndpoints500Problem = Problem
+
+export interface CreateWebhookEndpointHeader {
+"idempotency-key"?: string
+}
+
+export interface CreateWebhookEndpointBody {
 /**
  * http(s) URL that receives POSTed events
  */
@@ -2409,7 +3677,7 @@ event_types: [string, ...(string)[]]
 description?: (string | null)
 }
 
-export interface PostV1WebhookEndpoints201 {
+export interface CreateWebhookEndpoint201 {
 id?: string
 url?: string
 description?: (string | null)
@@ -2430,19 +3698,29 @@ updated_at?: (string | null)
 secret?: string
 }
 
-export type PostV1WebhookEndpoints400 = Problem
+export type CreateWebhookEndpoint400Problem = Problem
 
-export type PostV1WebhookEndpoints401 = Problem
+export type CreateWebhookEndpoint401Problem = Problem
 
-export type PostV1WebhookEndpoints403 = Problem
+export type CreateWebhookEndpoint403Problem = Problem
 
-export type PostV1WebhookEndpoints404 = Problem
+export type CreateWebhookEndpoint409Problem = Problem
 
-export interface GetV1WebhookEndpointsIdPath {
+export type CreateWebhookEndpoint413Problem = Problem
+
+export type CreateWebhookEndpoint415Problem = Problem
+
+export type CreateWebhookEndpoint422Problem = Problem
+
+export type CreateWebhookEndpoint429Problem = Problem
+
+export type CreateWebhookEndpoint500Problem = Problem
+
+export interface GetWebhookEndpointPath {
 id: string
 }
 
-export interface GetV1WebhookEndpointsId200 {
+export interface GetWebhookEndpoint200 {
 id?: string
 url?: string
 description?: (string | null)
@@ -2459,31 +3737,59 @@ created_at?: string
 updated_at?: (string | null)
 }
 
-export type GetV1WebhookEndpointsId400 = Problem
+export type GetWebhookEndpoint400Problem = Problem
 
-export type GetV1WebhookEndpointsId401 = Problem
+export type GetWebhookEndpoint401Problem = Problem
 
-export type GetV1WebhookEndpointsId403 = Problem
+export type GetWebhookEndpoint403Problem = Problem
 
-export type GetV1WebhookEndpointsId404 = Problem
+export type GetWebhookEndpoint404Problem = Problem
 
-export interface DeleteV1WebhookEndpointsIdPath {
+export type GetWebhookEndpoint414Problem = Problem
+
+export type GetWebhookEndpoint429Problem = Problem
+
+export type GetWebhookEndpoint500Problem = Problem
+
+export interface DeleteWebhookEndpointHeader {
+"idempotency-key"?: string
+}
+
+export interface DeleteWebhookEndpointPath {
 id: string
 }
 
-export type DeleteV1WebhookEndpointsId400 = Problem
+export type DeleteWebhookEndpoint400Problem = Problem
 
-export type DeleteV1WebhookEndpointsId401 = Problem
+export type DeleteWebhookEndpoint401Problem = Problem
 
-export type DeleteV1WebhookEndpointsId403 = Problem
+export type DeleteWebhookEndpoint403Problem = Problem
 
-export type DeleteV1WebhookEndpointsId404 = Problem
+export type DeleteWebhookEndpoint404Problem = Problem
 
-export interface PatchV1WebhookEndpointsIdPath {
+export type DeleteWebhookEndpoint409Problem = Problem
+
+export type DeleteWebhookEndpoint413Problem = Problem
+
+export type DeleteWebhookEndpoint414Problem = Problem
+
+export type DeleteWebhookEndpoint415Problem = Problem
+
+export type DeleteWebhookEndpoint422Problem = Problem
+
+export type DeleteWebhookEndpoint429Problem = Problem
+
+export type DeleteWebhookEndpoint500Problem = Problem
+
+export interface UpdateWebhookEndpointHeader {
+"idempotency-key"?: string
+}
+
+export interface UpdateWebhookEndpointPath {
 id: string
 }
 
-export interface PatchV1WebhookEndpointsIdBody {
+export interface UpdateWebhookEndpointBody {
 /**
  * http(s) URL that receives POSTed events
  */
@@ -2497,9 +3803,19 @@ url?: string
 event_types?: [string, ...(string)[]]
 description?: (string | null)
 status?: ("enabled" | "disabled")
+id?: string
+consecutive_failures?: number
+/**
+ * first failed attempt since the last success
+ */
+failing_since?: (string | null)
+disabled_at?: (string | null)
+disabled_reason?: (string | null)
+created_at?: string
+updated_at?: (string | null)
 }
 
-export interface PatchV1WebhookEndpointsId200 {
+export interface UpdateWebhookEndpoint200 {
 id?: string
 url?: string
 description?: (string | null)
@@ -2516,27 +3832,42 @@ created_at?: string
 updated_at?: (string | null)
 }
 
-export type PatchV1WebhookEndpointsId400 = Problem
+export type UpdateWebhookEndpoint400Problem = Problem
 
-export type PatchV1WebhookEndpointsId401 = Problem
+export type UpdateWebhookEndpoint401Problem = Problem
 
-export type PatchV1WebhookEndpointsId403 = Problem
+export type UpdateWebhookEndpoint403Problem = Problem
 
-export type PatchV1WebhookEndpointsId404 = Problem
+export type UpdateWebhookEndpoint404Problem = Problem
 
-export interface GetV1WebhookEndpointsIdDeliveriesQuery {
+export type UpdateWebhookEndpoint409Problem = Problem
+
+export type UpdateWebhookEndpoint413Problem = Problem
+
+export type UpdateWebhookEndpoint414Problem = Problem
+
+export type UpdateWebhookEndpoint415Problem = Problem
+
+export type UpdateWebhookEndpoint422Problem = Problem
+
+export type UpdateWebhookEndpoint429Problem = Problem
+
+export type UpdateWebhookEndpoint500Problem = Problem
+
+export interface ListWebhookEndpointDeliveriesQuery {
 limit?: string
+starting_after?: string
 before?: string
 status?: ("pending" | "succeeded" | "failed")
 payload?: ("true" | "false")
 }
 
-export interface GetV1WebhookEndpointsIdDeliveriesPath {
+export interface ListWebhookEndpointDeliveriesPath {
 id: string
 }
 
-export interface GetV1WebhookEndpointsIdDeliveries200 {
-data?: {
+export interface ListWebhookEndpointDeliveries200 {
+data: {
 id?: string
 endpoint_id?: string
 event_id?: string
@@ -2559,12 +3890,22 @@ payload?: {
 [k: string]: unknown | undefined
 }
 }[]
+/**
+ * more items follow this page: ask again with starting_after = the id of its last item
+ */
+has_more: boolean
 }
 
-export type GetV1WebhookEndpointsIdDeliveries400 = Problem
+export type ListWebhookEndpointDeliveries400Problem = Problem
 
-export type GetV1WebhookEndpointsIdDeliveries401 = Problem
+export type ListWebhookEndpointDeliveries401Problem = Problem
 
-export type GetV1WebhookEndpointsIdDeliveries403 = Problem
+export type ListWebhookEndpointDeliveries403Problem = Problem
 
-export type GetV1WebhookEndpointsIdDeliveries404 = Problem
+export type ListWebhookEndpointDeliveries404Problem = Problem
+
+export type ListWebhookEndpointDeliveries414Problem = Problem
+
+export type ListWebhookEndpointDeliveries429Problem = Problem
+
+export type ListWebhookEndpointDeliveries500Problem = Problem

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { startTestService, createPlans, subscribedAccount, T0, type TestService } from '../helpers/service.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { saveTestClock } from '../../src/engine/clock.ts';
+import type { Logger } from '../../src/lib/log.ts';
 import { verifyInvariants, verifyWithGateway } from '../../src/engine/verify.ts';
 import type { ChargeRequest, Gateway } from '../../src/gateway/types.ts';
 
@@ -68,10 +69,14 @@ describe('the janitor and verify --gateway, against the sandbox', () => {
 
     // A new worker starts after the lease.
     testClock!.set(new Date(periodEnd.getTime() + 3 * MINUTE));
-    const worker = new Engine({ db, gateway: real, clock: testClock!, concurrency: N, batchSize: N });
-    assert.equal(await worker.janitor(), 3, 'the janitor wakes the two with no next look and the one a month ahead, not the others');
-    assert.equal(await worker.janitor(), 0, 'they are due now: nothing more to wake');
+    const warned: { count: number; subscriptions: string[] }[] = [];
+    const logger = { warn: (o: { count: number; subscriptions: string[] }) => void warned.push(o), error: () => {}, info: () => {} } as unknown as Logger;
+    const worker = new Engine({ db, gateway: real, clock: testClock!, concurrency: N, batchSize: N, logger });
+    // Its first drain (a worker's start) runs the janitor before claiming.
     await worker.drain();
+    assert.equal(warned.length, 1);
+    assert.deepEqual(warned[0].subscriptions.sort(), [...lost, far].sort(), 'the janitor woke the two with no next look and the one a month ahead, not the others');
+    assert.equal(await worker.janitor(), 0, 'nothing more to wake');
 
     const settled = await db.query<{ outcome: string }>(`SELECT outcome FROM payment_attempts WHERE id = ANY($1)`, [pending.map((p) => p.id)]);
     assert.deepEqual(settled.map((s) => s.outcome), Array(N).fill('succeeded'));

@@ -90,7 +90,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   // The background loops log through pino as the HTTP server does, on the same option.
   const logger = createLogger(opts.logger);
   if (keys.revoked.length) logger.info({ revoked: keys.revoked }, 'RENEWD_ADMIN_KEY changed: the previous environment key is revoked');
-  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger });
+  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger, documents: config.documents });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
   const webhookTargets = { allowPrivate: config.webhookAllowPrivate };

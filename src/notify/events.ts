@@ -21,6 +21,8 @@ export const KNOWN_EVENT_TYPES = [
   'invoice.paid',
   'invoice.uncollectible',
   'invoice.voided',
+  'invoice.finalized', // paid or past due: the invoice took its legal number (data.number); its document exists from now on
+  'credit_note.created', // an issued invoice cancelled (voided in grace): a credit note from its own series (data.number)
   'payment_attempt.started',
   'payment_attempt.failed',
   'payment_attempt.unknown',

@@ -1,5 +1,6 @@
 // What people and integrators can do, as functions over the store, the engine and the gateway.
 // HTTP handlers, the CLI and the demo seed all call these; none of them writes SQL of its own.
+import { creditNoteView, documentsOfInvoices } from './documents.ts';
 import type { Account, Interval, PaymentMethod, Plan, PaymentMethodType } from '../core/types.ts';
 import { accessOf, pendingCancel, toView, type AttemptState, type CancelAt, type CancelBy } from '../core/machine.ts';
 import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
@@ -415,6 +416,7 @@ export class Commands {
     const account = await this.requireAccount(accountId);
     const invoices = await invoicesOfAccount(this.db, accountId);
     const atts = await attemptsOfAccount(this.db, accountId);
+    const docs = await documentsOfInvoices(this.db, invoices.map((i) => i.id));
     const byInv = new Map<string, AttemptState[]>();
     for (const a of atts) byInv.set(a.invoice_id, [...(byInv.get(a.invoice_id) ?? []), a]);
     const data = [];
@@ -430,6 +432,10 @@ export class Commands {
         period_end: inv.period_end,
         created_at: inv.created_at,
         paid_at: inv.paid_at,
+        // Issued (paid or past due): its legal number and its PDF; a cancelled one has its credit notes.
+        number: docs.number(inv.id),
+        document_url: docs.number(inv.id) ? `/v1/invoices/${inv.id}/pdf` : null,
+        credit_notes: docs.creditNotes(inv.id).map((n) => ({ ...creditNoteView(n), document_url: `/v1/credit-notes/${n.id}/pdf` })),
         attempts: (byInv.get(inv.id) ?? []).map((x) => ({
           id: x.id,
           number: x.number,

@@ -318,7 +318,7 @@ const BRANDS: Record<string, string> = {
   eftpos_au: 'eftpos',
 };
 
-function cardLabel(brand: string | undefined, last4: string | undefined): string | undefined {
+export function cardLabel(brand: string | undefined, last4: string | undefined): string | undefined {
   if (!last4) return undefined;
   const b = brand ? (BRANDS[brand.toLowerCase()] ?? brand.charAt(0).toUpperCase() + brand.slice(1)) : '';
   return `${b ? b + ' ' : ''}•••• ${last4}`;

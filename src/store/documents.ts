@@ -198,3 +198,10 @@ export async function invoiceDocumentData(q: Queryable, invoiceId: string): Prom
     credit_notes: await creditNotesOfInvoices(q, [r.id]),
   };
 }
+
+/** A credit note with what its document shows (seller, buyer, tax rate, plan name as issued). */
+export async function creditNoteDocumentData(q: Queryable, id: string): Promise<(CreditNoteRow & { issued: InvoiceDocumentData['issued'] }) | null> {
+  const [r] = await q.query<Row>('SELECT * FROM credit_notes WHERE id = $1', [id]);
+  if (!r) return null;
+  return { ...toCreditNote(r), issued: typeof r.issued === 'string' ? JSON.parse(r.issued) : r.issued };
+}

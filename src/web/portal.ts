@@ -5,6 +5,7 @@
 //
 // Opened from a portal-session link (/portal?token=…): the token is exchanged for a cookie session
 // and the address bar loses the token. Every form carries the session's CSRF token.
+import { creditNotePdf, invoicePdf, type PdfDocument } from '../engine/documents.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from '../http/auth.ts';
@@ -299,6 +300,21 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
       }
     }),
   );
+
+  // ---- invoice documents (issue 23): the PDFs of the account's own invoices and credit notes ----
+  const sendDocument = async (req: FastifyRequest, reply: FastifyReply, load: (canSee: (accountId: string) => boolean) => Promise<PdfDocument>) => {
+    const s = await current(req);
+    if (!s) return expired(req, reply);
+    try {
+      const d = await load((accountId) => accountId === s.data.account_id);
+      return reply.type('application/pdf').header('content-disposition', `inline; filename="${d.filename}"`).header('cache-control', 'private, no-store').send(d.pdf);
+    } catch (err) {
+      if (err instanceof CommandError && (err.kind === 'not_found' || err.code === 'invoice_not_issued')) return plainPage(reply, req, 404, 'page.notfound.title', null);
+      throw err;
+    }
+  };
+  app.get('/portal/invoices/:id/pdf', (req, reply) => sendDocument(req, reply, (see) => invoicePdf(ctx.db, (req.params as { id: string }).id, see)));
+  app.get('/portal/credit-notes/:id/pdf', (req, reply) => sendDocument(req, reply, (see) => creditNotePdf(ctx.db, (req.params as { id: string }).id, see)));
 
   // ---- 3-D Secure: authenticate a payment on the bank's page ----
   /** Whether the invoice's history offers "Authenticate the payment": past due, last failure asks for authentication, nothing in flight. */
@@ -653,6 +669,13 @@ ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceN
       t.t((a.trigger === 'scheduled' && a.number === 1 && inv.kind === 'renewal' ? 'trigger.renewal' : `trigger.${a.trigger}`) as CatalogKey);
     const reasonLabel = (a: InvoiceRow['attempts'][number]) =>
       a.outcome === 'succeeded' || a.outcome === 'pending' || !a.reason ? '—' : t.t((KNOWN_REASONS.has(a.reason) ? `reason.${a.reason}` : 'reason.declined_by_bank') as CatalogKey);
+    // An issued invoice's PDF, and the credit notes that cancel it (never for one voided unissued).
+    const documents = (inv: InvoiceRow, titleId: string): Piece =>
+      inv.number
+        ? html`<p class="documents"><a href="/portal/invoices/${inv.id}/pdf" download="${inv.number}.pdf" aria-describedby="${titleId}">${t.t('history.document', { number: inv.number })}</a>${inv.credit_notes.map(
+            (n) => html` · <a href="/portal/credit-notes/${n.id}/pdf" download="${n.number}.pdf" aria-describedby="${titleId}">${t.t('history.creditNote', { number: n.number })}</a>`,
+          )}</p>`
+        : '';
     const items = invoices.map((inv) => {
       const titleId = `inv-${inv.id}-title`;
       const helpField = `message-${inv.id}`;
@@ -676,6 +699,7 @@ ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceN
       return html`<li class="invoice" id="inv-${inv.id}"><article aria-labelledby="${titleId}">
 <div class="invoice-head"><h3 id="${titleId}">${invoiceTitle(inv)}</h3><span class="amount">${t.money(inv.amount, inv.currency)}</span></div>
 <p>${invoiceBadge(inv.status)} <span class="muted">${t.t('history.period', { start: t.date(inv.period_start), end: t.date(inv.period_end) })}</span></p>
+${documents(inv, titleId)}
 ${attempts}
 ${authenticate}
 ${retry}

@@ -25,6 +25,16 @@ describe('invoice documents (PGlite)', () => {
     return { status: r.status, type: r.headers.get('content-type') ?? '', disposition: r.headers.get('content-disposition') ?? '', bytes: Buffer.from(await r.arrayBuffer()) };
   };
 
+  /** The customer's page, signed in through a portal link (the cookie as a browser keeps it). */
+  const portalPage = async (accountId: string) => {
+    const r = await fetch(`${t.url}/portal?token=${encodeURIComponent(await portalToken(t, accountId))}`, { redirect: 'manual' });
+    assert.equal(r.status, 303);
+    const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const page = await fetch(`${t.url}/portal`, { headers: { cookie } });
+    assert.equal(page.status, 200);
+    return { cookie, body: await page.text() };
+  };
+
   before(async () => {
     t = await startTestService({
       config: { documents: { invoicePrefix: 'RNW', creditNotePrefix: 'RNC', seller: { name: 'Renewd SAS', address: '1 rue de la Paix\n75002 Paris', vat_id: 'FR12345678901' }, taxRateBp: 2000 } },
@@ -122,8 +132,36 @@ describe('invoice documents (PGlite)', () => {
       assert.ok(text.includes(want), `the credit note shows ${JSON.stringify(want)}:\n${text}`);
     assert.ok(pdfText((await getPdf(pl.document_url)).bytes).includes(`Anulowana fakturą korygującą ${cn.number}`), 'the invoice names the credit note that cancels it');
 
+    // The pages link them: the customer's purchase history (the customer's own only) and the console.
+    const portal = await portalPage(acc.pl);
+    assert.match(portal.body, new RegExp(`<a href="/portal/invoices/${pl.id}/pdf" download="${pl.number}.pdf"[^>]*>Faktura ${pl.number} \\(PDF\\)</a>`));
+    assert.match(portal.body, new RegExp(`<a href="/portal/credit-notes/${cn.id}/pdf" download="${cn.number}.pdf"[^>]*>Faktura korygująca ${cn.number} \\(PDF\\)</a>`));
+    const fromPage = await fetch(`${t.url}/portal/credit-notes/${cn.id}/pdf`, { headers: { cookie: portal.cookie } });
+    assert.equal(fromPage.status, 200);
+    assert.ok(Buffer.from(await fromPage.arrayBuffer()).equals(note.bytes), 'the page serves the same document as the API');
+    const foreign = await fetch(`${t.url}/portal/invoices/${pl.id}/pdf`, { headers: { cookie: (await portalPage(acc.fr)).cookie } });
+    assert.equal(foreign.status, 404, "another account's invoice is not found from the customer's pages");
+    assert.equal((await fetch(`${t.url}/portal/invoices/${pl.id}/pdf`, { redirect: 'manual' })).headers.get('content-type')?.startsWith('application/pdf'), false, 'no session: no document');
+
     // Credit notes add up with their invoices, and the series are gapless.
     const report = await verifyInvariants(t.svc.ctx.db, await t.now());
     assert.deepEqual(report.violations, []);
+  });
+
+  test('the console\'s account page links each issued invoice\'s PDF; a purchase voided unissued says so', async () => {
+    const login = await fetch(`${t.url}/console/login`);
+    let cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())?.[1] ?? '';
+    const ok = await fetch(`${t.url}/console/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, body: new URLSearchParams({ _csrf: csrf, key: ADMIN_KEY }).toString() });
+    assert.equal(ok.status, 303);
+    cookie = ok.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const [inv] = await invoices(acc.fr);
+    const page = await (await fetch(`${t.url}/console/accounts/${acc.fr}`, { headers: { cookie } })).text();
+    assert.match(page, new RegExp(`<a href="/console/invoices/${inv.id}/pdf" download="${inv.number}.pdf"><span class="mono">${inv.number}</span> \\(PDF\\)</a>`));
+    const pdf = await fetch(`${t.url}/console/invoices/${inv.id}/pdf`, { headers: { cookie } });
+    assert.equal(pdf.status, 200);
+    assert.ok(Buffer.from(await pdf.arrayBuffer()).equals((await getPdf(inv.document_url)).bytes));
+    const declined = await (await fetch(`${t.url}/console/accounts/${acc.declined}`, { headers: { cookie } })).text();
+    assert.match(declined, /Not issued: no number, no document\./);
   });
 });

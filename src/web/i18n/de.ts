@@ -110,6 +110,8 @@ export const de: Catalog = {
   'history.proration': "Wechsel zu {plan}, Rest des Zeitraums",
   'history.purchase': 'Kauf von {plan}',
   'history.period': 'Zeitraum: {start} – {end}',
+  'history.document': 'Rechnung {number} (PDF)',
+  'history.creditNote': 'Gutschrift {number} (PDF)',
   'history.amount': 'Betrag',
   'history.status': 'Status',
   'history.attempts': 'Zahlungsversuche',

@@ -110,6 +110,8 @@ export const en = {
   'history.proration': "Change to {plan}, rest of the period",
   'history.purchase': 'Purchase of {plan}',
   'history.period': 'Period: {start} – {end}',
+  'history.document': 'Invoice {number} (PDF)',
+  'history.creditNote': 'Credit note {number} (PDF)',
   'history.amount': 'Amount',
   'history.status': 'Status',
   'history.attempts': 'Payment attempts',

@@ -109,6 +109,8 @@ export const es: Catalog = {
   'history.proration': "Cambio a {plan}, resto del periodo",
   'history.purchase': 'Compra de {plan}',
   'history.period': 'Periodo: {start} – {end}',
+  'history.document': 'Factura {number} (PDF)',
+  'history.creditNote': 'Factura rectificativa {number} (PDF)',
   'history.amount': 'Importe',
   'history.status': 'Estado',
   'history.attempts': 'Intentos de pago',

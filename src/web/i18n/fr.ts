@@ -109,6 +109,8 @@ export const fr: Catalog = {
   'history.proration': "Passage à {plan}, reste de la période",
   'history.purchase': 'Achat de {plan}',
   'history.period': 'Période : {start} – {end}',
+  'history.document': 'Facture {number} (PDF)',
+  'history.creditNote': 'Avoir {number} (PDF)',
   'history.amount': 'Montant',
   'history.status': 'État',
   'history.attempts': 'Tentatives de paiement',

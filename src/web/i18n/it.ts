@@ -109,6 +109,8 @@ export const it: Catalog = {
   'history.proration': "Passaggio a {plan}, resto del periodo",
   'history.purchase': 'Acquisto di {plan}',
   'history.period': 'Periodo: {start} – {end}',
+  'history.document': 'Fattura {number} (PDF)',
+  'history.creditNote': 'Nota di credito {number} (PDF)',
   'history.amount': 'Importo',
   'history.status': 'Stato',
   'history.attempts': 'Tentativi di pagamento',

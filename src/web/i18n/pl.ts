@@ -109,6 +109,8 @@ export const pl: Catalog = {
   'history.proration': "Zmiana na {plan}, reszta okresu",
   'history.purchase': 'Zakup planu {plan}',
   'history.period': 'Okres: {start} – {end}',
+  'history.document': 'Faktura {number} (PDF)',
+  'history.creditNote': 'Faktura korygująca {number} (PDF)',
   'history.amount': 'Kwota',
   'history.status': 'Stan',
   'history.attempts': 'Próby płatności',

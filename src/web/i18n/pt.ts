@@ -109,6 +109,8 @@ export const pt: Catalog = {
   'history.proration': "Mudança para {plan}, resto do período",
   'history.purchase': 'Compra de {plan}',
   'history.period': 'Período: {start} – {end}',
+  'history.document': 'Fatura {number} (PDF)',
+  'history.creditNote': 'Nota de crédito {number} (PDF)',
   'history.amount': 'Montante',
   'history.status': 'Estado',
   'history.attempts': 'Tentativas de pagamento',

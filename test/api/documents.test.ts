@@ -148,6 +148,30 @@ describe('invoice documents (PGlite)', () => {
     assert.deepEqual(report.violations, []);
   });
 
+  test('the receipt e-mail links the invoice\'s PDF with no login', async () => {
+    const [mail] = await t.svc.ctx.db.query<{ body_text: string; dedupe_key: string }>(
+      `SELECT body_text, dedupe_key FROM notifications WHERE account_id = $1 AND template = 'renewal_succeeded' ORDER BY created_at DESC LIMIT 1`,
+      [acc.fr],
+    );
+    const invoiceId = mail.dedupe_key.split(':')[1];
+    assert.match(mail.body_text, /Télécharger ma facture \(PDF\)/);
+    const links = [...mail.body_text.matchAll(/https?:\/\/\S+\/portal\/links\/rl_[A-Za-z0-9_-]+/g)].map((m) => m[0]);
+    let opened = false;
+    for (const link of links) {
+      const r = await fetch(link, { redirect: 'manual' });
+      if (r.headers.get('location') !== `/portal/invoices/${invoiceId}/pdf`) continue;
+      const cookie = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const pdf = await fetch(t.url + r.headers.get('location'), { headers: { cookie } });
+      assert.equal(pdf.status, 200);
+      assert.equal(pdf.headers.get('content-type'), 'application/pdf');
+      const text = pdfText(Buffer.from(await pdf.arrayBuffer()));
+      const [inv] = (await invoices(acc.fr)).filter((i) => i.id === invoiceId);
+      assert.ok(text.includes(inv.number), text);
+      opened = true;
+    }
+    assert.ok(opened, `no link of the receipt lands on its invoice's PDF: ${links.join(', ')}`);
+  });
+
   test('the console\'s account page links each issued invoice\'s PDF; a purchase voided unissued says so', async () => {
     const login = await fetch(`${t.url}/console/login`);
     let cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');

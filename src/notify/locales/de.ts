@@ -31,6 +31,7 @@ export const de: Catalog = {
   'link.billing': "Meine Karte aktualisieren",
   'link.authenticate': 'Zahlung bestätigen',
   'link.history': 'Meine Kaufhistorie ansehen',
+  'link.invoice': 'Meine Rechnung herunterladen (PDF)',
   'link.restore': "Meinen Tarif wiederherstellen", // the downgrade e-mail's way back (/portal#restore)
   'link.retry': "Zahlung erneut versuchen",
   'link.help': "Hilfe anfordern",

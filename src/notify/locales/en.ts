@@ -34,6 +34,7 @@ export const en = {
   'link.billing': "Update my card",
   'link.authenticate': 'Authenticate the payment',
   'link.history': 'See my purchase history',
+  'link.invoice': 'Download my invoice (PDF)',
   'link.restore': "Restore my plan", // the downgrade e-mail's way back (/portal#restore)
   'link.retry': "Retry the payment",
   'link.help': "Request help",

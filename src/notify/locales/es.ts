@@ -31,6 +31,7 @@ export const es: Catalog = {
   'link.billing': "Actualizar mi tarjeta",
   'link.authenticate': 'Autenticar el pago',
   'link.history': 'Ver mi historial de compras',
+  'link.invoice': 'Descargar mi factura (PDF)',
   'link.restore': "Restablecer mi plan", // the downgrade e-mail's way back (/portal#restore)
   'link.retry': "Reintentar el pago",
   'link.help': "Solicitar ayuda",

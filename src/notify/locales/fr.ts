@@ -31,6 +31,7 @@ export const fr: Catalog = {
   'link.billing': "Mettre à jour ma carte",
   'link.authenticate': 'Authentifier le paiement',
   'link.history': "Voir mon historique d'achats",
+  'link.invoice': 'Télécharger ma facture (PDF)',
   'link.restore': "Rétablir mon offre", // the downgrade e-mail's way back (/portal#restore)
   'link.retry': "Relancer le paiement",
   'link.help': "Demander de l'aide",

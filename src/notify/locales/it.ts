@@ -32,6 +32,7 @@ export const it: Catalog = {
   'link.billing': "Aggiorna la mia carta",
   'link.authenticate': 'Autentica il pagamento',
   'link.history': 'Vedi la cronologia acquisti',
+  'link.invoice': 'Scarica la mia fattura (PDF)',
   'link.restore': "Ripristina il mio piano", // the downgrade e-mail's way back (/portal#restore)
   'link.retry': "Ritenta il pagamento",
   'link.help': "Chiedi aiuto",

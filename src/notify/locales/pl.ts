@@ -32,6 +32,7 @@ export const pl: Catalog = {
   'link.billing': "Zaktualizuj moją kartę",
   'link.authenticate': 'Potwierdź płatność',
   'link.history': 'Zobacz historię zakupów',
+  'link.invoice': 'Pobierz moją fakturę (PDF)',
   'link.restore': "Przywróć mój plan", // the downgrade e-mail's way back (/portal#restore)
   'link.retry': "Ponów płatność",
   'link.help': "Poproś o pomoc",

@@ -32,6 +32,7 @@ export const pt: Catalog = {
   'link.billing': "Atualizar o meu cartão",
   'link.authenticate': 'Autenticar o pagamento',
   'link.history': 'Ver o meu histórico de compras',
+  'link.invoice': 'Descarregar a minha fatura (PDF)',
   'link.restore': "Repor o meu plano", // the downgrade e-mail's way back (/portal#restore)
   'link.retry': "Tentar novamente o pagamento",
   'link.help': "Pedir ajuda",

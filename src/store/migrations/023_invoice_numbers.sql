@@ -28,6 +28,10 @@ ALTER TABLE invoices ADD CONSTRAINT invoices_number_parts CHECK ((number IS NULL
 CREATE UNIQUE INDEX invoices_number ON invoices (number) WHERE number IS NOT NULL;
 CREATE UNIQUE INDEX invoices_number_seq ON invoices (number_prefix, number_year, number_seq) WHERE number IS NOT NULL;
 
+-- A receipt's no-login link to its invoice's PDF (the e-mail links of issue 14 get a purpose).
+ALTER TABLE customer_links DROP CONSTRAINT IF EXISTS customer_links_purpose_check;
+ALTER TABLE customer_links ADD CONSTRAINT customer_links_purpose_check CHECK (purpose IN ('billing', 'retry', 'authenticate', 'help', 'subscription', 'restore', 'history', 'invoice'));
+
 -- The account's billing details for its documents (the customer edits them in Billing information).
 ALTER TABLE accounts ADD COLUMN billing_address text;
 ALTER TABLE accounts ADD COLUMN vat_id text;

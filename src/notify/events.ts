@@ -4,6 +4,7 @@
 
 export const KNOWN_EVENT_TYPES = [
   'account.created',
+  'account.billing_details_updated', // the name, address or VAT id for the account's next documents
   'subscription.created',
   'subscription.started',
   'subscription.renewed',

@@ -60,7 +60,7 @@ export async function finalizeInvoices(q: Queryable, ids: readonly string[], s: 
   const done = await q.query<Row>(
     `UPDATE invoices i SET number = x.number, number_prefix = $2, number_year = $3, number_seq = x.seq, finalized_at = $4,
             issued = jsonb_build_object('seller', $5::jsonb, 'tax_rate_bp', $6::int, 'plan_name', p.name,
-              'buyer', jsonb_build_object('name', a.name, 'email', a.email, 'address', a.billing_address, 'vat_id', a.vat_id,
+              'buyer', jsonb_build_object('name', COALESCE(a.billing_name, a.name), 'email', a.email, 'address', a.billing_address, 'vat_id', a.vat_id,
                                           'locale', a.locale, 'time_zone', a.time_zone))
        FROM json_to_recordset($1::json) AS x(id text, seq bigint, number text), accounts a, plans p
       WHERE i.id = x.id AND i.number IS NULL AND a.id = i.account_id AND p.id = i.plan_id

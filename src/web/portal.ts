@@ -432,6 +432,24 @@ ${
     }),
   );
 
+  // ---- billing details on the account's documents (issue 23) ----
+  app.post('/portal/billing/details', async (req, reply) =>
+    action(req, reply, async (_s, t, account) => {
+      const b = req.body as Body;
+      try {
+        await commands.setBillingDetails(account.id, { name: str(b.billing_name), address: str(b.billing_address), vat_id: str(b.vat_id) }, 'customer');
+      } catch (err) {
+        if (err instanceof CommandError && err.kind === 'invalid') {
+          const field = String((err.extra.errors as { field: string }[] | undefined)?.[0]?.field ?? 'name');
+          const name = field === 'vat_id' ? 'vat_id' : `billing_${field}`;
+          return { kind: 'error', text: t.t('billing.details.invalid'), target: 'billing-details', fields: { [name]: t.t('billing.details.invalid') } };
+        }
+        throw err;
+      }
+      return { kind: 'success', text: t.t('billing.details.saved'), target: 'billing-details' };
+    }),
+  );
+
   // ---- restore / buy back after a downgrade or a cancel ----
   app.post('/portal/subscription/buy', async (req, reply) =>
     action(req, reply, async (s, t, account) => {
@@ -531,6 +549,7 @@ ${
       commands.listPlans(),
       deps.listHelpRequests({ account_id: account.id }).catch(() => [] as HelpRequestView[]),
     ]);
+    const details = await commands.billingDetails(account.id);
     const restore = restoreView(t, csrf_(s.csrf), account, sub, pm, invoices, plans);
     const planName = (id: string | null | undefined) => (id ? plans.find((p) => p.id === id)?.name ?? id : '');
     const now = ctx.clock.now();
@@ -657,6 +676,15 @@ ${csrf}
 ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceNote')}</p>` : ''}
 <p class="muted small" id="update-card-note">${t.t('billing.updateNote')}</p>
 <button type="submit" class="btn" aria-describedby="update-card-note">${t.t('billing.update')}</button>
+</form>
+<h3 id="billing-details">${t.t('billing.details.heading')}</h3>
+<p class="muted small" id="billing-details-note">${t.t('billing.details.note')}</p>
+<form method="post" action="/portal/billing/details">
+${csrf}
+<div class="field"><label for="billing_name">${t.t('billing.details.name')}</label><input id="billing_name" name="billing_name" maxlength="200" autocomplete="organization" value="${details.name ?? ''}" placeholder="${account.name}"${attrs({ 'aria-invalid': fields.billing_name ? 'true' : null, 'aria-describedby': described('billing_name') })}>${fieldError('billing_name')}</div>
+<div class="field"><label for="billing_address">${t.t('billing.details.address')}</label><textarea id="billing_address" name="billing_address" maxlength="500" rows="3" autocomplete="street-address"${attrs({ 'aria-invalid': fields.billing_address ? 'true' : null, 'aria-describedby': described('billing_address') })}>${details.address ?? ''}</textarea>${fieldError('billing_address')}</div>
+<div class="field"><label for="vat_id">${t.t('billing.details.vat')}</label><input id="vat_id" name="vat_id" maxlength="32" value="${details.vat_id ?? ''}"${attrs({ 'aria-invalid': fields.vat_id ? 'true' : null, 'aria-describedby': described('vat_id') })}>${fieldError('vat_id')}</div>
+<button type="submit" class="btn btn-secondary" aria-describedby="billing-details-note">${t.t('billing.details.save')}</button>
 </form>
 </section>`;
 

@@ -101,6 +101,23 @@ describe('invoice documents (PGlite)', () => {
     problemOf(await t.api('GET', `/v1/invoices/${inv.id}/pdf`), 409, 'invoice_not_issued');
   });
 
+  test('billing details: the customer sets them in Billing information (CSRF form) or the API; bad input is refused', async () => {
+    const portal = await portalPage(acc.fr);
+    assert.match(portal.body, /<form method="post" action="\/portal\/billing\/details">/);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(portal.body)![1];
+    const post = (form: Record<string, string>) =>
+      fetch(`${t.url}/portal/billing/details`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: portal.cookie }, body: new URLSearchParams(form).toString() });
+    assert.equal((await post({ billing_name: 'Nobody' })).status, 403, 'no CSRF token: refused');
+    assert.equal((await t.api('GET', `/v1/accounts/${acc.fr}/billing-details`)).body.name, null);
+    const r = await post({ _csrf: csrf, billing_name: 'Acme SAS', billing_address: '5 avenue Foch\r\n75116 Paris', vat_id: 'FR98765432109' });
+    assert.equal(r.status, 303);
+    assert.deepEqual((await t.api('GET', `/v1/accounts/${acc.fr}/billing-details`, undefined, await portalToken(t, acc.fr))).body, { name: 'Acme SAS', address: '5 avenue Foch\n75116 Paris', vat_id: 'FR98765432109' });
+    const page = await (await fetch(`${t.url}/portal`, { headers: { cookie: portal.cookie } })).text();
+    assert.match(page, /value="FR98765432109"/);
+    problemOf(await t.api('PUT', `/v1/accounts/${acc.fr}/billing-details`, { vat_id: 'FR<script>' }), 400, 'validation_error');
+    problemOf(await t.api('PUT', `/v1/accounts/${acc.fr}/billing-details`, { name: 'x' }, await portalToken(t, acc.pl)), 404, 'not_found');
+  });
+
   test('a past-due renewal is issued (the next number, "payment due"); a cancel in grace issues a credit note', async () => {
     await t.advance(32); // fr renews (paid), pl's renewal is declined (past due)
     const pl = (await invoices(acc.pl)).find((i) => i.status === 'past_due');
@@ -146,6 +163,16 @@ describe('invoice documents (PGlite)', () => {
     // Credit notes add up with their invoices, and the series are gapless.
     const report = await verifyInvariants(t.svc.ctx.db, await t.now());
     assert.deepEqual(report.violations, []);
+  });
+
+  test('the billing details show on invoices issued after they were set, never on those issued before', async () => {
+    const all = await invoices(acc.fr);
+    const renewal = all.find((i) => i.kind === 'renewal' && i.status === 'paid');
+    const purchase = all.find((i) => i.kind === 'purchase');
+    const after = pdfText((await getPdf(renewal.document_url)).bytes);
+    for (const want of ['Acme SAS', '5 avenue Foch', '75116 Paris', 'N° TVA : FR98765432109']) assert.ok(after.includes(want), `${want}:\n${after}`);
+    const before = pdfText((await getPdf(purchase.document_url)).bytes);
+    assert.ok(!before.includes('Acme SAS') && !before.includes('FR98765432109'), before);
   });
 
   test('the receipt e-mail links the invoice\'s PDF with no login', async () => {

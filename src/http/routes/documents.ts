@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAnyone } from '../auth.ts';
 import { amount, anyoneSecurity, currency, dateTime, idParam, problemResponses } from '../schemas.ts';
+import { CommandError } from '../../core/errors.ts';
 import { creditNote, creditNotePdf, invoicePdf, type PdfDocument } from '../../engine/documents.ts';
 
 const pdfResponse = {
@@ -26,6 +27,27 @@ export const creditNoteOut = {
     reason: { type: 'string', description: 'why the invoice was cancelled: canceled (the subscription, in grace), plan_changed (in grace: a new invoice replaces it)' },
     created_at: dateTime,
   },
+} as const;
+
+const billingDetailsOut = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: ['string', 'null'], description: "the name on the account's documents (null: the account's name)" },
+    address: { type: ['string', 'null'], description: 'the address, one line per part (\\n between lines)' },
+    vat_id: { type: ['string', 'null'] },
+  },
+} as const;
+
+const billingDetailsBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: ['string', 'null'], maxLength: 200 },
+    address: { type: ['string', 'null'], maxLength: 500 },
+    vat_id: { type: ['string', 'null'], maxLength: 32 },
+  },
+  example: { name: 'Acme SAS', address: '1 rue de la Paix\n75002 Paris', vat_id: 'FR12345678901' },
 } as const;
 
 function sendPdf(reply: FastifyReply, d: PdfDocument) {
@@ -76,4 +98,34 @@ export const documentRoutes: RoutePlugin = async (app, { ctx }) => {
       response: { ...pdfResponse, ...problemResponses },
     },
   }, async (req, reply) => sendPdf(reply, await creditNotePdf(ctx.db, req.params.id, seer(req))));
+
+  app.get('/v1/accounts/:id/billing-details', {
+    preValidation: requireAnyone,
+    schema: {
+      tags: ['billing information'],
+      summary: "The name, address and VAT id the account's documents show",
+      security: anyoneSecurity,
+      params: idParam,
+      response: { 200: billingDetailsOut, ...problemResponses },
+    },
+  }, async (req) => {
+    if (!canSee(req, req.params.id)) throw new CommandError('not_found', 'not_found', `no account ${req.params.id}`);
+    return ctx.commands.billingDetails(req.params.id);
+  });
+
+  app.put('/v1/accounts/:id/billing-details', {
+    preValidation: requireAnyone,
+    schema: {
+      tags: ['billing information'],
+      summary: "Set the name, address and VAT id of the account's next documents",
+      description: 'The whole set (a field left out or blank is none). Invoices issued before keep the details they were issued with.',
+      security: anyoneSecurity,
+      params: idParam,
+      body: billingDetailsBody,
+      response: { 200: billingDetailsOut, ...problemResponses },
+    },
+  }, async (req) => {
+    if (!canSee(req, req.params.id)) throw new CommandError('not_found', 'not_found', `no account ${req.params.id}`);
+    return ctx.commands.setBillingDetails(req.params.id, req.body ?? {}, req.principal?.kind === 'customer' ? 'customer' : 'operator');
+  });
 };

@@ -33,5 +33,7 @@ ALTER TABLE customer_links DROP CONSTRAINT IF EXISTS customer_links_purpose_chec
 ALTER TABLE customer_links ADD CONSTRAINT customer_links_purpose_check CHECK (purpose IN ('billing', 'retry', 'authenticate', 'help', 'subscription', 'restore', 'history', 'invoice'));
 
 -- The account's billing details for its documents (the customer edits them in Billing information).
+-- The name on documents (null: the account's name), the address (lines), the buyer's VAT id.
+ALTER TABLE accounts ADD COLUMN billing_name text;
 ALTER TABLE accounts ADD COLUMN billing_address text;
 ALTER TABLE accounts ADD COLUMN vat_id text;

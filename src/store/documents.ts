@@ -95,7 +95,11 @@ export async function issueCreditNotes(
   newId: (prefix: string) => string,
 ): Promise<CreditNoteRow[]> {
   if (items.length === 0) return [];
-  const sorted = [...items].sort((a, b) => (a.invoice_id < b.invoice_id ? -1 : a.invoice_id > b.invoice_id ? 1 : 0));
+  // An invoice issued before numbering began (pre_numbering, no number) was never a numbered
+  // document: voiding it needs no credit note, and refusing would block its cancel forever.
+  const numbered = new Set((await q.query<Row>('SELECT id FROM invoices WHERE id = ANY($1) AND number IS NOT NULL', [items.map((x) => x.invoice_id)])).map((r) => r.id as string));
+  const sorted = items.filter((x) => numbered.has(x.invoice_id)).sort((a, b) => (a.invoice_id < b.invoice_id ? -1 : a.invoice_id > b.invoice_id ? 1 : 0));
+  if (sorted.length === 0) return [];
   const year = now.getUTCFullYear();
   const first = await allocate(q, s.creditNotePrefix, year, sorted.length);
   const rows = sorted.map((x, k) => ({ id: newId('cn'), invoice_id: x.invoice_id, reason: x.reason, seq: first + k, number: documentNumber(s.creditNotePrefix, year, first + k) }));

@@ -148,6 +148,8 @@ export const STATE_TABLES = [
   'webhook_deliveries',
   'admin_keys',
   'settings',
+  'credit_notes',
+  'document_series',
 ];
 
 /** Rows that are bookkeeping, not state: the installation's secret for hashing idempotency keys (made on first use). */

@@ -3,6 +3,18 @@
 // names every such variable and the values it takes (issue 16), never a guess or a later crash.
 import path from 'node:path';
 
+/** What a document number prefix may be: capital letters, digits, inner dashes (it is shown and filed as is). */
+export const NUMBER_PREFIX_PATTERN = /^[A-Z0-9](?:[A-Z0-9-]{0,14}[A-Z0-9])?$/;
+
+/** The seller and number series recorded on each document when it is issued (store/documents.ts IssueSettings). */
+export interface DocumentSettings {
+  invoicePrefix: string;
+  creditNotePrefix: string;
+  seller: { name: string; address: string | null; vat_id: string | null };
+  /** Basis points: 2000 = 20 %. */
+  taxRateBp: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -51,6 +63,12 @@ export interface Config {
   trustProxy: boolean | number | string;
   /** RENEWD_AUTH_FAILURES_PER_MINUTE: wrong keys/tokens per client address per minute before 429 (default 20). */
   authFailuresPerMinute: number;
+  /**
+   * Invoice documents (issue 23): RENEWD_INVOICE_PREFIX / RENEWD_CREDIT_NOTE_PREFIX (the number
+   * series), RENEWD_SELLER_NAME / _ADDRESS / _VAT_ID and RENEWD_TAX_RATE, recorded on each document
+   * when it is issued.
+   */
+  documents: DocumentSettings;
 }
 
 /** The whole environment checked at once: every problem named, with the values accepted. */
@@ -131,6 +149,28 @@ function envReader(env: NodeJS.ProcessEnv) {
       refuse(name, v, 'true, false, hops:N or a comma-separated list of proxy addresses/CIDRs');
       return false;
     },
+    /** A document number prefix: capital letters and digits, inner dashes, 1–16 characters. */
+    prefix(name: string, dflt: string): string {
+      const v = raw(name);
+      if (v === undefined) return dflt;
+      if (!NUMBER_PREFIX_PATTERN.test(v)) {
+        refuse(name, v, '1 to 16 capital letters, digits or inner dashes, e.g. INV or ACME-FR');
+        return dflt;
+      }
+      return v;
+    },
+    /** A tax rate in percent with up to two decimals (0 to 100), as basis points. */
+    rate(name: string): number {
+      const v = raw(name);
+      if (v === undefined) return 0;
+      const m = /^(\d{1,3})(?:\.(\d{1,2}))?$/.exec(v.trim());
+      const bp = m ? Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0')) : NaN;
+      if (!(bp >= 0 && bp <= 10_000)) {
+        refuse(name, v, 'a percentage from 0 to 100 with at most two decimals, e.g. 20 or 8.1');
+        return 0;
+      }
+      return bp;
+    },
     time(name: string): string | undefined {
       const v = raw(name);
       if (v !== undefined && Number.isNaN(new Date(v).getTime())) refuse(name, v, 'an ISO 8601 time, e.g. 2026-01-31T09:00:00Z');
@@ -194,7 +234,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandboxEvents: r.bool('RENEWD_SANDBOX_EVENTS', true),
     trustProxy: r.trustProxy('RENEWD_TRUST_PROXY'),
     authFailuresPerMinute: r.int('RENEWD_AUTH_FAILURES_PER_MINUTE', 20, 1),
+    documents: {
+      invoicePrefix: r.prefix('RENEWD_INVOICE_PREFIX', 'RNW'),
+      creditNotePrefix: r.prefix('RENEWD_CREDIT_NOTE_PREFIX', 'RNC'),
+      // The address on one line per part: `|` separates the lines (an environment value has one line).
+      seller: {
+        name: r.str('RENEWD_SELLER_NAME', 'renewd'),
+        address: r.raw('RENEWD_SELLER_ADDRESS')?.split('|').map((l) => l.trim()).filter(Boolean).join('\n') || null,
+        vat_id: r.raw('RENEWD_SELLER_VAT_ID') ?? null,
+      },
+      taxRateBp: r.rate('RENEWD_TAX_RATE'),
+    },
   };
+  if (config.documents.invoicePrefix === config.documents.creditNotePrefix)
+    r.problems.push(`RENEWD_INVOICE_PREFIX and RENEWD_CREDIT_NOTE_PREFIX are both ${JSON.stringify(config.documents.invoicePrefix)}: invoices and credit notes need series of their own`);
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
 }

@@ -96,7 +96,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   // Said at every start, in the log as in the banner: a sandbox "charges" nothing (issue 16).
   if (config.gateway === 'sandbox') logger.warn({ gateway: 'sandbox', sandbox_url: sandboxUrl }, 'gateway: the sandbox PSP (test cards, no real money moves) — for demos, development and tests only');
   else logger.info({ gateway: 'stripe' }, 'gateway: Stripe');
-  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger });
+  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger, documents: config.documents });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
   const webhookTargets = { allowPrivate: config.webhookAllowPrivate };

@@ -183,7 +183,7 @@ export type TemplateName = (typeof TEMPLATE_NAMES)[number];
  * retry → the invoice's Retry (#inv-<id>), authenticate → /portal/invoices/<id>/authenticate,
  * help → the invoice's Request help (#help-<id>), subscription, restore, history → their sections.
  */
-export const LINK_PURPOSES = ['billing', 'retry', 'authenticate', 'help', 'subscription', 'restore', 'history'] as const;
+export const LINK_PURPOSES = ['billing', 'retry', 'authenticate', 'help', 'subscription', 'restore', 'history', 'invoice'] as const;
 export type LinkPurpose = (typeof LINK_PURPOSES)[number];
 
 export const HELP_REQUEST_STATUSES = ['open', 'answered', 'closed'] as const;

@@ -1,5 +1,6 @@
 // What people and integrators can do, as functions over the store, the engine and the gateway.
 // HTTP handlers, the CLI and the demo seed all call these; none of them writes SQL of its own.
+import { creditNoteView, documentsOfInvoices } from './documents.ts';
 import type { Account, Interval, PaymentMethod, Plan, PaymentMethodType } from '../core/types.ts';
 import { accessOf, pendingCancel, toView, type AttemptState, type CancelAt, type CancelBy } from '../core/machine.ts';
 import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
@@ -8,7 +9,7 @@ import { isValidTimeZone, DAY } from '../core/time.ts';
 import type { Db } from '../store/db.ts';
 import { accessReader } from '../store/access.ts';
 import { eventsOfAccount, insertEvents, loadPlans, loadPolicies, loadStates, policyFor } from '../store/billing.ts';
-import { accountById, activePaymentMethodOf, insertAccount, insertPaymentMethod, listAccounts, lockAccount, retireActivePaymentMethod } from '../store/accounts.ts';
+import { accountById, activePaymentMethodOf, billingDetailsOf, setBillingDetails, type BillingDetails, insertAccount, insertPaymentMethod, listAccounts, lockAccount, retireActivePaymentMethod } from '../store/accounts.ts';
 import { freePlanId, insertPlan, planExists, setPlanArchived } from '../store/plans.ts';
 import { insertSubscription, lockSubscription, setAutoRenew, subscriptionOfAccount, subscriptionOfInvoice } from '../store/subscriptions.ts';
 import { attemptsOfAccount, customerRetriesSince, invoiceById, invoicesOfAccount } from '../store/invoices.ts';
@@ -134,6 +135,36 @@ export class Commands {
     const a = await this.getAccount(id);
     if (!a) throw new CommandError('not_found', 'not_found', `no account ${id}`);
     return a;
+  }
+
+  /** The name, address and VAT id the account's next documents show (issue 23). */
+  async billingDetails(accountId: string): Promise<BillingDetails> {
+    const d = await billingDetailsOf(this.db, accountId);
+    if (!d) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
+    return d;
+  }
+
+  /**
+   * Sets them (the customer in Billing information, or the operator). Blank means none. Only
+   * documents issued from now on show them: an issued invoice keeps the details it was issued with.
+   */
+  async setBillingDetails(accountId: string, input: { name?: string | null; address?: string | null; vat_id?: string | null }, by: CancelBy = 'customer'): Promise<BillingDetails> {
+    const clean = (v: string | null | undefined, max: number, field: string, multiline: boolean) => {
+      const s = (v ?? '').replace(/\r\n?/g, '\n').split('\n').map((l) => l.trim()).filter(Boolean).join(multiline ? '\n' : ' ');
+      if (s.length > max) throw new CommandError('invalid', 'validation_error', `${field} is longer than ${max} characters`, { errors: [{ field, message: `at most ${max} characters` }] });
+      // Control characters would print as boxes (or nothing) on the document.
+      if (/[\u0000-\u0009\u000b-\u001f\u007f]/.test(s)) throw new CommandError('invalid', 'validation_error', `${field} has control characters`, { errors: [{ field, message: 'no control characters' }] });
+      return s || null;
+    };
+    const d: BillingDetails = { name: clean(input.name, 200, 'name', false), address: clean(input.address, 500, 'address', true), vat_id: clean(input.vat_id, 32, 'vat_id', false) };
+    if (d.address && d.address.split('\n').length > 6) throw new CommandError('invalid', 'validation_error', 'the address has more than 6 lines', { errors: [{ field: 'address', message: 'at most 6 lines' }] });
+    if (d.vat_id && !/^[A-Za-z0-9][A-Za-z0-9 .\-/]*$/.test(d.vat_id)) throw new CommandError('invalid', 'validation_error', 'the VAT id may hold letters, digits, spaces, dots, dashes and slashes', { errors: [{ field: 'vat_id', message: 'letters, digits, spaces, . - /' }] });
+    await this.db.tx(async (q) => {
+      if (!(await lockAccount(q, accountId))) throw new CommandError('not_found', 'not_found', `no account ${accountId}`);
+      await setBillingDetails(q, accountId, d);
+      await insertEvents(q, [{ account_id: accountId, type: 'account.billing_details_updated', data: { by, name: d.name !== null, address: d.address !== null, vat_id: d.vat_id !== null } }], this.clock.now());
+    });
+    return d;
   }
 
   async listAccounts(opts: { limit?: number; status?: string; starting_after?: string } = {}) {
@@ -415,6 +446,7 @@ export class Commands {
     const account = await this.requireAccount(accountId);
     const invoices = await invoicesOfAccount(this.db, accountId);
     const atts = await attemptsOfAccount(this.db, accountId);
+    const docs = await documentsOfInvoices(this.db, invoices.map((i) => i.id));
     const byInv = new Map<string, AttemptState[]>();
     for (const a of atts) byInv.set(a.invoice_id, [...(byInv.get(a.invoice_id) ?? []), a]);
     const data = [];
@@ -430,6 +462,10 @@ export class Commands {
         period_end: inv.period_end,
         created_at: inv.created_at,
         paid_at: inv.paid_at,
+        // Issued (paid or past due): its legal number and its PDF; a cancelled one has its credit notes.
+        number: docs.number(inv.id),
+        document_url: docs.number(inv.id) ? `/v1/invoices/${inv.id}/pdf` : null,
+        credit_notes: docs.creditNotes(inv.id).map((n) => ({ ...creditNoteView(n), document_url: `/v1/credit-notes/${n.id}/pdf` })),
         attempts: (byInv.get(inv.id) ?? []).map((x) => ({
           id: x.id,
           number: x.number,

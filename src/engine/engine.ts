@@ -8,7 +8,7 @@ import type { DeclineReason, Plan } from '../core/types.ts';
 import { AUTHENTICATION_TRIGGER, AUTHENTICATION_WINDOW_MS, step, type Refusal, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../core/machine.ts';
 import { classifyDecline } from '../core/declines.ts';
 import type { Db, Queryable } from '../store/db.ts';
-import { insertOutbox, loadStates, saveSteps, type OutboxRow, type SubscriptionRecord } from '../store/billing.ts';
+import { insertEvents, insertOutbox, loadStates, saveSteps, type OutboxRow, type SubscriptionRecord } from '../store/billing.ts';
 import { gatewayRefsOf, lockAccountOfSubscription, type GatewayRefs } from '../store/accounts.ts';
 import { claimDueSubscriptions, lockSubscription, lockSubscriptionsOfInvoices } from '../store/subscriptions.ts';
 import { attemptById } from '../store/invoices.ts';
@@ -21,6 +21,16 @@ import { mapPool } from '../lib/pool.ts';
 import { renderEmail, type EmailContext } from '../notify/templates.ts';
 import type { NewLinkRow } from '../store/links.ts';
 import { linksForEmail, storeLinks } from './links.ts';
+import { documentChanges } from '../core/documents.ts';
+import { finalizeInvoices, issueCreditNotes, type IssueSettings } from '../store/documents.ts';
+
+/** Documents as numbered when the operator configured nothing (config.ts reads the real ones). */
+export const DEFAULT_ISSUE_SETTINGS: IssueSettings = {
+  invoicePrefix: 'RNW',
+  creditNotePrefix: 'RNC',
+  seller: { name: 'renewd', address: null, vat_id: null },
+  taxRateBp: 0,
+};
 
 export interface EngineOptions {
   db: Db;
@@ -46,6 +56,8 @@ export interface EngineOptions {
   logger?: Logger;
   /** Clock time between two janitor passes (default: half the lease). */
   janitorIntervalMs?: number;
+  /** Number series, seller and tax rate recorded on the documents this engine finalizes. */
+  documents?: IssueSettings;
 }
 
 export interface DispatchResult {
@@ -80,6 +92,7 @@ export class Engine {
   /** Set once at start-up when the service's address is known only after it listens. */
   authenticationReturnUrl: string;
   readonly authenticationWindowMs: number;
+  readonly documents: IssueSettings;
   private poller: Poller | null = null;
   private stopping = false;
   /** Clock time of the janitor's last pass (none yet: the first drain runs it, e.g. a worker's start after a kill). */
@@ -100,6 +113,7 @@ export class Engine {
     this.authenticationReturnUrl = opts.authenticationReturnUrl ?? `${this.portalUrl}/authenticate/return`;
     this.authenticationWindowMs = opts.authenticationWindowMs ?? AUTHENTICATION_WINDOW_MS;
     this.janitorIntervalMs = opts.janitorIntervalMs ?? this.leaseMs / 2;
+    this.documents = opts.documents ?? DEFAULT_ISSUE_SETTINGS;
   }
 
   /**
@@ -371,6 +385,34 @@ export class Engine {
     }
     await storeLinks(q, links, now);
     await insertOutbox(q, emails, now);
+    await this.issueDocuments(q, steps, now);
+  }
+
+  /**
+   * Numbers the invoices the batch finalized and issues credit notes for the issued invoices it
+   * voided, last in the transaction: the series rows they lock are every worker's turn, so they
+   * are held from here to the commit only (the numbers are gapless because that lock is held).
+   */
+  private async issueDocuments(q: Queryable, steps: { before: BillingState; result: StepResult }[], now: Date) {
+    const finalized: string[] = [];
+    const credited: { invoice_id: string; reason: string }[] = [];
+    const subOf = new Map<string, string>();
+    for (const { before, result } of steps) {
+      const c = documentChanges(before.invoice, result.updated_invoice, result.created_invoice);
+      finalized.push(...c.finalized);
+      for (const id of c.credited) {
+        const voided = result.effects.find((e) => e.type === 'event' && e.event_type === 'invoice.voided' && e.data.invoice_id === id);
+        credited.push({ invoice_id: id, reason: voided?.type === 'event' ? String(voided.data.reason ?? 'voided') : 'voided' });
+        subOf.set(id, result.state.subscription.id);
+      }
+    }
+    if (finalized.length === 0 && credited.length === 0) return;
+    const numbered = await finalizeInvoices(q, finalized, this.documents, now);
+    const notes = await issueCreditNotes(q, credited, this.documents, now, newId);
+    await insertEvents(q, [
+      ...numbered.map((i) => ({ account_id: i.account_id, subscription_id: i.subscription_id, invoice_id: i.id, type: 'invoice.finalized', data: { invoice_id: i.id, number: i.number, amount: i.amount, currency: i.currency } })),
+      ...notes.map((n) => ({ account_id: n.account_id, subscription_id: subOf.get(n.invoice_id) ?? null, invoice_id: n.invoice_id, type: 'credit_note.created', data: { credit_note_id: n.id, number: n.number, invoice_id: n.invoice_id, amount: n.amount, currency: n.currency, reason: n.reason } })),
+    ], now);
   }
 
   /** Polls for due work every intervalMs until stop(). */

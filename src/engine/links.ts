@@ -83,6 +83,9 @@ export function landingOf(purpose: LinkPurpose, invoiceId: string | null): strin
       return '/portal#restore';
     case 'history':
       return '/portal#history';
+    case 'invoice':
+      // The receipt's invoice document (issue 23): the PDF itself, once signed in.
+      return invoiceId ? `/portal/invoices/${encodeURIComponent(invoiceId)}/pdf` : '/portal#history';
   }
 }
 
@@ -137,6 +140,12 @@ export function linksOf(template: TemplateName, m: { invoice_id?: string | null;
     case 'help_request_received':
     case 'help_request_answered':
       return [one('history')];
+    case 'renewal_succeeded':
+    case 'retry_succeeded':
+      // A receipt links the invoice's PDF with no login, like every link of a customer e-mail
+      // (not attached: the document stays one stored rendering the customer reopens, and the
+      // link lands in the pages where every document of the account is listed).
+      return [one('subscription'), ...(inv ? [one('invoice', inv)] : [])];
     case 'webhook_endpoint_disabled':
     case 'access_link':
       return []; // operator mail; an access link is issued by its own command

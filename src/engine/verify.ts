@@ -83,6 +83,8 @@ export const RULES = [
   'charged_for_gap',
   'dangling_purchase',
   'plan_change_charges',
+  'document_numbering',
+  'credit_notes',
 ] as const;
 export type Rule = (typeof RULES)[number];
 
@@ -273,6 +275,20 @@ export async function verifyInvariants(db: Queryable, now: Date, opts: VerifyOpt
     fail('charged_for_gap', `purchase ${r.id} of subscription ${r.subscription_id}, made ${iso(r.created_at)}, charges from ${iso(r.period_start)}: the time before the purchase is not the customer's to pay`);
   for (const r of await store.purchasesLeftOpen(db))
     fail('dangling_purchase', `purchase ${r.id} of subscription ${r.subscription_id} is ${r.status} with no attempt in flight: it will never be paid nor voided`);
+
+  // ---- documents: gapless series, every issued invoice numbered, every cancelled one credited ----
+  for (const r of await store.documentSeriesWithGaps(db))
+    fail(
+      'document_numbering',
+      r.n == null
+        ? `series ${r.prefix}-${r.year} handed out numbers up to ${Number(r.next) - 1} but no document carries one`
+        : `series ${r.prefix}-${r.year}: ${r.n} document(s) numbered ${r.lo}…${r.hi} (${r.distinct_seqs} distinct), counter at ${r.next ?? 'none'}: numbers must run 1…n without gap or repeat`,
+    );
+  for (const r of await store.finalInvoicesWithoutNumber(db)) fail('document_numbering', `invoice ${r.id} is ${r.status} (issued) but has no number`);
+  for (const r of await store.numberedInvoicesNotIssued(db))
+    fail('document_numbering', `invoice ${r.id} carries number ${r.number} but is ${r.status}${r.status === 'void' ? ' with no credit note cancelling it' : ' (never issued)'}`);
+  for (const r of await store.overCreditedInvoices(db))
+    fail('credit_notes', `invoice ${r.id} of ${r.amount} is credited ${r.credited} (${r.currencies}): never more than the invoice, in its currency`);
 
   for (const [rule, n] of counts) if (n > max) violations.push({ rule, detail: `… and ${n - max} more ${rule} violations` });
   checked.violations = [...counts.values()].reduce((a, b) => a + b, 0);

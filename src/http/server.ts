@@ -11,6 +11,7 @@ import { problem, problemOf, problemSchema, sendProblem, PROBLEM_TYPES } from '.
 import { CommandError } from '../core/errors.ts';
 import { conflictOf } from '../engine/conflicts.ts';
 import { billingRoutes } from './routes/billing.ts';
+import { documentRoutes } from './routes/documents.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { testClockRoutes } from './routes/test-clock.ts';
 import { portalRoutes } from './routes/portal.ts';
@@ -148,7 +149,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(idempotency, { ctx });
   // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
-  for (const plugin of [billingRoutes, policyRoutes, testClockRoutes, portalRoutes, linkRoutes, helpRoutes, authenticationRoutes, adminKeyRoutes, cardSetupRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
+  for (const plugin of [billingRoutes, documentRoutes, policyRoutes, testClockRoutes, portalRoutes, linkRoutes, helpRoutes, authenticationRoutes, adminKeyRoutes, cardSetupRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   if (limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
   return app;
 }

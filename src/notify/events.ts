@@ -4,6 +4,7 @@
 
 export const KNOWN_EVENT_TYPES = [
   'account.created',
+  'account.billing_details_updated', // the name, address or VAT id for the account's next documents
   'subscription.created',
   'subscription.started',
   'subscription.renewed',
@@ -21,6 +22,8 @@ export const KNOWN_EVENT_TYPES = [
   'invoice.paid',
   'invoice.uncollectible',
   'invoice.voided',
+  'invoice.finalized', // paid or past due: the invoice took its legal number (data.number); its document exists from now on
+  'credit_note.created', // an issued invoice cancelled (voided in grace): a credit note from its own series (data.number)
   'payment_attempt.started',
   'payment_attempt.failed',
   'payment_attempt.unknown',

@@ -101,6 +101,7 @@ const LINK_LABEL: Record<LinkPurpose, MessageKey> = {
   subscription: 'link.portal',
   restore: 'link.restore',
   history: 'link.history',
+  invoice: 'link.invoice',
 };
 
 /** Every way out of a payment problem, in the order the e-mail lists them. */
@@ -140,11 +141,11 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
   },
   renewal_succeeded: {
     subject: 'renewal_succeeded.subject',
-    blocks: [{ p: ['renewal_succeeded.body', 'renewal_succeeded.body_short'] }, receipt, { link: 'subscription' }],
+    blocks: [{ p: ['renewal_succeeded.body', 'renewal_succeeded.body_short'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
   },
   retry_succeeded: {
     subject: 'retry_succeeded.subject',
-    blocks: [{ p: ['retry_succeeded.body', 'retry_succeeded.body_short'] }, receipt, { link: 'subscription' }],
+    blocks: [{ p: ['retry_succeeded.body', 'retry_succeeded.body_short'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
   },
   renewal_failed: {
     subject: 'renewal_failed.subject',
@@ -322,7 +323,7 @@ const BRANDS: Record<string, string> = {
   eftpos_au: 'eftpos',
 };
 
-function cardLabel(brand: string | undefined, last4: string | undefined): string | undefined {
+export function cardLabel(brand: string | undefined, last4: string | undefined): string | undefined {
   if (!last4) return undefined;
   const b = brand ? (BRANDS[brand.toLowerCase()] ?? brand.charAt(0).toUpperCase() + brand.slice(1)) : '';
   return `${b ? b + ' ' : ''}•••• ${last4}`;

@@ -132,3 +132,21 @@ export async function updatePaymentMethodDetails(
 ): Promise<void> {
   await q.query(`UPDATE payment_methods SET brand = $2, last4 = $3, exp_month = $4, exp_year = $5 WHERE id = $1`, [id, d.brand, d.last4, d.exp_month, d.exp_year]);
 }
+
+/** The account's details for its documents (issue 23): null where the customer gave none. */
+export interface BillingDetails {
+  name: string | null;
+  address: string | null;
+  vat_id: string | null;
+}
+
+export async function billingDetailsOf(q: Queryable, accountId: string): Promise<BillingDetails | null> {
+  const [r] = await q.query<Row>('SELECT billing_name, billing_address, vat_id FROM accounts WHERE id = $1', [accountId]);
+  return r ? { name: r.billing_name ?? null, address: r.billing_address ?? null, vat_id: r.vat_id ?? null } : null;
+}
+
+/** Replaces them (the caller holds the account's lock); documents already issued keep what they recorded. */
+export async function setBillingDetails(q: Queryable, accountId: string, d: BillingDetails): Promise<void> {
+  await q.query('UPDATE accounts SET billing_name = $2, billing_address = $3, vat_id = $4 WHERE id = $1', [accountId, d.name, d.address, d.vat_id]);
+}
+

@@ -396,3 +396,42 @@ export async function purchasesLeftOpen(q: Queryable) {
         AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome IN ('pending', 'unknown'))`,
   );
 }
+
+// ---- documents (issue 23): numbers without gaps, every issued invoice numbered, cancellations credited ----
+
+/**
+ * Series (prefix, year) whose stored numbers are not exactly 1…n, or whose counter does not stand
+ * at n + 1 (a number handed out and lost, or handed out twice).
+ */
+export async function documentSeriesWithGaps(q: Queryable) {
+  return q.query<{ prefix: string; year: number; n: number | null; distinct_seqs: number | null; lo: number | null; hi: number | null; next: number | null }>(
+    `WITH docs AS (SELECT number_prefix AS p, number_year AS y, number_seq AS s FROM invoices WHERE number IS NOT NULL
+                   UNION ALL SELECT number_prefix, number_year, number_seq FROM credit_notes),
+          agg AS (SELECT p, y, count(*)::int AS n, count(DISTINCT s)::int AS d, min(s)::bigint AS lo, max(s)::bigint AS hi FROM docs GROUP BY p, y)
+     SELECT COALESCE(a.p, ds.prefix) AS prefix, COALESCE(a.y, ds.year) AS year, a.n, a.d AS distinct_seqs, a.lo, a.hi, ds.next
+       FROM agg a FULL JOIN document_series ds ON ds.prefix = a.p AND ds.year = a.y
+      WHERE a.p IS NULL OR ds.prefix IS NULL OR a.n <> a.d OR a.lo <> 1 OR a.hi <> a.n OR ds.next <> a.hi + 1`,
+  );
+}
+
+/** Invoices issued (paid, past due, uncollectible) since numbering began that have no number. */
+export const finalInvoicesWithoutNumber = (q: Queryable) =>
+  q.query<{ id: string; status: string }>(
+    `SELECT id, status FROM invoices WHERE number IS NULL AND NOT pre_numbering AND status IN ('paid', 'past_due', 'uncollectible')`,
+  );
+
+/** Numbered invoices that were never issued (still open), or voided with no credit note cancelling them. */
+export const numberedInvoicesNotIssued = (q: Queryable) =>
+  q.query<{ id: string; number: string; status: string }>(
+    `SELECT i.id, i.number, i.status FROM invoices i
+      WHERE i.number IS NOT NULL AND (i.status = 'open' OR (i.status = 'void' AND NOT EXISTS (SELECT 1 FROM credit_notes c WHERE c.invoice_id = i.id)))`,
+  );
+
+/** Invoices credited for more than their amount, or in another currency. */
+export const overCreditedInvoices = (q: Queryable) =>
+  q.query<{ id: string; amount: number; credited: number; currencies: string }>(
+    `SELECT i.id, i.amount, sum(c.amount)::bigint AS credited, string_agg(DISTINCT c.currency, ',') AS currencies
+       FROM invoices i JOIN credit_notes c ON c.invoice_id = i.id
+      GROUP BY i.id, i.amount, i.currency
+     HAVING sum(c.amount) > i.amount OR bool_or(c.currency <> i.currency)`,
+  );

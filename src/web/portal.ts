@@ -5,6 +5,7 @@
 //
 // Opened from a portal-session link (/portal?token=…): the token is exchanged for a cookie session
 // and the address bar loses the token. Every form carries the session's CSRF token.
+import { creditNotePdf, invoicePdf, type PdfDocument } from '../engine/documents.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../engine/context.ts';
 import { resolvePrincipal } from '../http/auth.ts';
@@ -298,6 +299,21 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     }),
   );
 
+  // ---- invoice documents (issue 23): the PDFs of the account's own invoices and credit notes ----
+  const sendDocument = async (req: FastifyRequest, reply: FastifyReply, load: (canSee: (accountId: string) => boolean) => Promise<PdfDocument>) => {
+    const s = await current(req);
+    if (!s) return expired(req, reply);
+    try {
+      const d = await load((accountId) => accountId === s.data.account_id);
+      return reply.type('application/pdf').header('content-disposition', `inline; filename="${d.filename}"`).header('cache-control', 'private, no-store').send(d.pdf);
+    } catch (err) {
+      if (err instanceof CommandError && (err.kind === 'not_found' || err.code === 'invoice_not_issued')) return plainPage(reply, req, 404, 'page.notfound.title', null);
+      throw err;
+    }
+  };
+  app.get('/portal/invoices/:id/pdf', (req, reply) => sendDocument(req, reply, (see) => invoicePdf(ctx.db, (req.params as { id: string }).id, see)));
+  app.get('/portal/credit-notes/:id/pdf', (req, reply) => sendDocument(req, reply, (see) => creditNotePdf(ctx.db, (req.params as { id: string }).id, see)));
+
   // ---- 3-D Secure: authenticate a payment on the bank's page ----
   /** Whether the invoice's history offers "Authenticate the payment": past due, last failure asks for authentication, nothing in flight. */
   app.get('/portal/invoices/:id/authenticate', async (req, reply) => {
@@ -414,6 +430,24 @@ ${
     }),
   );
 
+  // ---- billing details on the account's documents (issue 23) ----
+  app.post('/portal/billing/details', async (req, reply) =>
+    action(req, reply, async (_s, t, account) => {
+      const b = req.body as Body;
+      try {
+        await commands.setBillingDetails(account.id, { name: str(b.billing_name), address: str(b.billing_address), vat_id: str(b.vat_id) }, 'customer');
+      } catch (err) {
+        if (err instanceof CommandError && err.kind === 'invalid') {
+          const field = String((err.extra.errors as { field: string }[] | undefined)?.[0]?.field ?? 'name');
+          const name = field === 'vat_id' ? 'vat_id' : `billing_${field}`;
+          return { kind: 'error', text: t.t('billing.details.invalid'), target: 'billing-details', fields: { [name]: t.t('billing.details.invalid') } };
+        }
+        throw err;
+      }
+      return { kind: 'success', text: t.t('billing.details.saved'), target: 'billing-details' };
+    }),
+  );
+
   // ---- restore / buy back after a downgrade or a cancel ----
   app.post('/portal/subscription/buy', async (req, reply) =>
     action(req, reply, async (s, t, account) => {
@@ -513,6 +547,7 @@ ${
       commands.listPlans(),
       deps.listHelpRequests({ account_id: account.id }).catch(() => [] as HelpRequestView[]),
     ]);
+    const details = await commands.billingDetails(account.id);
     const restore = restoreView(t, csrf_(s.csrf), account, sub, pm, invoices, plans);
     const planName = (id: string | null | undefined) => (id ? plans.find((p) => p.id === id)?.name ?? id : '');
     const now = ctx.clock.now();
@@ -640,6 +675,15 @@ ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceN
 <p class="muted small" id="update-card-note">${t.t('billing.updateNote')}</p>
 <button type="submit" class="btn" aria-describedby="update-card-note">${t.t('billing.update')}</button>
 </form>
+<h3 id="billing-details">${t.t('billing.details.heading')}</h3>
+<p class="muted small" id="billing-details-note">${t.t('billing.details.note')}</p>
+<form method="post" action="/portal/billing/details">
+${csrf}
+<div class="field"><label for="billing_name">${t.t('billing.details.name')}</label><input id="billing_name" name="billing_name" maxlength="200" autocomplete="organization" value="${details.name ?? ''}" placeholder="${account.name}"${attrs({ 'aria-invalid': fields.billing_name ? 'true' : null, 'aria-describedby': described('billing_name') })}>${fieldError('billing_name')}</div>
+<div class="field"><label for="billing_address">${t.t('billing.details.address')}</label><textarea id="billing_address" name="billing_address" maxlength="500" rows="3" autocomplete="street-address"${attrs({ 'aria-invalid': fields.billing_address ? 'true' : null, 'aria-describedby': described('billing_address') })}>${details.address ?? ''}</textarea>${fieldError('billing_address')}</div>
+<div class="field"><label for="vat_id">${t.t('billing.details.vat')}</label><input id="vat_id" name="vat_id" maxlength="32" value="${details.vat_id ?? ''}"${attrs({ 'aria-invalid': fields.vat_id ? 'true' : null, 'aria-describedby': described('vat_id') })}>${fieldError('vat_id')}</div>
+<button type="submit" class="btn btn-secondary" aria-describedby="billing-details-note">${t.t('billing.details.save')}</button>
+</form>
 </section>`;
 
     // Purchase history
@@ -651,6 +695,13 @@ ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceN
       t.t((a.trigger === 'scheduled' && a.number === 1 && inv.kind === 'renewal' ? 'trigger.renewal' : `trigger.${a.trigger}`) as CatalogKey);
     const reasonLabel = (a: InvoiceRow['attempts'][number]) =>
       a.outcome === 'succeeded' || a.outcome === 'pending' || !a.reason ? '—' : t.t((KNOWN_REASONS.has(a.reason) ? `reason.${a.reason}` : 'reason.declined_by_bank') as CatalogKey);
+    // An issued invoice's PDF, and the credit notes that cancel it (never for one voided unissued).
+    const documents = (inv: InvoiceRow, titleId: string): Piece =>
+      inv.number
+        ? html`<p class="documents"><a href="/portal/invoices/${inv.id}/pdf" download="${inv.number}.pdf" aria-describedby="${titleId}">${t.t('history.document', { number: inv.number })}</a>${inv.credit_notes.map(
+            (n) => html` · <a href="/portal/credit-notes/${n.id}/pdf" download="${n.number}.pdf" aria-describedby="${titleId}">${t.t('history.creditNote', { number: n.number })}</a>`,
+          )}</p>`
+        : '';
     const items = invoices.map((inv) => {
       const titleId = `inv-${inv.id}-title`;
       const helpField = `message-${inv.id}`;
@@ -674,6 +725,7 @@ ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceN
       return html`<li class="invoice" id="inv-${inv.id}"><article aria-labelledby="${titleId}">
 <div class="invoice-head"><h3 id="${titleId}">${invoiceTitle(inv)}</h3><span class="amount">${t.money(inv.amount, inv.currency)}</span></div>
 <p>${invoiceBadge(inv.status)} <span class="muted">${t.t('history.period', { start: t.date(inv.period_start), end: t.date(inv.period_end) })}</span></p>
+${documents(inv, titleId)}
 ${attempts}
 ${authenticate}
 ${retry}

@@ -35,6 +35,13 @@ test('defaults from an empty environment', () => {
   assert.deepEqual(loadConfig({ PORT: '', RENEWD_TEST_CLOCK: '', LOG_LEVEL: '' }), c);
 });
 
+test('invoice documents: series prefixes, seller and tax rate', () => {
+  assert.deepEqual(loadConfig({}).documents, { invoicePrefix: 'RNW', creditNotePrefix: 'RNC', seller: { name: 'renewd', address: null, vat_id: null }, taxRateBp: 0 });
+  const c = loadConfig({ RENEWD_INVOICE_PREFIX: 'ACME-FR', RENEWD_CREDIT_NOTE_PREFIX: 'AV', RENEWD_SELLER_NAME: 'ACME SAS', RENEWD_SELLER_ADDRESS: '1 rue X | 75001 Paris', RENEWD_SELLER_VAT_ID: 'FR12345678901', RENEWD_TAX_RATE: '8.1' });
+  assert.deepEqual(c.documents, { invoicePrefix: 'ACME-FR', creditNotePrefix: 'AV', seller: { name: 'ACME SAS', address: '1 rue X\n75001 Paris', vat_id: 'FR12345678901' }, taxRateBp: 810 });
+  assert.equal(loadConfig({ RENEWD_TAX_RATE: '20' }).documents.taxRateBp, 2000);
+});
+
 const REFUSED: [Record<string, string>, RegExp][] = [
   [{ PORT: 'abc' }, /^PORT="abc" is not accepted: a whole number from 0 to 65535$/],
   [{ PORT: '70000' }, /^PORT="70000" is not accepted: a whole number from 0 to 65535$/],
@@ -43,6 +50,12 @@ const REFUSED: [Record<string, string>, RegExp][] = [
   [{ LOG_LEVEL: 'verbose' }, /^LOG_LEVEL="verbose" is not accepted: one of fatal, error, warn, info, debug, trace, silent$/],
   [{ RENEWD_TEST_CLOCK: 'ture' }, /^RENEWD_TEST_CLOCK="ture" is not accepted: use 1, true, yes, on \(on\) or 0, false, no, off \(off\)$/],
   [{ RENEWD_WORKER: 'maybe' }, /^RENEWD_WORKER="maybe"/],
+  [{ RENEWD_INVOICE_PREFIX: 'inv' }, /^RENEWD_INVOICE_PREFIX="inv" is not accepted: 1 to 16 capital letters/],
+  [{ RENEWD_CREDIT_NOTE_PREFIX: 'CN-' }, /^RENEWD_CREDIT_NOTE_PREFIX="CN-"/],
+  [{ RENEWD_INVOICE_PREFIX: 'RNC' }, /^RENEWD_INVOICE_PREFIX and RENEWD_CREDIT_NOTE_PREFIX are both "RNC"/],
+  [{ RENEWD_TAX_RATE: '20%' }, /^RENEWD_TAX_RATE="20%" is not accepted: a percentage from 0 to 100/],
+  [{ RENEWD_TAX_RATE: '100.5' }, /^RENEWD_TAX_RATE="100.5"/],
+  [{ RENEWD_TAX_RATE: '8.125' }, /^RENEWD_TAX_RATE="8.125"/],
   [{ RENEWD_SEED: '2' }, /^RENEWD_SEED="2"/],
   [{ RENEWD_WEBHOOK_ALLOW_PRIVATE: 'y' }, /^RENEWD_WEBHOOK_ALLOW_PRIVATE="y"/],
   [{ RENEWD_GATEWAY: 'paypal' }, /^RENEWD_GATEWAY="paypal" is not accepted: one of sandbox, stripe$/],
@@ -95,7 +108,7 @@ test('renewd refuses to start with a bad environment: exit 1 at once, every prob
 
 test('the README documents every variable loadConfig reads', () => {
   const source = readFileSync('src/config.ts', 'utf8');
-  const read = new Set([...source.matchAll(/r\.(?:raw|str|bool|int|oneOf|url|time)\('([A-Z_]+)'/g)].map((m) => m[1]));
+  const read = new Set([...source.matchAll(/r\.(?:raw|str|bool|int|oneOf|url|time|prefix|rate)\('([A-Z_]+)'/g)].map((m) => m[1]));
   assert.ok(read.size >= 25, `found ${read.size}`);
   const readme = readFileSync('README.md', 'utf8');
   const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Commands'));

@@ -312,6 +312,19 @@ export function raceMatrix(engine: Engine) {
       });
     }
 
+    test('billing details × N (issue 23): each saved whole under the account lock, the last one saved is in force', async () => {
+      const id = acc.help;
+      const sent = Array.from({ length: N }, (_, i) => ({ name: `Acme ${i}`, address: `${i} rue de la Paix\n75002 Paris`, vat_id: `FR${String(i).padStart(11, '0')}` }));
+      // A token of its own: the pairs before moved the clock past the cached ones' lifetime.
+      const tok = await portalToken(t, id);
+      const rs = await all(N, (i) => call('PUT /v1/accounts/{id}/billing-details', `/v1/accounts/${id}/billing-details`, sent[i], i % 2 ? tok : undefined));
+      assert.deepEqual(tally(rs), { 200: N });
+      rs.forEach((r, i) => assert.deepEqual(r.body, sent[i], 'each answer shows what its own request saved'));
+      const now = (await t.api('GET', `/v1/accounts/${id}/billing-details`)).body;
+      assert.ok(sent.some((x) => JSON.stringify(x) === JSON.stringify(now)), `never a mix of two requests: ${JSON.stringify(now)}`);
+      assert.equal(await events(id, 'account.billing_details_updated'), N);
+    });
+
     // ---- operations on everything: the policy, the clock ----
 
     test('dunning policy × N: each saved and re-planned, the last one saved is in force', async () => {

@@ -52,7 +52,7 @@ describe('landings and tokens', () => {
   test('each purpose lands on its section', () => {
     assert.deepEqual(
       LINK_PURPOSES.map((p) => landingOf(p, 'inv_1')),
-      ['/portal#billing', '/portal#inv-inv_1', '/portal/invoices/inv_1/authenticate', '/portal#help-inv_1', '/portal#subscription', '/portal#restore', '/portal#history'],
+      ['/portal#billing', '/portal#inv-inv_1', '/portal/invoices/inv_1/authenticate', '/portal#help-inv_1', '/portal#subscription', '/portal#restore', '/portal#history', '/portal/invoices/inv_1/pdf'],
     );
   });
   test('a token per link, 192 random bits, only its hash in the row', () => {

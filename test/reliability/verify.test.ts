@@ -12,6 +12,17 @@ const t = (s: string) => new Date(s.length === 10 ? `${s}T00:00:00Z` : s);
 
 class Rollback extends Error {}
 
+/** Numbers the issued invoices that have no number yet (as the engine does at finalization), continuing the RNW-2026 series. */
+async function numberIssued(q: Queryable) {
+  await q.query(`WITH todo AS (SELECT id, row_number() OVER (ORDER BY created_at, id) + COALESCE((SELECT next - 1 FROM document_series WHERE prefix = 'RNW' AND year = 2026), 0) AS seq
+                                 FROM invoices WHERE number IS NULL AND status IN ('paid', 'past_due', 'uncollectible'))
+                 UPDATE invoices i SET number = 'RNW-2026-' || lpad(todo.seq::text, 6, '0'), number_prefix = 'RNW', number_year = 2026, number_seq = todo.seq,
+                                       finalized_at = COALESCE(i.paid_at, i.failed_at, i.created_at)
+                   FROM todo WHERE i.id = todo.id`);
+  await q.query(`INSERT INTO document_series (prefix, year, next) SELECT 'RNW', 2026, max(number_seq) + 1 FROM invoices WHERE number_prefix = 'RNW' HAVING count(*) > 0
+                 ON CONFLICT (prefix, year) DO UPDATE SET next = excluded.next`);
+}
+
 async function seedBaseline(q: Queryable) {
   const ins = (table: string, row: Record<string, unknown>) => {
     const cols = Object.keys(row);
@@ -84,6 +95,7 @@ async function seedBaseline(q: Queryable) {
   await mail('renewal_succeeded', 'd', 'renewal_succeeded:inv_d1', '2026-01-09');
   await invoice({ id: 'inv_d2', account_id: 'd', subscription_id: 'sub_d', period_start: t('2026-02-09'), period_end: t('2026-03-09'), status: 'open', kind: 'renewal', created_at: t('2026-02-09T23:59:00Z') });
   await attempt({ id: 'att_d1', invoice_id: 'inv_d2', account_id: 'd', payment_method_id: 'pm_d', number: 1, trigger: 'scheduled', outcome: 'pending', created_at: t('2026-02-09T23:59:00Z') });
+  await numberIssued(q);
 }
 
 /** What the sandbox would list for the baseline: one charge per paid invoice, and d2's in flight. */
@@ -346,6 +358,7 @@ describe('invariant checker', () => {
     await q.query(`INSERT INTO events (type, account_id, subscription_id, invoice_id, occurred_at, data) VALUES ('invoice.paid', 'c', 'sub_c', 'inv_c3', '2026-02-05T00:00:00Z', '{}')`);
     await q.query(`INSERT INTO notifications (id, account_id, template, locale, to_address, subject, body_text, body_html, dedupe_key, created_at)
                    VALUES ('ntf_c3', 'c', 'renewal_succeeded', 'en', 'c@example.com', 's', 'b', 'b', 'renewal_succeeded:inv_c3', '2026-02-05T00:00:00Z')`);
+    await numberIssued(q);
   };
   test('a buy-back after a downgrade, its period from the purchase, breaks nothing', async () => {
     const { report } = await check(restoreC, {});
@@ -388,6 +401,31 @@ describe('invariant checker', () => {
     assert.equal(counts.backlog, 3); // a, b, c; d is in flight
     assert.equal(report.violations.filter((v) => v.rule === 'backlog').length, 2); // one detail + "… and 2 more"
     assert.equal(report.checked.violations, Object.values(counts).reduce((a, b) => a + b, 0));
+  });
+
+  // Issue 23: legal numbers without gaps, every issued invoice numbered, cancellations credited.
+  fails('document_numbering', 'a number skipped (the counter moved past a number no invoice has)', (q) => q.query(`UPDATE document_series SET next = next + 1`));
+  fails('document_numbering', 'a number given twice (unique index removed)', async (q) => {
+    await q.query('DROP INDEX invoices_number_seq');
+    await q.query('DROP INDEX invoices_number');
+    await q.query(`UPDATE invoices SET number = (SELECT number FROM invoices WHERE id = 'inv_a1'), number_seq = (SELECT number_seq FROM invoices WHERE id = 'inv_a1') WHERE id = 'inv_a2'`);
+  });
+  fails('document_numbering', 'a paid invoice without a number', (q) => q.query(`UPDATE invoices SET number = NULL, number_seq = NULL, finalized_at = NULL WHERE id = (SELECT id FROM invoices WHERE number IS NOT NULL ORDER BY number_seq DESC LIMIT 1)`));
+  fails('document_numbering', 'an issued invoice voided with no credit note', (q) => q.query(`UPDATE invoices SET status = 'void' WHERE id = 'inv_b2'`));
+  test('document_numbering: an issued invoice voided with its credit note passes', async () => {
+    const { counts } = await check(async (q) => {
+      await q.query(`UPDATE invoices SET status = 'void' WHERE id = 'inv_b2'`);
+      await q.query(`INSERT INTO credit_notes (id, number, number_prefix, number_year, number_seq, invoice_id, account_id, amount, currency, reason, issued, created_at)
+                     VALUES ('cn_1', 'RNC-2026-000001', 'RNC', 2026, 1, 'inv_b2', 'b', 2900, 'EUR', 'canceled', '{}', '2026-02-03T00:00:00Z')`);
+      await q.query(`INSERT INTO document_series (prefix, year, next) VALUES ('RNC', 2026, 2)`);
+    }, {});
+    assert.equal(counts.document_numbering, undefined);
+    assert.equal(counts.credit_notes, undefined);
+  });
+  fails('credit_notes', 'an invoice credited for more than its amount', async (q) => {
+    await q.query(`INSERT INTO credit_notes (id, number, number_prefix, number_year, number_seq, invoice_id, account_id, amount, currency, reason, issued, created_at)
+                   VALUES ('cn_1', 'RNC-2026-000001', 'RNC', 2026, 1, 'inv_b2', 'b', 2901, 'EUR', 'canceled', '{}', '2026-02-03T00:00:00Z')`);
+    await q.query(`INSERT INTO document_series (prefix, year, next) VALUES ('RNC', 2026, 2)`);
   });
 
   test('every rule has a case that makes it fail', () => {

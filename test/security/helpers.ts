@@ -51,6 +51,8 @@ export interface World {
   a: Customer;
   b: Customer;
   webhookId: string;
+  /** A credit note of a third account C (canceled in grace): another account's for both A and B. */
+  creditNote: string;
   /** A token of A that has expired, and one that was revoked. */
   expiredToken: string;
   revokedToken: string;
@@ -84,10 +86,16 @@ export async function world(opts: TestServiceOptions = {}): Promise<World> {
   const expiring: string[] = [];
   const a = await subscribedAccount(t, { later: CARDS.insufficient_funds });
   const b = await subscribedAccount(t, { locale: 'en-US', domain_zone: 'com', currency: 'USD', time_zone: 'America/New_York' });
+  const c = await subscribedAccount(t, { later: CARDS.insufficient_funds });
   // A token that expires: 5 minutes, then the clock moves past it.
   const exp = await ok(t.api('POST', `/v1/accounts/${a}/portal-sessions`, { ttl_minutes: 5 }), 'expiring session');
   expiring.push(exp.token);
   await t.advance(32); // A's renewal is declined (grace), B's is paid
+  // C cancels in grace: its past-due (issued) invoice is voided by a credit note (issue 23).
+  await ok(t.api('POST', `/v1/accounts/${c}/subscription/cancel`, { at: 'now' }), 'cancel C');
+  const cInvoices = (await ok(t.api('GET', `/v1/accounts/${c}/invoices`), 'invoices of C')).data as any[];
+  const creditNote = cInvoices.flatMap((i) => i.credit_notes)[0]?.id as string | undefined;
+  if (!creditNote) throw new Error('world: C should have a credit note');
   const revoked = await ok(t.api('POST', `/v1/accounts/${a}/portal-sessions`, {}), 'revoked session');
   await ok(t.api('DELETE', `/v1/portal-sessions/${revoked.id}`), 'revoke');
   const customer = async (account: string): Promise<Customer> => {
@@ -102,7 +110,7 @@ export async function world(opts: TestServiceOptions = {}): Promise<World> {
   if (!A.pastDue) throw new Error('world: A should have a past-due invoice');
   const wh = await ok(t.api('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hook', event_types: ['invoice.paid'] }), 'webhook endpoint');
   await ok(t.api('PUT', '/v1/dunning-policy/overrides/zone:fr', { grace_days: 14 }), 'override');
-  return { t, admin: ADMIN_KEY, a: A, b: B, webhookId: wh.id, expiredToken: expiring[0], revokedToken: revoked.token, close: () => t.close() };
+  return { t, admin: ADMIN_KEY, a: A, b: B, webhookId: wh.id, creditNote, expiredToken: expiring[0], revokedToken: revoked.token, close: () => t.close() };
 }
 
 /** The concrete URL of an operation, with path parameters naming `who`'s resources. */
@@ -115,6 +123,7 @@ export function urlFor(w: World, op: Operation, who: Customer, query = ''): stri
     if (p.startsWith('/v1/help-requests/{id}')) return who.help;
     if (p.startsWith('/v1/notifications/{id}')) return who.notification;
     if (p.startsWith('/v1/webhook-endpoints/{id}')) return w.webhookId;
+    if (p.startsWith('/v1/credit-notes/{id}')) return w.creditNote;
     return 'x';
   })();
   const url = op.path.replace('{id}', encodeURIComponent(id)).replace('{scope}', 'zone:fr');
@@ -139,6 +148,8 @@ export const STATE_TABLES = [
   'webhook_deliveries',
   'admin_keys',
   'settings',
+  'credit_notes',
+  'document_series',
 ];
 
 /** Rows that are bookkeeping, not state: the installation's secret for hashing idempotency keys (made on first use). */

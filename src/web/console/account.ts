@@ -11,6 +11,7 @@ import type { HelpRequestView, NotificationView } from '../deps.ts';
 import { NEXT_ACTION, badge, money, reasonLabel, when, words } from './format.ts';
 import type { ConsoleFrame } from './index.ts';
 import { CustomerLinks } from '../../engine/links.ts';
+import { creditNotePdf, invoicePdf, type PdfDocument } from '../../engine/documents.ts';
 
 type Commands = AppContext['commands'];
 export interface AccountData {
@@ -50,6 +51,21 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
       return c.show(reply, { title: account.name, s, active: 'accounts', flash: c.takeFlash(s), body });
     }),
   );
+
+  // ---- invoice documents (issue 23): the operator sees every account's ----
+  const sendDocument = (load: (id: string) => Promise<PdfDocument>) =>
+    c.guard(async (req, reply, s) => {
+      try {
+        const d = await load((req.params as { id: string }).id);
+        return reply.type('application/pdf').header('content-disposition', `inline; filename="${d.filename}"`).header('cache-control', 'private, no-store').send(d.pdf);
+      } catch (err) {
+        if (err instanceof CommandError && (err.kind === 'not_found' || err.code === 'invoice_not_issued'))
+          return c.show(reply, { title: 'Not found', s, body: html`<h1>No such document</h1><p>${err.message}</p>` }, 404);
+        throw err;
+      }
+    });
+  app.get('/console/invoices/:id/pdf', sendDocument((id) => invoicePdf(c.ctx.db, id, () => true)));
+  app.get('/console/credit-notes/:id/pdf', sendDocument((id) => creditNotePdf(c.ctx.db, id, () => true)));
 
   const back = (req: { params: unknown }) => `/console/accounts/${encodeURIComponent((req.params as { id: string }).id)}`;
 
@@ -208,6 +224,13 @@ ${invoices.map(
   (i) => html`<article class="invoice" aria-label="Invoice ${i.id}"><div class="invoice-head"><h3>${i.kind} · ${i.plan_id} <span class="mono muted">${i.id}</span></h3><span class="amount">${money(i.amount, i.currency)}</span></div>
 <p>${badge(i.status)} <span class="muted small">${when(i.period_start)} → ${when(i.period_end)}</span></p>
 ${
+  i.number
+    ? html`<p class="small">Invoice <a href="/console/invoices/${i.id}/pdf" download="${i.number}.pdf"><span class="mono">${i.number}</span> (PDF)</a>${i.credit_notes.map(
+        (n) => html` · credit note <a href="/console/credit-notes/${n.id}/pdf" download="${n.number}.pdf"><span class="mono">${n.number}</span> (PDF)</a> −${money(n.amount, n.currency)} (${words(n.reason)})`,
+      )}</p>`
+    : html`<p class="muted small">Not issued: no number, no document.</p>`
+}
+${
   i.attempts.length
     ? html`<div class="table-wrap"><table class="data"><thead><tr><th scope="col">#</th><th scope="col">At</th><th scope="col">Trigger</th><th scope="col">Outcome</th><th scope="col">Reason</th><th scope="col">Class</th></tr></thead><tbody>
 ${i.attempts.map((a) => html`<tr><td>${a.number}</td><td>${when(a.at)}</td><td>${a.trigger}</td><td>${badge(a.outcome)}</td><td>${a.reason ? reasonLabel(a.reason) : '—'}</td><td>${a.retry_class ?? '—'}</td></tr>`)}
@@ -300,6 +323,10 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
       return html`Billing information updated`;
     case 'retry.refused':
       return html`Retry refused (${words(d.trigger)}): ${words(d.reason)}`;
+    case 'invoice.finalized':
+      return html`Invoice issued: <span class="mono">${d.number}</span> ${m(d.amount, d.currency)}`;
+    case 'credit_note.created':
+      return html`<strong>Credit note</strong> <span class="mono">${d.number}</span> ${m(d.amount, d.currency)} cancels the issued invoice (${words(d.reason)})`;
     case 'invoice.voided':
       return d.reason === 'canceled' ? html`<strong>Invoice voided</strong>: the subscription was canceled` : html`Purchase invoice voided (${reasonLabel(d.reason)})`;
     case 'subscription.auto_renew_changed':

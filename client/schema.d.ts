@@ -63,6 +63,38 @@ export interface paths {
       };
     };
   };
+  '/v1/accounts/{id}/billing-details': {
+    get: {
+      parameters: { query?: never; header?: never; path: ListAccountBillingDetailsPath; cookie?: never };
+      requestBody?: never;
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': ListAccountBillingDetails200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountBillingDetails400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountBillingDetails401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountBillingDetails404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountBillingDetails414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountBillingDetails429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': ListAccountBillingDetails500Problem } };
+      };
+    };
+    put: {
+      parameters: { query?: never; header?: SetAccountBillingDetailHeader; path: SetAccountBillingDetailPath; cookie?: never };
+      requestBody: { content: { 'application/json': SetAccountBillingDetailBody } };
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': SetAccountBillingDetail200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBillingDetail500Problem } };
+      };
+    };
+  };
   '/v1/accounts/{id}/card-setup-sessions': {
     post: {
       parameters: { query?: never; header?: CreateAccountCardSetupSessionHeader; path: CreateAccountCardSetupSessionPath; cookie?: never };
@@ -334,6 +366,36 @@ export interface paths {
       };
     };
   };
+  '/v1/credit-notes/{id}': {
+    get: {
+      parameters: { query?: never; header?: never; path: GetCreditNotePath; cookie?: never };
+      requestBody?: never;
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetCreditNote200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNote400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNote401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNote404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNote414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNote429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNote500Problem } };
+      };
+    };
+  };
+  '/v1/credit-notes/{id}/pdf': {
+    get: {
+      parameters: { query?: never; header?: never; path: GetCreditNotePdfPath; cookie?: never };
+      requestBody?: never;
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/pdf': GetCreditNotePdf200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNotePdf400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNotePdf401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNotePdf404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNotePdf414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNotePdf429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetCreditNotePdf500Problem } };
+      };
+    };
+  };
   '/v1/dunning-policy': {
     get: {
       parameters: { query?: never; header?: never; path?: never; cookie?: never };
@@ -538,6 +600,22 @@ export interface paths {
         422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest422Problem } };
         429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest429Problem } };
         500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceHelpRequest500Problem } };
+      };
+    };
+  };
+  '/v1/invoices/{id}/pdf': {
+    get: {
+      parameters: { query?: never; header?: never; path: GetInvoicePdfPath; cookie?: never };
+      requestBody?: never;
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/pdf': GetInvoicePdf200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetInvoicePdf400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetInvoicePdf401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetInvoicePdf404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetInvoicePdf409Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetInvoicePdf414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetInvoicePdf429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetInvoicePdf500Problem } };
       };
     };
   };
@@ -1027,6 +1105,80 @@ export type GetAccountAccess414Problem = Problem
 export type GetAccountAccess429Problem = Problem
 
 export type GetAccountAccess500Problem = Problem
+
+export interface ListAccountBillingDetailsPath {
+id: string
+}
+
+export interface ListAccountBillingDetails200 {
+/**
+ * the name on the account's documents (null: the account's name)
+ */
+name?: (string | null)
+/**
+ * the address, one line per part (\n between lines)
+ */
+address?: (string | null)
+vat_id?: (string | null)
+}
+
+export type ListAccountBillingDetails400Problem = Problem
+
+export type ListAccountBillingDetails401Problem = Problem
+
+export type ListAccountBillingDetails404Problem = Problem
+
+export type ListAccountBillingDetails414Problem = Problem
+
+export type ListAccountBillingDetails429Problem = Problem
+
+export type ListAccountBillingDetails500Problem = Problem
+
+export interface SetAccountBillingDetailHeader {
+"idempotency-key"?: string
+}
+
+export interface SetAccountBillingDetailPath {
+id: string
+}
+
+export interface SetAccountBillingDetailBody {
+name?: (string | null)
+address?: (string | null)
+vat_id?: (string | null)
+}
+
+export interface SetAccountBillingDetail200 {
+/**
+ * the name on the account's documents (null: the account's name)
+ */
+name?: (string | null)
+/**
+ * the address, one line per part (\n between lines)
+ */
+address?: (string | null)
+vat_id?: (string | null)
+}
+
+export type SetAccountBillingDetail400Problem = Problem
+
+export type SetAccountBillingDetail401Problem = Problem
+
+export type SetAccountBillingDetail404Problem = Problem
+
+export type SetAccountBillingDetail409Problem = Problem
+
+export type SetAccountBillingDetail413Problem = Problem
+
+export type SetAccountBillingDetail414Problem = Problem
+
+export type SetAccountBillingDetail415Problem = Problem
+
+export type SetAccountBillingDetail422Problem = Problem
+
+export type SetAccountBillingDetail429Problem = Problem
+
+export type SetAccountBillingDetail500Problem = Problem
 
 export interface CreateAccountCardSetupSessionHeader {
 "idempotency-key"?: string
@@ -1908,6 +2060,61 @@ export type RevokeAdminKey422Problem = Problem
 export type RevokeAdminKey429Problem = Problem
 
 export type RevokeAdminKey500Problem = Problem
+
+export interface GetCreditNotePath {
+id: string
+}
+
+export interface GetCreditNote200 {
+id?: string
+number?: string
+invoice_id?: string
+account_id?: string
+/**
+ * integer minor units (cents for EUR, yen for JPY)
+ */
+amount?: number
+/**
+ * ISO 4217 code, upper case
+ */
+currency?: string
+/**
+ * why the invoice was cancelled: canceled (the subscription, in grace), plan_changed (in grace: a new invoice replaces it)
+ */
+reason?: string
+created_at?: string
+[k: string]: unknown | undefined
+}
+
+export type GetCreditNote400Problem = Problem
+
+export type GetCreditNote401Problem = Problem
+
+export type GetCreditNote404Problem = Problem
+
+export type GetCreditNote414Problem = Problem
+
+export type GetCreditNote429Problem = Problem
+
+export type GetCreditNote500Problem = Problem
+
+export interface GetCreditNotePdfPath {
+id: string
+}
+
+export type GetCreditNotePdf200 = string
+
+export type GetCreditNotePdf400Problem = Problem
+
+export type GetCreditNotePdf401Problem = Problem
+
+export type GetCreditNotePdf404Problem = Problem
+
+export type GetCreditNotePdf414Problem = Problem
+
+export type GetCreditNotePdf429Problem = Problem
+
+export type GetCreditNotePdf500Problem = Problem
 
 export interface GetDunningPolicy200 {
 grace_days: number
@@ -3017,6 +3224,26 @@ export type CreateInvoiceHelpRequest429Problem = Problem
 
 export type CreateInvoiceHelpRequest500Problem = Problem
 
+export interface GetInvoicePdfPath {
+id: string
+}
+
+export type GetInvoicePdf200 = string
+
+export type GetInvoicePdf400Problem = Problem
+
+export type GetInvoicePdf401Problem = Problem
+
+export type GetInvoicePdf404Problem = Problem
+
+export type GetInvoicePdf409Problem = Problem
+
+export type GetInvoicePdf414Problem = Problem
+
+export type GetInvoicePdf429Problem = Problem
+
+export type GetInvoicePdf500Problem = Problem
+
 export interface RetryInvoiceHeader {
 "idempotency-key"?: string
 }
@@ -3668,7 +3895,7 @@ export interface CreateWebhookEndpointBody {
  */
 url: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
  * 
  * @minItems 1
  * @maxItems 100
@@ -3795,7 +4022,7 @@ export interface UpdateWebhookEndpointBody {
  */
 url?: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
  * 
  * @minItems 1
  * @maxItems 100

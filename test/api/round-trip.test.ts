@@ -39,6 +39,11 @@ describe('GET → PUT/PATCH round trip', () => {
       edit: (b) => (b.auto_renew = false),
       check: (a) => assert.deepEqual([a.auto_renew, a.cancel_at_period_end, a.status], [false, true, 'active']),
     }),
+    '/v1/accounts/{id}/billing-details': () => ({
+      path: `/v1/accounts/${account}/billing-details`,
+      edit: (b) => Object.assign(b, { name: 'Acme SAS', vat_id: 'FR40303265045' }),
+      check: (a) => assert.deepEqual([a.name, a.vat_id], ['Acme SAS', 'FR40303265045']),
+    }),
     '/v1/webhook-endpoints/{id}': () => ({
       path: `/v1/webhook-endpoints/${endpoint}`,
       edit: (b) => (b.event_types = ['invoice.*']),

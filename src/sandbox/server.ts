@@ -44,6 +44,17 @@ export interface SandboxOptions {
   logger?: boolean;
   /** Where to send Stripe-format signed events (as a Stripe webhook endpoint would receive them). */
   webhook?: WebhookTarget;
+  /**
+   * Stripe's rate limiter: at most perSecond /v1 requests a second (real time; bursts of `burst`,
+   * default perSecond), beyond that 429 rate_limit with Retry-After. Off unless given (the demo);
+   * Stripe's published limits: 100/s live, 25/s test mode.
+   */
+  rateLimit?: RateLimitOptions | null;
+}
+
+export interface RateLimitOptions {
+  perSecond: number;
+  burst?: number;
 }
 
 /** A webhook endpoint of the sandbox: its URL and signing secret (whsec_…), as Stripe's dashboard gives them. */
@@ -82,6 +93,8 @@ export interface SandboxStats {
   payment_intents: number;
   idempotency_records: number;
   hung_requests: number;
+  /** Requests answered 429 (the rate limiter, scripted rate limits). */
+  rate_limited: number;
 }
 
 export interface ChargeFilter {
@@ -126,6 +139,8 @@ export interface Sandbox {
   deliverEvent(id: string): Promise<number>;
   /** Checkout Sessions (setup mode), SetupIntents and the events they recorded. */
   checkout: SandboxCheckout;
+  /** Switches Stripe's rate limiter on (or off with null), e.g. for a test or a benchmark. */
+  setRateLimit(opts: RateLimitOptions | null): void;
 }
 
 const DAY = 86_400_000;
@@ -159,6 +174,38 @@ class IdempotencyStore {
         }
       } else break;
     }
+  }
+}
+
+/**
+ * A token bucket in real time (injectable for tests): `take` answers 0 when a request may go, else
+ * how many ms until the next token.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  readonly perSecond: number;
+  readonly burst: number;
+  private readonly nowMs: () => number;
+  constructor(opts: RateLimitOptions, nowMs: () => number = () => performance.now()) {
+    if (!(opts.perSecond > 0) || !Number.isFinite(opts.perSecond)) throw new TypeError('rateLimit.perSecond must be a positive number');
+    const burst = opts.burst ?? Math.max(1, opts.perSecond);
+    if (!(burst >= 1) || !Number.isFinite(burst)) throw new TypeError('rateLimit.burst must be at least 1');
+    this.perSecond = opts.perSecond;
+    this.burst = burst;
+    this.nowMs = nowMs;
+    this.tokens = burst;
+    this.last = nowMs();
+  }
+  take(): number {
+    const now = this.nowMs();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
   }
 }
 
@@ -203,6 +250,8 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const idem = new IdempotencyStore(opts.idempotencyTtlMs ?? DAY, opts.maxIdempotencyRecords ?? 2_000_000, (r) => psp.unlinkIdem(r));
   const meter = new RateMeter();
   psp.onCharge = () => meter.tick();
+  let limiter: TokenBucket | null = opts.rateLimit ? new TokenBucket(opts.rateLimit) : null;
+  let rateLimited = 0;
 
   // ---------- events (Stripe webhooks) ----------
   let webhook: WebhookTarget | null = opts.webhook ?? null;
@@ -333,6 +382,23 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     if (outage === 'error') return sendError(reply, 503, { type: 'api_error', message: 'The sandbox PSP is in a scheduled outage (sandbox fault).' });
 
     const raw = req.method === 'POST' ? req.body : req.query;
+    // Stripe's limiter answers before anything else runs: nothing is stored under the
+    // Idempotency-Key, so the same request may be sent again with the same key.
+    const scripted = faults.takeRateLimit(Boolean(isCharge && isForm(raw) && isCharge(raw as FormObject)));
+    const waitMs = scripted ? faults.config.rateLimits.retryAfterS * 1000 : (limiter?.take() ?? 0);
+    if (scripted || waitMs > 0) {
+      rateLimited++;
+      const lock = scripted && faults.config.rateLimits.code === 'lock_timeout';
+      reply.header('stripe-should-retry', 'true');
+      if (waitMs > 0) reply.header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000))));
+      return sendError(
+        reply,
+        429,
+        lock
+          ? { type: 'invalid_request_error', code: 'lock_timeout', doc_url: 'https://stripe.com/docs/error-codes/lock-timeout', message: 'This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.' }
+          : { type: 'invalid_request_error', code: 'rate_limit', doc_url: 'https://stripe.com/docs/error-codes/rate-limit', message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.' },
+      );
+    }
     if (raw !== undefined && raw !== null && !isForm(raw))
       return sendError(reply, 400, { type: 'invalid_request_error', message: 'The API takes application/x-www-form-urlencoded bodies, as the Stripe clients send them.' });
     const body: FormObject = (raw as FormObject | undefined) ?? parseForm('');
@@ -507,7 +573,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       name: 'renewd sandbox PSP (Stripe-compatible subset)',
       now: clock.now().toISOString(),
       test_cards: Object.entries(TEST_CARDS).map(([number, c]) => ({ number, behavior: c.note })),
-      endpoints: ['GET /_sandbox/charges', 'GET /_sandbox/stats', 'POST /_sandbox/payment_methods/:id/script', 'POST /_sandbox/customers/:id/script', 'GET|POST|DELETE /_sandbox/scripts', 'GET|POST|DELETE /_sandbox/faults', 'POST /_sandbox/load', 'POST /_sandbox/reset'],
+      endpoints: ['GET /_sandbox/charges', 'GET /_sandbox/stats', 'POST /_sandbox/payment_methods/:id/script', 'POST /_sandbox/customers/:id/script', 'GET|POST|DELETE /_sandbox/scripts', 'GET|POST|DELETE /_sandbox/faults', 'POST /_sandbox/load', 'GET|POST /_sandbox/rate-limit', 'POST /_sandbox/reset'],
     }),
   );
   app.get('/_sandbox/charges', (req, reply) => {
@@ -587,6 +653,20 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     return json(reply, { status: await deliverEvent(id) });
   });
 
+  // Stripe's rate limiter: {per_second, burst?} switches it on, {per_second: 0} off.
+  app.get('/_sandbox/rate-limit', (_req, reply) => json(reply, limiter ? { per_second: limiter.perSecond, burst: limiter.burst } : { per_second: 0 }));
+  app.post('/_sandbox/rate-limit', (req, reply) => {
+    const b = obj(req.body);
+    const per = Number(b.per_second);
+    if (!Number.isFinite(per) || per < 0) return bad(reply, 'per_second must be a number >= 0 (0: off)');
+    try {
+      limiter = per === 0 ? null : new TokenBucket({ perSecond: per, ...(b.burst !== undefined ? { burst: Number(b.burst) } : {}) });
+    } catch (e) {
+      return bad(reply, (e as Error).message);
+    }
+    return json(reply, limiter ? { per_second: limiter.perSecond, burst: limiter.burst } : { per_second: 0 });
+  });
+
   app.post('/_sandbox/reset', (_req, reply) => {
     reset();
     return json(reply, { reset: true });
@@ -618,7 +698,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   }
   function stats(): SandboxStats {
     const rate = meter.rate();
-    return { ...psp.counters, amount_moved: { ...psp.counters.amount_moved }, charges_per_second: rate, peak_charges_per_second: meter.peak, payment_intents: psp.piCount(), idempotency_records: idem.map.size, hung_requests: hung.size };
+    return { ...psp.counters, amount_moved: { ...psp.counters.amount_moved }, charges_per_second: rate, peak_charges_per_second: meter.peak, payment_intents: psp.piCount(), idempotency_records: idem.map.size, hung_requests: hung.size, rate_limited: rateLimited };
   }
   async function deliverEvent(id: string): Promise<number> {
     const ev = eventLog.find((e) => e.id === id);
@@ -632,7 +712,8 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     checkout.reset();
     idem.map.clear();
     faults.clear();
-    faults.set({ ...initialFaults, timeouts: { ...initialFaults.timeouts }, errors: { ...initialFaults.errors } });
+    faults.set({ ...initialFaults, timeouts: { ...initialFaults.timeouts }, errors: { ...initialFaults.errors }, rateLimits: { ...initialFaults.rateLimits } });
+    rateLimited = 0;
   }
 
   return {
@@ -675,6 +756,9 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       checkout.onEvent = target ? onCheckoutEvent : null;
     },
     events: () => eventLog,
+    setRateLimit(o) {
+      limiter = o ? new TokenBucket(o) : null;
+    },
     flushEvents: () => flush(),
     deliverEvent,
   };

@@ -148,12 +148,31 @@ describe('idempotency', () => {
     assert.equal(h.sandbox.charges({ idempotency_key: key }).length, 1);
   });
 
-  test('a request with its key still in flight gets 409: unknown, and money moves once', async () => {
+  test('a request with its key still in flight gets 409: sent again once the first is answered, the same answer, money moves once', async () => {
     const c = await customerWithCard(h, '4242424242424242');
     h.sandbox.setFaults({ latencyMs: 150 });
     try {
       const key = newKey('idem');
-      const [a, b] = await Promise.all([h.gateway.charge(chargeReq(c, key)), h.gateway.charge(chargeReq(c, key))]);
+      let first!: Promise<unknown>;
+      // The adapter's wait before sending again ends when the first request is answered (no real sleep).
+      const gw = h.adapter({ sleep: () => first.then(() => undefined) });
+      first = gw.charge(chargeReq(c, key));
+      const [a, b] = (await Promise.all([first, gw.charge(chargeReq(c, key))])) as Awaited<ReturnType<typeof gw.charge>>[];
+      assert.deepEqual([a.outcome, b.outcome], ['succeeded', 'succeeded']);
+      assert.equal(a.gateway_ref, b.gateway_ref);
+      assert.equal(h.sandbox.charges({ idempotency_key: key }).length, 1);
+    } finally {
+      h.sandbox.setFaults({ latencyMs: 0 });
+    }
+  });
+
+  test('a request with its key still in flight gets 409 and no retries are left: unknown, and money moves once', async () => {
+    const c = await customerWithCard(h, '4242424242424242');
+    h.sandbox.setFaults({ latencyMs: 150 });
+    try {
+      const key = newKey('idem');
+      const gw = h.adapter({ rateLimitRetries: 0 });
+      const [a, b] = await Promise.all([gw.charge(chargeReq(c, key)), gw.charge(chargeReq(c, key))]);
       const outcomes = [a.outcome, b.outcome].sort();
       assert.deepEqual(outcomes, ['succeeded', 'unknown']);
       const u = a.outcome === 'unknown' ? a : b;

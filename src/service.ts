@@ -11,7 +11,7 @@ import { Commands } from './engine/commands.ts';
 import type { Runner } from './engine/advance.ts';
 import type { Gateway } from './gateway/types.ts';
 import { createStripeGateway } from './gateway/stripe.ts';
-import { createSandbox } from './sandbox/server.ts';
+import { createSandbox, type SandboxOptions } from './sandbox/server.ts';
 import { createMailSender } from './notify/sender.ts';
 import { createWebhookDeliverer } from './notify/webhook-delivery.ts';
 import { fanOutEvents } from './notify/fan-out.ts';
@@ -44,6 +44,8 @@ export interface ServiceOptions {
   /** Listen on HTTP (default true). */
   listen?: boolean;
   logger?: LoggerOption;
+  /** Options of the in-process sandbox PSP (tests: fixtures with a declining card already on file). */
+  sandbox?: Pick<SandboxOptions, 'declineOnAttach' | 'rateLimit'>;
 }
 
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
@@ -73,7 +75,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     if (config.sandboxUrl) sandboxUrl = config.sandboxUrl;
     else {
       // The sandbox PSP runs in this process on its own port, on the same clock as the engine.
-      sandbox = createSandbox({ clock });
+      sandbox = createSandbox({ clock, ...opts.sandbox });
       sandboxUrl = await sandbox.listen(config.sandboxPort, '127.0.0.1');
     }
     const u = new URL(sandboxUrl);

@@ -61,6 +61,19 @@ export async function customerWithCard(h: Harness, number: string, exp: { exp_mo
   return { account_id, customer_ref, pm, payment_method_ref: pm.gateway_ref };
 }
 
+/**
+ * A customer with a declining card already on file: a card that went bad after it was saved.
+ * Stripe (and the sandbox) refuse to attach a declining test card, so the card is put on file as a
+ * fixture (sandbox load), the way a renewal months later meets it. 4000000000000341 needs no help.
+ */
+export async function customerWithDecliningCard(h: Harness, number: string, exp: { exp_month?: number; exp_year?: number } = {}) {
+  const account_id = `acct_test_${++n}`;
+  const customer_ref = await h.gateway.createCustomer({ account_id, email: `c${n}@example.test`, name: `Customer ${n}` });
+  const payment_method_ref = `pm_fixture_${process.pid}_${n}`;
+  h.sandbox.load({ cards: [{ id: payment_method_ref, customer: customer_ref, number, exp_month: exp.exp_month ?? 12, exp_year: exp.exp_year ?? 2034, cvc: '123' }] });
+  return { account_id, customer_ref, payment_method_ref };
+}
+
 export function chargeReq(c: { customer_ref: string; payment_method_ref: string }, key: string, amount = 2900, currency = 'EUR'): ChargeRequest {
   return {
     customer_ref: c.customer_ref,

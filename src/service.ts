@@ -12,6 +12,7 @@ import type { Runner } from './engine/advance.ts';
 import type { Gateway } from './gateway/types.ts';
 import { createStripeGateway } from './gateway/stripe.ts';
 import { createSandbox, type SandboxOptions } from './sandbox/server.ts';
+import { createPace } from './engine/pace.ts';
 import { createMailSender } from './notify/sender.ts';
 import { createWebhookDeliverer } from './notify/webhook-delivery.ts';
 import { fanOutEvents } from './notify/fan-out.ts';
@@ -68,6 +69,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     clock = testClock;
   }
 
+  // One rate at the gateway for every worker of the installation, kept in PostgreSQL (issue 19).
+  const pace = config.gatewayRate ? createPace({ db, gateway: config.gateway, rate: config.gatewayRate }) : null;
+  await pace?.start();
+
   let sandbox: Awaited<ReturnType<typeof createSandbox>> | null = null;
   let sandboxUrl: string | null = null;
   let gateway: Gateway;
@@ -79,10 +84,11 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
       sandboxUrl = await sandbox.listen(config.sandboxPort, '127.0.0.1');
     }
     const u = new URL(sandboxUrl);
-    gateway = createStripeGateway({ apiKey: 'sk_test_renewd_sandbox', host: u.hostname, port: Number(u.port), protocol: 'http' });
+    gateway = createStripeGateway({ apiKey: 'sk_test_renewd_sandbox', host: u.hostname, port: Number(u.port), protocol: 'http', ...(pace ? { pace } : {}) });
   } else {
     const base = config.stripeApiBase ? new URL(config.stripeApiBase) : null;
     gateway = createStripeGateway({
+      ...(pace ? { pace } : {}),
       apiKey: config.stripeApiKey!,
       ...(base ? { host: base.hostname, port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)), protocol: base.protocol.replace(':', '') as 'http' | 'https' } : {}),
     });
@@ -92,7 +98,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   // The background loops log through pino as the HTTP server does, on the same option.
   const logger = createLogger(opts.logger);
   if (keys.revoked.length) logger.info({ revoked: keys.revoked }, 'RENEWD_ADMIN_KEY changed: the previous environment key is revoked');
-  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger });
+  // Paced, a worker claims no more than about five seconds of the billing pace at a time, so a
+  // claimed renewal is charged well within its lease and the day spreads evenly across workers.
+  const batchSize = pace ? Math.min(config.batchSize, Math.max(1, Math.ceil(pace.rates.billing * 5))) : config.batchSize;
+  const engine = new Engine({ db, gateway, clock, batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
   const webhookTargets = { allowPrivate: config.webhookAllowPrivate };

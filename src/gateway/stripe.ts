@@ -57,7 +57,8 @@ export interface StripeGatewayOptions {
  */
 export interface GatewayPace {
   acquire(lane: GatewayLane): Promise<void>;
-  rateLimited(retryAfterMs: number | null): void;
+  /** May answer a promise (settled when the slowdown is recorded); the adapter does not wait for it. */
+  rateLimited(retryAfterMs: number | null): void | Promise<unknown>;
   answered(): void;
 }
 export type GatewayLane = 'billing' | 'customer';
@@ -140,7 +141,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
         const busy = busyKind(err);
         if (!busy) throw err;
         const asked = retryAfterMs(err as StripeErr);
-        if (busy === 'rate_limited') pace?.rateLimited(asked);
+        if (busy === 'rate_limited') void pace?.rateLimited(asked);
         if (i >= retries || (asked !== null && asked > maxInlineMs)) throw err;
         const backoff = Math.min(capMs, baseMs * 2 ** i);
         // Full jitter on the upper half: workers that were refused together do not come back together.

@@ -1,0 +1,60 @@
+// Issue 19: one gateway rate for the whole installation. Two workers' paces share the buckets in
+// PostgreSQL: together they never exceed the rate; a 429 seen by one slows both; the customer lane
+// has its own share. Virtual time: the sleeps advance a shared clock, nothing really waits.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
+import { createPace } from '../../src/engine/pace.ts';
+import { paceBuckets } from '../../src/store/pace.ts';
+
+for (const engine of ENGINES) {
+  describe(`the gateway pace, shared through the database (${engine})`, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await createTestDatabase(engine);
+    });
+    after(() => t.drop());
+
+    test('two workers together keep to the billing rate; the customer lane keeps its share', async () => {
+      let now = Date.UTC(2026, 11, 1);
+      const opts = { db: t.db, gateway: 'shared', rate: 50, now: () => new Date(now), sleep: async (ms: number) => void (now += ms) };
+      const a = createPace(opts);
+      const b = createPace(opts);
+      await a.start();
+      await b.start();
+      assert.deepEqual(a.rates, { billing: 40, customer: 10 });
+      const start = now;
+      let n = 0;
+      // The two workers take turns asking; each takes its tokens from the same bucket.
+      for (let i = 0; i < 200; i++) {
+        await (i % 2 ? a : b).acquire('billing');
+        n++;
+      }
+      const seconds = (now - start) / 1000;
+      assert.ok(n <= 40 * seconds + 40, `${n} billing requests in ${seconds} s at 40/s`);
+      assert.ok(seconds >= (200 - 40) / 40 - 0.1, `200 requests take at least ${(200 - 40) / 40} s at 40/s: ${seconds}`);
+      // The customer lane is not behind the billing queue: its bucket is its own.
+      const before = now;
+      await a.acquire('customer');
+      assert.equal(now, before, 'a customer request goes at once');
+    });
+
+    test('a 429 seen by one worker lowers the rate for both; it is counted', async () => {
+      let now = Date.UTC(2026, 11, 2);
+      const slowed: number[] = [];
+      const opts = { db: t.db, gateway: 'aimd', rate: 100, now: () => new Date(now), sleep: async (ms: number) => void (now += ms), onSlowDown: (r: number) => void slowed.push(r) };
+      const a = createPace(opts);
+      const b = createPace(opts);
+      await a.start();
+      await a.rateLimited(1000);
+      assert.deepEqual(slowed, [40], 'the billing share (80/s) halved');
+      const [bucket] = (await paceBuckets(t.db)).filter((x) => x.bucket === 'aimd:billing');
+      assert.deepEqual([bucket.rate, bucket.ceiling, bucket.rate_limited], [40, 80, 1]);
+      // The other worker now gets 40/s: after the emptied bucket refills, 40 tokens a second.
+      now += 1000;
+      const start = now;
+      for (let i = 0; i < 80; i++) await b.acquire('billing');
+      assert.ok((now - start) / 1000 >= 80 / 40 - 1 - 0.1, `${(now - start) / 1000} s`);
+    });
+  });
+}

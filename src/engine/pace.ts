@@ -56,7 +56,8 @@ export function createPace(o: PaceOptions): Pace {
         continue;
       }
       if (r.granted > 0) local[lane] += r.granted;
-      else await sleep(r.waitMs);
+      // Back when a whole chunk is there (one query per chunk, not per token; at most 0.1 s later).
+      else await sleep(r.waitMs + Math.floor(((chunk - 1) / r.rate) * 1000));
     }
   }
 

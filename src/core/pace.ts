@@ -50,3 +50,31 @@ export function onRateLimited(s: PaceState, now: Date): PaceState {
   if (s.last_429_at && now.getTime() - s.last_429_at.getTime() < PACE_DECREASE_EVERY_MS) return { ...s, tokens: Math.min(s.tokens, 0) };
   return { ...s, rate: Math.max(paceFloor(s.ceiling), s.rate / 2), tokens: Math.min(s.tokens, 0), last_429_at: now };
 }
+
+/**
+ * Lends what a bucket holds beyond half its capacity (the customer lane's, while no customer uses
+ * it) to another lane: the billing day may use the customers' idle share, and a customer arriving
+ * still finds half a second of it waiting.
+ */
+export function lendSurplus(s: PaceState, now: Date, want: number): { state: PaceState; granted: number } {
+  const r = takeTokens(s, now, 0);
+  const keep = Math.max(1, r.state.rate) / 2;
+  const granted = Math.max(0, Math.min(want, Math.floor(r.state.tokens - keep)));
+  return { state: { ...r.state, tokens: r.state.tokens - granted }, granted };
+}
+
+/**
+ * Reserves `want` tokens at `now`, possibly ahead of time: the bucket may go below 0 by at most one
+ * second's worth (the queue of reservations), and the caller waits `waitMs` before using them. One
+ * trip to the bucket per chunk, and no time lost between trips: the rate is kept exactly.
+ */
+export function reserveTokens(s: PaceState, now: Date, want: number): { state: PaceState; granted: number; waitMs: number } {
+  const r = takeTokens(s, now, 0);
+  const capacity = Math.max(1, r.state.rate);
+  const after = r.state.tokens - want;
+  if (after < -capacity) {
+    // More than a second already reserved: come back when this chunk fits.
+    return { state: r.state, granted: 0, waitMs: Math.ceil(((-capacity - after) / r.state.rate) * 1000) };
+  }
+  return { state: { ...r.state, tokens: after }, granted: want, waitMs: after >= 0 ? 0 : Math.ceil((-after / r.state.rate) * 1000) };
+}

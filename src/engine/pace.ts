@@ -5,7 +5,7 @@
 // are never queued behind the billing day. 429s halve the billing rate for everyone; it climbs back
 // once they stop (core/pace.ts).
 import type { Db } from '../store/db.ts';
-import { ensurePaceBucket, recordPaceRateLimited, takePaceTokens } from '../store/pace.ts';
+import { borrowPaceTokens, ensurePaceBucket, recordPaceRateLimited, takePaceTokens } from '../store/pace.ts';
 import type { GatewayLane, GatewayPace } from '../gateway/stripe.ts';
 
 /** The part of the rate kept for requests a customer waits for. */
@@ -41,6 +41,8 @@ export function createPace(o: PaceOptions): Pace {
   // at a time goes to the database, the others wait for it in this process.
   const local: Record<GatewayLane, number> = { billing: 0, customer: 0 };
   const queue: Record<GatewayLane, Promise<void>> = { billing: Promise.resolve(), customer: Promise.resolve() };
+  // No 429 lately, as the billing bucket last said (borrowing is only for calm times).
+  let calm = true;
 
   async function take(lane: GatewayLane) {
     for (;;) {
@@ -50,14 +52,24 @@ export function createPace(o: PaceOptions): Pace {
       }
       // A tenth of a second's worth at a time: few queries, little hoarded by an idle worker.
       const chunk = Math.max(1, Math.floor(rates[lane] / 10));
+      // The billing day first uses what customers leave idle (half a second of theirs is always
+      // kept), unless the gateway has said 429 lately (to any worker): then the slower rate is the point.
+      if (lane === 'billing' && calm) {
+        const lent = await borrowPaceTokens(o.db, bucket('customer'), chunk, now(), bucket('billing'));
+        if (lent && lent > 0) {
+          local.billing += lent;
+          continue;
+        }
+      }
       const r = await takePaceTokens(o.db, bucket(lane), chunk, now());
       if (!r) {
         await start();
         continue;
       }
-      if (r.granted > 0) local[lane] += r.granted;
-      // Back when a whole chunk is there (one query per chunk, not per token; at most 0.1 s later).
-      else await sleep(r.waitMs + Math.floor(((chunk - 1) / r.rate) * 1000));
+      if (lane === 'billing') calm = r.calm;
+      // Reserved ahead (at most a second's worth queued): wait for their time, then use them.
+      if (r.waitMs > 0) await sleep(r.waitMs);
+      local[lane] += r.granted;
     }
   }
 
@@ -77,6 +89,7 @@ export function createPace(o: PaceOptions): Pace {
     rateLimited() {
       // Hints only: a failure to record it must not fail the request being retried.
       local.billing = 0;
+      calm = false;
       return recordPaceRateLimited(o.db, bucket('billing'), now()).then(
         (rate) => rate !== null && o.onSlowDown?.(rate),
         () => undefined,

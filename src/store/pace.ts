@@ -2,7 +2,7 @@
 // stepped by core/pace.ts, written back in the same transaction, so any number of workers share one
 // rate.
 import type { Db, Queryable } from './db.ts';
-import { onRateLimited, takeTokens, type PaceState } from '../core/pace.ts';
+import { lendSurplus, onRateLimited, PACE_CALM_MS, reserveTokens, type PaceState } from '../core/pace.ts';
 
 interface Row {
   rate: number;
@@ -29,8 +29,10 @@ export async function ensurePaceBucket(q: Queryable, bucket: string, ceiling: nu
   );
 }
 
-async function stepBucket<T>(db: Db, bucket: string, f: (s: PaceState) => { state: PaceState; out: T; limited?: boolean }): Promise<T | null> {
+async function stepBucket<T>(db: Db, bucket: string, f: (s: PaceState) => { state: PaceState; out: T; limited?: boolean }, before?: (q: Queryable) => Promise<T | undefined>): Promise<T | null> {
   return db.tx(async (q) => {
+    const early = before ? await before(q) : undefined;
+    if (early !== undefined) return early;
     const [r] = await q.query<Row>('SELECT rate, ceiling, tokens, updated_at, last_429_at FROM gateway_pace WHERE bucket = $1 FOR UPDATE', [bucket]);
     if (!r) return null;
     const { state, out, limited } = f(toState(r));
@@ -42,12 +44,34 @@ async function stepBucket<T>(db: Db, bucket: string, f: (s: PaceState) => { stat
   });
 }
 
-/** Takes up to `want` tokens; null when the bucket does not exist. */
+/** Reserves `want` tokens (to be used after waitMs); null when the bucket does not exist. */
 export function takePaceTokens(db: Db, bucket: string, want: number, now: Date) {
   return stepBucket(db, bucket, (s) => {
-    const r = takeTokens(s, now, want);
-    return { state: r.state, out: { granted: r.granted, waitMs: r.waitMs, rate: r.state.rate } };
+    const r = reserveTokens(s, now, want);
+    // calm: no 429 lately, for any worker (only then may this lane borrow another's idle share).
+    const calm = !s.last_429_at || now.getTime() - s.last_429_at.getTime() >= PACE_CALM_MS;
+    return { state: r.state, out: { granted: r.granted, waitMs: r.waitMs, rate: r.state.rate, calm } };
   });
+}
+
+/**
+ * Borrows up to `want` of another lane's idle tokens (see core/pace.ts lendSurplus), unless the
+ * borrowing lane's bucket had a 429 lately (any worker's): then it lends nothing.
+ */
+export function borrowPaceTokens(db: Db, bucket: string, want: number, now: Date, borrower: string) {
+  return stepBucket(
+    db,
+    bucket,
+    (s) => {
+      const r = lendSurplus(s, now, want);
+      return { state: r.state, out: r.granted };
+    },
+    async (q) => {
+      const [b] = await q.query<{ last_429_at: Date | null }>('SELECT last_429_at FROM gateway_pace WHERE bucket = $1', [borrower]);
+      const last = b?.last_429_at ? new Date(b.last_429_at).getTime() : null;
+      return last !== null && now.getTime() - last < PACE_CALM_MS ? 0 : undefined;
+    },
+  );
 }
 
 /** The gateway answered 429 (any worker): the shared rate goes down. */

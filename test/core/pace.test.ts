@@ -1,7 +1,7 @@
 // The gateway pace's arithmetic (issue 19): a token bucket with AIMD on 429s.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { onRateLimited, paceFloor, takeTokens, type PaceState } from '../../src/core/pace.ts';
+import { lendSurplus, onRateLimited, paceFloor, reserveTokens, takeTokens, type PaceState } from '../../src/core/pace.ts';
 
 const T = (ms: number) => new Date(Date.UTC(2026, 11, 1) + ms);
 const full = (rate: number, tokens = 0): PaceState => ({ rate, ceiling: rate, tokens, updated_at: T(0), last_429_at: null });
@@ -48,4 +48,38 @@ test('granted over any stretch stays within rate × time + one second of burst',
   }
   assert.ok(granted <= 25 * 60 + 25, `${granted}`);
   assert.ok(granted >= 25 * 60 - 25, `${granted}`);
+});
+
+test("the customers' idle share is lent beyond half a second of it, never that half", () => {
+  const idle: PaceState = { rate: 20, ceiling: 20, tokens: 20, updated_at: T(0), last_429_at: null };
+  const a = lendSurplus(idle, T(0), 100);
+  assert.equal(a.granted, 10, 'a full bucket of 20 lends 10, keeps 10');
+  assert.equal(lendSurplus(a.state, T(0), 100).granted, 0);
+  const later = lendSurplus(a.state, T(250), 100);
+  assert.equal(later.granted, 5, 'what flowed in since is lent');
+  assert.equal(takeTokens(later.state, T(250), 10).granted, 10, 'a customer still finds half a second');
+});
+
+test('reservations: tokens ahead of time with the wait to use them, never more than a second queued', () => {
+  const s = full(20);
+  const a = reserveTokens(s, T(0), 10);
+  assert.deepEqual([a.granted, a.waitMs], [10, 500], 'ten tokens at 20/s: usable in half a second');
+  const b = reserveTokens(a.state, T(0), 10);
+  assert.deepEqual([b.granted, b.waitMs], [10, 1000]);
+  const c = reserveTokens(b.state, T(0), 10);
+  assert.deepEqual([c.granted, c.waitMs], [0, 500], 'a second is queued: come back when the chunk fits');
+  const d = reserveTokens(c.state, T(500), 10);
+  assert.deepEqual([d.granted, d.waitMs], [10, 1000]);
+  // Over a minute of chunks, what was usable by any time stays within the rate.
+  let st = full(25);
+  let usable = 0;
+  let t = 0;
+  while (t < 60_000) {
+    const r = reserveTokens(st, T(t), 2);
+    st = r.state;
+    t += r.waitMs || 1;
+    usable += r.granted;
+  }
+  assert.ok(usable <= 25 * 61 + 25, `${usable}`);
+  assert.ok(usable >= 25 * 59, `${usable}`);
 });

@@ -45,6 +45,8 @@ export interface Options {
   loadS: number;
   /** paced: RENEWD_GATEWAY_RATE for the run. */
   pacedRate?: number;
+  /** paced: the sandbox limiter's rate (default Stripe's live 100/s). */
+  pacedLimit?: number;
 }
 
 const SCENARIOS = ['billing', 'access', 'growth', 'memory', 'load', 'paced'] as const;
@@ -58,7 +60,8 @@ const USAGE = `npm run bench -- [options]
   --full             also the N=1,000,000 point of the growth scaling curve
   --only LIST        billing,access,growth,memory,load,paced (comma-separated; default all but load and paced)
                      paced: a billing day of --n renewals (quick: at most 300) against the sandbox with
-                     Stripe's live limit (100/s) on, renewd paced at --rate (default 95)
+                     Stripe's live limit (100/s) on, renewd paced at --rate (default 95); --limit L
+                     sets the sandbox's limiter lower (a gateway slower than configured: 429s, AIMD)
   --load-seconds S   how long the mixed workload of load runs (default 45); load takes --n due
                      renewals (default 20000), the first --workers value as renewd worker processes
                      (default 2 here) and the first --latency value (default 0 ms)
@@ -99,6 +102,7 @@ function parse(argv: string[]): Options {
       report: { type: 'string' },
       'max-sockets': { type: 'string' },
       rate: { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -147,6 +151,7 @@ function parse(argv: string[]): Options {
     profileDir: path.join(BENCH_DIR, 'results', 'profiles'),
     loadS: int(values['load-seconds'], quick ? 10 : 45, 'load-seconds') || 1,
     ...(values.rate ? { pacedRate: int(values.rate, 95, 'rate') } : {}),
+    ...(values.limit ? { pacedLimit: int(values.limit, 100, 'limit') } : {}),
   };
 }
 

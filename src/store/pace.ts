@@ -95,3 +95,20 @@ export async function paceBuckets(q: Queryable): Promise<PaceView[]> {
   const rows = await q.query<PaceView>('SELECT bucket, rate, ceiling, last_429_at, rate_limited FROM gateway_pace ORDER BY bucket');
   return rows.map((r) => ({ ...r, rate: Number(r.rate), ceiling: Number(r.ceiling), rate_limited: Number(r.rate_limited) }));
 }
+
+export interface GatewayQueue {
+  /** Subscriptions whose next action is due now (renewals, retries, reconciliations waiting). */
+  due: number;
+  /** Attempts the gateway rate-limited, waiting to be made again with their key. */
+  rate_limited: number;
+}
+
+/** What the billing day still has to send to the gateway at `now`. */
+export async function gatewayQueue(q: Queryable, now: Date): Promise<GatewayQueue> {
+  const [r] = await q.query<GatewayQueue>(
+    `SELECT (SELECT count(*) FROM subscriptions WHERE next_action_at <= $1)::int AS due,
+            (SELECT count(*) FROM payment_attempts WHERE outcome = 'pending' AND raw_code = 'rate_limited')::int AS rate_limited`,
+    [now],
+  );
+  return r;
+}

@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
 import { createPace } from '../../src/engine/pace.ts';
-import { paceBuckets } from '../../src/store/pace.ts';
+import { gatewayQueue, paceBuckets } from '../../src/store/pace.ts';
+import { paceView } from '../../src/web/console/dashboard.ts';
 
 for (const engine of ENGINES) {
   describe(`the gateway pace, shared through the database (${engine})`, () => {
@@ -58,6 +59,18 @@ for (const engine of ENGINES) {
       const start = now;
       for (let i = 0; i < 80; i++) await b.acquire('billing');
       assert.ok((now - start) / 1000 >= 80 / 40 - 1 - 0.1, `${(now - start) / 1000} s`);
+    });
+
+    test("the console's panel: the rate now, what is due, the expected end", async () => {
+      const q = await gatewayQueue(t.db, new Date());
+      assert.deepEqual(q, { due: 0, rate_limited: 0 });
+      const buckets = (await paceBuckets(t.db)).filter((b) => b.bucket.startsWith('aimd:'));
+      const at = new Date('2026-12-02T10:00:00Z');
+      const text = String(paceView(buckets, { due: 400, rate_limited: 3 }, at));
+      assert.match(text, /Billing rate<\/dt><dd>40\.0 requests\/s \(lowered from 80\.0 after 429s\)/);
+      assert.match(text, /400 subscriptions, of which 3 attempts wait for the gateway's rate limit/);
+      assert.match(text, /Expected end/);
+      assert.match(text, /429s received<\/dt><dd>1, the last/);
     });
   });
 }

@@ -43,9 +43,13 @@ export interface Options {
   profileDir: string;
   /** How long the mixed workload of `load` runs, s. */
   loadS: number;
+  /** paced: RENEWD_GATEWAY_RATE for the run. */
+  pacedRate?: number;
+  /** paced: the sandbox limiter's rate (default Stripe's live 100/s). */
+  pacedLimit?: number;
 }
 
-const SCENARIOS = ['billing', 'access', 'growth', 'memory', 'load'] as const;
+const SCENARIOS = ['billing', 'access', 'growth', 'memory', 'load', 'paced'] as const;
 /** What `npm run bench` runs without --only (`load` is asked for by name). */
 const DEFAULT_SCENARIOS = ['billing', 'access', 'growth', 'memory'];
 
@@ -54,7 +58,10 @@ const USAGE = `npm run bench -- [options]
   --runs R           runs per figure; each figure is the median (default 3)
   --quick            small smoke run of every scenario (N=2000, 1 run)
   --full             also the N=1,000,000 point of the growth scaling curve
-  --only LIST        billing,access,growth,memory,load (comma-separated; default all but load)
+  --only LIST        billing,access,growth,memory,load,paced (comma-separated; default all but load and paced)
+                     paced: a billing day of --n renewals (quick: at most 300) against the sandbox with
+                     Stripe's live limit (100/s) on, renewd paced at --rate (default 95); --limit L
+                     sets the sandbox's limiter lower (a gateway slower than configured: 429s, AIMD)
   --load-seconds S   how long the mixed workload of load runs (default 45); load takes --n due
                      renewals (default 20000), the first --workers value as renewd worker processes
                      (default 2 here) and the first --latency value (default 0 ms)
@@ -94,6 +101,8 @@ function parse(argv: string[]): Options {
       verbose: { type: 'boolean' },
       report: { type: 'string' },
       'max-sockets': { type: 'string' },
+      rate: { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -141,6 +150,8 @@ function parse(argv: string[]): Options {
     maxSockets: values['max-sockets'] !== undefined ? int(values['max-sockets'], 0, 'max-sockets') : undefined,
     profileDir: path.join(BENCH_DIR, 'results', 'profiles'),
     loadS: int(values['load-seconds'], quick ? 10 : 45, 'load-seconds') || 1,
+    ...(values.rate ? { pacedRate: int(values.rate, 95, 'rate') } : {}),
+    ...(values.limit ? { pacedLimit: int(values.limit, 100, 'limit') } : {}),
   };
 }
 
@@ -179,7 +190,7 @@ async function main() {
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   const t0 = Date.now();
-  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory' | 'load'>(name: K, fn: () => Promise<Results[K]>) => {
+  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory' | 'load' | 'paced'>(name: K, fn: () => Promise<Results[K]>) => {
     if (!o.only.has(name)) return;
     log(`== ${name} ==`);
     try {
@@ -196,6 +207,7 @@ async function main() {
     await run('access', async () => (await import('./scenarios/access.ts')).runAccess(o));
     await run('growth', async () => (await import('./scenarios/growth.ts')).runGrowth(o));
     await run('memory', async () => (await import('./scenarios/memory.ts')).runMemory(o));
+    await run('paced', async () => (await import('./scenarios/paced.ts')).runPaced(o));
     await run('load', async () => (await import('./scenarios/load.ts')).runLoad({ ...o, workers: o.workers.length === 2 && o.workers[0] === 1 ? [2] : o.workers }));
   } finally {
     await dropAll();

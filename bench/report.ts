@@ -9,6 +9,7 @@ import type { AccessResult } from './scenarios/access.ts';
 import type { GrowthResult } from './scenarios/growth.ts';
 import type { MemoryResult } from './scenarios/memory.ts';
 import { loadMarkdown, type LoadResult } from './scenarios/load.ts';
+import { pacedMarkdown, type PacedResult } from './scenarios/paced.ts';
 
 export interface Results {
   startedAt: string;
@@ -21,6 +22,7 @@ export interface Results {
   growth?: GrowthResult;
   memory?: MemoryResult;
   load?: LoadResult;
+  paced?: PacedResult;
   errors: { scenario: string; message: string }[];
 }
 
@@ -179,6 +181,7 @@ export function markdown(r: Results): string {
     lines.push(...segmentTables(r.billing));
   }
   if (r.load) lines.push('## Mixed load during a billing day', '', loadMarkdown(r.load));
+  if (r.paced) lines.push("## A billing day at the gateway's pace", '', pacedMarkdown(r.paced));
   if (r.errors.length) {
     lines.push('Errors:', '', ...r.errors.map((e) => `- **${e.scenario}**: ${e.message.replace(/\n/g, ' ')}`), '');
   }

@@ -69,6 +69,23 @@ export interface Config {
    * when it is issued.
    */
   documents: DocumentSettings;
+  /**
+   * RENEWD_GATEWAY_RATE: requests per second to the gateway for the whole installation (all workers
+   * together). Default: 80 with a live Stripe key, 20 with a test key (headroom under Stripe's 100
+   * and 25); none (unpaced) with the sandbox unless set.
+   */
+  gatewayRate: number | null;
+}
+
+/** Stripe's documented limits (payments-facts.md §8): live mode 100 requests/s, test mode 25. */
+export const STRIPE_LIVE_RATE_LIMIT = 100;
+export const STRIPE_TEST_RATE_LIMIT = 25;
+
+/** The gateway's documented limit for this configuration, and its name for messages. */
+export function gatewayRateLimit(gateway: 'sandbox' | 'stripe', stripeApiKey: string | undefined): { limit: number; what: string } {
+  if (gateway === 'stripe' && !stripeApiKey?.startsWith('sk_live_')) return { limit: STRIPE_TEST_RATE_LIMIT, what: "Stripe's test-mode limit" };
+  if (gateway === 'stripe') return { limit: STRIPE_LIVE_RATE_LIMIT, what: "Stripe's live-mode limit" };
+  return { limit: STRIPE_LIVE_RATE_LIMIT, what: "Stripe's live-mode limit, which the sandbox emulates" };
 }
 
 /** The whole environment checked at once: every problem named, with the values accepted. */
@@ -200,6 +217,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const headersTimeoutMs = r.int('RENEWD_HEADERS_TIMEOUT_MS', 10_000, 1);
   if (requestTimeoutMs > 0 && headersTimeoutMs > requestTimeoutMs)
     r.problems.push(`RENEWD_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed RENEWD_REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the headers are part of the request`);
+  const { limit, what } = gatewayRateLimit(gateway, stripeApiKey);
+  let gatewayRate: number | null = gateway === 'stripe' ? Math.floor(limit * 0.8) : null;
+  const rateText = r.raw('RENEWD_GATEWAY_RATE');
+  if (rateText !== undefined) {
+    const n = /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(rateText) ? Number(rateText) : NaN;
+    if (!(n > 0) || n > limit) r.refuse('RENEWD_GATEWAY_RATE', rateText, `requests per second for the whole installation, more than 0 and at most ${limit} (${what})`);
+    else gatewayRate = n;
+  }
   const config: Config = {
     port,
     host,
@@ -245,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       taxRateBp: r.rate('RENEWD_TAX_RATE'),
     },
+    gatewayRate,
   };
   if (config.documents.invoicePrefix === config.documents.creditNotePrefix)
     r.problems.push(`RENEWD_INVOICE_PREFIX and RENEWD_CREDIT_NOTE_PREFIX are both ${JSON.stringify(config.documents.invoicePrefix)}: invoices and credit notes need series of their own`);

@@ -11,7 +11,8 @@ import { Commands } from './engine/commands.ts';
 import type { Runner } from './engine/advance.ts';
 import type { Gateway } from './gateway/types.ts';
 import { createStripeGateway } from './gateway/stripe.ts';
-import { createSandbox } from './sandbox/server.ts';
+import { createSandbox, type SandboxOptions } from './sandbox/server.ts';
+import { createPace } from './engine/pace.ts';
 import { createMailSender } from './notify/sender.ts';
 import { createWebhookDeliverer } from './notify/webhook-delivery.ts';
 import { fanOutEvents } from './notify/fan-out.ts';
@@ -47,6 +48,8 @@ export interface ServiceOptions {
   /** Listen on HTTP (default true). */
   listen?: boolean;
   logger?: LoggerOption;
+  /** Options of the in-process sandbox PSP (tests: fixtures with a declining card already on file). */
+  sandbox?: Pick<SandboxOptions, 'declineOnAttach' | 'rateLimit'>;
 }
 
 export async function startService(config: Config, opts: ServiceOptions = {}): Promise<Service> {
@@ -69,6 +72,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     clock = testClock;
   }
 
+  // One rate at the gateway for every worker of the installation, kept in PostgreSQL (issue 19).
+  const pace = config.gatewayRate ? createPace({ db, gateway: config.gateway, rate: config.gatewayRate }) : null;
+  await pace?.start();
+
   let sandbox: Awaited<ReturnType<typeof createSandbox>> | null = null;
   let sandboxUrl: string | null = null;
   let gateway: Gateway;
@@ -76,14 +83,15 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
     if (config.sandboxUrl) sandboxUrl = config.sandboxUrl;
     else {
       // The sandbox PSP runs in this process on its own port, on the same clock as the engine.
-      sandbox = createSandbox({ clock });
+      sandbox = createSandbox({ clock, ...opts.sandbox });
       sandboxUrl = await sandbox.listen(config.sandboxPort, '127.0.0.1');
     }
     const u = new URL(sandboxUrl);
-    gateway = createStripeGateway({ apiKey: SANDBOX_API_KEY, host: u.hostname, port: Number(u.port), protocol: 'http' });
+    gateway = createStripeGateway({ apiKey: SANDBOX_API_KEY, host: u.hostname, port: Number(u.port), protocol: 'http', ...(pace ? { pace } : {}) });
   } else {
     const base = config.stripeApiBase ? new URL(config.stripeApiBase) : null;
     gateway = createStripeGateway({
+      ...(pace ? { pace } : {}),
       apiKey: config.stripeApiKey!,
       ...(base ? { host: base.hostname, port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)), protocol: base.protocol.replace(':', '') as 'http' | 'https' } : {}),
     });
@@ -96,7 +104,10 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   // Said at every start, in the log as in the banner: a sandbox "charges" nothing (issue 16).
   if (config.gateway === 'sandbox') logger.warn({ gateway: 'sandbox', sandbox_url: sandboxUrl }, 'gateway: the sandbox PSP (test cards, no real money moves) — for demos, development and tests only');
   else logger.info({ gateway: 'stripe' }, 'gateway: Stripe');
-  const engine = new Engine({ db, gateway, clock, batchSize: config.batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger, documents: config.documents });
+  // Paced, a worker claims no more than about five seconds of the billing pace at a time, so a
+  // claimed renewal is charged well within its lease and the day spreads evenly across workers.
+  const batchSize = pace ? Math.min(config.batchSize, Math.max(1, Math.ceil(pace.rates.billing * 5))) : config.batchSize;
+  const engine = new Engine({ db, gateway, clock, batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger, documents: config.documents });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
   const webhookTargets = { allowPrivate: config.webhookAllowPrivate };

@@ -67,7 +67,11 @@ export interface BillingState {
 
 /** What the gateway said, normalized. */
 export interface ChargeOutcome {
-  outcome: 'succeeded' | 'declined' | 'requires_action' | 'unknown';
+  /**
+   * 'rate_limited': the gateway refused to look at the request (429 / lock_timeout, after the
+   * adapter's own retries): nothing was made under the key, so it is not an attempt outcome.
+   */
+  outcome: 'succeeded' | 'declined' | 'requires_action' | 'unknown' | 'rate_limited';
   reason: DeclineReason | null;
   retry_class: RetryClass | null;
   raw_code: string | null;
@@ -231,6 +235,18 @@ export interface StepContext {
   authenticationWindowMs?: number;
 }
 
+/**
+ * A pending attempt the gateway rate-limited carries this raw_code and, in not_before, when it is
+ * made again (same key). Only ever on a pending attempt: any answer replaces it.
+ */
+export const RATE_LIMITED_CODE = 'rate_limited';
+/** How long a rate-limited attempt waits when the gateway said nothing about it. */
+export const RATE_LIMITED_WAIT_MS = 30_000;
+
+export function isRateLimited(a: Pick<AttemptState, 'outcome' | 'raw_code'>): boolean {
+  return a.outcome === 'pending' && a.raw_code === RATE_LIMITED_CODE;
+}
+
 /** Days before a renewal when the customer hears of it (yearly plans; cards about to expire). */
 export const NOTICE_DAYS = 7;
 const DEFAULT_LEASE = 2 * 60_000;
@@ -331,6 +347,7 @@ class Step {
     const sub = this.sub;
     if (!sub.next_action_at || sub.next_action_at.getTime() > this.now.getTime()) return;
     const flying = this.inFlight();
+    if (flying && isRateLimited(flying)) return this.chargeAgain(flying);
     if (flying) {
       // An attempt with no answer (crash, timeout): look it up by its key, never charge blindly.
       // An authentication attempt stays open while the customer is on the issuer's page; once its
@@ -512,10 +529,35 @@ class Step {
     this.setNext(new Date(this.now.getTime() + this.leaseOf(a)), 'retry');
   }
 
+  /**
+   * An attempt the gateway rate-limited was never made: it is made now, under the same key, once
+   * the gateway's wait is over (the same attempt: no new number, no new entry in the card's history).
+   */
+  chargeAgain(a: AttemptState) {
+    if (a.not_before && a.not_before.getTime() > this.now.getTime()) return this.setNext(a.not_before, 'retry');
+    a.raw_code = null;
+    a.not_before = null;
+    this.changed.set(a.id, a);
+    this.effects.push({ type: 'charge', attempt: a });
+    // From here it is in flight again: reconciled by its key if no answer comes within the lease.
+    this.setNext(new Date(this.now.getTime() + this.lease), 'retry');
+  }
+
   chargeResult(attempt_id: string, r: ChargeOutcome) {
     const a = this.s.attempts.find((x) => x.id === attempt_id);
     // Results are applied once; a late duplicate (reconcile racing an answer) changes nothing.
     if (!a || (a.outcome !== 'pending' && a.outcome !== 'unknown')) return;
+    if (r.outcome === 'rate_limited' && a.outcome === 'pending' && a.trigger !== AUTHENTICATION_TRIGGER) {
+      // Not an outcome: the gateway made nothing under the key (a 429 is answered before any work),
+      // so the renewal stays due and the attempt is made later with the same key. Nothing is
+      // counted: no decline, no e-mail, no grace, no new attempt against the policy or the caps.
+      a.raw_code = RATE_LIMITED_CODE;
+      a.not_before = new Date(this.now.getTime() + Math.max(1000, r.retry_after_ms ?? RATE_LIMITED_WAIT_MS));
+      this.changed.set(a.id, a);
+      this.event('payment_attempt.rate_limited', { invoice_id: a.invoice_id, attempt_id: a.id, retry_at: a.not_before });
+      this.setNext(a.not_before, 'retry');
+      return;
+    }
     if (a.trigger === AUTHENTICATION_TRIGGER && r.outcome === 'requires_action') {
       // The customer is on the issuer's page: the attempt stays open (not a decline) until the
       // outcome arrives (return page, gateway event) or its window passes (reconciled, canceled).
@@ -526,7 +568,9 @@ class Step {
       this.setNext(new Date(a.created_at.getTime() + this.leaseOf(a)), 'retry');
       return;
     }
-    if (r.outcome === 'unknown') {
+    // An attempt already unknown whose reconciling charge was rate-limited stays unknown (the first
+    // request may still have been made); an authentication attempt's customer is gone: the same.
+    if (r.outcome === 'unknown' || r.outcome === 'rate_limited') {
       a.outcome = 'unknown';
       this.changed.set(a.id, a);
       this.event('payment_attempt.unknown', { invoice_id: a.invoice_id, attempt_id: a.id });
@@ -758,7 +802,16 @@ class Step {
       if (trigger === 'payment_method_updated' && sub.status === 'active') this.planActive();
       return;
     }
-    if (this.inFlight()) return;
+    const flying = this.inFlight();
+    if (flying) {
+      // The scheduled attempt on this card is only waiting for the gateway's rate limit: the
+      // customer is here, so it is made now (same attempt, same key) instead of after the wait.
+      if (isRateLimited(flying) && flying.payment_method_id === this.s.payment_method?.id && sub.auto_renew) {
+        flying.not_before = null;
+        this.chargeAgain(flying);
+      }
+      return;
+    }
     // Auto-renew off while past due is a cancel waiting to take effect: never a new attempt.
     if (!sub.auto_renew) return;
     if (trigger !== 'payment_method_updated') {

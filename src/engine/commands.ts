@@ -2,7 +2,7 @@
 // HTTP handlers, the CLI and the demo seed all call these; none of them writes SQL of its own.
 import { creditNoteView, documentsOfInvoices } from './documents.ts';
 import type { Account, Interval, PaymentMethod, Plan, PaymentMethodType } from '../core/types.ts';
-import { accessOf, pendingCancel, toView, type AttemptState, type CancelAt, type CancelBy } from '../core/machine.ts';
+import { accessOf, isRateLimited, pendingCancel, toView, type AttemptState, type CancelAt, type CancelBy } from '../core/machine.ts';
 import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
 import { isKnownCurrency } from '../core/money.ts';
 import { isValidTimeZone, DAY } from '../core/time.ts';
@@ -499,7 +499,8 @@ export class Commands {
       invoice_status: inv.status,
       domain_zone: account.domain_zone,
       payment_method: state.payment_method,
-      in_flight: state.attempts.some((a) => a.outcome === 'pending' || a.outcome === 'unknown'),
+      // An attempt only waiting for the gateway's rate limit is not in flight: Retry makes it now.
+      in_flight: state.attempts.some((a) => (a.outcome === 'pending' && !isRateLimited(a)) || a.outcome === 'unknown'),
       manual_retries_last_24h: manual,
       card_attempts: state.card_attempts,
       attempts: state.invoice?.id === invoiceId ? state.attempts.map(toView) : [],

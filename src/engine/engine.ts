@@ -309,6 +309,8 @@ export class Engine {
       idempotency_key: a.idempotency_key,
       description: `renewd invoice ${a.invoice_id}`,
       metadata: { renewd_invoice: a.invoice_id, renewd_attempt: a.id },
+      // Only the billing day's own attempts wait their turn; one a customer made is served first.
+      lane: a.trigger === 'scheduled' ? ('billing' as const) : ('customer' as const),
     };
   }
 

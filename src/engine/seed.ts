@@ -17,7 +17,22 @@ export const DEMO_CARDS = {
   lost: '4000000000009987',
   generic: '4000000000000002',
   auth: '4000002760003184',
+  attach_then_fail: '4000000000000341',
 } as const;
+
+/**
+ * Stripe refuses a declining card when it is saved (it asks the issuer then), so a card that fails
+ * at renewal is one that went bad after it was saved: the demo saves 4000000000000341 (it attaches,
+ * then declines) and has the sandbox answer its charges with the decline the account should show.
+ */
+const DECLINES_LATER: Partial<Record<Card, string>> = {
+  insufficient_funds: 'insufficient_funds',
+  expired: 'expired_card',
+  processing_error: 'processing_error',
+  velocity: 'card_velocity_exceeded',
+  lost: 'lost_card',
+  generic: 'generic_decline',
+};
 
 type Card = keyof typeof DEMO_CARDS;
 
@@ -94,6 +109,21 @@ export async function seedPlans(ctx: AppContext) {
   for (const p of plans) if (!have.has(p.id)) await ctx.commands.createPlan(p);
 }
 
+/** Saves the card an account switches to after subscribing (see DECLINES_LATER). */
+async function saveLaterCard(ctx: AppContext, accountId: string, c: Card, card: (c: Card) => { type: 'card'; card: { number: string; exp_month: number; exp_year: number; cvc: string } }) {
+  const code = DECLINES_LATER[c];
+  if (!code || !ctx.sandboxUrl) return ctx.commands.setPaymentMethod(accountId, card(c));
+  const saved = await ctx.commands.setPaymentMethod(accountId, card('attach_then_fail'));
+  const ref = saved.payment_method.gateway_ref;
+  const res = await fetch(`${ctx.sandboxUrl}/_sandbox/payment_methods/${encodeURIComponent(ref ?? '')}/script`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ steps: [{ outcome: code, forever: true }] }),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`the demo could not script the sandbox card of ${accountId}: HTTP ${res.status}`);
+}
+
 /**
  * Seeds the demo. With the test clock, the clock must stand DEMO_HISTORY_DAYS before the target
  * "now"; history is then played forward to it through the engine, as real time would.
@@ -116,7 +146,7 @@ export async function seedDemo(ctx: AppContext, opts: { until?: Date; log?: (s: 
         ids.set(a.name, acct.id);
         await commands.setPaymentMethod(acct.id, card('ok'));
         await commands.subscribe({ account_id: acct.id, plan_id: a.plan, interval: a.interval });
-        if (a.later) await commands.setPaymentMethod(acct.id, card(a.later));
+        if (a.later) await saveLaterCard(ctx, acct.id, a.later, card);
         log(`  ${a.name} (${a.locale}, .${a.domain_zone}) on ${a.plan}/${a.interval}${a.later ? `, card will decline: ${a.later}` : ''}`);
       }
       if (a.fixOn === day && ctx.testClock) await commands.setPaymentMethod(ids.get(a.name)!, card('ok'));

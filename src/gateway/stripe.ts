@@ -30,7 +30,38 @@ export interface StripeGatewayOptions {
   lookupScanLimit?: number;
   /** Open sockets to the gateway at most (default 256; keep-alive). */
   maxSockets?: number;
+  /**
+   * How many times a request the gateway rate-limited (429, lock_timeout) or found busy under its
+   * key (409 idempotency_key_in_use) is sent again, with the same idempotency key, before the
+   * adapter gives up (default 3). A charge then answers `rate_limited` (429) or `unknown` (409).
+   */
+  rateLimitRetries?: number;
+  /** Exponential backoff when the gateway gives no Retry-After: first wait and cap (default 500 ms, 8 s). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** A Retry-After longer than this is not waited for inline: the call gives up at once (default 10 s). */
+  maxInlineWaitMs?: number;
+  /** How the adapter waits between those retries (tests pass one that only records the delays). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** The installation's pace: asked before every request, told of every 429 (see engine/pace.ts). */
+  pace?: GatewayPace;
 }
+
+/**
+ * The pace every request to the gateway keeps: `acquire` resolves when the request may go (a token
+ * of the shared rate), `lane` says whose request it is ('customer': a customer is waiting, served
+ * from a reserved share; 'billing': background work); `rateLimited` and `answered` let the rate
+ * adapt (down on 429s, back up while they stop).
+ */
+export interface GatewayPace {
+  acquire(lane: GatewayLane): Promise<void>;
+  /** May answer a promise (settled when the slowdown is recorded); the adapter does not wait for it. */
+  rateLimited(retryAfterMs: number | null): void | Promise<unknown>;
+  answered(): void;
+}
+export type GatewayLane = 'billing' | 'customer';
 
 /** The metadata key carrying the attempt's idempotency key on every PaymentIntent renewd creates. */
 export const IDEMPOTENCY_METADATA_KEY = 'renewd_idempotency_key';
@@ -84,6 +115,41 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
     appInfo: { name: 'renewd' },
   });
   const scanLimit = opts.lookupScanLimit ?? 1000;
+  const retries = opts.rateLimitRetries ?? 3;
+  const baseMs = opts.backoffBaseMs ?? 500;
+  const capMs = opts.backoffMaxMs ?? 8_000;
+  const maxInlineMs = opts.maxInlineWaitMs ?? 10_000;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = opts.random ?? Math.random;
+  const pace = opts.pace;
+
+  /**
+   * One request to the gateway, at the installation's pace, sent again (the same call: the same
+   * idempotency key) while the gateway says it is too busy to look at it: 429 (rate limit,
+   * lock_timeout) or 409 idempotency_key_in_use. Stripe stores no answer for those (no endpoint
+   * ran), so sending again can never do a thing twice. Waits the gateway's Retry-After, else an
+   * exponential backoff with jitter; the last error is thrown when the retries run out.
+   */
+  async function call<T>(lane: GatewayLane, send: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      if (pace) await pace.acquire(lane);
+      try {
+        const out = await send();
+        pace?.answered();
+        return out;
+      } catch (err) {
+        const busy = busyKind(err);
+        if (!busy) throw err;
+        const asked = retryAfterMs(err as StripeErr);
+        if (busy === 'rate_limited') void pace?.rateLimited(asked);
+        if (i >= retries || (asked !== null && asked > maxInlineMs)) throw err;
+        const backoff = Math.min(capMs, baseMs * 2 ** i);
+        // Full jitter on the upper half: workers that were refused together do not come back together.
+        const wait = asked ?? backoff / 2 + random() * (backoff / 2);
+        await sleep(Math.round(wait));
+      }
+    }
+  }
 
   /** Errors outside a charge: card refusals are CardRejectedError, the rest GatewayError. */
   function rethrow(err: unknown, what: string): never {
@@ -98,7 +164,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
 
     async createCustomer(input) {
       try {
-        const c = await stripe.customers.create({ email: input.email, name: input.name, metadata: { renewd_account_id: input.account_id } });
+        const c = await call('customer', () => stripe.customers.create({ email: input.email, name: input.name, metadata: { renewd_account_id: input.account_id } }));
         return c.id;
       } catch (err) {
         rethrow(err, 'create the customer');
@@ -107,11 +173,13 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
 
     async attachCard(customer_ref: string, card: CardInput): Promise<PaymentMethodDetails> {
       try {
-        const pm = await stripe.paymentMethods.create({
-          type: 'card',
-          card: { number: card.number, exp_month: card.exp_month, exp_year: card.exp_year, ...(card.cvc ? { cvc: card.cvc } : {}) },
-        });
-        return details(await stripe.paymentMethods.attach(pm.id, { customer: customer_ref }));
+        const pm = await call('customer', () =>
+          stripe.paymentMethods.create({
+            type: 'card',
+            card: { number: card.number, exp_month: card.exp_month, exp_year: card.exp_year, ...(card.cvc ? { cvc: card.cvc } : {}) },
+          }),
+        );
+        return details(await call('customer', () => stripe.paymentMethods.attach(pm.id, { customer: customer_ref })));
       } catch (err) {
         rethrow(err, 'save the card');
       }
@@ -120,8 +188,8 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
     async attachToken(customer_ref: string, token: string): Promise<PaymentMethodDetails> {
       try {
         // A card token (tok_…) becomes a payment method first; a payment method id is attached as is.
-        const id = token.startsWith('tok_') ? (await stripe.paymentMethods.create({ type: 'card', card: { token } })).id : token;
-        return details(await stripe.paymentMethods.attach(id, { customer: customer_ref }));
+        const id = token.startsWith('tok_') ? (await call('customer', () => stripe.paymentMethods.create({ type: 'card', card: { token } }))).id : token;
+        return details(await call('customer', () => stripe.paymentMethods.attach(id, { customer: customer_ref })));
       } catch (err) {
         // Stripe refusing the token itself (invalid_request_error on anything but our customer:
         // resource_missing, already attached elsewhere…) is the customer's input, a 4xx upstream.
@@ -137,7 +205,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
     // to the customer; renewd only ever sees the pm_… id.
     async startCardSetup(input: CardSetupInput) {
       try {
-        const cs = await stripe.checkout.sessions.create({
+        const cs = await call('customer', () => stripe.checkout.sessions.create({
           mode: 'setup',
           customer: input.customer_ref,
           currency: input.currency.toLowerCase(),
@@ -146,7 +214,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
           metadata: { renewd_account_id: input.account_id },
           setup_intent_data: { metadata: { renewd_account_id: input.account_id } },
           ...(input.locale ? { locale: checkoutLocale(input.locale) } : {}),
-        });
+        }));
         if (!cs.url) throw new GatewayError('Could not start the card setup: the gateway gave no page URL.', 'gateway_invalid_request', null);
         return { id: cs.id, url: cs.url, expires_at: new Date(cs.expires_at * 1000) };
       } catch (err) {
@@ -157,7 +225,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
 
     async getCardSetup(id: string): Promise<CardSetupState> {
       try {
-        const cs = await stripe.checkout.sessions.retrieve(id, { expand: ['setup_intent', 'setup_intent.payment_method'] });
+        const cs = await call('customer', () => stripe.checkout.sessions.retrieve(id, { expand: ['setup_intent', 'setup_intent.payment_method'] }));
         const si = typeof cs.setup_intent === 'object' ? cs.setup_intent : null;
         const pm = si && typeof si.payment_method === 'object' && si.payment_method ? si.payment_method : null;
         return {
@@ -175,7 +243,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
 
     async charge(req: ChargeRequest): Promise<ChargeResult> {
       try {
-        const pi = await withoutCallSiteStack(() => stripe.paymentIntents.create(
+        const pi = await call(req.lane ?? 'billing', () => withoutCallSiteStack(() => stripe.paymentIntents.create(
           {
             amount: req.amount,
             currency: req.currency.toLowerCase(),
@@ -187,7 +255,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
             metadata: { ...req.metadata, [IDEMPOTENCY_METADATA_KEY]: req.idempotency_key },
           },
           { idempotencyKey: req.idempotency_key },
-        ));
+        )));
         return fromPaymentIntent(pi);
       } catch (err) {
         if (!(err instanceof Stripe.errors.StripeError)) throw err; // a bug, not the gateway
@@ -202,15 +270,23 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
     // write consistent. (A miss would still be safe — charging again with the same key replays the
     // stored answer while Stripe keeps the key, 24 h — but list avoids relying on that.)
     async lookup(req: ChargeRequest): Promise<ChargeResult | null> {
+      // Page by page, each page a paced request retried on 429 on its own (a busy gateway does not
+      // restart the walk).
       let found: Stripe.PaymentIntent | null = null;
       let n = 0;
+      let after: string | undefined;
       try {
-        for await (const pi of stripe.paymentIntents.list({ customer: req.customer_ref, limit: 100 })) {
-          if (pi.metadata?.[IDEMPOTENCY_METADATA_KEY] === req.idempotency_key) {
-            if (pi.status === 'succeeded') return fromPaymentIntent(pi); // money moved: that is the answer
-            found ??= pi;
+        for (;;) {
+          const page = await call(req.lane ?? 'billing', () => stripe.paymentIntents.list({ customer: req.customer_ref, limit: 100, ...(after ? { starting_after: after } : {}) }));
+          for (const pi of page.data) {
+            if (pi.metadata?.[IDEMPOTENCY_METADATA_KEY] === req.idempotency_key) {
+              if (pi.status === 'succeeded') return fromPaymentIntent(pi); // money moved: that is the answer
+              found ??= pi;
+            }
+            if (++n >= scanLimit) return found ? fromPaymentIntent(found) : null;
           }
-          if (++n >= scanLimit) break;
+          if (!page.has_more || page.data.length === 0) break;
+          after = page.data[page.data.length - 1].id;
         }
       } catch (err) {
         if (!(err instanceof Stripe.errors.StripeError)) throw err;
@@ -224,7 +300,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
     // back to return_url (with ?payment_intent=…). Same key, same metadata as every attempt.
     async startAuthentication(req) {
       try {
-        const pi = await stripe.paymentIntents.create(
+        const pi = await call('customer', () => stripe.paymentIntents.create(
           {
             amount: req.amount,
             currency: req.currency.toLowerCase(),
@@ -237,7 +313,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
             metadata: { ...req.metadata, [IDEMPOTENCY_METADATA_KEY]: req.idempotency_key },
           },
           { idempotencyKey: req.idempotency_key },
-        );
+        ));
         return { ...fromPaymentIntent(pi), redirect_url: redirectUrlOf(pi) };
       } catch (err) {
         if (!(err instanceof Stripe.errors.StripeError)) throw err;
@@ -247,7 +323,7 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
 
     async getCharge(ref) {
       try {
-        return chargeOf(await stripe.paymentIntents.retrieve(ref));
+        return chargeOf(await call('customer', () => stripe.paymentIntents.retrieve(ref)));
       } catch (err) {
         if (!(err instanceof Stripe.errors.StripeError)) throw err;
         if ((err as StripeErr).statusCode === 404) return null;
@@ -269,11 +345,11 @@ export function createStripeGateway(opts: StripeGatewayOptions): Gateway {
 
     async cancelAuthentication(ref) {
       try {
-        return fromPaymentIntent(await stripe.paymentIntents.cancel(ref, { cancellation_reason: 'abandoned' }));
+        return fromPaymentIntent(await call('billing', () => stripe.paymentIntents.cancel(ref, { cancellation_reason: 'abandoned' })));
       } catch (err) {
         if (!(err instanceof Stripe.errors.StripeError)) throw err;
         // Already final (succeeded or canceled meanwhile): its state is the answer.
-        if ((err as StripeErr).code === 'payment_intent_unexpected_state') return fromPaymentIntent(await stripe.paymentIntents.retrieve(ref));
+        if ((err as StripeErr).code === 'payment_intent_unexpected_state') return fromPaymentIntent(await call('billing', () => stripe.paymentIntents.retrieve(ref)));
         throw toGatewayError(err as StripeErr, 'cancel the payment');
       }
     },
@@ -323,6 +399,44 @@ function succeeded(ref: string): ChargeResult {
 
 function unknown(ref: string | null, raw: RawDecline): ChargeResult {
   return { outcome: 'unknown', gateway_ref: ref, reason: null, retry_class: null, raw, retry_after_ms: null };
+}
+
+/** What the adapter does after giving up on a rate-limited charge: wait as asked, else a minute. */
+const RATE_LIMITED_WAIT_MS = 60_000;
+
+function rateLimited(e: StripeErr): ChargeResult {
+  return {
+    outcome: 'rate_limited',
+    gateway_ref: null,
+    reason: null,
+    retry_class: null,
+    raw: { code: e.code ?? 'rate_limit', message: 'The gateway rate-limited the request; nothing was made under its key.' },
+    retry_after_ms: retryAfterMs(e) ?? RATE_LIMITED_WAIT_MS,
+  };
+}
+
+/**
+ * The answers that mean "too busy to look at this request now", which Stripe asks clients to send
+ * again: 429 (rate_limit; lock_timeout, an object locked by another request) and 409
+ * idempotency_key_in_use (the first request with the key is still running).
+ */
+function busyKind(err: unknown): 'rate_limited' | 'key_in_use' | null {
+  if (!(err instanceof Stripe.errors.StripeError)) return null;
+  const e = err as StripeErr;
+  if (e.statusCode === 429 || e.code === 'lock_timeout' || e.code === 'rate_limit') return 'rate_limited';
+  if (e.statusCode === 409 && e.code === 'idempotency_key_in_use') return 'key_in_use';
+  return null;
+}
+
+/** The gateway's Retry-After (seconds, or an HTTP date), in ms; null when absent or unreadable. */
+export function retryAfterMs(e: Pick<StripeErr, 'headers'>, nowMs = Date.now()): number | null {
+  const h = e.headers?.['retry-after'];
+  const v = Array.isArray(h) ? h[0] : h;
+  if (!v) return null;
+  const secs = Number(v);
+  if (Number.isFinite(secs) && secs >= 0) return Math.round(secs * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
 
 function isAuthentication(raw: RawDecline) {
@@ -396,7 +510,9 @@ function fromChargeError(e: StripeErr): ChargeResult {
     return e.headers?.['idempotent-replayed'] === 'true' ? { ...r, replayed_error: true } : r;
   }
   if (status === 409) return unknown(ref, { code: e.code ?? 'idempotency_key_in_use', message: 'Another request with this idempotency key was still in flight.' });
-  if (status === 429) return unknown(ref, { code: e.code ?? 'rate_limit', message: 'The gateway rate-limited the request.' });
+  // Refused before any work (Stripe stores nothing under the key): not an outcome; the same key
+  // is sent again later.
+  if (busyKind(e) === 'rate_limited') return rateLimited(e);
   if (type === 'StripeIdempotencyError') throw toGatewayError(e, 'charge');
   // The saved payment method is gone or unusable: the customer must give a new one.
   if ((status === 400 || status === 404) && (e.code === 'resource_missing' || e.code === 'payment_method_unexpected_state' || e.param?.startsWith('payment_method'))) {

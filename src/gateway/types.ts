@@ -28,17 +28,30 @@ export interface ChargeRequest {
   idempotency_key: string;
   description?: string;
   metadata?: Record<string, string>;
+  /**
+   * Whose request this is, for the installation's pace: 'customer' when a customer waits for the
+   * answer (Retry, a new card, authentication), served from a reserved share; default 'billing'.
+   */
+  lane?: 'billing' | 'customer';
 }
 
 export interface ChargeResult {
-  outcome: Exclude<AttemptOutcome, 'pending'>;
+  /**
+   * 'rate_limited': the gateway refused to look at the request (429, lock_timeout) and the
+   * adapter's retries under the same key ran out. Nothing was made: not an attempt outcome; the
+   * same key is used again after retry_after_ms.
+   */
+  outcome: Exclude<AttemptOutcome, 'pending'> | 'rate_limited';
   /** Gateway reference of the charge (PaymentIntent id), when one exists. */
   gateway_ref: string | null;
   /** Normalized reason and retry class; null when succeeded. For unknown: null. */
   reason: DeclineReason | null;
   retry_class: RetryClass | null;
   raw: RawDecline;
-  /** Earliest time a retry is allowed by the network advice (Mastercard MAC 24–30), in ms from now. */
+  /**
+   * Earliest time a retry is allowed by the network advice (Mastercard MAC 24–30), in ms from now;
+   * for rate_limited, how long the gateway asked to wait (Retry-After) or the adapter's backoff.
+   */
   retry_after_ms: number | null;
   /**
    * For unknown: the gateway replayed an error it had stored under this idempotency key

@@ -18,6 +18,12 @@ export interface FaultConfig {
    * key gets the same 5xx). phase 'before': nothing was charged; 'after': the money moved anyway.
    */
   errors: { next: number; probability: number; status: number; phase: FaultPhase };
+  /**
+   * Requests answered 429 before any work, as Stripe's limiter does (nothing stored under the
+   * Idempotency-Key): the next N /v1 requests (charges only with chargesOnly), code 'rate_limit'
+   * or 'lock_timeout', with Retry-After: retryAfterS when > 0.
+   */
+  rateLimits: { next: number; chargesOnly: boolean; code: 'rate_limit' | 'lock_timeout'; retryAfterS: number };
   /** While the clock is in [from, to), every /v1 request fails: 'error' = 503 (not stored), 'drop' = connection closed. */
   outages: Array<{ from: string; to: string; mode: 'error' | 'drop' }>;
   /** Seed of the generator behind the probabilities. */
@@ -28,6 +34,7 @@ export interface FaultInput {
   latencyMs?: number;
   timeouts?: Partial<FaultConfig['timeouts']>;
   errors?: Partial<FaultConfig['errors']>;
+  rateLimits?: Partial<FaultConfig['rateLimits']>;
   outages?: Array<{ from: string | Date; to: string | Date; mode?: 'error' | 'drop' }>;
   seed?: number;
 }
@@ -37,6 +44,7 @@ export function defaultFaults(): FaultConfig {
     latencyMs: 0,
     timeouts: { next: 0, probability: 0, phase: 'after', holdMs: 600_000 },
     errors: { next: 0, probability: 0, status: 500, phase: 'before' },
+    rateLimits: { next: 0, chargesOnly: false, code: 'rate_limit', retryAfterS: 0 },
     outages: [],
     seed: 1,
   };
@@ -80,6 +88,19 @@ export function mergeFaults(cur: FaultConfig, f: FaultInput): FaultConfig {
     if (e.probability !== undefined) next.errors.probability = num(e.probability, 'errors.probability', 0, 1);
     if (e.status !== undefined) next.errors.status = int(e.status, 'errors.status', 500, 599);
     if (e.phase !== undefined) next.errors.phase = phase(e.phase, 'errors.phase');
+  }
+  if (f.rateLimits) {
+    const r = f.rateLimits;
+    if (r.next !== undefined) next.rateLimits.next = int(r.next, 'rateLimits.next', 0, 1e9);
+    if (r.chargesOnly !== undefined) {
+      if (typeof r.chargesOnly !== 'boolean') throw new TypeError('rateLimits.chargesOnly must be true or false');
+      next.rateLimits.chargesOnly = r.chargesOnly;
+    }
+    if (r.code !== undefined) {
+      if (r.code !== 'rate_limit' && r.code !== 'lock_timeout') throw new TypeError('rateLimits.code must be "rate_limit" or "lock_timeout"');
+      next.rateLimits.code = r.code;
+    }
+    if (r.retryAfterS !== undefined) next.rateLimits.retryAfterS = int(r.retryAfterS, 'rateLimits.retryAfterS', 0, 3600);
   }
   if (f.outages !== undefined) {
     if (!Array.isArray(f.outages)) throw new TypeError('outages must be an array of {from, to, mode?}');
@@ -127,6 +148,14 @@ export class Faults {
       if (nowMs >= this.outageFrom[i] && nowMs < this.outageTo[i]) return this.config.outages[i].mode;
     }
     return null;
+  }
+
+  /** Whether this request is one of the next N scripted 429s. */
+  takeRateLimit(isCharge: boolean): boolean {
+    const r = this.config.rateLimits;
+    if (r.next <= 0 || (r.chargesOnly && !isCharge)) return false;
+    r.next--;
+    return true;
   }
 
   /** Draws the fault (if any) for one charge. */

@@ -36,7 +36,31 @@ export class ApiError extends Error {
 }
 
 const invalid = (message: string, param?: string, code?: string) =>
-  new ApiError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}) });
+  new ApiError(400, { type: 'invalid_request_error', message, ...(param ? { param } : {}), ...(code ? { code } : {}), ...(code ? { doc_url: `https://docs.stripe.com/error-codes/${code.replace(/_/g, '-')}` } : {}) });
+/** Stripe's answer to a required parameter left out. */
+const missingParam = (param: string) => invalid(`Missing required param: ${param}.`, param, 'parameter_missing');
+
+/**
+ * Currencies Stripe charges in, with the smallest amount it accepts for each (docs.stripe.com/currencies,
+ * "Minimum and maximum charge amounts"), in the currency's minor unit. Any other 3-letter code is
+ * an invalid currency.
+ */
+export const MINIMUM_AMOUNTS: Readonly<Record<string, number>> = {
+  usd: 50, eur: 50, gbp: 30, chf: 50, cad: 50, aud: 50, nzd: 50, sgd: 50, brl: 50, inr: 50, jpy: 50,
+  dkk: 250, nok: 300, sek: 300, pln: 200, czk: 1500, huf: 17500, ron: 200, bgn: 100, hkd: 400, mxn: 1000,
+  aed: 200, thb: 1000, myr: 200, krw: 100, zar: 1000, ils: 200, try: 1000,
+};
+const ZERO_DECIMAL = new Set(['jpy', 'krw', 'bif', 'clp', 'djf', 'gnf', 'kmf', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
+
+/** "€0.50 eur" as Stripe words a minimum. */
+function minimumWords(currency: string, minor: number): string {
+  const major = ZERO_DECIMAL.has(currency) ? minor : minor / 100;
+  try {
+    return `${new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase() }).format(major)} ${currency}`;
+  } catch {
+    return `${major} ${currency}`;
+  }
+}
 const missing = (what: string, id: string, param: string) =>
   new ApiError(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such ${what}: '${id}'`, param });
 const cardError = (code: string, message: string, param?: string, decline_code?: string) =>
@@ -116,6 +140,18 @@ export interface IdemRec {
   /** Rendered lazily from the PI while it has not changed since (memory: no copy per charge). */
   pi: PiRec | null;
   body: string | null;
+}
+
+/** Money given back (POST /v1/refunds). */
+export interface SandboxRefund {
+  id: string;
+  amount: number;
+  currency: string;
+  charge: string;
+  payment_intent: string;
+  reason: string | null;
+  metadata: Metadata;
+  created: number;
 }
 
 /** Money that moved: one row per succeeded charge. */
@@ -288,6 +324,18 @@ export class SandboxPsp {
   /** Built lazily per metadata key on its first search, then kept up to date. */
   private metaIndex = new Map<string, Map<string, PiRec[]>>();
   private moved: SandboxCharge[] = [];
+  private chargeById = new Map<string, SandboxCharge>();
+  private refundedByCharge = new Map<string, number>();
+  private refundList: SandboxRefund[] = [];
+  private refundById = new Map<string, SandboxRefund>();
+  /** Deleted customers answer `deleted: true` on retrieve and no longer exist for anything else. */
+  private deletedCustomers = new Set<string>();
+  /**
+   * As Stripe: a card that declines is refused when attached to a customer (Stripe checks it with
+   * the issuer then); 4000000000000341 is the card that attaches and declines later. Off only for
+   * fixtures that need a declining card already on file (tests reaching grace in one step).
+   */
+  declineOnAttach = true;
   private scriptQueues = new Map<string, Step[]>();
   private metaScripts = 0;
   readonly counters: PspStats = { requests: 0, charges_attempted: 0, charges_succeeded: 0, charges_declined: 0, amount_moved: {} };
@@ -310,6 +358,11 @@ export class SandboxPsp {
     this.piByCustomer.clear();
     this.metaIndex.clear();
     this.moved = [];
+    this.chargeById.clear();
+    this.refundedByCharge.clear();
+    this.refundList = [];
+    this.refundById.clear();
+    this.deletedCustomers.clear();
     this.scriptQueues.clear();
     this.metaScripts = 0;
     Object.assign(this.counters, { requests: 0, charges_attempted: 0, charges_succeeded: 0, charges_declined: 0, amount_moved: {} });
@@ -342,7 +395,17 @@ export class SandboxPsp {
   }
 
   getCustomer(id: string) {
+    if (this.deletedCustomers.has(id)) return { id, object: 'customer', deleted: true };
     return this.customerJson(this.requireCustomer(id, 'id'));
+  }
+
+  /** DELETE /v1/customers/:id: its cards are detached; it can no longer be charged or updated. */
+  deleteCustomer(id: string) {
+    this.requireCustomer(id, 'id');
+    this.customers.delete(id);
+    this.deletedCustomers.add(id);
+    for (const pm of this.pms.values()) if (pm.customer === id) pm.customer = null;
+    return { id, object: 'customer', deleted: true };
   }
 
   updateCustomer(id: string, p: FormObject) {
@@ -415,7 +478,8 @@ export class SandboxPsp {
       const pm = this.pmFromCard({ number: k.number, exp_month: String(k.exp_month), exp_year: String(k.exp_year), ...(k.cvc ? { cvc: k.cvc } : {}) });
       pm.id = k.id;
       this.pms.set(pm.id, pm);
-      if (k.customer) this.attachPaymentMethod(pm.id, { customer: k.customer });
+      // A fixture may put a declining card on file (a card that was good when saved).
+      if (k.customer) this.attachPaymentMethod(pm.id, { customer: k.customer }, { fixture: true });
     }
     return { customers: data.customers?.length ?? 0, cards: data.cards?.length ?? 0 };
   }
@@ -424,9 +488,10 @@ export class SandboxPsp {
   /** type=card with card[number], card[exp_month], card[exp_year], card[cvc]; or card[token]=tok_…. */
   createPaymentMethod(p: FormObject) {
     const type = str(p.type);
-    if (type !== 'card') throw invalid(type ? `The sandbox supports only card payment methods, not '${type}'` : 'Missing required param: type.', 'type');
+    if (!type) throw missingParam('type');
+    if (type !== 'card') throw invalid(`The sandbox supports only card payment methods, not '${type}'`, 'type', 'parameter_invalid_string');
     const card = p.card;
-    if (!card || typeof card !== 'object' || Array.isArray(card)) throw invalid('Missing required param: card.', 'card');
+    if (!card || typeof card !== 'object' || Array.isArray(card)) throw missingParam('card');
     const token = str(card.token);
     let pm: PmRec;
     if (token) {
@@ -448,7 +513,7 @@ export class SandboxPsp {
 
   private pmFromCard(card: FormObject): PmRec {
     const number = normalizeNumber(str(card.number));
-    if (!number) throw invalid('Missing required param: card[number].', 'card[number]');
+    if (!number) throw missingParam('card[number]');
     if (!/^\d{12,19}$/.test(number)) throw cardError('invalid_number', 'Your card number is not a valid credit card number.', 'number');
     if (!luhnValid(number)) throw cardError('incorrect_number', 'Your card number is incorrect.', 'number');
     const month = Number(str(card.exp_month));
@@ -499,9 +564,9 @@ export class SandboxPsp {
     return this.pmJson(this.requirePm(id, 'id'));
   }
 
-  attachPaymentMethod(id: string, p: FormObject) {
+  attachPaymentMethod(id: string, p: FormObject, o: { fixture?: boolean } = {}) {
     const customerId = str(p.customer);
-    if (!customerId) throw invalid('Missing required param: customer.', 'customer');
+    if (!customerId) throw missingParam('customer');
     const customer = this.requireCustomer(customerId, 'customer');
     const pm = this.requirePm(id, 'payment_method');
     if (pm.customer && pm.customer !== customer.id) throw invalid(`The payment method you provided has already been attached to a customer.`, 'payment_method', 'payment_method_unexpected_state');
@@ -511,6 +576,11 @@ export class SandboxPsp {
       throw cardError(a.code, a.message, a.param, a.decline_code ?? undefined);
     }
     if (this.expired(pm.exp_month, pm.exp_year, this.clock.now().getTime())) throw cardError('expired_card', 'Your card has expired.', 'exp_month', 'expired_card');
+    // Stripe checks the card with the issuer on attach: a declining test card is refused now.
+    if (pm.behavior.setup && this.declineOnAttach && !o.fixture) {
+      const a = declineAnswer(pm.behavior.setup);
+      throw cardError(a.code, a.message, a.param, a.decline_code ?? undefined);
+    }
     pm.customer = customer.id;
     return this.pmJson(pm);
   }
@@ -586,12 +656,16 @@ export class SandboxPsp {
 
   createPaymentIntent(p: FormObject, idempotencyKey: string | null): { status: number; pi: PiRec } {
     const amountText = str(p.amount);
-    if (amountText === undefined) throw invalid('Missing required param: amount.', 'amount');
+    if (amountText === undefined || amountText === '') throw missingParam('amount');
+    if (!/^-?\d+$/.test(amountText)) throw invalid(`Invalid integer: ${amountText}`, 'amount', 'parameter_invalid_integer');
     const amount = Number(amountText);
-    if (!/^\d+$/.test(amountText) || amount < 1 || amount > 99_999_999) throw invalid('Invalid integer: amount must be a positive integer in the smallest currency unit.', 'amount');
+    if (amount < 1) throw invalid('This value must be greater than or equal to 1.', 'amount', 'parameter_invalid_integer');
     const currency = str(p.currency)?.toLowerCase();
-    if (!currency) throw invalid('Missing required param: currency.', 'currency');
-    if (!/^[a-z]{3}$/.test(currency)) throw invalid(`Invalid currency: ${currency}.`, 'currency');
+    if (!currency) throw missingParam('currency');
+    const minimum = MINIMUM_AMOUNTS[currency];
+    if (minimum === undefined) throw invalid(`Invalid currency: ${currency}. Stripe currently supports these currencies: ${Object.keys(MINIMUM_AMOUNTS).join(', ')}`, 'currency', 'parameter_invalid_string');
+    if (amount < minimum) throw invalid(`Amount must be at least ${minimumWords(currency, minimum)}`, 'amount', 'amount_too_small');
+    if (amount > 99_999_999) throw invalid(`Amount must be no more than ${minimumWords(currency, 99_999_999)}`, 'amount', 'amount_too_large');
     const customerId = str(p.customer) || null;
     if (customerId) this.requireCustomer(customerId, 'customer');
     const confirm = bool(p.confirm);
@@ -674,9 +748,9 @@ export class SandboxPsp {
     return this.requirePi(id);
   }
 
-  private requirePi(id: string) {
+  private requirePi(id: string, param = 'intent') {
     const pi = this.piById.get(id);
-    if (!pi) throw missing('payment_intent', id, 'intent');
+    if (!pi) throw missing('payment_intent', id, param);
     return pi;
   }
 
@@ -808,7 +882,7 @@ export class SandboxPsp {
       pi.amount_received = pi.amount;
       pi.latest_charge = ch;
       pi.last_error = null;
-      this.moved.push({
+      const moved: SandboxCharge = {
         id: ch,
         payment_intent: pi.id,
         amount: pi.amount,
@@ -818,7 +892,9 @@ export class SandboxPsp {
         idempotency_key: idempotencyKey,
         metadata: pi.metadata,
         created: this.nowSec(),
-      });
+      };
+      this.moved.push(moved);
+      this.chargeById.set(ch, moved);
       this.counters.charges_succeeded++;
       this.counters.amount_moved[pi.currency] = (this.counters.amount_moved[pi.currency] ?? 0) + pi.amount;
       this.onCharge?.(true);
@@ -1048,8 +1124,105 @@ export class SandboxPsp {
     };
   }
 
-  piJson(pi: PiRec) {
+  piJson(pi: PiRec, expand?: ReadonlySet<string>) {
     const pm = pi.last_error && pi.payment_method ? this.pms.get(pi.payment_method) : undefined;
+    const json = this.piJsonPlain(pi, pm);
+    if (!expand || expand.size === 0) return json;
+    const out: Record<string, unknown> = { ...json };
+    if (expand.has('latest_charge') && pi.latest_charge) out.latest_charge = this.chargeJson(pi, pi.latest_charge);
+    if (expand.has('payment_method') && pi.payment_method) {
+      const full = this.pms.get(pi.payment_method);
+      if (full) out.payment_method = this.pmJson(full);
+    }
+    if (expand.has('customer') && pi.customer) out.customer = this.getCustomer(pi.customer);
+    return out;
+  }
+
+  /** The Charge object behind a PaymentIntent's latest_charge (succeeded or failed). */
+  private chargeJson(pi: PiRec, id: string) {
+    const moved = this.chargeById.get(id);
+    const refunded = this.refundedByCharge.get(id) ?? 0;
+    const failed = !moved;
+    const e = failed && pi.last_error?.charge === id ? pi.last_error : null;
+    return {
+      id,
+      object: 'charge',
+      amount: pi.amount,
+      amount_captured: failed ? 0 : pi.amount,
+      amount_refunded: refunded,
+      captured: !failed,
+      created: moved?.created ?? pi.created,
+      currency: pi.currency,
+      customer: pi.customer,
+      description: pi.description,
+      failure_code: e?.code ?? null,
+      failure_message: e?.message ?? null,
+      livemode: false,
+      metadata: pi.metadata,
+      outcome: failed
+        ? { network_status: 'declined_by_network', reason: e?.decline_code ?? e?.code ?? null, risk_level: 'normal', seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' }
+        : { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' },
+      paid: !failed,
+      payment_intent: pi.id,
+      payment_method: moved?.payment_method ?? pi.payment_method,
+      refunded: !failed && refunded >= pi.amount,
+      status: failed ? 'failed' : 'succeeded',
+    };
+  }
+
+  // ---------- refunds ----------
+  /** POST /v1/refunds: payment_intent or charge, amount (default: what is left), reason, metadata. */
+  createRefund(p: FormObject): SandboxRefund & { object: 'refund'; status: 'succeeded' } {
+    const piId = str(p.payment_intent);
+    const chId = str(p.charge);
+    if (!piId && !chId) throw invalid('One of the following params should be provided for this request: payment_intent or charge.', 'payment_intent', 'parameter_missing');
+    let charge: SandboxCharge | undefined;
+    if (piId) {
+      const pi = this.requirePi(piId, 'payment_intent');
+      charge = pi.latest_charge ? this.chargeById.get(pi.latest_charge) : undefined;
+      if (!charge) throw invalid(`This PaymentIntent (${pi.id}) does not have a successful charge to refund.`, 'payment_intent', 'charge_not_refundable');
+    } else {
+      charge = this.chargeById.get(chId!);
+      if (!charge) throw missing('charge', chId!, 'charge');
+    }
+    const done = this.refundedByCharge.get(charge.id) ?? 0;
+    const left = charge.amount - done;
+    if (left <= 0) throw invalid(`Charge ${charge.id} has already been refunded.`, 'charge', 'charge_already_refunded');
+    const amountText = str(p.amount);
+    let amount = left;
+    if (amountText !== undefined) {
+      if (!/^-?\d+$/.test(amountText)) throw invalid(`Invalid integer: ${amountText}`, 'amount', 'parameter_invalid_integer');
+      amount = Number(amountText);
+      if (amount < 1) throw invalid('This value must be greater than or equal to 1.', 'amount', 'parameter_invalid_integer');
+      if (amount > left) throw invalid(`Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`, 'amount', 'amount_too_large');
+    }
+    const reason = str(p.reason) || null;
+    if (reason && !['duplicate', 'fraudulent', 'requested_by_customer'].includes(reason)) throw invalid(`Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer`, 'reason', 'parameter_invalid_string');
+    const r: SandboxRefund = { id: this.id('re'), amount, currency: charge.currency, charge: charge.id, payment_intent: charge.payment_intent, reason, metadata: metadataOf(p.metadata), created: this.nowSec() };
+    this.refundList.push(r);
+    this.refundById.set(r.id, r);
+    this.refundedByCharge.set(charge.id, done + amount);
+    this.counters.amount_moved[r.currency] = (this.counters.amount_moved[r.currency] ?? 0) - amount;
+    const json = this.refundJson(r);
+    this.onEvent?.('refund.created', json);
+    return json;
+  }
+
+  getRefund(id: string) {
+    const r = this.refundById.get(id);
+    if (!r) throw missing('refund', id, 'id');
+    return this.refundJson(r);
+  }
+
+  refunds(): readonly SandboxRefund[] {
+    return this.refundList;
+  }
+
+  private refundJson(r: SandboxRefund) {
+    return { ...r, object: 'refund' as const, status: 'succeeded' as const, balance_transaction: null };
+  }
+
+  private piJsonPlain(pi: PiRec, pm: PmRec | undefined) {
     return {
       id: pi.id,
       object: 'payment_intent',

@@ -4,13 +4,18 @@
 // scripted outcomes, fault injection and the list of money actually moved (these need the secret
 // test key too; only the pages a customer's browser opens, /checkout/ and /_sandbox/3ds/, do not).
 //
-// Stripe endpoints:  POST /v1/customers · GET|POST /v1/customers/:id · GET /v1/customers/:id/payment_methods
+// Stripe endpoints:  POST /v1/customers · GET|POST|DELETE /v1/customers/:id · GET /v1/customers/:id/payment_methods
 //   POST /v1/payment_methods · GET /v1/payment_methods?customer= · GET /v1/payment_methods/:id
 //   POST /v1/payment_methods/:id/attach|detach
 //   POST /v1/payment_intents (confirm=true&off_session=true charges) · GET /v1/payment_intents[?customer=]
 //   GET /v1/payment_intents/search?query=metadata['k']:'v' · GET /v1/payment_intents/:id
 //   POST /v1/payment_intents/:id/confirm|cancel
 //   POST /v1/checkout/sessions (mode=setup) · GET /v1/checkout/sessions/:id · GET /v1/setup_intents/:id
+//   POST /v1/refunds · GET /v1/refunds/:id
+// As strict as Stripe: unknown parameters (400 parameter_unknown), missing or bad ones
+// (parameter_missing, parameter_invalid_integer), currencies and per-currency minimum amounts
+// (amount_too_small), declining cards refused when attached (4000000000000341 attaches), expand of
+// a PaymentIntent's latest_charge / payment_method, and (when configured) Stripe's rate limiter.
 // Hosted card page (Checkout's stand-in, for browsers, no key): GET|POST /checkout/:id (see checkout.ts).
 // Idempotency: a POST with an Idempotency-Key stores its answer (successes, 402 declines and 5xx,
 // not 400/404 validation errors, as Stripe); the same key and parameters replay it (header
@@ -26,10 +31,10 @@ import { Faults, type FaultConfig, type FaultInput } from './faults.ts';
 import { isForm, parseForm, rawOf, type FormObject } from './form.ts';
 import { SandboxCheckout } from './checkout.ts';
 import { CHECKOUT_CSS, checkoutPage, checkoutTexts, whyNotSaved } from './checkout-page.ts';
-import { ApiError, SandboxPsp, apiError, type IdemRec, type PiRec, type SandboxCharge, type SandboxLoad, type ScriptStep, type ScriptTarget, type StripeErrorBody } from './psp.ts';
+import { ApiError, SandboxPsp, apiError, type IdemRec, type PiRec, type SandboxCharge, type SandboxLoad, type SandboxRefund, type ScriptStep, type ScriptTarget, type StripeErrorBody } from './psp.ts';
 
 export type { FaultConfig, FaultInput } from './faults.ts';
-export type { SandboxCharge, SandboxLoad, ScriptStep, ScriptTarget } from './psp.ts';
+export type { SandboxCharge, SandboxLoad, SandboxRefund, ScriptStep, ScriptTarget } from './psp.ts';
 
 export interface SandboxOptions {
   /** Card expiry, outage windows, script `until` times and idempotency pruning follow this clock. */
@@ -45,6 +50,22 @@ export interface SandboxOptions {
   logger?: boolean;
   /** Where to send Stripe-format signed events (as a Stripe webhook endpoint would receive them). */
   webhook?: WebhookTarget;
+  /**
+   * Stripe's rate limiter: at most perSecond /v1 requests a second (real time; bursts of `burst`,
+   * default perSecond), beyond that 429 rate_limit with Retry-After. Off unless given (the demo);
+   * Stripe's published limits: 100/s live, 25/s test mode.
+   */
+  rateLimit?: RateLimitOptions | null;
+  /**
+   * Declining test cards are refused when attached to a customer, as on Stripe (default true).
+   * false only for fixtures that need a declining card already on file in one step.
+   */
+  declineOnAttach?: boolean;
+}
+
+export interface RateLimitOptions {
+  perSecond: number;
+  burst?: number;
 }
 
 /** A webhook endpoint of the sandbox: its URL and signing secret (whsec_…), as Stripe's dashboard gives them. */
@@ -83,6 +104,8 @@ export interface SandboxStats {
   payment_intents: number;
   idempotency_records: number;
   hung_requests: number;
+  /** Requests answered 429 (the rate limiter, scripted rate limits). */
+  rate_limited: number;
 }
 
 export interface ChargeFilter {
@@ -110,6 +133,8 @@ export interface Sandbox {
   faults(): FaultConfig;
   /** Money that moved: every succeeded charge, oldest first. */
   charges(filter?: ChargeFilter): readonly SandboxCharge[];
+  /** Money given back: every refund, oldest first. */
+  refunds(): readonly SandboxRefund[];
   stats(): SandboxStats;
   /** Forgets everything (customers, payment methods, charges, scripts, idempotency, faults). */
   reset(): void;
@@ -127,12 +152,73 @@ export interface Sandbox {
   deliverEvent(id: string): Promise<number>;
   /** Checkout Sessions (setup mode), SetupIntents and the events they recorded. */
   checkout: SandboxCheckout;
+  /** Switches Stripe's rate limiter on (or off with null), e.g. for a test or a benchmark. */
+  setRateLimit(opts: RateLimitOptions | null): void;
 }
 
 const DAY = 86_400_000;
 const STRIPE_VERSION = '2026-01-28.clover';
 
-type Answer = { status: number; pi: PiRec } | { status: number; json: unknown };
+type Answer = { status: number; pi: PiRec; expand?: ReadonlySet<string> } | { status: number; json: unknown };
+
+/**
+ * The parameters an endpoint takes, as Stripe's API reference lists them (the subset the sandbox
+ * understands plus the ones it accepts and ignores): a name → true, or the keys allowed inside it
+ * ('*': any, e.g. metadata). Anything else is 400 parameter_unknown, as on Stripe.
+ */
+type ParamSpec = Record<string, true | '*' | readonly string[]>;
+const LIST: ParamSpec = { limit: true, starting_after: true, ending_before: true, expand: '*' };
+const CUSTOMER: ParamSpec = { email: true, name: true, description: true, phone: true, metadata: '*', address: '*', preferred_locales: '*', payment_method: true, invoice_settings: ['default_payment_method', 'custom_fields', 'footer', 'rendering_options'], expand: '*' };
+const PARAMS: Record<string, ParamSpec> = {
+  'POST /v1/customers': CUSTOMER,
+  'POST /v1/customers/:id': CUSTOMER,
+  'GET /v1/customers/:id': { expand: '*' },
+  'DELETE /v1/customers/:id': {},
+  'GET /v1/customers/:id/payment_methods': { ...LIST, type: true },
+  'POST /v1/payment_methods': { type: true, card: ['number', 'exp_month', 'exp_year', 'cvc', 'token'], billing_details: ['name', 'email', 'phone', 'address'], metadata: '*', allow_redisplay: true, expand: '*' },
+  'GET /v1/payment_methods': { ...LIST, customer: true, type: true },
+  'GET /v1/payment_methods/:id': { expand: '*' },
+  'POST /v1/payment_methods/:id/attach': { customer: true, expand: '*' },
+  'POST /v1/payment_methods/:id/detach': { expand: '*' },
+  'POST /v1/payment_intents': {
+    amount: true, currency: true, customer: true, payment_method: true, off_session: true, confirm: true, description: true, metadata: '*', return_url: true,
+    payment_method_types: '*', capture_method: true, confirmation_method: true, setup_future_usage: true, receipt_email: true, statement_descriptor: true,
+    statement_descriptor_suffix: true, automatic_payment_methods: '*', error_on_requires_action: true, payment_method_options: '*', use_stripe_sdk: true, expand: '*',
+  },
+  'GET /v1/payment_intents': { ...LIST, customer: true, created: '*' },
+  'GET /v1/payment_intents/search': { query: true, limit: true, page: true, expand: '*' },
+  'GET /v1/payment_intents/:id': { expand: '*', client_secret: true },
+  'POST /v1/payment_intents/:id/confirm': { payment_method: true, off_session: true, return_url: true, payment_method_options: '*', error_on_requires_action: true, use_stripe_sdk: true, expand: '*' },
+  'POST /v1/payment_intents/:id/cancel': { cancellation_reason: true, expand: '*' },
+  'POST /v1/checkout/sessions': {
+    mode: true, customer: true, currency: true, success_url: true, cancel_url: true, metadata: '*', setup_intent_data: '*', locale: true, client_reference_id: true,
+    expires_at: true, payment_method_types: '*', customer_email: true, ui_mode: true, billing_address_collection: true, expand: '*',
+  },
+  'GET /v1/checkout/sessions/:id': { expand: '*' },
+  'GET /v1/setup_intents/:id': { expand: '*', client_secret: true },
+  'POST /v1/refunds': { payment_intent: true, charge: true, amount: true, reason: true, metadata: '*', expand: '*' },
+  'GET /v1/refunds/:id': { expand: '*' },
+};
+
+/** The first parameter the endpoint does not take, in Stripe's bracket notation; null: none. */
+export function unknownParam(body: FormObject, spec: ParamSpec): string | null {
+  for (const [k, v] of Object.entries(body)) {
+    const allowed = spec[k];
+    if (allowed === undefined) return k;
+    if (allowed === true || allowed === '*') continue;
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const inner of Object.keys(v)) if (!allowed.includes(inner)) return `${k}[${inner}]`;
+    }
+  }
+  return null;
+}
+
+/** expand[]=a&expand[]=b as a set. */
+function expandOf(b: FormObject): Set<string> {
+  const e = b.expand;
+  const list = Array.isArray(e) ? e : typeof e === 'string' ? [e] : e && typeof e === 'object' ? Object.values(e) : [];
+  return new Set(list.filter((x): x is string => typeof x === 'string'));
+}
 
 class IdempotencyStore {
   readonly map = new Map<string, IdemRec>();
@@ -160,6 +246,38 @@ class IdempotencyStore {
         }
       } else break;
     }
+  }
+}
+
+/**
+ * A token bucket in real time (injectable for tests): `take` answers 0 when a request may go, else
+ * how many ms until the next token.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  readonly perSecond: number;
+  readonly burst: number;
+  private readonly nowMs: () => number;
+  constructor(opts: RateLimitOptions, nowMs: () => number = () => performance.now()) {
+    if (!(opts.perSecond > 0) || !Number.isFinite(opts.perSecond)) throw new TypeError('rateLimit.perSecond must be a positive number');
+    const burst = opts.burst ?? Math.max(1, opts.perSecond);
+    if (!(burst >= 1) || !Number.isFinite(burst)) throw new TypeError('rateLimit.burst must be at least 1');
+    this.perSecond = opts.perSecond;
+    this.burst = burst;
+    this.nowMs = nowMs;
+    this.tokens = burst;
+    this.last = nowMs();
+  }
+  take(): number {
+    const now = this.nowMs();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
   }
 }
 
@@ -196,6 +314,7 @@ export class RateMeter {
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const clock = opts.clock ?? systemClock;
   const psp = new SandboxPsp(clock);
+  if (opts.declineOnAttach === false) psp.declineOnAttach = false;
   const checkout = new SandboxCheckout(psp);
   const faults = new Faults();
   if (opts.faults) faults.set(opts.faults);
@@ -204,6 +323,8 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const idem = new IdempotencyStore(opts.idempotencyTtlMs ?? DAY, opts.maxIdempotencyRecords ?? 2_000_000, (r) => psp.unlinkIdem(r));
   const meter = new RateMeter();
   psp.onCharge = () => meter.tick();
+  let limiter: TokenBucket | null = opts.rateLimit ? new TokenBucket(opts.rateLimit) : null;
+  let rateLimited = 0;
 
   // ---------- events (Stripe webhooks) ----------
   let webhook: WebhookTarget | null = opts.webhook ?? null;
@@ -295,7 +416,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     return reply.send(text);
   };
   const sendError = (reply: FastifyReply, status: number, body: StripeErrorBody) => send(reply, status, JSON.stringify({ error: body }));
-  const render = (a: Answer) => ('pi' in a ? (a.status === 402 ? JSON.stringify({ error: psp.piErrorJson(a.pi) }) : JSON.stringify(psp.piJson(a.pi))) : JSON.stringify(a.json));
+  const render = (a: Answer) => ('pi' in a ? (a.status === 402 ? JSON.stringify({ error: psp.piErrorJson(a.pi) }) : JSON.stringify(psp.piJson(a.pi, a.expand))) : JSON.stringify(a.json));
 
   const hang = (req: FastifyRequest, reply: FastifyReply, holdMs: number) => {
     reply.hijack();
@@ -324,7 +445,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   /** Every /v1 request goes through here: auth, outages, idempotency, latency, faults, the operation. */
-  async function api(req: FastifyRequest, reply: FastifyReply, run: (body: FormObject, key: string | null) => Answer, isCharge?: (body: FormObject) => boolean) {
+  async function api(req: FastifyRequest, reply: FastifyReply, run: (body: FormObject, key: string | null) => Answer, isCharge?: (body: FormObject) => boolean, spec?: ParamSpec) {
     psp.counters.requests++;
     if (!authorized(req))
       return sendError(reply, 401, { type: 'invalid_request_error', message: 'Invalid API Key provided. The sandbox accepts any secret test key (sk_test_…) as a Bearer token.' });
@@ -334,9 +455,30 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     if (outage === 'error') return sendError(reply, 503, { type: 'api_error', message: 'The sandbox PSP is in a scheduled outage (sandbox fault).' });
 
     const raw = req.method === 'POST' ? req.body : req.query;
+    // Stripe's limiter answers before anything else runs: nothing is stored under the
+    // Idempotency-Key, so the same request may be sent again with the same key.
+    const scripted = faults.takeRateLimit(Boolean(isCharge && isForm(raw) && isCharge(raw as FormObject)));
+    const waitMs = scripted ? faults.config.rateLimits.retryAfterS * 1000 : (limiter?.take() ?? 0);
+    if (scripted || waitMs > 0) {
+      rateLimited++;
+      const lock = scripted && faults.config.rateLimits.code === 'lock_timeout';
+      reply.header('stripe-should-retry', 'true');
+      if (waitMs > 0) reply.header('retry-after', String(Math.max(1, Math.ceil(waitMs / 1000))));
+      return sendError(
+        reply,
+        429,
+        lock
+          ? { type: 'invalid_request_error', code: 'lock_timeout', doc_url: 'https://stripe.com/docs/error-codes/lock-timeout', message: 'This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.' }
+          : { type: 'invalid_request_error', code: 'rate_limit', doc_url: 'https://stripe.com/docs/error-codes/rate-limit', message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.' },
+      );
+    }
     if (raw !== undefined && raw !== null && !isForm(raw))
       return sendError(reply, 400, { type: 'invalid_request_error', message: 'The API takes application/x-www-form-urlencoded bodies, as the Stripe clients send them.' });
     const body: FormObject = (raw as FormObject | undefined) ?? parseForm('');
+    // Stripe refuses a parameter it does not know (before anything runs: nothing is stored).
+    const unknown = spec ? unknownParam(body, spec) : null;
+    if (unknown)
+      return sendError(reply, 400, { type: 'invalid_request_error', code: 'parameter_unknown', param: unknown, doc_url: 'https://docs.stripe.com/error-codes/parameter-unknown', message: `Received unknown parameter: ${unknown}` });
     const keyHeader = req.method === 'POST' ? req.headers['idempotency-key'] : undefined;
     const key = typeof keyHeader === 'string' && keyHeader.length > 0 ? keyHeader : null;
     let rec: IdemRec | null = null;
@@ -366,7 +508,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       if (!rec) return;
       rec.inFlight = false;
       rec.status = status;
-      if (a && 'pi' in a) psp.linkIdem(a.pi, rec);
+      if (a && 'pi' in a && !a.expand?.size) psp.linkIdem(a.pi, rec);
       else rec.body = text;
     };
     const forget = () => {
@@ -412,27 +554,32 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   }
 
   const post = (path: string, run: (body: FormObject, params: Record<string, string>, key: string | null) => Answer, isCharge?: (body: FormObject) => boolean) =>
-    app.post(path, (req, reply) => api(req, reply, (b, key) => run(b, req.params as Record<string, string>, key), isCharge));
+    app.post(path, (req, reply) => api(req, reply, (b, key) => run(b, req.params as Record<string, string>, key), isCharge, PARAMS[`POST ${path}`]));
   const get = (path: string, run: (query: FormObject, params: Record<string, string>) => Answer) =>
-    app.get(path, (req, reply) => api(req, reply, (q) => run(q, req.params as Record<string, string>)));
+    app.get(path, (req, reply) => api(req, reply, (q) => run(q, req.params as Record<string, string>), undefined, PARAMS[`GET ${path}`]));
+  const del = (path: string, run: (query: FormObject, params: Record<string, string>) => Answer) =>
+    app.delete(path, (req, reply) => api(req, reply, (q) => run(q, req.params as Record<string, string>), undefined, PARAMS[`DELETE ${path}`]));
   const ok = (json: unknown): Answer => ({ status: 200, json });
 
   // ---------- Stripe API subset ----------
   post('/v1/customers', (b) => ok(psp.createCustomer(b)));
   get('/v1/customers/:id', (_q, p) => ok(psp.getCustomer(p.id)));
   post('/v1/customers/:id', (b, p) => ok(psp.updateCustomer(p.id, b)));
+  del('/v1/customers/:id', (_q, p) => ok(psp.deleteCustomer(p.id)));
   get('/v1/customers/:id/payment_methods', (q, p) => ok(psp.listPaymentMethods(q, p.id)));
   post('/v1/payment_methods', (b) => ok(psp.createPaymentMethod(b)));
   get('/v1/payment_methods', (q) => ok(psp.listPaymentMethods(q)));
   get('/v1/payment_methods/:id', (_q, p) => ok(psp.getPaymentMethod(p.id)));
   post('/v1/payment_methods/:id/attach', (b, p) => ok(psp.attachPaymentMethod(p.id, b)));
   post('/v1/payment_methods/:id/detach', (_b, p) => ok(psp.detachPaymentMethod(p.id)));
-  post('/v1/payment_intents', (b, _p, key) => psp.createPaymentIntent(b, key), (b) => psp.isCharge(b));
+  post('/v1/payment_intents', (b, _p, key) => ({ ...psp.createPaymentIntent(b, key), expand: expandOf(b) }), (b) => psp.isCharge(b));
   get('/v1/payment_intents', (q) => ok(psp.listPaymentIntents(q)));
   get('/v1/payment_intents/search', (q) => ok(psp.searchPaymentIntents(q)));
-  get('/v1/payment_intents/:id', (_q, p) => ({ status: 200, pi: psp.getPaymentIntent(p.id) }));
-  post('/v1/payment_intents/:id/confirm', (b, p, key) => psp.confirmPaymentIntent(p.id, b, key), () => true);
-  post('/v1/payment_intents/:id/cancel', (b, p) => psp.cancelPaymentIntent(p.id, b));
+  get('/v1/payment_intents/:id', (q, p) => ({ status: 200, pi: psp.getPaymentIntent(p.id), expand: expandOf(q) }));
+  post('/v1/payment_intents/:id/confirm', (b, p, key) => ({ ...psp.confirmPaymentIntent(p.id, b, key), expand: expandOf(b) }), () => true);
+  post('/v1/payment_intents/:id/cancel', (b, p) => ({ ...psp.cancelPaymentIntent(p.id, b), expand: expandOf(b) }));
+  post('/v1/refunds', (b) => ok(psp.createRefund(b)));
+  get('/v1/refunds/:id', (_q, p) => ok(psp.getRefund(p.id)));
   // The hosted page's address is the sandbox's own (where the browser reaches it).
   post('/v1/checkout/sessions', (b) => ok(checkout.create(b, baseUrl())));
   get('/v1/checkout/sessions/:id', (q, p) => ok(checkout.retrieve(p.id, q, baseUrl())));
@@ -518,7 +665,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       name: 'renewd sandbox PSP (Stripe-compatible subset)',
       now: clock.now().toISOString(),
       test_cards: Object.entries(TEST_CARDS).map(([number, c]) => ({ number, behavior: c.note })),
-      endpoints: ['GET /_sandbox/charges', 'GET /_sandbox/stats', 'POST /_sandbox/payment_methods/:id/script', 'POST /_sandbox/customers/:id/script', 'GET|POST|DELETE /_sandbox/scripts', 'GET|POST|DELETE /_sandbox/faults', 'POST /_sandbox/load', 'POST /_sandbox/reset'],
+      endpoints: ['GET /_sandbox/charges', 'GET /_sandbox/stats', 'POST /_sandbox/payment_methods/:id/script', 'POST /_sandbox/customers/:id/script', 'GET|POST|DELETE /_sandbox/scripts', 'GET|POST|DELETE /_sandbox/faults', 'POST /_sandbox/load', 'GET|POST /_sandbox/rate-limit', 'POST /_sandbox/reset'],
     }),
   );
   app.get('/_sandbox/charges', (req, reply) => {
@@ -598,6 +745,20 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     return json(reply, { status: await deliverEvent(id) });
   });
 
+  // Stripe's rate limiter: {per_second, burst?} switches it on, {per_second: 0} off.
+  app.get('/_sandbox/rate-limit', (_req, reply) => json(reply, limiter ? { per_second: limiter.perSecond, burst: limiter.burst } : { per_second: 0 }));
+  app.post('/_sandbox/rate-limit', (req, reply) => {
+    const b = obj(req.body);
+    const per = Number(b.per_second);
+    if (!Number.isFinite(per) || per < 0) return bad(reply, 'per_second must be a number >= 0 (0: off)');
+    try {
+      limiter = per === 0 ? null : new TokenBucket({ perSecond: per, ...(b.burst !== undefined ? { burst: Number(b.burst) } : {}) });
+    } catch (e) {
+      return bad(reply, (e as Error).message);
+    }
+    return json(reply, limiter ? { per_second: limiter.perSecond, burst: limiter.burst } : { per_second: 0 });
+  });
+
   app.post('/_sandbox/reset', (_req, reply) => {
     reset();
     return json(reply, { reset: true });
@@ -629,7 +790,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   }
   function stats(): SandboxStats {
     const rate = meter.rate();
-    return { ...psp.counters, amount_moved: { ...psp.counters.amount_moved }, charges_per_second: rate, peak_charges_per_second: meter.peak, payment_intents: psp.piCount(), idempotency_records: idem.map.size, hung_requests: hung.size };
+    return { ...psp.counters, amount_moved: { ...psp.counters.amount_moved }, charges_per_second: rate, peak_charges_per_second: meter.peak, payment_intents: psp.piCount(), idempotency_records: idem.map.size, hung_requests: hung.size, rate_limited: rateLimited };
   }
   async function deliverEvent(id: string): Promise<number> {
     const ev = eventLog.find((e) => e.id === id);
@@ -643,7 +804,8 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     checkout.reset();
     idem.map.clear();
     faults.clear();
-    faults.set({ ...initialFaults, timeouts: { ...initialFaults.timeouts }, errors: { ...initialFaults.errors } });
+    faults.set({ ...initialFaults, timeouts: { ...initialFaults.timeouts }, errors: { ...initialFaults.errors }, rateLimits: { ...initialFaults.rateLimits } });
+    rateLimited = 0;
   }
 
   return {
@@ -677,6 +839,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     clearFaults: () => faults.clear(),
     faults: () => faults.config,
     charges,
+    refunds: () => psp.refunds(),
     stats,
     reset,
     load: (data) => psp.load(data),
@@ -686,6 +849,9 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       checkout.onEvent = target ? onCheckoutEvent : null;
     },
     events: () => eventLog,
+    setRateLimit(o) {
+      limiter = o ? new TokenBucket(o) : null;
+    },
     flushEvents: () => flush(),
     deliverEvent,
   };

@@ -473,7 +473,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const db = tdb.db;
     // Idempotent answers are kept 30 min of business time here (Stripe: 24 h), so an attempt whose
     // stored 5xx blocks its key (see RELIABILITY.md) is released within the run.
-    sandbox = createSandbox({ clock: businessClock, idempotencyTtlMs: 30 * 60_000, faults: { latencyMs: 1, seed: o.seed } });
+    // The profiles' declining cards are saved as cards that went bad later (Stripe refuses them when
+    // attached; declineOnAttach off keeps the chaos run's one-step seeding).
+    sandbox = createSandbox({ clock: businessClock, idempotencyTtlMs: 30 * 60_000, faults: { latencyMs: 1, seed: o.seed }, declineOnAttach: false });
     const sandboxUrl = await sandbox.listen(0, '127.0.0.1');
     log(`chaos: ${o.subscriptions} subscriptions, ${o.workers} workers × ${o.lanes} lanes, seed ${o.seed}; database ${tdb.url?.replace(/\/\/[^@]*@/, '//')}`);
 

@@ -74,7 +74,22 @@ const REFUSED: [Record<string, string>, RegExp][] = [
   [{ RENEWD_HEADERS_TIMEOUT_MS: '40000' }, /^RENEWD_HEADERS_TIMEOUT_MS \(40000\) must not exceed RENEWD_REQUEST_TIMEOUT_MS \(30000\)/],
   [{ RENEWD_MAX_CONNECTIONS: 'none' }, /^RENEWD_MAX_CONNECTIONS="none"/],
   [{ RENEWD_KEEP_ALIVE_TIMEOUT_MS: '0' }, /^RENEWD_KEEP_ALIVE_TIMEOUT_MS="0"/],
+  // Issue 19: the gateway's pace — 0, negative, not a number, above the gateway's documented limit.
+  [{ RENEWD_GATEWAY_RATE: '0' }, /^RENEWD_GATEWAY_RATE="0" is not accepted: requests per second for the whole installation, more than 0 and at most 100 \(Stripe's live-mode limit, which the sandbox emulates\)$/],
+  [{ RENEWD_GATEWAY_RATE: '-5' }, /^RENEWD_GATEWAY_RATE="-5" is not accepted/],
+  [{ RENEWD_GATEWAY_RATE: 'fast' }, /^RENEWD_GATEWAY_RATE="fast" is not accepted/],
+  [{ RENEWD_GATEWAY_RATE: '101' }, /^RENEWD_GATEWAY_RATE="101" is not accepted: .* at most 100/],
+  [{ STRIPE_API_KEY: 'sk_test_x', RENEWD_GATEWAY_RATE: '30' }, /^RENEWD_GATEWAY_RATE="30" is not accepted: .* at most 25 \(Stripe's test-mode limit\)$/],
+  [{ STRIPE_API_KEY: 'sk_live_x', RENEWD_GATEWAY_RATE: '150' }, /^RENEWD_GATEWAY_RATE="150" is not accepted: .* at most 100 \(Stripe's live-mode limit\)$/],
 ];
+
+test('the gateway pace: defaults with headroom under Stripe\'s limits, none for the sandbox unless set', () => {
+  assert.equal(loadConfig({}).gatewayRate, null);
+  assert.equal(loadConfig({ STRIPE_API_KEY: 'sk_live_x' }).gatewayRate, 80);
+  assert.equal(loadConfig({ STRIPE_API_KEY: 'sk_test_x' }).gatewayRate, 20);
+  assert.equal(loadConfig({ STRIPE_API_KEY: 'sk_live_x', RENEWD_GATEWAY_RATE: '95' }).gatewayRate, 95);
+  assert.equal(loadConfig({ RENEWD_GATEWAY_RATE: '12.5' }).gatewayRate, 12.5);
+});
 
 for (const [env, problem] of REFUSED)
   test(`refused: ${JSON.stringify(env)}`, () => {

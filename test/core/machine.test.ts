@@ -315,3 +315,40 @@ test('property: random decline sequences and customer actions never break the in
     },
   );
 });
+
+test('a rate-limited answer is no outcome: the attempt stays pending and uncounted, made again with its key after the wait; a customer Retry makes it at once', () => {
+  const at = (s: string) => new Date(`2026-02-28T${s}Z`);
+  const limited: ChargeOutcome = { outcome: 'rate_limited', reason: null, retry_class: null, raw_code: 'rate_limit', network_code: null, advice_code: null, gateway_ref: null, retry_after_ms: 5 * 60_000 };
+  const r1 = step(initial(), { type: 'tick' }, at('09:00:00'), ctx);
+  const first = (r1.effects.find((e) => e.type === 'charge') as any).attempt;
+  const r2 = step(r1.state, { type: 'charge_result', attempt_id: first.id, result: limited }, at('09:00:01'), ctx);
+  const a = r2.state.attempts[0];
+  assert.deepEqual([r2.state.attempts.length, a.outcome, a.raw_code, a.not_before?.toISOString()], [1, 'pending', 'rate_limited', at('09:05:01').toISOString()]);
+  assert.equal(r2.state.subscription.status, 'active');
+  assert.equal(r2.state.invoice?.status, 'open');
+  assert.equal(r2.state.subscription.next_action_at?.toISOString(), at('09:05:01').toISOString());
+  assert.ok(!r2.effects.some((e) => e.type === 'email'), 'nothing to tell the customer');
+  assert.deepEqual(r2.state.card_attempts.map((c) => c.outcome), ['pending'], 'one entry in the card history, as for any attempt being made');
+  // Before the wait is over, a tick only waits.
+  const early = step(r2.state, { type: 'tick' }, at('09:03:00'), { ...ctx });
+  assert.equal(early.effects.filter((e) => e.type === 'charge' || e.type === 'reconcile').length, 0);
+  // After it: the same attempt is charged (same key), no lookup, no new attempt.
+  const r3 = step(r2.state, { type: 'tick' }, at('09:05:01'), ctx);
+  const again = r3.effects.filter((e) => e.type === 'charge' || e.type === 'reconcile') as any[];
+  assert.deepEqual(again.map((e) => [e.type, e.attempt.id, e.attempt.idempotency_key]), [['charge', first.id, first.idempotency_key]]);
+  assert.equal(r3.state.attempts.length, 1);
+  assert.equal(r3.state.attempts[0].raw_code, null);
+  const paid = step(r3.state, { type: 'charge_result', attempt_id: first.id, result: answer('ok') }, at('09:05:02'), ctx);
+  assert.equal(paid.state.invoice, null);
+  assert.equal(paid.state.subscription.period_index, 1);
+
+  // In grace: the scheduled retry is rate-limited, the customer presses Retry: that attempt goes now.
+  const d1 = step(r1.state, { type: 'charge_result', attempt_id: first.id, result: answer('insufficient_funds') }, at('09:00:01'), ctx).state;
+  const d2 = step(d1, { type: 'tick' }, d1.subscription.next_action_at!, ctx);
+  const retry = (d2.effects.find((e) => e.type === 'charge') as any).attempt;
+  const d3 = step(d2.state, { type: 'charge_result', attempt_id: retry.id, result: limited }, d1.subscription.next_action_at!, ctx).state;
+  const pressed = step(d3, { type: 'retry_requested', trigger: 'customer_retry' }, new Date(d1.subscription.next_action_at!.getTime() + 1000), ctx);
+  const made = pressed.effects.filter((e) => e.type === 'charge') as any[];
+  assert.deepEqual(made.map((e) => e.attempt.id), [retry.id], 'the waiting attempt, not a new one');
+  assert.equal(pressed.state.attempts.length, 2);
+});

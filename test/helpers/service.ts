@@ -2,7 +2,7 @@
 // sandbox PSP over HTTP, test clock), and a small client for the API.
 import { createServer, type AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { startService, type Service } from '../../src/service.ts';
+import { startService, type Service, type ServiceOptions } from '../../src/service.ts';
 import { cliPlugins } from '../../src/cli/plugins.ts';
 import type { RoutePlugin } from '../../src/http/server.ts';
 import { createTestDatabase, type Engine } from './db.ts';
@@ -49,6 +49,13 @@ export interface TestServiceOptions {
    * body schema) and fail the call on a drift (default true; see contract.ts).
    */
   contract?: boolean;
+  /**
+   * The in-process sandbox's options. Default: declining cards may be saved (declineOnAttach
+   * false), so a test reaches grace with `later:` in one step; on Stripe (and the sandbox's
+   * default) such a card is refused when saved and one that fails later is 4000000000000341 or a
+   * scripted outcome (test/api/strict-sandbox.test.ts).
+   */
+  sandbox?: ServiceOptions['sandbox'];
 }
 
 /** A TCP port free right now on 127.0.0.1 (the OS hands out ephemeral ports in turn, so it stays free for the start). */
@@ -85,7 +92,7 @@ export async function startTestService(opts: TestServiceOptions = {}): Promise<T
     webhookAllowPrivate: true,
     ...opts.config,
   };
-  const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: opts.logger ?? suiteLogger() });
+  const svc = await startService(config, { db: tdb.db, worker: false, plugins: opts.plugins ?? (await cliPlugins()), logger: opts.logger ?? suiteLogger(), sandbox: opts.sandbox ?? { declineOnAttach: false } });
   const addr = svc.app.server.address();
   const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : svc.url;
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import Stripe from 'stripe';
 import { verifyGatewayEvent } from '../../src/gateway/stripe-events.ts';
-import { chargeReq, customerWithCard, newKey, startHarness, type Harness } from './harness.ts';
+import { chargeReq, customerWithCard, customerWithDecliningCard, newKey, startHarness, type Harness } from './harness.ts';
 
 const RETURN = 'https://merchant.example/portal/authenticate/return';
 const SECRET = 'whsec_sandbox_test_secret';
@@ -114,7 +114,7 @@ describe('3-D Secure in the sandbox (official client)', () => {
   });
 
   test('events are Stripe-signed: constructEvent accepts them, a wrong secret does not; the account updater sends payment_method.automatically_updated', async () => {
-    const c = await customerWithCard(h, '4000000000009995');
+    const c = await customerWithDecliningCard(h, '4000000000009995');
     const up = await fetch(`${h.url}/_sandbox/payment_methods/${c.payment_method_ref}/update`, { method: 'POST', headers: { authorization: 'Bearer sk_test_renewd', 'content-type': 'application/json' }, body: JSON.stringify({ exp_month: 4, exp_year: 2033 }) });
     assert.equal(up.status, 200);
     received.length = 0;

@@ -6,6 +6,7 @@ import Stripe from 'stripe';
 import { parseForm, rawOf } from '../../src/sandbox/form.ts';
 import { runSandbox } from '../../src/sandbox/main.ts';
 import { RateMeter } from '../../src/sandbox/server.ts';
+import { TEST_CARDS } from '../../src/sandbox/cards.ts';
 import { API_KEY, ManualClock, newKey, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -29,8 +30,15 @@ async function sandboxJson(method: string, path: string, body?: unknown) {
   const r = await fetch(h.url + path, { method, headers: body === undefined ? AUTH : { ...AUTH, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: r.status, body: (await r.json()) as any };
 }
+let fixtures = 0;
 async function customerAndCard(number = '4242424242424242') {
   const cus = await post('/v1/customers', 'email=a%40example.test&name=A&metadata[renewd_account_id]=acct_wire');
+  if (TEST_CARDS[number]?.setup) {
+    // Refused when attached, as on Stripe: on file only as a card that went bad after it was saved.
+    const id = `pm_fixture_wire_${++fixtures}`;
+    h.sandbox.load({ cards: [{ id, customer: cus.body.id, number, exp_month: 12, exp_year: 2034 }] });
+    return { cus: cus.body.id as string, pm: id };
+  }
   const pm = await post('/v1/payment_methods', `type=card&card[number]=${number}&card[exp_month]=12&card[exp_year]=2034&card[cvc]=123`);
   const at = await post(`/v1/payment_methods/${pm.body.id}/attach`, `customer=${cus.body.id}`);
   assert.equal(at.status, 200);
@@ -130,11 +138,11 @@ describe('Stripe wire format', () => {
     assert.equal((await post('/v1/payment_intents', `amount=-5&currency=eur`)).status, 400);
     assert.equal((await post('/v1/payment_intents', `amount=5&currency=euro`)).status, 400);
     assert.equal((await post('/v1/payment_intents', `amount=5&currency=eur&off_session=true`)).status, 400);
-    const miss = await post('/v1/payment_intents', `amount=5&currency=eur&customer=cus_nope&payment_method=${c.pm}&confirm=true`);
+    const miss = await post('/v1/payment_intents', `amount=500&currency=eur&customer=cus_nope&payment_method=${c.pm}&confirm=true`);
     assert.deepEqual([miss.status, miss.body.error.code, miss.body.error.param], [404, 'resource_missing', 'customer']);
     const other = await customerAndCard();
-    const wrong = await post('/v1/payment_intents', `amount=5&currency=eur&customer=${other.cus}&payment_method=${c.pm}&confirm=true`);
-    assert.equal(wrong.status, 400);
+    const wrong = await post('/v1/payment_intents', `amount=500&currency=eur&customer=${other.cus}&payment_method=${c.pm}&confirm=true`);
+    assert.deepEqual([wrong.status, wrong.body.error.param], [400, 'payment_method']);
     const route = await get('/v1/charges');
     assert.deepEqual([route.status, route.body.error.type], [404, 'invalid_request_error']);
     const pm = await post('/v1/payment_methods', 'type=sepa_debit');
@@ -155,11 +163,14 @@ describe('Stripe wire format', () => {
 
   test('test tokens: pm_card_* as payment method, tok_* as card token', async () => {
     const cus = await post('/v1/customers', 'email=t%40example.test');
-    const at = await post('/v1/payment_methods/pm_card_chargeDeclinedExpiredCard/attach', `customer=${cus.body.id}`);
-    assert.equal(at.body.card.last4, '0069');
-    assert.notEqual(at.body.id, 'pm_card_chargeDeclinedExpiredCard');
+    // A declining test payment method is refused when attached; 0341's attaches and declines on the charge.
+    const refused = await post('/v1/payment_methods/pm_card_chargeDeclinedExpiredCard/attach', `customer=${cus.body.id}`);
+    assert.deepEqual([refused.status, refused.body.error.code, refused.body.error.decline_code], [402, 'expired_card', 'expired_card']);
+    const at = await post('/v1/payment_methods/pm_card_chargeCustomerFail/attach', `customer=${cus.body.id}`);
+    assert.equal(at.body.card.last4, '0341');
+    assert.notEqual(at.body.id, 'pm_card_chargeCustomerFail');
     const r = await post('/v1/payment_intents', `amount=100&currency=eur&customer=${cus.body.id}&payment_method=${at.body.id}&confirm=true&off_session=true`);
-    assert.equal(r.body.error.code, 'expired_card');
+    assert.equal(r.body.error.decline_code, 'generic_decline');
     const direct = await post('/v1/payment_intents', `amount=100&currency=eur&payment_method=pm_card_visa&confirm=true`);
     assert.equal(direct.body.status, 'succeeded');
     const tok = await post('/v1/payment_methods', 'type=card&card[token]=tok_amex');
@@ -188,7 +199,11 @@ describe('Stripe wire format', () => {
 
   test('the official client reads the errors as typed Stripe errors', async () => {
     const cus = await h.stripe.customers.create({ email: 'x@example.test' });
-    const pm = await h.stripe.paymentMethods.attach('pm_card_chargeDeclinedProcessingError', { customer: cus.id });
+    // Refused when attached (as on Stripe), then met on file as a card gone bad since.
+    await assert.rejects(h.stripe.paymentMethods.attach('pm_card_chargeDeclinedProcessingError', { customer: cus.id }), (e: unknown) => e instanceof Stripe.errors.StripeCardError && e.code === 'processing_error');
+    const id = `pm_fixture_typed_${++fixtures}`;
+    h.sandbox.load({ cards: [{ id, customer: cus.id, number: '4000000000000119', exp_month: 12, exp_year: 2034 }] });
+    const pm = { id };
     await assert.rejects(
       h.stripe.paymentIntents.create({ amount: 100, currency: 'eur', customer: cus.id, payment_method: pm.id, confirm: true, off_session: true }),
       (e: unknown) => e instanceof Stripe.errors.StripeCardError && e.code === 'processing_error' && e.network_decline_code === '96' && (e.payment_intent as { id: string }).id.startsWith('pi_'),

@@ -281,6 +281,8 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
       return html`<strong>Attempt #${d.number} ${words(d.outcome ?? 'failed')}</strong>: ${reasonLabel(d.reason)} <span class="muted small">(${[d.raw_code, d.network_code && `network ${d.network_code}`, d.advice_code && `advice ${d.advice_code}`, d.retry_class && `class ${d.retry_class}`].filter(Boolean).join(', ')})</span>`;
     case 'payment_attempt.unknown':
       return html`Attempt outcome unknown: it will be reconciled with its idempotency key`;
+    case 'payment_attempt.rate_limited':
+      return html`The gateway asked to slow down: the attempt is made with the same key at ${when(d.retry_at)} (not counted)`;
     case 'payment_attempt.skipped':
       return html`No payment method on file: attempt skipped`;
     case 'invoice.paid':

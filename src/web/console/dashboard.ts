@@ -16,6 +16,7 @@ import {
   type RecoveryByReason,
   type StatusCount,
 } from '../../store/stats.ts';
+import { gatewayQueue, paceBuckets, type GatewayQueue, type PaceView } from '../../store/pace.ts';
 import { html, type Html } from '../html.ts';
 import { COLORS, columnChart, pct, rateBar, stackedBar, swatch } from '../charts.ts';
 import { dayMonth, money, reasonLabel, when, words } from './format.ts';
@@ -50,9 +51,31 @@ export function dashboardRoutes(app: FastifyInstance, c: ConsoleFrame) {
       ]);
       const data = { grace, totals, byReason, byNumber, statuses, openHelpRequests: open.length, weeks: recentWeeks(allWeeks) };
       const clock = ctx.testClock ? clockPanel(now, s.csrf) : '';
-      return c.show(reply, { title: 'Dashboard', s, active: 'dashboard', flash: c.takeFlash(s), body: html`<h1>Dashboard</h1>${kpisView(data)}${clock}${dashboardView(data)}` });
+      // A paced installation (RENEWD_GATEWAY_RATE): the billing day's queue and when it should end.
+      const buckets = await paceBuckets(ctx.db);
+      const pace = buckets.length ? paceView(buckets, await gatewayQueue(ctx.db, now), now) : '';
+      return c.show(reply, { title: 'Dashboard', s, active: 'dashboard', flash: c.takeFlash(s), body: html`<h1>Dashboard</h1>${kpisView(data)}${pace}${clock}${dashboardView(data)}` });
     }),
   );
+}
+
+/**
+ * The gateway's pace: the rate the billing day goes at now (lowered while the gateway answers 429),
+ * what is due, and when the queue should be through at that rate (the customers' share apart).
+ */
+export function paceView(buckets: PaceView[], q: GatewayQueue, now: Date): Html {
+  const billing = buckets.find((b) => b.bucket.endsWith(':billing'));
+  const customer = buckets.find((b) => b.bucket.endsWith(':customer'));
+  if (!billing) return html``;
+  const rate = billing.rate;
+  const end = q.due > 0 ? new Date(now.getTime() + Math.ceil((q.due / rate) * 1000)) : null;
+  const slowed = rate < billing.ceiling;
+  return html`<section class="panel" aria-labelledby="pace-title"><h2 id="pace-title">Gateway pace</h2>
+<dl class="facts"><dt>Billing rate</dt><dd>${rate.toFixed(1)} requests/s${slowed ? html` (lowered from ${billing.ceiling.toFixed(1)} after 429s)` : ''}</dd>
+<dt>Kept for customers</dt><dd>${customer ? `${customer.ceiling.toFixed(1)} requests/s` : '—'}</dd>
+<dt>Due now</dt><dd>${plural(q.due, 'subscription', 'subscriptions')}${q.rate_limited ? html`, of which ${plural(q.rate_limited, 'attempt waits', 'attempts wait')} for the gateway's rate limit` : ''}</dd>
+<dt>Expected end</dt><dd>${end ? when(end) : 'nothing due'}</dd>
+<dt>429s received</dt><dd>${billing.rate_limited}${billing.last_429_at ? html`, the last ${when(billing.last_429_at)}` : ''}</dd></dl></section>`;
 }
 
 /** Leading weeks with nothing at all are left out (a young installation), keeping at least 6. */

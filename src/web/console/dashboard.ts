@@ -100,7 +100,7 @@ export function kpisView(d: DashboardData): Html {
 <div class="kpi"><div class="label">Revenue recovered</div><div class="value">${moneyList('recovered')}</div><div class="sub">${plural(recoveredN, 'renewal', 'renewals')} paid after failing</div></div>
 <div class="kpi"><div class="label">Revenue lost</div><div class="value">${moneyList('lost')}</div><div class="sub">${plural(lostN, 'renewal', 'renewals')} closed unpaid</div></div>
 <div class="kpi"><div class="label">Recovery rate</div><div class="value">${pct(recoveredN, recoveredN + lostN)}</div><div class="sub">of failed renewals that ended</div></div>
-<div class="kpi"><div class="label">Subscriptions</div><div class="value">${count('active') + count('past_due')} paid</div><div class="sub">${count('active')} active · ${count('past_due')} in grace; ${count('downgraded')} downgraded · ${count('canceled')} canceled</div></div>
+<div class="kpi"><div class="label">Subscriptions</div><div class="value">${count('active') + count('past_due')} paid</div><div class="sub">${count('active')} active · ${count('past_due')} in grace (past due)</div><div class="sub">on the free plan: ${count('downgraded')} downgraded · ${count('canceled')} canceled</div></div>
 <div class="kpi"><div class="label">Open help requests</div><div class="value"><a href="/console/help">${d.openHelpRequests}</a></div><div class="sub">waiting for an answer</div></div>
 </div></section>`;
 }

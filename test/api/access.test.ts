@@ -15,6 +15,8 @@ describe('customer tokens reach only their own account', () => {
   let tokA: string, tokB: string;
   let invA: string, invB: string;
   let helpB: string, sessionB: string;
+  /** A credit note of a third account (C cancelled in grace: its issued invoice is credited). */
+  let creditC: string;
   let ops: { method: string; path: string; security: string[] }[];
 
   before(async () => {
@@ -22,7 +24,12 @@ describe('customer tokens reach only their own account', () => {
     await createPlans(t);
     A = await subscribedAccount(t, { later: CARDS.insufficient_funds });
     B = await subscribedAccount(t, { later: CARDS.insufficient_funds });
+    const C = await subscribedAccount(t, { later: CARDS.insufficient_funds });
     await t.advance(31);
+    assert.equal((await t.api('POST', `/v1/accounts/${C}/subscription/cancel`, { at: 'now' })).status, 200);
+    const creditNotes = ((await t.api('GET', `/v1/accounts/${C}/invoices`)).body.data as any[]).flatMap((i) => i.credit_notes ?? []);
+    assert.equal(creditNotes.length, 1, 'C\'s cancel in grace credits its issued invoice');
+    creditC = creditNotes[0].id;
     tokA = await portalToken(t, A);
     const sB = await t.api('POST', `/v1/accounts/${B}/portal-sessions`, {});
     tokB = sB.body.token;
@@ -64,6 +71,11 @@ describe('customer tokens reach only their own account', () => {
     'DELETE /v1/portal-sessions/{id}': { method: 'DELETE', path: `/v1/portal-sessions/${sessionB}` },
     'GET /v1/notifications': { method: 'GET', path: `/v1/notifications?account_id=${B}` },
     'POST /v1/subscriptions': { method: 'POST', path: '/v1/subscriptions', body: { account_id: B, plan_id: 'pro', interval: 'month' } },
+    'GET /v1/invoices/{id}/pdf': { method: 'GET', path: `/v1/invoices/${invB}/pdf` },
+    'GET /v1/credit-notes/{id}': { method: 'GET', path: `/v1/credit-notes/${creditC}` },
+    'GET /v1/credit-notes/{id}/pdf': { method: 'GET', path: `/v1/credit-notes/${creditC}/pdf` },
+    'GET /v1/accounts/{id}/billing-details': { method: 'GET', path: `/v1/accounts/${B}/billing-details` },
+    'PUT /v1/accounts/{id}/billing-details': { method: 'PUT', path: `/v1/accounts/${B}/billing-details`, body: { name: 'Not B', address: null, vat_id: null } },
   });
   // Customer endpoints that name no other account (they act on the token's own session).
   const ownOnly = new Set(['GET /v1/portal-sessions/current', 'GET /v1/plans']);

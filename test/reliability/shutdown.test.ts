@@ -41,7 +41,8 @@ test('SIGTERM: in-flight charges finish, nothing is left pending, a restarted wo
   const now = new Date(T0 + 3_600_000);
   const clock = new TestClock(now);
   // Slow gateway: every call takes 200 ms, so a SIGTERM lands while charges are in flight.
-  const sandbox = createSandbox({ clock, latencyMs: 200 });
+  // The seed's declining cards are cards gone bad after they were saved (the sandbox refuses them at attach otherwise, as Stripe does).
+  const sandbox = createSandbox({ clock, latencyMs: 200, declineOnAttach: false });
   const sandboxUrl = await sandbox.listen(0, '127.0.0.1');
   try {
     const db = tdb.db;

@@ -6,7 +6,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Stripe from 'stripe';
 import { TokenBucket } from '../../src/sandbox/server.ts';
-import { newKey, startHarness, type Harness } from './harness.ts';
+import { API_KEY, newKey, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
 before(async () => {
@@ -216,11 +216,11 @@ describe("Stripe's rate limiter", () => {
   });
 
   test('the control API switches it on and off', async () => {
-    const on = await fetch(`${h.url}/_sandbox/rate-limit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ per_second: 100 }) });
+    const on = await fetch(`${h.url}/_sandbox/rate-limit`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ per_second: 100 }) });
     assert.deepEqual(await on.json(), { per_second: 100, burst: 100 });
-    const off = await fetch(`${h.url}/_sandbox/rate-limit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ per_second: 0 }) });
+    const off = await fetch(`${h.url}/_sandbox/rate-limit`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ per_second: 0 }) });
     assert.deepEqual(await off.json(), { per_second: 0 });
-    const bad = await fetch(`${h.url}/_sandbox/rate-limit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ per_second: -1 }) });
+    const bad = await fetch(`${h.url}/_sandbox/rate-limit`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ per_second: -1 }) });
     assert.equal(bad.status, 400);
   });
 });

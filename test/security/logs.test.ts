@@ -74,7 +74,7 @@ test('the logs (level trace) and console output hold no card number, CVC, admin 
     }
     // The good card, then a bad one for the renewal: a month of renewals, declines, e-mails.
     const main = accounts[0];
-    await api('PUT', `/v1/accounts/${main}/payment-method`, { type: 'card', card: { number: CARDS.insufficient_funds, exp_month: 11, exp_year: 2031, cvc: cvcs[0] } });
+    await api('PUT', `/v1/accounts/${main}/payment-method`, { type: 'card', card: { number: CARDS.attach_then_fail, exp_month: 11, exp_year: 2031, cvc: cvcs[0] } });
     assert.equal((await api('POST', '/v1/test-clock/advance', { days: 32 })).status, 200);
     const inv = (await api('GET', `/v1/accounts/${main}/invoices`)).body.data;
     const pastDue = inv.find((x: any) => x.status === 'past_due');

@@ -720,7 +720,15 @@ class Step {
       this.refused = refusal;
       return;
     }
-    if (this.inFlight()) {
+    const flying = this.inFlight();
+    if (flying && isRateLimited(flying) && this.s.invoice?.kind === 'renewal') {
+      // The renewal's charge waits out the gateway's 429: nothing was made under its key, so the
+      // cancel closes it unsent ('not_made') and takes effect as if nothing were in flight; sent
+      // after the wait, it would charge a renewal the customer has just cancelled.
+      this.closeUnsent(flying);
+      return this.endNow(by);
+    }
+    if (flying) {
       // The renewal's charge is at the gateway: its answer decides (see chargeResult → failed/paid).
       if (!sub.auto_renew) return;
       sub.auto_renew = false;
@@ -736,6 +744,18 @@ class Step {
     this.event('subscription.cancel_scheduled', { cancel_at: sub.current_period_end, by });
     this.email('subscription_canceled', `subscription_canceled:${sub.id}:${sub.current_period_end.toISOString()}`, { access_until: sub.current_period_end });
     this.planActive();
+  }
+
+  /** An attempt never sent (rate-limited, then cancelled): closed, and out of the card's history. */
+  closeUnsent(a: AttemptState) {
+    a.outcome = 'not_made';
+    a.raw_code = RATE_LIMITED_CODE;
+    a.not_before = null;
+    a.completed_at = this.now;
+    this.changed.set(a.id, a);
+    const i = this.s.card_attempts.findIndex((c) => c.outcome === 'pending');
+    if (i >= 0) this.s.card_attempts.splice(i, 1);
+    this.event('payment_attempt.not_made', { invoice_id: a.invoice_id, attempt_id: a.id, why: 'canceled_while_rate_limited' });
   }
 
   /** Undoes a cancel that has not taken effect: auto-renew back on, renewals as before. */

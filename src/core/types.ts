@@ -108,7 +108,11 @@ export interface Invoice {
 /** customer_authentication: an on-session attempt the customer confirms on the issuer's page (3-D Secure). */
 export const ATTEMPT_TRIGGERS = ['initial', 'scheduled', 'customer_retry', 'payment_method_updated', 'operator', 'plan_change', 'customer_authentication'] as const;
 export type AttemptTrigger = (typeof ATTEMPT_TRIGGERS)[number];
-export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'declined', 'requires_action', 'unknown'] as const;
+/**
+ * 'not_made': an attempt the gateway rate-limited (nothing was created under its key) that the
+ * customer's cancel closed before it was sent again: never at the gateway, never charged.
+ */
+export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'declined', 'requires_action', 'unknown', 'not_made'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 export interface PaymentAttempt {

@@ -41,7 +41,7 @@ export interface ChargeResult {
    * adapter's retries under the same key ran out. Nothing was made: not an attempt outcome; the
    * same key is used again after retry_after_ms.
    */
-  outcome: Exclude<AttemptOutcome, 'pending'> | 'rate_limited';
+  outcome: Exclude<AttemptOutcome, 'pending' | 'not_made'> | 'rate_limited';
   /** Gateway reference of the charge (PaymentIntent id), when one exists. */
   gateway_ref: string | null;
   /** Normalized reason and retry class; null when succeeded. For unknown: null. */

@@ -28,6 +28,7 @@ export const KNOWN_EVENT_TYPES = [
   'payment_attempt.failed',
   'payment_attempt.unknown',
   'payment_attempt.rate_limited', // the gateway answered 429: nothing was made; the same attempt (same key) is made after the wait
+  'payment_attempt.not_made', // a rate-limited attempt closed unsent by the customer's cancel: never at the gateway
   'payment_attempt.skipped',
   'payment_attempt.authentication_started', // the customer is at the bank's page (3-D Secure); the attempt stays open
   'payment_method.updated',

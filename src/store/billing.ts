@@ -176,7 +176,7 @@ export async function loadStates(
        (SELECT COALESCE(json_agg(json_build_object('payment_method_id', ca.payment_method_id, 'created_at', ca.created_at, 'outcome', ca.outcome)), '[]')
           FROM payment_methods pm
           CROSS JOIN LATERAL (SELECT c.payment_method_id, c.created_at, c.outcome FROM payment_attempts c
-                               WHERE c.payment_method_id = pm.id AND c.created_at > $3
+                               WHERE c.payment_method_id = pm.id AND c.created_at > $3 AND c.outcome <> 'not_made'
                                ORDER BY c.created_at DESC LIMIT ${CARD_HISTORY_LIMIT}) ca
          WHERE pm.account_id = ANY($1) AND pm.status = 'active') AS card_attempts`,
     [accountIds, subIds, new Date(now.getTime() - 30 * DAY)],

@@ -316,6 +316,28 @@ test('property: random decline sequences and customer actions never break the in
   );
 });
 
+test('a cancel while the renewal waits out a 429 closes that attempt unsent: nothing is charged, the invoice is void, the account on the free plan', () => {
+  const at = (s: string) => new Date(`2026-02-28T${s}Z`);
+  const limited: ChargeOutcome = { outcome: 'rate_limited', reason: null, retry_class: null, raw_code: 'rate_limit', network_code: null, advice_code: null, gateway_ref: null, retry_after_ms: 5 * 60_000 };
+  for (const when of ['period_end', 'now'] as const) {
+    const r1 = step(initial(), { type: 'tick' }, at('09:00:00'), ctx);
+    const first = (r1.effects.find((e) => e.type === 'charge') as any).attempt;
+    const waiting = step(r1.state, { type: 'charge_result', attempt_id: first.id, result: limited }, at('09:00:01'), ctx).state;
+    const canceled = step(waiting, { type: 'cancel', at: when, by: 'customer' }, at('09:01:00'), ctx);
+    assert.equal(canceled.effects.filter((e) => e.type === 'charge' || e.type === 'reconcile').length, 0, when);
+    const closed = canceled.changed_attempts.find((x) => x.id === first.id)!;
+    assert.deepEqual([closed.outcome, closed.completed_at?.toISOString()], ['not_made', at('09:01:00').toISOString()], when);
+    assert.equal(canceled.state.subscription.status, 'canceled', when);
+    assert.equal(canceled.state.subscription.plan_id, 'free', when);
+    assert.equal(canceled.state.invoice, null, when);
+    assert.equal(canceled.updated_invoice?.status, 'void', when);
+    assert.ok(canceled.effects.some((e) => e.type === 'event' && e.event_type === 'payment_attempt.not_made'), when);
+    // After the 429's wait, nothing is sent: the account has nothing due.
+    const later = step(canceled.state, { type: 'tick' }, at('09:10:00'), ctx);
+    assert.equal(later.effects.filter((e) => e.type === 'charge' || e.type === 'reconcile').length, 0, when);
+  }
+});
+
 test('a rate-limited answer is no outcome: the attempt stays pending and uncounted, made again with its key after the wait; a customer Retry makes it at once', () => {
   const at = (s: string) => new Date(`2026-02-28T${s}Z`);
   const limited: ChargeOutcome = { outcome: 'rate_limited', reason: null, retry_class: null, raw_code: 'rate_limit', network_code: null, advice_code: null, gateway_ref: null, retry_after_ms: 5 * 60_000 };

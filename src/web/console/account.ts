@@ -283,6 +283,8 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
       return html`Attempt outcome unknown: it will be reconciled with its idempotency key`;
     case 'payment_attempt.rate_limited':
       return html`The gateway asked to slow down: the attempt is made with the same key at ${when(d.retry_at)} (not counted)`;
+    case 'payment_attempt.not_made':
+      return html`The cancel closed the attempt waiting for the gateway's rate limit: it was never sent, nothing was charged`;
     case 'payment_attempt.skipped':
       return html`No payment method on file: attempt skipped`;
     case 'invoice.paid':

@@ -145,6 +145,7 @@ export const de: Catalog = {
   'outcome.requires_action': 'Bestätigung erforderlich',
   'outcome.pending': 'In Bearbeitung',
   'outcome.unknown': 'Wird geprüft',
+  'outcome.not_made': 'Nicht ausgeführt (vor dem Senden gekündigt)',
 
   'reason.credit_limit': 'Kreditlimit erreicht',
   'reason.card_expired_or_inactive': 'Karte abgelaufen oder inaktiv',

@@ -145,6 +145,7 @@ export const en = {
   'outcome.requires_action': 'Authentication needed',
   'outcome.pending': 'In progress',
   'outcome.unknown': 'Being checked',
+  'outcome.not_made': 'Not made (cancelled before it was sent)',
 
   'reason.credit_limit': 'Credit limit reached',
   'reason.card_expired_or_inactive': 'Card expired or inactive',

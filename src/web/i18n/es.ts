@@ -144,6 +144,7 @@ export const es: Catalog = {
   'outcome.requires_action': 'Autenticación necesaria',
   'outcome.pending': 'En curso',
   'outcome.unknown': 'En comprobación',
+  'outcome.not_made': 'No realizado (cancelado antes de enviarse)',
 
   'reason.credit_limit': 'Límite de crédito alcanzado',
   'reason.card_expired_or_inactive': 'Tarjeta caducada o inactiva',

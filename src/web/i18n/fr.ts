@@ -144,6 +144,7 @@ export const fr: Catalog = {
   'outcome.requires_action': 'Authentification requise',
   'outcome.pending': 'En cours',
   'outcome.unknown': 'En vérification',
+  'outcome.not_made': 'Non effectué (résilié avant l\'envoi)',
 
   'reason.credit_limit': 'Plafond de la carte atteint',
   'reason.card_expired_or_inactive': 'Carte expirée ou inactive',

@@ -144,6 +144,7 @@ export const it: Catalog = {
   'outcome.requires_action': 'Autenticazione necessaria',
   'outcome.pending': 'In corso',
   'outcome.unknown': 'In verifica',
+  'outcome.not_made': 'Non eseguito (annullato prima dell\'invio)',
 
   'reason.credit_limit': 'Limite di credito raggiunto',
   'reason.card_expired_or_inactive': 'Carta scaduta o non attiva',

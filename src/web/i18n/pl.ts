@@ -144,6 +144,7 @@ export const pl: Catalog = {
   'outcome.requires_action': 'Wymagane uwierzytelnienie',
   'outcome.pending': 'W toku',
   'outcome.unknown': 'Sprawdzamy',
+  'outcome.not_made': 'Niewykonana (anulowano przed wysłaniem)',
 
   'reason.credit_limit': 'Osiągnięto limit kredytowy',
   'reason.card_expired_or_inactive': 'Karta wygasła lub jest nieaktywna',

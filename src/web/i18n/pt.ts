@@ -144,6 +144,7 @@ export const pt: Catalog = {
   'outcome.requires_action': 'Autenticação necessária',
   'outcome.pending': 'Em curso',
   'outcome.unknown': 'Em verificação',
+  'outcome.not_made': 'Não efetuado (cancelado antes do envio)',
 
   'reason.credit_limit': 'Limite de crédito atingido',
   'reason.card_expired_or_inactive': 'Cartão expirado ou inativo',

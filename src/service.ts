@@ -23,8 +23,8 @@ import { randomBytes } from 'node:crypto';
 import { createLogger, type LoggerOption } from './lib/log.ts';
 import type { AppContext } from './engine/context.ts';
 
-/** The key renewd calls its sandbox with (any sk_test_… key works there; its controls need one too). */
-export const SANDBOX_API_KEY = 'sk_test_renewd_sandbox';
+import { SANDBOX_API_KEY } from './sandbox/server.ts';
+export { SANDBOX_API_KEY };
 
 export interface Service {
   ctx: AppContext;

@@ -1,6 +1,7 @@
 // The demo data set: plans, accounts in several locales and domain zones with sandbox cards, and
 // (with the test clock) fifty days of history played through the real engine, so the console
 // opens on accounts renewed, in grace for different reasons, recovered and downgraded.
+import { SANDBOX_API_KEY } from '../sandbox/server.ts';
 import { CommandError } from '../core/errors.ts';
 import type { AppContext } from './context.ts';
 import { advanceTestClock } from './advance.ts';
@@ -117,7 +118,7 @@ async function saveLaterCard(ctx: AppContext, accountId: string, c: Card, card: 
   const ref = saved.payment_method.gateway_ref;
   const res = await fetch(`${ctx.sandboxUrl}/_sandbox/payment_methods/${encodeURIComponent(ref ?? '')}/script`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${SANDBOX_API_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ steps: [{ outcome: code, forever: true }] }),
   });
   await res.arrayBuffer();

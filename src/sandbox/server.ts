@@ -33,6 +33,10 @@ import { SandboxCheckout } from './checkout.ts';
 import { CHECKOUT_CSS, checkoutPage, checkoutTexts, whyNotSaved } from './checkout-page.ts';
 import { ApiError, SandboxPsp, apiError, type IdemRec, type PiRec, type SandboxCharge, type SandboxLoad, type SandboxRefund, type ScriptStep, type ScriptTarget, type StripeErrorBody } from './psp.ts';
 
+
+/** The key renewd calls its sandbox with (any sk_test_… key works there; its controls need one too). */
+export const SANDBOX_API_KEY = 'sk_test_renewd_sandbox';
+
 export type { FaultConfig, FaultInput } from './faults.ts';
 export type { SandboxCharge, SandboxLoad, SandboxRefund, ScriptStep, ScriptTarget } from './psp.ts';
 

@@ -115,12 +115,29 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
   });
 
   // ---- actions (post/redirect/get; the result shows at the top of the page) ----
-  async function action(req: FastifyRequest, reply: FastifyReply, fn: (s: Session<CustomerSession>, t: I18n, account: Account) => Promise<Flash>) {
+  /**
+   * What every customer form needs first: the session (else the signed-out page), its account and
+   * language, and the form's CSRF token (else 403). Null once it has answered.
+   */
+  async function formSession(req: FastifyRequest, reply: FastifyReply): Promise<{ s: Session<CustomerSession>; account: Account; t: I18n } | null> {
     const s = await current(req);
-    if (!s) return expired(req, reply);
+    if (!s) {
+      await expired(req, reply);
+      return null;
+    }
     const account = await commands.requireAccount(s.data.account_id);
     const t = i18n(account.locale, account.time_zone);
-    if (!csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body', t.lang);
+    if (!csrfOk(s, req.body)) {
+      await plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body', t.lang);
+      return null;
+    }
+    return { s, account, t };
+  }
+
+  async function action(req: FastifyRequest, reply: FastifyReply, fn: (s: Session<CustomerSession>, t: I18n, account: Account) => Promise<Flash>) {
+    const f = await formSession(req, reply);
+    if (!f) return reply;
+    const { s, account, t } = f;
     try {
       s.flash = await fn(s, t, account);
     } catch (err) {
@@ -163,11 +180,9 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
   // "Update card" opens a setup session and sends the browser to the gateway; the browser session
   // keeps the state nonce, so the gateway's return is accepted only in the session that started it.
   app.post('/portal/billing/setup', async (req, reply) => {
-    const s = await current(req);
-    if (!s) return expired(req, reply);
-    const account = await commands.requireAccount(s.data.account_id);
-    const t = i18n(account.locale, account.time_zone);
-    if (!csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body', t.lang);
+    const f = await formSession(req, reply);
+    if (!f) return reply;
+    const { s, account, t } = f;
     try {
       const started = await startCardSetup(ctx, account.id, { return_to: { to: 'portal' }, by: 'customer' });
       s.data.cardSetup = { id: started.id, state_hash: sha256(started.state) };
@@ -356,11 +371,9 @@ ${
   });
 
   app.post('/portal/invoices/:id/authenticate', async (req, reply) => {
-    const s = await current(req);
-    if (!s) return expired(req, reply);
-    const account = await commands.requireAccount(s.data.account_id);
-    const t = i18n(account.locale, account.time_zone);
-    if (!csrfOk(s, req.body)) return plainPage(reply, req, 403, 'page.csrf.title', 'page.csrf.body', t.lang);
+    const f = await formSession(req, reply);
+    if (!f) return reply;
+    const { s, account, t } = f;
     const id = (req.params as { id: string }).id;
     try {
       // The API's command: a new attempt committed with its key, confirmed on-session; off to the bank's page.

@@ -2,7 +2,7 @@
 // stepped by core/pace.ts, written back in the same transaction, so any number of workers share one
 // rate.
 import type { Db, Queryable } from './db.ts';
-import { lendSurplus, onRateLimited, PACE_CALM_MS, reserveTokens, type PaceState } from '../core/pace.ts';
+import { lendSurplus, onRateLimited, PACE_CALM_MS, reserveTokens, takeTokens, type PaceState } from '../core/pace.ts';
 
 interface Row {
   rate: number;
@@ -90,10 +90,19 @@ export interface PaceView {
   rate_limited: number;
 }
 
-/** Every bucket as it stands (console, bench). */
-export async function paceBuckets(q: Queryable): Promise<PaceView[]> {
-  const rows = await q.query<PaceView>('SELECT bucket, rate, ceiling, last_429_at, rate_limited FROM gateway_pace ORDER BY bucket');
-  return rows.map((r) => ({ ...r, rate: Number(r.rate), ceiling: Number(r.ceiling), rate_limited: Number(r.rate_limited) }));
+/**
+ * The buckets of one gateway (every gateway when none is named) as they stand at `now`: the stored
+ * rate is only stepped when a worker takes tokens, so an idle installation's row still holds the
+ * rate of its last busy moment (lowered by 429s long gone); the rate shown is the one the next
+ * request would get (core/pace.ts takeTokens, taking nothing).
+ */
+export async function paceBuckets(q: Queryable, now: Date, gateway?: string): Promise<PaceView[]> {
+  const rows = await q.query<PaceView & Row>(
+    `SELECT bucket, rate, ceiling, tokens, updated_at, last_429_at, rate_limited FROM gateway_pace
+      WHERE $1::text IS NULL OR starts_with(bucket, $1::text || ':') ORDER BY bucket`,
+    [gateway ?? null],
+  );
+  return rows.map((r) => ({ bucket: r.bucket, rate: takeTokens(toState(r), now, 0).state.rate, ceiling: Number(r.ceiling), last_429_at: r.last_429_at, rate_limited: Number(r.rate_limited) }));
 }
 
 export interface GatewayQueue {

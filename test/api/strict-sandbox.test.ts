@@ -48,7 +48,7 @@ describe('a service on a sandbox as strict as Stripe, paced', () => {
     const id = await account();
     assert.equal((await t.api('PUT', `/v1/accounts/${id}/payment-method`, card(CARDS.ok))).status, 200);
     assert.equal((await t.api('POST', '/v1/subscriptions', { account_id: id, plan_id: 'pro', interval: 'month' })).status, 201);
-    const buckets = await paceBuckets(t.svc.ctx.db);
+    const buckets = await paceBuckets(t.svc.ctx.db, new Date());
     assert.deepEqual(buckets.map((b) => [b.bucket, b.ceiling]), [['sandbox:billing', 40], ['sandbox:customer', 10]]);
   });
 });

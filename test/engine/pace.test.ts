@@ -52,7 +52,7 @@ for (const engine of ENGINES) {
       await a.start();
       await a.rateLimited(1000);
       assert.deepEqual(slowed, [40], 'the billing share (80/s) halved');
-      const [bucket] = (await paceBuckets(t.db)).filter((x) => x.bucket === 'aimd:billing');
+      const [bucket] = await paceBuckets(t.db, new Date(now), 'aimd').then((bs) => bs.filter((x) => x.bucket === 'aimd:billing'));
       assert.deepEqual([bucket.rate, bucket.ceiling, bucket.rate_limited], [40, 80, 1]);
       // The other worker now gets 40/s: after the emptied bucket refills, 40 tokens a second.
       now += 1000;
@@ -64,13 +64,22 @@ for (const engine of ENGINES) {
     test("the console's panel: the rate now, what is due, the expected end", async () => {
       const q = await gatewayQueue(t.db, new Date());
       assert.deepEqual(q, { due: 0, rate_limited: 0 });
-      const buckets = (await paceBuckets(t.db)).filter((b) => b.bucket.startsWith('aimd:'));
-      const at = new Date('2026-12-02T10:00:00Z');
+      // Just after the previous test's 429 (at 2026-12-02T00:00:00Z): the rate is still halved.
+      const at = new Date('2026-12-02T00:00:03Z');
+      const buckets = await paceBuckets(t.db, at, 'aimd');
+      assert.deepEqual(buckets.map((b) => b.bucket), ['aimd:billing', 'aimd:customer'], 'only the named gateway');
       const text = String(paceView(buckets, { due: 400, rate_limited: 3 }, at));
       assert.match(text, /Billing rate<\/dt><dd>40\.0 requests\/s \(lowered from 80\.0 after 429s\)/);
       assert.match(text, /400 subscriptions, of which 3 attempts wait for the gateway's rate limit/);
       assert.match(text, /Expected end/);
       assert.match(text, /429s received<\/dt><dd>1, the last/);
+      // An hour later with no request since: the row still holds 40, the panel shows the rate the
+      // next request gets (climbed back to the ceiling), not the stale one.
+      const later = new Date('2026-12-02T01:00:00Z');
+      const calm = String(paceView(await paceBuckets(t.db, later, 'aimd'), { due: 0, rate_limited: 0 }, later));
+      assert.match(calm, /Billing rate<\/dt><dd>80\.0 requests\/s<\/dd>/);
+      assert.doesNotMatch(calm, /lowered/);
+      assert.match(calm, /429s received<\/dt><dd>1, the last/, 'the count stays');
     });
   });
 }

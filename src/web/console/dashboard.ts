@@ -52,7 +52,7 @@ export function dashboardRoutes(app: FastifyInstance, c: ConsoleFrame) {
       const data = { grace, totals, byReason, byNumber, statuses, openHelpRequests: open.length, weeks: recentWeeks(allWeeks) };
       const clock = ctx.testClock ? clockPanel(now, s.csrf) : '';
       // A paced installation (RENEWD_GATEWAY_RATE): the billing day's queue and when it should end.
-      const buckets = await paceBuckets(ctx.db);
+      const buckets = await paceBuckets(ctx.db, now, ctx.gatewayKind);
       const pace = buckets.length ? paceView(buckets, await gatewayQueue(ctx.db, now), now) : '';
       return c.show(reply, { title: 'Dashboard', s, active: 'dashboard', flash: c.takeFlash(s), body: html`<h1>Dashboard</h1>${kpisView(data)}${pace}${clock}${dashboardView(data)}` });
     }),

@@ -27,6 +27,7 @@ import {
   planRetry,
   retryAvailability,
 } from './dunning.ts';
+import { minimumCharge } from './money.ts';
 import { periodOf } from './period.ts';
 import { prorate } from './proration.ts';
 import { DAY, HOUR } from './time.ts';
@@ -930,9 +931,11 @@ class Step {
     // Dearer: the rest of the period, prorated (src/core/proration.ts).
     const current = priceOf(this.s.plan, this.s.account.currency, sub.interval)!;
     const p = prorate({ oldAmount: current, newAmount: c.amount, periodStart: sub.current_period_start, periodEnd: sub.current_period_end, at: this.now });
-    if (p.charge === 0) {
-      // Nothing left to charge (the very end of the period): the change is simply made.
-      this.switchPlan(plan, null, 0);
+    if (p.charge < minimumCharge(this.s.account.currency)) {
+      // Nothing left to charge (the very end of the period), or less than the gateway charges at
+      // all (€0.50 at Stripe: it would refuse the charge as amount_too_small): the change is made
+      // at once and that remainder waived, said in the event (`waived`), never charged.
+      this.switchPlan(plan, null, 0, p.charge);
       this.planActive();
       return;
     }
@@ -977,13 +980,16 @@ class Step {
     this.planActive();
   }
 
-  switchPlan(plan: Plan | null, inv: InvoiceState | null, charged: number) {
+  switchPlan(plan: Plan | null, inv: InvoiceState | null, charged: number, waived = 0) {
     const sub = this.sub;
     const from = sub.plan_id;
     sub.plan_id = plan?.id ?? inv!.plan_id;
     if (plan) this.s.plan = plan;
     this.clearScheduled();
-    const data = { from_plan_id: from, plan_id: sub.plan_id, interval: sub.interval, amount: charged, currency: this.s.account.currency, invoice_id: inv?.id ?? null, period_end: sub.current_period_end };
+    const data = {
+      from_plan_id: from, plan_id: sub.plan_id, interval: sub.interval, amount: charged, currency: this.s.account.currency, invoice_id: inv?.id ?? null, period_end: sub.current_period_end,
+      ...(waived > 0 ? { waived } : {}),
+    };
     this.event('subscription.plan_changed', data);
     this.email('plan_changed', `plan_changed:${inv?.id ?? sub.id + ':' + this.now.toISOString()}`, {
       plan_name: this.s.plan.id === sub.plan_id ? this.s.plan.name : sub.plan_id,

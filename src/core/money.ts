@@ -29,3 +29,19 @@ export function toMajor(amount: number, currency: string): number {
 export function formatMoney(amount: number, currency: string, locale: string): string {
   return numberFormat(locale, { style: 'currency', currency }).format(toMajor(amount, currency));
 }
+
+/**
+ * The smallest amount the card gateways charge per currency, in its minor unit (Stripe's table,
+ * docs.stripe.com/currencies "Minimum and maximum charge amounts"; lower-case codes as Stripe
+ * writes them). The sandbox refuses less, as Stripe does (amount_too_small); the engine never asks.
+ */
+export const MINIMUM_CHARGE: Readonly<Record<string, number>> = {
+  usd: 50, eur: 50, gbp: 30, chf: 50, cad: 50, aud: 50, nzd: 50, sgd: 50, brl: 50, inr: 50, jpy: 50,
+  dkk: 250, nok: 300, sek: 300, pln: 200, czk: 1500, huf: 17500, ron: 200, bgn: 100, hkd: 400, mxn: 1000,
+  aed: 200, thb: 1000, myr: 200, krw: 100, zar: 1000, ils: 200, try: 1000,
+};
+
+/** The smallest chargeable amount in `currency` (minor units); 1 for a currency the table lacks. */
+export function minimumCharge(currency: string): number {
+  return MINIMUM_CHARGE[currency.toLowerCase()] ?? 1;
+}

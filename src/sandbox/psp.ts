@@ -3,6 +3,7 @@
 // clock. Everything is in memory and O(1) per charge. Objects are rendered in Stripe's shapes.
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
+import { MINIMUM_CHARGE } from '../core/money.ts';
 import { TEST_TOKENS, behaviorOf, brandOf, declineAnswer, fingerprintOf, luhnValid, normalizeNumber, type CardBehavior } from './cards.ts';
 import type { FormObject, FormValue } from './form.ts';
 
@@ -41,15 +42,10 @@ const invalid = (message: string, param?: string, code?: string) =>
 const missingParam = (param: string) => invalid(`Missing required param: ${param}.`, param, 'parameter_missing');
 
 /**
- * Currencies Stripe charges in, with the smallest amount it accepts for each (docs.stripe.com/currencies,
- * "Minimum and maximum charge amounts"), in the currency's minor unit. Any other 3-letter code is
- * an invalid currency.
+ * Currencies Stripe charges in, with the smallest amount it accepts for each (core/money.ts holds
+ * Stripe's table); any other 3-letter code is an invalid currency.
  */
-export const MINIMUM_AMOUNTS: Readonly<Record<string, number>> = {
-  usd: 50, eur: 50, gbp: 30, chf: 50, cad: 50, aud: 50, nzd: 50, sgd: 50, brl: 50, inr: 50, jpy: 50,
-  dkk: 250, nok: 300, sek: 300, pln: 200, czk: 1500, huf: 17500, ron: 200, bgn: 100, hkd: 400, mxn: 1000,
-  aed: 200, thb: 1000, myr: 200, krw: 100, zar: 1000, ils: 200, try: 1000,
-};
+export const MINIMUM_AMOUNTS = MINIMUM_CHARGE;
 const ZERO_DECIMAL = new Set(['jpy', 'krw', 'bif', 'clp', 'djf', 'gnf', 'kmf', 'mga', 'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf']);
 
 /** "€0.50 eur" as Stripe words a minimum. */

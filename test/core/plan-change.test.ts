@@ -54,6 +54,20 @@ test('dearer: a proration invoice for the rest of the period; paid: the plan swi
   assert.deepEqual([declined.state.subscription.plan_id, declined.updated_invoice?.status, declined.state.invoice], ['pro', 'void', null]);
 });
 
+test('dearer, with less left to charge than the gateway takes (€0.50): switched at once, the remainder waived, no charge', () => {
+  // 6 hours before the end of 28 days, Pro → Business: ⌊7900 × 6/672⌋ − ⌊2900 × 6/672⌋ = 70 − 25 = 45 cents.
+  const r = step(initial(), change('biz'), new Date(END.getTime() - 6 * HOUR), ctx);
+  assert.equal(r.refused, null);
+  assert.equal(r.created_invoice, null, 'no invoice for an amount that cannot be charged');
+  assert.equal(charge(r.effects), undefined);
+  assert.deepEqual([r.state.subscription.plan_id, r.state.subscription.current_period_end], ['biz', END]);
+  const ev = r.effects.find((e) => e.type === 'event' && e.event_type === 'subscription.plan_changed') as Extract<Effect, { type: 'event' }>;
+  assert.deepEqual([ev.data.amount, ev.data.waived], [0, 45]);
+  // 8 hours before: 94 − 34 = 60 cents, at least the minimum: charged as a proration.
+  const later = step(initial(), change('biz'), new Date(END.getTime() - 8 * HOUR), ctx);
+  assert.deepEqual([later.created_invoice?.kind, later.created_invoice?.amount], ['proration', 60]);
+});
+
 test('cheaper: scheduled; the renewal applies it and charges the new price; the current plan again unschedules', () => {
   const r = step(initial(), change('lite'), new Date(T0.getTime() + DAY), ctx);
   assert.deepEqual([r.state.subscription.plan_id, r.state.subscription.scheduled_plan_id, r.effects.some((e) => e.type === 'charge')], ['pro', 'lite', false]);

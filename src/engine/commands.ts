@@ -4,7 +4,7 @@ import { creditNoteView, documentsOfInvoices } from './documents.ts';
 import type { Account, Interval, PaymentMethod, Plan, PaymentMethodType } from '../core/types.ts';
 import { accessOf, isRateLimited, pendingCancel, toView, type AttemptState, type CancelAt, type CancelBy } from '../core/machine.ts';
 import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
-import { isKnownCurrency } from '../core/money.ts';
+import { isKnownCurrency, minimumCharge } from '../core/money.ts';
 import { isValidTimeZone, DAY } from '../core/time.ts';
 import type { Db } from '../store/db.ts';
 import { accessReader } from '../store/access.ts';
@@ -44,6 +44,13 @@ export class Commands {
   async createPlan(input: { id: string; name: string; free?: boolean; prices: { currency: string; interval: Interval; amount: number }[] }): Promise<Plan> {
     for (const p of input.prices) {
       if (!isKnownCurrency(p.currency)) throw new CommandError('invalid', 'unknown_currency', `"${p.currency}" is not an ISO 4217 currency code`);
+    }
+    const small = input.prices.findIndex((p) => p.amount < minimumCharge(p.currency));
+    if (small >= 0) {
+      // A price the gateway would refuse to charge (amount_too_small) would fail every renewal.
+      const p = input.prices[small]!;
+      const message = `${p.amount} is below the smallest amount card gateways charge in ${p.currency} (${minimumCharge(p.currency)} minor units)`;
+      throw new CommandError('invalid', 'price_below_minimum', message, { errors: [{ field: `/prices/${small}/amount`, message }] });
     }
     const keys = new Set(input.prices.map((p) => `${p.currency}/${p.interval}`));
     if (keys.size !== input.prices.length) throw new CommandError('invalid', 'duplicate_price', 'two prices for the same currency and interval');

@@ -18,6 +18,7 @@ export const PROBLEM_TYPES: Record<string, string> = {
   unknown_time_zone: 'Unknown time zone',
   invalid_locale: 'Invalid locale',
   duplicate_price: 'Duplicate price',
+  price_below_minimum: 'Price below the smallest chargeable amount',
   no_price: 'No price for this currency and interval',
   plan_exists: 'Plan already exists',
   free_plan_exists: 'A free plan already exists',

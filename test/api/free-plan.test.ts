@@ -23,6 +23,11 @@ describe('the free plan, first', () => {
     assert.match(early.body.detail, /free: true/);
 
     problemOf(await t.api('POST', '/v1/plans', { id: 'lite', name: 'Lite' }), 400, 'no_price');
+    // A price the gateway would refuse to charge (Stripe: at least €0.50, ¥50) would fail every renewal.
+    const tiny = await t.api('POST', '/v1/plans', { id: 'tiny', name: 'Tiny', prices: [{ currency: 'EUR', interval: 'year', amount: 4900 }, { currency: 'JPY', interval: 'month', amount: 49 }] });
+    problemOf(tiny, 400, 'price_below_minimum');
+    assert.deepEqual(tiny.body.errors.map((e: { field: string }) => e.field), ['/prices/1/amount']);
+    assert.ok(!(await t.api('GET', '/v1/plans')).body.data.some((p: { id: string }) => p.id === 'tiny'), 'nothing created');
     const free = await t.api('POST', '/v1/plans', { id: 'free', name: 'Free', free: true });
     assert.equal(free.status, 201, JSON.stringify(free.body));
     assert.deepEqual([free.body.free, free.body.prices], [true, []]);

@@ -89,7 +89,7 @@ for (const engine of ENGINES) {
         ['POST', '/v1/plans', { id: 'x', name: 'X', prices: [{ currency: 'EUR', interval: 'month', amount: -5 }] }, 400],
         ['POST', '/v1/plans', { id: 'x', name: 'X', prices: [{ currency: 'XYZ', interval: 'month', amount: 5 }] }, 400],
         ['POST', '/v1/plans', { id: 'x', name: 'X', prices: [{ currency: 'EUR', interval: 'week', amount: 5 }] }, 400],
-        ['POST', '/v1/plans', { id: 'pro', name: 'Again', prices: [{ currency: 'EUR', interval: 'month', amount: 5 }] }, 409],
+        ['POST', '/v1/plans', { id: 'pro', name: 'Again', prices: [{ currency: 'EUR', interval: 'month', amount: 500 }] }, 409],
         ['POST', '/v1/plans', { id: 'x', name: 'X', prices: [], extra: 1 }, 400],
         ['POST', '/v1/accounts', { name: 'A', email: 'not-an-email', locale: 'fr', domain_zone: 'fr', currency: 'EUR' }, 400],
         ['POST', '/v1/accounts', { name: 'A', email: 'a@b.c', locale: 'fr', domain_zone: 'fr', currency: 'EUR', time_zone: 'Mars/Olympus' }, 400],

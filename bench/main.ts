@@ -60,8 +60,9 @@ const USAGE = `npm run bench -- [options]
   --full             also the N=1,000,000 point of the growth scaling curve
   --only LIST        billing,access,growth,memory,load,paced (comma-separated; default all but load and paced)
                      paced: a billing day of --n renewals (quick: at most 300) against the sandbox with
-                     Stripe's live limit (100/s) on, renewd paced at --rate (default 95); --limit L
-                     sets the sandbox's limiter lower (a gateway slower than configured: 429s, AIMD)
+                     Stripe's live limit (100/s) on, renewd paced at --rate (default: the limit) by the
+                     first --workers value of workers sharing the pace; --limit L sets the sandbox's
+                     limiter lower (a gateway slower than configured: 429s, AIMD)
   --load-seconds S   how long the mixed workload of load runs (default 45); load takes --n due
                      renewals (default 20000), the first --workers value as renewd worker processes
                      (default 2 here) and the first --latency value (default 0 ms)
@@ -150,7 +151,7 @@ function parse(argv: string[]): Options {
     maxSockets: values['max-sockets'] !== undefined ? int(values['max-sockets'], 0, 'max-sockets') : undefined,
     profileDir: path.join(BENCH_DIR, 'results', 'profiles'),
     loadS: int(values['load-seconds'], quick ? 10 : 45, 'load-seconds') || 1,
-    ...(values.rate ? { pacedRate: int(values.rate, 95, 'rate') } : {}),
+    ...(values.rate ? { pacedRate: int(values.rate, 100, 'rate') } : {}),
     ...(values.limit ? { pacedLimit: int(values.limit, 100, 'limit') } : {}),
   };
 }
@@ -226,6 +227,15 @@ async function main() {
     const { loadMarkdown } = await import('./scenarios/load.ts');
     await writeFile(path.join(dir, 'load.json'), JSON.stringify({ ...results, billing: undefined, access: undefined, growth: undefined, memory: undefined }, null, 2) + '\n');
     await writeFile(path.join(dir, 'load.md'), `# renewd under load — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.\n\n${loadMarkdown(results.load)}`);
+  }
+  if (results.paced) {
+    // Its own files too, named for the run (N and workers), so runs of several sizes are kept side by side.
+    const { writeFile } = await import('node:fs/promises');
+    const { pacedMarkdown } = await import('./scenarios/paced.ts');
+    const p = results.paced;
+    const base = `paced-${p.n}-${p.workers}w-limit${p.limit}`;
+    await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ command: results.command, machine: results.machine, finishedAt: results.finishedAt, paced: p }, null, 2) + '\n');
+    await writeFile(path.join(dir, `${base}.md`), `# A billing day at the gateway's pace — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.\n\n${pacedMarkdown(p)}`);
   }
   log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/latest.{md,svg,json}\n`);
   process.stdout.write(markdown(results));

@@ -246,7 +246,9 @@ async function main() {
     process.exitCode = 1;
   }
   results.finishedAt = new Date().toISOString();
-  const dir = await writeReport(results);
+  // A recovery-only run has its own files; latest.* keeps the scale benchmarks' last run.
+  const ownFilesOnly = [...o.only].every((s) => s === 'recovery');
+  const dir = ownFilesOnly ? path.join(BENCH_DIR, 'results') : await writeReport(results);
   if (results.load) {
     // Its own files as well (latest.* is the last run of whatever ran).
     const { writeFile } = await import('node:fs/promises');
@@ -264,7 +266,7 @@ async function main() {
     );
     await writeFile(path.join(dir, 'recovery.svg'), recoverySvg(results.recovery, results.finishedAt));
   }
-  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/latest.{md,svg,json}\n`);
+  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? 'recovery' : 'latest'}.{md,svg,json}\n`);
   process.stdout.write(markdown(results));
 }
 

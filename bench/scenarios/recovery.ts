@@ -23,7 +23,8 @@ import { openPostgres } from '../../src/store/db.ts';
 import { savePolicy } from '../../src/engine/policy.ts';
 import { advanceClock } from '../../src/engine/test-clock.ts';
 import { changePaymentMethod } from '../../src/engine/payment-method.ts';
-import { DEFAULT_POLICY, NETWORK_CAPS, type PolicyOverride } from '../../src/core/dunning.ts';
+import { DEFAULT_POLICY, type PolicyOverride } from '../../src/core/dunning.ts';
+import { checkCaps, type CapCheck, type PiView } from '../lib/network-caps.ts';
 import { mapPool } from '../../src/lib/pool.ts';
 import { createDatabase, dropDatabase, PREFIX } from '../lib/pg.ts';
 import { log, median, progress } from '../lib/util.ts';
@@ -122,30 +123,15 @@ export interface PolicyResult {
   seconds: number;
 }
 
-export interface CapCheck {
-  cards: number;
-  charges: number;
-  maxDeclines24h: number;
-  maxReattempts30d: number;
-  /** Attempts on a card after it answered a Visa category 1 / do_not_try_again decline. */
-  afterNeverRetry: number;
-  breaches: string[];
-}
-
 export interface RecoveryResult {
   n: number;
   seed: number;
   graceDays: number;
   causes: Record<Cause, number>;
+  /** Time to subscribe the population through the engine (once; each policy runs on a copy). */
+  populationSeconds: number;
   policies: PolicyResult[];
   ok: boolean;
-}
-
-interface PiView {
-  payment_method: string | null;
-  created: number;
-  status: string;
-  last_payment_error: { decline_code?: string | null; advice_code?: string | null } | null;
 }
 
 /** Every PaymentIntent the sandbox made (its own list, not renewd's), oldest first. */
@@ -162,88 +148,107 @@ function sandboxIntents(svc: Service): PiView[] {
   return out.reverse();
 }
 
-/** The networks' caps counted per card from the sandbox's PaymentIntents. */
-export function checkCaps(intents: PiView[]): CapCheck {
-  const byCard = new Map<string, PiView[]>();
-  for (const pi of intents) {
-    if (!pi.payment_method || pi.status === 'canceled') continue;
-    const list = byCard.get(pi.payment_method) ?? [];
-    list.push(pi);
-    byCard.set(pi.payment_method, list);
-  }
-  let maxDeclines24h = 0;
-  let maxReattempts30d = 0;
-  let afterNeverRetry = 0;
-  const breaches: string[] = [];
-  for (const [card, list] of byCard) {
-    list.sort((a, b) => a.created - b.created);
-    const declined = list.map((p) => p.status !== 'succeeded');
-    // A reattempt: an attempt whose previous attempt on the card was declined.
-    const reattempt = list.map((_, i) => i > 0 && declined[i - 1]);
-    let never = false;
-    for (let i = 0; i < list.length; i++) {
-      const t = list[i].created;
-      if (never) afterNeverRetry++;
-      if (declined[i] && list[i].last_payment_error?.advice_code === 'do_not_try_again') never = true;
-      let d24 = 0;
-      let r30 = 0;
-      for (let j = i; j >= 0 && list[j].created > t - 30 * 86_400; j--) {
-        if (list[j].created > t - 86_400 && declined[j]) d24++;
-        if (reattempt[j]) r30++;
-      }
-      maxDeclines24h = Math.max(maxDeclines24h, d24);
-      maxReattempts30d = Math.max(maxReattempts30d, r30);
-      if (d24 > NETWORK_CAPS.declines_per_card_24h) breaches.push(`${card}: ${d24} declines in 24 h at ${new Date(t * 1000).toISOString()}`);
-      if (r30 > NETWORK_CAPS.attempts_per_card_30d) breaches.push(`${card}: ${r30} reattempts in 30 days at ${new Date(t * 1000).toISOString()}`);
-    }
-  }
-  if (afterNeverRetry > 0) breaches.push(`${afterNeverRetry} attempt(s) on a card after a do-not-try-again decline`);
-  return { cards: byCard.size, charges: intents.length, maxDeclines24h, maxReattempts30d, afterNeverRetry, breaches: breaches.slice(0, 20) };
+const serviceConfig = () => ({
+  ...loadConfig({}),
+  port: 0,
+  host: '127.0.0.1',
+  publicUrl: 'http://127.0.0.1:8080',
+  gateway: 'sandbox' as const,
+  testClock: true,
+  testClockStart: START.toISOString(),
+  sandboxPort: 0,
+  worker: false,
+  smtpUrl: undefined,
+  sandboxEvents: false,
+});
+
+/** What each policy's copy of the population needs besides its database. */
+interface Population {
+  template: string;
+  /** Gateway customers and cards, loaded into each policy's fresh sandbox under the same ids. */
+  customers: { id: string }[];
+  cards: { id: string; customer: string; number: string; exp_month: number; exp_year: number }[];
+  seconds: number;
 }
 
-async function runPolicy(spec: PolicySpec, pop: Customer[], o: RecoveryOptions): Promise<PolicyResult> {
+/**
+ * The population, once, through the engine's commands (accounts, cards attached at the sandbox,
+ * yearly subscriptions whose first period is charged), day by day over a month so the renewals fall
+ * on every day of a month; the clock is left an hour before the first renewal. Each policy runs on a
+ * copy of this database (CREATE DATABASE … TEMPLATE), so every policy meets the same customers.
+ */
+async function createPopulation(pop: Customer[]): Promise<Population> {
+  const t0 = Date.now();
+  const template = `${PREFIX}_recovery_population`;
+  const db = openPostgres(await createDatabase(template), { max: 10 });
+  let svc: Service | null = null;
+  try {
+    svc = await startService(serviceConfig(), { db, worker: false, listen: false, logger: false });
+    const ctx = svc.ctx;
+    const { commands } = ctx;
+    await commands.createPlan({ id: 'free', name: 'Free', free: true, prices: [] });
+    for (const p of PLANS) await commands.createPlan({ id: p.id, name: p.name, prices: [{ currency: 'EUR', interval: 'year', amount: p.amount }] });
+    let made = 0;
+    for (let day = 0; day < 30; day++) {
+      await advanceClock(ctx, { to: new Date(START.getTime() + day * DAY).toISOString() });
+      await mapPool(
+        pop.filter((c) => c.startDay === day),
+        16,
+        async (c) => {
+          const a = await commands.createAccount({ name: `Customer ${c.index}`, email: emailOf(c.index), locale: 'en', domain_zone: 'com', currency: 'EUR', time_zone: 'UTC' });
+          await commands.setPaymentMethod(a.id, { type: 'card', card: GOOD_CARD });
+          await commands.subscribe({ account_id: a.id, plan_id: c.plan, interval: 'year' });
+          made++;
+        },
+      );
+      progress(`recovery: subscribed ${made}/${pop.length}`);
+    }
+    const [{ first }] = await db.query<{ first: Date }>(`SELECT min(current_period_end) AS first FROM subscriptions`);
+    await advanceClock(ctx, { to: new Date(new Date(first).getTime() - HOUR).toISOString() });
+    const refs = await db.query<{ customer: string; card: string }>(
+      `SELECT a.gateway_customer_ref AS customer, pm.gateway_ref AS card FROM accounts a JOIN payment_methods pm ON pm.account_id = a.id AND pm.status = 'active'`,
+    );
+    log(`recovery: population of ${pop.length} subscribed through the engine in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    return {
+      template,
+      customers: refs.map((r) => ({ id: r.customer })),
+      cards: refs.map((r) => ({ id: r.card, customer: r.customer, ...GOOD_CARD })),
+      seconds: (Date.now() - t0) / 1000,
+    };
+  } finally {
+    await svc?.stop();
+    await db.close();
+  }
+}
+
+const emailOf = (index: number) => `c${index}@bench.example`;
+
+async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o: RecoveryOptions): Promise<PolicyResult> {
   const t0 = Date.now();
   const name = `${PREFIX}_recovery_${spec.id}`;
-  const url = await createDatabase(name);
+  const url = await createDatabase(name, base.template);
   const db = openPostgres(url, { max: 10 });
   let svc: Service | null = null;
   try {
-    svc = await startService(
-      { ...loadConfig({}), port: 0, host: '127.0.0.1', publicUrl: 'http://127.0.0.1:8080', gateway: 'sandbox', testClock: true, testClockStart: START.toISOString(), sandboxPort: 0, worker: false, smtpUrl: undefined, sandboxEvents: false },
-      { db, worker: false, listen: false, logger: false },
-    );
+    // The test clock resumes where the population left it (its time is kept in the database).
+    svc = await startService(serviceConfig(), { db, worker: false, listen: false, logger: false });
     const ctx = svc.ctx;
     const sandbox = svc.sandbox!;
-    const { commands } = ctx;
+    sandbox.load({ customers: base.customers, cards: base.cards });
     await savePolicy(ctx, 'default', spec.override);
-    await commands.createPlan({ id: 'free', name: 'Free', free: true, prices: [] });
-    for (const p of PLANS) await commands.createPlan({ id: p.id, name: p.name, prices: [{ currency: 'EUR', interval: 'year', amount: p.amount }] });
-
-    // The subscriptions, day by day over a month (so the renewals fall on every day of a month).
-    const accountOf = new Map<number, string>();
-    const byAccount = new Map<string, Customer>();
-    for (let day = 0; day < 30; day++) {
-      await advanceClock(ctx, { to: new Date(START.getTime() + day * DAY).toISOString() });
-      const today = pop.filter((c) => c.startDay === day);
-      await mapPool(today, 8, async (c) => {
-        const a = await commands.createAccount({ name: `Customer ${c.index}`, email: `c${c.index}@bench.example`, locale: 'en', domain_zone: 'com', currency: 'EUR', time_zone: 'UTC' });
-        await commands.setPaymentMethod(a.id, { type: 'card', card: GOOD_CARD });
-        await commands.subscribe({ account_id: a.id, plan_id: c.plan, interval: 'year' });
-        accountOf.set(c.index, a.id);
-        byAccount.set(a.id, c);
-      });
-      progress(`recovery ${spec.id}: subscribed ${accountOf.size}/${pop.length}`);
-    }
 
     // A year on, every card answers as the model says (the renewal's own charge declines first).
-    const renewals = await db.query<{ account_id: string; gateway_ref: string; period_end: Date }>(
-      `SELECT s.account_id, pm.gateway_ref, s.current_period_end AS period_end
-         FROM subscriptions s JOIN payment_methods pm ON pm.account_id = s.account_id AND pm.status = 'active'`,
+    const byEmail = new Map(pop.map((c) => [emailOf(c.index), c]));
+    const renewals = await db.query<{ account_id: string; email: string; gateway_ref: string; period_end: Date }>(
+      `SELECT s.account_id, a.email, pm.gateway_ref, s.current_period_end AS period_end
+         FROM subscriptions s JOIN accounts a ON a.id = s.account_id JOIN payment_methods pm ON pm.account_id = s.account_id AND pm.status = 'active'`,
     );
+    const byAccount = new Map<string, Customer>();
     let first = Infinity;
     let last = 0;
     for (const r of renewals) {
-      const c = byAccount.get(r.account_id)!;
+      const c = byEmail.get(r.email)!;
+      byAccount.set(r.account_id, c);
       const failedAt = new Date(r.period_end);
       first = Math.min(first, failedAt.getTime());
       last = Math.max(last, failedAt.getTime());
@@ -252,8 +257,7 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], o: RecoveryOptions):
 
     // The dunning months: the clock moves 6 h at a time; customers act on the e-mails they get.
     const end = last + (o.graceDays + 2) * DAY;
-    let now = first - HOUR;
-    await advanceClock(ctx, { to: new Date(now).toISOString() });
+    let now = ctx.clock.now().getTime();
     let scanned = now;
     const emailsSeen = new Map<string, number>();
     const acted = new Set<string>();
@@ -365,10 +369,15 @@ export async function runRecovery(o: RecoveryOptions): Promise<RecoveryResult> {
   const pop = population(o.n, o.seed);
   const causes = Object.fromEntries(CAUSES.map((c) => [c, pop.filter((p) => p.cause === c).length])) as Record<Cause, number>;
   log(`recovery: ${o.n} failed renewals, seed ${o.seed}, grace ${o.graceDays} days; causes ${CAUSES.map((c) => `${c} ${causes[c]}`).join(', ')}`);
+  const base = await createPopulation(pop);
   const results: PolicyResult[] = [];
-  for (const spec of policies(o.graceDays).filter((p) => !o.policies || o.policies.includes(p.id))) results.push(await runPolicy(spec, pop, o));
+  try {
+    for (const spec of policies(o.graceDays).filter((p) => !o.policies || o.policies.includes(p.id))) results.push(await runPolicy(spec, pop, base, o));
+  } finally {
+    await dropDatabase(base.template);
+  }
   const ok = results.every((r) => r.caps.breaches.length === 0 && r.unsettled === 0);
-  return { n: o.n, seed: o.seed, graceDays: o.graceDays, causes, policies: results, ok };
+  return { n: o.n, seed: o.seed, graceDays: o.graceDays, causes, populationSeconds: base.seconds, policies: results, ok };
 }
 
 // ---- the report ----

@@ -259,14 +259,16 @@ async function main() {
   if (results.recovery) {
     const { writeFile } = await import('node:fs/promises');
     const { recoveryMarkdown, recoverySvg } = await import('./scenarios/recovery.ts');
-    await writeFile(path.join(dir, 'recovery.json'), JSON.stringify({ startedAt: results.startedAt, finishedAt: results.finishedAt, command: results.command, machine: results.machine, recovery: results.recovery, errors: results.errors }, null, 2) + '\n');
+    // The default grace (28 days) writes recovery.*; another grace its own files (recovery-grace14.*).
+    const base = o.recoveryGrace === 28 ? 'recovery' : `recovery-grace${o.recoveryGrace}`;
+    await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ startedAt: results.startedAt, finishedAt: results.finishedAt, command: results.command, machine: results.machine, recovery: results.recovery, errors: results.errors }, null, 2) + '\n');
     await writeFile(
-      path.join(dir, 'recovery.md'),
-      `# renewd recovery benchmark — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.${results.recovery.ok ? '' : ' **FAILED** (see below).'}\n\n${recoveryMarkdown(results.recovery)}\n![recovered share per policy](recovery.svg)\n`,
+      path.join(dir, `${base}.md`),
+      `# renewd recovery benchmark — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.${results.recovery.ok ? '' : ' **FAILED** (see below).'}\n\n${recoveryMarkdown(results.recovery)}\n![recovered share per policy](${base}.svg)\n`,
     );
-    await writeFile(path.join(dir, 'recovery.svg'), recoverySvg(results.recovery, results.finishedAt));
+    await writeFile(path.join(dir, `${base}.svg`), recoverySvg(results.recovery, results.finishedAt));
   }
-  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? 'recovery' : 'latest'}.{md,svg,json}\n`);
+  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? (o.recoveryGrace === 28 ? 'recovery' : `recovery-grace${o.recoveryGrace}`) : 'latest'}.{md,svg,json}\n`);
   process.stdout.write(markdown(results));
 }
 

@@ -6,6 +6,7 @@
 //   npm run bench -- --only billing --n 1000000 --latency 300 --workers 2 --runs 1
 //   npm run bench -- --only growth --full  # adds the N=1,000,000 scaling point
 //   npm run bench -- --only load --load-seconds 45   # mixed load during a billing day (not in the default run)
+//   npm run bench -- --only recovery --recovery-n 2000 --seed 42   # recovery of failed renewals: renewd's policy vs the anchors' schedules
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
@@ -47,9 +48,14 @@ export interface Options {
   pacedRate?: number;
   /** paced: the sandbox limiter's rate (default Stripe's live 100/s). */
   pacedLimit?: number;
+  /** recovery: failed renewals in the population, its seed, the grace every policy gets, which policies. */
+  recoveryN: number;
+  seed: number;
+  recoveryGrace: number;
+  recoveryPolicies?: string[];
 }
 
-const SCENARIOS = ['billing', 'access', 'growth', 'memory', 'load', 'paced'] as const;
+const SCENARIOS = ['billing', 'access', 'growth', 'memory', 'load', 'paced', 'recovery'] as const;
 /** What `npm run bench` runs without --only (`load` is asked for by name). */
 const DEFAULT_SCENARIOS = ['billing', 'access', 'growth', 'memory'];
 
@@ -58,7 +64,7 @@ const USAGE = `npm run bench -- [options]
   --runs R           runs per figure; each figure is the median (default 3)
   --quick            small smoke run of every scenario (N=2000, 1 run)
   --full             also the N=1,000,000 point of the growth scaling curve
-  --only LIST        billing,access,growth,memory,load,paced (comma-separated; default all but load and paced)
+  --only LIST        billing,access,growth,memory,load,paced,recovery (comma-separated; default all but load, paced, recovery)
                      paced: a billing day of --n renewals (quick: at most 300) against the sandbox with
                      Stripe's live limit (100/s) on, renewd paced at --rate (default: the limit) by the
                      first --workers value of workers sharing the pace; --limit L sets the sandbox's
@@ -66,6 +72,13 @@ const USAGE = `npm run bench -- [options]
   --load-seconds S   how long the mixed workload of load runs (default 45); load takes --n due
                      renewals (default 20000), the first --workers value as renewd worker processes
                      (default 2 here) and the first --latency value (default 0 ms)
+                     recovery: a seeded population of failed renewals through the engine, the sandbox and
+                     the test clock, renewd's default policy against Stripe's, Kill Bill's and a Lago-like
+                     schedule (bench/results/recovery.{md,json,svg}; any network-cap breach fails the run)
+  --recovery-n N     recovery: failed renewals in the population (default 2000; quick: 300)
+  --seed S           recovery: the population's seed (default 42)
+  --recovery-grace D recovery: grace days (downgrade end) of every policy compared (default 28)
+  --recovery-policies LIST  recovery: renewd,stripe,killbill,lago (default all)
   --latency LIST     gateway latencies for billing day, ms (default 0,300)
   --workers LIST     worker processes for billing day (default 1,2)
   --lanes L --batch B          engine lanes/batch size at 0 ms (default 3 × 200)
@@ -104,6 +117,10 @@ function parse(argv: string[]): Options {
       'max-sockets': { type: 'string' },
       rate: { type: 'string' },
       limit: { type: 'string' },
+      'recovery-n': { type: 'string' },
+      seed: { type: 'string' },
+      'recovery-grace': { type: 'string' },
+      'recovery-policies': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -153,6 +170,10 @@ function parse(argv: string[]): Options {
     loadS: int(values['load-seconds'], quick ? 10 : 45, 'load-seconds') || 1,
     ...(values.rate ? { pacedRate: int(values.rate, 100, 'rate') } : {}),
     ...(values.limit ? { pacedLimit: int(values.limit, 100, 'limit') } : {}),
+    recoveryN: int(values['recovery-n'], quick ? 300 : 2000, 'recovery-n') || 1,
+    seed: int(values.seed, 42, 'seed'),
+    recoveryGrace: int(values['recovery-grace'], 28, 'recovery-grace'),
+    ...(values['recovery-policies'] ? { recoveryPolicies: values['recovery-policies'].split(',').map((x) => x.trim()).filter(Boolean) } : {}),
   };
 }
 
@@ -191,7 +212,7 @@ async function main() {
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   const t0 = Date.now();
-  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory' | 'load' | 'paced'>(name: K, fn: () => Promise<Results[K]>) => {
+  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory' | 'load' | 'paced' | 'recovery'>(name: K, fn: () => Promise<Results[K]>) => {
     if (!o.only.has(name)) return;
     log(`== ${name} ==`);
     try {
@@ -210,6 +231,7 @@ async function main() {
     await run('memory', async () => (await import('./scenarios/memory.ts')).runMemory(o));
     await run('paced', async () => (await import('./scenarios/paced.ts')).runPaced(o));
     await run('load', async () => (await import('./scenarios/load.ts')).runLoad({ ...o, workers: o.workers.length === 2 && o.workers[0] === 1 ? [2] : o.workers }));
+    await run('recovery', async () => (await import('./scenarios/recovery.ts')).runRecovery({ n: o.recoveryN, seed: o.seed, graceDays: o.recoveryGrace, policies: o.recoveryPolicies }));
   } finally {
     await dropAll();
   }
@@ -219,8 +241,16 @@ async function main() {
     log('!!! billing: a run was not verified (see the report): exiting non-zero');
     process.exitCode = 1;
   }
+  // A recovery run that breached a network cap (counted from the sandbox's own charges) failed.
+  if (results.recovery && !results.recovery.ok) {
+    log('!!! recovery: a network cap was breached or a renewal was left open (see the report): exiting non-zero');
+    process.exitCode = 1;
+  }
   results.finishedAt = new Date().toISOString();
-  const dir = await writeReport(results);
+  // A recovery-only run has its own files; latest.* keeps the scale benchmarks' last run.
+  // Recovery and paced runs keep their own files only; latest.* stays the last run of the billing-day suite.
+  const ownFilesOnly = [...o.only].every((s) => s === 'recovery' || s === 'paced');
+  const dir = ownFilesOnly ? path.join(BENCH_DIR, 'results') : await writeReport(results);
   if (results.load) {
     // Its own files as well (latest.* is the last run of whatever ran).
     const { writeFile } = await import('node:fs/promises');
@@ -237,7 +267,19 @@ async function main() {
     await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ command: results.command, machine: results.machine, finishedAt: results.finishedAt, paced: p }, null, 2) + '\n');
     await writeFile(path.join(dir, `${base}.md`), `# A billing day at the gateway's pace — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.\n\n${pacedMarkdown(p)}`);
   }
-  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/latest.{md,svg,json}\n`);
+  if (results.recovery) {
+    const { writeFile } = await import('node:fs/promises');
+    const { recoveryMarkdown, recoverySvg } = await import('./scenarios/recovery.ts');
+    // The default grace (28 days) writes recovery.*; another grace its own files (recovery-grace14.*).
+    const base = o.recoveryGrace === 28 ? 'recovery' : `recovery-grace${o.recoveryGrace}`;
+    await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ startedAt: results.startedAt, finishedAt: results.finishedAt, command: results.command, machine: results.machine, recovery: results.recovery, errors: results.errors }, null, 2) + '\n');
+    await writeFile(
+      path.join(dir, `${base}.md`),
+      `# renewd recovery benchmark — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.${results.recovery.ok ? '' : ' **FAILED** (see below).'}\n\n${recoveryMarkdown(results.recovery)}\n![recovered share per policy](${base}.svg)\n`,
+    );
+    await writeFile(path.join(dir, `${base}.svg`), recoverySvg(results.recovery, results.finishedAt));
+  }
+  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? (results.paced ? 'paced-…' : o.recoveryGrace === 28 ? 'recovery' : `recovery-grace${o.recoveryGrace}`) : 'latest'}.{md,json}\n`);
   process.stdout.write(markdown(results));
 }
 

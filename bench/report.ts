@@ -10,6 +10,7 @@ import type { GrowthResult } from './scenarios/growth.ts';
 import type { MemoryResult } from './scenarios/memory.ts';
 import { loadMarkdown, type LoadResult } from './scenarios/load.ts';
 import { pacedMarkdown, type PacedResult } from './scenarios/paced.ts';
+import { recoveryMarkdown, type RecoveryResult } from './scenarios/recovery.ts';
 
 export interface Results {
   startedAt: string;
@@ -23,6 +24,7 @@ export interface Results {
   memory?: MemoryResult;
   load?: LoadResult;
   paced?: PacedResult;
+  recovery?: RecoveryResult;
   errors: { scenario: string; message: string }[];
 }
 
@@ -182,6 +184,7 @@ export function markdown(r: Results): string {
   }
   if (r.load) lines.push('## Mixed load during a billing day', '', loadMarkdown(r.load));
   if (r.paced) lines.push("## A billing day at the gateway's pace", '', pacedMarkdown(r.paced));
+  if (r.recovery) lines.push('## Recovery of failed renewals', '', recoveryMarkdown(r.recovery));
   if (r.errors.length) {
     lines.push('Errors:', '', ...r.errors.map((e) => `- **${e.scenario}**: ${e.message.replace(/\n/g, ' ')}`), '');
   }

@@ -1,0 +1,455 @@
+// `npm run bench -- --only recovery` (issue 18 item 1): how much of a population of failed renewals
+// renewd's default dunning policy recovers, against the published schedules of the anchors (Stripe's
+// recommended 8 tries in 2 weeks, Kill Bill's retry days 8,8,8, a Lago-like fixed-day campaign),
+// each run as a renewd dunning policy, on the same seeded population.
+//
+// Driven through the real engine: per policy a fresh PostgreSQL database and `startService` with the
+// test clock and the in-process sandbox PSP (no HTTP listener; the commands the routes call). The
+// policy is saved as PUT /v1/dunning-policy saves it (`savePolicy`); accounts, cards and yearly
+// subscriptions are made by the engine's commands, spread over 30 days; a year later every renewal
+// fails, each card scripted in the sandbox (`until` steps) by the behaviour model of
+// bench/recovery-model.ts. The test clock then moves 6 hours at a time (`advanceClock`: every retry
+// runs at its own instant) and renewd's retry planner alone decides when to charge. Customers whose
+// card a new one cures read the dunning e-mails the outbox really holds and, per the model, save a
+// new card through the real payment-method command (which retries at once).
+//
+// Caps are counted apart from the engine, from the sandbox's own list of PaymentIntents: per card,
+// declines in any 24 h (Mastercard: ≤ 10), reattempts after a decline in any 30 days (Visa: ≤ 20),
+// and any attempt after a Visa category 1 ("never retry") decline. Both caps are applied to every
+// card. Any breach fails the run (marked in the report, non-zero exit).
+import { startService, type Service } from '../../src/service.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openPostgres } from '../../src/store/db.ts';
+import { savePolicy } from '../../src/engine/policy.ts';
+import { advanceClock } from '../../src/engine/test-clock.ts';
+import { changePaymentMethod } from '../../src/engine/payment-method.ts';
+import { DEFAULT_POLICY, type PolicyOverride } from '../../src/core/dunning.ts';
+import { checkCaps, type CapCheck, type PiView } from '../lib/network-caps.ts';
+import { mapPool } from '../../src/lib/pool.ts';
+import { createDatabase, dropDatabase, PREFIX, queryDb } from '../lib/pg.ts';
+import { log, median, progress } from '../lib/util.ts';
+import { actsOnEmail, CAUSES, PLANS, population, timeline, type Cause, type Customer } from '../recovery-model.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** The subscriptions start in this month; their renewals fail a year later. */
+const START = new Date('2027-01-04T09:00:00Z');
+const STEP = 6 * HOUR;
+/** The e-mails that ask the customer to act (what a customer who acts reacts to). */
+const ASKING = ['renewal_failed', 'retry_failed', 'grace_ending', 'authentication_required'];
+const GOOD_CARD = { number: '4242424242424242', exp_month: 12, exp_year: 2099 };
+
+export interface RecoveryOptions {
+  n: number;
+  seed: number;
+  graceDays: number;
+  /** Only these policies (ids), default all. */
+  policies?: string[];
+}
+
+export interface PolicySpec {
+  id: string;
+  name: string;
+  /** Where the schedule comes from, and how it is expressed as a renewd policy. */
+  source: string;
+  override: PolicyOverride;
+}
+
+/** The policies compared: every one with the same grace (downgrade end), reminders, caps and decline classes. */
+export function policies(graceDays: number): PolicySpec[] {
+  const within = (days: number[]) => days.filter((d) => d < graceDays);
+  const base = { grace_days: graceDays };
+  const stripe = within([1, 2, 3, 4, 5, 6, 7].map((k) => (k * 14) / 8));
+  const killbill = within([8, 16, 24]);
+  const lago = within([3, 6, 9, 12, 15, 18, 21]);
+  return [
+    {
+      id: 'renewd',
+      name: 'renewd default',
+      source: `DEFAULT_POLICY (src/core/dunning.ts): retries on days ${DEFAULT_POLICY.retry_schedule.join(', ')}, technical declines after ${DEFAULT_POLICY.technical_retry_hours.join(' h and ')} h, ≤ ${DEFAULT_POLICY.max_automatic_attempts} automatic attempts`,
+      override: base,
+    },
+    {
+      id: 'stripe',
+      name: 'Stripe: 8 tries in 2 weeks',
+      source: `Stripe's recommended Smart Retries setting, "8 tries within 2 weeks" (docs.stripe.com/payments/off-session-payments/smart-retries). Smart Retries picks its times by machine learning, which no policy can copy: approximated as the 7 retries evenly spaced, days ${stripe.map((d) => +d.toFixed(2)).join(', ')}`,
+      override: { ...base, retry_schedule: stripe, technical_retry_hours: [], max_automatic_attempts: stripe.length + 1 },
+    },
+    {
+      id: 'killbill',
+      name: 'Kill Bill: 8,8,8 days',
+      source: `Kill Bill's payment retry schedule org.killbill.payment.retry.days = 8,8,8 (docs.killbill.io/latest/overdue.html): retries on days ${killbill.join(', ')}`,
+      override: { ...base, retry_schedule: killbill, technical_retry_hours: [], max_automatic_attempts: killbill.length + 1 },
+    },
+    {
+      id: 'lago',
+      name: 'Lago-like: every 3 days',
+      source: `A Lago dunning campaign is a delay between attempts and a number of attempts (getlago.com/docs/guide/dunning/automatic-dunning); Lago publishes no default, so: every 3 days, up to 8 attempts: days ${lago.join(', ')}`,
+      override: { ...base, retry_schedule: lago, technical_retry_hours: [], max_automatic_attempts: lago.length + 1 },
+    },
+  ];
+}
+
+export interface CauseFigures {
+  failed: number;
+  recovered: number;
+  retries: number;
+}
+
+export interface PolicyResult {
+  id: string;
+  name: string;
+  source: string;
+  policy: PolicyOverride;
+  failed: number;
+  recovered: number;
+  recoveredShare: number;
+  revenueFailed: number;
+  revenueRecovered: number;
+  /** Attempts after the failed renewal charge (scheduled, technical, on a new card), all invoices. */
+  retries: number;
+  retriesPerRecovery: number;
+  declines: number;
+  /** Dunning e-mails asking the customer to act (renewal_failed, retry_failed, grace_ending, authentication_required). */
+  emails: number;
+  emailsPerRecovery: number;
+  medianDaysToRecovery: number | null;
+  p90DaysToRecovery: number | null;
+  newCards: number;
+  byCause: Record<Cause, CauseFigures>;
+  caps: CapCheck;
+  /** Renewal invoices still open at the end (should be 0). */
+  unsettled: number;
+  seconds: number;
+}
+
+export interface RecoveryResult {
+  n: number;
+  seed: number;
+  graceDays: number;
+  causes: Record<Cause, number>;
+  /** Time to subscribe the population through the engine (once; each policy runs on a copy). */
+  populationSeconds: number;
+  policies: PolicyResult[];
+  ok: boolean;
+}
+
+/** Every PaymentIntent the sandbox made (its own list, not renewd's), oldest first. */
+function sandboxIntents(svc: Service): PiView[] {
+  const psp = svc.sandbox!.psp;
+  const out: PiView[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = psp.listPaymentIntents({ limit: '100', ...(after ? { starting_after: after } : {}) }) as { data: (PiView & { id: string })[]; has_more: boolean };
+    out.push(...page.data);
+    if (!page.has_more || page.data.length === 0) break;
+    after = page.data[page.data.length - 1].id;
+  }
+  return out.reverse();
+}
+
+const serviceConfig = () => ({
+  ...loadConfig({}),
+  port: 0,
+  host: '127.0.0.1',
+  publicUrl: 'http://127.0.0.1:8080',
+  gateway: 'sandbox' as const,
+  testClock: true,
+  testClockStart: START.toISOString(),
+  sandboxPort: 0,
+  worker: false,
+  smtpUrl: undefined,
+  sandboxEvents: false,
+});
+
+/** What each policy's copy of the population needs besides its database. */
+interface Population {
+  template: string;
+  /** Gateway customers and cards, loaded into each policy's fresh sandbox under the same ids. */
+  customers: { id: string }[];
+  cards: { id: string; customer: string; number: string; exp_month: number; exp_year: number }[];
+  seconds: number;
+}
+
+/**
+ * The population, once, through the engine's commands (accounts, cards attached at the sandbox,
+ * yearly subscriptions whose first period is charged), day by day over a month so the renewals fall
+ * on every day of a month; the clock is left an hour before the first renewal. Each policy runs on a
+ * copy of this database (CREATE DATABASE … TEMPLATE), so every policy meets the same customers.
+ */
+async function createPopulation(pop: Customer[]): Promise<Population> {
+  const t0 = Date.now();
+  const template = `${PREFIX}_recovery_population`;
+  const db = openPostgres(await benchDatabase(template), { max: 10 });
+  let svc: Service | null = null;
+  try {
+    svc = await startService(serviceConfig(), { db, worker: false, listen: false, logger: false });
+    const ctx = svc.ctx;
+    const { commands } = ctx;
+    await commands.createPlan({ id: 'free', name: 'Free', free: true, prices: [] });
+    for (const p of PLANS) await commands.createPlan({ id: p.id, name: p.name, prices: [{ currency: 'EUR', interval: 'year', amount: p.amount }] });
+    let made = 0;
+    for (let day = 0; day < 30; day++) {
+      await advanceClock(ctx, { to: new Date(START.getTime() + day * DAY).toISOString() });
+      await mapPool(
+        pop.filter((c) => c.startDay === day),
+        16,
+        async (c) => {
+          const a = await commands.createAccount({ name: `Customer ${c.index}`, email: emailOf(c.index), locale: 'en', domain_zone: 'com', currency: 'EUR', time_zone: 'UTC' });
+          await commands.setPaymentMethod(a.id, { type: 'card', card: GOOD_CARD });
+          await commands.subscribe({ account_id: a.id, plan_id: c.plan, interval: 'year' });
+          made++;
+        },
+      );
+      progress(`recovery: subscribed ${made}/${pop.length}`);
+    }
+    const [{ first }] = await db.query<{ first: Date }>(`SELECT min(current_period_end) AS first FROM subscriptions`);
+    await advanceClock(ctx, { to: new Date(new Date(first).getTime() - HOUR).toISOString() });
+    const refs = await db.query<{ customer: string; card: string }>(
+      `SELECT a.gateway_customer_ref AS customer, pm.gateway_ref AS card FROM accounts a JOIN payment_methods pm ON pm.account_id = a.id AND pm.status = 'active'`,
+    );
+    log(`recovery: population of ${pop.length} subscribed through the engine in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    return {
+      template,
+      customers: refs.map((r) => ({ id: r.customer })),
+      cards: refs.map((r) => ({ id: r.card, customer: r.customer, ...GOOD_CARD })),
+      seconds: (Date.now() - t0) / 1000,
+    };
+  } finally {
+    await svc?.stop();
+    await db.close();
+  }
+}
+
+/**
+ * A database for the run. Commits are not waited for on disk (synchronous_commit off): this
+ * benchmark measures what is recovered, not speed, and the clock's hundreds of small steps would
+ * otherwise wait on the disk of a shared machine.
+ */
+async function benchDatabase(name: string, template?: string): Promise<string> {
+  const url = await createDatabase(name, template);
+  await queryDb(url, `ALTER DATABASE ${name} SET synchronous_commit TO off`);
+  return url;
+}
+
+const emailOf = (index: number) => `c${index}@bench.example`;
+
+async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o: RecoveryOptions): Promise<PolicyResult> {
+  const t0 = Date.now();
+  const name = `${PREFIX}_recovery_${spec.id}`;
+  const url = await benchDatabase(name, base.template);
+  const db = openPostgres(url, { max: 10 });
+  let svc: Service | null = null;
+  try {
+    // The test clock resumes where the population left it (its time is kept in the database).
+    svc = await startService(serviceConfig(), { db, worker: false, listen: false, logger: false });
+    const ctx = svc.ctx;
+    const sandbox = svc.sandbox!;
+    sandbox.load({ customers: base.customers, cards: base.cards });
+    await savePolicy(ctx, 'default', spec.override);
+
+    // A year on, every card answers as the model says (the renewal's own charge declines first).
+    const byEmail = new Map(pop.map((c) => [emailOf(c.index), c]));
+    const renewals = await db.query<{ account_id: string; email: string; gateway_ref: string; period_end: Date }>(
+      `SELECT s.account_id, a.email, pm.gateway_ref, s.current_period_end AS period_end
+         FROM subscriptions s JOIN accounts a ON a.id = s.account_id JOIN payment_methods pm ON pm.account_id = s.account_id AND pm.status = 'active'`,
+    );
+    const byAccount = new Map<string, Customer>();
+    let first = Infinity;
+    let last = 0;
+    for (const r of renewals) {
+      const c = byEmail.get(r.email)!;
+      byAccount.set(r.account_id, c);
+      const failedAt = new Date(r.period_end);
+      first = Math.min(first, failedAt.getTime());
+      last = Math.max(last, failedAt.getTime());
+      sandbox.script({ payment_method: r.gateway_ref }, timeline(c, o.seed, failedAt, new Date(failedAt.getTime() + (o.graceDays + 3) * DAY)).map((s) => (s.until ? { outcome: s.outcome, until: s.until } : { outcome: s.outcome, forever: true })));
+    }
+
+    // The dunning months: the clock moves 6 h at a time; customers act on the e-mails they get.
+    const end = last + (o.graceDays + 2) * DAY;
+    let now = ctx.clock.now().getTime();
+    let scanned = now;
+    const emailsSeen = new Map<string, number>();
+    const acted = new Set<string>();
+    const actions: { at: number; account: string }[] = [];
+    let newCards = 0;
+    while (now < end) {
+      const nextAction = actions.length ? Math.min(...actions.map((a) => a.at)) : Infinity;
+      now = Math.min(now + STEP, end, Math.max(now + 1, nextAction));
+      await advanceClock(ctx, { to: new Date(now).toISOString() });
+      for (const a of actions.filter((x) => x.at <= now)) {
+        actions.splice(actions.indexOf(a), 1);
+        try {
+          await changePaymentMethod(ctx, a.account, { type: 'card', card: GOOD_CARD }, 'customer');
+          newCards++;
+        } catch (err) {
+          log(`recovery ${spec.id}: card change for ${a.account} refused: ${(err as Error).message}`);
+        }
+      }
+      const mails = await db.query<{ account_id: string; created_at: Date }>(
+        `SELECT account_id, created_at FROM notifications WHERE created_at > $1 AND created_at <= $2 AND template = ANY($3) ORDER BY created_at, id`,
+        [new Date(scanned), new Date(now), ASKING],
+      );
+      scanned = now;
+      for (const m of mails) {
+        const c = byAccount.get(m.account_id);
+        if (!c || acted.has(m.account_id)) continue;
+        const k = (emailsSeen.get(m.account_id) ?? 0) + 1;
+        emailsSeen.set(m.account_id, k);
+        const at = actsOnEmail(c, o.seed, k, new Date(m.created_at));
+        if (at) {
+          acted.add(m.account_id);
+          actions.push({ at: Math.max(at.getTime(), now), account: m.account_id });
+        }
+      }
+      progress(`recovery ${spec.id}: day ${((now - first) / DAY).toFixed(1)} of ${((end - first) / DAY).toFixed(0)}`);
+    }
+
+    // The figures, from renewd's tables (outcomes) and the sandbox's own list (caps).
+    const invoices = await db.query<{ account_id: string; status: string; amount: string; failed_at: Date | null; paid_at: Date | null; attempts: number; declines: number }>(
+      `SELECT i.account_id, i.status, i.amount, i.failed_at, i.paid_at,
+              (SELECT count(*) FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome <> 'pending')::int AS attempts,
+              (SELECT count(*) FROM payment_attempts a WHERE a.invoice_id = i.id AND a.outcome NOT IN ('succeeded', 'pending'))::int AS declines
+         FROM invoices i WHERE i.kind = 'renewal'`,
+    );
+    const [mailCount] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM notifications WHERE template = ANY($1)`, [ASKING]);
+    const byCause = Object.fromEntries(CAUSES.map((c) => [c, { failed: 0, recovered: 0, retries: 0 }])) as Record<Cause, CauseFigures>;
+    let recovered = 0;
+    let revenueFailed = 0;
+    let revenueRecovered = 0;
+    let retries = 0;
+    let declines = 0;
+    let unsettled = 0;
+    const days: number[] = [];
+    for (const i of invoices) {
+      const c = byAccount.get(i.account_id)!;
+      if (!i.failed_at) continue; // paid at the first charge: the model never lets that happen
+      byCause[c.cause].failed++;
+      revenueFailed += Number(i.amount);
+      retries += i.attempts - 1;
+      byCause[c.cause].retries += i.attempts - 1;
+      declines += i.declines;
+      if (i.status === 'paid') {
+        recovered++;
+        byCause[c.cause].recovered++;
+        revenueRecovered += Number(i.amount);
+        days.push((new Date(i.paid_at!).getTime() - new Date(i.failed_at).getTime()) / DAY);
+      } else if (i.status === 'past_due' || i.status === 'open') unsettled++;
+    }
+    const failed = invoices.filter((i) => i.failed_at).length;
+    const caps = checkCaps(sandboxIntents(svc));
+    days.sort((a, b) => a - b);
+    const r: PolicyResult = {
+      id: spec.id,
+      name: spec.name,
+      source: spec.source,
+      policy: spec.override,
+      failed,
+      recovered,
+      recoveredShare: failed ? recovered / failed : 0,
+      revenueFailed,
+      revenueRecovered,
+      retries,
+      retriesPerRecovery: recovered ? retries / recovered : NaN,
+      declines,
+      emails: mailCount.n,
+      emailsPerRecovery: recovered ? mailCount.n / recovered : NaN,
+      medianDaysToRecovery: days.length ? median(days) : null,
+      p90DaysToRecovery: days.length ? days[Math.min(days.length - 1, Math.floor(days.length * 0.9))] : null,
+      newCards,
+      byCause,
+      caps,
+      unsettled,
+      seconds: (Date.now() - t0) / 1000,
+    };
+    log(
+      `recovery ${spec.id}: ${recovered}/${failed} recovered (${(r.recoveredShare * 100).toFixed(1)} %), ${retries} retries, ${declines} declines, ${r.emails} e-mails, ` +
+        `median ${r.medianDaysToRecovery?.toFixed(1) ?? '—'} d, caps: max ${caps.maxDeclines24h} declines/24 h, ${caps.maxReattempts30d} reattempts/30 d, ${caps.breaches.length ? `BREACHES: ${caps.breaches.join('; ')}` : 'no breach'} (${r.seconds.toFixed(0)} s)`,
+    );
+    if (unsettled) log(`!!! recovery ${spec.id}: ${unsettled} renewal invoice(s) still open at the end`);
+    return r;
+  } finally {
+    await svc?.stop();
+    await db.close();
+    await dropDatabase(name);
+  }
+}
+
+export async function runRecovery(o: RecoveryOptions): Promise<RecoveryResult> {
+  const pop = population(o.n, o.seed);
+  const causes = Object.fromEntries(CAUSES.map((c) => [c, pop.filter((p) => p.cause === c).length])) as Record<Cause, number>;
+  log(`recovery: ${o.n} failed renewals, seed ${o.seed}, grace ${o.graceDays} days; causes ${CAUSES.map((c) => `${c} ${causes[c]}`).join(', ')}`);
+  const base = await createPopulation(pop);
+  const results: PolicyResult[] = [];
+  try {
+    for (const spec of policies(o.graceDays).filter((p) => !o.policies || o.policies.includes(p.id))) results.push(await runPolicy(spec, pop, base, o));
+  } finally {
+    await dropDatabase(base.template);
+  }
+  const ok = results.every((r) => r.caps.breaches.length === 0 && r.unsettled === 0);
+  return { n: o.n, seed: o.seed, graceDays: o.graceDays, causes, populationSeconds: base.seconds, policies: results, ok };
+}
+
+// ---- the report ----
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+const eur = (minor: number) => `€${Math.round(minor / 100).toLocaleString('en-US')}`;
+const num = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
+
+export function recoveryMarkdown(r: RecoveryResult): string {
+  const lines = [
+    `${r.n.toLocaleString('en-US')} failed yearly renewals (seed ${r.seed}), the same population for every policy; grace ${r.graceDays} days, then downgrade, for every policy. ` +
+      `Causes: ${CAUSES.map((c) => `${c.replace(/_/g, ' ')} ${r.causes[c]}`).join(', ')}. Behaviour model and sources: bench/recovery-model.ts.`,
+    '',
+    '| policy | recovered | revenue recovered | retries per recovery | declines | max declines / card / 24 h (cap 10) | max reattempts / card / 30 d (cap 20) | cap breaches | asking e-mails per recovery | median days to recovery (p90) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const p of r.policies)
+    lines.push(
+      `| ${p.name} | ${pct(p.recoveredShare)} (${p.recovered}/${p.failed}) | ${eur(p.revenueRecovered)} of ${eur(p.revenueFailed)} (${pct(p.revenueFailed ? p.revenueRecovered / p.revenueFailed : 0)}) | ${num(p.retriesPerRecovery)} (${p.retries}) | ${p.declines} | ${p.caps.maxDeclines24h} | ${p.caps.maxReattempts30d} | ${p.caps.breaches.length ? `**${p.caps.breaches.length} FAILED**` : '0'} | ${num(p.emailsPerRecovery)} | ${num(p.medianDaysToRecovery, 1)} (${num(p.p90DaysToRecovery, 1)}) |`,
+    );
+  lines.push('', 'Recovered share by decline cause:', '', `| policy | ${CAUSES.map((c) => c.replace(/_/g, ' ')).join(' | ')} |`, `|---|${CAUSES.map(() => '---').join('|')}|`);
+  for (const p of r.policies) lines.push(`| ${p.name} | ${CAUSES.map((c) => (p.byCause[c].failed ? `${pct(p.byCause[c].recovered / p.byCause[c].failed)} (${p.byCause[c].retries} retries)` : '—')).join(' | ')} |`);
+  lines.push('', 'How each schedule is expressed as a renewd policy:', '');
+  for (const p of r.policies) lines.push(`- **${p.name}**: ${p.source}. Override: \`${JSON.stringify(p.policy)}\`.`);
+  const breaches = r.policies.flatMap((p) => p.caps.breaches.map((b) => `${p.id}: ${b}`));
+  if (breaches.length) lines.push('', '**The run FAILED: network caps breached.**', '', ...breaches.map((b) => `- ${b}`));
+  const open = r.policies.filter((p) => p.unsettled);
+  if (open.length) lines.push('', `**The run FAILED: renewal invoices still open at the end: ${open.map((p) => `${p.id} ${p.unsettled}`).join(', ')}.**`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** Recovered share (bars) and retries per recovery (text), one row per policy. */
+export function recoverySvg(r: RecoveryResult, stamp: string): string {
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const W = 860;
+  const left = 230;
+  const right = 250;
+  const rowH = 34;
+  const top = 60;
+  const H = top + r.policies.length * rowH + 40;
+  const x = (v: number) => left + v * (W - left - right);
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="13">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="16" y="24" font-size="16" font-weight="600">renewd recovery benchmark — share of failed renewals recovered</text>`,
+    `<text x="16" y="42" fill="#555">${esc(`${stamp} · ${r.n} failed renewals, seed ${r.seed}, grace ${r.graceDays} d · dark: revenue share · right: retries per recovery, median days`)}</text>`,
+  ];
+  for (let t = 0; t <= 1.0001; t += 0.25) {
+    parts.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${top + r.policies.length * rowH}" stroke="#eee"/>`);
+    parts.push(`<text x="${x(t)}" y="${top + r.policies.length * rowH + 16}" text-anchor="middle" fill="#777" font-size="11">${Math.round(t * 100)} %</text>`);
+  }
+  r.policies.forEach((p, i) => {
+    const y = top + i * rowH;
+    const rev = p.revenueFailed ? p.revenueRecovered / p.revenueFailed : 0;
+    const color = p.caps.breaches.length ? '#d0443e' : p.id === 'renewd' ? '#2e9e5b' : '#4a78c2';
+    parts.push(`<text x="${left - 8}" y="${y + 21}" text-anchor="end">${esc(p.name)}</text>`);
+    parts.push(`<rect x="${left}" y="${y + 6}" width="${Math.max(1, x(p.recoveredShare) - left)}" height="${rowH - 20}" fill="${color}" rx="2"/>`);
+    parts.push(`<rect x="${left}" y="${y + rowH - 14}" width="${Math.max(1, x(rev) - left)}" height="6" fill="#333" opacity="0.55"/>`);
+    parts.push(`<text x="${x(p.recoveredShare) + 6}" y="${y + 18}" fill="#333">${(p.recoveredShare * 100).toFixed(1)} %</text>`);
+    parts.push(`<text x="${W - right + 60}" y="${y + 21}" fill="#333">${esc(`${num(p.retriesPerRecovery)} retries/rec · ${num(p.medianDaysToRecovery, 1)} d${p.caps.breaches.length ? ' · CAP BREACH' : ''}`)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

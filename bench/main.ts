@@ -247,7 +247,6 @@ async function main() {
     process.exitCode = 1;
   }
   results.finishedAt = new Date().toISOString();
-  // A recovery-only run has its own files; latest.* keeps the scale benchmarks' last run.
   // Recovery and paced runs keep their own files only; latest.* stays the last run of the billing-day suite.
   const ownFilesOnly = [...o.only].every((s) => s === 'recovery' || s === 'paced');
   const dir = ownFilesOnly ? path.join(BENCH_DIR, 'results') : await writeReport(results);

@@ -1,7 +1,27 @@
-// Customer pages, English. Every other catalog has exactly these keys (checked by the type and by
-// test/web/i18n.test.ts). Placeholders: {name}; each locale keeps the same placeholders.
+// Messages, English, in ICU MessageFormat: the reference catalog. Every other locale has exactly
+// these keys and the same arguments (test/core/messages.test.ts).
 
 export const en = {
+  // ---- Shared by the e-mails and the customer pages ----
+  'days': '{n, plural, one {# day} other {# days}}',
+  'reason.credit_limit': 'Credit limit reached',
+  'reason.card_expired_or_inactive': 'Card expired or inactive',
+  'reason.insufficient_funds': 'Insufficient funds',
+  'reason.issuer_unavailable': 'Issuing bank unavailable',
+  'reason.payment_system_failure': 'Payment system failure',
+  'reason.authentication_required': 'Authentication needed',
+  'reason.declined_by_bank': 'Declined by the bank',
+  'because.credit_limit': "your card's credit limit was reached",
+  'because.card_expired_or_inactive': 'your card has expired or is inactive',
+  'because.insufficient_funds': 'there were insufficient funds on the account',
+  'because.issuer_unavailable': 'your bank could not be reached',
+  'because.payment_system_failure': 'there was a failure in the payment system',
+  'because.authentication_required': 'your bank asks you to authenticate the payment',
+  'because.declined_by_bank': 'your bank declined it',
+  'because.none': 'no payment method was on file',
+  'because.authentication_failed': "the authentication with your bank failed or was not finished",
+
+  // ---- Customer pages (web/portal.ts, web/links.ts) ----
   'meta.title': 'Subscription',
   'skip': 'Skip to the content',
   'nav.label': 'Subscription sections',
@@ -64,10 +84,7 @@ export const en = {
   'grace.title': 'Your payment failed',
   'grace.failed': 'Your payment failed on {date} because {reason}.',
   'grace.access': 'You keep access until {date}; {daysLeft}.',
-  'grace.days.one': '{n} day left',
-  'grace.days.few': '{n} days left',
-  'grace.days.many': '{n} days left',
-  'grace.days.other': '{n} days left',
+  'grace.daysLeft': '{n, plural, one {# day left} other {# days left}}',
   'grace.action': 'Update your billing information, or press Retry in your purchase history.',
   'grace.next': 'We will try again automatically on {date}.',
   'grace.noAuto': 'We will not retry this card automatically: please update your billing information.',
@@ -147,21 +164,6 @@ export const en = {
   'outcome.unknown': 'Being checked',
   'outcome.not_made': 'Not made (cancelled before it was sent)',
 
-  'reason.credit_limit': 'Credit limit reached',
-  'reason.card_expired_or_inactive': 'Card expired or inactive',
-  'reason.insufficient_funds': 'Insufficient funds',
-  'reason.issuer_unavailable': 'Issuing bank unavailable',
-  'reason.payment_system_failure': 'Payment system failure',
-  'reason.authentication_required': 'Authentication needed',
-  'reason.declined_by_bank': 'Declined by the bank',
-  'because.credit_limit': "your card's credit limit was reached",
-  'because.card_expired_or_inactive': 'your card has expired or is inactive',
-  'because.insufficient_funds': 'there were insufficient funds on the account',
-  'because.issuer_unavailable': 'your bank could not be reached',
-  'because.payment_system_failure': 'of a failure in the payment system',
-  'because.authentication_required': 'your bank asks you to authenticate the payment',
-  'because.declined_by_bank': 'your bank declined it',
-  'because.none': 'no payment method was on file',
 
   'retry.button': 'Retry payment',
   'retry.unavailable': 'Retry is not available:',
@@ -231,8 +233,158 @@ export const en = {
   'result.auth.waiting': "Your bank has not confirmed the authentication yet; reload this page in a moment to see the result.",
   'result.auth.mismatch': "This return from your bank does not match a payment of your account: nothing was changed.",
   'result.auth.already': "This authentication was already handled: nothing was changed. Its result is in Purchase history.",
-  'because.authentication_failed': "the authentication with your bank failed or was not finished",
+
+  // ---- E-mails (notify/templates.ts); doc.*: the invoice and credit-note PDFs (notify/documents.ts) ----
+  // Shared pieces
+  'email.greeting': 'Hello {account_name},',
+  'email.greeting.operator': 'Hello,',
+  'email.closing': 'Kind regards,\nThe billing team',
+  'email.footer': 'This message about the subscription of {account_name} was sent automatically.',
+  'email.footer.operator': 'This message was sent automatically by renewd.',
+  'email.why': 'Why: {reason}.',
+  'email.access': 'You keep full access to your plan until {grace_ends_at}. If the payment has not gone through by then, your account will move to the free plan.',
+  'email.todo': "What to do: update your card in Billing information (link below). As soon as the new card is saved, we try the payment again.",
+  'email.next_retry': 'We will also try again automatically on {next_retry_at}.',
+  'email.todo.retry': "If the card works again now (for example, funds were added), you can also retry the payment at once (link below).",
+  'email.todo.help': "A question about this payment? Request help (link below): our team sees the invoice and what the bank answered.",
+
+  // Labels of the summary table and of the buttons
+  // A label and its value, in the summary table of the text part and before a link's address
+  'email.label.row': '{label}: {value}',
+  'email.label.plan': 'Plan',
+  'email.label.amount': 'Amount',
+  'email.label.paid_until': 'Paid until',
+  'email.label.payment_method': 'Payment method',
+  'email.label.invoice': 'Invoice',
+  'email.label.access_until': 'Full access until',
+  'email.label.next_retry': 'Next automatic attempt',
+  'email.label.request': 'Request reference',
+  'email.link.portal': 'Open my subscription',
+  'email.link.billing': "Update my card",
+  'email.link.authenticate': 'Authenticate the payment',
+  'email.link.history': 'See my purchase history',
+  'email.link.invoice': 'Download my invoice (PDF)',
+  'email.link.restore': "Restore my plan", // the downgrade e-mail's way back (/portal#restore)
+  'email.link.retry': "Retry the payment",
+  'email.link.help': "Request help",
+
+
+  'email.purchase_succeeded.subject': 'Receipt: your {plan_name} subscription has started',
+
+  'email.purchase_succeeded.body': 'Thank you! The payment for your {plan_name} subscription went through, and your subscription runs until {period_end}.',
+
+  'email.purchase_succeeded.body_short': 'Thank you! The payment for your {plan_name} subscription went through, and your subscription has started.',
+
+  'email.renewal_succeeded.subject': 'Receipt: your {plan_name} subscription is renewed',
+  'email.renewal_succeeded.body': 'Thank you! The payment for your {plan_name} subscription went through, and your subscription is renewed until {period_end}.',
+  'email.renewal_succeeded.body_short': 'Thank you! The payment for your {plan_name} subscription went through, and your subscription is renewed.',
+
+  'email.retry_succeeded.subject': 'Payment received: your {plan_name} subscription is renewed',
+  'email.retry_succeeded.body': 'Good news: the payment that had failed has now gone through. Your {plan_name} subscription is renewed until {period_end}; nothing else is needed from you.',
+  'email.retry_succeeded.body_short': 'Good news: the payment that had failed has now gone through. Your {plan_name} subscription is renewed; nothing else is needed from you.',
+
+  'email.renewal_failed.subject': 'Action needed: the payment for your {plan_name} subscription failed',
+  'email.renewal_failed.body_amount': 'We could not renew your {plan_name} subscription: the payment of {amount} failed.',
+  'email.renewal_failed.body': 'We could not renew your {plan_name} subscription: the payment failed.',
+
+  'email.retry_failed.subject': 'The payment for your {plan_name} subscription failed again',
+  'email.retry_failed.body_amount': 'We tried again to collect {amount} for your {plan_name} subscription, but the payment failed.',
+  'email.retry_failed.body': 'We tried again to collect the payment for your {plan_name} subscription, but it failed.',
+
+  'email.authentication_required.subject': 'Please authenticate the payment for your {plan_name} subscription',
+  'email.authentication_required.body_amount': 'Your bank asks you to authenticate the payment of {amount} for your {plan_name} subscription. We cannot complete it without you.',
+  'email.authentication_required.body': 'Your bank asks you to authenticate the payment for your {plan_name} subscription. We cannot complete it without you.',
+  'email.authentication_required.todo': "Follow the link below to authenticate the payment; it only takes a moment. To pay with another card instead, update your card in Billing information (link below).",
+
+  'email.card_expiring.subject': 'Your card expires before your next renewal',
+  'email.card_expiring.body_card': 'Your card {card} (valid until {expiry}) expires before your {plan_name} subscription renews on {period_end}.',
+  'email.card_expiring.body': 'The card on file expires before your {plan_name} subscription renews on {period_end}.',
+  'email.card_expiring.todo': "To keep your subscription without interruption, add a new card in Billing information (link below).",
+
+  'email.renewal_upcoming.subject': 'Your {plan_name} subscription renews on {period_end}',
+  'email.renewal_upcoming.body': 'Your yearly {plan_name} subscription renews automatically on {period_end}.',
+  'email.renewal_upcoming.amount_card': 'We will charge {amount} to your card {card}.',
+  'email.renewal_upcoming.amount': 'The amount will be {amount}.',
+  'email.renewal_upcoming.todo': "There is nothing to do if your billing information is up to date. You can check it in your subscription (link below).",
+
+  'email.grace_ending.subject': 'Reminder: {days} left to keep your {plan_name} plan',
+  'email.grace_ending.body': 'The payment for your {plan_name} subscription has still not gone through. You keep full access until {grace_ends_at} ({days} left); after that, your account will move to the free plan.',
+  'email.grace_ending.body_short': 'The payment for your {plan_name} subscription has still not gone through. You keep full access for {days}; after that, your account will move to the free plan.',
+
+  'email.downgraded.subject': 'Your account has moved to the free plan',
+  'email.downgraded.body': 'The payment for your {plan_name} subscription did not go through before the end of the grace period, so your account has moved to the free plan.',
+  'email.downgraded.invoice': 'The unpaid invoice {invoice_id} is closed: you will not be charged for it.',
+  'email.downgraded.restore': "Your data is kept. To get {plan_name} back, press “Restore {plan_name}” on your subscription page: a new period starts that day and the paid features return at once. You are never charged for the time on the free plan.",
+
+  // ---- subscription_canceled ----
+  'email.subscription_canceled.subject': "Your {plan_name} subscription is canceled",
+  'email.subscription_canceled.body_until': "As you asked, your {plan_name} subscription will not renew. You keep its paid features until {access_until}; then your account moves to the free plan.",
+  'email.subscription_canceled.body_now': "As you asked, your {plan_name} subscription is canceled and your account has moved to the free plan.",
+  'email.subscription_canceled.paid_in_flight': "A payment of {paid_amount} was already in progress when you canceled, and it went through: it pays for your plan until {access_until}, and it is the last one.",
+  'email.subscription_canceled.invoice': "The unpaid invoice {invoice_id} is closed: you will not be charged for it.",
+  'email.subscription_canceled.no_charge': "No further payment will be taken.",
+  'email.subscription_canceled.resume': "Changed your mind? You can resume the subscription in Subscription until {access_until}.",
+  'email.subscription_canceled.restore': "Your data is kept. To come back, make a new purchase in Subscription whenever you like.",
+
+  // ---- plan_changed ----
+  'email.plan_changed.subject': "Your plan change to {plan_name}",
+  'email.plan_changed.body_scheduled': "Your subscription changes to {plan_name} on {change_at}. Until then nothing changes; from then on it renews at {amount}.",
+  'email.plan_changed.body_now': "Your subscription is now on {plan_name}.",
+  'email.plan_changed.charged': "We charged {paid_amount} for the rest of the current period, which ends on {period_end}.",
+  'email.plan_changed.grace': "The unpaid invoice is replaced by one of {amount} for {plan_name}, for the same period, which we are charging now. Your grace period still ends on {grace_ends_at}.",
+  'email.plan_changed.unschedule': "To cancel this change, choose your current plan again in Subscription before {change_at}.",
+
+  'email.help_request_received.subject': 'We have received your help request',
+  'email.help_request_received.body_invoice': 'Thank you for your message. Our team has received your request about invoice {invoice_id}, together with its payment attempts and the reasons given by the bank, and will answer you by e-mail.',
+  'email.help_request_received.body': 'Thank you for your message. Our team has received your request and will answer you by e-mail.',
+
+  'email.help_request_answered.subject': 'Our answer to your help request',
+  'email.help_request_answered.body': 'Our team has answered your help request:',
+  'email.help_request_answered.more': 'If you have another question, you can send a new request from Subscription → Purchase history.',
+
+  'email.webhook_endpoint_disabled.subject': 'Webhook endpoint disabled: {endpoint_url}',
+  'email.webhook_endpoint_disabled.body_since': 'Deliveries to the webhook endpoint {endpoint_url} have kept failing since {failing_since}, so it has been disabled. No more events will be sent to it.',
+  'email.webhook_endpoint_disabled.body': 'Deliveries to the webhook endpoint {endpoint_url} kept failing, so it has been disabled. No more events will be sent to it.',
+  'email.webhook_endpoint_disabled.last_error': 'Last error: {last_error}',
+  'email.webhook_endpoint_disabled.todo': 'Fix the receiver, then enable the endpoint {endpoint_id} again in the console or with PATCH /v1/webhook-endpoints/{endpoint_id} and the status "enabled". Deliveries that are still pending resume then.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'email.access_link.subject': "Your link to your subscription",
+  'email.access_link.body': "You asked for a new link to your subscription pages. Open them with the button below; no password is needed.",
+  'email.access_link.expires': "The link works until {link_expires_at}. After that, the page it opens lets you ask for a new one.",
+  'email.access_link.ignore': "If you did not ask for it, you can ignore this e-mail: nothing has changed on your account.",
+
+  // ---- invoice and credit-note documents (PDF, issue 23) ----
+  'doc.invoice': "Invoice",
+  'doc.credit_note': "Credit note",
+  'doc.number': "Number",
+  'doc.issued_on': "Date of issue",
+  'doc.seller': "From",
+  'doc.buyer': "Bill to",
+  'doc.vat_id': "VAT ID: {vat_id}",
+  'doc.description': "Description",
+  'doc.amount': "Amount",
+  'doc.interval.month': "monthly",
+  'doc.interval.year': "yearly",
+  'doc.line.subscription': "{plan_name} subscription ({interval})",
+  'doc.line.period': "{start} – {end}",
+  'doc.line.proration': "{plan_name}, rest of the period (prorated)",
+  'doc.line.credit': "Unused time on {plan_name}",
+  'doc.net': "Total excluding tax",
+  'doc.tax': "Tax ({rate})",
+  'doc.total': "Total",
+  'doc.prices_include_tax': "Prices include tax.",
+  'doc.paid': "Paid on {date} with {card}.",
+  'doc.paid_no_card': "Paid on {date}.",
+  'doc.due': "Payment due: this invoice is unpaid.",
+  'doc.uncollectible': "Unpaid: this invoice was closed as uncollectible.",
+  'doc.cancelled': "Cancelled by credit note {number} of {date}.",
+  'doc.credit.for': "Cancels invoice {number} of {date}.",
+  'doc.credit.reason.canceled': "The subscription was canceled while this invoice was unpaid.",
+  'doc.credit.reason.plan_changed': "The plan was changed while this invoice was unpaid; a new invoice replaces it.",
+  'doc.credit.reason.voided': "The invoice was cancelled.",
+  'doc.credited': "Amount credited",
 };
 
-export type CatalogKey = keyof typeof en;
-export type Catalog = Record<CatalogKey, string>;
+export type MessageKey = keyof typeof en;
+export type Catalog = Record<MessageKey, string>;

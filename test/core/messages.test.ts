@@ -41,6 +41,7 @@ test('every message formats with sample values in every locale, and no ICU synta
           assert.doesNotMatch(out, /[{}#]/, `${locale} ${key} (${n}): "${out}"`);
           for (const [name, kind] of args) if (kind === 'text') assert.ok(out.includes(`«${name}»`), `${locale} ${key}: ${name} not shown`);
           if ([...args.values()].includes('count')) assert.match(out, /\d/, `${locale} ${key} (${n}): the count is not shown`);
+          if (!args.size) assert.equal(out, CATALOGS[lang][key], `${locale} ${key}: a text without arguments is shown as written (no ICU quoting)`);
         }
       }
     }

@@ -1,5 +1,11 @@
 // Messages, English, in ICU MessageFormat: the reference catalog. Every other locale has exactly
 // these keys and the same arguments (test/core/messages.test.ts).
+// Order: what e-mails and pages share (`days`; a decline as a short label `reason.*` for tables and
+// as a clause `because.*`, which follows "because" on the pages and "Why:" in the e-mails), then
+// the customer pages' texts, then the e-mails' (`email.*`) and the PDFs' (`doc.*`).
+// Syntax: `{plan}` an argument, `{n, plural, one {# day} other {# days}}` a count (`#` is the
+// number written in the locale; every category the language has: few and many too). An apostrophe
+// right before `{`, `}` or `#` quotes them: write ’ there. Texts are plain: HTML escapes them.
 
 export const en = {
   // ---- Shared by the e-mails and the customer pages ----

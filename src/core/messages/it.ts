@@ -1,4 +1,5 @@
 // Messages, Italian, in ICU MessageFormat: same keys and arguments as en.ts.
+// Dates follow "in data" / "fino al giorno" so that "8 marzo" never needs an elision.
 import type { Catalog } from './en.ts';
 
 export const it: Catalog = {

@@ -1,4 +1,5 @@
 // Messages, Polish, in ICU MessageFormat: same keys and arguments as en.ts.
+// Values sit where their grammatical case does not change them ("kartę {card}", "do dnia {date}").
 import type { Catalog } from './en.ts';
 
 export const pl: Catalog = {

@@ -1,4 +1,5 @@
 // Messages, Portuguese, in ICU MessageFormat: same keys and arguments as en.ts.
+// Written to read naturally in both Portugal and Brazil (no "você"/"tu", third-person forms).
 import type { Catalog } from './en.ts';
 
 export const pt: Catalog = {

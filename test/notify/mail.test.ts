@@ -111,7 +111,7 @@ for (const engine of ENGINES) {
       );
       const de = smtp.messages.find((x) => x.headers['x-renewd-dedupe-key'] === 'renewal_failed:de')!;
       assert.equal(de.subject, 'Handlungsbedarf: Die Zahlung für Ihr Abonnement Pro ist fehlgeschlagen');
-      assert.ok(de.text.includes('Die Karte ist abgelaufen oder nicht aktiv'));
+      assert.ok(de.text.includes('Das lag daran, dass Ihre Karte abgelaufen oder nicht aktiv ist.'));
       assert.ok(plain(de.text).includes('29,00 €'));
       assert.ok(de.text.includes('15. März 2026'));
 

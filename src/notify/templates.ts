@@ -3,9 +3,9 @@
 // formatted with Intl in the account's locale and time zone. Pure functions, no I/O.
 //
 // A template is a list of blocks. A paragraph lists message keys in order of preference and the
-// first one whose {placeholders} all have a value is used (e.g. "the payment of {amount} failed",
+// first one whose {arguments} all have a value is used (e.g. "the payment of {amount} failed",
 // else "the payment failed"); a paragraph none of whose messages can be filled is left out, so a
-// missing optional value never shows up as "undefined" or as a raw {placeholder}.
+// missing optional value never shows up as "undefined" or as a raw {argument}.
 import { DECLINE_REASONS, TEMPLATE_NAMES, type DeclineReason, type LinkPurpose, type TemplateName } from '../core/types.ts';
 import { currencyExponent, formatMoney } from '../core/money.ts';
 import { dateTimeFormat, formatDateIn, validTimeZone } from '../core/intl.ts';

@@ -2,11 +2,10 @@
 // account's locale and time zone (Intl only), and the language of a visitor not yet known from
 // the Accept-Language header (negotiator). An account whose language has no catalog sees English.
 import Negotiator from 'negotiator';
-import { CATALOGS, LANGUAGES, formatMessage, languageOf, type MessageKey, type Values } from '../../core/messages/index.ts';
+import { LANGUAGES, formatMessage, languageOf, type MessageKey, type Values } from '../../core/messages/index.ts';
 import { formatMoney } from '../../core/money.ts';
 import { dateTimeFormat, formatDateIn } from '../../core/intl.ts';
 
-export { CATALOGS, LANGUAGES, languageOf };
 export type CatalogKey = MessageKey;
 
 export interface I18n {

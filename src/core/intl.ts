@@ -3,7 +3,6 @@
 
 const numberFormats = new Map<string, Intl.NumberFormat>();
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
-const pluralRules = new Map<string, Intl.PluralRules>();
 
 // The caches are keyed by locale and options, which come from a small set (locales × currencies ×
 // time zones in use); the bound only guards against a flood of distinct values.
@@ -35,10 +34,6 @@ export function formatDateIn(fmt: Intl.DateTimeFormat, d: Date): string {
   if (!fmt.resolvedOptions().locale.startsWith('fr')) return fmt.format(d);
   const parts = fmt.formatToParts(d);
   return parts.map((p) => (p.type === 'day' && p.value === '1' ? '1er' : p.value)).join('');
-}
-
-export function pluralRulesFor(locale: string): Intl.PluralRules {
-  return memo(pluralRules, locale, () => new Intl.PluralRules(locale));
 }
 
 /** The time zone when Intl knows it, else UTC. */

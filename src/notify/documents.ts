@@ -1,5 +1,5 @@
 // Invoice and credit-note documents as PDF (issue 23), drawn with pdfkit from stored data only:
-// the texts in the buyer's language (the e-mail catalogs' `doc.*` keys, 7 languages), money and
+// the texts in the buyer's language (the `doc.*` keys of core/messages, 7 languages), money and
 // dates with Intl in the buyer's locale and time zone as recorded at issue. The same data gives
 // the same bytes: the PDF's creation date (and so its file ID) is the document's issue time,
 // never the time it is rendered, and the embedded font (DejaVu Sans: every letter of the seven
@@ -10,8 +10,8 @@ import PDFDocument from 'pdfkit';
 import { splitTax } from '../core/documents.ts';
 import { numberFormat } from '../core/intl.ts';
 import type { CreditNoteRow, InvoiceDocumentData } from '../store/documents.ts';
-import type { MessageKey } from './locales/en.ts';
-import { CATALOGS, cardLabel, formatDate, formatMoney, resolveLocale } from './templates.ts';
+import { formatMessage, type MessageKey } from '../core/messages/index.ts';
+import { cardLabel, formatDate, formatMoney, resolveLocale } from './templates.ts';
 
 let fonts: { regular: Buffer; bold: Buffer } | null = null;
 function loadFonts() {
@@ -26,12 +26,11 @@ type Buyer = InvoiceDocumentData['issued']['buyer'];
 
 function texts(buyer: Buyer) {
   const { locale, language } = resolveLocale(buyer.locale);
-  const catalog = CATALOGS[language];
   const tz = buyer.time_zone || 'UTC';
   return {
     locale,
     t(key: MessageKey, vars: Record<string, string> = {}) {
-      return catalog[key].replace(/\{([a-z_]+)\}/g, (_, k: string) => vars[k] ?? '');
+      return formatMessage(language, locale, key, vars, () => '');
     },
     money: (amount: number, currency: string) => formatMoney(amount, currency, locale),
     date: (d: Date) => formatDate(d, locale, tz),

@@ -1,24 +1,17 @@
-// E-mail templates: one definition per template, messages from the locale catalogs, money and
-// dates formatted with Intl in the account's locale and time zone. Pure functions, no I/O.
+// E-mail templates: one definition per template, messages from the shared catalogs (core/messages,
+// ICU MessageFormat, the `email.*` keys and the shared `because.*` / `days`), money and dates
+// formatted with Intl in the account's locale and time zone. Pure functions, no I/O.
 //
 // A template is a list of blocks. A paragraph lists message keys in order of preference and the
-// first one whose {placeholders} all have a value is used (e.g. "the payment of {amount} failed",
+// first one whose {arguments} all have a value is used (e.g. "the payment of {amount} failed",
 // else "the payment failed"); a paragraph none of whose messages can be filled is left out, so a
-// missing optional value never shows up as "undefined" or as a raw {placeholder}.
+// missing optional value never shows up as "undefined" or as a raw {argument}.
 import { DECLINE_REASONS, TEMPLATE_NAMES, type DeclineReason, type LinkPurpose, type TemplateName } from '../core/types.ts';
 import { currencyExponent, formatMoney } from '../core/money.ts';
-import { dateTimeFormat, formatDateIn, numberFormat, pluralRulesFor, validTimeZone } from '../core/intl.ts';
-import { en, type Catalog, type MessageKey } from './locales/en.ts';
-import { fr } from './locales/fr.ts';
-import { de } from './locales/de.ts';
-import { es } from './locales/es.ts';
-import { it } from './locales/it.ts';
-import { pt } from './locales/pt.ts';
-import { pl } from './locales/pl.ts';
+import { dateTimeFormat, formatDateIn, validTimeZone } from '../core/intl.ts';
+import { CATALOGS, LANGUAGES, compile, formatMessage, type Language, type MessageKey } from '../core/messages/index.ts';
 
-export const CATALOGS = { en, fr, de, es, it, pt, pl } satisfies Record<string, Catalog>;
-export type Language = keyof typeof CATALOGS;
-export const LANGUAGES = Object.keys(CATALOGS) as Language[];
+export { CATALOGS, LANGUAGES, type Language };
 
 export { TEMPLATE_NAMES, type TemplateName };
 
@@ -94,20 +87,20 @@ type Block =
 
 /** The button of each link purpose. */
 const LINK_LABEL: Record<LinkPurpose, MessageKey> = {
-  billing: 'link.billing',
-  retry: 'link.retry',
-  authenticate: 'link.authenticate',
-  help: 'link.help',
-  subscription: 'link.portal',
-  restore: 'link.restore',
-  history: 'link.history',
-  invoice: 'link.invoice',
+  billing: 'email.link.billing',
+  retry: 'email.link.retry',
+  authenticate: 'email.link.authenticate',
+  help: 'email.link.help',
+  subscription: 'email.link.portal',
+  restore: 'email.link.restore',
+  history: 'email.link.history',
+  invoice: 'email.link.invoice',
 };
 
 /** Every way out of a payment problem, in the order the e-mail lists them. */
 const WAYS_OUT: Block[] = [{ link: 'authenticate' }, { link: 'billing' }, { link: 'retry' }, { link: 'help' }];
 /** What to do, sentence by sentence: each names a way out the e-mail links to. */
-const TODO: Block[] = [{ p: ['todo'] }, { p: ['todo.retry'], when: 'retry' }, { p: ['todo.help'], when: 'help' }];
+const TODO: Block[] = [{ p: ['email.todo'] }, { p: ['email.todo.retry'], when: 'retry' }, { p: ['email.todo.help'], when: 'help' }];
 
 interface TemplateDef {
   subject: MessageKey;
@@ -117,155 +110,155 @@ interface TemplateDef {
 
 const receipt: Block = {
   details: [
-    ['label.plan', 'plan_name'],
-    ['label.amount', 'amount'],
-    ['label.payment_method', 'card'],
-    ['label.paid_until', 'period_end'],
-    ['label.invoice', 'invoice_id'],
+    ['email.label.plan', 'plan_name'],
+    ['email.label.amount', 'amount'],
+    ['email.label.payment_method', 'card'],
+    ['email.label.paid_until', 'period_end'],
+    ['email.label.invoice', 'invoice_id'],
   ],
 };
 const dunning: Block = {
   details: [
-    ['label.amount', 'amount'],
-    ['label.payment_method', 'card'],
-    ['label.invoice', 'invoice_id'],
-    ['label.access_until', 'grace_ends_at'],
-    ['label.next_retry', 'next_retry_at'],
+    ['email.label.amount', 'amount'],
+    ['email.label.payment_method', 'card'],
+    ['email.label.invoice', 'invoice_id'],
+    ['email.label.access_until', 'grace_ends_at'],
+    ['email.label.next_retry', 'next_retry_at'],
   ],
 };
 
 const TEMPLATES: Record<TemplateName, TemplateDef> = {
   purchase_succeeded: {
-    subject: 'purchase_succeeded.subject',
-    blocks: [{ p: ['purchase_succeeded.body', 'purchase_succeeded.body_short'] }, receipt, { link: 'subscription' }],
+    subject: 'email.purchase_succeeded.subject',
+    blocks: [{ p: ['email.purchase_succeeded.body', 'email.purchase_succeeded.body_short'] }, receipt, { link: 'subscription' }],
   },
   renewal_succeeded: {
-    subject: 'renewal_succeeded.subject',
-    blocks: [{ p: ['renewal_succeeded.body', 'renewal_succeeded.body_short'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
+    subject: 'email.renewal_succeeded.subject',
+    blocks: [{ p: ['email.renewal_succeeded.body', 'email.renewal_succeeded.body_short'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
   },
   retry_succeeded: {
-    subject: 'retry_succeeded.subject',
-    blocks: [{ p: ['retry_succeeded.body', 'retry_succeeded.body_short'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
+    subject: 'email.retry_succeeded.subject',
+    blocks: [{ p: ['email.retry_succeeded.body', 'email.retry_succeeded.body_short'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
   },
   renewal_failed: {
-    subject: 'renewal_failed.subject',
+    subject: 'email.renewal_failed.subject',
     blocks: [
-      { p: ['renewal_failed.body_amount', 'renewal_failed.body'] },
-      { p: ['why'] },
-      { p: ['access'] },
+      { p: ['email.renewal_failed.body_amount', 'email.renewal_failed.body'] },
+      { p: ['email.why'] },
+      { p: ['email.access'] },
       ...TODO,
-      { p: ['next_retry'] },
+      { p: ['email.next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
   },
   retry_failed: {
-    subject: 'retry_failed.subject',
+    subject: 'email.retry_failed.subject',
     blocks: [
-      { p: ['retry_failed.body_amount', 'retry_failed.body'] },
-      { p: ['why'] },
-      { p: ['access'] },
+      { p: ['email.retry_failed.body_amount', 'email.retry_failed.body'] },
+      { p: ['email.why'] },
+      { p: ['email.access'] },
       ...TODO,
-      { p: ['next_retry'] },
+      { p: ['email.next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
   },
   authentication_required: {
-    subject: 'authentication_required.subject',
+    subject: 'email.authentication_required.subject',
     blocks: [
-      { p: ['authentication_required.body_amount', 'authentication_required.body'] },
-      { p: ['access'] },
-      { p: ['authentication_required.todo'] },
-      { p: ['todo.help'], when: 'help' },
+      { p: ['email.authentication_required.body_amount', 'email.authentication_required.body'] },
+      { p: ['email.access'] },
+      { p: ['email.authentication_required.todo'] },
+      { p: ['email.todo.help'], when: 'help' },
       dunning,
       ...WAYS_OUT,
     ],
   },
   card_expiring: {
-    subject: 'card_expiring.subject',
-    blocks: [{ p: ['card_expiring.body_card', 'card_expiring.body'] }, { p: ['card_expiring.todo'] }, { link: 'billing' }],
+    subject: 'email.card_expiring.subject',
+    blocks: [{ p: ['email.card_expiring.body_card', 'email.card_expiring.body'] }, { p: ['email.card_expiring.todo'] }, { link: 'billing' }],
   },
   renewal_upcoming: {
-    subject: 'renewal_upcoming.subject',
+    subject: 'email.renewal_upcoming.subject',
     blocks: [
-      { p: ['renewal_upcoming.body'] },
-      { p: ['renewal_upcoming.amount_card', 'renewal_upcoming.amount'] },
-      { p: ['renewal_upcoming.todo'] },
+      { p: ['email.renewal_upcoming.body'] },
+      { p: ['email.renewal_upcoming.amount_card', 'email.renewal_upcoming.amount'] },
+      { p: ['email.renewal_upcoming.todo'] },
       { link: 'subscription' },
     ],
   },
   grace_ending: {
-    subject: 'grace_ending.subject',
+    subject: 'email.grace_ending.subject',
     blocks: [
-      { p: ['grace_ending.body', 'grace_ending.body_short'] },
-      { p: ['why'] },
+      { p: ['email.grace_ending.body', 'email.grace_ending.body_short'] },
+      { p: ['email.why'] },
       ...TODO,
-      { p: ['next_retry'] },
+      { p: ['email.next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
   },
   downgraded: {
-    subject: 'downgraded.subject',
-    blocks: [{ p: ['downgraded.body'] }, { p: ['downgraded.invoice'] }, { p: ['downgraded.restore'] }, { link: 'restore' }],
+    subject: 'email.downgraded.subject',
+    blocks: [{ p: ['email.downgraded.body'] }, { p: ['email.downgraded.invoice'] }, { p: ['email.downgraded.restore'] }, { link: 'restore' }],
   },
   subscription_canceled: {
-    subject: 'subscription_canceled.subject',
+    subject: 'email.subscription_canceled.subject',
     blocks: [
-      { p: ['subscription_canceled.body_until', 'subscription_canceled.body_now'] },
-      { p: ['subscription_canceled.paid_in_flight'] },
-      { p: ['subscription_canceled.invoice'] },
-      { p: ['subscription_canceled.no_charge'] },
-      { p: ['subscription_canceled.resume', 'subscription_canceled.restore'] },
+      { p: ['email.subscription_canceled.body_until', 'email.subscription_canceled.body_now'] },
+      { p: ['email.subscription_canceled.paid_in_flight'] },
+      { p: ['email.subscription_canceled.invoice'] },
+      { p: ['email.subscription_canceled.no_charge'] },
+      { p: ['email.subscription_canceled.resume', 'email.subscription_canceled.restore'] },
       { link: 'subscription' },
     ],
   },
   plan_changed: {
-    subject: 'plan_changed.subject',
+    subject: 'email.plan_changed.subject',
     blocks: [
-      { p: ['plan_changed.body_scheduled', 'plan_changed.body_now'] },
-      { p: ['plan_changed.charged'] },
-      { p: ['plan_changed.grace'] },
-      { p: ['plan_changed.unschedule'] },
+      { p: ['email.plan_changed.body_scheduled', 'email.plan_changed.body_now'] },
+      { p: ['email.plan_changed.charged'] },
+      { p: ['email.plan_changed.grace'] },
+      { p: ['email.plan_changed.unschedule'] },
       { link: 'subscription' },
     ],
   },
   help_request_received: {
-    subject: 'help_request_received.subject',
+    subject: 'email.help_request_received.subject',
     blocks: [
-      { p: ['help_request_received.body_invoice', 'help_request_received.body'] },
-      { details: [['label.request', 'help_request_id'], ['label.invoice', 'invoice_id']] },
+      { p: ['email.help_request_received.body_invoice', 'email.help_request_received.body'] },
+      { details: [['email.label.request', 'help_request_id'], ['email.label.invoice', 'invoice_id']] },
       { link: 'history' },
     ],
   },
   help_request_answered: {
-    subject: 'help_request_answered.subject',
+    subject: 'email.help_request_answered.subject',
     blocks: [
-      { p: ['help_request_answered.body'] },
+      { p: ['email.help_request_answered.body'] },
       { quote: 'answer' },
-      { p: ['help_request_answered.more'] },
-      { details: [['label.request', 'help_request_id'], ['label.invoice', 'invoice_id']] },
+      { p: ['email.help_request_answered.more'] },
+      { details: [['email.label.request', 'help_request_id'], ['email.label.invoice', 'invoice_id']] },
       { link: 'history' },
     ],
   },
   webhook_endpoint_disabled: {
-    subject: 'webhook_endpoint_disabled.subject',
+    subject: 'email.webhook_endpoint_disabled.subject',
     operator: true,
     blocks: [
-      { p: ['webhook_endpoint_disabled.body_since', 'webhook_endpoint_disabled.body'] },
-      { p: ['webhook_endpoint_disabled.last_error'] },
-      { p: ['webhook_endpoint_disabled.todo'] },
+      { p: ['email.webhook_endpoint_disabled.body_since', 'email.webhook_endpoint_disabled.body'] },
+      { p: ['email.webhook_endpoint_disabled.last_error'] },
+      { p: ['email.webhook_endpoint_disabled.todo'] },
     ],
   },
   access_link: {
-    subject: 'access_link.subject',
+    subject: 'email.access_link.subject',
     blocks: [
-      { p: ['access_link.body'] },
+      { p: ['email.access_link.body'] },
       // The one link the customer asked for, whichever its purpose.
       ...(['subscription', 'billing', 'retry', 'authenticate', 'help', 'restore', 'history'] as const).map((link): Block => ({ link })),
-      { p: ['access_link.expires'] },
-      { p: ['access_link.ignore'] },
+      { p: ['email.access_link.expires'] },
+      { p: ['email.access_link.ignore'] },
     ],
   },
 };
@@ -338,7 +331,7 @@ function nonEmpty(s: unknown): string | undefined {
   return typeof s === 'string' && s.trim() !== '' ? s : undefined;
 }
 
-function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
+function variables(ctx: EmailContext, locale: string, language: Language): Vars {
   const tz = validTimeZone(ctx.time_zone);
   const date = (v: unknown) => {
     const d = toDate(v);
@@ -362,10 +355,7 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
   }
   let days: string | undefined;
   if (typeof ctx.days_left === 'number' && Number.isFinite(ctx.days_left) && ctx.days_left >= 0) {
-    const n = Math.round(ctx.days_left);
-    const cat = pluralRulesFor(locale).select(n);
-    const key = (['one', 'few', 'many'].includes(cat) ? `days.${cat}` : 'days.other') as MessageKey;
-    days = catalog[key].replace('{n}', numberFormat(locale).format(n));
+    days = formatMessage(language, locale, 'days', { n: Math.round(ctx.days_left) });
   }
   const failing = toDate(ctx.failing_since);
   return {
@@ -378,7 +368,7 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
     paid_amount,
     grace_ends_at: date(ctx.grace_ends_at),
     next_retry_at: date(ctx.next_retry_at),
-    reason: ctx.reason && (DECLINE_REASONS as readonly string[]).includes(ctx.reason) ? catalog[`reason.${ctx.reason}` as MessageKey] : undefined,
+    reason: ctx.reason && (DECLINE_REASONS as readonly string[]).includes(ctx.reason) ? formatMessage(language, locale, `because.${ctx.reason}`) : undefined,
     days,
     card: cardLabel(nonEmpty(ctx.card_brand), nonEmpty(ctx.card_last4)),
     expiry:
@@ -399,21 +389,10 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-const PLACEHOLDER = /\{([a-z_]+)\}/g;
-
-/** The message with its placeholders filled, or null when one of them has no value. */
-function fill(message: string, vars: Vars): string | null {
-  let missing = false;
-  // One pass: a value that itself contains "{…}" is never substituted again.
-  const out = message.replace(PLACEHOLDER, (_, name: string) => {
-    const v = vars[name];
-    if (v === undefined) {
-      missing = true;
-      return '';
-    }
-    return v;
-  });
-  return missing ? null : out;
+/** The message with its arguments filled, or null when one of them has no value. */
+function fill(language: Language, locale: string, key: MessageKey, vars: Vars): string | null {
+  for (const name of compile(CATALOGS[language][key], locale).args.keys()) if (vars[name] === undefined) return null;
+  return formatMessage(language, locale, key, vars);
 }
 
 export function escapeHtml(s: string): string {
@@ -433,45 +412,41 @@ export function renderEmail(template: TemplateName, ctx: EmailContext): Rendered
   const def = TEMPLATES[template];
   if (!def) throw new RangeError(`unknown e-mail template "${template}"`);
   const { locale, language } = resolveLocale(ctx.locale);
-  const catalog: Catalog = CATALOGS[language];
-  const vars = variables(ctx, locale, catalog);
+  const vars = variables(ctx, locale, language);
+  const msg = (key: MessageKey) => formatMessage(language, locale, key);
 
   // The subject is always produced: a missing value leaves a gap rather than a placeholder.
-  const subject =
-    fill(catalog[def.subject], vars) ??
-    catalog[def.subject]
-      .replace(PLACEHOLDER, (_, n: string) => vars[n] ?? '')
-      .replace(/\s{2,}/g, ' ')
-      .trim();
+  const subject = fill(language, locale, def.subject, vars) ?? formatMessage(language, locale, def.subject, vars, () => '').replace(/\s{2,}/g, ' ').trim();
 
   const parts: Part[] = [];
-  const greeting = def.operator ? catalog['greeting.operator'] : (fill(catalog.greeting, vars) ?? catalog['greeting.operator']);
+  const greeting = def.operator ? msg('email.greeting.operator') : (fill(language, locale, 'email.greeting', vars) ?? msg('email.greeting.operator'));
   parts.push({ kind: 'p', text: greeting });
   const urls = linkUrls(template, def, ctx);
   for (const b of def.blocks) {
     if ('p' in b) {
       if (b.when && !urls[b.when]) continue;
       for (const key of b.p) {
-        const text = fill(catalog[key], vars);
+        const text = fill(language, locale, key, vars);
         if (text !== null) {
           parts.push({ kind: 'p', text });
           break;
         }
       }
     } else if ('details' in b) {
-      const rows = b.details.filter(([, v]) => vars[v] !== undefined).map(([label, v]) => [catalog[label], vars[v]!] as [string, string]);
+      const rows = b.details.filter(([, v]) => vars[v] !== undefined).map(([label, v]) => [msg(label), vars[v]!] as [string, string]);
       if (rows.length) parts.push({ kind: 'details', rows });
     } else if ('quote' in b) {
       if (vars[b.quote]) parts.push({ kind: 'quote', text: vars[b.quote]! });
     } else {
       const url = urls[b.link];
-      if (url) parts.push({ kind: 'link', label: catalog[LINK_LABEL[b.link]], url });
+      if (url) parts.push({ kind: 'link', label: msg(LINK_LABEL[b.link]), url });
     }
   }
-  parts.push({ kind: 'p', text: catalog.closing });
-  const footer = def.operator ? catalog['footer.operator'] : (fill(catalog.footer, vars) ?? catalog['footer.operator']);
+  parts.push({ kind: 'p', text: msg('email.closing') });
+  const footer = def.operator ? msg('email.footer.operator') : (fill(language, locale, 'email.footer', vars) ?? msg('email.footer.operator'));
+  const row = (label: string, value: string) => formatMessage(language, locale, 'email.label.row', { label, value });
 
-  return { subject, text: toText(parts, footer, catalog), html: toHtml(parts, footer, subject, locale), locale, language };
+  return { subject, text: toText(parts, footer, row), html: toHtml(parts, footer, subject, locale), locale, language };
 }
 
 /**
@@ -500,8 +475,7 @@ function linkUrls(template: TemplateName, def: TemplateDef, ctx: EmailContext): 
   return out;
 }
 
-function toText(parts: Part[], footer: string, catalog: Catalog): string {
-  const row = (label: string, value: string) => catalog['label.row'].replace('{label}', () => label).replace('{value}', () => value);
+function toText(parts: Part[], footer: string, row: (label: string, value: string) => string): string {
   const chunks = parts.map((p) => {
     switch (p.kind) {
       case 'p':

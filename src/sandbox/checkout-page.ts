@@ -2,6 +2,7 @@
 // form — card number, expiry, CVC — in the session's language (en, fr, de, es, it, pt, pl; else
 // English), the test cards listed, the error of a refused card next to the form, and a way back
 // (cancel_url). Plain HTML and CSS, no script; the entered number and CVC are never written back.
+import Negotiator from 'negotiator';
 import type { CheckoutSessionRec } from './checkout.ts';
 import { SETUP_TEST_CARDS } from './checkout.ts';
 
@@ -130,13 +131,11 @@ const TEXTS: Record<string, Texts> = {
   },
 };
 
+/** The session's locale when it has texts, else the best of the browser's Accept-Language (negotiator), else English. */
 export function checkoutTexts(locale: string | null, acceptLanguage?: string): { lang: string; t: Texts } {
-  const pick = (l: string | null | undefined) => (l ? l.split(/[-_,;]/)[0].trim().toLowerCase() : '');
-  for (const l of [locale && locale !== 'auto' ? locale : null, acceptLanguage]) {
-    const k = pick(l);
-    if (TEXTS[k]) return { lang: k, t: TEXTS[k] };
-  }
-  return { lang: 'en', t: TEXTS.en };
+  const own = locale && locale !== 'auto' ? locale.split(/[-_]/)[0].trim().toLowerCase() : '';
+  const k = TEXTS[own] ? own : acceptLanguage ? new Negotiator({ headers: { 'accept-language': acceptLanguage } }).language(Object.keys(TEXTS)) : undefined;
+  return k && TEXTS[k] ? { lang: k, t: TEXTS[k] } : { lang: 'en', t: TEXTS.en };
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -98,7 +98,7 @@ for (const engine of ENGINES) {
         assert.equal(m.headers['auto-submitted'], 'auto-generated', 'machine mail: auto-responders stay quiet (RFC 3834)');
         assert.equal(m.headers['message-id'], messageIdFor(key, FROM));
         assert.match(m.headers['message-id'], /@acme\.example>$/);
-        assert.ok(m.text.includes(CATALOGS.fr[`reason.${reason}`]), `${reason}: French phrase missing in\n${m.text}`);
+        assert.ok(m.text.includes(CATALOGS.fr[`because.${reason}`]), `${reason}: French phrase missing in\n${m.text}`);
         assert.ok(plain(m.text).includes('29,00 €'), 'French-formatted amount');
         assert.ok(m.text.includes('15 mars 2026'));
         assert.ok(m.text.includes('Informations de facturation (lien ci-dessous)'));
@@ -107,11 +107,11 @@ for (const engine of ENGINES) {
       assert.ok(
         smtp.messages
           .find((x) => x.headers['x-renewd-dedupe-key'] === `renewal_failed:fr:insufficient_funds`)!
-          .text.includes('le solde du compte associé à la carte était insuffisant'),
+          .text.includes('Motif : le solde du compte était insuffisant.'),
       );
       const de = smtp.messages.find((x) => x.headers['x-renewd-dedupe-key'] === 'renewal_failed:de')!;
       assert.equal(de.subject, 'Handlungsbedarf: Die Zahlung für Ihr Abonnement Pro ist fehlgeschlagen');
-      assert.ok(de.text.includes('Die Karte ist abgelaufen oder nicht aktiv'));
+      assert.ok(de.text.includes('Das lag daran, dass Ihre Karte abgelaufen oder nicht aktiv ist.'));
       assert.ok(plain(de.text).includes('29,00 €'));
       assert.ok(de.text.includes('15. März 2026'));
 

@@ -94,7 +94,7 @@ describe('notifications and webhooks over HTTP', () => {
     for (const k of ['id', 'template', 'to', 'subject', 'locale', 'status', 'created_at', 'sent_at']) assert.ok(k in failed, k);
     const mail = smtp.messages.find((m) => m.subject === failed.subject);
     assert.ok(mail, smtp.messages.map((m) => m.subject).join(' | '));
-    assert.ok(mail.text.includes('le solde du compte associé à la carte était insuffisant'), mail.text);
+    assert.ok(mail.text.includes('Motif : le solde du compte était insuffisant.'), mail.text);
     assert.ok(plain(mail.text).includes('29,00 €'));
     assert.ok(mail.text.includes('Informations de facturation (lien ci-dessous)'));
     // Each way out is its own no-login link (issue #14), never the bare pages' address.

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Stripe from 'stripe';
 import { startHarness, type Harness } from './harness.ts';
+import { checkoutTexts } from '../../src/sandbox/checkout-page.ts';
 
 let h: Harness;
 before(async () => {
@@ -191,4 +192,14 @@ describe('the adapter: startCardSetup / getCardSetup', () => {
   test('an unknown session is a gateway error, not a crash', async () => {
     await assert.rejects(h.gateway.getCardSetup('cs_test_nope'), (e: Error) => e.name === 'GatewayError');
   });
+});
+
+test('the hosted page speaks the session locale, else the best of Accept-Language (q-values, regions), else English', () => {
+  assert.equal(checkoutTexts('fr', 'de').lang, 'fr');
+  assert.equal(checkoutTexts('auto', 'nl-NL,nl;q=0.9,pl;q=0.8').lang, 'pl');
+  assert.equal(checkoutTexts(null, 'pt-BR').lang, 'pt');
+  assert.equal(checkoutTexts(null, 'en;q=0.3, it;q=0.9').lang, 'it');
+  assert.equal(checkoutTexts('ja', 'ja-JP, *;q=0.1').lang, 'en');
+  assert.equal(checkoutTexts(null, ';;,garbage').lang, 'en');
+  assert.equal(checkoutTexts(null).lang, 'en');
 });

@@ -36,7 +36,7 @@ describe('the way back from the e-mail, in Chromium', () => {
     await t.advance(31);
     const inv = await latestInvoice(t, id);
     assert.equal(inv.status, 'past_due');
-    const link = await linkIn(id, 'renewal_failed', CATALOGS.fr['link.billing']);
+    const link = await linkIn(id, 'renewal_failed', CATALOGS.fr['email.link.billing']);
     const x = await tab({ locale: 'fr-FR' });
     await x.page.goto(link);
     await x.page.waitForURL(`${t.url}/portal#billing`);
@@ -61,7 +61,7 @@ describe('the way back from the e-mail, in Chromium', () => {
     await t.advance(31);
     const inv = await latestInvoice(t, id);
     assert.equal(inv.attempts.at(-1).reason, 'authentication_required');
-    const link = await linkIn(id, 'authentication_required', CATALOGS.de['link.authenticate']);
+    const link = await linkIn(id, 'authentication_required', CATALOGS.de['email.link.authenticate']);
     const x = await tab({ locale: 'de-DE' });
     await x.page.goto(link);
     await x.page.waitForURL(`${t.url}/portal/invoices/${inv.id}/authenticate`);
@@ -78,7 +78,7 @@ describe('the way back from the e-mail, in Chromium', () => {
     const id = await subscribedAccount(t, { later: CARDS.auth_always, locale: 'en-GB', domain_zone: 'uk', time_zone: 'Europe/London' });
     await t.advance(31);
     const inv = await latestInvoice(t, id);
-    const link = await linkIn(id, 'authentication_required', CATALOGS.en['link.authenticate']);
+    const link = await linkIn(id, 'authentication_required', CATALOGS.en['email.link.authenticate']);
     const x = await tab({ locale: 'en-GB' });
     await x.page.goto(link);
     await authenticateOnIssuerPage(x.page, t, 'en-GB', 'Fail');

@@ -49,10 +49,10 @@ describe('e-mail links in Chromium', () => {
       const ui = i18n(c.locale, c.tz);
       const id = await subscribedAccount(t, { later: CARDS.insufficient_funds, locale: c.locale, domain_zone: c.zone, time_zone: c.tz });
       await t.advance(31);
-      const billing = await linkFromOutbox(id, 'renewal_failed', mailText['link.billing']);
+      const billing = await linkFromOutbox(id, 'renewal_failed', mailText['email.link.billing']);
 
       const x = await tab({ locale: c.locale });
-      await clickFromMail(x, billing, mailText['link.billing']);
+      await clickFromMail(x, billing, mailText['email.link.billing']);
       await x.page.waitForURL(`${t.url}/portal#billing`);
       assert.equal(new URL(x.page.url()).pathname, '/portal', 'the token left the address bar');
       await x.page.getByRole('heading', { name: ui.t('billing.heading') }).waitFor();
@@ -74,9 +74,9 @@ describe('e-mail links in Chromium', () => {
       await y.page.getByRole('heading', { name: i18n('en').t('link.sent.title') }).waitFor();
       const after = (await t.api('GET', `/v1/notifications?account_id=${id}`)).body.data;
       assert.equal(after.length, before + 1);
-      const fresh = await linkFromOutbox(id, 'access_link', mailText['link.billing']);
+      const fresh = await linkFromOutbox(id, 'access_link', mailText['email.link.billing']);
       assert.notEqual(fresh, billing);
-      await clickFromMail(y, fresh, mailText['link.billing']);
+      await clickFromMail(y, fresh, mailText['email.link.billing']);
       await y.page.waitForURL(`${t.url}/portal#billing`);
       await y.page.getByRole('heading', { name: ui.t('billing.heading') }).waitFor();
     });
@@ -92,7 +92,7 @@ describe('e-mail links in Chromium', () => {
     await x.page.getByLabel(en.t('link.signin.email')).fill(email);
     await x.page.getByRole('button', { name: en.t('link.signin.send') }).click();
     await x.page.getByText(en.t('link.sent.body')).waitFor();
-    const link = await linkFromOutbox(id, 'access_link', CATALOGS.en['link.portal']);
+    const link = await linkFromOutbox(id, 'access_link', CATALOGS.en['email.link.portal']);
     await x.page.goto(`${t.url}${link}`);
     await x.page.waitForURL(`${t.url}/portal#subscription`);
 

@@ -107,7 +107,7 @@ export function kpisView(d: DashboardData): Html {
 
 /** Everything below the key figures (and the test clock). */
 export function dashboardView(d: DashboardData): Html {
-  return html`${graceView(d.grace)}<div class="grid-2">${reasonView(d.byReason)}${attemptNumberView(d.byNumber)}</div>${churnView(d.weeks)}`;
+  return html`${graceView(d.grace)}<div class="grid-2 tables">${reasonView(d.byReason)}${attemptNumberView(d.byNumber)}</div>${churnView(d.weeks)}`;
 }
 
 function graceView(grace: GraceAccount[]): Html {

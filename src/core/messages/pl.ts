@@ -1,6 +1,28 @@
+// Messages, Polish, in ICU MessageFormat: same keys and arguments as en.ts.
+// Values sit where their grammatical case does not change them ("kartę {card}", "do dnia {date}").
 import type { Catalog } from './en.ts';
 
 export const pl: Catalog = {
+  // ---- Shared by the e-mails and the customer pages ----
+  'days': '{n, plural, one {# dzień} few {# dni} many {# dni} other {# dnia}}',
+  'reason.credit_limit': 'Osiągnięto limit kredytowy',
+  'reason.card_expired_or_inactive': 'Karta wygasła lub jest nieaktywna',
+  'reason.insufficient_funds': 'Brak wystarczających środków',
+  'reason.issuer_unavailable': 'Bank wydawcy niedostępny',
+  'reason.payment_system_failure': 'Awaria systemu płatności',
+  'reason.authentication_required': 'Wymagane uwierzytelnienie',
+  'reason.declined_by_bank': 'Odrzucone przez bank',
+  'because.credit_limit': 'osiągnięto limit kredytowy karty',
+  'because.card_expired_or_inactive': 'karta wygasła lub jest nieaktywna',
+  'because.insufficient_funds': 'na koncie zabrakło środków',
+  'because.issuer_unavailable': 'nie udało się połączyć z Twoim bankiem',
+  'because.payment_system_failure': 'wystąpiła awaria systemu płatności',
+  'because.authentication_required': 'Twój bank wymaga uwierzytelnienia płatności',
+  'because.declined_by_bank': 'Twój bank ją odrzucił',
+  'because.none': 'nie była zapisana żadna metoda płatności',
+  'because.authentication_failed': "uwierzytelnienie w banku nie powiodło się lub nie zostało ukończone",
+
+  // ---- Customer pages (web/portal.ts, web/links.ts) ----
   'meta.title': 'Subskrypcja',
   'skip': 'Przejdź do treści',
   'nav.label': 'Sekcje subskrypcji',
@@ -63,10 +85,7 @@ export const pl: Catalog = {
   'grace.title': 'Płatność nie powiodła się',
   'grace.failed': 'Płatność z dnia {date} nie powiodła się, ponieważ {reason}.',
   'grace.access': 'Dostęp zachowujesz do {date}; {daysLeft}.',
-  'grace.days.one': 'został {n} dzień',
-  'grace.days.few': 'zostały {n} dni',
-  'grace.days.many': 'zostało {n} dni',
-  'grace.days.other': 'zostało {n} dnia',
+  'grace.daysLeft': '{n, plural, one {został # dzień} few {zostały # dni} many {zostało # dni} other {zostało # dnia}}',
   'grace.action': 'Zaktualizuj dane rozliczeniowe albo kliknij Ponów w historii zakupów.',
   'grace.next': 'Spróbujemy ponownie automatycznie {date}.',
   'grace.noAuto': 'Nie będziemy automatycznie ponawiać płatności tą kartą: zaktualizuj dane rozliczeniowe.',
@@ -146,21 +165,6 @@ export const pl: Catalog = {
   'outcome.unknown': 'Sprawdzamy',
   'outcome.not_made': 'Niewykonana (anulowano przed wysłaniem)',
 
-  'reason.credit_limit': 'Osiągnięto limit kredytowy',
-  'reason.card_expired_or_inactive': 'Karta wygasła lub jest nieaktywna',
-  'reason.insufficient_funds': 'Brak wystarczających środków',
-  'reason.issuer_unavailable': 'Bank wydawcy niedostępny',
-  'reason.payment_system_failure': 'Awaria systemu płatności',
-  'reason.authentication_required': 'Wymagane uwierzytelnienie',
-  'reason.declined_by_bank': 'Odrzucone przez bank',
-  'because.credit_limit': 'osiągnięto limit kredytowy karty',
-  'because.card_expired_or_inactive': 'karta wygasła lub jest nieaktywna',
-  'because.insufficient_funds': 'na koncie zabrakło środków',
-  'because.issuer_unavailable': 'nie udało się połączyć z Twoim bankiem',
-  'because.payment_system_failure': 'wystąpiła awaria systemu płatności',
-  'because.authentication_required': 'Twój bank wymaga uwierzytelnienia płatności',
-  'because.declined_by_bank': 'Twój bank ją odrzucił',
-  'because.none': 'nie była zapisana żadna metoda płatności',
 
   'retry.button': 'Ponów płatność',
   'retry.unavailable': 'Ponowienie jest niedostępne:',
@@ -233,5 +237,152 @@ export const pl: Catalog = {
   'result.auth.waiting': "Bank jeszcze nie potwierdził uwierzytelnienia; odśwież stronę za chwilę, aby zobaczyć wynik.",
   'result.auth.mismatch': "Ten powrót z banku nie pasuje do żadnej płatności Twojego konta: niczego nie zmieniono.",
   'result.auth.already': "To uwierzytelnienie zostało już obsłużone: niczego nie zmieniono. Wynik jest w historii zakupów.",
-  'because.authentication_failed': "uwierzytelnienie w banku nie powiodło się lub nie zostało ukończone",
+
+  // ---- E-mails (notify/templates.ts); doc.*: the invoice and credit-note PDFs (notify/documents.ts) ----
+  'email.greeting': 'Dzień dobry, {account_name},',
+  'email.greeting.operator': 'Dzień dobry,',
+  'email.closing': 'Z pozdrowieniami\nZespół ds. rozliczeń',
+  'email.footer': 'Ta wiadomość dotycząca subskrypcji konta {account_name} została wysłana automatycznie.',
+  'email.footer.operator': 'Ta wiadomość została wysłana automatycznie przez renewd.',
+  'email.why': 'Powód: {reason}.',
+  'email.access': 'Zachowujesz pełny dostęp do swojego planu do dnia {grace_ends_at}. Jeśli do tego czasu płatność nie zostanie zrealizowana, Twoje konto zostanie przeniesione na plan darmowy.',
+  'email.todo': "Co zrobić: zaktualizuj kartę w Dane rozliczeniowe (link poniżej). Gdy tylko nowa karta zostanie zapisana, ponowimy płatność.",
+  'email.next_retry': 'Ponowimy też próbę automatycznie w dniu {next_retry_at}.',
+  'email.todo.retry': "Jeśli karta znów działa (na przykład po wpłacie środków), możesz też od razu ponowić płatność (link poniżej).",
+  'email.todo.help': "Masz pytanie dotyczące tej płatności? Poproś o pomoc (link poniżej): nasz zespół widzi fakturę i odpowiedź banku.",
+
+  'email.label.row': '{label}: {value}',
+  'email.label.plan': 'Plan',
+  'email.label.amount': 'Kwota',
+  'email.label.paid_until': 'Opłacono do',
+  'email.label.payment_method': 'Metoda płatności',
+  'email.label.invoice': 'Faktura',
+  'email.label.access_until': 'Pełny dostęp do',
+  'email.label.next_retry': 'Następna automatyczna próba',
+  'email.label.request': 'Numer zgłoszenia',
+  'email.link.portal': 'Otwórz moją subskrypcję',
+  'email.link.billing': "Zaktualizuj moją kartę",
+  'email.link.authenticate': 'Potwierdź płatność',
+  'email.link.history': 'Zobacz historię zakupów',
+  'email.link.invoice': 'Pobierz moją fakturę (PDF)',
+  'email.link.restore': "Przywróć mój plan", // the downgrade e-mail's way back (/portal#restore)
+  'email.link.retry': "Ponów płatność",
+  'email.link.help': "Poproś o pomoc",
+
+
+  'email.purchase_succeeded.subject': 'Potwierdzenie płatności: subskrypcja {plan_name} została rozpoczęta',
+
+  'email.purchase_succeeded.body': 'Dziękujemy! Płatność za subskrypcję {plan_name} została zrealizowana, a subskrypcja jest aktywna do dnia {period_end}.',
+
+  'email.purchase_succeeded.body_short': 'Dziękujemy! Płatność za subskrypcję {plan_name} została zrealizowana, a subskrypcja została rozpoczęta.',
+
+  'email.renewal_succeeded.subject': 'Potwierdzenie płatności: subskrypcja {plan_name} została odnowiona',
+  'email.renewal_succeeded.body': 'Dziękujemy! Płatność za subskrypcję {plan_name} została zrealizowana, a subskrypcja odnowiona do dnia {period_end}.',
+  'email.renewal_succeeded.body_short': 'Dziękujemy! Płatność za subskrypcję {plan_name} została zrealizowana, a subskrypcja odnowiona.',
+
+  'email.retry_succeeded.subject': 'Płatność otrzymana: subskrypcja {plan_name} została odnowiona',
+  'email.retry_succeeded.body': 'Dobra wiadomość: płatność, która wcześniej się nie powiodła, została teraz zrealizowana. Subskrypcja {plan_name} jest odnowiona do dnia {period_end}; nic więcej nie musisz robić.',
+  'email.retry_succeeded.body_short': 'Dobra wiadomość: płatność, która wcześniej się nie powiodła, została teraz zrealizowana. Subskrypcja {plan_name} jest odnowiona; nic więcej nie musisz robić.',
+
+  'email.renewal_failed.subject': 'Wymagane działanie: płatność za subskrypcję {plan_name} nie powiodła się',
+  'email.renewal_failed.body_amount': 'Nie udało się odnowić subskrypcji {plan_name}: płatność na kwotę {amount} nie powiodła się.',
+  'email.renewal_failed.body': 'Nie udało się odnowić subskrypcji {plan_name}: płatność nie powiodła się.',
+
+  'email.retry_failed.subject': 'Płatność za subskrypcję {plan_name} ponownie się nie powiodła',
+  'email.retry_failed.body_amount': 'Ponownie próbowaliśmy pobrać kwotę {amount} za subskrypcję {plan_name}, ale płatność się nie powiodła.',
+  'email.retry_failed.body': 'Ponownie próbowaliśmy pobrać płatność za subskrypcję {plan_name}, ale się nie powiodła.',
+
+  'email.authentication_required.subject': 'Potwierdź płatność za subskrypcję {plan_name}',
+  'email.authentication_required.body_amount': 'Twój bank prosi o potwierdzenie płatności na kwotę {amount} za subskrypcję {plan_name}. Bez Twojego potwierdzenia nie możemy jej zrealizować.',
+  'email.authentication_required.body': 'Twój bank prosi o potwierdzenie płatności za subskrypcję {plan_name}. Bez Twojego potwierdzenia nie możemy jej zrealizować.',
+  'email.authentication_required.todo': "Kliknij poniższy link, aby potwierdzić płatność; zajmie to tylko chwilę. Jeśli wolisz zapłacić inną kartą, zaktualizuj kartę w Dane rozliczeniowe (link poniżej).",
+
+  'email.card_expiring.subject': 'Twoja karta wygasa przed kolejnym odnowieniem',
+  'email.card_expiring.body_card': 'Twoja karta {card} (ważna do {expiry}) wygasa przed odnowieniem subskrypcji {plan_name} w dniu {period_end}.',
+  'email.card_expiring.body': 'Zapisana karta wygasa przed odnowieniem subskrypcji {plan_name} w dniu {period_end}.',
+  'email.card_expiring.todo': "Aby subskrypcja trwała bez przerwy, dodaj nową kartę w Dane rozliczeniowe (link poniżej).",
+
+  'email.renewal_upcoming.subject': 'Subskrypcja {plan_name} zostanie odnowiona w dniu {period_end}',
+  'email.renewal_upcoming.body': 'Twoja roczna subskrypcja {plan_name} zostanie automatycznie odnowiona w dniu {period_end}.',
+  'email.renewal_upcoming.amount_card': 'Obciążymy Twoją kartę {card} kwotą {amount}.',
+  'email.renewal_upcoming.amount': 'Kwota wyniesie {amount}.',
+  'email.renewal_upcoming.todo': "Jeśli Twoje dane rozliczeniowe są aktualne, nie musisz nic robić. Możesz je sprawdzić w swojej subskrypcji (link poniżej).",
+
+  'email.grace_ending.subject': 'Przypomnienie: czas na zachowanie planu {plan_name}: {days}',
+  'email.grace_ending.body': 'Płatność za subskrypcję {plan_name} nadal nie została zrealizowana. Zachowujesz pełny dostęp do dnia {grace_ends_at} (pozostało: {days}); potem Twoje konto zostanie przeniesione na plan darmowy.',
+  'email.grace_ending.body_short': 'Płatność za subskrypcję {plan_name} nadal nie została zrealizowana. Pełny dostęp zachowujesz jeszcze przez {days}; potem Twoje konto zostanie przeniesione na plan darmowy.',
+
+  'email.downgraded.subject': 'Twoje konto zostało przeniesione na plan darmowy',
+  'email.downgraded.body': 'Płatność za subskrypcję {plan_name} nie została zrealizowana przed końcem okresu karencji, dlatego Twoje konto zostało przeniesione na plan darmowy.',
+  'email.downgraded.invoice': 'Nieopłacona faktura {invoice_id} została zamknięta: nie zostaniesz za nią obciążony.',
+  'email.downgraded.restore': "Twoje dane zostają zachowane. Aby odzyskać {plan_name}, kliknij „Przywróć {plan_name}” na stronie subskrypcji: tego dnia zaczyna się nowy okres, a płatne funkcje wracają natychmiast. Czas na planie bezpłatnym nigdy nie jest naliczany.",
+
+  // ---- subscription_canceled ----
+  'email.subscription_canceled.subject': "Twoja subskrypcja {plan_name} została anulowana",
+  'email.subscription_canceled.body_until': "Zgodnie z Twoją prośbą subskrypcja {plan_name} nie zostanie odnowiona. Płatne funkcje pozostają dostępne do {access_until}; potem konto przejdzie na plan darmowy.",
+  'email.subscription_canceled.body_now': "Zgodnie z Twoją prośbą subskrypcja {plan_name} została anulowana, a konto przeszło na plan darmowy.",
+  'email.subscription_canceled.paid_in_flight': "Płatność {paid_amount} była już w toku, gdy anulowałeś subskrypcję, i została zrealizowana: opłaca Twój plan do {access_until} i jest ostatnia.",
+  'email.subscription_canceled.invoice': "Nieopłacona faktura {invoice_id} została zamknięta: nie zostaniesz nią obciążony.",
+  'email.subscription_canceled.no_charge': "Nie pobierzemy już żadnej płatności.",
+  'email.subscription_canceled.resume': "Zmieniłeś zdanie? Możesz wznowić subskrypcję w sekcji Subskrypcja do {access_until}.",
+  'email.subscription_canceled.restore': "Twoje dane zostają zachowane. Aby wrócić, dokonaj w dowolnej chwili nowego zakupu w sekcji Subskrypcja.",
+
+  // ---- plan_changed ----
+  'email.plan_changed.subject': "Zmiana planu na {plan_name}",
+  'email.plan_changed.body_scheduled': "Twoja subskrypcja zmieni się na {plan_name} dnia {change_at}. Do tego czasu nic się nie zmienia; od tej chwili odnawia się za {amount}.",
+  'email.plan_changed.body_now': "Twoja subskrypcja jest teraz w planie {plan_name}.",
+  'email.plan_changed.charged': "Pobraliśmy {paid_amount} za pozostałą część bieżącego okresu, który kończy się {period_end}.",
+  'email.plan_changed.grace': "Nieopłacona faktura zostaje zastąpiona fakturą na {amount} za {plan_name} za ten sam okres, którą pobieramy teraz. Okres karencji nadal kończy się {grace_ends_at}.",
+  'email.plan_changed.unschedule': "Aby anulować tę zmianę, wybierz ponownie swój obecny plan w zakładce Subskrypcja przed {change_at}.",
+
+  'email.help_request_received.subject': 'Otrzymaliśmy Twoją prośbę o pomoc',
+  'email.help_request_received.body_invoice': 'Dziękujemy za wiadomość. Nasz zespół otrzymał Twoją prośbę dotyczącą faktury {invoice_id} wraz z próbami płatności i powodami podanymi przez bank i odpowie Ci e-mailem.',
+  'email.help_request_received.body': 'Dziękujemy za wiadomość. Nasz zespół otrzymał Twoją prośbę i odpowie Ci e-mailem.',
+
+  'email.help_request_answered.subject': 'Nasza odpowiedź na Twoją prośbę o pomoc',
+  'email.help_request_answered.body': 'Nasz zespół odpowiedział na Twoją prośbę o pomoc:',
+  'email.help_request_answered.more': 'Jeśli masz kolejne pytanie, możesz wysłać nową prośbę w Subskrypcja → Historia zakupów.',
+
+  'email.webhook_endpoint_disabled.subject': 'Endpoint webhooka wyłączony: {endpoint_url}',
+  'email.webhook_endpoint_disabled.body_since': 'Dostarczanie do endpointu webhooka {endpoint_url} nieprzerwanie kończy się błędem od dnia {failing_since}, dlatego endpoint został wyłączony. Nie będą do niego wysyłane kolejne zdarzenia.',
+  'email.webhook_endpoint_disabled.body': 'Dostarczanie do endpointu webhooka {endpoint_url} wciąż kończyło się błędem, dlatego endpoint został wyłączony. Nie będą do niego wysyłane kolejne zdarzenia.',
+  'email.webhook_endpoint_disabled.last_error': 'Ostatni błąd: {last_error}',
+  'email.webhook_endpoint_disabled.todo': 'Napraw odbiorcę, a następnie ponownie włącz endpoint {endpoint_id} w konsoli lub za pomocą PATCH /v1/webhook-endpoints/{endpoint_id} ze statusem "enabled". Oczekujące dostawy zostaną wtedy wznowione.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'email.access_link.subject': "Twój link do subskrypcji",
+  'email.access_link.body': "Poprosiłeś o nowy link do stron Twojej subskrypcji. Otwórz je przyciskiem poniżej; hasło nie jest potrzebne.",
+  'email.access_link.expires': "Link działa do {link_expires_at}. Później na stronie, którą otwiera, możesz poprosić o nowy.",
+  'email.access_link.ignore': "Jeśli o niego nie prosiłeś, zignoruj tę wiadomość: na Twoim koncie nic się nie zmieniło.",
+
+  // ---- invoice and credit-note documents (PDF, issue 23) ----
+  'doc.invoice': "Faktura",
+  'doc.credit_note': "Faktura korygująca",
+  'doc.number': "Numer",
+  'doc.issued_on': "Data wystawienia",
+  'doc.seller': "Sprzedawca",
+  'doc.buyer': "Nabywca",
+  'doc.vat_id': "NIP: {vat_id}",
+  'doc.description': "Opis",
+  'doc.amount': "Kwota",
+  'doc.interval.month': "miesięczna",
+  'doc.interval.year': "roczna",
+  'doc.line.subscription': "Subskrypcja {plan_name} ({interval})",
+  'doc.line.period': "{start} – {end}",
+  'doc.line.proration': "{plan_name}, reszta okresu (proporcjonalnie)",
+  'doc.line.credit': "Niewykorzystany czas planu {plan_name}",
+  'doc.net': "Razem netto",
+  'doc.tax': "VAT ({rate})",
+  'doc.total': "Razem brutto",
+  'doc.prices_include_tax': "Ceny zawierają podatek.",
+  'doc.paid': "Zapłacono {date} kartą {card}.",
+  'doc.paid_no_card': "Zapłacono {date}.",
+  'doc.due': "Płatność należna: ta faktura jest nieopłacona.",
+  'doc.uncollectible': "Nieopłacona: ta faktura została zamknięta jako nieściągalna.",
+  'doc.cancelled': "Anulowana fakturą korygującą {number} z dnia {date}.",
+  'doc.credit.for': "Koryguje fakturę {number} z dnia {date}.",
+  'doc.credit.reason.canceled': "Subskrypcja została anulowana, gdy ta faktura była nieopłacona.",
+  'doc.credit.reason.plan_changed': "Plan został zmieniony, gdy ta faktura była nieopłacona; zastępuje ją nowa faktura.",
+  'doc.credit.reason.voided': "Faktura została anulowana.",
+  'doc.credited': "Kwota korekty",
 };

@@ -1,6 +1,28 @@
+// Messages, Portuguese, in ICU MessageFormat: same keys and arguments as en.ts.
+// Written to read naturally in both Portugal and Brazil (no "você"/"tu", third-person forms).
 import type { Catalog } from './en.ts';
 
 export const pt: Catalog = {
+  // ---- Shared by the e-mails and the customer pages ----
+  'days': '{n, plural, one {# dia} many {# de dias} other {# dias}}',
+  'reason.credit_limit': 'Limite de crédito atingido',
+  'reason.card_expired_or_inactive': 'Cartão expirado ou inativo',
+  'reason.insufficient_funds': 'Saldo insuficiente',
+  'reason.issuer_unavailable': 'Banco emissor indisponível',
+  'reason.payment_system_failure': 'Falha do sistema de pagamento',
+  'reason.authentication_required': 'Autenticação necessária',
+  'reason.declined_by_bank': 'Recusado pelo banco',
+  'because.credit_limit': 'o limite de crédito do seu cartão foi atingido',
+  'because.card_expired_or_inactive': 'o seu cartão expirou ou está inativo',
+  'because.insufficient_funds': 'não havia saldo suficiente na conta',
+  'because.issuer_unavailable': 'não foi possível contactar o seu banco',
+  'because.payment_system_failure': 'ocorreu uma falha no sistema de pagamento',
+  'because.authentication_required': 'o seu banco pede que autentique o pagamento',
+  'because.declined_by_bank': 'o seu banco o recusou',
+  'because.none': 'não havia nenhum método de pagamento registado',
+  'because.authentication_failed': "a autenticação junto do seu banco falhou ou não foi concluída",
+
+  // ---- Customer pages (web/portal.ts, web/links.ts) ----
   'meta.title': 'Subscrição',
   'skip': 'Saltar para o conteúdo',
   'nav.label': 'Secções da subscrição',
@@ -63,10 +85,7 @@ export const pt: Catalog = {
   'grace.title': 'O seu pagamento falhou',
   'grace.failed': 'O seu pagamento falhou em {date} porque {reason}.',
   'grace.access': 'Mantém o acesso até {date}; {daysLeft}.',
-  'grace.days.one': 'resta {n} dia',
-  'grace.days.few': 'restam {n} dias',
-  'grace.days.many': 'restam {n} dias',
-  'grace.days.other': 'restam {n} dias',
+  'grace.daysLeft': '{n, plural, one {resta # dia} many {restam # de dias} other {restam # dias}}',
   'grace.action': 'Atualize os seus dados de faturação ou carregue em Tentar novamente no histórico de compras.',
   'grace.next': 'Voltaremos a tentar automaticamente em {date}.',
   'grace.noAuto': 'Não voltaremos a tentar este cartão automaticamente: atualize os seus dados de faturação.',
@@ -146,21 +165,6 @@ export const pt: Catalog = {
   'outcome.unknown': 'Em verificação',
   'outcome.not_made': 'Não efetuado (cancelado antes do envio)',
 
-  'reason.credit_limit': 'Limite de crédito atingido',
-  'reason.card_expired_or_inactive': 'Cartão expirado ou inativo',
-  'reason.insufficient_funds': 'Saldo insuficiente',
-  'reason.issuer_unavailable': 'Banco emissor indisponível',
-  'reason.payment_system_failure': 'Falha do sistema de pagamento',
-  'reason.authentication_required': 'Autenticação necessária',
-  'reason.declined_by_bank': 'Recusado pelo banco',
-  'because.credit_limit': 'o limite de crédito do seu cartão foi atingido',
-  'because.card_expired_or_inactive': 'o seu cartão expirou ou está inativo',
-  'because.insufficient_funds': 'não havia saldo suficiente na conta',
-  'because.issuer_unavailable': 'não foi possível contactar o seu banco',
-  'because.payment_system_failure': 'ocorreu uma falha no sistema de pagamento',
-  'because.authentication_required': 'o seu banco pede que autentique o pagamento',
-  'because.declined_by_bank': 'o seu banco o recusou',
-  'because.none': 'não havia nenhum método de pagamento registado',
 
   'retry.button': 'Tentar novamente o pagamento',
   'retry.unavailable': 'Não é possível tentar novamente:',
@@ -233,5 +237,152 @@ export const pt: Catalog = {
   'result.auth.waiting': "O seu banco ainda não confirmou a autenticação; recarregue esta página daqui a pouco para ver o resultado.",
   'result.auth.mismatch': "Este regresso do seu banco não corresponde a um pagamento da sua conta: nada foi alterado.",
   'result.auth.already': "Esta autenticação já foi tratada: nada foi alterado. O resultado está no histórico de compras.",
-  'because.authentication_failed': "a autenticação junto do seu banco falhou ou não foi concluída",
+
+  // ---- E-mails (notify/templates.ts); doc.*: the invoice and credit-note PDFs (notify/documents.ts) ----
+  'email.greeting': 'Olá, {account_name},',
+  'email.greeting.operator': 'Olá,',
+  'email.closing': 'Com os melhores cumprimentos,\nA equipa de faturação',
+  'email.footer': 'Esta mensagem sobre a assinatura de {account_name} foi enviada automaticamente.',
+  'email.footer.operator': 'Esta mensagem foi enviada automaticamente pelo renewd.',
+  'email.why': 'Motivo: {reason}.',
+  'email.access': 'Continua com acesso completo ao seu plano até {grace_ends_at}. Se o pagamento não for concluído até lá, a sua conta passará para o plano gratuito.',
+  'email.todo': "O que fazer: atualize o seu cartão em Dados de cobrança (ligação abaixo). Assim que o novo cartão for guardado, tentamos novamente o pagamento.",
+  'email.next_retry': 'Também tentaremos novamente de forma automática em {next_retry_at}.',
+  'email.todo.retry': "Se o cartão voltar a funcionar (por exemplo, porque adicionou fundos), também pode tentar novamente o pagamento de imediato (ligação abaixo).",
+  'email.todo.help': "Uma pergunta sobre este pagamento? Peça ajuda (ligação abaixo): a nossa equipa vê a fatura e a resposta do banco.",
+
+  'email.label.row': '{label}: {value}',
+  'email.label.plan': 'Plano',
+  'email.label.amount': 'Valor',
+  'email.label.paid_until': 'Pago até',
+  'email.label.payment_method': 'Meio de pagamento',
+  'email.label.invoice': 'Fatura',
+  'email.label.access_until': 'Acesso completo até',
+  'email.label.next_retry': 'Próxima tentativa automática',
+  'email.label.request': 'Referência do pedido',
+  'email.link.portal': 'Abrir a minha assinatura',
+  'email.link.billing': "Atualizar o meu cartão",
+  'email.link.authenticate': 'Autenticar o pagamento',
+  'email.link.history': 'Ver o meu histórico de compras',
+  'email.link.invoice': 'Descarregar a minha fatura (PDF)',
+  'email.link.restore': "Repor o meu plano", // the downgrade e-mail's way back (/portal#restore)
+  'email.link.retry': "Tentar novamente o pagamento",
+  'email.link.help': "Pedir ajuda",
+
+
+  'email.purchase_succeeded.subject': 'Recibo: a sua assinatura {plan_name} começou',
+
+  'email.purchase_succeeded.body': 'Obrigado! O pagamento da sua assinatura {plan_name} foi concluído e a assinatura é válida até {period_end}.',
+
+  'email.purchase_succeeded.body_short': 'Obrigado! O pagamento da sua assinatura {plan_name} foi concluído e a assinatura começou.',
+
+  'email.renewal_succeeded.subject': 'Recibo: a sua assinatura {plan_name} foi renovada',
+  'email.renewal_succeeded.body': 'Obrigado! O pagamento da sua assinatura {plan_name} foi concluído e a assinatura foi renovada até {period_end}.',
+  'email.renewal_succeeded.body_short': 'Obrigado! O pagamento da sua assinatura {plan_name} foi concluído e a assinatura foi renovada.',
+
+  'email.retry_succeeded.subject': 'Pagamento recebido: a sua assinatura {plan_name} foi renovada',
+  'email.retry_succeeded.body': 'Boas notícias: o pagamento que tinha falhado foi agora concluído. A sua assinatura {plan_name} foi renovada até {period_end}; não é necessário fazer mais nada.',
+  'email.retry_succeeded.body_short': 'Boas notícias: o pagamento que tinha falhado foi agora concluído. A sua assinatura {plan_name} foi renovada; não é necessário fazer mais nada.',
+
+  'email.renewal_failed.subject': 'Ação necessária: o pagamento da sua assinatura {plan_name} falhou',
+  'email.renewal_failed.body_amount': 'Não foi possível renovar a sua assinatura {plan_name}: o pagamento de {amount} falhou.',
+  'email.renewal_failed.body': 'Não foi possível renovar a sua assinatura {plan_name}: o pagamento falhou.',
+
+  'email.retry_failed.subject': 'O pagamento da sua assinatura {plan_name} voltou a falhar',
+  'email.retry_failed.body_amount': 'Tentámos novamente cobrar {amount} pela sua assinatura {plan_name}, mas o pagamento falhou.',
+  'email.retry_failed.body': 'Tentámos novamente cobrar o pagamento da sua assinatura {plan_name}, mas falhou.',
+
+  'email.authentication_required.subject': 'Autentique o pagamento da sua assinatura {plan_name}',
+  'email.authentication_required.body_amount': 'O seu banco pede que autentique o pagamento de {amount} pela sua assinatura {plan_name}. Não o podemos concluir sem a sua confirmação.',
+  'email.authentication_required.body': 'O seu banco pede que autentique o pagamento da sua assinatura {plan_name}. Não o podemos concluir sem a sua confirmação.',
+  'email.authentication_required.todo': "Siga a ligação abaixo para autenticar o pagamento; leva apenas um momento. Para pagar com outro cartão, atualize o seu cartão em Dados de cobrança (ligação abaixo).",
+
+  'email.card_expiring.subject': 'O seu cartão expira antes da próxima renovação',
+  'email.card_expiring.body_card': 'O seu cartão {card} (válido até {expiry}) expira antes da renovação da sua assinatura {plan_name} em {period_end}.',
+  'email.card_expiring.body': 'O cartão registado expira antes da renovação da sua assinatura {plan_name} em {period_end}.',
+  'email.card_expiring.todo': "Para manter a sua assinatura sem interrupções, adicione um novo cartão em Dados de cobrança (ligação abaixo).",
+
+  'email.renewal_upcoming.subject': 'A sua assinatura {plan_name} é renovada em {period_end}',
+  'email.renewal_upcoming.body': 'A sua assinatura anual {plan_name} será renovada automaticamente em {period_end}.',
+  'email.renewal_upcoming.amount_card': 'Cobraremos {amount} no seu cartão {card}.',
+  'email.renewal_upcoming.amount': 'O valor será de {amount}.',
+  'email.renewal_upcoming.todo': "Não precisa de fazer nada se os seus dados de cobrança estiverem atualizados. Pode verificá-los na sua assinatura (ligação abaixo).",
+
+  'email.grace_ending.subject': 'Lembrete: daqui a {days}, perderá o seu plano {plan_name}',
+  'email.grace_ending.body': 'O pagamento da sua assinatura {plan_name} ainda não foi concluído. Continua com acesso completo até {grace_ends_at}, ou seja, durante mais {days}; depois disso, a sua conta passará para o plano gratuito.',
+  'email.grace_ending.body_short': 'O pagamento da sua assinatura {plan_name} ainda não foi concluído. Continua com acesso completo durante mais {days}; depois disso, a sua conta passará para o plano gratuito.',
+
+  'email.downgraded.subject': 'A sua conta passou para o plano gratuito',
+  'email.downgraded.body': 'O pagamento da sua assinatura {plan_name} não foi concluído antes do fim do período de carência, por isso a sua conta passou para o plano gratuito.',
+  'email.downgraded.invoice': 'A fatura por pagar {invoice_id} foi encerrada: não lhe será cobrada.',
+  'email.downgraded.restore': "Os seus dados são mantidos. Para recuperar {plan_name}, carregue em «Repor {plan_name}» na página da sua subscrição: nesse dia começa um novo período e as funcionalidades pagas voltam de imediato. Nunca lhe é cobrado o tempo no plano gratuito.",
+
+  // ---- subscription_canceled ----
+  'email.subscription_canceled.subject': "A sua assinatura {plan_name} foi cancelada",
+  'email.subscription_canceled.body_until': "Como pediu, a sua assinatura {plan_name} não será renovada. Mantém as funcionalidades pagas até {access_until}; depois, a sua conta passa para o plano gratuito.",
+  'email.subscription_canceled.body_now': "Como pediu, a sua assinatura {plan_name} foi cancelada e a sua conta passou para o plano gratuito.",
+  'email.subscription_canceled.paid_in_flight': "Um pagamento de {paid_amount} já estava em curso quando cancelou e foi concluído: cobre o seu plano até {access_until} e é o último.",
+  'email.subscription_canceled.invoice': "A fatura por pagar {invoice_id} foi encerrada: não lhe será cobrada.",
+  'email.subscription_canceled.no_charge': "Não será cobrado mais nenhum pagamento.",
+  'email.subscription_canceled.resume': "Mudou de ideias? Pode retomar a assinatura em Assinatura até {access_until}.",
+  'email.subscription_canceled.restore': "Os seus dados são mantidos. Para voltar, faça uma nova compra em Assinatura quando quiser.",
+
+  // ---- plan_changed ----
+  'email.plan_changed.subject': "A sua mudança de plano para {plan_name}",
+  'email.plan_changed.body_scheduled': "A sua assinatura muda para {plan_name} em {change_at}. Até lá nada muda; a partir daí é renovada por {amount}.",
+  'email.plan_changed.body_now': "A sua assinatura está agora no plano {plan_name}.",
+  'email.plan_changed.charged': "Cobrámos {paid_amount} pelo resto do período atual, que termina em {period_end}.",
+  'email.plan_changed.grace': "A fatura por pagar é substituída por uma de {amount} para {plan_name}, para o mesmo período, que cobramos agora. O seu período de carência continua a terminar em {grace_ends_at}.",
+  'email.plan_changed.unschedule': "Para anular esta mudança, escolha de novo o seu plano atual em Assinatura antes de {change_at}.",
+
+  'email.help_request_received.subject': 'Recebemos o seu pedido de ajuda',
+  'email.help_request_received.body_invoice': 'Obrigado pela sua mensagem. A nossa equipa recebeu o seu pedido sobre a fatura {invoice_id}, com as respetivas tentativas de pagamento e os motivos indicados pelo banco, e irá responder por e-mail.',
+  'email.help_request_received.body': 'Obrigado pela sua mensagem. A nossa equipa recebeu o seu pedido e irá responder por e-mail.',
+
+  'email.help_request_answered.subject': 'A nossa resposta ao seu pedido de ajuda',
+  'email.help_request_answered.body': 'A nossa equipa respondeu ao seu pedido de ajuda:',
+  'email.help_request_answered.more': 'Se tiver outra pergunta, pode enviar um novo pedido a partir de Assinatura → Histórico de compras.',
+
+  'email.webhook_endpoint_disabled.subject': 'Endpoint de webhook desativado: {endpoint_url}',
+  'email.webhook_endpoint_disabled.body_since': 'Os envios para o endpoint de webhook {endpoint_url} falham sem interrupção desde {failing_since}, por isso foi desativado. Não lhe serão enviados mais eventos.',
+  'email.webhook_endpoint_disabled.body': 'Os envios para o endpoint de webhook {endpoint_url} falhavam repetidamente, por isso foi desativado. Não lhe serão enviados mais eventos.',
+  'email.webhook_endpoint_disabled.last_error': 'Último erro: {last_error}',
+  'email.webhook_endpoint_disabled.todo': 'Corrija o recetor e volte a ativar o endpoint {endpoint_id} na consola ou com PATCH /v1/webhook-endpoints/{endpoint_id} e o estado "enabled". Os envios ainda pendentes serão então retomados.',
+
+  // ---- access_link: a new no-login link the customer asked for ----
+  'email.access_link.subject': "A sua ligação para a sua assinatura",
+  'email.access_link.body': "Pediu uma nova ligação para as páginas da sua assinatura. Abra-as com o botão abaixo; não é necessária palavra-passe.",
+  'email.access_link.expires': "A ligação funciona até {link_expires_at}. Depois disso, a página que abre permite pedir uma nova.",
+  'email.access_link.ignore': "Se não a pediu, pode ignorar este e-mail: nada mudou na sua conta.",
+
+  // ---- invoice and credit-note documents (PDF, issue 23) ----
+  'doc.invoice': "Fatura",
+  'doc.credit_note': "Nota de crédito",
+  'doc.number': "Número",
+  'doc.issued_on': "Data de emissão",
+  'doc.seller': "Emitente",
+  'doc.buyer': "Faturar a",
+  'doc.vat_id': "NIF: {vat_id}",
+  'doc.description': "Descrição",
+  'doc.amount': "Valor",
+  'doc.interval.month': "mensal",
+  'doc.interval.year': "anual",
+  'doc.line.subscription': "Assinatura {plan_name} ({interval})",
+  'doc.line.period': "{start} – {end}",
+  'doc.line.proration': "{plan_name}, resto do período (proporcional)",
+  'doc.line.credit': "Tempo não utilizado de {plan_name}",
+  'doc.net': "Total sem impostos",
+  'doc.tax': "IVA ({rate})",
+  'doc.total': "Total",
+  'doc.prices_include_tax': "Preços com impostos incluídos.",
+  'doc.paid': "Paga em {date} com {card}.",
+  'doc.paid_no_card': "Paga em {date}.",
+  'doc.due': "Pagamento devido: esta fatura não está paga.",
+  'doc.uncollectible': "Não paga: esta fatura foi encerrada como incobrável.",
+  'doc.cancelled': "Anulada pela nota de crédito {number} de {date}.",
+  'doc.credit.for': "Anula a fatura {number} de {date}.",
+  'doc.credit.reason.canceled': "A assinatura foi cancelada enquanto esta fatura estava por pagar.",
+  'doc.credit.reason.plan_changed': "O plano foi alterado enquanto esta fatura estava por pagar; uma nova fatura substitui-a.",
+  'doc.credit.reason.voided': "A fatura foi anulada.",
+  'doc.credited': "Valor creditado",
 };

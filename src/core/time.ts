@@ -57,10 +57,16 @@ function intlOffset(utcMs: number, timeZone: string): number {
     const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
     w = [get('year'), get('month'), get('day'), get('hour'), get('minute'), get('second')];
   }
-  const wall = new Date(0);
-  wall.setUTCFullYear(w[0], w[1] - 1, w[2]); // setUTCFullYear: years 0-99 stay years 0-99
-  wall.setUTCHours(w[3], w[4], w[5], instant.getUTCMilliseconds());
-  return wall.getTime() - utcMs;
+  return utc(w[0], w[1] - 1, w[2], w[3], w[4], w[5], instant.getUTCMilliseconds()) - utcMs;
+}
+
+/** Date.UTC, except that years 0–99 stay years 0–99 (Date.UTC reads them as 1900–1999). */
+function utc(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
+  if (year >= 100) return Date.UTC(year, month, day, hour, minute, second, ms);
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, day);
+  d.setUTCHours(hour, minute, second, ms);
+  return d.getTime();
 }
 
 // Offsets change a few times a year, on whole minutes, never twice in a quarter hour. So one
@@ -100,7 +106,7 @@ export function toWall(instant: Date, timeZone: string): WallTime {
  * this function to.
  */
 export function fromWall(w: WallTime, timeZone: string): Date {
-  const naive = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms);
+  const naive = utc(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms);
   const before = offsetAt(naive - DAY, timeZone);
   const after = offsetAt(naive + DAY, timeZone);
   const early = naive - before;
@@ -114,7 +120,7 @@ export function fromWall(w: WallTime, timeZone: string): Date {
 }
 
 export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utc(year, month, 0)).getUTCDate();
 }
 
 /** Adds calendar months to a wall time, clamping the day to the target month's length. */
@@ -126,7 +132,7 @@ export function addMonthsWall(w: WallTime, months: number): WallTime {
 }
 
 export function addDaysWall(w: WallTime, days: number): WallTime {
-  const d = new Date(Date.UTC(w.year, w.month - 1, w.day + days));
+  const d = new Date(utc(w.year, w.month - 1, w.day + days));
   return { ...w, year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
 }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { periodBoundary, periodOf } from '../../src/core/period.ts';
-import { addDaysInZone, toWall, fromWall, daysInMonth, type WallTime } from '../../src/core/time.ts';
+import { addDaysInZone, toWall, fromWall, daysInMonth, isValidTimeZone, type WallTime } from '../../src/core/time.ts';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -93,6 +93,45 @@ test('property: toWall agrees with Intl at any instant, next to DST changes too'
       assert.deepEqual(toWall(d, tz), intlWall(d, tz), `${tz} ${d.toISOString()}`);
     }
   }
+});
+
+// A zone's offset is cached per quarter hour only when both ends of the quarter agree. Modern
+// changes fall on quarter-hour boundaries; older ones did not: Paris left Paris Mean Time
+// (+00:09:21) for WET at 23:50:39Z on 1911-03-10, inside the quarter 23:45–00:00. Read in either
+// order, each instant of that quarter has its own side's offset (mutation testing found no test
+// with a change inside a quarter, so a cache that ignored it went unnoticed).
+test('toWall inside a quarter hour that holds an offset change: each instant on its own side, read in either order', () => {
+  const from = Date.UTC(1911, 2, 10, 23, 45);
+  const instants = Array.from({ length: 90 }, (_, k) => new Date(from + k * 10_000 + 7));
+  for (const order of [instants, [...instants].reverse()]) {
+    for (const d of order) assert.deepEqual(toWall(d, 'Europe/Paris'), intlWall(d, 'Europe/Paris'), d.toISOString());
+  }
+  assert.deepEqual(toWall(new Date('1911-03-10T23:50:38Z'), 'Europe/Paris'), { year: 1911, month: 3, day: 10, hour: 23, minute: 59, second: 59, ms: 0 });
+  assert.deepEqual(toWall(new Date('1911-03-10T23:50:40Z'), 'Europe/Paris'), { year: 1911, month: 3, day: 10, hour: 23, minute: 50, second: 40, ms: 0 });
+});
+
+// The fast path reads Intl's "M/D/YYYY, HH:MM:SS"; a year of other than four digits takes
+// formatToParts. Both give the same wall time, and fromWall reads it back.
+test('toWall and fromWall for years of one to five digits (the formatToParts path)', () => {
+  for (const at of ['0050-03-01T12:00:00.250Z', '0999-12-31T23:59:59.999Z', '+010000-03-01T12:00:00Z', '2026-11-25T08:42:40Z']) {
+    for (const tz of ['Europe/Paris', 'America/New_York', 'Asia/Kathmandu']) {
+      const d = new Date(at);
+      const w = toWall(d, tz);
+      assert.deepEqual(w, intlWall(d, tz), `${at} in ${tz}`);
+      assert.equal(fromWall(w, tz).getTime(), d.getTime(), `${at} in ${tz} read back`);
+    }
+  }
+  assert.deepEqual(toWall(new Date('0050-03-01T12:00:00Z'), 'Europe/Paris'), { year: 50, month: 3, day: 1, hour: 12, minute: 9, second: 21, ms: 0 });
+  // Years 0–99 are those years, not 1900–1999 (Date.UTC's reading, which fromWall once inherited):
+  // year 0 is a leap year, 1900 is not.
+  assert.equal(daysInMonth(0, 2), 29);
+  assert.equal(daysInMonth(1900, 2), 28);
+  assert.equal(addDaysInZone(new Date('0050-02-28T12:00:00Z'), 1, 'UTC').toISOString(), '0050-03-01T12:00:00.000Z');
+});
+
+test('isValidTimeZone: what Intl knows, in any letter case; nothing else', () => {
+  for (const tz of ['Europe/Paris', 'UTC', 'America/Argentina/Buenos_Aires', 'asia/tokyo']) assert.equal(isValidTimeZone(tz), true, tz);
+  for (const tz of ['Mars/Olympus_Mons', '', 'Europe/', 'Paris']) assert.equal(isValidTimeZone(tz), false, tz);
 });
 
 // fromWall against Temporal, which Node.js 26 ships: its "compatible" rules are the ones renewd wants

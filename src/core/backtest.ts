@@ -15,6 +15,7 @@
 import type { AttemptOutcome, AttemptTrigger, DeclineReason, RetryClass } from './types.ts';
 import { applyCaps, graceEndsAt, planRetry, reminderTimes, type AttemptView, type DunningPolicy } from './dunning.ts';
 import { DAY } from './time.ts';
+import { formatMoney } from './money.ts';
 
 /** A cell with fewer observations than this is not used on its own. */
 export const MIN_OBSERVATIONS = 20;
@@ -384,4 +385,39 @@ export function backtest(input: BacktestInput): BacktestResult {
     actual,
     actual_recovered_automatically: paid.filter((r) => r.attempts.some((a) => a.outcome === 'succeeded' && AUTOMATIC.includes(a.trigger))).length,
   };
+}
+
+// ---- 4. the comparison as text (the CLI's table and the console page's) ----
+
+export interface ComparisonTable {
+  columns: string[];
+  rows: { label: string; cells: string[] }[];
+}
+
+/** The measures side by side: recorded counts, then each policy's figures, every one marked "estimate". */
+export function comparisonTable(r: BacktestResult, candidateName = 'candidate'): ComparisonTable {
+  const columns = ['', 'recorded', 'policy in force (estimate)', `${candidateName} (estimate)`];
+  const n1 = (x: number) => (Math.round(x * 10) / 10).toLocaleString('en-GB');
+  const pct = (x: number) => `${(Math.round(x * 1000) / 10).toLocaleString('en-GB')} %`;
+  const est = (i: Interval, f: (x: number) => string) => `estimate ${f(i.value)} (${f(i.low)}–${f(i.high)})`;
+  const cols = (fa: (m: Measures) => string, fe: (m: Measures) => string) => [fa(r.actual), r.current ? fe(r.current) : 'insufficient data', r.candidate ? fe(r.candidate) : 'insufficient data'];
+  const share = (m: Measures) => ({ value: m.recovered.value / (m.renewals || 1), low: m.recovered.low / (m.renewals || 1), high: m.recovered.high / (m.renewals || 1) });
+  const currencies = r.actual.revenue.map((x) => x.currency);
+  for (const m of [r.current, r.candidate]) for (const x of m?.revenue ?? []) if (!currencies.includes(x.currency)) currencies.push(x.currency);
+  const revenueIn = (m: Measures, c: string) => m.revenue.find((x) => x.currency === c)?.amount ?? { value: 0, low: 0, high: 0 };
+  const money = (c: string) => (x: number) => formatMoney(Math.round(x), c, 'en-GB');
+  const rows = [
+    { label: 'Failed renewals replayed', cells: [String(r.replayed), String(r.replayed), String(r.replayed)] },
+    {
+      label: 'Recovered renewals',
+      cells: cols((m) => `${m.recovered.value} (${r.actual_recovered_automatically} by automatic retries)`, (m) => est(m.recovered, n1)),
+    },
+    { label: 'Recovered share', cells: cols((m) => pct(share(m).value), (m) => est(share(m), pct)) },
+    ...currencies.sort().map((c) => ({ label: `Recovered revenue (${c})`, cells: cols((m) => money(c)(revenueIn(m, c).value), (m) => est(revenueIn(m, c), money(c))) })),
+    { label: 'Attempts (the renewal charge included)', cells: cols((m) => String(m.attempts.value), (m) => est(m.attempts, n1)) },
+    { label: 'Dunning e-mails', cells: cols((m) => String(m.emails.value), (m) => est(m.emails, n1)) },
+    { label: `Attempts beyond the per-card caps (recorded: the ${candidateName}'s caps)`, cells: cols((m) => String(m.cap_breaches), (m) => `estimate ${m.cap_breaches}`) },
+    { label: 'Attempts delayed by the caps', cells: cols(() => '—', (m) => `estimate ${n1(m.cap_delays)}`) },
+  ];
+  return { columns, rows };
 }

@@ -24,8 +24,8 @@ export function formatBacktest(r: BacktestReport, name: string): string {
   out.push(`Left out: ${r.left_out_open} still in grace or voided; ${r.left_out_thin} whose cause has too little data.`);
   out.push('', 'By cause (recorded automatic retries):');
   for (const c of r.causes) {
-    const rate = c.rate ? `success ${(c.rate.value * 100).toFixed(1)} % (${(c.rate.low * 100).toFixed(1)}–${(c.rate.high * 100).toFixed(1)} %)` : 'no rate';
-    out.push(`  ${c.cause}: ${c.renewals} failed renewals, ${c.observations} retries, ${rate}${c.insufficient_data ? ` — insufficient data, not estimated: ${c.insufficient_data}` : ''}`);
+    const rate = c.rate ? `estimated success ${(c.rate.value * 100).toFixed(1)} % (${(c.rate.low * 100).toFixed(1)}–${(c.rate.high * 100).toFixed(1)} %)` : `no rate (fewer than ${r.min_observations} recorded)`;
+    out.push(`  ${c.cause}: ${c.renewals} failed renewal${c.renewals === 1 ? '' : 's'}, ${c.observations} automatic retr${c.observations === 1 ? 'y' : 'ies'}, ${rate}${c.insufficient_data ? ` — insufficient data, not estimated: ${c.insufficient_data}` : ''}`);
   }
   return out.join('\n');
 }

@@ -133,7 +133,7 @@ describe('renewd policy backtest', () => {
     assert.match(row('Recovered revenue (EUR)'), /€232\.00 +estimate €[\d.,]+ \(.*\) +estimate €232\.00 \(/);
     for (const label of ['Recovered share', 'Attempts (the renewal charge included)', 'Dunning e-mails', 'Attempts delayed by the caps'])
       assert.equal(row(label).match(/estimate/g)?.length, 2, `${label}: ${row(label)}`);
-    assert.match(r.stdout, /insufficient_funds: 24 failed renewals, \d+ retries, success [\d.]+ %/);
+    assert.match(r.stdout, /insufficient_funds: 24 failed renewals, \d+ automatic retries, estimated success [\d.]+ % \([\d.]+–[\d.]+ %\)/);
   });
 
   test('too little data: says so and gives no number; a bad file or policy: the field, exit 2', { timeout: 120_000 }, async () => {

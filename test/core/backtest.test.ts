@@ -242,11 +242,14 @@ test('property: the expected recovered share and its interval lie in [0, 1]; att
   );
 });
 
-test('property: more automatic attempts (the same schedule, a higher maximum) never recover less', () => {
+test('property: a superset of attempts (a higher maximum, or days added after the schedule) never recovers less', () => {
   fc.assert(
-    fc.property(arbCase, fc.integer({ min: 1, max: 19 }), ({ policy, reason, cls, shares, n }, extra) => {
+    fc.property(arbCase, fc.integer({ min: 1, max: 19 }), fc.uniqueArray(fc.integer({ min: 1, max: 29 }), { maxLength: 5 }), ({ policy, reason, cls, shares, n }, extra, later) => {
       const rates = ratesOf(reason, shares, n);
-      const more = { ...policy, max_automatic_attempts: Math.min(20, policy.max_automatic_attempts + extra) };
+      const last = policy.retry_schedule.at(-1) ?? 0;
+      const added = later.filter((d) => d > last && d < policy.grace_days).sort((x, y) => x - y);
+      const more = { ...policy, max_automatic_attempts: Math.min(20, policy.max_automatic_attempts + extra), retry_schedule: [...policy.retry_schedule, ...added] };
+      assert.deepEqual(validatePolicy(more), []);
       const a = replay(renewal({ reason, cls }), policy, rates);
       const b = replay(renewal({ reason, cls }), more, rates);
       assert.ok(a.ok && b.ok);

@@ -1,5 +1,7 @@
-// The `renewd` command: start | worker | migrate | seed | clock advance | sandbox | verify.
+// The `renewd` command: start | worker | migrate | seed | clock advance | sandbox | verify | policy backtest.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CommandError } from '../core/errors.ts';
 import { loadConfig, requireGateway, type Config } from '../config.ts';
 import { openDb } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
@@ -34,6 +36,12 @@ Usage:
                                from --from (default 30 days before --at) to --at and report charges
                                with no paid invoice, paid invoices with no charge, amounts that
                                differ; exit 1 on a violation
+  renewd policy backtest --policy FILE [--since 90d]
+                               replay the renewals that failed in the last 90 days (--since N or Nd)
+                               under the policy in FILE (JSON: a whole dunning policy or the fields to
+                               change, merged onto the policy in force) with recovery rates estimated
+                               from the recorded attempts; prints the estimates beside what happened;
+                               exit 2 when the file or the policy is not valid
 
 Configuration comes from the environment; see the README.`;
 
@@ -53,6 +61,8 @@ async function main(argv: string[]) {
       at: { type: 'string' },
       gateway: { type: 'boolean' },
       from: { type: 'string' },
+      policy: { type: 'string' },
+      since: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -155,6 +165,33 @@ async function main(argv: string[]) {
       }
       console.log(JSON.stringify(report, null, 2));
       if (report.violations.length) process.exitCode = 1;
+      return;
+    }
+    case 'policy': {
+      if (positionals[0] !== 'backtest' || !values.policy) throw new UsageError('usage: renewd policy backtest --policy FILE [--since 90d]');
+      const since = values.since === undefined ? undefined : /^\d+d?$/.test(values.since) ? Number.parseInt(values.since, 10) : NaN;
+      if (since !== undefined && !(since >= 1)) throw new UsageError('--since takes a number of days, e.g. 90d');
+      let text: string;
+      try {
+        text = readFileSync(values.policy, 'utf8');
+      } catch (err) {
+        throw new UsageError(`renewd policy backtest: cannot read ${values.policy}: ${(err as Error).message}`);
+      }
+      const { backtestPolicy, parsePolicyText } = await import('../engine/backtest.ts');
+      const { formatBacktest } = await import('./backtest.ts');
+      const db = await openDb(loadConfig());
+      try {
+        // The installation's now: a test-clock database is replayed up to its test clock.
+        const saved = await savedTestClockTime(db).catch(() => null);
+        const clock = { now: () => saved ?? new Date() };
+        const report = await backtestPolicy({ db, clock }, { policy: parsePolicyText(text), since_days: since });
+        console.log(formatBacktest(report, values.policy));
+      } catch (err) {
+        if (err instanceof CommandError) throw new UsageError(`renewd policy backtest: ${err.message}${err.fields.length ? `\n${err.fields.map((f) => `  ${f.field}: ${f.message}`).join('\n')}` : ''}`);
+        throw err;
+      } finally {
+        await db.close();
+      }
       return;
     }
     default:

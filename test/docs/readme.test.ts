@@ -107,7 +107,7 @@ test('every sh block of README.md runs as written against a fresh renewd start (
 });
 
 test('renewd --help, -h, help and every command with --help print the usage and exit 0', { timeout: 300_000 }, async () => {
-  const commands = ['start', 'worker', 'migrate', 'seed', 'clock', 'sandbox', 'keys', 'verify'];
+  const commands = ['start', 'worker', 'migrate', 'seed', 'clock', 'sandbox', 'keys', 'verify', 'policy'];
   for (const args of [['--help'], ['-h'], ['help'], ...commands.flatMap((c) => [[c, '--help'], [c, '-h']])]) {
     const r = await bash(`node --no-deprecation bin/renewd.js ${args.join(' ')}`);
     assert.equal(r.code, 0, `renewd ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);

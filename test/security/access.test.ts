@@ -223,6 +223,7 @@ describe('pages: secure headers and CSRF', () => {
       [`/console/invoices/${w.a.pastDue}/retry`, { account_id: w.a.account }],
       [`/console/help/${w.b.help}/close`, {}],
       ['/console/policy', { grace_days: '10' }],
+      ['/console/policy/backtest', { policy: '{}', since: '90' }],
     ] as const) {
       const r = await fetch(`${w.t.url}${path}`, {
         method: 'POST',

@@ -77,6 +77,7 @@ describe('accessibility and phone width in Chromium', () => {
         ['/console/help', 'help'],
         ['/console/outbox', 'outbox'],
         ['/console/policy', 'policy'],
+        ['/console/policy/backtest', 'policy-backtest'],
         ['/console/webhooks', 'webhooks'],
         ['/console/keys', 'keys'],
       ]) {
@@ -100,6 +101,12 @@ describe('accessibility and phone width in Chromium', () => {
       await x.page.getByRole('button', { name: 'Save the policy' }).click();
       await x.page.getByRole('alert').waitFor();
       await check(x.page, 'console-policy-error', width);
+      // The backtest with its comparison (estimates, or the causes too thin to estimate).
+      await x.page.goto(`${t.url}/console/policy/backtest`);
+      await x.page.getByRole('button', { name: 'Run the backtest' }).click();
+      await x.page.locator('#bt-table').waitFor();
+      await x.page.waitForLoadState('load'); // its style sheet too, before the width is measured
+      await check(x.page, 'console-policy-backtest-result', width);
     });
   }
 

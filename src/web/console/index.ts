@@ -25,6 +25,7 @@ import { helpRoutes } from './help.ts';
 import { outboxRoutes } from './outbox.ts';
 import { webhooksRoutes } from './webhooks.ts';
 import { policyRoutes } from './policy.ts';
+import { backtestRoutes } from './backtest.ts';
 import { keysRoutes } from './keys.ts';
 
 const HOUR_MS = 3_600_000;
@@ -156,6 +157,7 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) 
   outboxRoutes(app, c);
   webhooksRoutes(app, c);
   policyRoutes(app, c);
+  backtestRoutes(app, c);
   keysRoutes(app, c);
 
   // Console pages under /console that do not exist: an HTML 404.

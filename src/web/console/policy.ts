@@ -102,6 +102,7 @@ ${o.general?.length ? html`<ul>${o.general.map((g) => html`<li>${g}</li>`)}</ul>
       : '';
   return html`<h1>Dunning policy</h1>${errorSummary}
 <p class="muted">The default policy for every account. Saving re-plans the retries of every account in grace at once. Same rules as <span class="mono">PUT /v1/dunning-policy</span>.</p>
+<p><a href="/console/policy/backtest">Backtest a policy</a>: what another policy would have recovered from this installation's recorded failed renewals (estimates), before saving it.</p>
 <form method="post" action="/console/policy" novalidate>${hidden('_csrf', csrf)}
 <div class="grid-2"><div class="panel">
 <h2>Grace and retries</h2>

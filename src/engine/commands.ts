@@ -425,6 +425,8 @@ export class Commands {
       grace_ends_at: sub.grace_ends_at,
       next_retry_at: sub.next_retry_at,
       next_retry_why: sub.next_retry_why,
+      downgrade_paused_at: sub.grace_paused_at ?? null,
+      chosen_retry_at: sub.chosen_retry_at ?? null,
       next_action: sub.next_action,
       next_action_at: sub.next_action_at,
       auto_renew: sub.auto_renew,

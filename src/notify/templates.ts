@@ -55,6 +55,10 @@ export interface EmailContext {
   paid_amount?: number;
   grace_ends_at?: Date;
   next_retry_at?: Date | null;
+  /** Why the next attempt is then: `customer_chosen` words it as the day the customer picked. */
+  next_retry_why?: string | null;
+  /** While a help request waits: the downgrade is paused, until this at the latest. */
+  downgrade_paused_until?: Date | null;
   reason?: DeclineReason;
   days_left?: number;
   card_brand?: string;
@@ -154,7 +158,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['why'] },
       { p: ['access'] },
       ...TODO,
-      { p: ['next_retry'] },
+      { p: ['next_retry.chosen', 'next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
@@ -166,7 +170,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['why'] },
       { p: ['access'] },
       ...TODO,
-      { p: ['next_retry'] },
+      { p: ['next_retry.chosen', 'next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
@@ -199,9 +203,10 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     subject: 'grace_ending.subject',
     blocks: [
       { p: ['grace_ending.body', 'grace_ending.body_short'] },
+      { p: ['downgrade_paused'] },
       { p: ['why'] },
       ...TODO,
-      { p: ['next_retry'] },
+      { p: ['next_retry.chosen', 'next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
@@ -235,6 +240,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     subject: 'help_request_received.subject',
     blocks: [
       { p: ['help_request_received.body_invoice', 'help_request_received.body'] },
+      { p: ['downgrade_paused'] },
       { details: [['label.request', 'help_request_id'], ['label.invoice', 'invoice_id']] },
       { link: 'history' },
     ],
@@ -244,6 +250,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     blocks: [
       { p: ['help_request_answered.body'] },
       { quote: 'answer' },
+      { p: ['help_request_answered.grace'] },
       { p: ['help_request_answered.more'] },
       { details: [['label.request', 'help_request_id'], ['label.invoice', 'invoice_id']] },
       { link: 'history' },
@@ -378,6 +385,8 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
     paid_amount,
     grace_ends_at: date(ctx.grace_ends_at),
     next_retry_at: date(ctx.next_retry_at),
+    chosen_retry_at: ctx.next_retry_why === 'customer_chosen' ? date(ctx.next_retry_at) : undefined,
+    paused_until: date(ctx.downgrade_paused_until),
     reason: ctx.reason && (DECLINE_REASONS as readonly string[]).includes(ctx.reason) ? catalog[`reason.${ctx.reason}` as MessageKey] : undefined,
     days,
     card: cardLabel(nonEmpty(ctx.card_brand), nonEmpty(ctx.card_last4)),

@@ -159,4 +159,7 @@ export const de: Catalog = {
   'doc.credit.reason.plan_changed': "Der Tarif wurde gewechselt, während diese Rechnung unbezahlt war; eine neue Rechnung ersetzt sie.",
   'doc.credit.reason.voided': "Die Rechnung wurde storniert.",
   'doc.credited': "Gutgeschriebener Betrag",
+  'downgrade_paused': "Während unser Team Ihre Hilfeanfrage beantwortet, ist die Umstellung Ihres Kontos auf den kostenlosen Tarif ausgesetzt (längstens bis zum {paused_until}). Nach unserer Antwort haben Sie so viel Zeit, wie Ihnen bei Ihrer Anfrage noch blieb.",
+  'next_retry.chosen': "Wie gewünscht versuchen wir die Zahlung am {chosen_retry_at} erneut.",
+  'help_request_answered.grace': "Die Zahlung ist weiterhin offen: Sie behalten den vollen Zugriff bis zum {grace_ends_at} (noch {days}).",
 };

@@ -163,6 +163,9 @@ export const en = {
   'doc.credit.reason.plan_changed': "The plan was changed while this invoice was unpaid; a new invoice replaces it.",
   'doc.credit.reason.voided': "The invoice was cancelled.",
   'doc.credited': "Amount credited",
+  'downgrade_paused': "While our team answers your help request, the move of your account to the free plan is paused (until {paused_until} at the latest). Once we have answered, you have the time you had left when you asked.",
+  'next_retry.chosen': "As you asked, we will try the payment again on {chosen_retry_at}.",
+  'help_request_answered.grace': "The payment is still due: you keep full access until {grace_ends_at} ({days} left).",
 };
 
 export type MessageKey = keyof typeof en;

@@ -159,4 +159,7 @@ export const es: Catalog = {
   'doc.credit.reason.plan_changed': "Se cambió el plan mientras esta factura estaba impagada; una nueva factura la sustituye.",
   'doc.credit.reason.voided': "La factura se anuló.",
   'doc.credited': "Importe abonado",
+  'downgrade_paused': "Mientras nuestro equipo responde a su solicitud de ayuda, el paso de su cuenta al plan gratuito queda en pausa (como máximo hasta el {paused_until}). Cuando hayamos respondido, tendrá el tiempo que le quedaba al hacer la solicitud.",
+  'next_retry.chosen': "Como nos pidió, volveremos a intentar el pago el {chosen_retry_at}.",
+  'help_request_answered.grace': "El pago sigue pendiente: mantiene el acceso completo hasta el {grace_ends_at} (quedan {days}).",
 };

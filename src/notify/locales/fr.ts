@@ -159,4 +159,7 @@ export const fr: Catalog = {
   'doc.credit.reason.plan_changed': "L'offre a été changée alors que cette facture était impayée ; une nouvelle facture la remplace.",
   'doc.credit.reason.voided': "La facture a été annulée.",
   'doc.credited': "Montant de l'avoir",
+  'downgrade_paused': "Pendant que notre équipe répond à votre demande d'aide, le passage de votre compte à l'offre gratuite est suspendu (jusqu'au {paused_until} au plus tard). Après notre réponse, vous disposez du temps qu'il vous restait au moment de votre demande.",
+  'next_retry.chosen': "Comme vous l'avez demandé, nous réessaierons le paiement le {chosen_retry_at}.",
+  'help_request_answered.grace': "Le paiement reste dû : vous conservez l'accès complet jusqu'au {grace_ends_at} ({days} restants).",
 };

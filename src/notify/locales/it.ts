@@ -160,4 +160,7 @@ export const it: Catalog = {
   'doc.credit.reason.plan_changed': "Il piano è stato cambiato mentre questa fattura non era pagata; una nuova fattura la sostituisce.",
   'doc.credit.reason.voided': "La fattura è stata annullata.",
   'doc.credited': "Importo accreditato",
+  'downgrade_paused': "Mentre il nostro team risponde alla sua richiesta di assistenza, il passaggio del suo account al piano gratuito è sospeso (al massimo fino al giorno {paused_until}). Dopo la nostra risposta avrà il tempo che le restava al momento della richiesta.",
+  'next_retry.chosen': "Come richiesto, ritenteremo il pagamento in data {chosen_retry_at}.",
+  'help_request_answered.grace': "Il pagamento è ancora dovuto: mantiene l'accesso completo fino al giorno {grace_ends_at} (restano {days}).",
 };

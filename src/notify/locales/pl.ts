@@ -160,4 +160,7 @@ export const pl: Catalog = {
   'doc.credit.reason.plan_changed': "Plan został zmieniony, gdy ta faktura była nieopłacona; zastępuje ją nowa faktura.",
   'doc.credit.reason.voided': "Faktura została anulowana.",
   'doc.credited': "Kwota korekty",
+  'downgrade_paused': "Dopóki nasz zespół odpowiada na Twoją prośbę o pomoc, przeniesienie konta na plan darmowy jest wstrzymane (najdłużej do dnia {paused_until}). Po naszej odpowiedzi będziesz mieć tyle czasu, ile zostało Ci w chwili wysłania prośby.",
+  'next_retry.chosen': "Zgodnie z Twoją prośbą ponowimy próbę płatności w dniu {chosen_retry_at}.",
+  'help_request_answered.grace': "Płatność jest nadal należna: zachowujesz pełny dostęp do dnia {grace_ends_at} (pozostało: {days}).",
 };

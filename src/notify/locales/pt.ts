@@ -160,4 +160,7 @@ export const pt: Catalog = {
   'doc.credit.reason.plan_changed': "O plano foi alterado enquanto esta fatura estava por pagar; uma nova fatura substitui-a.",
   'doc.credit.reason.voided': "A fatura foi anulada.",
   'doc.credited': "Valor creditado",
+  'downgrade_paused': "Enquanto a nossa equipa responde ao seu pedido de ajuda, a passagem da sua conta para o plano gratuito fica suspensa (no máximo até {paused_until}). Depois da nossa resposta, terá o tempo que lhe restava quando fez o pedido.",
+  'next_retry.chosen': "Como pediu, tentaremos novamente o pagamento em {chosen_retry_at}.",
+  'help_request_answered.grace': "O pagamento continua em dívida: mantém o acesso completo até {grace_ends_at} (faltam {days}).",
 };

@@ -232,6 +232,18 @@ export const en = {
   'result.auth.mismatch': "This return from your bank does not match a payment of your account: nothing was changed.",
   'result.auth.already': "This authentication was already handled: nothing was changed. Its result is in Purchase history.",
   'because.authentication_failed': "the authentication with your bank failed or was not finished",
+  'grace.paused': "Your help request is waiting for our answer: meanwhile your account will not move to the free plan (until {date} at the latest). Once we have answered, you have the time you had left when you asked.",
+  'retryDate.heading': "Choose when we try again",
+  'retryDate.label': "Day of the next attempt",
+  'retryDate.hint': "For example the day after your payday: any day until {date}. We try in the morning of that day, instead of the attempts planned before it.",
+  'retryDate.button': "Try again on that day",
+  'retryDate.planned': "As you asked, we will try again on {date}.",
+  'retryDate.no.past': "Choose a day after today.",
+  'retryDate.no.grace': "Choose a day before your grace period ends.",
+  'retryDate.no.network': "The card networks do not allow another attempt on this card on that day; choose a later day or update your billing information.",
+  'retryDate.no.card': "This card will not be tried again automatically: please update your billing information.",
+  'retryDate.no.paid': "This invoice is not awaiting payment.",
+  'retryDate.no.invalid': "Choose a day in the calendar.",
 };
 
 export type CatalogKey = keyof typeof en;

@@ -538,7 +538,8 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
         type: 'object',
         additionalProperties: false,
         required: ['date'],
-        properties: { date: { type: 'string', format: 'date', description: 'a day of the account\'s calendar (YYYY-MM-DD)', example: '2026-03-06' } },
+        properties: { date: { type: 'string', format: 'date', description: 'a day of the account\'s calendar (YYYY-MM-DD)' } },
+        example: { date: '2026-03-06' },
       },
       response: {
         200: {

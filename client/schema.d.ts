@@ -638,6 +638,25 @@ export interface paths {
       };
     };
   };
+  '/v1/invoices/{id}/retry-date': {
+    post: {
+      parameters: { query?: never; header?: CreateInvoiceRetryDateHeader; path: CreateInvoiceRetryDatePath; cookie?: never };
+      requestBody: { content: { 'application/json': CreateInvoiceRetryDateBody } };
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': CreateInvoiceRetryDate200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': CreateInvoiceRetryDate500Problem } };
+      };
+    };
+  };
   '/v1/notifications': {
     get: {
       parameters: { query?: ListNotificationsQuery; header?: never; path?: never; cookie?: never };
@@ -1607,9 +1626,17 @@ current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
 /**
- * why the next retry is then (the decline it answers)
+ * why the next retry is then (the decline it answers; customer_chosen: the day the customer chose with POST /v1/invoices/{id}/retry-date)
  */
 next_retry_why?: (string | null)
+/**
+ * since when a help request on the past-due invoice waits for an answer: the downgrade is paused meanwhile (grace_ends_at is then the downgrade if nobody answers, at most the policy's help_pause_days later); the answer restarts the clock with the time that was left
+ */
+downgrade_paused_at?: (string | null)
+/**
+ * the next attempt as the customer chose it (POST /v1/invoices/{id}/retry-date), until it is made
+ */
+chosen_retry_at?: (string | null)
 /**
  * what the engine does next for this subscription
  */
@@ -1666,9 +1693,17 @@ current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
 /**
- * why the next retry is then (the decline it answers)
+ * why the next retry is then (the decline it answers; customer_chosen: the day the customer chose with POST /v1/invoices/{id}/retry-date)
  */
 next_retry_why?: (string | null)
+/**
+ * since when a help request on the past-due invoice waits for an answer: the downgrade is paused meanwhile (grace_ends_at is then the downgrade if nobody answers, at most the policy's help_pause_days later); the answer restarts the clock with the time that was left
+ */
+downgrade_paused_at?: (string | null)
+/**
+ * the next attempt as the customer chose it (POST /v1/invoices/{id}/retry-date), until it is made
+ */
+chosen_retry_at?: (string | null)
 /**
  * what the engine does next for this subscription
  */
@@ -1702,9 +1737,17 @@ current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
 /**
- * why the next retry is then (the decline it answers)
+ * why the next retry is then (the decline it answers; customer_chosen: the day the customer chose with POST /v1/invoices/{id}/retry-date)
  */
 next_retry_why?: (string | null)
+/**
+ * since when a help request on the past-due invoice waits for an answer: the downgrade is paused meanwhile (grace_ends_at is then the downgrade if nobody answers, at most the policy's help_pause_days later); the answer restarts the clock with the time that was left
+ */
+downgrade_paused_at?: (string | null)
+/**
+ * the next attempt as the customer chose it (POST /v1/invoices/{id}/retry-date), until it is made
+ */
+chosen_retry_at?: (string | null)
 /**
  * what the engine does next for this subscription
  */
@@ -1776,9 +1819,17 @@ current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
 /**
- * why the next retry is then (the decline it answers)
+ * why the next retry is then (the decline it answers; customer_chosen: the day the customer chose with POST /v1/invoices/{id}/retry-date)
  */
 next_retry_why?: (string | null)
+/**
+ * since when a help request on the past-due invoice waits for an answer: the downgrade is paused meanwhile (grace_ends_at is then the downgrade if nobody answers, at most the policy's help_pause_days later); the answer restarts the clock with the time that was left
+ */
+downgrade_paused_at?: (string | null)
+/**
+ * the next attempt as the customer chose it (POST /v1/invoices/{id}/retry-date), until it is made
+ */
+chosen_retry_at?: (string | null)
 /**
  * what the engine does next for this subscription
  */
@@ -1842,9 +1893,17 @@ current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
 /**
- * why the next retry is then (the decline it answers)
+ * why the next retry is then (the decline it answers; customer_chosen: the day the customer chose with POST /v1/invoices/{id}/retry-date)
  */
 next_retry_why?: (string | null)
+/**
+ * since when a help request on the past-due invoice waits for an answer: the downgrade is paused meanwhile (grace_ends_at is then the downgrade if nobody answers, at most the policy's help_pause_days later); the answer restarts the clock with the time that was left
+ */
+downgrade_paused_at?: (string | null)
+/**
+ * the next attempt as the customer chose it (POST /v1/invoices/{id}/retry-date), until it is made
+ */
+chosen_retry_at?: (string | null)
 /**
  * what the engine does next for this subscription
  */
@@ -2161,6 +2220,10 @@ max_per_day?: number
 }
 final_action: "downgrade"
 /**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days: number
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2208,6 +2271,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days?: number
 } | undefined
 }
 }
@@ -2271,6 +2338,10 @@ max_per_day?: number
 }
 final_action?: "downgrade"
 /**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days?: number
+/**
  * read-only (as GET answers it): accepted and ignored; change an override with PUT /v1/dunning-policy/overrides/{scope}
  */
 overrides?: {
@@ -2318,6 +2389,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days?: number
 } | undefined
 }
 }
@@ -2367,6 +2442,10 @@ max_per_day?: number
 }
 final_action: "downgrade"
 /**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days: number
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2414,6 +2493,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days?: number
 } | undefined
 }
 }
@@ -2489,6 +2572,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days?: number
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2537,6 +2624,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action: "downgrade"
+/**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days: number
 }
 }
 
@@ -2610,6 +2701,10 @@ max_per_day?: number
 }
 final_action?: "downgrade"
 /**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days?: number
+/**
  * the override to save (the GET shape); not together with policy members at the top level
  */
 override?: {
@@ -2656,6 +2751,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days?: number
 }
 /**
  * read-only: accepted and ignored (the path names the scope)
@@ -2718,6 +2817,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days?: number
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2766,6 +2869,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action: "downgrade"
+/**
+ * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
+ */
+help_pause_days: number
 }
 }
 
@@ -3278,6 +3385,53 @@ export type RetryInvoice429Problem = Problem
 
 export type RetryInvoice500Problem = Problem
 
+export interface CreateInvoiceRetryDateHeader {
+"idempotency-key"?: string
+}
+
+export interface CreateInvoiceRetryDatePath {
+id: string
+}
+
+export interface CreateInvoiceRetryDateBody {
+/**
+ * a day of the account's calendar (YYYY-MM-DD)
+ */
+date: string
+}
+
+export interface CreateInvoiceRetryDate200 {
+invoice_id: string
+date: string
+/**
+ * the instant of the attempt (that day, local time)
+ */
+at: string
+next_retry_at: (string | null)
+next_retry_why: (string | null)
+grace_ends_at: (string | null)
+}
+
+export type CreateInvoiceRetryDate400Problem = Problem
+
+export type CreateInvoiceRetryDate401Problem = Problem
+
+export type CreateInvoiceRetryDate404Problem = Problem
+
+export type CreateInvoiceRetryDate409Problem = Problem
+
+export type CreateInvoiceRetryDate413Problem = Problem
+
+export type CreateInvoiceRetryDate414Problem = Problem
+
+export type CreateInvoiceRetryDate415Problem = Problem
+
+export type CreateInvoiceRetryDate422Problem = Problem
+
+export type CreateInvoiceRetryDate429Problem = Problem
+
+export type CreateInvoiceRetryDate500Problem = Problem
+
 export interface ListNotificationsQuery {
 account_id?: string
 limit?: string
@@ -3749,9 +3903,17 @@ current_period_end?: string
 grace_ends_at?: (string | null)
 next_retry_at?: (string | null)
 /**
- * why the next retry is then (the decline it answers)
+ * why the next retry is then (the decline it answers; customer_chosen: the day the customer chose with POST /v1/invoices/{id}/retry-date)
  */
 next_retry_why?: (string | null)
+/**
+ * since when a help request on the past-due invoice waits for an answer: the downgrade is paused meanwhile (grace_ends_at is then the downgrade if nobody answers, at most the policy's help_pause_days later); the answer restarts the clock with the time that was left
+ */
+downgrade_paused_at?: (string | null)
+/**
+ * the next attempt as the customer chose it (POST /v1/invoices/{id}/retry-date), until it is made
+ */
+chosen_retry_at?: (string | null)
 /**
  * what the engine does next for this subscription
  */
@@ -3895,7 +4057,7 @@ export interface CreateWebhookEndpointBody {
  */
 url: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
  * 
  * @minItems 1
  * @maxItems 100
@@ -4022,7 +4184,7 @@ export interface UpdateWebhookEndpointBody {
  */
 url?: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
  * 
  * @minItems 1
  * @maxItems 100

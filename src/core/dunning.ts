@@ -27,6 +27,11 @@ export interface DunningPolicy {
   caps: { attempts_per_card_30d: number; declines_per_card_24h: number };
   manual_retry: ManualRetryPolicy;
   final_action: 'downgrade';
+  /**
+   * How long, at most, an unanswered help request on a past-due invoice holds the downgrade back
+   * (days over one grace period, all the requests together; 0: a help request pauses nothing).
+   */
+  help_pause_days: number;
 }
 
 export type PolicyOverride = Partial<Omit<DunningPolicy, 'manual_retry' | 'caps'>> & {
@@ -49,7 +54,11 @@ export const DEFAULT_POLICY: DunningPolicy = {
   caps: { attempts_per_card_30d: 15, declines_per_card_24h: 8 },
   manual_retry: { enabled: true, disabled_domain_zones: [], disabled_payment_methods: [], max_per_day: 3 },
   final_action: 'downgrade',
+  help_pause_days: 7,
 };
+
+/** Longest pause of the downgrade a policy may give a help request. */
+export const MAX_HELP_PAUSE_DAYS = 30;
 
 export const FINAL_ACTIONS: readonly DunningPolicy['final_action'][] = ['downgrade'];
 
@@ -122,6 +131,8 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   for (const z of m?.disabled_domain_zones ?? [])
     if (typeof z !== 'string' || !/^[a-z0-9-]{1,63}$/.test(z)) errs.push({ field: 'manual_retry.disabled_domain_zones', message: `"${z}" is not a domain zone (e.g. "fr", "com")` });
   if (p.final_action !== 'downgrade') errs.push({ field: 'final_action', message: 'must be "downgrade"' });
+  if (!isInt(p.help_pause_days) || p.help_pause_days < 0 || p.help_pause_days > MAX_HELP_PAUSE_DAYS)
+    errs.push({ field: 'help_pause_days', message: `must be a whole number of days from 0 (off) to ${MAX_HELP_PAUSE_DAYS}` });
   return errs;
 }
 
@@ -154,7 +165,9 @@ export type RetryWhy =
   | 'card_refused_permanently'
   | 'max_attempts_reached'
   | 'grace_ends_first'
-  | 'no_payment_method';
+  | 'no_payment_method'
+  /** The customer chose the day of the next attempt (POST /v1/invoices/{id}/retry-date). */
+  | 'customer_chosen';
 
 export interface RetryPlan {
   at: Date | null;
@@ -170,10 +183,34 @@ export interface RetryPlanInput {
   current_payment_method_id: string | null;
   /** All attempts on the current card in the last 30 days (any invoice), with their outcomes. */
   card_attempts: { at: Date; outcome: AttemptOutcome }[];
+  /** The instant the customer chose for the next attempt, if any (replaces the schedule until then). */
+  chosen_at?: Date | null;
 }
 
-/** When the next automatic retry happens, and why (or why none). */
+/** Plans that no chosen date overrides: nothing will be tried on this card automatically. */
+const NO_AUTOMATIC_RETRY: readonly RetryWhy[] = ['no_payment_method', 'max_attempts_reached', 'card_refused_permanently', 'waiting_for_customer'];
+
+/**
+ * When the next automatic retry happens, and why (or why none). A date the customer chose takes
+ * the place of the schedule's next attempt (the ones before it are not made: the customer said
+ * when the money is there), as long as it is still ahead of the last attempt, inside grace and
+ * within the caps; once made, the schedule carries on after it.
+ */
 export function planRetry(input: RetryPlanInput): RetryPlan {
+  const plan = planScheduledRetry(input);
+  const chosen = input.chosen_at;
+  if (!chosen || NO_AUTOMATIC_RETRY.includes(plan.why)) return plan;
+  const last = input.attempts[input.attempts.length - 1];
+  if (last && last.at.getTime() >= chosen.getTime()) return plan; // already made (or overtaken)
+  const onCard = input.attempts.filter((a) => a.payment_method_id === input.current_payment_method_id);
+  const notBefore = onCard[onCard.length - 1]?.not_before;
+  if (notBefore && notBefore.getTime() > chosen.getTime()) return plan;
+  if (!capsAllowNow(input.policy, input.card_attempts, chosen)) return plan;
+  if (chosen.getTime() >= input.grace_ends_at.getTime()) return plan;
+  return { at: chosen, why: 'customer_chosen' };
+}
+
+function planScheduledRetry(input: RetryPlanInput): RetryPlan {
   const { policy, failed_at, grace_ends_at, attempts } = input;
   if (!input.current_payment_method_id) return { at: null, why: 'no_payment_method' };
   const automatic = attempts.filter((a) => a.trigger === 'scheduled' || a.trigger === 'initial').length;
@@ -335,4 +372,79 @@ export function retryAvailability(i: RetryAvailabilityInput): { available: true;
   if (i.manual_retries_last_24h >= i.policy.manual_retry.max_per_day) return no('rate_limited');
   if (!capsAllowNow(i.policy, i.card_attempts, i.now)) return no('network_cap');
   return { available: true, reason: null };
+}
+
+export type RetryDateRefusal =
+  | 'invoice_not_past_due'
+  | 'date_not_in_future'
+  | 'outside_grace'
+  | 'network_cap'
+  | 'network_advice'
+  | 'no_automatic_retry';
+
+export interface RetryDateInput extends RetryPlanInput {
+  invoice_status: string;
+  /** Collection goes on (auto-renew on): a pending cancel collects nothing. */
+  collecting: boolean;
+  now: Date;
+}
+
+/**
+ * Whether the customer may have the next attempt made at `at`: the invoice is past due and still
+ * collected, `at` is ahead of now and before grace ends, an automatic attempt is possible at all on
+ * this card (not refused for good, not waiting for a new card, attempts left), and one more attempt
+ * then keeps the card within the networks' caps and their advice (Mastercard "retry after").
+ */
+export function retryDateRefusal(i: RetryDateInput, at: Date): RetryDateRefusal | null {
+  if (i.invoice_status !== 'past_due' || !i.collecting) return 'invoice_not_past_due';
+  if (at.getTime() <= i.now.getTime()) return 'date_not_in_future';
+  if (at.getTime() >= i.grace_ends_at.getTime()) return 'outside_grace';
+  const plan = planScheduledRetry({ ...i, chosen_at: null });
+  if (NO_AUTOMATIC_RETRY.includes(plan.why)) return 'no_automatic_retry';
+  const onCard = i.attempts.filter((a) => a.payment_method_id === i.current_payment_method_id);
+  const notBefore = onCard[onCard.length - 1]?.not_before;
+  if (notBefore && notBefore.getTime() > at.getTime()) return 'network_advice';
+  if (!capsAllowNow(i.policy, i.card_attempts, at)) return 'network_cap';
+  return null;
+}
+
+/** The downgrade's pause for help requests, as the subscription keeps it. */
+export interface GracePause {
+  grace_ends_at: Date;
+  /** Since when an unanswered help request holds the downgrade back (null: not paused). */
+  grace_paused_at: Date | null;
+  /** Pause already credited to this grace (finished pauses). */
+  grace_pause_ms: number;
+  /** What the current pause added to grace_ends_at in advance (the rest of the cap). */
+  grace_pause_hold_ms: number;
+}
+
+/**
+ * A help request starts waiting: the downgrade is held back for as long as it waits, up to what is
+ * left of the policy's cap. The wait is not known yet, so grace_ends_at moves by the whole rest of
+ * the cap now (the downgrade if nobody answers) and `resumeGrace` gives back what was not waited.
+ * Null: nothing to pause (already paused, the cap used up, or pauses off).
+ */
+export function pauseGrace(p: GracePause, policy: DunningPolicy, now: Date): GracePause | null {
+  if (p.grace_paused_at || now.getTime() >= p.grace_ends_at.getTime()) return null;
+  const hold = Math.max(0, policy.help_pause_days * DAY - p.grace_pause_ms);
+  if (hold === 0) return null;
+  return { grace_ends_at: new Date(p.grace_ends_at.getTime() + hold), grace_paused_at: now, grace_pause_ms: p.grace_pause_ms, grace_pause_hold_ms: hold };
+}
+
+/**
+ * The operator answered (or no request waits any more): the clock runs again. Grace ends as late as
+ * it did before the pause plus the time the request waited (never more than what was held, never
+ * less than before the pause): the customer has the time left they had when they asked.
+ */
+export function resumeGrace(p: GracePause, now: Date): GracePause | null {
+  if (!p.grace_paused_at) return null;
+  const waited = Math.max(0, now.getTime() - p.grace_paused_at.getTime());
+  const credit = Math.min(waited, p.grace_pause_hold_ms);
+  return {
+    grace_ends_at: new Date(p.grace_ends_at.getTime() - (p.grace_pause_hold_ms - credit)),
+    grace_paused_at: null,
+    grace_pause_ms: p.grace_pause_ms + credit,
+    grace_pause_hold_ms: 0,
+  };
 }

@@ -19,8 +19,13 @@ import type {
 import {
   type AttemptView,
   type DunningPolicy,
+  type GracePause,
+  type RetryDateRefusal,
   type RetryPlan,
   capsAllowNow,
+  pauseGrace,
+  resumeGrace,
+  retryDateRefusal,
   dueReminder,
   graceEndsAt,
   nextReminderAt,
@@ -92,7 +97,13 @@ export type MachineEvent =
   | { type: 'purchase'; plan: Plan; interval: Interval; amount: number; auto_renew?: boolean }
   | { type: 'cancel'; at: CancelAt; by?: CancelBy }
   | { type: 'resume'; by?: CancelBy }
-  | { type: 'change_plan'; plan: Plan; interval: Interval; by?: CancelBy };
+  | { type: 'change_plan'; plan: Plan; interval: Interval; by?: CancelBy }
+  /** A help request about the invoice being collected now waits for an answer: the downgrade pauses. */
+  | { type: 'help_requested'; invoice_id: string; help_request_id?: string }
+  /** No help request about it waits any more (answered or closed): the downgrade clock runs again. */
+  | { type: 'help_answered'; invoice_id: string; help_request_id?: string }
+  /** The customer chooses when the next attempt is made (a day in grace, e.g. after payday). */
+  | { type: 'retry_date_chosen'; at: Date; by?: CancelBy };
 
 /** Why the machine refuses a purchase (the command checks the same before dispatching). */
 export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
@@ -105,7 +116,7 @@ export type CancelBy = 'customer' | 'operator';
 
 /** Why a cancel or resume changed nothing; the engine turns it into a problem (a 409 at the API). */
 export interface Refusal {
-  code: 'already_canceled' | 'nothing_to_cancel' | 'cancel_took_effect' | 'no_pending_cancel' | PlanChangeRefusal | AuthenticationRefusal;
+  code: 'already_canceled' | 'nothing_to_cancel' | 'cancel_took_effect' | 'no_pending_cancel' | PlanChangeRefusal | AuthenticationRefusal | RetryDateRefusal;
   message: string;
 }
 
@@ -337,6 +348,12 @@ class Step {
         return this.resume(e.by ?? 'customer');
       case 'change_plan':
         return this.changePlan(e.plan, e.interval, e.by ?? 'customer');
+      case 'help_requested':
+        return this.helpRequested(e.invoice_id, e.help_request_id ?? null);
+      case 'help_answered':
+        return this.helpAnswered(e.invoice_id, e.help_request_id ?? null);
+      case 'retry_date_chosen':
+        return this.retryDateChosen(e.at, e.by ?? 'customer');
     }
   }
 
@@ -448,11 +465,15 @@ class Step {
     if (r) {
       inv.reminders_sent = [...inv.reminders_sent, r.days];
       const days_left = Math.max(1, Math.ceil((sub.grace_ends_at.getTime() - this.now.getTime()) / DAY));
-      this.email('grace_ending', `grace_ending:${inv.id}:${r.days}`, { days_left, grace_ends_at: sub.grace_ends_at, invoice_id: inv.id });
+      // While a help request waits, the reminder says the downgrade is on hold (until at most then).
+      const downgrade_paused = !!sub.grace_paused_at;
+      this.email('grace_ending', `grace_ending:${inv.id}:${r.days}`, { days_left, grace_ends_at: sub.grace_ends_at, invoice_id: inv.id, downgrade_paused, next_retry_at: sub.next_retry_at, next_retry_why: sub.next_retry_why });
       this.event('dunning.reminder_sent', { invoice_id: inv.id, days_before_grace_end: r.days, days_left });
     }
     const plan = this.retryPlan();
     if (plan.at && plan.at.getTime() <= this.now.getTime()) {
+      // The customer's chosen day has come: that choice is made now; the schedule carries on after it.
+      if (plan.why === 'customer_chosen') sub.chosen_retry_at = null;
       this.startAttempt('scheduled');
       return;
     }
@@ -468,6 +489,7 @@ class Step {
       attempts: this.s.attempts.map(toView),
       current_payment_method_id: this.s.payment_method?.id ?? null,
       card_attempts: this.s.card_attempts,
+      chosen_at: this.sub.chosen_retry_at ?? null,
     });
   }
 
@@ -635,6 +657,7 @@ class Step {
       sub.status = 'past_due';
       // Grace counts from the end of the period that was not renewed, in the account's calendar.
       sub.grace_ends_at = graceEndsAt(inv.period_start, this.s.policy, this.s.account.time_zone);
+      this.clearGraceExtras(); // a new grace: no pause used, no day chosen yet
       this.event('subscription.past_due', { invoice_id: inv.id, reason, grace_ends_at: sub.grace_ends_at });
       const template = a?.outcome === 'requires_action' ? 'authentication_required' : 'renewal_failed';
       this.email(template, `${template}:${inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
@@ -686,6 +709,7 @@ class Step {
     sub.grace_ends_at = null;
     sub.next_retry_at = null;
     sub.next_retry_why = null;
+    this.clearGraceExtras();
     this.event(inv.kind === 'purchase' ? 'subscription.started' : 'subscription.renewed', {
       invoice_id: inv.id,
       plan_id: sub.plan_id,
@@ -792,6 +816,7 @@ class Step {
     sub.grace_ends_at = null;
     sub.next_retry_at = null;
     sub.next_retry_why = null;
+    this.clearGraceExtras();
     this.setNext(null, null);
     this.event('subscription.canceled', { from_plan_id: from, to_plan_id: this.s.free_plan_id, invoice_id: inv?.id ?? null, by, immediate: true });
     this.email('subscription_canceled', `subscription_canceled:${sub.id}:${this.now.toISOString()}`, { invoice_id: inv?.id ?? null });
@@ -810,6 +835,7 @@ class Step {
     sub.grace_ends_at = null; // the event records when grace ended
     sub.next_retry_at = null;
     sub.next_retry_why = null;
+    this.clearGraceExtras();
     this.setNext(null, null);
     this.event('subscription.downgraded', { from_plan_id: from, to_plan_id: this.s.free_plan_id, invoice_id: inv?.id ?? null });
     this.email('downgraded', `downgraded:${inv?.id ?? sub.id + ':' + this.now.toISOString()}`, { invoice_id: inv?.id ?? null });
@@ -855,6 +881,111 @@ class Step {
       }
     }
     this.startAttempt(trigger);
+  }
+
+  /** Grace's pause and the customer's chosen day belong to one grace: none once it is over. */
+  clearGraceExtras() {
+    const sub = this.sub;
+    sub.grace_paused_at = null;
+    sub.grace_pause_ms = 0;
+    sub.grace_pause_hold_ms = 0;
+    sub.chosen_retry_at = null;
+  }
+
+  gracePause(): GracePause {
+    const sub = this.sub;
+    return { grace_ends_at: sub.grace_ends_at!, grace_paused_at: sub.grace_paused_at ?? null, grace_pause_ms: sub.grace_pause_ms ?? 0, grace_pause_hold_ms: sub.grace_pause_hold_ms ?? 0 };
+  }
+
+  setGracePause(p: GracePause) {
+    const sub = this.sub;
+    sub.grace_ends_at = p.grace_ends_at;
+    sub.grace_paused_at = p.grace_paused_at;
+    sub.grace_pause_ms = p.grace_pause_ms;
+    sub.grace_pause_hold_ms = p.grace_pause_hold_ms;
+  }
+
+  /** In grace with the invoice being collected (a help request can pause its downgrade). */
+  inGrace(): boolean {
+    const sub = this.sub;
+    return sub.status === 'past_due' && !!sub.grace_ends_at && this.s.invoice?.status === 'past_due';
+  }
+
+  /** Re-plans what comes next in grace after its end moved (not while an attempt is in flight: its answer plans). */
+  replanGrace() {
+    if (this.inFlight() || !this.sub.auto_renew) return;
+    this.planPastDue(this.retryPlan());
+  }
+
+  /**
+   * A help request waits: the downgrade is held back (grace_ends_at moves by what is left of the
+   * policy's cap; resumeGrace gives back what was not waited). Retries go on as planned: the pause
+   * is on the downgrade, not on collecting. Nothing changes outside grace or with the cap used up.
+   */
+  helpRequested(invoiceId: string, helpRequestId: string | null) {
+    if (!this.inGrace() || this.s.invoice!.id !== invoiceId || this.now.getTime() >= this.sub.grace_ends_at!.getTime()) return;
+    const inv = this.s.invoice!;
+    const before = this.gracePause();
+    const p = pauseGrace(before, this.s.policy, this.now);
+    if (!p) {
+      if (!before.grace_paused_at) this.event('dunning.downgrade_not_paused', { invoice_id: inv.id, help_request_id: helpRequestId, why: this.s.policy.help_pause_days === 0 ? 'pause_off' : 'pause_used_up', grace_ends_at: before.grace_ends_at });
+      return;
+    }
+    this.setGracePause(p);
+    this.event('dunning.downgrade_paused', { invoice_id: inv.id, help_request_id: helpRequestId, grace_ends_at: p.grace_ends_at, previous_grace_ends_at: before.grace_ends_at, at_most_ms: p.grace_pause_hold_ms });
+    this.replanGrace();
+  }
+
+  /** No help request waits any more: the clock runs again, with the time left when the customer asked. */
+  helpAnswered(invoiceId: string, helpRequestId: string | null) {
+    // Not matched on the invoice: a plan change in grace replaces the invoice the request was about.
+    void invoiceId;
+    if (this.sub.status !== 'past_due' || !this.sub.grace_ends_at) return;
+    const before = this.gracePause();
+    const p = resumeGrace(before, this.now);
+    if (!p) return;
+    this.setGracePause(p);
+    this.event('dunning.downgrade_resumed', {
+      invoice_id: this.s.invoice?.id ?? null,
+      help_request_id: helpRequestId,
+      grace_ends_at: p.grace_ends_at,
+      paused_ms: p.grace_pause_ms - before.grace_pause_ms,
+      remaining_ms: Math.max(0, p.grace_ends_at.getTime() - this.now.getTime()),
+    });
+    this.replanGrace();
+  }
+
+  /**
+   * The grace end the customer can count on now: while a help request waits, the end as if it were
+   * answered now (it only moves later as the wait goes on), not the end if nobody ever answers.
+   */
+  firmGraceEnd(): Date {
+    return (resumeGrace(this.gracePause(), this.now) ?? this.gracePause()).grace_ends_at;
+  }
+
+  /** The customer chose the day of the next attempt: planned then (reason customer_chosen), or refused. */
+  retryDateChosen(at: Date, by: CancelBy) {
+    const sub = this.sub;
+    const inv = this.s.invoice;
+    const refusal = (code: RetryDateRefusal, message: string) => {
+      this.refused = { code, message };
+    };
+    if (!inv || !this.inGrace()) return refusal('invoice_not_past_due', 'the invoice is not past due (paid, void, or no longer collected)');
+    const why = retryDateRefusal({
+      policy: this.s.policy,
+      failed_at: inv.failed_at ?? inv.period_start,
+      grace_ends_at: this.firmGraceEnd(),
+      attempts: this.s.attempts.map(toView),
+      current_payment_method_id: this.s.payment_method?.id ?? null,
+      card_attempts: this.s.card_attempts,
+      invoice_status: inv.status,
+      collecting: sub.auto_renew,
+      now: this.now,
+    }, at);
+    if (why) return refusal(why, RETRY_DATE_REFUSALS[why]);
+    sub.chosen_retry_at = at;
+    this.event('dunning.retry_date_chosen', { invoice_id: inv.id, at, by });
+    this.replanGrace();
   }
 
   /** The customer authenticates the past-due invoice: one on-session attempt (refused: nothing changes). */
@@ -1097,6 +1228,16 @@ export function toView(a: AttemptState): AttemptView {
     payment_method_id: a.payment_method_id,
   };
 }
+
+/** What a refused retry date means (the API's problem detail; the pages word the codes themselves). */
+export const RETRY_DATE_REFUSALS: Record<RetryDateRefusal, string> = {
+  invoice_not_past_due: 'this invoice is not awaiting payment',
+  date_not_in_future: 'choose a day after today',
+  outside_grace: 'choose a day before the grace period ends',
+  network_cap: 'the card networks allow no further attempt on this card then; choose another day or update the card',
+  network_advice: "the card's bank asked not to be tried again before a later day; choose a later day",
+  no_automatic_retry: 'this card will not be tried again automatically (refused for good, expired, or no attempts left): update your billing information',
+};
 
 /** Paid features while active or in grace; derived, never stored. */
 export function accessOf(sub: Pick<Subscription, 'status' | 'plan_id'>, plan: Pick<Plan, 'free'>, freePlanId: string) {

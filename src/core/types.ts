@@ -75,6 +75,16 @@ export interface Subscription {
   /** A change to a cheaper plan (or another interval) waiting for the period end; both or neither. */
   scheduled_plan_id?: string | null;
   scheduled_interval?: Interval | null;
+  /**
+   * The downgrade held back for a help request (core/dunning.ts pauseGrace/resumeGrace): since
+   * when a request waits (null: not paused), the pause credited to this grace so far, and what the
+   * waiting pause added to grace_ends_at in advance.
+   */
+  grace_paused_at?: Date | null;
+  grace_pause_ms?: number;
+  grace_pause_hold_ms?: number;
+  /** The instant the customer chose for the next attempt in grace (POST /v1/invoices/{id}/retry-date). */
+  chosen_retry_at?: Date | null;
   version: number;
 }
 

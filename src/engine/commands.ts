@@ -2,10 +2,10 @@
 // HTTP handlers, the CLI and the demo seed all call these; none of them writes SQL of its own.
 import { creditNoteView, documentsOfInvoices } from './documents.ts';
 import type { Account, Interval, PaymentMethod, Plan, PaymentMethodType } from '../core/types.ts';
-import { accessOf, isRateLimited, pendingCancel, toView, type AttemptState, type CancelAt, type CancelBy } from '../core/machine.ts';
-import { retryAvailability, type RetryUnavailable } from '../core/dunning.ts';
+import { RETRY_DATE_REFUSALS, accessOf, isRateLimited, pendingCancel, toView, type AttemptState, type CancelAt, type CancelBy } from '../core/machine.ts';
+import { retryAvailability, type RetryDateRefusal, type RetryUnavailable } from '../core/dunning.ts';
 import { isKnownCurrency, minimumCharge } from '../core/money.ts';
-import { isValidTimeZone, DAY } from '../core/time.ts';
+import { isValidTimeZone, DAY, daysInMonth, fromWall } from '../core/time.ts';
 import type { Db } from '../store/db.ts';
 import { accessReader } from '../store/access.ts';
 import { eventsOfAccount, insertEvents, loadPlans, loadPolicies, loadStates, policyFor } from '../store/billing.ts';
@@ -432,6 +432,8 @@ export class Commands {
       grace_ends_at: sub.grace_ends_at,
       next_retry_at: sub.next_retry_at,
       next_retry_why: sub.next_retry_why,
+      downgrade_paused_at: sub.grace_paused_at ?? null,
+      chosen_retry_at: sub.chosen_retry_at ?? null,
       next_action: sub.next_action,
       next_action_at: sub.next_action_at,
       auto_renew: sub.auto_renew,
@@ -533,6 +535,29 @@ export class Commands {
     return { outcome: r.attempt.outcome, reason: r.attempt.reason, invoice_status: (await this.getInvoice(invoiceId))!.status };
   }
 
+  /**
+   * The customer chooses the day of the next attempt in grace ("after my payday"): `date` is a day
+   * of the account's calendar (YYYY-MM-DD), the attempt is made at RETRY_DATE_HOUR there. The
+   * machine plans it (next_retry_why `customer_chosen`) or refuses: 409 retry_date_unavailable with
+   * `reason` (core/machine.ts RETRY_DATE_REFUSALS). Answers the plan as it stands.
+   */
+  async chooseRetryDate(invoiceId: string, date: string, by: CancelBy = 'customer') {
+    const inv = await this.getInvoice(invoiceId);
+    if (!inv) throw new CommandError('not_found', 'not_found', `no invoice ${invoiceId}`);
+    const account = await this.requireAccount(inv.account_id);
+    const at = retryDateInstant(date, account.time_zone);
+    if (!at) throw new CommandError('invalid', 'validation_error', `"${date}" is not a day (YYYY-MM-DD)`, { errors: [{ field: 'date', message: 'must be a day of the calendar, YYYY-MM-DD' }] });
+    const refuse = (reason: RetryDateRefusal) => new CommandError('conflict', 'retry_date_unavailable', RETRY_DATE_REFUSALS[reason], { reason });
+    const r = await this.engine.dispatch(inv.subscription_id, { type: 'retry_date_chosen', at, by }, {
+      // The invoice being collected, as the lock finds it (it may have been paid or replaced meanwhile).
+      precondition: (state) => state.invoice?.id === invoiceId,
+    });
+    if (r.skipped) throw refuse('invoice_not_past_due');
+    if (r.refused) throw refuse(r.refused.code as RetryDateRefusal);
+    const sub = r.state.subscription;
+    return { invoice_id: invoiceId, date, at, next_retry_at: sub.next_retry_at, next_retry_why: sub.next_retry_why, grace_ends_at: sub.grace_ends_at };
+  }
+
   // ---- timeline ----
   async timeline(accountId: string, limit = 200) {
     await this.requireAccount(accountId);
@@ -543,6 +568,18 @@ export class Commands {
       next: sub && sub.next_action_at ? { action: sub.next_action, at: sub.next_action_at, retry_why: sub.next_retry_why } : null,
     };
   }
+}
+
+/** The local hour of the day a customer-chosen attempt is made (funds paid overnight are there by then). */
+export const RETRY_DATE_HOUR = 10;
+
+/** A day of the account's calendar (YYYY-MM-DD) → the instant of its attempt; null when not a day. */
+export function retryDateInstant(date: string, timeZone: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
+  return fromWall({ year, month, day, hour: RETRY_DATE_HOUR, minute: 0, second: 0, ms: 0 }, timeZone);
 }
 
 // The API's problem detail per reason (the `reason` code goes along). The customer pages word the

@@ -75,6 +75,14 @@ export interface DispatchResult {
 export interface DispatchOptions {
   /** Checked on the state as locked, before the event: false leaves the event out. */
   precondition?: (state: BillingState) => boolean;
+  /**
+   * Work of the command in the same transaction, under the same locks (rows under the subscription,
+   * e.g. a help request): `prepare` runs on the locked state before the event (false: the event is
+   * left out, `skipped`, but what prepare wrote stays), `after` once the step is written, with the
+   * state it left. A throw in either rolls everything back.
+   */
+  prepare?: (q: Queryable, state: BillingState) => Promise<boolean>;
+  after?: (q: Queryable, state: BillingState) => Promise<void>;
 }
 
 type GatewayEffect = Extract<Effect, { type: 'charge' | 'reconcile' | 'authenticate' }>;
@@ -201,9 +209,14 @@ export class Engine {
       const now = this.clock.now();
       const [before] = await loadStates(q, [sub], now);
       if (opts.precondition && !opts.precondition(before)) return { result: null, charges: [], skipped: before };
+      if (opts.prepare && !(await opts.prepare(q, before))) {
+        await opts.after?.(q, before);
+        return { result: null, charges: [], skipped: before };
+      }
       const result = this.step(before, event, now);
       if (result.refused) return { result, charges: [] };
       await this.persist(q, [{ before, result }], now);
+      await opts.after?.(q, result.state);
       return { result, charges: gatewayEffects(result) };
     });
     if (!result) return { state: skipped!, attempt: null, skipped: true };
@@ -502,6 +515,8 @@ function emailContext(s: BillingState, data: Record<string, unknown>, links: Ema
     paid_amount: data.paid_amount as number | undefined,
     grace_ends_at: dateOf(data.grace_ends_at) ?? s.subscription.grace_ends_at ?? undefined,
     next_retry_at: s.subscription.next_retry_at,
+    next_retry_why: s.subscription.next_retry_why,
+    downgrade_paused_until: s.subscription.grace_paused_at ? s.subscription.grace_ends_at : null,
     reason: (data.reason as DeclineReason | null | undefined) ?? undefined,
     days_left: data.days_left as number | undefined,
     card_brand: pm?.brand ?? undefined,

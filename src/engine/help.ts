@@ -14,7 +14,10 @@ import {
   lockHelpRequest,
   markHelpRequestAnswered,
   markHelpRequestClosed,
+  openHelpRequestsOfInvoice,
 } from '../store/help-requests.ts';
+import type { BillingState } from '../core/machine.ts';
+import { DAY } from '../core/time.ts';
 import { newId } from '../store/ids.ts';
 import { HELP_REQUEST_STATUSES, type HelpContext, type HelpRequest, type HelpRequester, type HelpRequestStatus } from '../core/types.ts';
 import { enqueueEmail } from '../notify/outbox.ts';
@@ -73,9 +76,13 @@ export class HelpDesk {
     // Whether Retry works now is part of what the operator needs to know.
     const retry =
       inv.status === 'past_due' ? await this.commands.retryStatus(account, inv.id) : { available: false, reason: 'invoice_not_past_due' as const };
-    const now = this.clock.now();
     const id = newId('help');
-    await this.db.tx(async (q) => {
+    // Under the account's and subscription's locks (engine dispatch), in one transaction: the
+    // request, its acknowledgement, and the pause of the downgrade while it waits (issue 18).
+    const write = async (q: Queryable, state: BillingState | null) => {
+      const now = this.clock.now();
+      const sub = state?.subscription;
+      const paused = sub?.grace_paused_at ? sub.grace_ends_at : null;
       const context = await snapshot(q, invoiceId, input.requested_by, retry);
       await insertHelpRequest(q, { id, account_id: account.id, invoice_id: invoiceId, message, context, now });
       await enqueueEmail(q, {
@@ -91,6 +98,7 @@ export class HelpDesk {
           links: await this.links(q, account.id, 'help_request_received', invoiceId, now),
           invoice_id: invoiceId,
           help_request_id: id,
+          downgrade_paused_until: paused,
         },
       });
       await insertEvents(
@@ -106,6 +114,11 @@ export class HelpDesk {
         ],
         now,
       );
+    };
+    await this.commands.engine.dispatch(inv.subscription_id, { type: 'help_requested', invoice_id: invoiceId, help_request_id: id }, {
+      // The request is written first: the pause starts with a request that waits.
+      prepare: async () => true,
+      after: write,
     });
     return (await this.get(id))!;
   }
@@ -123,13 +136,16 @@ export class HelpDesk {
     const text = answer.trim();
     if (text.length === 0) throw new CommandError('invalid', 'validation_error', 'answer must not be empty');
     if (text.length > HELP_ANSWER_MAX) throw new CommandError('invalid', 'validation_error', `answer must be at most ${HELP_ANSWER_MAX} characters`);
-    const now = this.clock.now();
-    await this.db.tx(async (q) => {
-      const r = await lockHelpRequest(q, id);
-      if (!r) throw new CommandError('not_found', 'not_found', `no help request ${id}`);
+    const found = await this.get(id);
+    if (!found) throw new CommandError('not_found', 'not_found', `no help request ${id}`);
+    await this.settle(found, async (q, r, now) => {
       if (r.status === 'closed') throw new CommandError('conflict', 'conflict', 'this help request is closed; open a new one');
-      const account = (await accountById(q, r.account_id))!;
       await markHelpRequestAnswered(q, id, text, now);
+    }, async (q, r, state, now) => {
+      const account = (await accountById(q, r.account_id))!;
+      // The clock runs again: the customer sees when the downgrade now comes (if still unpaid).
+      const sub = state.subscription;
+      const graceEnds = sub.status === 'past_due' && state.invoice?.id === r.invoice_id && !sub.grace_paused_at ? sub.grace_ends_at : null;
       await enqueueEmail(q, {
         account_id: account.id,
         to: account.email,
@@ -145,6 +161,8 @@ export class HelpDesk {
           invoice_id: r.invoice_id,
           help_request_id: id,
           answer: text,
+          grace_ends_at: graceEnds ?? undefined,
+          days_left: graceEnds ? Math.max(1, Math.ceil((graceEnds.getTime() - now.getTime()) / DAY)) : undefined,
         },
       });
       await insertEvents(q, [{ account_id: account.id, invoice_id: r.invoice_id, type: 'help_request.answered', data: { help_request_id: id } }], now);
@@ -152,13 +170,38 @@ export class HelpDesk {
     return (await this.get(id))!;
   }
 
+  /**
+   * Answers or closes a request under the account's and subscription's locks (the lock order), and
+   * when no request about its invoice waits any more, lets the downgrade clock run again
+   * (`help_answered`), all in one transaction. `change` runs on the locked request first.
+   */
+  private async settle(
+    found: HelpRequest,
+    change: (q: Queryable, r: HelpRequest, now: Date) => Promise<boolean | void>,
+    after?: (q: Queryable, r: HelpRequest, state: BillingState, now: Date) => Promise<void>,
+  ): Promise<void> {
+    const inv = await this.commands.getInvoice(found.invoice_id);
+    if (!inv) throw new CommandError('not_found', 'not_found', `no help request ${found.id}`);
+    let locked: HelpRequest | null = null;
+    await this.commands.engine.dispatch(inv.subscription_id, { type: 'help_answered', invoice_id: found.invoice_id, help_request_id: found.id }, {
+      prepare: async (q) => {
+        locked = await lockHelpRequest(q, found.id);
+        if (!locked) throw new CommandError('not_found', 'not_found', `no help request ${found.id}`);
+        if ((await change(q, locked, this.clock.now())) === false) return false;
+        return (await openHelpRequestsOfInvoice(q, found.invoice_id)) === 0;
+      },
+      after: async (q, state) => {
+        if (after) await after(q, locked!, state, this.clock.now());
+      },
+    });
+  }
+
   /** Closes a request; closing a closed request changes nothing. */
   async close(id: string): Promise<HelpRequestView> {
-    const now = this.clock.now();
-    await this.db.tx(async (q) => {
-      const r = await lockHelpRequest(q, id);
-      if (!r) throw new CommandError('not_found', 'not_found', `no help request ${id}`);
-      if (r.status === 'closed') return;
+    const found = await this.get(id);
+    if (!found) throw new CommandError('not_found', 'not_found', `no help request ${id}`);
+    await this.settle(found, async (q, r, now) => {
+      if (r.status === 'closed') return false;
       await markHelpRequestClosed(q, id, now);
       await insertEvents(q, [{ account_id: r.account_id, invoice_id: r.invoice_id, type: 'help_request.closed', data: { help_request_id: id } }], now);
     });

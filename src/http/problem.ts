@@ -46,6 +46,7 @@ export const PROBLEM_TYPES: Record<string, string> = {
   raw_card_data_not_accepted: 'Raw card data is not accepted with this gateway',
   card_setup_mismatch: 'The card setup session belongs to another account',
   retry_unavailable: 'Retry is not available',
+  retry_date_unavailable: 'The next attempt cannot be planned on that day',
   invoice_not_issued: 'The invoice was never issued (it has no number and no document)',
   invalid_policy: 'Invalid dunning policy',
   test_clock_disabled: 'Test clock disabled',

@@ -35,6 +35,10 @@ export const KNOWN_EVENT_TYPES = [
   'payment_method.automatically_updated', // the card networks' account updater sent a new expiry or number (gateway event)
   'dunning.retry_planned',
   'dunning.reminder_sent',
+  'dunning.downgrade_paused', // a help request on the past-due invoice waits: the downgrade waits too (data.grace_ends_at: at the latest)
+  'dunning.downgrade_resumed', // answered (or no request waits any more): the clock runs again (data.grace_ends_at, remaining_ms)
+  'dunning.downgrade_not_paused', // a help request that pauses nothing: the policy's help_pause_days is off or used up
+  'dunning.retry_date_chosen', // the customer (or operator) chose the day of the next attempt (data.at)
   'dunning_policy.updated',
   'retry.refused',
   'purchase.refused', // a purchase or buy-back refused under the subscription's lock (a live subscription, a purchase being paid, no card)

@@ -48,6 +48,10 @@ export interface EmailContext {
   paid_amount?: number;
   grace_ends_at?: Date;
   next_retry_at?: Date | null;
+  /** Why the next attempt is then: `customer_chosen` words it as the day the customer picked. */
+  next_retry_why?: string | null;
+  /** While a help request waits: the downgrade is paused, until this at the latest. */
+  downgrade_paused_until?: Date | null;
   reason?: DeclineReason;
   days_left?: number;
   card_brand?: string;
@@ -147,7 +151,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['email.why'] },
       { p: ['email.access'] },
       ...TODO,
-      { p: ['email.next_retry'] },
+      { p: ['email.next_retry.chosen', 'email.next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
@@ -159,7 +163,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['email.why'] },
       { p: ['email.access'] },
       ...TODO,
-      { p: ['email.next_retry'] },
+      { p: ['email.next_retry.chosen', 'email.next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
@@ -192,9 +196,10 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     subject: 'email.grace_ending.subject',
     blocks: [
       { p: ['email.grace_ending.body', 'email.grace_ending.body_short'] },
+      { p: ['email.downgrade_paused'] },
       { p: ['email.why'] },
       ...TODO,
-      { p: ['email.next_retry'] },
+      { p: ['email.next_retry.chosen', 'email.next_retry'] },
       dunning,
       ...WAYS_OUT,
     ],
@@ -228,6 +233,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     subject: 'email.help_request_received.subject',
     blocks: [
       { p: ['email.help_request_received.body_invoice', 'email.help_request_received.body'] },
+      { p: ['email.downgrade_paused'] },
       { details: [['email.label.request', 'help_request_id'], ['email.label.invoice', 'invoice_id']] },
       { link: 'history' },
     ],
@@ -237,6 +243,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     blocks: [
       { p: ['email.help_request_answered.body'] },
       { quote: 'answer' },
+      { p: ['email.help_request_answered.grace'] },
       { p: ['email.help_request_answered.more'] },
       { details: [['email.label.request', 'help_request_id'], ['email.label.invoice', 'invoice_id']] },
       { link: 'history' },
@@ -368,6 +375,8 @@ function variables(ctx: EmailContext, locale: string, language: Language): Vars 
     paid_amount,
     grace_ends_at: date(ctx.grace_ends_at),
     next_retry_at: date(ctx.next_retry_at),
+    chosen_retry_at: ctx.next_retry_why === 'customer_chosen' ? date(ctx.next_retry_at) : undefined,
+    paused_until: date(ctx.downgrade_paused_until),
     reason: ctx.reason && (DECLINE_REASONS as readonly string[]).includes(ctx.reason) ? formatMessage(language, locale, `because.${ctx.reason}`) : undefined,
     days,
     card: cardLabel(nonEmpty(ctx.card_brand), nonEmpty(ctx.card_last4)),

@@ -34,6 +34,10 @@ export function toSubscription(r: Row): SubscriptionRecord {
     next_retry_why: r.next_retry_why,
     scheduled_plan_id: r.scheduled_plan_id ?? null,
     scheduled_interval: r.scheduled_interval ?? null,
+    grace_paused_at: d(r.grace_paused_at),
+    grace_pause_ms: Number(r.grace_pause_ms ?? 0),
+    grace_pause_hold_ms: Number(r.grace_pause_hold_ms ?? 0),
+    chosen_retry_at: d(r.chosen_retry_at),
     version: r.version,
   };
 }
@@ -257,6 +261,10 @@ export async function saveSteps(
       next_retry_why: s.next_retry_why,
       scheduled_plan_id: s.scheduled_plan_id ?? null,
       scheduled_interval: s.scheduled_interval ?? null,
+      grace_paused_at: iso(s.grace_paused_at ?? null),
+      grace_pause_ms: s.grace_pause_ms ?? 0,
+      grace_pause_hold_ms: s.grace_pause_hold_ms ?? 0,
+      chosen_retry_at: iso(s.chosen_retry_at ?? null),
     };
   });
   const updated = await q.query<{ id: string }>(
@@ -265,11 +273,14 @@ export async function saveSteps(
             current_period_start = x.current_period_start, current_period_end = x.current_period_end,
             grace_ends_at = x.grace_ends_at, next_action_at = x.next_action_at, next_action = x.next_action,
             next_retry_at = x.next_retry_at, next_retry_why = x.next_retry_why,
-            scheduled_plan_id = x.scheduled_plan_id, scheduled_interval = x.scheduled_interval, version = s.version + 1
+            scheduled_plan_id = x.scheduled_plan_id, scheduled_interval = x.scheduled_interval,
+            grace_paused_at = x.grace_paused_at, grace_pause_ms = x.grace_pause_ms, grace_pause_hold_ms = x.grace_pause_hold_ms,
+            chosen_retry_at = x.chosen_retry_at, version = s.version + 1
        FROM json_to_recordset($1::json) AS x(id text, version int, plan_id text, interval text, auto_renew boolean, status text,
             billing_anchor timestamptz, period_index int, current_period_start timestamptz, current_period_end timestamptz,
             grace_ends_at timestamptz, next_action_at timestamptz, next_action text, next_retry_at timestamptz, next_retry_why text,
-            scheduled_plan_id text, scheduled_interval text)
+            scheduled_plan_id text, scheduled_interval text, grace_paused_at timestamptz, grace_pause_ms bigint, grace_pause_hold_ms bigint,
+            chosen_retry_at timestamptz)
       WHERE s.id = x.id AND s.version = x.version
       RETURNING s.id`,
     [JSON.stringify(subs)],

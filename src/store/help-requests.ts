@@ -62,3 +62,9 @@ export async function markHelpRequestAnswered(q: Queryable, id: string, answer: 
 export async function markHelpRequestClosed(q: Queryable, id: string, now: Date): Promise<void> {
   await q.query(`UPDATE help_requests SET status = 'closed', closed_at = $2 WHERE id = $1`, [id, now]);
 }
+
+/** How many requests about the invoice still wait for an answer (status open). */
+export async function openHelpRequestsOfInvoice(q: Queryable, invoiceId: string): Promise<number> {
+  const [r] = await q.query<Row>(`SELECT count(*)::int AS n FROM help_requests WHERE invoice_id = $1 AND status = 'open'`, [invoiceId]);
+  return Number(r?.n ?? 0);
+}

@@ -13,7 +13,7 @@ import { CommandError } from '../core/errors.ts';
 import { authenticationCheck, completeAuthentication, startAuthentication } from '../engine/authentication.ts';
 import { CARD_SETUP_RETURN_PATH, cardSetupForReturn, completeCardSetup, startCardSetup, takeCardSetupReturn, type CardSetupResult } from '../engine/card-setup.ts';
 import type { CardSetupRow } from '../store/card-setup.ts';
-import { DAY } from '../core/time.ts';
+import { DAY, toWall } from '../core/time.ts';
 import { prorate } from '../core/proration.ts';
 import type { Account, Plan } from '../core/types.ts';
 import { html, attrs, sendHtml, str, type Html, type Piece } from './html.ts';
@@ -314,6 +314,25 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     }),
   );
 
+  // ---- "Choose when we try again" (issue 18 item 4): the day of the next attempt in grace ----
+  app.post('/portal/invoices/:id/retry-date', async (req, reply) =>
+    action(req, reply, async (_s, t, account) => {
+      const id = (req.params as { id: string }).id;
+      const inv = await commands.getInvoice(id);
+      if (!inv || inv.account_id !== account.id) return { kind: 'error', text: t.t('page.notfound.title') };
+      const field = `retry-date-${id}`;
+      const refuse = (key: CatalogKey): Flash => ({ kind: 'error', text: t.t(key), target: `when-${id}`, fields: { [field]: t.t(key) } });
+      try {
+        const r = await commands.chooseRetryDate(id, str((req.body as Body).date).trim(), 'customer');
+        return { kind: 'success', text: t.t('retryDate.planned', { date: t.dateTime(r.at) }), target: `inv-${id}` };
+      } catch (err) {
+        if (err instanceof CommandError && err.code === 'validation_error') return refuse('retryDate.no.invalid');
+        if (err instanceof CommandError && err.code === 'retry_date_unavailable') return refuse(RETRY_DATE_TEXT[String(err.extra.reason)] ?? 'retryDate.no.paid');
+        throw err;
+      }
+    }),
+  );
+
   // ---- invoice documents (issue 23): the PDFs of the account's own invoices and credit notes ----
   const sendDocument = async (req: FastifyRequest, reply: FastifyReply, load: (canSee: (accountId: string) => boolean) => Promise<PdfDocument>) => {
     const s = await current(req);
@@ -582,7 +601,8 @@ ${
 <h2 id="grace-title">${t.t('grace.title')}</h2>
 <p>${t.t('grace.failed', { date: t.date(failedAt), reason })}</p>
 ${graceEnd ? html`<p><strong>${t.t('grace.access', { date: t.date(graceEnd), daysLeft: t.daysLeft(days) })}</strong></p>` : ''}
-<p>${sub.next_retry_at ? t.t('grace.next', { date: t.dateTime(sub.next_retry_at) }) : t.t('grace.noAuto')}</p>
+<p>${sub.next_retry_at ? t.t(sub.next_retry_why === 'customer_chosen' ? 'retryDate.planned' : 'grace.next', { date: t.dateTime(sub.next_retry_at) }) : t.t('grace.noAuto')}</p>
+${sub.downgrade_paused_at && graceEnd ? html`<p id="grace-paused">${t.t('grace.paused', { date: t.date(graceEnd) })}</p>` : ''}
 <p><a href="#billing">${t.t('nav.billing')}</a> · <a href="#history">${t.t('nav.history')}</a></p>
 </section>`;
     } else if (sub?.status === 'downgraded') {
@@ -735,6 +755,22 @@ ${csrf}
           ? html`<form method="post" action="/portal/invoices/${inv.id}/retry" class="actions">${csrf}<button type="submit" class="btn" aria-describedby="${titleId}">${t.t('retry.button')}</button></form>`
           : html`<p class="unavailable" id="retry-${inv.id}"><strong>${t.t('retry.unavailable')}</strong> ${t.t(`retry.unavailable.${inv.retry.reason}` as CatalogKey)}</p>`;
       }
+      // The customer chooses the day of the next attempt (a day of their calendar, before grace ends).
+      let when: Piece = '';
+      if (inv.status === 'past_due' && sub?.status === 'past_due' && sub.grace_ends_at && sub.auto_renew) {
+        const field = `retry-date-${inv.id}`;
+        const day = (d: Date) => {
+          const w = toWall(d, account.time_zone);
+          return `${w.year}-${String(w.month).padStart(2, '0')}-${String(w.day).padStart(2, '0')}`;
+        };
+        const end = new Date(sub.grace_ends_at);
+        when = html`<details id="when-${inv.id}"${attrs({ open: !!fields[field] })}><summary>${t.t('retryDate.heading')}</summary>
+<form method="post" action="/portal/invoices/${inv.id}/retry-date">${csrf}
+<div class="field"><label for="${field}">${t.t('retryDate.label')}</label><span class="hint" id="${field}-hint">${t.t('retryDate.hint', { date: t.date(end) })}</span>
+<input type="date" id="${field}" name="date" required min="${day(new Date(now.getTime() + DAY))}" max="${day(end)}" value="${sub.chosen_retry_at ? day(new Date(sub.chosen_retry_at)) : ''}"${attrs({ 'aria-invalid': fields[field] ? 'true' : null, 'aria-describedby': described(field, `${field}-hint`) })}>${fieldError(field)}</div>
+<button type="submit" class="btn btn-secondary">${t.t('retryDate.button')}</button>
+</form></details>`;
+      }
       return html`<li class="invoice" id="inv-${inv.id}"><article aria-labelledby="${titleId}">
 <div class="invoice-head"><h3 id="${titleId}">${invoiceTitle(inv)}</h3><span class="amount">${t.money(inv.amount, inv.currency)}</span></div>
 <p>${invoiceBadge(inv.status)} <span class="muted">${t.t('history.period', { start: t.date(inv.period_start), end: t.date(inv.period_end) })}</span></p>
@@ -742,6 +778,7 @@ ${documents(inv, titleId)}
 ${attempts}
 ${authenticate}
 ${retry}
+${when}
 <details id="help-${inv.id}"${attrs({ open: !!fields[helpField] })}><summary>${t.t('help.button')}</summary>
 <form method="post" action="/portal/invoices/${inv.id}/help-requests">${csrf}
 <div class="field"><label for="${helpField}">${t.t('help.message')}</label><span class="hint" id="${helpField}-hint">${t.t('help.hint')}</span>
@@ -804,6 +841,16 @@ export function brandName(brand: string): string {
 // ---- restore / buy back after a downgrade or a cancel ----
 
 const csrf_ = (token: string) => hidden('_csrf', token);
+
+/** A refused day of the next attempt, in the customer's words (core/machine.ts RETRY_DATE_REFUSALS). */
+const RETRY_DATE_TEXT: Record<string, CatalogKey> = {
+  invoice_not_past_due: 'retryDate.no.paid',
+  date_not_in_future: 'retryDate.no.past',
+  outside_grace: 'retryDate.no.grace',
+  network_cap: 'retryDate.no.network',
+  network_advice: 'retryDate.no.network',
+  no_automatic_retry: 'retryDate.no.card',
+};
 type SubView = Awaited<ReturnType<AppContext['commands']['subscriptionView']>>;
 type PmView = Awaited<ReturnType<AppContext['commands']['getPaymentMethod']>>;
 

@@ -64,6 +64,7 @@ describe('customer tokens reach only their own account', () => {
     'GET /v1/accounts/{id}/access': { method: 'GET', path: `/v1/accounts/${B}/access` },
     'GET /v1/accounts/{id}/invoices': { method: 'GET', path: `/v1/accounts/${B}/invoices` },
     'POST /v1/invoices/{id}/retry': { method: 'POST', path: `/v1/invoices/${invB}/retry` },
+    'POST /v1/invoices/{id}/retry-date': { method: 'POST', path: `/v1/invoices/${invB}/retry-date`, body: { date: '2030-01-01' } },
     'POST /v1/invoices/{id}/authentication-sessions': { method: 'POST', path: `/v1/invoices/${invB}/authentication-sessions` },
     'POST /v1/invoices/{id}/help-requests': { method: 'POST', path: `/v1/invoices/${invB}/help-requests`, body: { message: 'not my invoice' } },
     'GET /v1/accounts/{id}/help-requests': { method: 'GET', path: `/v1/accounts/${B}/help-requests` },

@@ -64,7 +64,7 @@ export function raceMatrix(engine: Engine) {
       assert.equal((await t.api('POST', '/v1/plans', { id: 'biz', name: 'Business', prices: [{ currency: 'EUR', interval: 'month', amount: 9900 }] })).status, 201);
       const grace = () => subscribedAccount(t, { later: CARDS.insufficient_funds });
       await Promise.all([
-        ...['card', 'retryOk', 'retryDeclined', 'help'].map(async (k) => (acc[k] = await grace())),
+        ...['card', 'retryOk', 'retryDeclined', 'help', 'retryDate'].map(async (k) => (acc[k] = await grace())),
         // A card whose issuer asks for authentication: its renewal needs the customer (3-D Secure).
         (async () => (acc.auth = await subscribedAccount(t, { later: CARDS.auth_always })))(),
         ...['plan', 'autoRenew', 'cancel', 'resume'].map(async (k) => (acc[k] = await subscribedAccount(t))),
@@ -149,6 +149,21 @@ export function raceMatrix(engine: Engine) {
       );
       for (const r of rs2) assert.ok(r.status === 200 || (r.status === 409 && r.op.endsWith('/answer')), JSON.stringify(tally(rs2)));
       assert.equal((await t.api('GET', `/v1/help-requests/${h}`)).body.status, 'closed');
+    });
+
+    test('retry date × N (days in and out of grace): each 200 or 409 retry_date_unavailable; one of the 200s is the plan', async () => {
+      const id = acc.retryDate;
+      const inv = await latestInvoice(t, id);
+      const now = Date.parse((await t.api('GET', '/v1/test-clock')).body.now);
+      // Days 2..5 ahead are in grace; day 40 is after it.
+      const day = (i: number) => new Date(now + (i % 4 === 3 ? 40 : 2 + (i % 4)) * 86_400_000).toISOString().slice(0, 10);
+      const rs = await all(N, async (i) => call('POST /v1/invoices/{id}/retry-date', `/v1/invoices/${inv.id}/retry-date`, { date: day(i) }, await caller(id, i)));
+      const ok = rs.filter((r) => r.status === 200);
+      assert.equal(ok.length, N - N / 4, JSON.stringify(tally(rs)));
+      for (const r of rs.filter((r) => r.status !== 200)) assert.equal(r.body.reason, 'outside_grace');
+      const sub = (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
+      assert.equal(sub.next_retry_why, 'customer_chosen');
+      assert.ok(ok.some((r) => r.body.at === sub.chosen_retry_at && r.body.at === sub.next_retry_at), JSON.stringify(sub));
     });
 
     test('plan change × N to a dearer plan: one 200 with the prorated charge, the rest 409', async () => {

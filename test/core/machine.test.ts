@@ -44,7 +44,9 @@ interface Log {
 }
 
 /** Runs the machine through time: the gateway answers from `answers`, customers act per `actions`. */
-function simulate(answers: Answer[], actions: { atDay: number; kind: 'new_card' | 'retry' }[], policy = DEFAULT_POLICY, days = 200): Log {
+type Action = { atDay: number; kind: 'new_card' | 'retry' | 'help' | 'answer' | 'choose'; /** choose: days after the action */ days?: number };
+
+function simulate(answers: Answer[], actions: Action[], policy = DEFAULT_POLICY, days = 200): Log {
   answers = [...answers];
   let s = initial(policy);
   let now = T0;
@@ -84,6 +86,10 @@ function simulate(answers: Answer[], actions: { atDay: number; kind: 'new_card' 
       log.violations.push('still past due after grace ended');
     if (!['active', 'past_due', 'downgraded', 'canceled', 'incomplete'].includes(sub.status)) log.violations.push(`invalid status ${sub.status}`);
     if (sub.current_period_end <= sub.current_period_start) log.violations.push('empty period');
+    // A customer-chosen attempt is only ever planned inside grace (issue 18 item 4).
+    if (sub.next_retry_why === 'customer_chosen' && (!sub.grace_ends_at || !sub.next_retry_at || sub.next_retry_at.getTime() >= sub.grace_ends_at.getTime()))
+      log.violations.push(`customer-chosen attempt ${sub.next_retry_at?.toISOString()} outside grace (ends ${sub.grace_ends_at?.toISOString()})`);
+    if (sub.status !== 'past_due' && (sub.chosen_retry_at || sub.grace_paused_at)) log.violations.push('chosen day or pause kept after grace');
   };
   for (let i = 0; i < 2000; i++) {
     const sub = s.subscription;
@@ -98,6 +104,21 @@ function simulate(answers: Answer[], actions: { atDay: number; kind: 'new_card' 
       if (act.kind === 'new_card') {
         s = { ...s, payment_method: pm(`pm_${++pmSeq}`), card_attempts: [] };
         apply({ type: 'payment_method_updated' });
+      } else if (act.kind === 'help' || act.kind === 'answer') {
+        if (s.invoice) apply({ type: act.kind === 'help' ? 'help_requested' : 'help_answered', invoice_id: s.invoice.id });
+      } else if (act.kind === 'choose') {
+        if (s.invoice) {
+          const at = new Date(now.getTime() + (act.days ?? 1) * DAY);
+          const r = step(s, { type: 'retry_date_chosen', at }, now, ctx);
+          // Accepted only inside grace (as it stands, and never beyond the grace end without a pause).
+          if (!r.refused) {
+            const sub = r.state.subscription;
+            if (!sub.grace_ends_at || at.getTime() >= sub.grace_ends_at.getTime()) log.violations.push('accepted a chosen day outside grace');
+            const firm = sub.grace_ends_at!.getTime() - (sub.grace_pause_hold_ms ?? 0) + (sub.grace_paused_at ? Math.min(now.getTime() - sub.grace_paused_at.getTime(), sub.grace_pause_hold_ms ?? 0) : 0);
+            if (at.getTime() >= firm) log.violations.push('accepted a chosen day past the grace an answer would leave');
+          }
+          apply({ type: 'retry_date_chosen', at });
+        }
       } else if (s.invoice?.status === 'past_due') {
         apply({ type: 'retry_requested', trigger: 'customer_retry' });
       }
@@ -291,7 +312,10 @@ test('property: random decline sequences and customer actions never break the in
   fc.assert(
     fc.property(
       fc.array(answerArb, { maxLength: 60 }),
-      fc.array(fc.record({ atDay: fc.integer({ min: 0, max: 150 }), kind: fc.constantFrom<'new_card' | 'retry'>('new_card', 'retry') }), { maxLength: 20 }),
+      fc.array(
+        fc.record({ atDay: fc.integer({ min: 0, max: 150 }), kind: fc.constantFrom<Action['kind']>('new_card', 'retry', 'help', 'answer', 'choose', 'choose'), days: fc.double({ min: -2, max: 20, noNaN: true }) }),
+        { maxLength: 20 },
+      ),
       policyArb,
       (answers, actions, override) => {
         const policy = mergePolicy(DEFAULT_POLICY, override as any);
@@ -308,7 +332,7 @@ test('property: random decline sequences and customer actions never break the in
         // as a decline after grace ended, left the subscription past due until the next tick.
         [
           ['auth', 'unknown', 'mc_advice_4d'],
-          [{ atDay: 42, kind: 'new_card' }],
+          [{ atDay: 42, kind: 'new_card', days: 1 }],
           { retry_schedule: [1, 3, 5, 7, 10, 12], technical_retry_hours: [2, 8], max_automatic_attempts: 1, caps: { attempts_per_card_30d: 3, declines_per_card_24h: 2 } },
         ],
       ],

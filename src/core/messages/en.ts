@@ -390,6 +390,22 @@ export const en = {
   'doc.credit.reason.plan_changed': "The plan was changed while this invoice was unpaid; a new invoice replaces it.",
   'doc.credit.reason.voided': "The invoice was cancelled.",
   'doc.credited': "Amount credited",
+  // ---- #18: the help pause and the chosen retry day (pages, then e-mails) ----
+  'grace.paused': "Your help request is waiting for our answer: meanwhile your account will not move to the free plan (until {date} at the latest). Once we have answered, you have the time you had left when you asked.",
+  'retryDate.heading': "Choose when we try again",
+  'retryDate.label': "Day of the next attempt",
+  'retryDate.hint': "For example the day after your payday: any day until {date}. We try in the morning of that day, instead of the attempts planned before it.",
+  'retryDate.button': "Try again on that day",
+  'retryDate.planned': "As you asked, we will try again on {date}.",
+  'retryDate.no.past': "Choose a day after today.",
+  'retryDate.no.grace': "Choose a day before your grace period ends.",
+  'retryDate.no.network': "The card networks do not allow another attempt on this card on that day; choose a later day or update your billing information.",
+  'retryDate.no.card': "This card will not be tried again automatically: please update your billing information.",
+  'retryDate.no.paid': "This invoice is not awaiting payment.",
+  'retryDate.no.invalid': "Choose a day in the calendar.",
+  'email.downgrade_paused': "While our team answers your help request, the move of your account to the free plan is paused (until {paused_until} at the latest). Once we have answered, you have the time you had left when you asked.",
+  'email.next_retry.chosen': "As you asked, we will try the payment again on {chosen_retry_at}.",
+  'email.help_request_answered.grace': "The payment is still due: you keep full access until {grace_ends_at} ({days} left).",
 };
 
 export type MessageKey = keyof typeof en;

@@ -6,6 +6,7 @@ import { CommandError } from '../../core/errors.ts';
 import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RETRY_CLASSES, SUBSCRIPTION_STATUSES } from '../../core/types.ts';
 import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, listOut, notFoundResponse, pageIn, pageLimit, pageOf, pageQuery, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 import { RATE_LIMITS } from '../../engine/limits.ts';
+import { RETRY_DATE_HOUR } from '../../engine/commands.ts';
 import { changePaymentMethod } from '../../engine/payment-method.ts';
 import { CANCEL_AT } from '../../core/machine.ts';
 
@@ -108,7 +109,9 @@ const subscriptionOut = {
     current_period_end: dateTime,
     grace_ends_at: nullableDateTime,
     next_retry_at: nullableDateTime,
-    next_retry_why: { type: ['string', 'null'], description: 'why the next retry is then (the decline it answers)' },
+    next_retry_why: { type: ['string', 'null'], description: 'why the next retry is then (the decline it answers; customer_chosen: the day the customer chose with POST /v1/invoices/{id}/retry-date)' },
+    downgrade_paused_at: { ...nullableDateTime, description: 'since when a help request on the past-due invoice waits for an answer: the downgrade is paused meanwhile (grace_ends_at is then the downgrade if nobody answers, at most the policy\'s help_pause_days later); the answer restarts the clock with the time that was left' },
+    chosen_retry_at: { ...nullableDateTime, description: 'the next attempt as the customer chose it (POST /v1/invoices/{id}/retry-date), until it is made' },
     next_action: { type: ['string', 'null'], description: 'what the engine does next for this subscription' },
     next_action_at: nullableDateTime,
     auto_renew: { type: 'boolean' },
@@ -515,6 +518,53 @@ export const billingRoutes: RoutePlugin = async (app, { ctx }) => {
     const inv = await commands.getInvoice(id);
     if (!inv || !canSee(req, inv.account_id)) throw notFound(`invoice ${id}`);
     return commands.retry(id, req.principal?.kind === 'admin' ? 'operator' : 'customer_retry');
+  });
+
+  app.post('/v1/invoices/:id/retry-date', {
+    preValidation: requireAnyone,
+    schema: {
+      tags: ['purchase history'],
+      summary: 'Choose the day of the next attempt on a past-due invoice ("after my payday")',
+      description:
+        'The customer (portal token) or an operator picks a day of the account\'s calendar, in its time zone; the next attempt is made at ' +
+        `${RETRY_DATE_HOUR}:00 local time that day instead of the schedule's attempts before it (next_retry_why \`customer_chosen\`, in the timeline ` +
+        'as dunning.retry_date_chosen and dunning.retry_planned, and in the e-mails that name the next attempt); the schedule carries on after it. ' +
+        'Refused → 409 retry_date_unavailable with `reason`: invoice_not_past_due, date_not_in_future (today or earlier), outside_grace (on or after the ' +
+        'grace end; while a help request waits, the end as if answered now), network_cap (the card networks\' caps would forbid an attempt then), ' +
+        'network_advice (the bank asked to wait longer), no_automatic_retry (the card is refused for good, expired, or no attempts are left). A malformed day → 400.',
+      security: anyoneSecurity,
+      params: idParam,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['date'],
+        properties: { date: { type: 'string', format: 'date', description: 'a day of the account\'s calendar (YYYY-MM-DD)' } },
+        example: { date: '2026-03-06' },
+      },
+      response: {
+        200: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['invoice_id', 'date', 'at', 'next_retry_at', 'next_retry_why', 'grace_ends_at'],
+          properties: {
+            invoice_id: { type: 'string' },
+            date: { type: 'string', format: 'date' },
+            at: { ...dateTime, description: 'the instant of the attempt (that day, local time)' },
+            next_retry_at: nullableDateTime,
+            next_retry_why: { type: ['string', 'null'], example: 'customer_chosen' },
+            grace_ends_at: nullableDateTime,
+          },
+        },
+        ...problemResponses,
+        409: { $ref: 'Problem#' },
+      },
+    },
+    config: { idempotent: true },
+  }, async (req) => {
+    const { id } = req.params;
+    const inv = await commands.getInvoice(id);
+    if (!inv || !canSee(req, inv.account_id)) throw notFound(`invoice ${id}`);
+    return commands.chooseRetryDate(id, req.body.date, req.principal?.kind === 'admin' ? 'operator' : 'customer');
   });
 
   app.get('/v1/accounts/:id/timeline', {

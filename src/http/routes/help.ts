@@ -73,7 +73,9 @@ export const helpRoutes: RoutePlugin = async (app, { ctx }) => {
       summary: 'Request help about an invoice (from the purchase history)',
       description:
         'Opens a support request that carries the invoice, its attempts and the decline reasons; the customer gets an acknowledgement e-mail. ' +
-        `Customers may open at most ${RATE_LIMITS.helpRequests.limit} a day (429 rate_limited).`,
+        `Customers may open at most ${RATE_LIMITS.helpRequests.limit} a day (429 rate_limited). ` +
+        'On the past-due invoice of an account in grace, the downgrade waits while the request waits for an answer, at most the dunning ' +
+        'policy\'s help_pause_days (all requests of one grace together): GET …/subscription shows downgrade_paused_at, and grace_ends_at the downgrade if nobody answers.',
       security: anyoneSecurity,
       params: idParam,
       body: {
@@ -168,7 +170,10 @@ export const helpRoutes: RoutePlugin = async (app, { ctx }) => {
     schema: {
       tags: ['help requests'],
       summary: 'Answer a help request (operators); the answer is e-mailed to the customer',
-      description: 'A request may be answered again while it is not closed (each answer is e-mailed); a closed request answers 409.',
+      description:
+        'A request may be answered again while it is not closed (each answer is e-mailed); a closed request answers 409. ' +
+        'When no other request about the invoice still waits, the answer (or a close) restarts the downgrade clock a waiting request paused: ' +
+        'grace ends the time that was left when the customer asked after the answer, which the answer e-mail tells the customer.',
       security: adminSecurity,
       params: idParam,
       body: {

@@ -2,7 +2,7 @@
 // A change re-plans pending retries at once (every past-due subscription is woken up).
 import type { RoutePlugin } from '../route-plugin.ts';
 import { requireAdmin } from '../auth.ts';
-import { DEFAULT_POLICY, FINAL_ACTIONS } from '../../core/dunning.ts';
+import { DEFAULT_POLICY, FINAL_ACTIONS, MAX_HELP_PAUSE_DAYS } from '../../core/dunning.ts';
 import { DECLINE_REASONS, PM_TYPES, RETRY_CLASSES } from '../../core/types.ts';
 import { readOverride, readPolicies, removeOverride, savePolicy } from '../../engine/policy.ts';
 import { adminSecurity, problemResponses } from '../schemas.ts';
@@ -37,6 +37,10 @@ const policyProps = {
     },
   },
   final_action: { type: 'string', enum: FINAL_ACTIONS },
+  help_pause_days: {
+    type: 'integer',
+    description: `days (0 to ${MAX_HELP_PAUSE_DAYS}; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)`,
+  },
 } as const;
 
 const policyBody = { type: 'object', additionalProperties: false, properties: policyProps, example: DEFAULT_POLICY } as const;

@@ -299,6 +299,14 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
       return d.next_retry_at ? html`Retry planned for ${when(d.next_retry_at)} (${words(d.why)})` : html`No automatic retry: ${words(d.why)}`;
     case 'dunning.reminder_sent':
       return html`Reminder e-mailed: ${d.days_left} day(s) of grace left`;
+    case 'dunning.downgrade_paused':
+      return html`<strong>Downgrade paused</strong>: a help request waits for an answer (at the latest until ${when(d.grace_ends_at)})`;
+    case 'dunning.downgrade_resumed':
+      return html`Downgrade clock running again after the answer: grace until ${when(d.grace_ends_at)}`;
+    case 'dunning.downgrade_not_paused':
+      return html`Help request: downgrade not paused (${words(d.why)})`;
+    case 'dunning.retry_date_chosen':
+      return html`Next attempt chosen by the ${d.by === 'operator' ? 'operator' : 'customer'} for ${when(d.at)}`;
     case 'invoice.uncollectible':
       return html`<strong>Invoice closed as uncollectible</strong> after ${d.attempts} attempt(s)`;
     case 'subscription.downgraded':

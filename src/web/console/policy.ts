@@ -111,6 +111,7 @@ ${num('retry_schedule', 'Retry schedule (days after the failure)', 'Comma-separa
 ${num('technical_retry_hours', 'Quick retries after technical declines (hours)', 'Issuer unavailable or system failure, e.g. 2, 8.')}
 ${num('reminder_days', 'Reminders (days before grace ends)', 'e.g. 7, 2.')}
 ${num('max_automatic_attempts', 'Automatic attempts per invoice', 'The renewal charge included; at most 20.')}
+${num('help_pause_days', 'Downgrade paused for a help request (days)', 'While a help request on a past-due invoice waits for an answer, the downgrade waits too, at most this long per grace period; 0 turns it off, at most 30.')}
 </div><div class="panel">
 <h2>Card network caps</h2>
 ${num('caps.attempts_per_card_30d', 'Attempts per card in 30 days', "At most 20 (Visa's limit).")}
@@ -145,6 +146,7 @@ function policyToForm(p: DunningPolicy): Record<string, string> {
     technical_retry_hours: p.technical_retry_hours.join(', '),
     reminder_days: p.reminder_days.join(', '),
     max_automatic_attempts: String(p.max_automatic_attempts),
+    help_pause_days: String(p.help_pause_days),
     'caps.attempts_per_card_30d': String(p.caps.attempts_per_card_30d),
     'caps.declines_per_card_24h': String(p.caps.declines_per_card_24h),
     'manual_retry.enabled': p.manual_retry.enabled ? 'on' : '',
@@ -204,6 +206,7 @@ export function formToPolicy(body: Body) {
       max_per_day: number('manual_retry.max_per_day'),
     },
     final_action: 'downgrade',
+    help_pause_days: number('help_pause_days'),
   } as PolicyOverride;
   return { values, policy, errors };
 }

@@ -3,6 +3,7 @@
 import type { AttemptOutcome, AttemptTrigger, DeclineReason, PaymentMethodType, RetryClass } from './types.ts';
 import { DECLINE_REASONS, PM_TYPES, RETRY_CLASSES } from './types.ts';
 import { DAY, HOUR, addDaysInZone } from './time.ts';
+import { DEFAULT_INCIDENT_POLICY, validateIncidentPolicy, type IncidentPolicy } from './incidents.ts';
 
 export interface ManualRetryPolicy {
   enabled: boolean;
@@ -27,11 +28,14 @@ export interface DunningPolicy {
   caps: { attempts_per_card_30d: number; declines_per_card_24h: number };
   manual_retry: ManualRetryPolicy;
   final_action: 'downgrade';
+  /** Outage-aware grace: when technical failures spike, an incident holds retries and extends grace (core/incidents.ts). */
+  incidents: IncidentPolicy;
 }
 
-export type PolicyOverride = Partial<Omit<DunningPolicy, 'manual_retry' | 'caps'>> & {
+export type PolicyOverride = Partial<Omit<DunningPolicy, 'manual_retry' | 'caps' | 'incidents'>> & {
   manual_retry?: Partial<ManualRetryPolicy>;
   caps?: Partial<DunningPolicy['caps']>;
+  incidents?: Partial<IncidentPolicy>;
 };
 
 /** Network limits that no policy may exceed. */
@@ -49,6 +53,7 @@ export const DEFAULT_POLICY: DunningPolicy = {
   caps: { attempts_per_card_30d: 15, declines_per_card_24h: 8 },
   manual_retry: { enabled: true, disabled_domain_zones: [], disabled_payment_methods: [], max_per_day: 3 },
   final_action: 'downgrade',
+  incidents: DEFAULT_INCIDENT_POLICY,
 };
 
 export const FINAL_ACTIONS: readonly DunningPolicy['final_action'][] = ['downgrade'];
@@ -63,6 +68,7 @@ export function mergePolicy(base: DunningPolicy, ...overrides: (PolicyOverride |
       decline_rules: { ...p.decline_rules, ...(o.decline_rules ?? {}) },
       caps: { ...p.caps, ...(o.caps ?? {}) },
       manual_retry: { ...p.manual_retry, ...(o.manual_retry ?? {}) },
+      incidents: { ...p.incidents, ...(o.incidents ?? {}) },
     } as DunningPolicy;
   }
   return p;
@@ -122,6 +128,7 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   for (const z of m?.disabled_domain_zones ?? [])
     if (typeof z !== 'string' || !/^[a-z0-9-]{1,63}$/.test(z)) errs.push({ field: 'manual_retry.disabled_domain_zones', message: `"${z}" is not a domain zone (e.g. "fr", "com")` });
   if (p.final_action !== 'downgrade') errs.push({ field: 'final_action', message: 'must be "downgrade"' });
+  errs.push(...validateIncidentPolicy(p.incidents));
   return errs;
 }
 
@@ -154,7 +161,11 @@ export type RetryWhy =
   | 'card_refused_permanently'
   | 'max_attempts_reached'
   | 'grace_ends_first'
-  | 'no_payment_method';
+  | 'no_payment_method'
+  /** An open incident (core/incidents.ts) covers the card: no attempt until it closes. */
+  | 'incident'
+  /** The incident closed: the held retry, spread over the policy's spread_minutes. */
+  | 'incident_recovery';
 
 export interface RetryPlan {
   at: Date | null;

@@ -11,6 +11,7 @@
 //   - open  when the technical failures of the last `window_minutes` are at least `min_declines`
 //           and at least `ratio` times what the preceding `baseline_hours` would predict for a
 //           window of that length (its rate scaled to the window);
+//   - no brand incident opens while the gateway's is open (or opening): it covers every card;
 //   - close when the last window falls back below `min_declines` (while an incident is open the
 //           engine spends no attempt on the invoices it covers, so the count falls once the
 //           failures stop coming from the renewals still being made).
@@ -85,6 +86,9 @@ export function decideIncidents(p: IncidentPolicy, counts: ScopeCounts[], open: 
   const decision: IncidentDecision = { open: [], close: [] };
   for (const c of counts)
     if (!openScopes.has(c.scope) && opensIncident(p, c)) decision.open.push({ scope: c.scope, technical_declines: c.window, baseline: c.baseline });
+  // The gateway's incident covers every card: no brand incident opens beside it (a card's grace
+  // would be extended twice for the same time).
+  if (openScopes.has('gateway') || decision.open.some((o) => o.scope === 'gateway')) decision.open = decision.open.filter((o) => o.scope === 'gateway');
   for (const i of open) {
     const c = byScope.get(i.scope);
     if (!p.enabled || !c || c.window < p.min_declines) decision.close.push(i.id);

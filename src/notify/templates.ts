@@ -73,6 +73,10 @@ export interface EmailContext {
   endpoint_url?: string;
   failing_since?: Date;
   last_error?: string;
+  // Operator e-mails (incident_opened)
+  incident_scope?: string;
+  incident_opened_at?: Date;
+  technical_declines?: number;
 }
 
 export interface RenderedEmail {
@@ -258,6 +262,11 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['webhook_endpoint_disabled.todo'] },
     ],
   },
+  incident_opened: {
+    subject: 'incident_opened.subject',
+    operator: true,
+    blocks: [{ p: ['incident_opened.body'] }, { p: ['incident_opened.todo'] }],
+  },
   access_link: {
     subject: 'access_link.subject',
     blocks: [
@@ -392,6 +401,9 @@ function variables(ctx: EmailContext, locale: string, catalog: Catalog): Vars {
     endpoint_url: nonEmpty(ctx.endpoint_url),
     failing_since: failing ? formatDateTime(failing, locale, tz) : undefined,
     last_error: nonEmpty(ctx.last_error),
+    incident_scope: nonEmpty(ctx.incident_scope),
+    incident_opened_at: toDate(ctx.incident_opened_at) ? formatDateTime(toDate(ctx.incident_opened_at)!, locale, tz) : undefined,
+    technical_declines: typeof ctx.technical_declines === 'number' && Number.isFinite(ctx.technical_declines) ? numberFormat(locale).format(ctx.technical_declines) : undefined,
     link_expires_at: toDate(ctx.link_expires_at) ? formatDateTime(toDate(ctx.link_expires_at)!, locale, tz) : undefined,
   };
 }

@@ -20,7 +20,10 @@ test('an incident opens at min_declines and ratio × the baseline rate, and clos
   assert.equal(opensIncident({ ...P, enabled: false }, { window: 1000, baseline: 0 }), false);
   const open = [{ id: 'inc_1', scope: 'gateway', opened_at: new Date(0) }];
   const d = decideIncidents(P, [{ scope: 'gateway', window: 50, baseline: 0 }, { scope: 'brand:visa', window: 30, baseline: 0 }, { scope: 'brand:amex', window: 3, baseline: 0 }], open);
-  assert.deepEqual(d, { open: [{ scope: 'brand:visa', technical_declines: 30, baseline: 0 }], close: [] }, 'an open scope is not opened twice');
+  assert.deepEqual(d, { open: [], close: [] }, 'an open scope is not opened twice; no brand beside the gateway');
+  const brandOnly = decideIncidents(P, [{ scope: 'gateway', window: 30, baseline: 96 * 10 }, { scope: 'brand:visa', window: 30, baseline: 0 }], []);
+  assert.deepEqual(brandOnly, { open: [{ scope: 'brand:visa', technical_declines: 30, baseline: 0 }], close: [] }, 'one brand spikes, the gateway as a whole does not');
+  assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 30, baseline: 0 }, { scope: 'brand:visa', window: 30, baseline: 0 }], []).open.map((o) => o.scope), ['gateway']);
   assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 19, baseline: 0 }], open), { open: [], close: ['inc_1'] });
   assert.deepEqual(decideIncidents(P, [], open), { open: [], close: ['inc_1'] }, 'no failure at all: closed');
   assert.deepEqual(decideIncidents({ ...P, enabled: false }, [{ scope: 'gateway', window: 99, baseline: 0 }], open), { open: [], close: ['inc_1'] }, 'disabled: every incident closes');
@@ -35,6 +38,7 @@ test('property: decideIncidents never opens a scope twice nor below min_declines
         const counts = [...new Map(raw.map((c) => [c.scope, c])).values()];
         const open = openScopes.map((scope, i) => ({ id: `inc_${i}`, scope, opened_at: new Date(0) }));
         const d = decideIncidents(P, counts, open);
+        if (openScopes.includes('gateway') || d.open.some((o) => o.scope === 'gateway')) assert.ok(d.open.every((o) => o.scope === 'gateway'));
         for (const o of d.open) {
           assert.ok(!openScopes.includes(o.scope));
           assert.ok(o.technical_declines >= P.min_declines);

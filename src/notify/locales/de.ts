@@ -159,4 +159,7 @@ export const de: Catalog = {
   'doc.credit.reason.plan_changed': "Der Tarif wurde gewechselt, während diese Rechnung unbezahlt war; eine neue Rechnung ersetzt sie.",
   'doc.credit.reason.voided': "Die Rechnung wurde storniert.",
   'doc.credited': "Gutgeschriebener Betrag",
+  'incident_opened.subject': 'Zahlungsstörung: {incident_scope}',
+  'incident_opened.body': 'Seit {incident_opened_at} liegen technische Zahlungsfehler ({technical_declines} in den letzten Minuten) für {incident_scope} weit über ihrer üblichen Rate: Die Bank oder das Zahlungs-Gateway antwortet nicht.',
+  'incident_opened.todo': 'Nichts zu tun: renewd unternimmt für die betroffenen Rechnungen keinen Zahlungsversuch, bis die Störung endet, verlängert dann ihre Kulanzfrist um deren Dauer und versucht sie zeitlich verteilt erneut. Die Konsole zeigt die Störung.',
 };

@@ -163,6 +163,9 @@ export const en = {
   'doc.credit.reason.plan_changed': "The plan was changed while this invoice was unpaid; a new invoice replaces it.",
   'doc.credit.reason.voided': "The invoice was cancelled.",
   'doc.credited': "Amount credited",
+  'incident_opened.subject': 'Payment incident: {incident_scope}',
+  'incident_opened.body': 'Since {incident_opened_at}, technical payment failures ({technical_declines} in the last minutes) are far above their usual rate for {incident_scope}: the bank or the payment gateway is not answering.',
+  'incident_opened.todo': 'Nothing to do: renewd makes no payment attempt for the invoices concerned until the incident ends, then extends their grace by its length and retries them spread over time. The console shows the incident.',
 };
 
 export type MessageKey = keyof typeof en;

@@ -159,4 +159,7 @@ export const es: Catalog = {
   'doc.credit.reason.plan_changed': "Se cambió el plan mientras esta factura estaba impagada; una nueva factura la sustituye.",
   'doc.credit.reason.voided': "La factura se anuló.",
   'doc.credited': "Importe abonado",
+  'incident_opened.subject': 'Incidente de pagos: {incident_scope}',
+  'incident_opened.body': 'Desde el {incident_opened_at}, los fallos técnicos de pago ({technical_declines} en los últimos minutos) están muy por encima de su tasa habitual para {incident_scope}: el banco o la pasarela de pago no responde.',
+  'incident_opened.todo': 'No hay nada que hacer: renewd no intenta ningún cobro de las facturas afectadas hasta que termine el incidente; después amplía su periodo de gracia en su duración y las reintenta de forma escalonada. La consola muestra el incidente.',
 };

@@ -159,4 +159,7 @@ export const fr: Catalog = {
   'doc.credit.reason.plan_changed': "L'offre a été changée alors que cette facture était impayée ; une nouvelle facture la remplace.",
   'doc.credit.reason.voided': "La facture a été annulée.",
   'doc.credited': "Montant de l'avoir",
+  'incident_opened.subject': 'Incident de paiement : {incident_scope}',
+  'incident_opened.body': 'Depuis le {incident_opened_at}, les échecs de paiement techniques ({technical_declines} ces dernières minutes) sont bien au-dessus de leur taux habituel pour {incident_scope} : la banque ou la passerelle de paiement ne répond pas.',
+  'incident_opened.todo': 'Rien à faire : renewd ne tente aucun paiement pour les factures concernées jusqu’à la fin de l’incident, puis prolonge leur délai de grâce de sa durée et les retente de façon étalée. La console affiche l’incident.',
 };

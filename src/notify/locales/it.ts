@@ -160,4 +160,7 @@ export const it: Catalog = {
   'doc.credit.reason.plan_changed': "Il piano è stato cambiato mentre questa fattura non era pagata; una nuova fattura la sostituisce.",
   'doc.credit.reason.voided': "La fattura è stata annullata.",
   'doc.credited': "Importo accreditato",
+  'incident_opened.subject': 'Incidente di pagamento: {incident_scope}',
+  'incident_opened.body': 'Dal {incident_opened_at}, gli errori di pagamento tecnici ({technical_declines} negli ultimi minuti) sono molto al di sopra del loro tasso abituale per {incident_scope}: la banca o il gateway di pagamento non risponde.',
+  'incident_opened.todo': 'Nulla da fare: renewd non effettua tentativi di pagamento per le fatture interessate fino alla fine dell\'incidente, poi ne estende il periodo di tolleranza della sua durata e le ritenta in modo scaglionato. La console mostra l\'incidente.',
 };

@@ -160,4 +160,7 @@ export const pl: Catalog = {
   'doc.credit.reason.plan_changed': "Plan został zmieniony, gdy ta faktura była nieopłacona; zastępuje ją nowa faktura.",
   'doc.credit.reason.voided': "Faktura została anulowana.",
   'doc.credited': "Kwota korekty",
+  'incident_opened.subject': 'Incydent płatności: {incident_scope}',
+  'incident_opened.body': 'Od {incident_opened_at} techniczne błędy płatności ({technical_declines} w ostatnich minutach) są znacznie powyżej zwykłego poziomu dla {incident_scope}: bank lub bramka płatnicza nie odpowiada.',
+  'incident_opened.todo': 'Nic nie trzeba robić: renewd nie podejmuje prób płatności dla tych faktur do końca incydentu, potem wydłuża ich okres karencji o czas jego trwania i ponawia je stopniowo. Konsola pokazuje incydent.',
 };

@@ -160,4 +160,7 @@ export const pt: Catalog = {
   'doc.credit.reason.plan_changed': "O plano foi alterado enquanto esta fatura estava por pagar; uma nova fatura substitui-a.",
   'doc.credit.reason.voided': "A fatura foi anulada.",
   'doc.credited': "Valor creditado",
+  'incident_opened.subject': 'Incidente de pagamento: {incident_scope}',
+  'incident_opened.body': 'Desde {incident_opened_at}, as falhas técnicas de pagamento ({technical_declines} nos últimos minutos) estão muito acima da taxa habitual para {incident_scope}: o banco ou o gateway de pagamento não responde.',
+  'incident_opened.todo': 'Nada a fazer: o renewd não faz tentativas de pagamento para as faturas afetadas até o incidente terminar; depois prolonga o período de carência pela sua duração e volta a tentá-las de forma escalonada. A consola mostra o incidente.',
 };

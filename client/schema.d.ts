@@ -2161,6 +2161,17 @@ max_per_day?: number
 }
 final_action: "downgrade"
 /**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2208,6 +2219,17 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 } | undefined
 }
 }
@@ -2271,6 +2293,17 @@ max_per_day?: number
 }
 final_action?: "downgrade"
 /**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
+/**
  * read-only (as GET answers it): accepted and ignored; change an override with PUT /v1/dunning-policy/overrides/{scope}
  */
 overrides?: {
@@ -2318,6 +2351,17 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 } | undefined
 }
 }
@@ -2367,6 +2411,17 @@ max_per_day?: number
 }
 final_action: "downgrade"
 /**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2414,6 +2469,17 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 } | undefined
 }
 }
@@ -2489,6 +2555,17 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2537,6 +2614,17 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action: "downgrade"
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 }
 
@@ -2610,6 +2698,17 @@ max_per_day?: number
 }
 final_action?: "downgrade"
 /**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
+/**
  * the override to save (the GET shape); not together with policy members at the top level
  */
 override?: {
@@ -2656,6 +2755,17 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 /**
  * read-only: accepted and ignored (the path names the scope)
@@ -2718,6 +2828,17 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2766,6 +2887,17 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action: "downgrade"
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 }
 
@@ -3291,7 +3423,7 @@ data: {
 id?: string
 account_id?: (string | null)
 /**
- * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link
+ * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link, incident_opened
  */
 template?: string
 to?: string
@@ -3359,7 +3491,7 @@ export interface GetNotification200 {
 id?: string
 account_id?: (string | null)
 /**
- * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link
+ * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link, incident_opened
  */
 template?: string
 to?: string
@@ -3411,7 +3543,7 @@ export interface RequeueNotification200 {
 id?: string
 account_id?: (string | null)
 /**
- * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link
+ * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link, incident_opened
  */
 template?: string
 to?: string
@@ -3895,7 +4027,7 @@ export interface CreateWebhookEndpointBody {
  */
 url: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, incident.opened, incident.closed, dunning.grace_extended, dunning.failure_mail_withheld).
  * 
  * @minItems 1
  * @maxItems 100
@@ -4022,7 +4154,7 @@ export interface UpdateWebhookEndpointBody {
  */
 url?: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, incident.opened, incident.closed, dunning.grace_extended, dunning.failure_mail_withheld).
  * 
  * @minItems 1
  * @maxItems 100

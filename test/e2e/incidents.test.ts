@@ -5,7 +5,7 @@
 // Then a gateway outage window (503s: unknown outcomes) opens a gateway incident.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestService, createPlans, subscribedAccount, type TestService } from '../helpers/service.ts';
+import { startTestService, createPlans, subscribedAccount, ADMIN_KEY, type TestService } from '../helpers/service.ts';
 import { KNOWN_EVENT_TYPES } from '../../src/notify/events.ts';
 
 const RENEWAL = Date.parse('2026-02-28T09:00:00.000Z');
@@ -23,6 +23,21 @@ describe('incidents end to end (PGlite)', () => {
   const sub = async (id: string) => (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
   const attempts = async () =>
     (await t.svc.ctx.db.query<any>('SELECT account_id, created_at, outcome FROM payment_attempts WHERE created_at >= $1 ORDER BY created_at', [min(0)])).map((r) => ({ ...r, created_at: new Date(r.created_at).toISOString() }));
+
+  /** A console page as a signed-in operator sees it. */
+  async function consolePage(path: string): Promise<string> {
+    const login = await fetch(`${t.url}/console/login`);
+    let cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())?.[1] ?? '';
+    const r = await fetch(`${t.url}/console/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: new URLSearchParams({ _csrf: csrf, key: ADMIN_KEY }).toString(),
+      redirect: 'manual',
+    });
+    cookie = (r.headers.get('set-cookie') ?? cookie).split(';')[0];
+    return fetch(`${t.url}${path}`, { headers: { cookie } }).then((x) => x.text());
+  }
 
   before(async () => {
     t = await startTestService({ config: { operatorEmail: 'ops@renewd.example' } });
@@ -59,6 +74,10 @@ describe('incidents end to end (PGlite)', () => {
     // The failures that revealed the outage were mailed as usual; the operator hears of the incident.
     assert.equal((await mails('renewal_failed')).length, FIRST);
     assert.deepEqual(await mails('incident_opened'), ['ops@renewd.example']);
+    // The console: a banner on every page, the incident on the dashboard.
+    for (const path of ['/console', '/console/accounts', '/console/policy']) assert.match(await consolePage(path), /class="[^"]*incident-banner[^"]*"[^>]*><p><strong>Payment incident<\/strong> — the payment gateway since/, path);
+    assert.match(await consolePage('/console'), /<h2 id="incidents-title">Payment incidents<\/h2>[\s\S]*<strong>open<\/strong>/);
+    assert.doesNotMatch(await fetch(`${t.url}/console/login`).then((r) => r.text()), /incident-banner/, 'not before sign-in');
 
     // Every five minutes: the second group's renewals fail during the incident (no mail blaming
     // the card), and the retries planned 15 minutes after each failure are held.
@@ -79,6 +98,7 @@ describe('incidents end to end (PGlite)', () => {
     await t.advanceTo(min(35));
     const [closed] = await events('incident.closed');
     assert.ok(closed, 'closed once the window has no failures');
+    assert.doesNotMatch(await consolePage('/console'), /incident-banner/, 'no banner once closed');
     assert.equal(closed.closed_at, min(35));
     const lengthMs = Date.parse(closed.closed_at) - Date.parse(closed.opened_at);
     for (const id of ids) {

@@ -8,6 +8,8 @@
 // fits the same functions once the adapter stores it.
 //
 // Decision, per scope, each time the engine evaluates (at most once a minute of clock time):
+//   (an attempt whose outcome is still unknown counts in the window whatever its age: the gateway
+//   has not answered it, nor the lookups that reconcile it)
 //   - open  when the technical failures of the last `window_minutes` are at least `min_declines`
 //           and at least `ratio` times what the preceding `baseline_hours` would predict for a
 //           window of that length (its rate scaled to the window);

@@ -27,11 +27,17 @@ function toIncident(r: Row): Incident {
   };
 }
 
-/** Technical failures (declines of class 'soon', unknown outcomes) per scope, in the window and the baseline before it. */
+/**
+ * Technical failures (declines of class 'soon', unknown outcomes) per scope, in the window and the
+ * baseline before it. An attempt still unknown counts in the window however old (within the
+ * baseline): the gateway has not answered it yet, not even to the reconciling lookups, so the
+ * outage goes on though no new attempt fails.
+ */
 export async function technicalFailureCounts(q: Queryable, w: { baseline_from: Date; window_from: Date; now: Date }): Promise<ScopeCounts[]> {
   const rows = await q.query<Row>(
-    `SELECT s.scope, count(*) FILTER (WHERE t.created_at >= $2)::int AS "window", count(*) FILTER (WHERE t.created_at < $2)::int AS baseline
-       FROM (SELECT pa.created_at, pm.brand FROM payment_attempts pa LEFT JOIN payment_methods pm ON pm.id = pa.payment_method_id
+    `SELECT s.scope, count(*) FILTER (WHERE t.created_at >= $2 OR t.outcome = 'unknown')::int AS "window",
+            count(*) FILTER (WHERE t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline
+       FROM (SELECT pa.created_at, pa.outcome, pm.brand FROM payment_attempts pa LEFT JOIN payment_methods pm ON pm.id = pa.payment_method_id
               WHERE (pa.outcome = 'unknown' OR (pa.outcome = 'declined' AND pa.retry_class = 'soon'))
                 AND pa.created_at >= $1 AND pa.created_at <= $3) t
       CROSS JOIN LATERAL (VALUES ('gateway'), ('brand:' || t.brand)) AS s(scope)

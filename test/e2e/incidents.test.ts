@@ -124,3 +124,39 @@ describe('incidents end to end (PGlite)', () => {
     assert.equal((await events('dunning.grace_extended')).length, N);
   });
 });
+
+describe('a gateway outage window (PGlite)', () => {
+  let t: TestService;
+  const ids: string[] = [];
+  const events = async (type: string) => (await t.svc.ctx.db.query<any>('SELECT data FROM events WHERE type = $1 ORDER BY id', [type])).map((r) => r.data);
+
+  before(async () => {
+    t = await startTestService();
+    await createPlans(t);
+    const p = await t.api('PUT', '/v1/dunning-policy', { incidents: { min_declines: 5, window_minutes: 10 } });
+    assert.equal(p.status, 200, JSON.stringify(p.body));
+    for (let i = 0; i < 6; i++) ids.push(await subscribedAccount(t));
+    // The gateway answers 503 to everything for the first 20 minutes of the billing run.
+    const f = await t.sandbox('POST', '/_sandbox/faults', { outages: [{ from: min(0), to: min(20), mode: 'error' }] });
+    assert.equal(f.status, 200, JSON.stringify(f.body));
+  });
+  after(() => t?.close());
+
+  test('5xx answers (unknown outcomes) open a gateway incident; it closes once the answers come back; nobody lost a day', async () => {
+    await t.advanceTo(min(0));
+    const [opened] = await events('incident.opened');
+    assert.equal(opened?.scope, 'gateway');
+    assert.equal(opened.technical_declines, 6);
+    for (let m = 2; m <= 40; m += 2) await t.advanceTo(min(m));
+    const [closed] = await events('incident.closed');
+    assert.ok(closed, 'closed');
+    assert.ok(closed.closed_at >= min(20) && closed.closed_at <= min(22), closed.closed_at);
+    for (const id of ids) {
+      const s = (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
+      assert.equal(s.status, 'active', id);
+    }
+    // Nothing was past due: no grace to extend, no failure mail.
+    assert.equal((await events('dunning.grace_extended')).length, 0);
+    assert.equal((await t.svc.ctx.db.query<any>("SELECT 1 FROM notifications WHERE template = 'renewal_failed'")).length, 0);
+  });
+});

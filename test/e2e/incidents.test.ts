@@ -7,6 +7,17 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, ADMIN_KEY, type TestService } from '../helpers/service.ts';
 import { KNOWN_EVENT_TYPES } from '../../src/notify/events.ts';
+import { formToPolicy } from '../../src/web/console/policy.ts';
+
+test('the console policy form carries the incident thresholds; a form without them leaves them to the default', () => {
+  const form = { 'incidents.enabled': 'on', 'incidents.window_minutes': '10', 'incidents.baseline_hours': '12', 'incidents.min_declines': '7', 'incidents.ratio': '2.5', 'incidents.spread_minutes': '30' };
+  const { policy, errors } = formToPolicy(form);
+  assert.deepEqual(policy.incidents, { enabled: true, window_minutes: 10, baseline_hours: 12, min_declines: 7, ratio: 2.5, spread_minutes: 30 });
+  assert.deepEqual(Object.keys(errors).filter((k) => k.startsWith('incidents.')), []);
+  assert.equal(formToPolicy({ ...form, 'incidents.enabled': '' }).policy.incidents?.enabled, false);
+  assert.deepEqual(formToPolicy({ ...form, 'incidents.min_declines': 'many' }).errors['incidents.min_declines'], '"many" is not a number.');
+  assert.equal(formToPolicy({}).policy.incidents, undefined);
+});
 
 const RENEWAL = Date.parse('2026-02-28T09:00:00.000Z');
 const min = (m: number) => new Date(RENEWAL + m * 60_000).toISOString();

@@ -215,6 +215,7 @@ export async function loadStates(
     // While a purchase is being paid, the plan being bought is the one that matters.
     const plan = plans.get(invoice?.kind === 'purchase' ? invoice.plan_id : subscription.plan_id)!;
     const pm = pmByAcc.get(account.id) ?? null;
+    const policy = policyFor(policies, invoice?.plan_id ?? subscription.plan_id, account.domain_zone);
     return {
       subscription,
       account,
@@ -226,8 +227,9 @@ export async function loadStates(
       invoice,
       attempts: invoice ? attByInv.get(invoice.id) ?? [] : [],
       card_attempts: pm ? cardByPm.get(pm.id) ?? [] : [],
-      policy: policyFor(policies, invoice?.plan_id ?? subscription.plan_id, account.domain_zone),
-      incident: incidents.length ? incidentCovering(incidents, pm) : null,
+      policy,
+      // A plan's or zone's policy with incidents.enabled false opts its subscriptions out of the hold.
+      incident: incidents.length && policy.incidents.enabled ? incidentCovering(incidents, pm) : null,
     };
   });
 }

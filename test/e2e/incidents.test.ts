@@ -134,6 +134,16 @@ describe('incidents end to end (PGlite)', () => {
     await t.svc.ctx.engine.drain();
     assert.equal((await events('dunning.grace_extended')).length, N);
   });
+
+  test('bad thresholds are refused with problem+json and change nothing', async () => {
+    const before = (await t.api('GET', '/v1/dunning-policy')).body.incidents;
+    const r = await t.api('PUT', '/v1/dunning-policy', { incidents: { window_minutes: 0, ratio: 0.5 } });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.match(r.headers.get('content-type') ?? '', /application\/problem\+json/);
+    assert.deepEqual(r.body.errors.map((e: { field: string }) => e.field).sort(), ['incidents.ratio', 'incidents.window_minutes']);
+    assert.equal((await t.api('PUT', '/v1/dunning-policy', { incidents: { surprise: 1 } })).status, 400);
+    assert.deepEqual((await t.api('GET', '/v1/dunning-policy')).body.incidents, before);
+  });
 });
 
 describe('a gateway outage window (PGlite)', () => {

@@ -206,3 +206,60 @@ test('grace that ends during an incident is held (no downgrade), then runs on, e
   const paid = step(t.state, { type: 'charge_result', attempt_id: a.id, result: ok }, at, ctx);
   assert.equal(paid.state.subscription.status, 'active');
 });
+
+test('property: incidents opening and closing at random never shorten grace, never charge while open, never exceed the caps or the attempts per invoice', () => {
+  type Op = { k: 'move'; minutes: number } | { k: 'answer'; r: 'technical' | 'funds' | 'ok' } | { k: 'open' } | { k: 'close' };
+  const op = fc.oneof(
+    { arbitrary: fc.record({ k: fc.constant('move' as const), minutes: fc.integer({ min: 1, max: 6 * 24 * 60 }) }), weight: 4 },
+    { arbitrary: fc.record({ k: fc.constant('answer' as const), r: fc.constantFrom('technical' as const, 'funds' as const, 'ok' as const) }), weight: 4 },
+    fc.constant({ k: 'open' as const }),
+    fc.constant({ k: 'close' as const }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 0, max: 120 }), (ops: Op[], spread) => {
+      const policy = mergePolicy(DEFAULT_POLICY, { incidents: { spread_minutes: spread } });
+      let state: BillingState = { ...activeState({ policy }), incident: null };
+      let now = PERIOD_END;
+      let queue: string[] = [];
+      let incident: IncidentRef | null = null;
+      let n = 0;
+      const apply = (ev: Parameters<typeof step>[1]) => {
+        const before = state;
+        const r = step({ ...state, incident }, ev, now, ctx);
+        const g0 = before.subscription.grace_ends_at;
+        const g1 = r.state.subscription.grace_ends_at;
+        // Within one invoice's grace (same invoice still past due), grace only ever moves later.
+        if (g0 && g1 && before.invoice && r.state.invoice?.id === before.invoice.id) assert.ok(g1.getTime() >= g0.getTime(), 'grace never shortened');
+        for (const e of r.effects) {
+          if (e.type !== 'charge') continue;
+          const sched = e.attempt.trigger === 'scheduled' && before.subscription.status === 'past_due';
+          if (sched) assert.equal(incident, null, 'no scheduled retry while an incident covers the card');
+          queue.push(e.attempt.id);
+        }
+        const automatic = r.state.attempts.filter((a) => a.trigger === 'scheduled' || a.trigger === 'initial').length;
+        assert.ok(automatic <= policy.max_automatic_attempts, 'attempts per invoice');
+        const t = now.getTime();
+        const in30 = r.state.card_attempts.filter((c) => c.at.getTime() > t - 30 * DAY).length;
+        assert.ok(in30 <= policy.caps.attempts_per_card_30d, 'Visa cap');
+        assert.ok(r.state.subscription.status !== 'downgraded' || incident === null, 'no downgrade while an incident is open');
+        state = r.state;
+      };
+      for (const o of ops) {
+        if (o.k === 'move') {
+          now = new Date(now.getTime() + o.minutes * 60_000);
+          apply({ type: 'tick' });
+        } else if (o.k === 'answer') {
+          const id = queue.shift();
+          if (id) apply({ type: 'charge_result', attempt_id: id, result: o.r === 'technical' ? technical : o.r === 'funds' ? funds : ok });
+        } else if (o.k === 'open') {
+          if (!incident) incident = { id: `inc_p${++n}`, scope: 'gateway', opened_at: now };
+        } else if (incident) {
+          const closed = { ...incident, closed_at: now };
+          incident = null;
+          apply({ type: 'incident_closed', incident: closed });
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+});

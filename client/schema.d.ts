@@ -2224,6 +2224,17 @@ final_action: "downgrade"
  */
 help_pause_days: number
 /**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2275,6 +2286,17 @@ final_action?: "downgrade"
  * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
  */
 help_pause_days?: number
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 } | undefined
 }
 }
@@ -2342,6 +2364,17 @@ final_action?: "downgrade"
  */
 help_pause_days?: number
 /**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
+/**
  * read-only (as GET answers it): accepted and ignored; change an override with PUT /v1/dunning-policy/overrides/{scope}
  */
 overrides?: {
@@ -2393,6 +2426,17 @@ final_action?: "downgrade"
  * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
  */
 help_pause_days?: number
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 } | undefined
 }
 }
@@ -2446,6 +2490,17 @@ final_action: "downgrade"
  */
 help_pause_days: number
 /**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2497,6 +2552,17 @@ final_action?: "downgrade"
  * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
  */
 help_pause_days?: number
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 } | undefined
 }
 }
@@ -2576,6 +2642,17 @@ final_action?: "downgrade"
  * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
  */
 help_pause_days?: number
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2628,6 +2705,17 @@ final_action: "downgrade"
  * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
  */
 help_pause_days: number
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 }
 
@@ -2705,6 +2793,17 @@ final_action?: "downgrade"
  */
 help_pause_days?: number
 /**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
+/**
  * the override to save (the GET shape); not together with policy members at the top level
  */
 override?: {
@@ -2755,6 +2854,17 @@ final_action?: "downgrade"
  * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
  */
 help_pause_days?: number
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 /**
  * read-only: accepted and ignored (the path names the scope)
@@ -2821,6 +2931,17 @@ final_action?: "downgrade"
  * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
  */
 help_pause_days?: number
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents?: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2873,6 +2994,17 @@ final_action: "downgrade"
  * days (0 to 30; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)
  */
 help_pause_days: number
+/**
+ * outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length and their retries are spread over spread_minutes
+ */
+incidents: {
+enabled?: boolean
+window_minutes?: number
+baseline_hours?: number
+min_declines?: number
+ratio?: number
+spread_minutes?: number
+}
 }
 }
 
@@ -3445,7 +3577,7 @@ data: {
 id?: string
 account_id?: (string | null)
 /**
- * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link
+ * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link, incident_opened
  */
 template?: string
 to?: string
@@ -3513,7 +3645,7 @@ export interface GetNotification200 {
 id?: string
 account_id?: (string | null)
 /**
- * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link
+ * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link, incident_opened
  */
 template?: string
 to?: string
@@ -3565,7 +3697,7 @@ export interface RequeueNotification200 {
 id?: string
 account_id?: (string | null)
 /**
- * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link
+ * one of purchase_succeeded, renewal_succeeded, renewal_failed, retry_succeeded, retry_failed, authentication_required, card_expiring, renewal_upcoming, grace_ending, downgraded, subscription_canceled, plan_changed, help_request_received, help_request_answered, webhook_endpoint_disabled, access_link, incident_opened
  */
 template?: string
 to?: string
@@ -4057,7 +4189,7 @@ export interface CreateWebhookEndpointBody {
  */
 url: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, incident.opened, incident.closed, dunning.grace_extended, dunning.failure_mail_withheld).
  * 
  * @minItems 1
  * @maxItems 100
@@ -4184,7 +4316,7 @@ export interface UpdateWebhookEndpointBody {
  */
 url?: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, incident.opened, incident.closed, dunning.grace_extended, dunning.failure_mail_withheld).
  * 
  * @minItems 1
  * @maxItems 100

@@ -107,7 +107,7 @@ export async function startService(config: Config, opts: ServiceOptions = {}): P
   // Paced, a worker claims no more than about five seconds of the billing pace at a time, so a
   // claimed renewal is charged well within its lease and the day spreads evenly across workers.
   const batchSize = pace ? Math.min(config.batchSize, Math.max(1, Math.ceil(pace.rates.billing * 5))) : config.batchSize;
-  const engine = new Engine({ db, gateway, clock, batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger, documents: config.documents });
+  const engine = new Engine({ db, gateway, clock, batchSize, concurrency: config.concurrency, portalUrl, publicUrl: config.publicUrl, logger, documents: config.documents, operatorEmail: config.operatorEmail });
   const commands = new Commands(db, engine);
   const mail = createMailSender({ db, clock, smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
   const webhookTargets = { allowPrivate: config.webhookAllowPrivate };

@@ -3,6 +3,7 @@
 import type { AttemptOutcome, AttemptTrigger, DeclineReason, PaymentMethodType, RetryClass } from './types.ts';
 import { DECLINE_REASONS, PM_TYPES, RETRY_CLASSES } from './types.ts';
 import { DAY, HOUR, addDaysInZone } from './time.ts';
+import { DEFAULT_INCIDENT_POLICY, validateIncidentPolicy, type IncidentPolicy } from './incidents.ts';
 
 export interface ManualRetryPolicy {
   enabled: boolean;
@@ -32,11 +33,14 @@ export interface DunningPolicy {
    * (days over one grace period, all the requests together; 0: a help request pauses nothing).
    */
   help_pause_days: number;
+  /** Outage-aware grace: when technical failures spike, an incident holds retries and extends grace (core/incidents.ts). */
+  incidents: IncidentPolicy;
 }
 
-export type PolicyOverride = Partial<Omit<DunningPolicy, 'manual_retry' | 'caps'>> & {
+export type PolicyOverride = Partial<Omit<DunningPolicy, 'manual_retry' | 'caps' | 'incidents'>> & {
   manual_retry?: Partial<ManualRetryPolicy>;
   caps?: Partial<DunningPolicy['caps']>;
+  incidents?: Partial<IncidentPolicy>;
 };
 
 /** Network limits that no policy may exceed. */
@@ -55,6 +59,7 @@ export const DEFAULT_POLICY: DunningPolicy = {
   manual_retry: { enabled: true, disabled_domain_zones: [], disabled_payment_methods: [], max_per_day: 3 },
   final_action: 'downgrade',
   help_pause_days: 7,
+  incidents: DEFAULT_INCIDENT_POLICY,
 };
 
 /** Longest pause of the downgrade a policy may give a help request. */
@@ -72,6 +77,7 @@ export function mergePolicy(base: DunningPolicy, ...overrides: (PolicyOverride |
       decline_rules: { ...p.decline_rules, ...(o.decline_rules ?? {}) },
       caps: { ...p.caps, ...(o.caps ?? {}) },
       manual_retry: { ...p.manual_retry, ...(o.manual_retry ?? {}) },
+      incidents: { ...p.incidents, ...(o.incidents ?? {}) },
     } as DunningPolicy;
   }
   return p;
@@ -133,6 +139,7 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   if (p.final_action !== 'downgrade') errs.push({ field: 'final_action', message: 'must be "downgrade"' });
   if (!isInt(p.help_pause_days) || p.help_pause_days < 0 || p.help_pause_days > MAX_HELP_PAUSE_DAYS)
     errs.push({ field: 'help_pause_days', message: `must be a whole number of days from 0 (off) to ${MAX_HELP_PAUSE_DAYS}` });
+  errs.push(...validateIncidentPolicy(p.incidents));
   return errs;
 }
 
@@ -167,7 +174,11 @@ export type RetryWhy =
   | 'grace_ends_first'
   | 'no_payment_method'
   /** The customer chose the day of the next attempt (POST /v1/invoices/{id}/retry-date). */
-  | 'customer_chosen';
+  | 'customer_chosen'
+  /** An open incident (core/incidents.ts) covers the card: no attempt until it closes. */
+  | 'incident'
+  /** The incident closed: the held retry, spread over the policy's spread_minutes. */
+  | 'incident_recovery';
 
 export interface RetryPlan {
   at: Date | null;

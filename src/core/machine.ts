@@ -22,10 +22,12 @@ import {
   type GracePause,
   type RetryDateRefusal,
   type RetryPlan,
+  applyCaps,
   capsAllowNow,
   pauseGrace,
   resumeGrace,
   retryDateRefusal,
+  effectiveClass,
   dueReminder,
   graceEndsAt,
   nextReminderAt,
@@ -36,6 +38,7 @@ import { minimumCharge } from './money.ts';
 import { periodOf } from './period.ts';
 import { prorate } from './proration.ts';
 import { DAY, HOUR } from './time.ts';
+import { spreadRetryAt } from './incidents.ts';
 
 /** An invoice as the machine sees it: the stored invoice plus its dunning bookkeeping. */
 export interface InvoiceState extends Invoice {
@@ -69,6 +72,15 @@ export interface BillingState {
   /** Attempts on the current payment method in the last 30 days, across invoices (network caps). */
   card_attempts: { at: Date; outcome: PaymentAttempt['outcome'] }[];
   policy: DunningPolicy;
+  /** An open incident (core/incidents.ts) covering this subscription's card, if any. */
+  incident?: IncidentRef | null;
+}
+
+/** An incident as the machine sees it: its scope and when it opened (closed_at once it closed). */
+export interface IncidentRef {
+  id: string;
+  scope: string;
+  opened_at: Date;
 }
 
 /** What the gateway said, normalized. */
@@ -103,7 +115,9 @@ export type MachineEvent =
   /** No help request about it waits any more (answered or closed): the downgrade clock runs again. */
   | { type: 'help_answered'; invoice_id: string; help_request_id?: string }
   /** The customer chooses when the next attempt is made (a day in grace, e.g. after payday). */
-  | { type: 'retry_date_chosen'; at: Date; by?: CancelBy };
+  | { type: 'retry_date_chosen'; at: Date; by?: CancelBy }
+  /** An incident that covered this subscription's card closed: extend grace, spread the held retry. */
+  | { type: 'incident_closed'; incident: IncidentRef & { closed_at: Date } };
 
 /** Why the machine refuses a purchase (the command checks the same before dispatching). */
 export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
@@ -354,6 +368,8 @@ class Step {
         return this.helpAnswered(e.invoice_id, e.help_request_id ?? null);
       case 'retry_date_chosen':
         return this.retryDateChosen(e.at, e.by ?? 'customer');
+      case 'incident_closed':
+        return this.incidentClosed(e.incident);
     }
   }
 
@@ -460,7 +476,7 @@ class Step {
     const sub = this.sub;
     const inv = this.s.invoice;
     if (!inv || !sub.grace_ends_at) return this.setNext(null, null);
-    if (this.now.getTime() >= sub.grace_ends_at.getTime()) return this.downgrade(inv);
+    if (this.now.getTime() >= sub.grace_ends_at.getTime()) return this.s.incident ? this.holdGraceEnd() : this.downgrade(inv);
     const r = dueReminder(this.s.policy, sub.grace_ends_at, this.s.account.time_zone, inv.reminders_sent, inv.failed_at ?? inv.period_start, this.now);
     if (r) {
       inv.reminders_sent = [...inv.reminders_sent, r.days];
@@ -482,7 +498,7 @@ class Step {
 
   retryPlan(): RetryPlan {
     const inv = this.s.invoice!;
-    return planRetry({
+    return this.incidentPlan(planRetry({
       policy: this.s.policy,
       failed_at: inv.failed_at ?? inv.period_start,
       grace_ends_at: this.sub.grace_ends_at!,
@@ -490,7 +506,7 @@ class Step {
       current_payment_method_id: this.s.payment_method?.id ?? null,
       card_attempts: this.s.card_attempts,
       chosen_at: this.sub.chosen_retry_at ?? null,
-    });
+    }));
   }
 
   planPastDue(plan: RetryPlan) {
@@ -660,7 +676,12 @@ class Step {
       this.clearGraceExtras(); // a new grace: no pause used, no day chosen yet
       this.event('subscription.past_due', { invoice_id: inv.id, reason, grace_ends_at: sub.grace_ends_at });
       const template = a?.outcome === 'requires_action' ? 'authentication_required' : 'renewal_failed';
-      this.email(template, `${template}:${inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
+      if (this.incidentWithholdsMail(a)) this.event('dunning.failure_mail_withheld', { invoice_id: inv.id, incident_id: this.s.incident!.id, reason });
+      else this.email(template, `${template}:${inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
+    } else if (this.failureMailOwed(a)) {
+      // The first failure's mail was withheld during an incident (or was about a technical failure):
+      // this decline is the card's, so the customer hears of it now (the outbox keeps one per invoice).
+      this.email('renewal_failed', `renewal_failed:${inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
     } else if (trigger === 'customer_retry' || trigger === 'payment_method_updated' || trigger === 'operator') {
       // The customer acted and waits for the answer: tell them (scheduled failures stay quiet).
       this.email('retry_failed', `retry_failed:${a?.id ?? inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at, outcome: a?.outcome });
@@ -669,11 +690,78 @@ class Step {
     }
     // An answer that arrives once grace has ended (an attempt made in its last minutes, answered or
     // reconciled after it) leaves nothing to wait for: downgrade now, not on a later tick.
-    if (this.now.getTime() >= sub.grace_ends_at!.getTime()) return this.downgrade(inv);
+    if (this.now.getTime() >= sub.grace_ends_at!.getTime()) return this.s.incident ? this.holdGraceEnd() : this.downgrade(inv);
     // The customer saved a new card while this attempt (on the old one) was in flight: the save
     // could not charge then, so the new card is tried now, as it would have been had the save come
     // after this answer (the customer waits for it; the scheduled retry would come later).
     if (a && this.newCardUntried(a)) return this.startAttempt('payment_method_updated');
+    this.planPastDue(this.retryPlan());
+  }
+
+  // ---- Outage-aware grace (core/incidents.ts): kept together so other machine changes merge apart. ----
+
+  /**
+   * The retry plan under incidents: while one covers the card, no attempt; once it closed, the held
+   * retry is made at its spread instant (never earlier than the plan, always within the caps and
+   * before grace ends).
+   */
+  incidentPlan(plan: RetryPlan): RetryPlan {
+    if (this.s.incident && plan.at) return { at: null, why: 'incident' };
+    if (!plan.at) return plan;
+    const sub = this.sub;
+    const held = this.recoveryAt ?? (sub.next_retry_why === 'incident_recovery' ? sub.next_retry_at : null);
+    if (!held || held.getTime() <= plan.at.getTime()) return plan;
+    const at = applyCaps(this.s.policy, this.s.card_attempts, held);
+    if (at.getTime() >= sub.grace_ends_at!.getTime()) return { at: null, why: 'grace_ends_first' };
+    return { at, why: 'incident_recovery' };
+  }
+
+  /** The spread instant of a retry held by the incident that just closed (set by incidentClosed). */
+  recoveryAt: Date | null = null;
+
+  /** Grace ended while an incident covers the card: no downgrade; look again after one detection window. */
+  holdGraceEnd() {
+    const sub = this.sub;
+    const windowMs = this.s.policy.incidents.window_minutes * 60_000;
+    if (sub.next_retry_why !== 'incident' || sub.next_retry_at !== null) {
+      this.event('dunning.retry_planned', { invoice_id: this.s.invoice!.id, next_retry_at: null, why: 'incident' });
+    }
+    sub.next_retry_at = null;
+    sub.next_retry_why = 'incident';
+    this.setNext(new Date(this.now.getTime() + windowMs), 'end_grace');
+  }
+
+  /** A technical failure while an incident covers the card is not the card's: no "your payment failed" mail. */
+  incidentWithholdsMail(a: AttemptState | null): boolean {
+    return !!this.s.incident && !!a && a.outcome === 'declined' && effectiveClass(this.s.policy, a) === 'soon';
+  }
+
+  /** A scheduled decline that is the card's, after only technical failures: the failure mail not yet sent for this invoice. */
+  failureMailOwed(a: AttemptState | null): boolean {
+    if (!a || a.outcome !== 'declined' || a.trigger !== 'scheduled' || this.s.incident) return false;
+    if (effectiveClass(this.s.policy, a) === 'soon') return false;
+    const before = this.s.attempts.filter((x) => x.id !== a.id && x.outcome === 'declined');
+    return before.length > 0 && before.every((x) => effectiveClass(this.s.policy, x) === 'soon');
+  }
+
+  /**
+   * An incident that covered this card closed. An invoice past due before it closed had its grace
+   * running through the incident: grace is extended by the incident's length plus the spread of
+   * the held retries (never shortened), and the held retry is made at its spread instant.
+   */
+  incidentClosed(i: IncidentRef & { closed_at: Date }) {
+    const sub = this.sub;
+    const inv = this.s.invoice;
+    if (sub.status !== 'past_due' || !inv || inv.status !== 'past_due' || !sub.grace_ends_at) return;
+    if ((inv.failed_at ?? inv.period_start).getTime() >= i.closed_at.getTime()) return;
+    const spreadMs = this.s.policy.incidents.spread_minutes * 60_000;
+    const by = Math.max(0, i.closed_at.getTime() - i.opened_at.getTime()) + spreadMs;
+    const before = sub.grace_ends_at;
+    sub.grace_ends_at = new Date(before.getTime() + by);
+    this.event('dunning.grace_extended', { invoice_id: inv.id, incident_id: i.id, scope: i.scope, extended_by_seconds: Math.round(by / 1000), previous_grace_ends_at: before, grace_ends_at: sub.grace_ends_at });
+    if (this.inFlight() || !sub.auto_renew) return;
+    this.recoveryAt = spreadRetryAt(sub.id, i.closed_at, this.s.policy.incidents.spread_minutes);
+    if (this.now.getTime() >= sub.grace_ends_at.getTime()) return this.s.incident ? this.holdGraceEnd() : this.downgrade(inv);
     this.planPastDue(this.retryPlan());
   }
 

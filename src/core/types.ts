@@ -189,6 +189,7 @@ export const TEMPLATE_NAMES = [
   'help_request_answered',
   'webhook_endpoint_disabled',
   'access_link', // a fresh no-login link the customer asked for ("Send me a new link")
+  'incident_opened', // to the operator: technical payment failures far above their rate (core/incidents.ts)
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 

@@ -23,6 +23,7 @@ import type { NewLinkRow } from '../store/links.ts';
 import { linksForEmail, storeLinks } from './links.ts';
 import { documentChanges } from '../core/documents.ts';
 import { finalizeInvoices, issueCreditNotes, type IssueSettings } from '../store/documents.ts';
+import { evaluateIncidents } from './incidents.ts';
 
 /** Documents as numbered when the operator configured nothing (config.ts reads the real ones). */
 export const DEFAULT_ISSUE_SETTINGS: IssueSettings = {
@@ -58,6 +59,10 @@ export interface EngineOptions {
   janitorIntervalMs?: number;
   /** Number series, seller and tax rate recorded on the documents this engine finalizes. */
   documents?: IssueSettings;
+  /** Where an incident's opening is mailed (RENEWD_OPERATOR_EMAIL). */
+  operatorEmail?: string;
+  /** Clock time between two incident evaluations (default 1 minute; core/incidents.ts). */
+  incidentIntervalMs?: number;
 }
 
 export interface DispatchResult {
@@ -83,6 +88,8 @@ export interface DispatchOptions {
    */
   prepare?: (q: Queryable, state: BillingState) => Promise<boolean>;
   after?: (q: Queryable, state: BillingState) => Promise<void>;
+  /** Run in the transaction once the locks are held, before the state is loaded: false leaves the event out. */
+  claim?: (q: Queryable) => Promise<boolean>;
 }
 
 type GatewayEffect = Extract<Effect, { type: 'charge' | 'reconcile' | 'authenticate' }>;
@@ -150,6 +157,16 @@ export class Engine {
     if (now - this.janitorAt >= this.janitorIntervalMs || now < this.janitorAt) await this.janitor();
   }
 
+  /** Clock time of the last incident evaluation. */
+  private incidentsAt = -Infinity;
+  /** Opens and closes incidents (engine/incidents.ts) when their interval of clock time has passed. */
+  async incidentsIfDue() {
+    const now = this.clock.now().getTime();
+    if (now - this.incidentsAt < (this.opts.incidentIntervalMs ?? 60_000) && now >= this.incidentsAt) return;
+    this.incidentsAt = now;
+    await evaluateIncidents(this, { operatorEmail: this.opts.operatorEmail, logger: this.opts.logger });
+  }
+
   /** Claims one batch of due subscriptions and carries it through. Returns how many were claimed. */
   async runBatch(): Promise<number> {
     const now = this.clock.now();
@@ -172,8 +189,11 @@ export class Engine {
     for (;;) {
       const n = await this.runBatch();
       total += n;
-      if (n === 0) return total;
+      if (n === 0) break;
     }
+    // After the batches, so their failures count at once.
+    await this.incidentsIfDue();
+    return total;
   }
 
   /**
@@ -192,6 +212,7 @@ export class Engine {
       }
     };
     await Promise.all(Array.from({ length: parallel }, lane));
+    if (!this.stopping) await this.incidentsIfDue();
     return total;
   }
 
@@ -207,8 +228,9 @@ export class Engine {
       const sub = await lockSubscription(q, subscriptionId);
       if (!sub) throw new Error(`no subscription ${subscriptionId}`);
       const now = this.clock.now();
+      const claimed = opts.claim ? await opts.claim(q) : true;
       const [before] = await loadStates(q, [sub], now);
-      if (opts.precondition && !opts.precondition(before)) return { result: null, charges: [], skipped: before };
+      if (!claimed || (opts.precondition && !opts.precondition(before))) return { result: null, charges: [], skipped: before };
       if (opts.prepare && !(await opts.prepare(q, before))) {
         await opts.after?.(q, before);
         return { result: null, charges: [], skipped: before };

@@ -48,6 +48,10 @@ export const KNOWN_EVENT_TYPES = [
   'webhook_endpoint.disabled',
   'admin_key.created',
   'admin_key.revoked', // by an operator, or replaced by a new RENEWD_ADMIN_KEY
+  'incident.opened', // technical payment failures far above their rate, for the gateway or a card brand (core/incidents.ts): covered invoices get no attempt
+  'incident.closed', // the covered invoices' grace is extended by its length and their retries are spread
+  'dunning.grace_extended', // an incident that covered the invoice closed (data.incident_id, extended_by_seconds)
+  'dunning.failure_mail_withheld', // a technical failure during an incident: no "payment failed" e-mail blaming the card
 ] as const;
 export type EventType = (typeof KNOWN_EVENT_TYPES)[number];
 

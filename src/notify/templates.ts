@@ -8,7 +8,7 @@
 // missing optional value never shows up as "undefined" or as a raw {argument}.
 import { DECLINE_REASONS, TEMPLATE_NAMES, type DeclineReason, type LinkPurpose, type TemplateName } from '../core/types.ts';
 import { currencyExponent, formatMoney } from '../core/money.ts';
-import { dateTimeFormat, formatDateIn, validTimeZone } from '../core/intl.ts';
+import { dateTimeFormat, formatDateIn, numberFormat, validTimeZone } from '../core/intl.ts';
 import { CATALOGS, LANGUAGES, compile, formatMessage, type Language, type MessageKey } from '../core/messages/index.ts';
 
 export { CATALOGS, LANGUAGES, type Language };
@@ -70,6 +70,10 @@ export interface EmailContext {
   endpoint_url?: string;
   failing_since?: Date;
   last_error?: string;
+  // Operator e-mails (incident_opened)
+  incident_scope?: string;
+  incident_opened_at?: Date;
+  technical_declines?: number;
 }
 
 export interface RenderedEmail {
@@ -258,6 +262,11 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['email.webhook_endpoint_disabled.todo'] },
     ],
   },
+  incident_opened: {
+    subject: 'email.incident_opened.subject',
+    operator: true,
+    blocks: [{ p: ['email.incident_opened.body'] }, { p: ['email.incident_opened.todo'] }],
+  },
   access_link: {
     subject: 'email.access_link.subject',
     blocks: [
@@ -391,6 +400,9 @@ function variables(ctx: EmailContext, locale: string, language: Language): Vars 
     endpoint_url: nonEmpty(ctx.endpoint_url),
     failing_since: failing ? formatDateTime(failing, locale, tz) : undefined,
     last_error: nonEmpty(ctx.last_error),
+    incident_scope: nonEmpty(ctx.incident_scope),
+    incident_opened_at: toDate(ctx.incident_opened_at) ? formatDateTime(toDate(ctx.incident_opened_at)!, locale, tz) : undefined,
+    technical_declines: typeof ctx.technical_declines === 'number' && Number.isFinite(ctx.technical_declines) ? numberFormat(locale).format(ctx.technical_declines) : undefined,
     link_expires_at: toDate(ctx.link_expires_at) ? formatDateTime(toDate(ctx.link_expires_at)!, locale, tz) : undefined,
   };
 }

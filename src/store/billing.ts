@@ -6,6 +6,7 @@ import type { AttemptState, BillingState, InvoiceState, StepResult } from '../co
 import type { Account, PaymentMethod, Plan, Subscription } from '../core/types.ts';
 import { DEFAULT_POLICY, mergePolicy, type DunningPolicy, type PolicyOverride } from '../core/dunning.ts';
 import { DAY } from '../core/time.ts';
+import { incidentCovering } from '../core/incidents.ts';
 
 /** A row as the driver returns it; the converters below turn it into a domain value (rows stay inside store/). */
 export type Row = Record<string, any>;
@@ -182,7 +183,8 @@ export async function loadStates(
           CROSS JOIN LATERAL (SELECT c.payment_method_id, c.created_at, c.outcome FROM payment_attempts c
                                WHERE c.payment_method_id = pm.id AND c.created_at > $3 AND c.outcome <> 'not_made'
                                ORDER BY c.created_at DESC LIMIT ${CARD_HISTORY_LIMIT}) ca
-         WHERE pm.account_id = ANY($1) AND pm.status = 'active') AS card_attempts`,
+         WHERE pm.account_id = ANY($1) AND pm.status = 'active') AS card_attempts,
+       (SELECT COALESCE(json_agg(json_build_object('id', ic.id, 'scope', ic.scope, 'opened_at', ic.opened_at)), '[]') FROM incidents ic WHERE ic.closed_at IS NULL) AS incidents`,
     [accountIds, subIds, new Date(now.getTime() - 30 * DAY)],
   );
   const json = (v: unknown): Row[] => (typeof v === 'string' ? JSON.parse(v) : (v as Row[]));
@@ -193,6 +195,7 @@ export async function loadStates(
   const invoices = json(r.invoices);
   const attempts = json(r.attempts);
   const cardAttempts = json(r.card_attempts);
+  const incidents = json(r.incidents).map((x) => ({ id: x.id as string, scope: x.scope as string, opened_at: d(x.opened_at)! }));
   const free = [...plans.values()].find((p) => p.free);
   const accById = new Map(accounts.map((r) => [r.id, toAccount(r)]));
   const pmByAcc = new Map(pms.map((r) => [r.account_id, toPaymentMethod(r)]));
@@ -216,6 +219,7 @@ export async function loadStates(
     // While a purchase is being paid, the plan being bought is the one that matters.
     const plan = plans.get(invoice?.kind === 'purchase' ? invoice.plan_id : subscription.plan_id)!;
     const pm = pmByAcc.get(account.id) ?? null;
+    const policy = policyFor(policies, invoice?.plan_id ?? subscription.plan_id, account.domain_zone);
     return {
       subscription,
       account,
@@ -227,7 +231,9 @@ export async function loadStates(
       invoice,
       attempts: invoice ? attByInv.get(invoice.id) ?? [] : [],
       card_attempts: pm ? cardByPm.get(pm.id) ?? [] : [],
-      policy: policyFor(policies, invoice?.plan_id ?? subscription.plan_id, account.domain_zone),
+      policy,
+      // A plan's or zone's policy with incidents.enabled false opts its subscriptions out of the hold.
+      incident: incidents.length && policy.incidents.enabled ? incidentCovering(incidents, pm) : null,
     };
   });
 }

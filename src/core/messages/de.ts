@@ -401,4 +401,8 @@ export const de: Catalog = {
   'email.downgrade_paused': "Während unser Team Ihre Hilfeanfrage beantwortet, ist die Umstellung Ihres Kontos auf den kostenlosen Tarif ausgesetzt (längstens bis zum {paused_until}). Nach unserer Antwort haben Sie so viel Zeit, wie Ihnen bei Ihrer Anfrage noch blieb.",
   'email.next_retry.chosen': "Wie gewünscht versuchen wir die Zahlung am {chosen_retry_at} erneut.",
   'email.help_request_answered.grace': "Die Zahlung ist weiterhin offen: Sie behalten den vollen Zugriff bis zum {grace_ends_at} (noch {days}).",
+  // ---- #18: payment incidents (the operator's e-mail) ----
+  'email.incident_opened.subject': 'Zahlungsstörung: {incident_scope}',
+  'email.incident_opened.body': 'Seit {incident_opened_at} liegen technische Zahlungsfehler ({technical_declines} in den letzten Minuten) für {incident_scope} weit über ihrer üblichen Rate: Die Bank oder das Zahlungs-Gateway antwortet nicht.',
+  'email.incident_opened.todo': 'Nichts zu tun: renewd unternimmt für die betroffenen Rechnungen keinen Zahlungsversuch, bis die Störung endet, verlängert dann ihre Kulanzfrist um deren Dauer und versucht sie zeitlich verteilt erneut. Die Konsole zeigt die Störung.',
 };

@@ -406,6 +406,10 @@ export const en = {
   'email.downgrade_paused': "While our team answers your help request, the move of your account to the free plan is paused (until {paused_until} at the latest). Once we have answered, you have the time you had left when you asked.",
   'email.next_retry.chosen': "As you asked, we will try the payment again on {chosen_retry_at}.",
   'email.help_request_answered.grace': "The payment is still due: you keep full access until {grace_ends_at} ({days} left).",
+  // ---- #18: payment incidents (the operator's e-mail) ----
+  'email.incident_opened.subject': 'Payment incident: {incident_scope}',
+  'email.incident_opened.body': 'Since {incident_opened_at}, technical payment failures ({technical_declines} in the last minutes) are far above their usual rate for {incident_scope}: the bank or the payment gateway is not answering.',
+  'email.incident_opened.todo': 'Nothing to do: renewd makes no payment attempt for the invoices concerned until the incident ends, then extends their grace by its length and retries them spread over time. The console shows the incident.',
 };
 
 export type MessageKey = keyof typeof en;

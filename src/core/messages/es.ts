@@ -400,4 +400,8 @@ export const es: Catalog = {
   'email.downgrade_paused': "Mientras nuestro equipo responde a su solicitud de ayuda, el paso de su cuenta al plan gratuito queda en pausa (como máximo hasta el {paused_until}). Cuando hayamos respondido, tendrá el tiempo que le quedaba al hacer la solicitud.",
   'email.next_retry.chosen': "Como nos pidió, volveremos a intentar el pago el {chosen_retry_at}.",
   'email.help_request_answered.grace': "El pago sigue pendiente: mantiene el acceso completo hasta el {grace_ends_at} (quedan {days}).",
+  // ---- #18: payment incidents (the operator's e-mail) ----
+  'email.incident_opened.subject': 'Incidente de pagos: {incident_scope}',
+  'email.incident_opened.body': 'Desde el {incident_opened_at}, los fallos técnicos de pago ({technical_declines} en los últimos minutos) están muy por encima de su tasa habitual para {incident_scope}: el banco o la pasarela de pago no responde.',
+  'email.incident_opened.todo': 'No hay nada que hacer: renewd no intenta ningún cobro de las facturas afectadas hasta que termine el incidente; después amplía su periodo de gracia en su duración y las reintenta de forma escalonada. La consola muestra el incidente.',
 };

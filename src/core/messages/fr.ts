@@ -400,4 +400,8 @@ export const fr: Catalog = {
   'email.downgrade_paused': "Pendant que notre équipe répond à votre demande d'aide, le passage de votre compte à l'offre gratuite est suspendu (jusqu'au {paused_until} au plus tard). Après notre réponse, vous disposez du temps qu'il vous restait au moment de votre demande.",
   'email.next_retry.chosen': "Comme vous l'avez demandé, nous réessaierons le paiement le {chosen_retry_at}.",
   'email.help_request_answered.grace': "Le paiement reste dû : vous conservez l'accès complet jusqu'au {grace_ends_at} ({days} restants).",
+  // ---- #18: payment incidents (the operator's e-mail) ----
+  'email.incident_opened.subject': 'Incident de paiement : {incident_scope}',
+  'email.incident_opened.body': 'Depuis le {incident_opened_at}, les échecs de paiement techniques ({technical_declines} ces dernières minutes) sont bien au-dessus de leur taux habituel pour {incident_scope} : la banque ou la passerelle de paiement ne répond pas.',
+  'email.incident_opened.todo': 'Rien à faire : renewd ne tente aucun paiement pour les factures concernées jusqu’à la fin de l’incident, puis prolonge leur délai de grâce de sa durée et les retente de façon étalée. La console affiche l’incident.',
 };

@@ -401,4 +401,8 @@ export const it: Catalog = {
   'email.downgrade_paused': "Mentre il nostro team risponde alla sua richiesta di assistenza, il passaggio del suo account al piano gratuito è sospeso (al massimo fino al giorno {paused_until}). Dopo la nostra risposta avrà il tempo che le restava al momento della richiesta.",
   'email.next_retry.chosen': "Come richiesto, ritenteremo il pagamento in data {chosen_retry_at}.",
   'email.help_request_answered.grace': "Il pagamento è ancora dovuto: mantiene l'accesso completo fino al giorno {grace_ends_at} (restano {days}).",
+  // ---- #18: payment incidents (the operator's e-mail) ----
+  'email.incident_opened.subject': 'Incidente di pagamento: {incident_scope}',
+  'email.incident_opened.body': 'Dal {incident_opened_at}, gli errori di pagamento tecnici ({technical_declines} negli ultimi minuti) sono molto al di sopra del loro tasso abituale per {incident_scope}: la banca o il gateway di pagamento non risponde.',
+  'email.incident_opened.todo': 'Nulla da fare: renewd non effettua tentativi di pagamento per le fatture interessate fino alla fine dell\'incidente, poi ne estende il periodo di tolleranza della sua durata e le ritenta in modo scaglionato. La console mostra l\'incidente.',
 };

@@ -401,4 +401,8 @@ export const pl: Catalog = {
   'email.downgrade_paused': "Dopóki nasz zespół odpowiada na Twoją prośbę o pomoc, przeniesienie konta na plan darmowy jest wstrzymane (najdłużej do dnia {paused_until}). Po naszej odpowiedzi będziesz mieć tyle czasu, ile zostało Ci w chwili wysłania prośby.",
   'email.next_retry.chosen': "Zgodnie z Twoją prośbą ponowimy próbę płatności w dniu {chosen_retry_at}.",
   'email.help_request_answered.grace': "Płatność jest nadal należna: zachowujesz pełny dostęp do dnia {grace_ends_at} (pozostało: {days}).",
+  // ---- #18: payment incidents (the operator's e-mail) ----
+  'email.incident_opened.subject': 'Incydent płatności: {incident_scope}',
+  'email.incident_opened.body': 'Od {incident_opened_at} techniczne błędy płatności ({technical_declines} w ostatnich minutach) są znacznie powyżej zwykłego poziomu dla {incident_scope}: bank lub bramka płatnicza nie odpowiada.',
+  'email.incident_opened.todo': 'Nic nie trzeba robić: renewd nie podejmuje prób płatności dla tych faktur do końca incydentu, potem wydłuża ich okres karencji o czas jego trwania i ponawia je stopniowo. Konsola pokazuje incydent.',
 };

@@ -401,4 +401,8 @@ export const pt: Catalog = {
   'email.downgrade_paused': "Enquanto a nossa equipa responde ao seu pedido de ajuda, a passagem da sua conta para o plano gratuito fica suspensa (no máximo até {paused_until}). Depois da nossa resposta, terá o tempo que lhe restava quando fez o pedido.",
   'email.next_retry.chosen': "Como pediu, tentaremos novamente o pagamento em {chosen_retry_at}.",
   'email.help_request_answered.grace': "O pagamento continua em dívida: mantém o acesso completo até {grace_ends_at} (faltam {days}).",
+  // ---- #18: payment incidents (the operator's e-mail) ----
+  'email.incident_opened.subject': 'Incidente de pagamento: {incident_scope}',
+  'email.incident_opened.body': 'Desde {incident_opened_at}, as falhas técnicas de pagamento ({technical_declines} nos últimos minutos) estão muito acima da taxa habitual para {incident_scope}: o banco ou o gateway de pagamento não responde.',
+  'email.incident_opened.todo': 'Nada a fazer: o renewd não faz tentativas de pagamento para as faturas afetadas até o incidente terminar; depois prolonga o período de carência pela sua duração e volta a tentá-las de forma escalonada. A consola mostra o incidente.',
 };

@@ -41,6 +41,22 @@ const policyProps = {
     type: 'integer',
     description: `days (0 to ${MAX_HELP_PAUSE_DAYS}; 0: off) the downgrade waits, at most, while a help request on a past-due invoice waits for an answer (per grace period, all requests together)`,
   },
+  incidents: {
+    type: 'object',
+    additionalProperties: false,
+    description:
+      'outage-aware grace: an incident opens when technical failures in the last window_minutes are at least min_declines and ratio times ' +
+      'the rate of the baseline_hours before; while open, covered invoices get no attempt; on close their grace is extended by its length ' +
+      'and their retries are spread over spread_minutes',
+    properties: {
+      enabled: { type: 'boolean' },
+      window_minutes: { type: 'integer' },
+      baseline_hours: { type: 'integer' },
+      min_declines: { type: 'integer' },
+      ratio: { type: 'number' },
+      spread_minutes: { type: 'integer' },
+    },
+  },
 } as const;
 
 const policyBody = { type: 'object', additionalProperties: false, properties: policyProps, example: DEFAULT_POLICY } as const;

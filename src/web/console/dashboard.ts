@@ -17,6 +17,7 @@ import {
   type StatusCount,
 } from '../../store/stats.ts';
 import { gatewayQueue, paceBuckets, type GatewayQueue, type PaceView } from '../../store/pace.ts';
+import { listIncidents, type Incident } from '../../store/incidents.ts';
 import { html, type Html } from '../html.ts';
 import { COLORS, columnChart, pct, rateBar, stackedBar, swatch } from '../charts.ts';
 import { dayMonth, money, reasonLabel, when, words } from './format.ts';
@@ -54,7 +55,8 @@ export function dashboardRoutes(app: FastifyInstance, c: ConsoleFrame) {
       // A paced installation (RENEWD_GATEWAY_RATE): the billing day's queue and when it should end.
       const buckets = await paceBuckets(ctx.db, now, ctx.gatewayKind);
       const pace = buckets.length ? paceView(buckets, await gatewayQueue(ctx.db, now), now) : '';
-      return c.show(reply, { title: 'Dashboard', s, active: 'dashboard', flash: c.takeFlash(s), body: html`<h1>Dashboard</h1>${kpisView(data)}${pace}${clock}${dashboardView(data)}` });
+      const incidents = incidentsView(await listIncidents(ctx.db, 10));
+      return c.show(reply, { title: 'Dashboard', s, active: 'dashboard', flash: c.takeFlash(s), body: html`<h1>Dashboard</h1>${kpisView(data)}${pace}${clock}${incidents}${dashboardView(data)}` });
     }),
   );
 }
@@ -179,4 +181,16 @@ ${columnChart({
 <details><summary>Show the numbers</summary><div class="table-wrap"><table class="data"><thead><tr><th scope="col">Week of</th><th scope="col" class="num">Failed</th><th scope="col" class="num">Recovered</th><th scope="col" class="num">Downgraded</th><th scope="col" class="num">Canceled (voluntary)</th></tr></thead>
 <tbody>${weeks.map((w, i) => html`<tr><th scope="row">${labels[i]}</th><td class="num">${w.failed}</td><td class="num">${w.recovered}</td><td class="num">${w.churned}</td><td class="num">${w.canceled}</td></tr>`)}</tbody></table></div></details>
 </section>`;
+}
+
+/** The latest payment incidents (core/incidents.ts): open ones first; nothing when there never was one. */
+export function incidentsView(list: (Incident & { subscriptions: number })[]): Html | '' {
+  if (list.length === 0) return '';
+  const scope = (s: string) => (s === 'gateway' ? 'Payment gateway' : `${s.replace(/^brand:/, '')} cards`);
+  return html`<section class="panel" aria-labelledby="incidents-title"><h2 id="incidents-title">Payment incidents</h2>
+<p class="muted small">Technical payment failures far above their usual rate. While one is open no attempt is made on the invoices it covers; when it closes their grace is extended by its length and their retries are spread.</p>
+<div class="table-wrap" role="region" aria-label="Table: payment incidents" tabindex="0"><table class="data"><thead><tr><th scope="col">Scope</th><th scope="col">Opened</th><th scope="col">Closed</th><th scope="col" class="num">Technical failures</th><th scope="col" class="num">Baseline</th><th scope="col" class="num">Subscriptions extended</th></tr></thead>
+<tbody>${list.map(
+    (i) => html`<tr><th scope="row">${scope(i.scope)}</th><td>${when(i.opened_at)}</td><td>${i.closed_at ? when(i.closed_at) : html`<strong>open</strong>`}</td><td class="num">${i.technical_declines}</td><td class="num">${i.baseline}</td><td class="num">${i.subscriptions}</td></tr>`,
+  )}</tbody></table></div></section>`;
 }

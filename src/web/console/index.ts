@@ -17,6 +17,7 @@ import { page, hidden } from '../layout.ts';
 import { SessionStore, csrfOk, random, safeEqual, type Flash, type OperatorSession, type Session, type SessionStoreOptions } from '../sessions.ts';
 import type { WebDeps } from '../deps.ts';
 import { when } from './format.ts';
+import { openIncidents, type Incident } from '../../store/incidents.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import { clockRoutes } from './clock.ts';
 import { accountsRoutes } from './accounts.ts';
@@ -78,8 +79,13 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsoleOptions) 
   // The key is checked again on every request (sessions.ts): a revoked key signs its sessions out.
   const current = (req: FastifyRequest): Promise<Session<OperatorSession> | null> => sessions.fromRequest(req);
 
+  // The open payment incidents, read once per console request for the banner every page shows.
+  const incidentsOf = new WeakMap<FastifyRequest, Incident[]>();
+  app.addHook('preHandler', async (req) => {
+    incidentsOf.set(req, await openIncidents(ctx.db));
+  });
   const show = (reply: FastifyReply, o: ShellOptions, status = 200) =>
-    sendHtml(reply, shell(o, { webhooks: deps.webhooks !== null, testClockNow: ctx.testClock ? ctx.clock.now() : null }), status);
+    sendHtml(reply, shell(o, { webhooks: deps.webhooks !== null, testClockNow: ctx.testClock ? ctx.clock.now() : null, incidents: incidentsOf.get(reply.request) ?? [] }), status);
   const forbidden = (reply: FastifyReply) => show(reply, { title: 'Form expired', body: html`<h1>This form has expired</h1><p>Reload the page and try again.</p>` }, 403);
 
   const guard = (handler: OperatorHandler): RouteHandler => async (req, reply) => {
@@ -185,7 +191,7 @@ const NAV: [string, string, string][] = [
 ];
 
 /** The console's page shell: navigation and sign-out when signed in, the test clock in the footer. */
-export function shell(o: ShellOptions, env: { webhooks: boolean; testClockNow: Date | null }): Html {
+export function shell(o: ShellOptions, env: { webhooks: boolean; testClockNow: Date | null; incidents?: Incident[] }): Html {
   const items = NAV.filter(([k]) => k !== 'webhooks' || env.webhooks);
   const nav = o.s
     ? html`<nav aria-label="Console"><ul>${items.map(([k, href, label]) => html`<li><a href="${href}"${attrs({ 'aria-current': o.active === k ? 'page' : null })}>${label}</a></li>`)}</ul></nav>`
@@ -201,8 +207,15 @@ export function shell(o: ShellOptions, env: { webhooks: boolean; testClockNow: D
     headerEnd: end,
     flash: o.flash,
     footer: html`<p>${env.testClockNow ? html`Test clock on — now <strong>${when(env.testClockNow)}</strong>. ` : ''}All times UTC.</p>`,
-    body: o.body,
+    body: o.s && env.incidents?.length ? html`${incidentBanner(env.incidents)}${o.body}` : o.body,
   });
+}
+
+/** On every page while a payment incident is open (core/incidents.ts). */
+export function incidentBanner(open: Incident[]): Html {
+  return html`<div class="flash flash-error incident-banner" role="status"><p><strong>Payment incident</strong> — ${open.map(
+    (i, n) => html`${n ? '; ' : ''}${i.scope === 'gateway' ? 'the payment gateway' : `${i.scope.replace(/^brand:/, '')} cards`} since ${when(i.opened_at)} (${i.technical_declines} technical failures in the window)`,
+  )}. No payment attempt is made on the invoices it covers; their grace is extended by its length when it closes, and their retries are spread. Customers get no "payment failed" e-mail for it.</p></div>`;
 }
 
 export function loginView(csrf: string, error: string | null): Html {

@@ -129,6 +129,15 @@ ${err('manual_retry.disabled_payment_methods')}</fieldset>
     (r) => html`<div class="field"><label for="${fid(`decline_rules.${r}`)}">${REASON_LABEL[r]}</label><select id="${fid(`decline_rules.${r}`)}" name="decline_rules.${r}"${a(`decline_rules.${r}`)}>
 <option value="">default (from the decline code)</option>${RETRY_CLASSES.map((c) => html`<option value="${c}"${attrs({ selected: v[`decline_rules.${r}`] === c })}>${CLASS_LABEL[c] ?? c}</option>`)}</select>${err(`decline_rules.${r}`)}</div>`,
   )}</div></div>
+<div class="panel"><h2>Payment incidents</h2><p class="muted small">When technical failures (issuer unavailable, gateway errors and timeouts) rise far above their usual rate, for the gateway or a card brand: no attempt on the invoices concerned while it lasts, their grace extended by its length, their retries spread once it closes.</p>
+<div class="field"><label class="check"><input type="checkbox" id="f-incidents-enabled" name="incidents.enabled" value="on"${attrs({ checked: v['incidents.enabled'] === 'on' })}> Detect payment incidents</label></div>
+<div class="grid">
+${num('incidents.window_minutes', 'Window (minutes)', 'The recent failures counted, e.g. 15.')}
+${num('incidents.baseline_hours', 'Baseline (hours)', 'The usual rate is taken from this long before the window, e.g. 24.')}
+${num('incidents.min_declines', 'Technical failures to open', 'At least this many in the window, e.g. 20.')}
+${num('incidents.ratio', 'Times the usual rate', 'And at least this many times the baseline rate, e.g. 5.')}
+${num('incidents.spread_minutes', 'Spread the held retries over (minutes)', 'After the incident closes, e.g. 60.')}
+</div></div>
 <div class="actions"><button type="submit" class="btn">Save the policy</button> <a href="/console/policy">Discard changes</a></div>
 </form>
 <section class="panel" aria-labelledby="ov-title"><h2 id="ov-title">Overrides</h2>${
@@ -138,6 +147,8 @@ ${overrides.map(([k, ov]) => html`<tr><td class="mono">${k}</td><td class="mono"
       : html`<p class="muted">No overrides.</p>`
   }</section>`;
 }
+
+const INCIDENT_NUMBERS = ['window_minutes', 'baseline_hours', 'min_declines', 'ratio', 'spread_minutes'] as const;
 
 function policyToForm(p: DunningPolicy): Record<string, string> {
   const v: Record<string, string> = {
@@ -155,6 +166,8 @@ function policyToForm(p: DunningPolicy): Record<string, string> {
     'manual_retry.disabled_payment_methods': p.manual_retry.disabled_payment_methods.join(','),
   };
   for (const r of DECLINE_REASONS) v[`decline_rules.${r}`] = p.decline_rules[r] ?? '';
+  v['incidents.enabled'] = p.incidents.enabled ? 'on' : '';
+  for (const k of INCIDENT_NUMBERS) v[`incidents.${k}`] = String(p.incidents[k]);
   return v;
 }
 
@@ -208,5 +221,12 @@ export function formToPolicy(body: Body) {
     final_action: 'downgrade',
     help_pause_days: number('help_pause_days'),
   } as PolicyOverride;
+  // A form without the incident fields (an older page, a script) leaves them to the default.
+  if (one('incidents.window_minutes') !== '') {
+    values['incidents.enabled'] = one('incidents.enabled') ? 'on' : '';
+    const incidents: Record<string, number | boolean> = { enabled: values['incidents.enabled'] === 'on' };
+    for (const k of INCIDENT_NUMBERS) incidents[k] = number(`incidents.${k}`);
+    policy.incidents = incidents as PolicyOverride['incidents'];
+  }
   return { values, policy, errors };
 }

@@ -1,0 +1,150 @@
+// Outage-aware grace (issue #18 item 2): when technical failures (issuer unavailable, payment
+// system failure, gateway timeouts and 5xx) rise well above their recent rate, across the gateway
+// or for one card brand, an incident is open. Pure: the store counts, this decides.
+//
+// Scopes: 'gateway' (every attempt) and 'brand:<card brand>' (the attempts on cards of one
+// brand). The card's BIN (issuer range) is not stored by renewd (payment_methods keeps brand,
+// last4 and expiry only), so the issuer-side scope is the brand for now; a 'bin:<6 digits>' scope
+// fits the same functions once the adapter stores it.
+//
+// Decision, per scope, each time the engine evaluates (at most once a minute of clock time):
+//   (an attempt whose outcome is still unknown counts in the window whatever its age: the gateway
+//   has not answered it, nor the lookups that reconcile it)
+//   - open  when the technical failures of the last `window_minutes` are at least `min_declines`
+//           and at least `ratio` times what the preceding `baseline_hours` would predict for a
+//           window of that length (its rate scaled to the window);
+//   - no brand incident opens while the gateway's is open (or opening): it covers every card;
+//   - close when the last window falls back below `min_declines` (while an incident is open the
+//           engine spends no attempt on the invoices it covers, so the count falls once the
+//           failures stop coming from the renewals still being made).
+import { HOUR } from './time.ts';
+
+export interface IncidentPolicy {
+  enabled: boolean;
+  /** The recent window whose technical failures are counted (minutes). */
+  window_minutes: number;
+  /** The window before it, whose rate is the baseline (hours). */
+  baseline_hours: number;
+  /** At least this many technical failures in the window to open an incident. */
+  min_declines: number;
+  /** …and at least this many times the baseline rate. */
+  ratio: number;
+  /** When an incident closes, the retries it held are spread over this many minutes. */
+  spread_minutes: number;
+}
+
+export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = {
+  enabled: true,
+  window_minutes: 15,
+  baseline_hours: 24,
+  min_declines: 20,
+  ratio: 5,
+  spread_minutes: 60,
+};
+
+/** The scopes an attempt on a card counts in (and an invoice on that card is covered by). */
+export function scopesOf(card: { brand: string | null } | null): string[] {
+  return card?.brand ? ['gateway', `brand:${card.brand}`] : ['gateway'];
+}
+
+/** Technical failures of one scope: in the window, and in the baseline window before it. */
+export interface ScopeCounts {
+  scope: string;
+  window: number;
+  baseline: number;
+}
+
+export interface OpenIncident {
+  id: string;
+  scope: string;
+  opened_at: Date;
+}
+
+export interface IncidentDecision {
+  open: { scope: string; technical_declines: number; baseline: number }[];
+  /** Ids of the open incidents to close. */
+  close: string[];
+}
+
+/** The windows the store counts in: [baseline_from, window_from) and [window_from, now]. */
+export function incidentWindows(p: IncidentPolicy, now: Date): { baseline_from: Date; window_from: Date } {
+  const window_from = new Date(now.getTime() - p.window_minutes * 60_000);
+  return { window_from, baseline_from: new Date(window_from.getTime() - p.baseline_hours * HOUR) };
+}
+
+/** The baseline's count scaled to one window. */
+export function expectedInWindow(p: IncidentPolicy, baseline: number): number {
+  return (baseline * p.window_minutes) / (p.baseline_hours * 60);
+}
+
+export function opensIncident(p: IncidentPolicy, c: Pick<ScopeCounts, 'window' | 'baseline'>): boolean {
+  return p.enabled && c.window >= p.min_declines && c.window >= p.ratio * expectedInWindow(p, c.baseline);
+}
+
+/** Which incidents open and which close, from the counts of every scope that had a technical failure. */
+export function decideIncidents(p: IncidentPolicy, counts: ScopeCounts[], open: OpenIncident[]): IncidentDecision {
+  const byScope = new Map(counts.map((c) => [c.scope, c]));
+  const openScopes = new Set(open.map((i) => i.scope));
+  const decision: IncidentDecision = { open: [], close: [] };
+  for (const c of counts)
+    if (!openScopes.has(c.scope) && opensIncident(p, c)) decision.open.push({ scope: c.scope, technical_declines: c.window, baseline: c.baseline });
+  // The gateway's incident covers every card: no brand incident opens beside it (a card's grace
+  // would be extended twice for the same time).
+  if (openScopes.has('gateway') || decision.open.some((o) => o.scope === 'gateway')) decision.open = decision.open.filter((o) => o.scope === 'gateway');
+  for (const i of open) {
+    const c = byScope.get(i.scope);
+    if (!p.enabled || !c || c.window < p.min_declines) decision.close.push(i.id);
+  }
+  return decision;
+}
+
+/** The open incident that covers a card (the gateway's first), if any. */
+export function incidentCovering<T extends Pick<OpenIncident, 'scope'>>(open: readonly T[], card: { brand: string | null } | null): T | null {
+  const scopes = scopesOf(card);
+  for (const s of scopes) {
+    const i = open.find((x) => x.scope === s);
+    if (i) return i;
+  }
+  return null;
+}
+
+/**
+ * When a retry held by a closed incident is made: the close instant plus a deterministic offset
+ * in [0, spread) from the subscription id, so the held invoices are not all retried at once.
+ */
+export function spreadRetryAt(subscriptionId: string, closedAt: Date, spreadMinutes: number): Date {
+  const spread = Math.max(0, spreadMinutes) * 60_000;
+  if (spread === 0) return closedAt;
+  // FNV-1a: stable across processes and versions, no crypto needed for an offset.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < subscriptionId.length; i++) {
+    h ^= subscriptionId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  // murmur3's finalizer: ids that differ in their last characters land far apart.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return new Date(closedAt.getTime() + Math.floor((h / 0x1_0000_0000) * spread));
+}
+
+export interface IncidentPolicyError {
+  field: string;
+  message: string;
+}
+
+export function validateIncidentPolicy(p: IncidentPolicy | undefined): IncidentPolicyError[] {
+  const errs: IncidentPolicyError[] = [];
+  if (!p || typeof p !== 'object') return [{ field: 'incidents', message: 'must be an object' }];
+  const isInt = (n: unknown) => typeof n === 'number' && Number.isInteger(n);
+  if (typeof p.enabled !== 'boolean') errs.push({ field: 'incidents.enabled', message: 'must be true or false' });
+  if (!isInt(p.window_minutes) || p.window_minutes < 1 || p.window_minutes > 24 * 60) errs.push({ field: 'incidents.window_minutes', message: 'must be a whole number of minutes from 1 to 1440' });
+  if (!isInt(p.baseline_hours) || p.baseline_hours < 1 || p.baseline_hours > 24 * 30) errs.push({ field: 'incidents.baseline_hours', message: 'must be a whole number of hours from 1 to 720' });
+  else if (isInt(p.window_minutes) && p.baseline_hours * 60 <= p.window_minutes) errs.push({ field: 'incidents.baseline_hours', message: 'must be longer than the window' });
+  if (!isInt(p.min_declines) || p.min_declines < 1 || p.min_declines > 1_000_000) errs.push({ field: 'incidents.min_declines', message: 'must be a whole number from 1 to 1000000' });
+  if (typeof p.ratio !== 'number' || !Number.isFinite(p.ratio) || p.ratio < 1 || p.ratio > 1000) errs.push({ field: 'incidents.ratio', message: 'must be a number from 1 to 1000' });
+  if (!isInt(p.spread_minutes) || p.spread_minutes < 0 || p.spread_minutes > 24 * 60) errs.push({ field: 'incidents.spread_minutes', message: 'must be a whole number of minutes from 0 to 1440' });
+  return errs;
+}

@@ -1,0 +1,265 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { DEFAULT_INCIDENT_POLICY, decideIncidents, incidentCovering, opensIncident, spreadRetryAt, type IncidentPolicy } from '../../src/core/incidents.ts';
+import { DEFAULT_POLICY, capsAllowNow, mergePolicy, validatePolicy } from '../../src/core/dunning.ts';
+import { step, type BillingState, type ChargeOutcome, type Effect, type IncidentRef } from '../../src/core/machine.ts';
+import { DAY, HOUR } from '../../src/core/time.ts';
+import { PERIOD_END, activeState } from '../helpers/billing-state.ts';
+
+const P: IncidentPolicy = DEFAULT_INCIDENT_POLICY;
+let seq = 0;
+const ctx = { newId: (p: string) => `${p}_${++seq}` };
+
+test('an incident opens at min_declines and ratio × the baseline rate, and closes once the window falls back below', () => {
+  // 24 h of baseline = 96 windows of 15 min: 96 technical failures a day predict 1 per window.
+  assert.equal(opensIncident(P, { window: 19, baseline: 0 }), false, 'below min_declines');
+  assert.equal(opensIncident(P, { window: 20, baseline: 0 }), true);
+  assert.equal(opensIncident(P, { window: 20, baseline: 96 * 4 }), true, '20 ≥ 5 × 4, at the edge');
+  assert.equal(opensIncident(P, { window: 20, baseline: 96 * 5 }), false, 'a busy baseline: 20 < 5 × 5');
+  assert.equal(opensIncident({ ...P, enabled: false }, { window: 1000, baseline: 0 }), false);
+  const open = [{ id: 'inc_1', scope: 'gateway', opened_at: new Date(0) }];
+  const d = decideIncidents(P, [{ scope: 'gateway', window: 50, baseline: 0 }, { scope: 'brand:visa', window: 30, baseline: 0 }, { scope: 'brand:amex', window: 3, baseline: 0 }], open);
+  assert.deepEqual(d, { open: [], close: [] }, 'an open scope is not opened twice; no brand beside the gateway');
+  const brandOnly = decideIncidents(P, [{ scope: 'gateway', window: 30, baseline: 96 * 10 }, { scope: 'brand:visa', window: 30, baseline: 0 }], []);
+  assert.deepEqual(brandOnly, { open: [{ scope: 'brand:visa', technical_declines: 30, baseline: 0 }], close: [] }, 'one brand spikes, the gateway as a whole does not');
+  assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 30, baseline: 0 }, { scope: 'brand:visa', window: 30, baseline: 0 }], []).open.map((o) => o.scope), ['gateway']);
+  assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 19, baseline: 0 }], open), { open: [], close: ['inc_1'] });
+  assert.deepEqual(decideIncidents(P, [], open), { open: [], close: ['inc_1'] }, 'no failure at all: closed');
+  assert.deepEqual(decideIncidents({ ...P, enabled: false }, [{ scope: 'gateway', window: 99, baseline: 0 }], open), { open: [], close: ['inc_1'] }, 'disabled: every incident closes');
+});
+
+test('property: decideIncidents never opens a scope twice nor below min_declines, and closes exactly the open scopes below it', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ scope: fc.constantFrom('gateway', 'brand:visa', 'brand:mastercard', 'brand:amex'), window: fc.nat(100), baseline: fc.nat(10_000) }), { maxLength: 4 }),
+      fc.subarray(['gateway', 'brand:visa', 'brand:mastercard']),
+      (raw, openScopes) => {
+        const counts = [...new Map(raw.map((c) => [c.scope, c])).values()];
+        const open = openScopes.map((scope, i) => ({ id: `inc_${i}`, scope, opened_at: new Date(0) }));
+        const d = decideIncidents(P, counts, open);
+        if (openScopes.includes('gateway') || d.open.some((o) => o.scope === 'gateway')) assert.ok(d.open.every((o) => o.scope === 'gateway'));
+        for (const o of d.open) {
+          assert.ok(!openScopes.includes(o.scope));
+          assert.ok(o.technical_declines >= P.min_declines);
+        }
+        for (const i of open) {
+          const c = counts.find((x) => x.scope === i.scope);
+          assert.equal(d.close.includes(i.id), !c || c.window < P.min_declines);
+        }
+      },
+    ),
+  );
+});
+
+test('incidentCovering: the gateway covers every card, a brand only its cards', () => {
+  const open = [{ id: 'i1', scope: 'brand:visa', opened_at: new Date(0) }];
+  assert.equal(incidentCovering(open, { brand: 'visa' })?.id, 'i1');
+  assert.equal(incidentCovering(open, { brand: 'mastercard' }), null);
+  assert.equal(incidentCovering(open, null), null);
+  assert.equal(incidentCovering([...open, { id: 'g', scope: 'gateway', opened_at: new Date(0) }], { brand: 'amex' })?.id, 'g');
+});
+
+test('property: the spread instant is deterministic and within [closed_at, closed_at + spread)', () => {
+  fc.assert(
+    fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 1440 }), fc.integer({ min: 0, max: 4e12 }), (id, minutes, t) => {
+      const at = spreadRetryAt(id, new Date(t), minutes).getTime();
+      assert.equal(at, spreadRetryAt(id, new Date(t), minutes).getTime());
+      assert.ok(at >= t && (minutes === 0 ? at === t : at < t + minutes * 60_000));
+    }),
+  );
+  // 200 subscriptions over an hour: no minute holds more than a handful.
+  const perMinute = new Map<number, number>();
+  for (let i = 0; i < 200; i++) {
+    const m = Math.floor((spreadRetryAt(`sub_${i}`, new Date(0), 60).getTime()) / 60_000);
+    perMinute.set(m, (perMinute.get(m) ?? 0) + 1);
+  }
+  assert.ok(perMinute.size > 40 && Math.max(...perMinute.values()) <= 12, JSON.stringify([...perMinute]));
+});
+
+test('the incident thresholds are policy data: validated, merged per member', () => {
+  assert.deepEqual(validatePolicy(DEFAULT_POLICY), []);
+  const bad = (o: object) => validatePolicy(mergePolicy(DEFAULT_POLICY, { incidents: o } as any)).map((e) => e.field);
+  assert.deepEqual(bad({ window_minutes: 0 }), ['incidents.window_minutes']);
+  assert.deepEqual(bad({ min_declines: 1.5 }), ['incidents.min_declines']);
+  assert.deepEqual(bad({ ratio: 0.5 }), ['incidents.ratio']);
+  assert.deepEqual(bad({ enabled: 'yes' }), ['incidents.enabled']);
+  assert.deepEqual(bad({ window_minutes: 120, baseline_hours: 1 }), ['incidents.baseline_hours']);
+  assert.deepEqual(bad({ spread_minutes: -1 }), ['incidents.spread_minutes']);
+  const merged = mergePolicy(DEFAULT_POLICY, { incidents: { min_declines: 5 } });
+  assert.equal(merged.incidents.min_declines, 5);
+  assert.equal(merged.incidents.window_minutes, DEFAULT_INCIDENT_POLICY.window_minutes);
+});
+
+// ---- The machine under incidents ----
+
+const technical: ChargeOutcome = { outcome: 'declined', reason: 'issuer_unavailable', retry_class: 'soon', raw_code: 'issuer_not_available', network_code: null, advice_code: null, gateway_ref: null, retry_after_ms: null };
+const funds: ChargeOutcome = { ...technical, reason: 'insufficient_funds', retry_class: 'later', raw_code: 'insufficient_funds' };
+const ok: ChargeOutcome = { ...technical, outcome: 'succeeded', reason: null, retry_class: null, raw_code: null };
+
+const charges = (effects: Effect[]) => effects.filter((e) => e.type === 'charge');
+const emails = (effects: Effect[]) => effects.filter((e) => e.type === 'email').map((e) => (e as { template: string }).template);
+
+/** The renewal at PERIOD_END, declined technically, with `incident` open (or not) at the answer. */
+function pastDue(incident: IncidentRef | null): { state: BillingState; effects: Effect[] } {
+  let s = activeState();
+  const r1 = step(s, { type: 'tick' }, PERIOD_END, ctx);
+  const att = (charges(r1.effects)[0] as { attempt: { id: string } }).attempt;
+  s = { ...r1.state, incident };
+  const r2 = step(s, { type: 'charge_result', attempt_id: att.id, result: technical }, PERIOD_END, ctx);
+  return { state: r2.state, effects: r2.effects };
+}
+
+const INCIDENT: IncidentRef = { id: 'inc_1', scope: 'gateway', opened_at: new Date(PERIOD_END.getTime() - 10 * 60_000) };
+
+test('during an incident: a technical failure sends no "payment failed" mail and plans no retry; a later card decline sends it', () => {
+  const { state, effects } = pastDue(INCIDENT);
+  assert.equal(state.subscription.status, 'past_due');
+  assert.deepEqual(emails(effects), []);
+  assert.ok(effects.some((e) => e.type === 'event' && e.event_type === 'dunning.failure_mail_withheld'));
+  assert.equal(state.subscription.next_retry_at, null);
+  assert.equal(state.subscription.next_retry_why, 'incident');
+  // Without an incident the same failure mails the customer.
+  assert.deepEqual(emails(pastDue(null).effects), ['renewal_failed']);
+  // Closed: the retry is made at its spread instant; its decline is the card's: the mail goes now.
+  const closedAt = new Date(PERIOD_END.getTime() + 2 * HOUR);
+  const c = step({ ...state, incident: null }, { type: 'incident_closed', incident: { ...INCIDENT, closed_at: closedAt } }, closedAt, ctx);
+  assert.equal(c.state.subscription.next_retry_why, 'incident_recovery');
+  const at = c.state.subscription.next_retry_at!;
+  assert.equal(at.getTime(), spreadRetryAt('sub_1', closedAt, 60).getTime());
+  const early = step(c.state, { type: 'tick' }, new Date(at.getTime() - 1), ctx);
+  assert.deepEqual(charges(early.effects), [], 'never before its spread instant');
+  const t = step(c.state, { type: 'tick' }, at, ctx);
+  const a = (charges(t.effects)[0] as { attempt: { id: string } }).attempt;
+  assert.ok(a);
+  const d = step(t.state, { type: 'charge_result', attempt_id: a.id, result: funds }, at, ctx);
+  assert.deepEqual(emails(d.effects), ['renewal_failed']);
+});
+
+test('property: while an incident covers the card no attempt is made and nothing is downgraded, whatever the time', () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 24 * 40 }), { minLength: 1, maxLength: 20 }), (moves) => {
+      let { state } = pastDue(INCIDENT);
+      let now = PERIOD_END;
+      for (const h of moves) {
+        now = new Date(now.getTime() + h * HOUR);
+        const r = step(state, { type: 'tick' }, now, ctx);
+        assert.deepEqual(charges(r.effects), []);
+        assert.equal(r.state.subscription.status, 'past_due');
+        assert.ok(r.state.subscription.next_action_at!.getTime() > now.getTime());
+        state = { ...r.state, incident: INCIDENT };
+      }
+    }),
+  );
+});
+
+test('property: a closed incident never shortens grace, extends it by its length plus the spread, and its retry stays within the caps and before grace ends', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 20 * 24 * 60 }), // incident length, minutes
+      fc.integer({ min: 0, max: 10 * 24 * 60 }), // close after the failure, minutes
+      fc.integer({ min: 0, max: 240 }), // spread minutes
+      fc.boolean(),
+      (lengthMin, closeAfterMin, spread, wasCovered) => {
+        const policy = mergePolicy(DEFAULT_POLICY, { incidents: { spread_minutes: spread } });
+        const base = pastDue(wasCovered ? INCIDENT : null).state;
+        const state: BillingState = { ...base, policy, incident: null };
+        const closedAt = new Date(PERIOD_END.getTime() + closeAfterMin * 60_000);
+        const inc = { id: 'inc_9', scope: 'gateway', opened_at: new Date(closedAt.getTime() - lengthMin * 60_000), closed_at: closedAt };
+        const before = state.subscription.grace_ends_at!;
+        const r = step(state, { type: 'incident_closed', incident: inc }, closedAt, ctx);
+        const after = r.state.subscription.grace_ends_at;
+        if (closedAt.getTime() <= PERIOD_END.getTime()) {
+          assert.equal(after?.getTime(), before.getTime(), 'failed after the incident closed: not affected');
+          return;
+        }
+        if (r.state.subscription.status !== 'past_due') return; // grace over before the close without an incident hold: downgraded
+        assert.ok(after!.getTime() >= before.getTime(), 'never shortened');
+        assert.equal(after!.getTime() - before.getTime(), lengthMin * 60_000 + spread * 60_000);
+        const sub = r.state.subscription;
+        if (sub.next_retry_at) {
+          assert.ok(sub.next_retry_at.getTime() >= closedAt.getTime() || sub.next_retry_why !== 'incident_recovery');
+          assert.ok(sub.next_retry_at.getTime() < after!.getTime());
+          assert.ok(capsAllowNow(policy, r.state.card_attempts, sub.next_retry_at));
+        }
+        // Applied to a state that already had it applied, the machine extends again: the engine applies it once per incident (incident_subscriptions).
+        const automatic = r.state.attempts.filter((a) => a.trigger === 'scheduled' || a.trigger === 'initial').length;
+        assert.ok(automatic <= policy.max_automatic_attempts);
+      },
+    ),
+  );
+});
+
+test('grace that ends during an incident is held (no downgrade), then runs on, extended, once it closes', () => {
+  let { state } = pastDue(INCIDENT);
+  const graceEnd = state.subscription.grace_ends_at!;
+  const r = step({ ...state, incident: INCIDENT }, { type: 'tick' }, graceEnd, ctx);
+  assert.equal(r.state.subscription.status, 'past_due');
+  assert.equal(r.state.subscription.next_action, 'end_grace');
+  const closedAt = new Date(graceEnd.getTime() + DAY);
+  const c = step({ ...r.state, incident: null }, { type: 'incident_closed', incident: { ...INCIDENT, closed_at: closedAt } }, closedAt, ctx);
+  assert.equal(c.state.subscription.status, 'past_due');
+  assert.ok(c.state.subscription.grace_ends_at!.getTime() > closedAt.getTime());
+  const at = c.state.subscription.next_retry_at!;
+  const t = step(c.state, { type: 'tick' }, at, ctx);
+  const a = (charges(t.effects)[0] as { attempt: { id: string } }).attempt;
+  const paid = step(t.state, { type: 'charge_result', attempt_id: a.id, result: ok }, at, ctx);
+  assert.equal(paid.state.subscription.status, 'active');
+});
+
+test('property: incidents opening and closing at random never shorten grace, never charge while open, never exceed the caps or the attempts per invoice', () => {
+  type Op = { k: 'move'; minutes: number } | { k: 'answer'; r: 'technical' | 'funds' | 'ok' } | { k: 'open' } | { k: 'close' };
+  const op = fc.oneof(
+    { arbitrary: fc.record({ k: fc.constant('move' as const), minutes: fc.integer({ min: 1, max: 6 * 24 * 60 }) }), weight: 4 },
+    { arbitrary: fc.record({ k: fc.constant('answer' as const), r: fc.constantFrom('technical' as const, 'funds' as const, 'ok' as const) }), weight: 4 },
+    fc.constant({ k: 'open' as const }),
+    fc.constant({ k: 'close' as const }),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 0, max: 120 }), (ops: Op[], spread) => {
+      const policy = mergePolicy(DEFAULT_POLICY, { incidents: { spread_minutes: spread } });
+      let state: BillingState = { ...activeState({ policy }), incident: null };
+      let now = PERIOD_END;
+      let queue: string[] = [];
+      let incident: IncidentRef | null = null;
+      let n = 0;
+      const apply = (ev: Parameters<typeof step>[1]) => {
+        const before = state;
+        const r = step({ ...state, incident }, ev, now, ctx);
+        const g0 = before.subscription.grace_ends_at;
+        const g1 = r.state.subscription.grace_ends_at;
+        // Within one invoice's grace (same invoice still past due), grace only ever moves later.
+        if (g0 && g1 && before.invoice && r.state.invoice?.id === before.invoice.id) assert.ok(g1.getTime() >= g0.getTime(), 'grace never shortened');
+        for (const e of r.effects) {
+          if (e.type !== 'charge') continue;
+          const sched = e.attempt.trigger === 'scheduled' && before.subscription.status === 'past_due';
+          if (sched) assert.equal(incident, null, 'no scheduled retry while an incident covers the card');
+          queue.push(e.attempt.id);
+        }
+        const automatic = r.state.attempts.filter((a) => a.trigger === 'scheduled' || a.trigger === 'initial').length;
+        assert.ok(automatic <= policy.max_automatic_attempts, 'attempts per invoice');
+        const t = now.getTime();
+        const in30 = r.state.card_attempts.filter((c) => c.at.getTime() > t - 30 * DAY).length;
+        assert.ok(in30 <= policy.caps.attempts_per_card_30d, 'Visa cap');
+        if (incident && ev.type === 'tick') assert.ok(before.subscription.status !== 'past_due' || r.state.subscription.status === 'past_due' || r.state.subscription.status === 'active', 'no downgrade while an incident is open');
+        state = r.state;
+      };
+      for (const o of ops) {
+        if (o.k === 'move') {
+          now = new Date(now.getTime() + o.minutes * 60_000);
+          apply({ type: 'tick' });
+        } else if (o.k === 'answer') {
+          const id = queue.shift();
+          if (id) apply({ type: 'charge_result', attempt_id: id, result: o.r === 'technical' ? technical : o.r === 'funds' ? funds : ok });
+        } else if (o.k === 'open') {
+          if (!incident) incident = { id: `inc_p${++n}`, scope: 'gateway', opened_at: now };
+        } else if (incident) {
+          const closed = { ...incident, closed_at: now };
+          incident = null;
+          apply({ type: 'incident_closed', incident: closed });
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+});

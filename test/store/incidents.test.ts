@@ -1,0 +1,87 @@
+// The incident store on both engines: technical failures counted per scope (gateway, card brand)
+// in the window and the baseline, an unknown outcome counted however old; one open incident per
+// scope whoever opens it; closing once; loadStates hands the covering incident to the machine;
+// the close applied once per subscription.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
+import { loadStates } from '../../src/store/billing.ts';
+import { closeIncidents, insertIncidents, markIncidentApplied, openIncidents, subscriptionsCoveredBy, technicalFailureCounts } from '../../src/store/incidents.ts';
+import { HOUR } from '../../src/core/time.ts';
+
+const now = new Date('2026-03-20T09:00:00Z');
+const minAgo = (m: number) => new Date(now.getTime() - m * 60_000);
+
+for (const engine of ENGINES) {
+  describe(`incident store on ${engine}`, () => {
+    let t: TestDb;
+    before(async () => {
+      t = await createTestDatabase(engine);
+      const q = t.db;
+      await q.query(`INSERT INTO plans (id, name, free) VALUES ('free', 'Free', true), ('pro', 'Pro', false)`);
+      await q.query(`INSERT INTO plan_prices VALUES ('pro', 'EUR', 'month', 2900)`);
+      for (const [acct, brand] of [['acct_v', 'visa'], ['acct_m', 'mastercard']]) {
+        await q.query(
+          `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
+           VALUES ($1, 'A', 'a@example.com', 'fr-FR', 'fr', 'EUR', 'Europe/Paris', 'cus_x', $2)`,
+          [acct, minAgo(60 * 24 * 40)],
+        );
+        await q.query(
+          `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
+           VALUES ($1, $2, 'card', 'pm_x', $3, '4242', 12, 2030, 'active', $4)`,
+          [`pm_${acct}`, acct, brand, minAgo(60 * 24 * 40)],
+        );
+        await q.query(
+          `INSERT INTO subscriptions (id, account_id, plan_id, interval, status, billing_anchor, current_period_start, current_period_end, grace_ends_at, next_action_at, next_action, created_at)
+           VALUES ($1, $2, 'pro', 'month', 'past_due', $3, $3, $4, $5, $4, 'retry', $3)`,
+          [`sub_${acct}`, acct, minAgo(60 * 24 * 30), minAgo(60), new Date(now.getTime() + 13 * 24 * HOUR)],
+        );
+        await q.query(
+          `INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, failed_at, created_at)
+           VALUES ($1, $2, $3, 'pro', 2900, 'EUR', $4, $5, 'past_due', 'renewal', 'month', $4, $4)`,
+          [`inv_${acct}`, acct, `sub_${acct}`, minAgo(60), new Date(now.getTime() + 30 * 24 * HOUR)],
+        );
+      }
+      // visa: 3 technical declines in the window, 2 in the baseline, 1 unknown from 5 hours ago, 1 card decline; mastercard: 1 in the window.
+      const rows: [string, number, string, string | null][] = [
+        ['acct_v', 5, 'declined', 'soon'], ['acct_v', 6, 'declined', 'soon'], ['acct_v', 7, 'declined', 'soon'],
+        ['acct_v', 120, 'declined', 'soon'], ['acct_v', 180, 'declined', 'soon'], ['acct_v', 300, 'unknown', null],
+        ['acct_v', 8, 'declined', 'later'], ['acct_m', 9, 'declined', 'soon'],
+      ];
+      for (const [n, [acct, m, outcome, cls]] of rows.entries())
+        await q.query(
+          `INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, retry_class, amount, currency, created_at)
+           VALUES ($1, $2, $3, $4, $5, 'scheduled', $1, $6, $7, 2900, 'EUR', $8)`,
+          [`att_${n}`, `inv_${acct}`, acct, `pm_${acct}`, n + 1, outcome, cls, minAgo(m)],
+        );
+    });
+    after(() => t.drop());
+
+    test('technical failures per scope: window, baseline, and a still-unknown attempt counted in the window', async () => {
+      const counts = await technicalFailureCounts(t.db, { window_from: minAgo(15), baseline_from: minAgo(15 + 24 * 60), now });
+      const by = Object.fromEntries(counts.map((c) => [c.scope, [c.window, c.baseline]]));
+      assert.deepEqual(by, { gateway: [5, 2], 'brand:visa': [4, 2], 'brand:mastercard': [1, 0] });
+    });
+
+    test('one open incident per scope, closed once; loadStates hands the covering one to the machine; applied once per subscription', async () => {
+      const [a] = await insertIncidents(t.db, [{ id: 'inc_a', scope: 'brand:visa', technical_declines: 4, baseline: 2 }], now);
+      assert.equal(a.id, 'inc_a');
+      assert.deepEqual(await insertIncidents(t.db, [{ id: 'inc_b', scope: 'brand:visa', technical_declines: 9, baseline: 0 }], now), [], 'another worker was first');
+      assert.deepEqual((await openIncidents(t.db)).map((i) => i.id), ['inc_a']);
+      const subs = await t.db.query('SELECT * FROM subscriptions ORDER BY id');
+      const states = await loadStates(t.db, subs, now);
+      assert.deepEqual(states.map((s) => [s.subscription.id, s.incident?.id ?? null]), [['sub_acct_m', null], ['sub_acct_v', 'inc_a']]);
+      const later = new Date(now.getTime() + HOUR);
+      const [closed] = await closeIncidents(t.db, ['inc_a'], later);
+      assert.equal(closed.closed_at?.getTime(), later.getTime());
+      assert.deepEqual(await closeIncidents(t.db, ['inc_a'], later), [], 'closed once');
+      assert.deepEqual(await subscriptionsCoveredBy(t.db, closed, 10), ['sub_acct_v'], 'only the visa card');
+      assert.equal(await markIncidentApplied(t.db, 'inc_a', 'sub_acct_v', later), true);
+      assert.equal(await markIncidentApplied(t.db, 'inc_a', 'sub_acct_v', later), false);
+      assert.deepEqual(await subscriptionsCoveredBy(t.db, closed, 10), []);
+      const [g] = await insertIncidents(t.db, [{ id: 'inc_g', scope: 'gateway', technical_declines: 5, baseline: 2 }], later);
+      const [gc] = await closeIncidents(t.db, [g.id], new Date(later.getTime() + HOUR));
+      assert.deepEqual(await subscriptionsCoveredBy(t.db, gc, 10), ['sub_acct_m', 'sub_acct_v'], 'the gateway covers every card');
+    });
+  });
+}

@@ -27,6 +27,8 @@ export interface DunningPolicy {
   caps: { attempts_per_card_30d: number; declines_per_card_24h: number };
   manual_retry: ManualRetryPolicy;
   final_action: 'downgrade';
+  /** Failures of the main card on an invoice after which its next attempt is on the customer's backup card (core/backup.ts). */
+  backup_after_failures: number;
 }
 
 export type PolicyOverride = Partial<Omit<DunningPolicy, 'manual_retry' | 'caps'>> & {
@@ -49,6 +51,7 @@ export const DEFAULT_POLICY: DunningPolicy = {
   caps: { attempts_per_card_30d: 15, declines_per_card_24h: 8 },
   manual_retry: { enabled: true, disabled_domain_zones: [], disabled_payment_methods: [], max_per_day: 3 },
   final_action: 'downgrade',
+  backup_after_failures: 2,
 };
 
 export const FINAL_ACTIONS: readonly DunningPolicy['final_action'][] = ['downgrade'];
@@ -122,6 +125,8 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   for (const z of m?.disabled_domain_zones ?? [])
     if (typeof z !== 'string' || !/^[a-z0-9-]{1,63}$/.test(z)) errs.push({ field: 'manual_retry.disabled_domain_zones', message: `"${z}" is not a domain zone (e.g. "fr", "com")` });
   if (p.final_action !== 'downgrade') errs.push({ field: 'final_action', message: 'must be "downgrade"' });
+  if (!isInt(p.backup_after_failures) || p.backup_after_failures < 1 || p.backup_after_failures > NETWORK_CAPS.attempts_per_card_30d)
+    errs.push({ field: 'backup_after_failures', message: `must be from 1 to ${NETWORK_CAPS.attempts_per_card_30d}` });
   return errs;
 }
 
@@ -154,7 +159,8 @@ export type RetryWhy =
   | 'card_refused_permanently'
   | 'max_attempts_reached'
   | 'grace_ends_first'
-  | 'no_payment_method';
+  | 'no_payment_method'
+  | 'backup_card';
 
 export interface RetryPlan {
   at: Date | null;

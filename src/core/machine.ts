@@ -27,6 +27,7 @@ import {
   planRetry,
   retryAvailability,
 } from './dunning.ts';
+import { type BackupCard, type CardPlan, planWithBackup } from './backup.ts';
 import { minimumCharge } from './money.ts';
 import { periodOf } from './period.ts';
 import { prorate } from './proration.ts';
@@ -64,6 +65,8 @@ export interface BillingState {
   /** Attempts on the current payment method in the last 30 days, across invoices (network caps). */
   card_attempts: { at: Date; outcome: PaymentAttempt['outcome'] }[];
   policy: DunningPolicy;
+  /** The customer's backup card, with its consent and its own recent attempts (core/backup.ts). */
+  backup?: BackupCard | null;
 }
 
 /** What the gateway said, normalized. */
@@ -92,7 +95,9 @@ export type MachineEvent =
   | { type: 'purchase'; plan: Plan; interval: Interval; amount: number; auto_renew?: boolean }
   | { type: 'cancel'; at: CancelAt; by?: CancelBy }
   | { type: 'resume'; by?: CancelBy }
-  | { type: 'change_plan'; plan: Plan; interval: Interval; by?: CancelBy };
+  | { type: 'change_plan'; plan: Plan; interval: Interval; by?: CancelBy }
+  /** A backup card was saved or removed: a past-due invoice may now be due on it. */
+  | { type: 'backup_card_updated' };
 
 /** Why the machine refuses a purchase (the command checks the same before dispatching). */
 export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
@@ -271,6 +276,7 @@ function copyState(s: BillingState): BillingState {
     invoice: s.invoice && { ...s.invoice },
     attempts: s.attempts.map((a) => ({ ...a })),
     card_attempts: s.card_attempts.map((c) => ({ ...c })),
+    backup: s.backup && { ...s.backup, card_attempts: s.backup.card_attempts.map((c) => ({ ...c })) },
   };
 }
 
@@ -337,6 +343,8 @@ class Step {
         return this.resume(e.by ?? 'customer');
       case 'change_plan':
         return this.changePlan(e.plan, e.interval, e.by ?? 'customer');
+      case 'backup_card_updated':
+        return this.backupCardUpdated();
     }
   }
 
@@ -453,21 +461,31 @@ class Step {
     }
     const plan = this.retryPlan();
     if (plan.at && plan.at.getTime() <= this.now.getTime()) {
-      this.startAttempt('scheduled');
+      this.startAttempt('scheduled', this.cardOf(plan));
       return;
     }
     this.planPastDue(plan);
   }
 
-  retryPlan(): RetryPlan {
+  retryPlan(): CardPlan {
     const inv = this.s.invoice!;
-    return planRetry({
+    const attempts = this.s.attempts.map(toView);
+    const primary_plan = planRetry({
       policy: this.s.policy,
       failed_at: inv.failed_at ?? inv.period_start,
       grace_ends_at: this.sub.grace_ends_at!,
-      attempts: this.s.attempts.map(toView),
+      attempts,
       current_payment_method_id: this.s.payment_method?.id ?? null,
       card_attempts: this.s.card_attempts,
+    });
+    return planWithBackup({
+      policy: this.s.policy,
+      attempts,
+      primary_id: this.s.payment_method?.id ?? null,
+      backup: this.s.backup,
+      primary_plan,
+      grace_ends_at: this.sub.grace_ends_at!,
+      now: this.now,
     });
   }
 
@@ -491,9 +509,9 @@ class Step {
     this.sub.next_action = at ? action : null;
   }
 
-  startAttempt(trigger: AttemptTrigger) {
+  startAttempt(trigger: AttemptTrigger, card?: PaymentMethod) {
     const inv = this.s.invoice!;
-    const pm = this.s.payment_method;
+    const pm = card ?? this.s.payment_method;
     if (!pm) {
       // Nothing to charge: the renewal fails at once, as a card decline would, and dunning waits for a card.
       this.event('payment_attempt.skipped', { invoice_id: inv.id, why: 'no_payment_method' });
@@ -523,9 +541,9 @@ class Step {
     };
     this.s.attempts.push(a);
     this.changed.set(a.id, a);
-    this.s.card_attempts.push({ at: this.now, outcome: 'pending' });
+    this.historyOf(pm.id).push({ at: this.now, outcome: 'pending' });
     this.effects.push({ type: trigger === AUTHENTICATION_TRIGGER ? 'authenticate' : 'charge', attempt: a });
-    this.event('payment_attempt.started', { invoice_id: inv.id, attempt_id: a.id, number, trigger, payment_method_id: pm.id });
+    this.event('payment_attempt.started', { invoice_id: inv.id, attempt_id: a.id, number, trigger, payment_method_id: pm.id, ...(card ? { backup: true } : {}) });
     // If this process dies before the answer, the attempt is reconciled after the lease.
     this.setNext(new Date(this.now.getTime() + this.leaseOf(a)), 'retry');
   }
@@ -590,7 +608,7 @@ class Step {
       not_before: r.retry_after_ms ? new Date(this.now.getTime() + r.retry_after_ms) : null,
     });
     this.changed.set(a.id, a);
-    const ca = this.s.card_attempts.find((c) => c.outcome === 'pending');
+    const ca = this.historyOf(a.payment_method_id).find((c) => c.outcome === 'pending');
     if (ca) ca.outcome = a.outcome;
     if (r.outcome === 'succeeded') return this.paid(a);
     this.event('payment_attempt.failed', {
@@ -651,7 +669,10 @@ class Step {
     // could not charge then, so the new card is tried now, as it would have been had the save come
     // after this answer (the customer waits for it; the scheduled retry would come later).
     if (a && this.newCardUntried(a)) return this.startAttempt('payment_method_updated');
-    this.planPastDue(this.retryPlan());
+    const plan = this.retryPlan();
+    // The main card will not work soon: its backup (saved with consent) is tried at once.
+    if (plan.backup && plan.at && plan.at.getTime() <= this.now.getTime()) return this.startAttempt('scheduled', this.cardOf(plan));
+    this.planPastDue(plan);
   }
 
   /** A card other than the one `a` charged is on file, not yet tried for this invoice, and may be charged now. */
@@ -669,7 +690,8 @@ class Step {
     const wasPastDue = inv.status === 'past_due';
     inv.status = 'paid';
     inv.paid_at = this.now;
-    this.event('invoice.paid', { invoice_id: inv.id, attempt_id: a.id, amount: inv.amount, currency: inv.currency, recovered: wasPastDue });
+    const paid_with = this.paidWith(a);
+    this.event('invoice.paid', { invoice_id: inv.id, attempt_id: a.id, amount: inv.amount, currency: inv.currency, recovered: wasPastDue, ...(paid_with ? { paid_with } : {}) });
     if (inv.kind === 'purchase') {
       // A purchase (first or after a downgrade) starts a fresh anchor at the invoice's start.
       sub.plan_id = inv.plan_id;
@@ -695,7 +717,7 @@ class Step {
     });
     // A purchase (first, or buying back after a downgrade) started something; it renewed nothing.
     const template = wasPastDue ? 'retry_succeeded' : inv.kind === 'purchase' ? 'purchase_succeeded' : 'renewal_succeeded';
-    this.email(template, `${template}:${inv.id}`, { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_end: inv.period_end });
+    this.email(template, `${template}:${inv.id}`, { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_end: inv.period_end, ...(paid_with ? { paid_with } : {}) });
     this.s.invoice = null;
     this.s.attempts = [];
     if (inv.kind === 'renewal' && !sub.auto_renew) {
@@ -866,6 +888,35 @@ class Step {
       return;
     }
     this.startAttempt(AUTHENTICATION_TRIGGER);
+  }
+
+  // ---- backup card (core/backup.ts) ----
+  /** The card a plan names: the backup, or (undefined) the account's main card. */
+  cardOf(plan: CardPlan): PaymentMethod | undefined {
+    return plan.backup ? this.s.backup?.payment_method : undefined;
+  }
+
+  /** The recent attempts (caps) of the card `id`: the backup's own, or the main card's. */
+  historyOf(id: string | null): BillingState['card_attempts'] {
+    const b = this.s.backup;
+    return b && id === b.payment_method.id ? b.card_attempts : this.s.card_attempts;
+  }
+
+  /** Which card paid, when it was the backup (the receipt and `invoice.paid` say so). */
+  paidWith(a: AttemptState): { payment_method_id: string; brand: string | null; last4: string | null; role: 'backup' } | null {
+    const b = this.s.backup?.payment_method;
+    if (!b || a.payment_method_id !== b.id) return null;
+    return { payment_method_id: b.id, brand: b.brand, last4: b.last4, role: 'backup' };
+  }
+
+  /** A backup card saved (or removed) while an invoice is past due: plan again; it may be due now. */
+  backupCardUpdated() {
+    const sub = this.sub;
+    const inv = this.s.invoice;
+    if (sub.status !== 'past_due' || !inv || inv.status !== 'past_due' || !sub.grace_ends_at || this.inFlight() || !sub.auto_renew) return;
+    const plan = this.retryPlan();
+    if (plan.backup && plan.at && plan.at.getTime() <= this.now.getTime()) return this.startAttempt('scheduled', this.cardOf(plan));
+    this.planPastDue(plan);
   }
 
   // ---- plan change ----

@@ -44,6 +44,8 @@ export const KNOWN_EVENT_TYPES = [
   'webhook_endpoint.disabled',
   'admin_key.created',
   'admin_key.revoked', // by an operator, or replaced by a new RENEWD_ADMIN_KEY
+  'payment_method.backup_saved', // a backup card saved with the customer's consent (charged when the main card fails)
+  'payment_method.backup_removed',
 ] as const;
 export type EventType = (typeof KNOWN_EVENT_TYPES)[number];
 

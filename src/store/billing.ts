@@ -191,7 +191,9 @@ export async function loadStates(
   const cardAttempts = json(r.card_attempts);
   const free = [...plans.values()].find((p) => p.free);
   const accById = new Map(accounts.map((r) => [r.id, toAccount(r)]));
-  const pmByAcc = new Map(pms.map((r) => [r.account_id, toPaymentMethod(r)]));
+  // Both active cards come back: the main one and (migration 029) the backup.
+  const pmByAcc = new Map(pms.filter((r) => (r.role ?? 'primary') === 'primary').map((r) => [r.account_id, toPaymentMethod(r)]));
+  const backupByAcc = new Map(pms.filter((r) => r.role === 'backup').map((r) => [r.account_id, r]));
   const invBySub = new Map(invoices.map((r) => [r.subscription_id, toInvoice(r)]));
   const attByInv = new Map<string, AttemptState[]>();
   for (const r of attempts) {
@@ -212,6 +214,7 @@ export async function loadStates(
     // While a purchase is being paid, the plan being bought is the one that matters.
     const plan = plans.get(invoice?.kind === 'purchase' ? invoice.plan_id : subscription.plan_id)!;
     const pm = pmByAcc.get(account.id) ?? null;
+    const b = backupByAcc.get(account.id);
     return {
       subscription,
       account,
@@ -224,6 +227,7 @@ export async function loadStates(
       attempts: invoice ? attByInv.get(invoice.id) ?? [] : [],
       card_attempts: pm ? cardByPm.get(pm.id) ?? [] : [],
       policy: policyFor(policies, invoice?.plan_id ?? subscription.plan_id, account.domain_zone),
+      backup: b ? { payment_method: toPaymentMethod(b), consent_at: d(b.consent_at), card_attempts: cardByPm.get(b.id) ?? [] } : null,
     };
   });
 }

@@ -110,6 +110,7 @@ ${num('retry_schedule', 'Retry schedule (days after the failure)', 'Comma-separa
 ${num('technical_retry_hours', 'Quick retries after technical declines (hours)', 'Issuer unavailable or system failure, e.g. 2, 8.')}
 ${num('reminder_days', 'Reminders (days before grace ends)', 'e.g. 7, 2.')}
 ${num('max_automatic_attempts', 'Automatic attempts per invoice', 'The renewal charge included; at most 20.')}
+${num('backup_after_failures', 'Backup card after (failures of the main card)', "Then the next retry charges the customer's backup card, if they saved one with consent; 1 to 20.")}
 </div><div class="panel">
 <h2>Card network caps</h2>
 ${num('caps.attempts_per_card_30d', 'Attempts per card in 30 days', "At most 20 (Visa's limit).")}
@@ -144,6 +145,7 @@ function policyToForm(p: DunningPolicy): Record<string, string> {
     technical_retry_hours: p.technical_retry_hours.join(', '),
     reminder_days: p.reminder_days.join(', '),
     max_automatic_attempts: String(p.max_automatic_attempts),
+    backup_after_failures: String(p.backup_after_failures),
     'caps.attempts_per_card_30d': String(p.caps.attempts_per_card_30d),
     'caps.declines_per_card_24h': String(p.caps.declines_per_card_24h),
     'manual_retry.enabled': p.manual_retry.enabled ? 'on' : '',
@@ -203,6 +205,7 @@ export function formToPolicy(body: Body) {
       max_per_day: number('manual_retry.max_per_day'),
     },
     final_action: 'downgrade',
+    backup_after_failures: number('backup_after_failures'),
   } as PolicyOverride;
   return { values, policy, errors };
 }

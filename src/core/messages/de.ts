@@ -385,4 +385,15 @@ export const de: Catalog = {
   'doc.credit.reason.plan_changed': "Der Tarif wurde gewechselt, während diese Rechnung unbezahlt war; eine neue Rechnung ersetzt sie.",
   'doc.credit.reason.voided': "Die Rechnung wurde storniert.",
   'doc.credited': "Gutgeschriebener Betrag",
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Ihre Hauptkarte konnte nicht belastet werden, daher wurde diese Zahlung mit Ihrer Ersatzkarte {backup_card} geleistet.",
+  'backup.heading': "Ersatzkarte",
+  'backup.none': "Keine Ersatzkarte. Eine Ersatzkarte wird nur belastet, wenn Ihre Hauptkarte scheitert.",
+  'backup.card': "Ersatz: {brand} mit Endziffern {last4}, gültig bis {expiry}",
+  'backup.add': "Ersatzkarte hinzufügen",
+  'backup.consent': "Wenn meine Hauptkarte scheitert, stattdessen diese Karte belasten.",
+  'backup.consentRequired': "Bitte setzen Sie das Häkchen: Eine Ersatzkarte wird nur mit Ihrer Zustimmung belastet.",
+  'backup.remove': "Ersatzkarte entfernen",
+  'backup.saved': "Ihre Ersatzkarte ist gespeichert. Sie wird nur belastet, wenn Ihre Hauptkarte scheitert.",
+  'backup.removed': "Ihre Ersatzkarte ist entfernt: Sie wird nicht belastet.",
 };

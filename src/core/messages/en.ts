@@ -390,6 +390,17 @@ export const en = {
   'doc.credit.reason.plan_changed': "The plan was changed while this invoice was unpaid; a new invoice replaces it.",
   'doc.credit.reason.voided': "The invoice was cancelled.",
   'doc.credited': "Amount credited",
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Your main card could not be charged, so this payment was made with your backup card {backup_card}.",
+  'backup.heading': "Backup card",
+  'backup.none': "No backup card. If you add one, it is charged only when your main card fails.",
+  'backup.card': "Backup: {brand} ending in {last4}, expires {expiry}",
+  'backup.add': "Add a backup card",
+  'backup.consent': "If my main card fails, charge this card instead.",
+  'backup.consentRequired': "Please tick the box: a backup card is charged only with your agreement.",
+  'backup.remove': "Remove the backup card",
+  'backup.saved': "Your backup card is saved. It is charged only if your main card fails.",
+  'backup.removed': "Your backup card is removed: it will not be charged.",
 };
 
 export type MessageKey = keyof typeof en;

@@ -384,4 +384,15 @@ export const es: Catalog = {
   'doc.credit.reason.plan_changed': "Se cambió el plan mientras esta factura estaba impagada; una nueva factura la sustituye.",
   'doc.credit.reason.voided': "La factura se anuló.",
   'doc.credited': "Importe abonado",
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "No se pudo cobrar en su tarjeta principal, así que este pago se hizo con su tarjeta de respaldo {backup_card}.",
+  'backup.heading': "Tarjeta de respaldo",
+  'backup.none': "Sin tarjeta de respaldo. Si añade una, solo se cobra cuando su tarjeta principal falla.",
+  'backup.card': "Respaldo: {brand} terminada en {last4}, caduca {expiry}",
+  'backup.add': "Añadir una tarjeta de respaldo",
+  'backup.consent': "Si mi tarjeta principal falla, cobrar en esta tarjeta.",
+  'backup.consentRequired': "Marque la casilla: una tarjeta de respaldo solo se cobra con su consentimiento.",
+  'backup.remove': "Quitar la tarjeta de respaldo",
+  'backup.saved': "Su tarjeta de respaldo está guardada. Solo se cobra si su tarjeta principal falla.",
+  'backup.removed': "Su tarjeta de respaldo se ha quitado: no se cobrará.",
 };

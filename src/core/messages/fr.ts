@@ -384,4 +384,15 @@ export const fr: Catalog = {
   'doc.credit.reason.plan_changed': "L'offre a été changée alors que cette facture était impayée ; une nouvelle facture la remplace.",
   'doc.credit.reason.voided': "La facture a été annulée.",
   'doc.credited': "Montant de l'avoir",
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Votre carte principale n'a pas pu être débitée : ce paiement a été fait avec votre carte de secours {backup_card}.",
+  'backup.heading': "Carte de secours",
+  'backup.none': "Aucune carte de secours. Si vous en ajoutez une, elle n'est débitée que si votre carte principale échoue.",
+  'backup.card': "Secours : {brand} se terminant par {last4}, expire {expiry}",
+  'backup.add': "Ajouter une carte de secours",
+  'backup.consent': "Si ma carte principale échoue, débiter plutôt cette carte.",
+  'backup.consentRequired': "Veuillez cocher la case : une carte de secours n'est débitée qu'avec votre accord.",
+  'backup.remove': "Retirer la carte de secours",
+  'backup.saved': "Votre carte de secours est enregistrée. Elle n'est débitée que si votre carte principale échoue.",
+  'backup.removed': "Votre carte de secours est retirée : elle ne sera pas débitée.",
 };

@@ -385,4 +385,15 @@ export const it: Catalog = {
   'doc.credit.reason.plan_changed': "Il piano è stato cambiato mentre questa fattura non era pagata; una nuova fattura la sostituisce.",
   'doc.credit.reason.voided': "La fattura è stata annullata.",
   'doc.credited': "Importo accreditato",
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Non è stato possibile addebitare la carta principale, quindi questo pagamento è stato fatto con la carta di riserva {backup_card}.",
+  'backup.heading': "Carta di riserva",
+  'backup.none': "Nessuna carta di riserva. Se ne aggiungi una, viene addebitata solo quando la carta principale non va a buon fine.",
+  'backup.card': "Riserva: {brand} che termina con {last4}, scade {expiry}",
+  'backup.add': "Aggiungi una carta di riserva",
+  'backup.consent': "Se la mia carta principale non va a buon fine, addebita invece questa carta.",
+  'backup.consentRequired': "Spunta la casella: una carta di riserva viene addebitata solo con il tuo consenso.",
+  'backup.remove': "Rimuovi la carta di riserva",
+  'backup.saved': "La carta di riserva è salvata. Viene addebitata solo se la carta principale non va a buon fine.",
+  'backup.removed': "La carta di riserva è stata rimossa: non verrà addebitata.",
 };

@@ -385,4 +385,15 @@ export const pl: Catalog = {
   'doc.credit.reason.plan_changed': "Plan został zmieniony, gdy ta faktura była nieopłacona; zastępuje ją nowa faktura.",
   'doc.credit.reason.voided': "Faktura została anulowana.",
   'doc.credited': "Kwota korekty",
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Nie udało się obciążyć Twojej głównej karty, więc ta płatność została zrealizowana kartą zapasową {backup_card}.",
+  'backup.heading': "Karta zapasowa",
+  'backup.none': "Brak karty zapasowej. Jeśli ją dodasz, zostanie obciążona tylko wtedy, gdy główna karta zawiedzie.",
+  'backup.card': "Zapasowa: {brand} z końcówką {last4}, ważna do {expiry}",
+  'backup.add': "Dodaj kartę zapasową",
+  'backup.consent': "Jeśli moja główna karta zawiedzie, obciąż zamiast niej tę kartę.",
+  'backup.consentRequired': "Zaznacz pole: karta zapasowa jest obciążana tylko za Twoją zgodą.",
+  'backup.remove': "Usuń kartę zapasową",
+  'backup.saved': "Karta zapasowa została zapisana. Zostanie obciążona tylko wtedy, gdy główna karta zawiedzie.",
+  'backup.removed': "Karta zapasowa została usunięta: nie będzie obciążana.",
 };

@@ -385,4 +385,15 @@ export const pt: Catalog = {
   'doc.credit.reason.plan_changed': "O plano foi alterado enquanto esta fatura estava por pagar; uma nova fatura substitui-a.",
   'doc.credit.reason.voided': "A fatura foi anulada.",
   'doc.credited': "Valor creditado",
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Não foi possível cobrar no seu cartão principal, por isso este pagamento foi feito com o seu cartão de reserva {backup_card}.",
+  'backup.heading': "Cartão de reserva",
+  'backup.none': "Nenhum cartão de reserva. Se adicionar um, só é cobrado quando o cartão principal falhar.",
+  'backup.card': "Reserva: {brand} terminado em {last4}, expira {expiry}",
+  'backup.add': "Adicionar um cartão de reserva",
+  'backup.consent': "Se o meu cartão principal falhar, cobrar antes neste cartão.",
+  'backup.consentRequired': "Marque a caixa: um cartão de reserva só é cobrado com o seu consentimento.",
+  'backup.remove': "Remover o cartão de reserva",
+  'backup.saved': "O seu cartão de reserva foi guardado. Só é cobrado se o cartão principal falhar.",
+  'backup.removed': "O seu cartão de reserva foi removido: não será cobrado.",
 };

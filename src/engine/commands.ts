@@ -490,6 +490,7 @@ export class Commands {
           outcome: x.outcome,
           reason: x.reason,
           retry_class: x.retry_class,
+          payment_method_id: x.payment_method_id,
         })),
         retry: inv.status === 'past_due' ? await this.retryStatus(account, inv.id) : { available: false, reason: 'invoice_not_past_due' as RetryUnavailable },
       });

@@ -181,6 +181,7 @@ const invoiceOut = {
           outcome: { type: 'string', enum: ATTEMPT_OUTCOMES },
           reason: { type: ['string', 'null'], example: 'insufficient_funds' },
           retry_class: { type: ['string', 'null'], enum: [...RETRY_CLASSES, null] },
+          payment_method_id: { type: ['string', 'null'], description: 'the card charged: the main card or the backup (GET …/backup-payment-method names it)' },
         },
       },
     },

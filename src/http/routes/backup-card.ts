@@ -6,7 +6,7 @@ import { canSee, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { BACKUP_CONSENT_TEXT, backupCardOf, removeBackupCard, setBackupCard } from '../../engine/backup-card.ts';
 import { ATTEMPT_OUTCOMES } from '../../core/types.ts';
-import { anyoneSecurity, dateTime, idParam, problemResponses } from '../schemas.ts';
+import { anyoneSecurity, dateTime, idParam, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
 
 const backupOut = {
   type: 'object',
@@ -24,6 +24,9 @@ const backupOut = {
     consent_text: { type: 'string', description: 'the sentence they agreed to' },
   },
 } as const;
+
+/** What GET answers besides `type`: taken back and ignored by the PUT (a round trip changes nothing). */
+const backupReadOnly = readOnlyMembers(backupOut.properties, ['type']);
 
 const backupBody = {
   type: 'object',
@@ -43,7 +46,8 @@ const backupBody = {
       },
     },
     token: { type: 'string', minLength: 1, maxLength: 255, description: 'a payment method id from the gateway client-side form (real gateway)' },
-    consent: { type: 'boolean', description: `must be true: the customer agrees to "${BACKUP_CONSENT_TEXT}"` },
+    consent: { type: 'boolean', description: `must be true with a new card: the customer agrees to "${BACKUP_CONSENT_TEXT}"` },
+    ...backupReadOnly,
   },
   example: { type: 'card', token: 'pm_1Abc', consent: true },
 } as const;
@@ -76,7 +80,8 @@ export const backupCardRoutes: RoutePlugin = async (app, { ctx }) => {
         '(raw `card` fields on the sandbox gateway only, else 400 raw_card_data_not_accepted; a refused card 402 card_rejected; the customer\'s limits, 429). ' +
         'A new backup replaces the previous one; the main card stays. The backup is charged once per invoice, within its own caps, when the main card\'s decline says it will not work soon ' +
         '(expired, lost, closed, do not retry; not authentication) — at once — or after the policy\'s `backup_after_failures`, at the next scheduled retry. ' +
-        'Saved while an invoice is past due and due on it now, it is charged at once: `attempt` carries the outcome.',
+        'Saved while an invoice is past due and due on it now, it is charged at once: `attempt` carries the outcome. ' +
+        'The answer of GET …/backup-payment-method sent back as it is (its read-only members, no `card` or `token`) changes nothing and answers the backup on file.',
       security: anyoneSecurity,
       params: idParam,
       body: backupBody,
@@ -91,7 +96,15 @@ export const backupCardRoutes: RoutePlugin = async (app, { ctx }) => {
   }, async (req) => {
     const { id } = req.params;
     see(req, id);
-    const r = await setBackupCard(ctx, id, req.body, req.principal?.kind === 'customer' ? 'customer' : 'operator');
+    const body = req.body;
+    if (!body.card && !body.token) {
+      // The answer of GET sent back (read-only members, no new card): nothing changes.
+      const { roundTrip } = splitReadOnly(body, backupReadOnly);
+      const b = roundTrip ? await backupCardOf(ctx, id) : null;
+      if (!b) throw new CommandError('invalid', 'validation_error', 'send either card (sandbox) or token, with consent: true');
+      return { ...view(b), attempt: null };
+    }
+    const r = await setBackupCard(ctx, id, body, req.principal?.kind === 'customer' ? 'customer' : 'operator');
     return { ...view(r.backup), attempt: r.attempt ? { outcome: r.attempt.outcome, reason: r.attempt.reason } : null };
   });
 

@@ -63,6 +63,56 @@ export interface paths {
       };
     };
   };
+  '/v1/accounts/{id}/backup-payment-method': {
+    get: {
+      parameters: { query?: never; header?: never; path: GetAccountBackupPaymentMethodPath; cookie?: never };
+      requestBody?: never;
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetAccountBackupPaymentMethod200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod500Problem } };
+      };
+    };
+    put: {
+      parameters: { query?: never; header?: SetAccountBackupPaymentMethodHeader; path: SetAccountBackupPaymentMethodPath; cookie?: never };
+      requestBody: { content: { 'application/json': SetAccountBackupPaymentMethodBody } };
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': SetAccountBackupPaymentMethod200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod401Problem } };
+        402: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod402Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod500Problem } };
+      };
+    };
+    delete: {
+      parameters: { query?: never; header?: DeleteAccountBackupPaymentMethodHeader; path: DeleteAccountBackupPaymentMethodPath; cookie?: never };
+      requestBody?: never;
+      responses: {
+        204: { headers: { [name: string]: unknown }; content?: never };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod500Problem } };
+      };
+    };
+  };
   '/v1/accounts/{id}/billing-details': {
     get: {
       parameters: { query?: never; header?: never; path: ListAccountBillingDetailsPath; cookie?: never };
@@ -1106,6 +1156,153 @@ export type GetAccountAccess429Problem = Problem
 
 export type GetAccountAccess500Problem = Problem
 
+export interface GetAccountBackupPaymentMethodPath {
+id: string
+}
+
+export interface GetAccountBackupPaymentMethod200 {
+id: string
+type: string
+role: "backup"
+brand: (string | null)
+last4: (string | null)
+exp_month: (number | null)
+exp_year: (number | null)
+/**
+ * when the customer agreed that this card is charged if the main one fails
+ */
+consent_at: string
+/**
+ * the sentence they agreed to
+ */
+consent_text: string
+}
+
+export type GetAccountBackupPaymentMethod400Problem = Problem
+
+export type GetAccountBackupPaymentMethod401Problem = Problem
+
+export type GetAccountBackupPaymentMethod404Problem = Problem
+
+export type GetAccountBackupPaymentMethod414Problem = Problem
+
+export type GetAccountBackupPaymentMethod429Problem = Problem
+
+export type GetAccountBackupPaymentMethod500Problem = Problem
+
+export interface SetAccountBackupPaymentMethodHeader {
+"idempotency-key"?: string
+}
+
+export interface SetAccountBackupPaymentMethodPath {
+id: string
+}
+
+export interface SetAccountBackupPaymentMethodBody {
+type: "card"
+card?: {
+number: string
+exp_month: number
+exp_year: number
+cvc?: string
+}
+/**
+ * a payment method id from the gateway client-side form (real gateway)
+ */
+token?: string
+/**
+ * must be true with a new card: the customer agrees to "If my main card fails, charge this card instead."
+ */
+consent?: boolean
+id?: string
+role?: "backup"
+brand?: (string | null)
+last4?: (string | null)
+exp_month?: (number | null)
+exp_year?: (number | null)
+/**
+ * when the customer agreed that this card is charged if the main one fails
+ */
+consent_at?: string
+/**
+ * the sentence they agreed to
+ */
+consent_text?: string
+}
+
+export interface SetAccountBackupPaymentMethod200 {
+id: string
+type: string
+role: "backup"
+brand: (string | null)
+last4: (string | null)
+exp_month: (number | null)
+exp_year: (number | null)
+/**
+ * when the customer agreed that this card is charged if the main one fails
+ */
+consent_at: string
+/**
+ * the sentence they agreed to
+ */
+consent_text: string
+attempt: ({
+outcome?: ("pending" | "succeeded" | "declined" | "requires_action" | "unknown" | "not_made")
+reason?: (string | null)
+[k: string]: unknown | undefined
+} | null)
+}
+
+export type SetAccountBackupPaymentMethod400Problem = Problem
+
+export type SetAccountBackupPaymentMethod401Problem = Problem
+
+export type SetAccountBackupPaymentMethod402Problem = Problem
+
+export type SetAccountBackupPaymentMethod404Problem = Problem
+
+export type SetAccountBackupPaymentMethod409Problem = Problem
+
+export type SetAccountBackupPaymentMethod413Problem = Problem
+
+export type SetAccountBackupPaymentMethod414Problem = Problem
+
+export type SetAccountBackupPaymentMethod415Problem = Problem
+
+export type SetAccountBackupPaymentMethod422Problem = Problem
+
+export type SetAccountBackupPaymentMethod429Problem = Problem
+
+export type SetAccountBackupPaymentMethod500Problem = Problem
+
+export interface DeleteAccountBackupPaymentMethodHeader {
+"idempotency-key"?: string
+}
+
+export interface DeleteAccountBackupPaymentMethodPath {
+id: string
+}
+
+export type DeleteAccountBackupPaymentMethod400Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod401Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod404Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod409Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod413Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod414Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod415Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod422Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod429Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod500Problem = Problem
+
 export interface ListAccountBillingDetailsPath {
 id: string
 }
@@ -1344,6 +1541,10 @@ trigger?: ("initial" | "scheduled" | "customer_retry" | "payment_method_updated"
 outcome?: ("pending" | "succeeded" | "declined" | "requires_action" | "unknown" | "not_made")
 reason?: (string | null)
 retry_class?: ("soon" | "later" | "customer" | "never" | null)
+/**
+ * the card charged: the main card or the backup (GET …/backup-payment-method names it)
+ */
+payment_method_id?: (string | null)
 [k: string]: unknown | undefined
 }[]
 /**
@@ -2161,6 +2362,10 @@ max_per_day?: number
 }
 final_action: "downgrade"
 /**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures: number
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2208,6 +2413,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 } | undefined
 }
 }
@@ -2271,6 +2480,10 @@ max_per_day?: number
 }
 final_action?: "downgrade"
 /**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
+/**
  * read-only (as GET answers it): accepted and ignored; change an override with PUT /v1/dunning-policy/overrides/{scope}
  */
 overrides?: {
@@ -2318,6 +2531,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 } | undefined
 }
 }
@@ -2367,6 +2584,10 @@ max_per_day?: number
 }
 final_action: "downgrade"
 /**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures: number
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2414,6 +2635,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 } | undefined
 }
 }
@@ -2489,6 +2714,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2537,6 +2766,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action: "downgrade"
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures: number
 }
 }
 
@@ -2610,6 +2843,10 @@ max_per_day?: number
 }
 final_action?: "downgrade"
 /**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
+/**
  * the override to save (the GET shape); not together with policy members at the top level
  */
 override?: {
@@ -2656,6 +2893,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 }
 /**
  * read-only: accepted and ignored (the path names the scope)
@@ -2718,6 +2959,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action?: "downgrade"
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2766,6 +3011,10 @@ disabled_payment_methods?: []|[("card" | "sepa_debit" | "paypal" | "bank_transfe
 max_per_day?: number
 }
 final_action: "downgrade"
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures: number
 }
 }
 
@@ -3895,7 +4144,7 @@ export interface CreateWebhookEndpointBody {
  */
 url: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, payment_method.backup_saved, payment_method.backup_removed).
  * 
  * @minItems 1
  * @maxItems 100
@@ -4022,7 +4271,7 @@ export interface UpdateWebhookEndpointBody {
  */
 url?: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, payment_method.backup_saved, payment_method.backup_removed).
  * 
  * @minItems 1
  * @maxItems 100

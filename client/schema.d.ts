@@ -1390,6 +1390,14 @@ export type CreateAccountCardSetupSessionBody = ({
  * where the browser goes once the card is saved (absolute http(s) URL); also the cancel link
  */
 return_url?: string
+/**
+ * which card the page saves: the main card (default) or the backup card (PUT …/backup-payment-method explains when it is charged)
+ */
+purpose?: ("primary" | "backup")
+/**
+ * with purpose backup: must be true, the customer agrees that this card is charged if the main one fails (else 400 consent_required)
+ */
+consent?: boolean
 } | null)
 
 export interface CreateAccountCardSetupSession201 {

@@ -136,4 +136,24 @@ describe('backup card (issue 18 item 5)', () => {
     assert.equal(inv.status, 'paid');
     assert.equal(inv.attempts.at(-1)!.payment_method_id, r.body.id);
   });
+
+  test("the gateway's hosted page with purpose backup: refused without consent; with it, the card is saved as the backup and charged at once", async () => {
+    const id = await subscribedAccount(t, { ...en, later: CARDS.lost });
+    await t.advance(31);
+    assert.equal((await latestInvoice(t, id)).status, 'past_due');
+    problemOf(await t.api('POST', `/v1/accounts/${id}/card-setup-sessions`, { purpose: 'backup' }), 400, 'consent_required');
+    const r = await t.api('POST', `/v1/accounts/${id}/card-setup-sessions`, { purpose: 'backup', consent: true, return_url: 'https://app.example.com/billing' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    // The customer types the card on the hosted page (as a browser would).
+    const typed = await fetch(r.body.url, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ number: CARDS.ok, expiry: '12/34', cvc: '123' }).toString() });
+    assert.equal(typed.status, 303);
+    const ret = await fetch(typed.headers.get('location')!, { redirect: 'manual' });
+    assert.equal(ret.headers.get('location'), 'https://app.example.com/billing?card_setup=paid');
+    const b = (await t.api('GET', path(id))).body;
+    assert.equal(b.last4, '4242');
+    assert.equal((await t.api('GET', `/v1/accounts/${id}/payment-method`)).body.last4, '9987', 'the main card is unchanged');
+    const inv = await latestInvoice(t, id);
+    assert.equal(inv.status, 'paid');
+    assert.equal(inv.attempts.at(-1)!.payment_method_id, b.id);
+  });
 });

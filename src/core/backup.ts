@@ -24,6 +24,8 @@ export interface BackupPlanInput {
   /** This invoice's attempts, oldest first. */
   attempts: AttemptView[];
   primary_id: string | null;
+  /** The main card's details: a backup that is the same card (brand, last 4, expiry) is never used (its caps are the main card's). */
+  primary_card?: Pick<PaymentMethod, 'brand' | 'last4' | 'exp_month' | 'exp_year'> | null;
   backup: BackupCard | null | undefined;
   /** The main card's own plan (planRetry). */
   primary_plan: RetryPlan;
@@ -47,16 +49,21 @@ export function primaryGivesUp(policy: DunningPolicy, attempts: AttemptView[], p
   return null;
 }
 
+/** The same card saved twice (the networks count attempts per card, not per saved copy). */
+export function sameCard(a: Pick<PaymentMethod, 'brand' | 'last4' | 'exp_month' | 'exp_year'>, b: Pick<PaymentMethod, 'brand' | 'last4' | 'exp_month' | 'exp_year'>): boolean {
+  return !!a.last4 && a.brand === b.brand && a.last4 === b.last4 && a.exp_month === b.exp_month && a.exp_year === b.exp_year;
+}
+
 /** Whether the backup may ever be charged: saved with consent, and not the main card itself. */
-export function backupUsable(backup: BackupCard | null | undefined, primaryId: string | null): backup is BackupCard {
-  return !!backup && !!backup.consent_at && !!primaryId && backup.payment_method.id !== primaryId;
+export function backupUsable(backup: BackupCard | null | undefined, primaryId: string | null, primary?: BackupPlanInput['primary_card']): backup is BackupCard {
+  return !!backup && !!backup.consent_at && !!primaryId && backup.payment_method.id !== primaryId && !(primary && sameCard(primary, backup.payment_method));
 }
 
 /** The next attempt of a past-due invoice: the main card's plan, or the backup's turn. */
 export function planWithBackup(i: BackupPlanInput): CardPlan {
   const primary: CardPlan = { ...i.primary_plan, backup: false };
   const b = i.backup;
-  if (!backupUsable(b, i.primary_id)) return primary;
+  if (!backupUsable(b, i.primary_id, i.primary_card)) return primary;
   const onBackup = i.attempts.filter((a) => a.payment_method_id === b.payment_method.id);
   if (onBackup.length > 0) {
     // Used once for this invoice. Its decline being the invoice's latest attempt, the invoice waits

@@ -276,7 +276,8 @@ function copyState(s: BillingState): BillingState {
     invoice: s.invoice && { ...s.invoice },
     attempts: s.attempts.map((a) => ({ ...a })),
     card_attempts: s.card_attempts.map((c) => ({ ...c })),
-    backup: s.backup && { ...s.backup, card_attempts: s.backup.card_attempts.map((c) => ({ ...c })) },
+    // The backup card's recent attempts (core/backup.ts); the key stays absent when the state has none.
+    ...('backup' in s ? { backup: s.backup && { ...s.backup, card_attempts: s.backup.card_attempts.map((c) => ({ ...c })) } } : {}),
   };
 }
 
@@ -482,6 +483,7 @@ class Step {
       policy: this.s.policy,
       attempts,
       primary_id: this.s.payment_method?.id ?? null,
+      primary_card: this.s.payment_method,
       backup: this.s.backup,
       primary_plan,
       grace_ends_at: this.sub.grace_ends_at!,

@@ -57,8 +57,10 @@ test('a lost or expired main card: the backup (with consent) is charged at once;
   }
 });
 
-test('no consent, authentication, or a first funds decline: the backup is not charged at once', () => {
+test('no consent, the main card saved again as the backup, authentication, or a first funds decline: the backup is not charged at once', () => {
   assert.equal(charges(renewAndDecline({ ...activeState(), backup: backupCard('pm_b', null) }, 'lost')).length, 0, 'no consent');
+  const twin = { ...backupCard(), payment_method: card('pm_b') }; // same brand, last 4 and expiry as pm_1
+  assert.equal(charges(renewAndDecline({ ...activeState(), backup: twin }, 'lost')).length, 0, 'the same card');
   assert.equal(charges(renewAndDecline({ ...activeState(), backup: backupCard() }, 'auth')).length, 0, 'authentication needs the customer');
   const funds = renewAndDecline({ ...activeState(), backup: backupCard() }, 'funds');
   assert.equal(charges(funds).length, 0, 'one funds decline (< backup_after_failures 2)');

@@ -1163,11 +1163,11 @@ id: string
 export interface GetAccountBackupPaymentMethod200 {
 id: string
 type: string
-role: "backup"
 brand: (string | null)
 last4: (string | null)
 exp_month: (number | null)
 exp_year: (number | null)
+role: "backup"
 /**
  * when the customer agreed that this card is charged if the main one fails
  */
@@ -1215,11 +1215,11 @@ token?: string
  */
 consent?: boolean
 id?: string
-role?: "backup"
 brand?: (string | null)
 last4?: (string | null)
 exp_month?: (number | null)
 exp_year?: (number | null)
+role?: "backup"
 /**
  * when the customer agreed that this card is charged if the main one fails
  */
@@ -1233,11 +1233,11 @@ consent_text?: string
 export interface SetAccountBackupPaymentMethod200 {
 id: string
 type: string
-role: "backup"
 brand: (string | null)
 last4: (string | null)
 exp_month: (number | null)
 exp_year: (number | null)
+role: "backup"
 /**
  * when the customer agreed that this card is charged if the main one fails
  */

@@ -6,7 +6,7 @@ import { canSee, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { BACKUP_CONSENT_TEXT, backupCardOf, removeBackupCard, setBackupCard } from '../../engine/backup-card.ts';
 import { ATTEMPT_OUTCOMES } from '../../core/types.ts';
-import { anyoneSecurity, dateTime, idParam, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
+import { anyoneSecurity, dateTime, idParam, newCardMembers, problemResponses, readOnlyMembers, savedCardMembers, splitReadOnly } from '../schemas.ts';
 
 const backupOut = {
   type: 'object',
@@ -14,12 +14,8 @@ const backupOut = {
   required: ['id', 'type', 'role', 'brand', 'last4', 'exp_month', 'exp_year', 'consent_at', 'consent_text'],
   properties: {
     id: { type: 'string' },
-    type: { type: 'string' },
+    ...savedCardMembers,
     role: { type: 'string', enum: ['backup'] },
-    brand: { type: ['string', 'null'] },
-    last4: { type: ['string', 'null'] },
-    exp_month: { type: ['integer', 'null'] },
-    exp_year: { type: ['integer', 'null'] },
     consent_at: { ...dateTime, description: 'when the customer agreed that this card is charged if the main one fails' },
     consent_text: { type: 'string', description: 'the sentence they agreed to' },
   },
@@ -33,19 +29,7 @@ const backupBody = {
   additionalProperties: false,
   required: ['type'],
   properties: {
-    type: { type: 'string', enum: ['card'] },
-    card: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['number', 'exp_month', 'exp_year'],
-      properties: {
-        number: { type: 'string', pattern: '^[0-9 ]{12,23}$' },
-        exp_month: { type: 'integer', minimum: 1, maximum: 12 },
-        exp_year: { type: 'integer', minimum: 2000, maximum: 2100 },
-        cvc: { type: 'string', pattern: '^[0-9]{3,4}$' },
-      },
-    },
-    token: { type: 'string', minLength: 1, maxLength: 255, description: 'a payment method id from the gateway client-side form (real gateway)' },
+    ...newCardMembers,
     consent: { type: 'boolean', description: `must be true with a new card: the customer agrees to "${BACKUP_CONSENT_TEXT}"` },
     ...backupReadOnly,
   },

@@ -661,7 +661,8 @@ class Step {
     } else if (trigger === 'customer_retry' || trigger === 'payment_method_updated' || trigger === 'operator') {
       // The customer acted and waits for the answer: tell them (scheduled failures stay quiet).
       this.email('retry_failed', `retry_failed:${a?.id ?? inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at, outcome: a?.outcome });
-    } else if (a?.outcome === 'requires_action') {
+    } else if (a?.outcome === 'requires_action' && !this.onBackup(a)) {
+      // (The backup asking for authentication is its decline: the customer authenticates the main card, not it.)
       this.email('authentication_required', `authentication_required:${a.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
     }
     // An answer that arrives once grace has ended (an attempt made in its last minutes, answered or
@@ -902,6 +903,10 @@ class Step {
   historyOf(id: string | null): BillingState['card_attempts'] {
     const b = this.s.backup;
     return b && id === b.payment_method.id ? b.card_attempts : this.s.card_attempts;
+  }
+
+  onBackup(a: Pick<AttemptState, 'payment_method_id'>): boolean {
+    return !!this.s.backup && a.payment_method_id === this.s.backup.payment_method.id;
   }
 
   /** Which card paid, when it was the backup (the receipt and `invoice.paid` say so). */

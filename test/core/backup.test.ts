@@ -74,6 +74,11 @@ test("the backup's own decline: waiting for the customer, never the backup again
   assert.equal(charges(d).length, 0);
   assert.equal(d.state.subscription.next_retry_at, null);
   assert.equal(d.state.subscription.next_retry_why, 'waiting_for_customer');
+  // The backup asking for authentication is its decline too: no e-mail asks the customer to authenticate it.
+  const r2 = renewAndDecline({ ...activeState(), backup: backupCard() }, 'lost');
+  const auth = step(r2.state, { type: 'charge_result', attempt_id: charges(r2)[0].id, result: answer('auth') }, PERIOD_END, ctx);
+  assert.equal(auth.effects.filter((e) => e.type === 'email').length, 0);
+  assert.equal(auth.state.subscription.next_retry_why, 'waiting_for_customer');
 });
 
 test("the backup's caps: a backup at its 24-hour decline cap is charged only once the window allows", () => {

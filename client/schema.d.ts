@@ -63,6 +63,56 @@ export interface paths {
       };
     };
   };
+  '/v1/accounts/{id}/backup-payment-method': {
+    get: {
+      parameters: { query?: never; header?: never; path: GetAccountBackupPaymentMethodPath; cookie?: never };
+      requestBody?: never;
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': GetAccountBackupPaymentMethod200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod404Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod414Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': GetAccountBackupPaymentMethod500Problem } };
+      };
+    };
+    put: {
+      parameters: { query?: never; header?: SetAccountBackupPaymentMethodHeader; path: SetAccountBackupPaymentMethodPath; cookie?: never };
+      requestBody: { content: { 'application/json': SetAccountBackupPaymentMethodBody } };
+      responses: {
+        200: { headers: { [name: string]: unknown }; content: { 'application/json': SetAccountBackupPaymentMethod200 } };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod401Problem } };
+        402: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod402Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': SetAccountBackupPaymentMethod500Problem } };
+      };
+    };
+    delete: {
+      parameters: { query?: never; header?: DeleteAccountBackupPaymentMethodHeader; path: DeleteAccountBackupPaymentMethodPath; cookie?: never };
+      requestBody?: never;
+      responses: {
+        204: { headers: { [name: string]: unknown }; content?: never };
+        400: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod400Problem } };
+        401: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod401Problem } };
+        404: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod404Problem } };
+        409: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod409Problem } };
+        413: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod413Problem } };
+        414: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod414Problem } };
+        415: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod415Problem } };
+        422: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod422Problem } };
+        429: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod429Problem } };
+        500: { headers: { [name: string]: unknown }; content: { 'application/problem+json': DeleteAccountBackupPaymentMethod500Problem } };
+      };
+    };
+  };
   '/v1/accounts/{id}/billing-details': {
     get: {
       parameters: { query?: never; header?: never; path: ListAccountBillingDetailsPath; cookie?: never };
@@ -1125,6 +1175,153 @@ export type GetAccountAccess429Problem = Problem
 
 export type GetAccountAccess500Problem = Problem
 
+export interface GetAccountBackupPaymentMethodPath {
+id: string
+}
+
+export interface GetAccountBackupPaymentMethod200 {
+id: string
+type: string
+brand: (string | null)
+last4: (string | null)
+exp_month: (number | null)
+exp_year: (number | null)
+role: "backup"
+/**
+ * when the customer agreed that this card is charged if the main one fails
+ */
+consent_at: string
+/**
+ * the sentence they agreed to
+ */
+consent_text: string
+}
+
+export type GetAccountBackupPaymentMethod400Problem = Problem
+
+export type GetAccountBackupPaymentMethod401Problem = Problem
+
+export type GetAccountBackupPaymentMethod404Problem = Problem
+
+export type GetAccountBackupPaymentMethod414Problem = Problem
+
+export type GetAccountBackupPaymentMethod429Problem = Problem
+
+export type GetAccountBackupPaymentMethod500Problem = Problem
+
+export interface SetAccountBackupPaymentMethodHeader {
+"idempotency-key"?: string
+}
+
+export interface SetAccountBackupPaymentMethodPath {
+id: string
+}
+
+export interface SetAccountBackupPaymentMethodBody {
+type: "card"
+card?: {
+number: string
+exp_month: number
+exp_year: number
+cvc?: string
+}
+/**
+ * a payment method id from the gateway client-side form (real gateway)
+ */
+token?: string
+/**
+ * must be true with a new card: the customer agrees to "If my main card fails, charge this card instead."
+ */
+consent?: boolean
+id?: string
+brand?: (string | null)
+last4?: (string | null)
+exp_month?: (number | null)
+exp_year?: (number | null)
+role?: "backup"
+/**
+ * when the customer agreed that this card is charged if the main one fails
+ */
+consent_at?: string
+/**
+ * the sentence they agreed to
+ */
+consent_text?: string
+}
+
+export interface SetAccountBackupPaymentMethod200 {
+id: string
+type: string
+brand: (string | null)
+last4: (string | null)
+exp_month: (number | null)
+exp_year: (number | null)
+role: "backup"
+/**
+ * when the customer agreed that this card is charged if the main one fails
+ */
+consent_at: string
+/**
+ * the sentence they agreed to
+ */
+consent_text: string
+attempt: ({
+outcome?: ("pending" | "succeeded" | "declined" | "requires_action" | "unknown" | "not_made")
+reason?: (string | null)
+[k: string]: unknown | undefined
+} | null)
+}
+
+export type SetAccountBackupPaymentMethod400Problem = Problem
+
+export type SetAccountBackupPaymentMethod401Problem = Problem
+
+export type SetAccountBackupPaymentMethod402Problem = Problem
+
+export type SetAccountBackupPaymentMethod404Problem = Problem
+
+export type SetAccountBackupPaymentMethod409Problem = Problem
+
+export type SetAccountBackupPaymentMethod413Problem = Problem
+
+export type SetAccountBackupPaymentMethod414Problem = Problem
+
+export type SetAccountBackupPaymentMethod415Problem = Problem
+
+export type SetAccountBackupPaymentMethod422Problem = Problem
+
+export type SetAccountBackupPaymentMethod429Problem = Problem
+
+export type SetAccountBackupPaymentMethod500Problem = Problem
+
+export interface DeleteAccountBackupPaymentMethodHeader {
+"idempotency-key"?: string
+}
+
+export interface DeleteAccountBackupPaymentMethodPath {
+id: string
+}
+
+export type DeleteAccountBackupPaymentMethod400Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod401Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod404Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod409Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod413Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod414Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod415Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod422Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod429Problem = Problem
+
+export type DeleteAccountBackupPaymentMethod500Problem = Problem
+
 export interface ListAccountBillingDetailsPath {
 id: string
 }
@@ -1212,6 +1409,14 @@ export type CreateAccountCardSetupSessionBody = ({
  * where the browser goes once the card is saved (absolute http(s) URL); also the cancel link
  */
 return_url?: string
+/**
+ * which card the page saves: the main card (default) or the backup card (PUT …/backup-payment-method explains when it is charged)
+ */
+purpose?: ("primary" | "backup")
+/**
+ * with purpose backup: must be true, the customer agrees that this card is charged if the main one fails (else 400 consent_required)
+ */
+consent?: boolean
 } | null)
 
 export interface CreateAccountCardSetupSession201 {
@@ -1363,6 +1568,10 @@ trigger?: ("initial" | "scheduled" | "customer_retry" | "payment_method_updated"
 outcome?: ("pending" | "succeeded" | "declined" | "requires_action" | "unknown" | "not_made")
 reason?: (string | null)
 retry_class?: ("soon" | "later" | "customer" | "never" | null)
+/**
+ * the card charged: the main card or the backup (GET …/backup-payment-method names it)
+ */
+payment_method_id?: (string | null)
 [k: string]: unknown | undefined
 }[]
 /**
@@ -2235,6 +2444,10 @@ ratio?: number
 spread_minutes?: number
 }
 /**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures: number
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2297,6 +2510,10 @@ min_declines?: number
 ratio?: number
 spread_minutes?: number
 }
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 } | undefined
 }
 }
@@ -2375,6 +2592,10 @@ ratio?: number
 spread_minutes?: number
 }
 /**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
+/**
  * read-only (as GET answers it): accepted and ignored; change an override with PUT /v1/dunning-policy/overrides/{scope}
  */
 overrides?: {
@@ -2437,6 +2658,10 @@ min_declines?: number
 ratio?: number
 spread_minutes?: number
 }
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 } | undefined
 }
 }
@@ -2501,6 +2726,10 @@ ratio?: number
 spread_minutes?: number
 }
 /**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures: number
+/**
  * the overrides by scope (plan:<id>, zone:<zone>)
  */
 overrides: {
@@ -2563,6 +2792,10 @@ min_declines?: number
 ratio?: number
 spread_minutes?: number
 }
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 } | undefined
 }
 }
@@ -2653,6 +2886,10 @@ min_declines?: number
 ratio?: number
 spread_minutes?: number
 }
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -2716,6 +2953,10 @@ min_declines?: number
 ratio?: number
 spread_minutes?: number
 }
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures: number
 }
 }
 
@@ -2804,6 +3045,10 @@ ratio?: number
 spread_minutes?: number
 }
 /**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
+/**
  * the override to save (the GET shape); not together with policy members at the top level
  */
 override?: {
@@ -2865,6 +3110,10 @@ min_declines?: number
 ratio?: number
 spread_minutes?: number
 }
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 }
 /**
  * read-only: accepted and ignored (the path names the scope)
@@ -2942,6 +3191,10 @@ min_declines?: number
 ratio?: number
 spread_minutes?: number
 }
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures?: number
 }
 /**
  * the default policy with this override: what applies to the scope
@@ -3005,6 +3258,10 @@ min_declines?: number
 ratio?: number
 spread_minutes?: number
 }
+/**
+ * failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20
+ */
+backup_after_failures: number
 }
 }
 
@@ -4189,7 +4446,7 @@ export interface CreateWebhookEndpointBody {
  */
 url: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, incident.opened, incident.closed, dunning.grace_extended, dunning.failure_mail_withheld).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, incident.opened, incident.closed, dunning.grace_extended, dunning.failure_mail_withheld, payment_method.backup_saved, payment_method.backup_removed).
  * 
  * @minItems 1
  * @maxItems 100
@@ -4316,7 +4573,7 @@ export interface UpdateWebhookEndpointBody {
  */
 url?: string
 /**
- * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, incident.opened, incident.closed, dunning.grace_extended, dunning.failure_mail_withheld).
+ * Event types to receive: '*' for all, a prefix such as 'invoice.*', or exact types (account.created, account.billing_details_updated, subscription.created, subscription.started, subscription.renewed, subscription.past_due, subscription.downgraded, subscription.canceled, subscription.cancel_scheduled, subscription.cancel_requested, subscription.resumed, subscription.auto_renew_changed, subscription.plan_changed, subscription.plan_change_scheduled, subscription.plan_change_unscheduled, invoice.created, invoice.paid, invoice.uncollectible, invoice.voided, invoice.finalized, credit_note.created, payment_attempt.started, payment_attempt.failed, payment_attempt.unknown, payment_attempt.rate_limited, payment_attempt.not_made, payment_attempt.skipped, payment_attempt.authentication_started, payment_method.updated, payment_method.automatically_updated, dunning.retry_planned, dunning.reminder_sent, dunning.downgrade_paused, dunning.downgrade_resumed, dunning.downgrade_not_paused, dunning.retry_date_chosen, dunning_policy.updated, retry.refused, purchase.refused, help_request.created, help_request.answered, help_request.closed, webhook_endpoint.disabled, admin_key.created, admin_key.revoked, incident.opened, incident.closed, dunning.grace_extended, dunning.failure_mail_withheld, payment_method.backup_saved, payment_method.backup_removed).
  * 
  * @minItems 1
  * @maxItems 100

@@ -35,6 +35,8 @@ export interface DunningPolicy {
   help_pause_days: number;
   /** Outage-aware grace: when technical failures spike, an incident holds retries and extends grace (core/incidents.ts). */
   incidents: IncidentPolicy;
+  /** Failures of the main card on an invoice after which its next attempt is on the customer's backup card (core/backup.ts). */
+  backup_after_failures: number;
 }
 
 export type PolicyOverride = Partial<Omit<DunningPolicy, 'manual_retry' | 'caps' | 'incidents'>> & {
@@ -60,6 +62,7 @@ export const DEFAULT_POLICY: DunningPolicy = {
   final_action: 'downgrade',
   help_pause_days: 7,
   incidents: DEFAULT_INCIDENT_POLICY,
+  backup_after_failures: 2,
 };
 
 /** Longest pause of the downgrade a policy may give a help request. */
@@ -140,6 +143,8 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   if (!isInt(p.help_pause_days) || p.help_pause_days < 0 || p.help_pause_days > MAX_HELP_PAUSE_DAYS)
     errs.push({ field: 'help_pause_days', message: `must be a whole number of days from 0 (off) to ${MAX_HELP_PAUSE_DAYS}` });
   errs.push(...validateIncidentPolicy(p.incidents));
+  if (!isInt(p.backup_after_failures) || p.backup_after_failures < 1 || p.backup_after_failures > NETWORK_CAPS.attempts_per_card_30d)
+    errs.push({ field: 'backup_after_failures', message: `must be from 1 to ${NETWORK_CAPS.attempts_per_card_30d}` });
   return errs;
 }
 
@@ -178,7 +183,8 @@ export type RetryWhy =
   /** An open incident (core/incidents.ts) covers the card: no attempt until it closes. */
   | 'incident'
   /** The incident closed: the held retry, spread over the policy's spread_minutes. */
-  | 'incident_recovery';
+  | 'incident_recovery'
+  | 'backup_card';
 
 export interface RetryPlan {
   at: Date | null;

@@ -34,6 +34,7 @@ import {
   planRetry,
   retryAvailability,
 } from './dunning.ts';
+import { type BackupCard, type CardPlan, planWithBackup } from './backup.ts';
 import { minimumCharge } from './money.ts';
 import { periodOf } from './period.ts';
 import { prorate } from './proration.ts';
@@ -72,6 +73,8 @@ export interface BillingState {
   /** Attempts on the current payment method in the last 30 days, across invoices (network caps). */
   card_attempts: { at: Date; outcome: PaymentAttempt['outcome'] }[];
   policy: DunningPolicy;
+  /** The customer's backup card, with its consent and its own recent attempts (core/backup.ts). */
+  backup?: BackupCard | null;
   /** An open incident (core/incidents.ts) covering this subscription's card, if any. */
   incident?: IncidentRef | null;
 }
@@ -117,7 +120,9 @@ export type MachineEvent =
   /** The customer chooses when the next attempt is made (a day in grace, e.g. after payday). */
   | { type: 'retry_date_chosen'; at: Date; by?: CancelBy }
   /** An incident that covered this subscription's card closed: extend grace, spread the held retry. */
-  | { type: 'incident_closed'; incident: IncidentRef & { closed_at: Date } };
+  | { type: 'incident_closed'; incident: IncidentRef & { closed_at: Date } }
+  /** A backup card was saved or removed: a past-due invoice may now be due on it. */
+  | { type: 'backup_card_updated' };
 
 /** Why the machine refuses a purchase (the command checks the same before dispatching). */
 export type PurchaseRefusal = 'free_plan' | 'already_subscribed' | 'purchase_in_progress' | 'no_payment_method';
@@ -296,6 +301,8 @@ function copyState(s: BillingState): BillingState {
     invoice: s.invoice && { ...s.invoice },
     attempts: s.attempts.map((a) => ({ ...a })),
     card_attempts: s.card_attempts.map((c) => ({ ...c })),
+    // The backup card's recent attempts (core/backup.ts); the key stays absent when the state has none.
+    ...('backup' in s ? { backup: s.backup && { ...s.backup, card_attempts: s.backup.card_attempts.map((c) => ({ ...c })) } } : {}),
   };
 }
 
@@ -370,6 +377,8 @@ class Step {
         return this.retryDateChosen(e.at, e.by ?? 'customer');
       case 'incident_closed':
         return this.incidentClosed(e.incident);
+      case 'backup_card_updated':
+        return this.backupCardUpdated();
     }
   }
 
@@ -490,22 +499,33 @@ class Step {
     if (plan.at && plan.at.getTime() <= this.now.getTime()) {
       // The customer's chosen day has come: that choice is made now; the schedule carries on after it.
       if (plan.why === 'customer_chosen') sub.chosen_retry_at = null;
-      this.startAttempt('scheduled');
+      this.startAttempt('scheduled', this.cardOf(plan));
       return;
     }
     this.planPastDue(plan);
   }
 
-  retryPlan(): RetryPlan {
+  retryPlan(): CardPlan {
     const inv = this.s.invoice!;
-    return this.incidentPlan(planRetry({
+    const attempts = this.s.attempts.map(toView);
+    const primary_plan = planRetry({
       policy: this.s.policy,
       failed_at: inv.failed_at ?? inv.period_start,
       grace_ends_at: this.sub.grace_ends_at!,
-      attempts: this.s.attempts.map(toView),
+      attempts,
       current_payment_method_id: this.s.payment_method?.id ?? null,
       card_attempts: this.s.card_attempts,
       chosen_at: this.sub.chosen_retry_at ?? null,
+    });
+    return this.incidentPlan(planWithBackup({
+      policy: this.s.policy,
+      attempts,
+      primary_id: this.s.payment_method?.id ?? null,
+      primary_card: this.s.payment_method,
+      backup: this.s.backup,
+      primary_plan,
+      grace_ends_at: this.sub.grace_ends_at!,
+      now: this.now,
     }));
   }
 
@@ -529,9 +549,9 @@ class Step {
     this.sub.next_action = at ? action : null;
   }
 
-  startAttempt(trigger: AttemptTrigger) {
+  startAttempt(trigger: AttemptTrigger, card?: PaymentMethod) {
     const inv = this.s.invoice!;
-    const pm = this.s.payment_method;
+    const pm = card ?? this.s.payment_method;
     if (!pm) {
       // Nothing to charge: the renewal fails at once, as a card decline would, and dunning waits for a card.
       this.event('payment_attempt.skipped', { invoice_id: inv.id, why: 'no_payment_method' });
@@ -561,9 +581,9 @@ class Step {
     };
     this.s.attempts.push(a);
     this.changed.set(a.id, a);
-    this.s.card_attempts.push({ at: this.now, outcome: 'pending' });
+    this.historyOf(pm.id).push({ at: this.now, outcome: 'pending' });
     this.effects.push({ type: trigger === AUTHENTICATION_TRIGGER ? 'authenticate' : 'charge', attempt: a });
-    this.event('payment_attempt.started', { invoice_id: inv.id, attempt_id: a.id, number, trigger, payment_method_id: pm.id });
+    this.event('payment_attempt.started', { invoice_id: inv.id, attempt_id: a.id, number, trigger, payment_method_id: pm.id, ...(card ? { backup: true } : {}) });
     // If this process dies before the answer, the attempt is reconciled after the lease.
     this.setNext(new Date(this.now.getTime() + this.leaseOf(a)), 'retry');
   }
@@ -628,7 +648,7 @@ class Step {
       not_before: r.retry_after_ms ? new Date(this.now.getTime() + r.retry_after_ms) : null,
     });
     this.changed.set(a.id, a);
-    const ca = this.s.card_attempts.find((c) => c.outcome === 'pending');
+    const ca = this.historyOf(a.payment_method_id).find((c) => c.outcome === 'pending');
     if (ca) ca.outcome = a.outcome;
     if (r.outcome === 'succeeded') return this.paid(a);
     this.event('payment_attempt.failed', {
@@ -685,7 +705,8 @@ class Step {
     } else if (trigger === 'customer_retry' || trigger === 'payment_method_updated' || trigger === 'operator') {
       // The customer acted and waits for the answer: tell them (scheduled failures stay quiet).
       this.email('retry_failed', `retry_failed:${a?.id ?? inv.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at, outcome: a?.outcome });
-    } else if (a?.outcome === 'requires_action') {
+    } else if (a?.outcome === 'requires_action' && !this.onBackup(a)) {
+      // (The backup asking for authentication is its decline: the customer authenticates the main card, not it.)
       this.email('authentication_required', `authentication_required:${a.id}`, { reason, invoice_id: inv.id, grace_ends_at: sub.grace_ends_at });
     }
     // An answer that arrives once grace has ended (an attempt made in its last minutes, answered or
@@ -695,7 +716,10 @@ class Step {
     // could not charge then, so the new card is tried now, as it would have been had the save come
     // after this answer (the customer waits for it; the scheduled retry would come later).
     if (a && this.newCardUntried(a)) return this.startAttempt('payment_method_updated');
-    this.planPastDue(this.retryPlan());
+    const plan = this.retryPlan();
+    // The main card will not work soon: its backup (saved with consent) is tried at once.
+    if (plan.backup && plan.at && plan.at.getTime() <= this.now.getTime()) return this.startAttempt('scheduled', this.cardOf(plan));
+    this.planPastDue(plan);
   }
 
   // ---- Outage-aware grace (core/incidents.ts): kept together so other machine changes merge apart. ----
@@ -705,15 +729,15 @@ class Step {
    * retry is made at its spread instant (never earlier than the plan, always within the caps and
    * before grace ends).
    */
-  incidentPlan(plan: RetryPlan): RetryPlan {
-    if (this.s.incident && plan.at) return { at: null, why: 'incident' };
+  incidentPlan<P extends RetryPlan>(plan: P): P {
+    if (this.s.incident && plan.at) return { ...plan, at: null, why: 'incident' };
     if (!plan.at) return plan;
     const sub = this.sub;
     const held = this.recoveryAt ?? (sub.next_retry_why === 'incident_recovery' ? sub.next_retry_at : null);
     if (!held || held.getTime() <= plan.at.getTime()) return plan;
     const at = applyCaps(this.s.policy, this.s.card_attempts, held);
-    if (at.getTime() >= sub.grace_ends_at!.getTime()) return { at: null, why: 'grace_ends_first' };
-    return { at, why: 'incident_recovery' };
+    if (at.getTime() >= sub.grace_ends_at!.getTime()) return { ...plan, at: null, why: 'grace_ends_first' };
+    return { ...plan, at, why: 'incident_recovery' };
   }
 
   /** The spread instant of a retry held by the incident that just closed (set by incidentClosed). */
@@ -780,7 +804,8 @@ class Step {
     const wasPastDue = inv.status === 'past_due';
     inv.status = 'paid';
     inv.paid_at = this.now;
-    this.event('invoice.paid', { invoice_id: inv.id, attempt_id: a.id, amount: inv.amount, currency: inv.currency, recovered: wasPastDue });
+    const paid_with = this.paidWith(a);
+    this.event('invoice.paid', { invoice_id: inv.id, attempt_id: a.id, amount: inv.amount, currency: inv.currency, recovered: wasPastDue, ...(paid_with ? { paid_with } : {}) });
     if (inv.kind === 'purchase') {
       // A purchase (first or after a downgrade) starts a fresh anchor at the invoice's start.
       sub.plan_id = inv.plan_id;
@@ -807,7 +832,7 @@ class Step {
     });
     // A purchase (first, or buying back after a downgrade) started something; it renewed nothing.
     const template = wasPastDue ? 'retry_succeeded' : inv.kind === 'purchase' ? 'purchase_succeeded' : 'renewal_succeeded';
-    this.email(template, `${template}:${inv.id}`, { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_end: inv.period_end });
+    this.email(template, `${template}:${inv.id}`, { invoice_id: inv.id, amount: inv.amount, currency: inv.currency, period_end: inv.period_end, ...(paid_with ? { paid_with } : {}) });
     this.s.invoice = null;
     this.s.attempts = [];
     if (inv.kind === 'renewal' && !sub.auto_renew) {
@@ -1085,6 +1110,39 @@ class Step {
       return;
     }
     this.startAttempt(AUTHENTICATION_TRIGGER);
+  }
+
+  // ---- backup card (core/backup.ts) ----
+  /** The card a plan names: the backup, or (undefined) the account's main card. */
+  cardOf(plan: CardPlan): PaymentMethod | undefined {
+    return plan.backup ? this.s.backup?.payment_method : undefined;
+  }
+
+  /** The recent attempts (caps) of the card `id`: the backup's own, or the main card's. */
+  historyOf(id: string | null): BillingState['card_attempts'] {
+    const b = this.s.backup;
+    return b && id === b.payment_method.id ? b.card_attempts : this.s.card_attempts;
+  }
+
+  onBackup(a: Pick<AttemptState, 'payment_method_id'>): boolean {
+    return !!this.s.backup && a.payment_method_id === this.s.backup.payment_method.id;
+  }
+
+  /** Which card paid, when it was the backup (the receipt and `invoice.paid` say so). */
+  paidWith(a: AttemptState): { payment_method_id: string; brand: string | null; last4: string | null; role: 'backup' } | null {
+    const b = this.s.backup?.payment_method;
+    if (!b || a.payment_method_id !== b.id) return null;
+    return { payment_method_id: b.id, brand: b.brand, last4: b.last4, role: 'backup' };
+  }
+
+  /** A backup card saved (or removed) while an invoice is past due: plan again; it may be due now. */
+  backupCardUpdated() {
+    const sub = this.sub;
+    const inv = this.s.invoice;
+    if (sub.status !== 'past_due' || !inv || inv.status !== 'past_due' || !sub.grace_ends_at || this.inFlight() || !sub.auto_renew) return;
+    const plan = this.retryPlan();
+    if (plan.backup && plan.at && plan.at.getTime() <= this.now.getTime()) return this.startAttempt('scheduled', this.cardOf(plan));
+    this.planPastDue(plan);
   }
 
   // ---- plan change ----

@@ -17,8 +17,9 @@ import { GatewayError } from '../gateway/errors.ts';
 import type { AppContext } from './context.ts';
 import { RATE_LIMITS, enforce } from './limits.ts';
 import { changePaymentMethod, type Requester } from './payment-method.ts';
+import { backupConsentRefusal, setBackupCard } from './backup-card.ts';
 
-type Ctx = Pick<AppContext, 'db' | 'clock' | 'commands' | 'publicUrl' | 'gatewayKind'>;
+type Ctx = Pick<AppContext, 'db' | 'clock' | 'commands' | 'engine' | 'publicUrl' | 'gatewayKind'>;
 
 /** How long one completion may hold the lease before another may take over (a crashed process). */
 const CLAIM_LEASE_MS = 2 * 60_000;
@@ -76,8 +77,14 @@ function checkReturnUrl(ctx: Ctx, url: string | null, by: Requester): string | n
  * Opens the gateway's hosted card page for the account. Creates the gateway customer first when
  * the account has none. Nothing is recorded when the gateway refuses.
  */
-export async function startCardSetup(ctx: Ctx, accountId: string, opts: { return_to: CardSetupReturn; by?: Requester }): Promise<StartedCardSetup> {
+export async function startCardSetup(
+  ctx: Ctx,
+  accountId: string,
+  opts: { return_to: CardSetupReturn; by?: Requester; purpose?: 'primary' | 'backup'; consent?: boolean },
+): Promise<StartedCardSetup> {
   const by = opts.by ?? 'customer';
+  // A backup card (engine/backup-card.ts) is captured only with the customer's consent, given before the page opens.
+  if (opts.purpose === 'backup' && opts.consent !== true) throw backupConsentRefusal();
   const account = await ctx.commands.requireAccount(accountId);
   const returnUrl = opts.return_to.to === 'api' ? checkReturnUrl(ctx, opts.return_to.url, by) : null;
   if (by === 'customer') await enforce(ctx.db, ctx.clock, RATE_LIMITS.cardSetups, account.id);
@@ -103,6 +110,7 @@ export async function startCardSetup(ctx: Ctx, accountId: string, opts: { return
     return_url: returnUrl,
     created_at: ctx.clock.now(),
     expires_at: s.expires_at,
+    purpose: opts.purpose ?? 'primary',
   });
   return { id: s.id, url: s.url, expires_at: s.expires_at, state };
 }
@@ -150,7 +158,12 @@ export async function completeCardSetup(ctx: Ctx, setupId: string): Promise<Card
   }
   let r: { payment_method: PaymentMethod; attempt: { outcome: string; reason: string | null } | null };
   try {
-    r = await changePaymentMethod(ctx, row.account_id, { type: 'card', token: g.payment_method.gateway_ref, attached: g.payment_method }, 'customer');
+    const input = { type: 'card' as const, token: g.payment_method.gateway_ref, attached: g.payment_method };
+    if (row.purpose === 'backup') {
+      // The consent was given when the page was opened (startCardSetup refuses a backup without it).
+      const b = await setBackupCard(ctx, row.account_id, { ...input, consent: true }, 'customer');
+      r = { payment_method: b.backup.payment_method, attempt: b.attempt };
+    } else r = await changePaymentMethod(ctx, row.account_id, input, 'customer');
   } catch (err) {
     await releaseCardSetup(ctx.db, setupId);
     throw err;

@@ -192,22 +192,7 @@ export class Commands {
    */
   async setPaymentMethod(accountId: string, input: { type: PaymentMethodType; card?: CardInput; token?: string; attached?: PaymentMethodDetails }) {
     const account = await this.requireAccount(accountId);
-    if (!account.gateway_customer_ref) throw new CommandError('conflict', 'no_gateway_customer', 'the account has no gateway customer');
-    let details;
-    try {
-      // A card the gateway already attached to this customer (the hosted card page did it): saved
-      // as the gateway described it, with no second attach.
-      if (input.attached && input.token === input.attached.gateway_ref) details = input.attached;
-      else if (input.attached) throw new CommandError('invalid', 'validation_error', 'the token must be the attached payment method');
-      else if (input.card) details = await this.gateway.attachCard(account.gateway_customer_ref, input.card);
-      else if (input.token) details = await this.gateway.attachToken(account.gateway_customer_ref, input.token);
-      else throw new CommandError('invalid', 'validation_error', 'card or token is required');
-    } catch (err) {
-      if (err instanceof CardRejectedError) throw new CommandError('payment_failed', 'card_rejected', err.message, { code: err.code, decline_code: err.decline_code });
-      if (err instanceof PaymentMethodRefusedError)
-        throw new CommandError('invalid', 'payment_method_refused', err.message, { gateway_code: err.code, errors: [{ field: 'token', message: err.message }] });
-      throw err;
-    }
+    const details = await this.attachPaymentMethod(account, input);
     const pmId = newId('pm');
     // Under the account's lock (the gateway call above is outside any transaction): card changes of
     // one account take turns, the one saved last is the active one, and each answer shows its own.
@@ -235,6 +220,30 @@ export class Commands {
     if (r && !r.skipped) attempt = r.attempt;
     else await this.db.tx((q) => insertEvents(q, [{ account_id: accountId, type: 'payment_method.updated', data: { payment_method_id: pmId } }], this.clock.now()));
     return { payment_method: pm, attempt };
+  }
+
+  /**
+   * Attaches a card (sandbox raw fields, a gateway token, or one the hosted card page attached) to
+   * the account's gateway customer, outside any transaction: the main card and the backup alike.
+   */
+  async attachPaymentMethod(account: Account, input: { card?: CardInput; token?: string; attached?: PaymentMethodDetails }): Promise<PaymentMethodDetails> {
+    if (!account.gateway_customer_ref) throw new CommandError('conflict', 'no_gateway_customer', 'the account has no gateway customer');
+    let details;
+    try {
+      // A card the gateway already attached to this customer (the hosted card page did it): saved
+      // as the gateway described it, with no second attach.
+      if (input.attached && input.token === input.attached.gateway_ref) details = input.attached;
+      else if (input.attached) throw new CommandError('invalid', 'validation_error', 'the token must be the attached payment method');
+      else if (input.card) details = await this.gateway.attachCard(account.gateway_customer_ref, input.card);
+      else if (input.token) details = await this.gateway.attachToken(account.gateway_customer_ref, input.token);
+      else throw new CommandError('invalid', 'validation_error', 'card or token is required');
+    } catch (err) {
+      if (err instanceof CardRejectedError) throw new CommandError('payment_failed', 'card_rejected', err.message, { code: err.code, decline_code: err.decline_code });
+      if (err instanceof PaymentMethodRefusedError)
+        throw new CommandError('invalid', 'payment_method_refused', err.message, { gateway_code: err.code, errors: [{ field: 'token', message: err.message }] });
+      throw err;
+    }
+    return details;
   }
 
   // ---- subscriptions ----
@@ -483,6 +492,7 @@ export class Commands {
           outcome: x.outcome,
           reason: x.reason,
           retry_class: x.retry_class,
+          payment_method_id: x.payment_method_id,
         })),
         retry: inv.status === 'past_due' ? await this.retryStatus(account, inv.id) : { available: false, reason: 'invoice_not_past_due' as RetryUnavailable },
       });

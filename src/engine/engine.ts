@@ -521,7 +521,9 @@ export function toOutcome(r: ChargeResult): ChargeOutcome {
 }
 
 function emailContext(s: BillingState, data: Record<string, unknown>, links: EmailContext['links']): EmailContext {
-  const pm = s.payment_method;
+  // A payment made with the backup card (core/backup.ts): the receipt names that card.
+  const backup = data.paid_with ? s.backup?.payment_method : undefined;
+  const pm = backup ?? s.payment_method;
   const dateOf = (v: unknown) => (v instanceof Date ? v : typeof v === 'string' ? new Date(v) : undefined);
   return {
     locale: s.account.locale,
@@ -545,6 +547,7 @@ function emailContext(s: BillingState, data: Record<string, unknown>, links: Ema
     card_last4: pm?.last4 ?? undefined,
     exp_month: pm?.exp_month ?? undefined,
     exp_year: pm?.exp_year ?? undefined,
+    paid_with_backup: backup ? true : undefined,
     invoice_id: (data.invoice_id as string | undefined) ?? undefined,
     outcome: data.outcome as EmailContext['outcome'],
   };

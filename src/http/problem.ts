@@ -44,6 +44,7 @@ export const PROBLEM_TYPES: Record<string, string> = {
   card_rejected: 'Card rejected',
   payment_method_refused: 'The gateway refused the payment method',
   raw_card_data_not_accepted: 'Raw card data is not accepted with this gateway',
+  consent_required: "The customer's consent is required",
   card_setup_mismatch: 'The card setup session belongs to another account',
   retry_unavailable: 'Retry is not available',
   retry_date_unavailable: 'The next attempt cannot be planned on that day',

@@ -99,3 +99,30 @@ export function pageIn<T extends { id: string }>(all: T[], q: { limit?: string; 
   const i = all.findIndex((x) => x.id === q.starting_after);
   return i < 0 ? { data: [], has_more: false } : pageOf(all.slice(i + 1), limit);
 }
+
+// ---- Cards (the main card and the backup card take and show the same members) ----
+/** What an answer shows of a saved card (never its number). */
+export const savedCardMembers = {
+  type: { type: 'string' },
+  brand: { type: ['string', 'null'] },
+  last4: { type: ['string', 'null'] },
+  exp_month: { type: ['integer', 'null'] },
+  exp_year: { type: ['integer', 'null'] },
+} as const;
+
+/** How a request names a new card: raw `card` fields (sandbox gateway only) or a gateway `token`. */
+export const newCardMembers = {
+  type: { type: 'string', enum: ['card'] },
+  card: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['number', 'exp_month', 'exp_year'],
+    properties: {
+      number: { type: 'string', pattern: '^[0-9 ]{12,23}$' },
+      exp_month: { type: 'integer', minimum: 1, maximum: 12 },
+      exp_year: { type: 'integer', minimum: 2000, maximum: 2100 },
+      cvc: { type: 'string', pattern: '^[0-9]{3,4}$' },
+    },
+  },
+  token: { type: 'string', minLength: 1, maxLength: 255, description: 'a payment method id from the gateway client-side form (real gateway)' },
+} as const;

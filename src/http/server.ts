@@ -20,6 +20,7 @@ import { helpRoutes } from './routes/help.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { authenticationRoutes } from './routes/authentication.ts';
 import { cardSetupRoutes } from './routes/card-setup.ts';
+import { backupCardRoutes } from './routes/backup-card.ts';
 import { installIdempotency } from './idempotency.ts';
 import type { RoutePlugin, RoutePluginOptions } from './route-plugin.ts';
 
@@ -149,7 +150,7 @@ export async function buildServer(ctx: AppContext, opts: ServerOptions = {}): Pr
 
   await app.register(idempotency, { ctx });
   // Each route module is its own encapsulated plugin: what one adds (hooks, decorators) stays in it.
-  for (const plugin of [billingRoutes, documentRoutes, policyRoutes, testClockRoutes, portalRoutes, linkRoutes, helpRoutes, authenticationRoutes, adminKeyRoutes, cardSetupRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
+  for (const plugin of [billingRoutes, documentRoutes, policyRoutes, testClockRoutes, portalRoutes, linkRoutes, helpRoutes, authenticationRoutes, adminKeyRoutes, cardSetupRoutes, backupCardRoutes, ...(opts.plugins ?? [])]) await app.register(plugin, { ctx });
   if (limits.maxConnections > 0) app.server.maxConnections = limits.maxConnections;
   return app;
 }

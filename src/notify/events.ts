@@ -52,6 +52,8 @@ export const KNOWN_EVENT_TYPES = [
   'incident.closed', // the covered invoices' grace is extended by its length and their retries are spread
   'dunning.grace_extended', // an incident that covered the invoice closed (data.incident_id, extended_by_seconds)
   'dunning.failure_mail_withheld', // a technical failure during an incident: no "payment failed" e-mail blaming the card
+  'payment_method.backup_saved', // a backup card saved with the customer's consent (charged when the main card fails)
+  'payment_method.backup_removed',
 ] as const;
 export type EventType = (typeof KNOWN_EVENT_TYPES)[number];
 

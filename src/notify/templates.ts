@@ -56,6 +56,8 @@ export interface EmailContext {
   days_left?: number;
   card_brand?: string;
   card_last4?: string;
+  /** The payment was made with the customer's backup card (then card_brand/card_last4 are the backup's). */
+  paid_with_backup?: boolean;
   exp_month?: number;
   exp_year?: number;
   invoice_id?: string;
@@ -142,11 +144,11 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
   },
   renewal_succeeded: {
     subject: 'email.renewal_succeeded.subject',
-    blocks: [{ p: ['email.renewal_succeeded.body', 'email.renewal_succeeded.body_short'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
+    blocks: [{ p: ['email.renewal_succeeded.body', 'email.renewal_succeeded.body_short'] }, { p: ['email.paid_with_backup'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
   },
   retry_succeeded: {
     subject: 'email.retry_succeeded.subject',
-    blocks: [{ p: ['email.retry_succeeded.body', 'email.retry_succeeded.body_short'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
+    blocks: [{ p: ['email.retry_succeeded.body', 'email.retry_succeeded.body_short'] }, { p: ['email.paid_with_backup'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
   },
   renewal_failed: {
     subject: 'email.renewal_failed.subject',
@@ -389,6 +391,7 @@ function variables(ctx: EmailContext, locale: string, language: Language): Vars 
     reason: ctx.reason && (DECLINE_REASONS as readonly string[]).includes(ctx.reason) ? formatMessage(language, locale, `because.${ctx.reason}`) : undefined,
     days,
     card: cardLabel(nonEmpty(ctx.card_brand), nonEmpty(ctx.card_last4)),
+    backup_card: ctx.paid_with_backup ? cardLabel(nonEmpty(ctx.card_brand), nonEmpty(ctx.card_last4)) ?? '' : undefined,
     expiry:
       Number.isInteger(ctx.exp_month) && Number.isInteger(ctx.exp_year) && ctx.exp_month! >= 1 && ctx.exp_month! <= 12
         ? `${String(ctx.exp_month).padStart(2, '0')}/${ctx.exp_year}`

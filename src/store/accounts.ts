@@ -84,13 +84,13 @@ export async function listAccounts(q: Queryable, opts: { status: string | null; 
 }
 
 export async function activePaymentMethodOf(q: Queryable, accountId: string): Promise<PaymentMethod | null> {
-  const [r] = await q.query<Row>(`SELECT * FROM payment_methods WHERE account_id = $1 AND status = 'active'`, [accountId]);
+  const [r] = await q.query<Row>(`SELECT * FROM payment_methods WHERE account_id = $1 AND status = 'active' AND role = 'primary'`, [accountId]);
   return r ? toPaymentMethod(r) : null;
 }
 
 /** Marks the account's active payment method replaced (before inserting its successor). */
 export async function retireActivePaymentMethod(q: Queryable, accountId: string): Promise<void> {
-  await q.query(`UPDATE payment_methods SET status = 'replaced' WHERE account_id = $1 AND status = 'active'`, [accountId]);
+  await q.query(`UPDATE payment_methods SET status = 'replaced' WHERE account_id = $1 AND status = 'active' AND role = 'primary'`, [accountId]);
 }
 
 /** Inserts the account's new active payment method (only gateway references and display details: never the card). */
@@ -99,6 +99,27 @@ export async function insertPaymentMethod(q: Queryable, pm: Omit<PaymentMethod, 
     `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)`,
     [pm.id, pm.account_id, pm.type, pm.gateway_ref, pm.brand, pm.last4, pm.exp_month, pm.exp_year, pm.created_at],
+  );
+}
+
+/** The account's backup card (migration 029) with the consent it was saved with; null: none. */
+export async function activeBackupCardOf(q: Queryable, accountId: string): Promise<{ payment_method: PaymentMethod; consent_at: Date; consent_text: string } | null> {
+  const [r] = await q.query<Row>(`SELECT * FROM payment_methods WHERE account_id = $1 AND status = 'active' AND role = 'backup'`, [accountId]);
+  return r ? { payment_method: toPaymentMethod(r), consent_at: new Date(r.consent_at), consent_text: r.consent_text } : null;
+}
+
+/** Ends the account's backup card: 'replaced' by a new backup, or 'revoked' (removed by the customer). */
+export async function retireBackupCard(q: Queryable, accountId: string, status: 'replaced' | 'revoked'): Promise<number> {
+  const rows = await q.query(`UPDATE payment_methods SET status = $2 WHERE account_id = $1 AND status = 'active' AND role = 'backup' RETURNING id`, [accountId, status]);
+  return rows.length;
+}
+
+/** Inserts the account's new backup card with the customer's consent (never the card itself). */
+export async function insertBackupCard(q: Queryable, pm: Omit<PaymentMethod, 'status'>, consent: { at: Date; text: string }): Promise<void> {
+  await q.query(
+    `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at, role, consent_at, consent_text)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, 'backup', $10, $11)`,
+    [pm.id, pm.account_id, pm.type, pm.gateway_ref, pm.brand, pm.last4, pm.exp_month, pm.exp_year, pm.created_at, consent.at, consent.text],
   );
 }
 

@@ -198,7 +198,9 @@ export async function loadStates(
   const incidents = json(r.incidents).map((x) => ({ id: x.id as string, scope: x.scope as string, opened_at: d(x.opened_at)! }));
   const free = [...plans.values()].find((p) => p.free);
   const accById = new Map(accounts.map((r) => [r.id, toAccount(r)]));
-  const pmByAcc = new Map(pms.map((r) => [r.account_id, toPaymentMethod(r)]));
+  // Both active cards come back: the main one and (migration 029) the backup.
+  const pmByAcc = new Map(pms.filter((r) => (r.role ?? 'primary') === 'primary').map((r) => [r.account_id, toPaymentMethod(r)]));
+  const backupByAcc = new Map(pms.filter((r) => r.role === 'backup').map((r) => [r.account_id, r]));
   const invBySub = new Map(invoices.map((r) => [r.subscription_id, toInvoice(r)]));
   const attByInv = new Map<string, AttemptState[]>();
   for (const r of attempts) {
@@ -220,6 +222,7 @@ export async function loadStates(
     const plan = plans.get(invoice?.kind === 'purchase' ? invoice.plan_id : subscription.plan_id)!;
     const pm = pmByAcc.get(account.id) ?? null;
     const policy = policyFor(policies, invoice?.plan_id ?? subscription.plan_id, account.domain_zone);
+    const b = backupByAcc.get(account.id);
     return {
       subscription,
       account,
@@ -234,6 +237,7 @@ export async function loadStates(
       policy,
       // A plan's or zone's policy with incidents.enabled false opts its subscriptions out of the hold.
       incident: incidents.length && policy.incidents.enabled ? incidentCovering(incidents, pm) : null,
+      backup: b ? { payment_method: toPaymentMethod(b), consent_at: d(b.consent_at), card_attempts: cardByPm.get(b.id) ?? [] } : null,
     };
   });
 }

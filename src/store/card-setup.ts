@@ -7,6 +7,8 @@ export interface CardSetupRow {
   account_id: string;
   state_hash: string;
   started_by: 'portal' | 'api';
+  /** Which card the session saves (migration 029): the main one or the backup. */
+  purpose: 'primary' | 'backup';
   return_url: string | null;
   created_at: Date;
   expires_at: Date;
@@ -20,12 +22,12 @@ export interface CardSetupRow {
 
 export async function insertCardSetup(
   q: Queryable,
-  r: Pick<CardSetupRow, 'gateway_session_id' | 'account_id' | 'state_hash' | 'started_by' | 'return_url' | 'created_at' | 'expires_at'>,
+  r: Pick<CardSetupRow, 'gateway_session_id' | 'account_id' | 'state_hash' | 'started_by' | 'return_url' | 'created_at' | 'expires_at'> & { purpose?: CardSetupRow['purpose'] },
 ): Promise<void> {
   await q.query(
-    `INSERT INTO card_setup_sessions (gateway_session_id, account_id, state_hash, started_by, return_url, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [r.gateway_session_id, r.account_id, r.state_hash, r.started_by, r.return_url, r.created_at, r.expires_at],
+    `INSERT INTO card_setup_sessions (gateway_session_id, account_id, state_hash, started_by, return_url, created_at, expires_at, purpose)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [r.gateway_session_id, r.account_id, r.state_hash, r.started_by, r.return_url, r.created_at, r.expires_at, r.purpose ?? 'primary'],
   );
 }
 

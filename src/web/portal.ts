@@ -13,6 +13,7 @@ import { CommandError } from '../core/errors.ts';
 import { authenticationCheck, completeAuthentication, startAuthentication } from '../engine/authentication.ts';
 import { CARD_SETUP_RETURN_PATH, cardSetupForReturn, completeCardSetup, startCardSetup, takeCardSetupReturn, type CardSetupResult } from '../engine/card-setup.ts';
 import type { CardSetupRow } from '../store/card-setup.ts';
+import { backupCardOf, removeBackupCard } from '../engine/backup-card.ts';
 import { DAY, toWall } from '../core/time.ts';
 import { prorate } from '../core/proration.ts';
 import type { Account, Plan } from '../core/types.ts';
@@ -183,8 +184,15 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     const f = await formSession(req, reply);
     if (!f) return reply;
     const { s, account, t } = f;
+    // "Add a backup card" posts here too, with purpose=backup and the consent box (engine/backup-card.ts).
+    const b = (req.body ?? {}) as Body;
+    const backup = str(b.purpose) === 'backup';
+    if (backup && str(b.consent) !== 'yes') {
+      s.flash = { kind: 'error', text: t.t('backup.consentRequired'), target: 'backup-card', fields: { consent: t.t('backup.consentRequired') } };
+      return reply.redirect('/portal#backup-card', 303);
+    }
     try {
-      const started = await startCardSetup(ctx, account.id, { return_to: { to: 'portal' }, by: 'customer' });
+      const started = await startCardSetup(ctx, account.id, { return_to: { to: 'portal' }, by: 'customer', ...(backup ? { purpose: 'backup' as const, consent: true } : {}) });
       s.data.cardSetup = { id: started.id, state_hash: sha256(started.state) };
       return reply.header('cache-control', 'no-store').redirect(started.url, 303);
     } catch (err) {
@@ -229,7 +237,9 @@ export async function portalPlugin(app: FastifyInstance, { ctx, deps }: { ctx: A
     if (!(await takeCardSetupReturn(ctx, row.gateway_session_id))) return done({ kind: 'info', text: t.t('setup.replay') });
     delete s.data.cardSetup;
     try {
-      return done(await setupFlash(t, account.id, await completeCardSetup(ctx, row.gateway_session_id)));
+      const result = await completeCardSetup(ctx, row.gateway_session_id);
+      if (row.purpose === 'backup' && result.status === 'saved' && !result.attempt) return done({ kind: 'success', text: t.t('backup.saved'), target: 'backup-card' });
+      return done(await setupFlash(t, account.id, result));
     } catch (err) {
       if (err instanceof CommandError && err.kind === 'rate_limited') return done({ kind: 'error', text: t.t('result.tooMany') });
       if (err instanceof CommandError && err.kind === 'unavailable') return done({ kind: 'error', text: t.t('setup.unavailable') });
@@ -463,6 +473,14 @@ ${
   );
 
   // ---- billing details on the account's documents (issue 23) ----
+  // The backup card: removed at once (never charged again).
+  app.post('/portal/billing/backup/remove', async (req, reply) =>
+    action(req, reply, async (_s, t, account) => {
+      await removeBackupCard(ctx, account.id);
+      return { kind: 'success', text: t.t('backup.removed'), target: 'backup-card' };
+    }),
+  );
+
   app.post('/portal/billing/details', async (req, reply) =>
     action(req, reply, async (_s, t, account) => {
       const b = req.body as Body;
@@ -580,6 +598,7 @@ ${
       deps.listHelpRequests({ account_id: account.id }).catch(() => [] as HelpRequestView[]),
     ]);
     const details = await commands.billingDetails(account.id);
+    const backup = await backupCardOf(ctx, account.id);
     const restore = restoreView(t, csrf_(s.csrf), account, sub, pm, invoices, plans);
     const planName = (id: string | null | undefined) => (id ? plans.find((p) => p.id === id)?.name ?? id : '');
     const now = ctx.clock.now();
@@ -707,6 +726,18 @@ ${csrf}
 ${sub?.status === 'past_due' ? html`<p class="muted small">${t.t('billing.graceNote')}</p>` : ''}
 <p class="muted small" id="update-card-note">${t.t('billing.updateNote')}</p>
 <button type="submit" class="btn" aria-describedby="update-card-note">${t.t('billing.update')}</button>
+</form>
+<h3 id="backup-card">${t.t('backup.heading')}</h3>
+${
+  backup
+    ? html`<p id="backup-card-line">${t.t('backup.card', { brand: brandName(backup.payment_method.brand ?? backup.payment_method.type), last4: backup.payment_method.last4 ?? '····', expiry: t.expiry(backup.payment_method.exp_month, backup.payment_method.exp_year) })}</p>
+<form method="post" action="/portal/billing/backup/remove" class="actions">${csrf}<button type="submit" class="btn btn-secondary">${t.t('backup.remove')}</button></form>`
+    : html`<p class="muted" id="backup-card-line">${t.t('backup.none')}</p>`
+}
+<form method="post" action="/portal/billing/setup" class="actions">
+${csrf}${hidden('purpose', 'backup')}
+<div class="field"><label class="check"><input type="checkbox" id="backup-consent" name="consent" value="yes"${attrs({ 'aria-invalid': fields.consent ? 'true' : null, 'aria-describedby': described('consent') })}> ${t.t('backup.consent')}</label>${fieldError('consent')}</div>
+<button type="submit" class="btn btn-secondary" aria-describedby="update-card-note">${t.t('backup.add')}</button>
 </form>
 <h3 id="billing-details">${t.t('billing.details.heading')}</h3>
 <p class="muted small" id="billing-details-note">${t.t('billing.details.note')}</p>

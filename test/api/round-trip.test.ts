@@ -20,8 +20,8 @@ describe('GET → PUT/PATCH round trip', () => {
   const cases: Record<string, () => { path: string; edit: (b: any) => void; check: (after: any) => void }> = {
     '/v1/dunning-policy': () => ({
       path: '/v1/dunning-policy',
-      edit: (b) => (b.grace_days = 20),
-      check: (a) => assert.equal(a.grace_days, 20),
+      edit: (b) => Object.assign(b, { grace_days: 20, backup_after_failures: 3 }),
+      check: (a) => assert.deepEqual([a.grace_days, a.backup_after_failures], [20, 3]),
     }),
     '/v1/dunning-policy/overrides/{scope}': () => ({
       path: '/v1/dunning-policy/overrides/zone:fr',
@@ -33,6 +33,12 @@ describe('GET → PUT/PATCH round trip', () => {
       // A new card is the only edit: the rest is what the gateway says about the card on file.
       edit: (b) => (b.card = { number: '5555555555554444', exp_month: 6, exp_year: 2031, cvc: '123' }),
       check: (a) => assert.deepEqual([a.brand, a.last4, a.exp_month, a.exp_year], ['mastercard', '4444', 6, 2031]),
+    }),
+    '/v1/accounts/{id}/backup-payment-method': () => ({
+      path: `/v1/accounts/${account}/backup-payment-method`,
+      // A new card (with the customer's consent) is the only edit.
+      edit: (b) => Object.assign(b, { card: { number: '5555555555554444', exp_month: 7, exp_year: 2032, cvc: '123' }, consent: true }),
+      check: (a) => assert.deepEqual([a.role, a.brand, a.last4, a.exp_month, a.exp_year], ['backup', 'mastercard', '4444', 7, 2032]),
     }),
     '/v1/accounts/{id}/subscription': () => ({
       path: `/v1/accounts/${account}/subscription`,
@@ -56,6 +62,8 @@ describe('GET → PUT/PATCH round trip', () => {
     t = await startTestService();
     await createPlans(t);
     account = await subscribedAccount(t);
+    const backup = await t.api('PUT', `/v1/accounts/${account}/backup-payment-method`, { type: 'card', card: { number: '4242424242424242', exp_month: 1, exp_year: 2031, cvc: '123' }, consent: true });
+    assert.equal(backup.status, 200, JSON.stringify(backup.body));
     const ov = await t.api('PUT', '/v1/dunning-policy/overrides/zone:fr', { retry_schedule: [1, 3], manual_retry: { max_per_day: 1 } });
     assert.equal(ov.status, 200, JSON.stringify(ov.body));
     const ep = await t.api('POST', '/v1/webhook-endpoints', { url: 'http://127.0.0.1:9/hook', event_types: ['*'], description: 'sync job' });

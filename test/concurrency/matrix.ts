@@ -64,7 +64,7 @@ export function raceMatrix(engine: Engine) {
       assert.equal((await t.api('POST', '/v1/plans', { id: 'biz', name: 'Business', prices: [{ currency: 'EUR', interval: 'month', amount: 9900 }] })).status, 201);
       const grace = () => subscribedAccount(t, { later: CARDS.insufficient_funds });
       await Promise.all([
-        ...['card', 'retryOk', 'retryDeclined', 'help', 'retryDate'].map(async (k) => (acc[k] = await grace())),
+        ...['card', 'retryOk', 'retryDeclined', 'help', 'retryDate', 'backup'].map(async (k) => (acc[k] = await grace())),
         // A card whose issuer asks for authentication: its renewal needs the customer (3-D Secure).
         (async () => (acc.auth = await subscribedAccount(t, { later: CARDS.auth_always })))(),
         ...['plan', 'autoRenew', 'cancel', 'resume'].map(async (k) => (acc[k] = await subscribedAccount(t))),
@@ -338,6 +338,24 @@ export function raceMatrix(engine: Engine) {
       const now = (await t.api('GET', `/v1/accounts/${id}/billing-details`)).body;
       assert.ok(sent.some((x) => JSON.stringify(x) === JSON.stringify(now)), `never a mix of two requests: ${JSON.stringify(now)}`);
       assert.equal(await events(id, 'account.billing_details_updated'), N);
+    });
+
+    test('backup card saves × N then removals × N (issue 18 item 5): each answer its own card, one backup on file, at most one charge', async () => {
+      const id = acc.backup;
+      const tok = await portalToken(t, id);
+      const rs = await all(N, (i) =>
+        call('PUT /v1/accounts/{id}/backup-payment-method', `/v1/accounts/${id}/backup-payment-method`, { type: 'card', card: { number: CARDS.ok, exp_month: i + 1, exp_year: 2032, cvc: '123' }, consent: true }, i % 2 ? tok : undefined),
+      );
+      assert.deepEqual(tally(rs), { 200: N });
+      rs.forEach((r, i) => assert.equal(r.body.exp_month, i + 1, 'an answer shows the card its own request saved'));
+      assert.ok(rs.filter((r) => r.body.attempt).length <= 1, 'at most one backup charge for the invoice');
+      const on = (await t.api('GET', `/v1/accounts/${id}/backup-payment-method`)).body;
+      assert.ok(on.exp_month >= 1 && on.exp_month <= N);
+      assert.equal(await events(id, 'payment_method.backup_saved'), N);
+      const ds = await all(N, (i) => call('DELETE /v1/accounts/{id}/backup-payment-method', `/v1/accounts/${id}/backup-payment-method`, undefined, i % 2 ? tok : undefined));
+      assert.deepEqual(tally(ds), { 204: N });
+      assert.equal((await t.api('GET', `/v1/accounts/${id}/backup-payment-method`)).status, 404);
+      assert.equal(await events(id, 'payment_method.backup_removed'), 1, 'removed once');
     });
 
     // ---- operations on everything: the policy, the clock ----

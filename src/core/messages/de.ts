@@ -405,4 +405,15 @@ export const de: Catalog = {
   'email.incident_opened.subject': 'Zahlungsstörung: {incident_scope}',
   'email.incident_opened.body': 'Seit {incident_opened_at} liegen technische Zahlungsfehler ({technical_declines} in den letzten Minuten) für {incident_scope} weit über ihrer üblichen Rate: Die Bank oder das Zahlungs-Gateway antwortet nicht.',
   'email.incident_opened.todo': 'Nichts zu tun: renewd unternimmt für die betroffenen Rechnungen keinen Zahlungsversuch, bis die Störung endet, verlängert dann ihre Kulanzfrist um deren Dauer und versucht sie zeitlich verteilt erneut. Die Konsole zeigt die Störung.',
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Ihre Hauptkarte konnte nicht belastet werden, daher wurde diese Zahlung mit Ihrer Ersatzkarte {backup_card} geleistet.",
+  'backup.heading': "Ersatzkarte",
+  'backup.none': "Keine Ersatzkarte. Eine Ersatzkarte wird nur belastet, wenn Ihre Hauptkarte scheitert.",
+  'backup.card': "Ersatz: {brand} mit Endziffern {last4}, gültig bis {expiry}",
+  'backup.add': "Ersatzkarte hinzufügen",
+  'backup.consent': "Wenn meine Hauptkarte scheitert, stattdessen diese Karte belasten.",
+  'backup.consentRequired': "Bitte setzen Sie das Häkchen: Eine Ersatzkarte wird nur mit Ihrer Zustimmung belastet.",
+  'backup.remove': "Ersatzkarte entfernen",
+  'backup.saved': "Ihre Ersatzkarte ist gespeichert. Sie wird nur belastet, wenn Ihre Hauptkarte scheitert.",
+  'backup.removed': "Ihre Ersatzkarte ist entfernt: Sie wird nicht belastet.",
 };

@@ -410,6 +410,17 @@ export const en = {
   'email.incident_opened.subject': 'Payment incident: {incident_scope}',
   'email.incident_opened.body': 'Since {incident_opened_at}, technical payment failures ({technical_declines} in the last minutes) are far above their usual rate for {incident_scope}: the bank or the payment gateway is not answering.',
   'email.incident_opened.todo': 'Nothing to do: renewd makes no payment attempt for the invoices concerned until the incident ends, then extends their grace by its length and retries them spread over time. The console shows the incident.',
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Your main card could not be charged, so this payment was made with your backup card {backup_card}.",
+  'backup.heading': "Backup card",
+  'backup.none': "No backup card. If you add one, it is charged only when your main card fails.",
+  'backup.card': "Backup: {brand} ending in {last4}, expires {expiry}",
+  'backup.add': "Add a backup card",
+  'backup.consent': "If my main card fails, charge this card instead.",
+  'backup.consentRequired': "Please tick the box: a backup card is charged only with your agreement.",
+  'backup.remove': "Remove the backup card",
+  'backup.saved': "Your backup card is saved. It is charged only if your main card fails.",
+  'backup.removed': "Your backup card is removed: it will not be charged.",
 };
 
 export type MessageKey = keyof typeof en;

@@ -404,4 +404,15 @@ export const es: Catalog = {
   'email.incident_opened.subject': 'Incidente de pagos: {incident_scope}',
   'email.incident_opened.body': 'Desde el {incident_opened_at}, los fallos técnicos de pago ({technical_declines} en los últimos minutos) están muy por encima de su tasa habitual para {incident_scope}: el banco o la pasarela de pago no responde.',
   'email.incident_opened.todo': 'No hay nada que hacer: renewd no intenta ningún cobro de las facturas afectadas hasta que termine el incidente; después amplía su periodo de gracia en su duración y las reintenta de forma escalonada. La consola muestra el incidente.',
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "No se pudo cobrar en su tarjeta principal, así que este pago se hizo con su tarjeta de respaldo {backup_card}.",
+  'backup.heading': "Tarjeta de respaldo",
+  'backup.none': "Sin tarjeta de respaldo. Si añade una, solo se cobra cuando su tarjeta principal falla.",
+  'backup.card': "Respaldo: {brand} terminada en {last4}, caduca {expiry}",
+  'backup.add': "Añadir una tarjeta de respaldo",
+  'backup.consent': "Si mi tarjeta principal falla, cobrar en esta tarjeta.",
+  'backup.consentRequired': "Marque la casilla: una tarjeta de respaldo solo se cobra con su consentimiento.",
+  'backup.remove': "Quitar la tarjeta de respaldo",
+  'backup.saved': "Su tarjeta de respaldo está guardada. Solo se cobra si su tarjeta principal falla.",
+  'backup.removed': "Su tarjeta de respaldo se ha quitado: no se cobrará.",
 };

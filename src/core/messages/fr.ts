@@ -404,4 +404,15 @@ export const fr: Catalog = {
   'email.incident_opened.subject': 'Incident de paiement : {incident_scope}',
   'email.incident_opened.body': 'Depuis le {incident_opened_at}, les échecs de paiement techniques ({technical_declines} ces dernières minutes) sont bien au-dessus de leur taux habituel pour {incident_scope} : la banque ou la passerelle de paiement ne répond pas.',
   'email.incident_opened.todo': 'Rien à faire : renewd ne tente aucun paiement pour les factures concernées jusqu’à la fin de l’incident, puis prolonge leur délai de grâce de sa durée et les retente de façon étalée. La console affiche l’incident.',
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Votre carte principale n'a pas pu être débitée : ce paiement a été fait avec votre carte de secours {backup_card}.",
+  'backup.heading': "Carte de secours",
+  'backup.none': "Aucune carte de secours. Si vous en ajoutez une, elle n'est débitée que si votre carte principale échoue.",
+  'backup.card': "Secours : {brand} se terminant par {last4}, expire {expiry}",
+  'backup.add': "Ajouter une carte de secours",
+  'backup.consent': "Si ma carte principale échoue, débiter plutôt cette carte.",
+  'backup.consentRequired': "Veuillez cocher la case : une carte de secours n'est débitée qu'avec votre accord.",
+  'backup.remove': "Retirer la carte de secours",
+  'backup.saved': "Votre carte de secours est enregistrée. Elle n'est débitée que si votre carte principale échoue.",
+  'backup.removed': "Votre carte de secours est retirée : elle ne sera pas débitée.",
 };

@@ -405,4 +405,15 @@ export const it: Catalog = {
   'email.incident_opened.subject': 'Incidente di pagamento: {incident_scope}',
   'email.incident_opened.body': 'Dal {incident_opened_at}, gli errori di pagamento tecnici ({technical_declines} negli ultimi minuti) sono molto al di sopra del loro tasso abituale per {incident_scope}: la banca o il gateway di pagamento non risponde.',
   'email.incident_opened.todo': 'Nulla da fare: renewd non effettua tentativi di pagamento per le fatture interessate fino alla fine dell\'incidente, poi ne estende il periodo di tolleranza della sua durata e le ritenta in modo scaglionato. La console mostra l\'incidente.',
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Non è stato possibile addebitare la carta principale, quindi questo pagamento è stato fatto con la carta di riserva {backup_card}.",
+  'backup.heading': "Carta di riserva",
+  'backup.none': "Nessuna carta di riserva. Se ne aggiungi una, viene addebitata solo quando la carta principale non va a buon fine.",
+  'backup.card': "Riserva: {brand} che termina con {last4}, scade {expiry}",
+  'backup.add': "Aggiungi una carta di riserva",
+  'backup.consent': "Se la mia carta principale non va a buon fine, addebita invece questa carta.",
+  'backup.consentRequired': "Spunta la casella: una carta di riserva viene addebitata solo con il tuo consenso.",
+  'backup.remove': "Rimuovi la carta di riserva",
+  'backup.saved': "La carta di riserva è salvata. Viene addebitata solo se la carta principale non va a buon fine.",
+  'backup.removed': "La carta di riserva è stata rimossa: non verrà addebitata.",
 };

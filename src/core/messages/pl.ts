@@ -405,4 +405,15 @@ export const pl: Catalog = {
   'email.incident_opened.subject': 'Incydent płatności: {incident_scope}',
   'email.incident_opened.body': 'Od {incident_opened_at} techniczne błędy płatności ({technical_declines} w ostatnich minutach) są znacznie powyżej zwykłego poziomu dla {incident_scope}: bank lub bramka płatnicza nie odpowiada.',
   'email.incident_opened.todo': 'Nic nie trzeba robić: renewd nie podejmuje prób płatności dla tych faktur do końca incydentu, potem wydłuża ich okres karencji o czas jego trwania i ponawia je stopniowo. Konsola pokazuje incydent.',
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Nie udało się obciążyć Twojej głównej karty, więc ta płatność została zrealizowana kartą zapasową {backup_card}.",
+  'backup.heading': "Karta zapasowa",
+  'backup.none': "Brak karty zapasowej. Jeśli ją dodasz, zostanie obciążona tylko wtedy, gdy główna karta zawiedzie.",
+  'backup.card': "Zapasowa: {brand} z końcówką {last4}, ważna do {expiry}",
+  'backup.add': "Dodaj kartę zapasową",
+  'backup.consent': "Jeśli moja główna karta zawiedzie, obciąż zamiast niej tę kartę.",
+  'backup.consentRequired': "Zaznacz pole: karta zapasowa jest obciążana tylko za Twoją zgodą.",
+  'backup.remove': "Usuń kartę zapasową",
+  'backup.saved': "Karta zapasowa została zapisana. Zostanie obciążona tylko wtedy, gdy główna karta zawiedzie.",
+  'backup.removed': "Karta zapasowa została usunięta: nie będzie obciążana.",
 };

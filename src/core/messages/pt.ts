@@ -405,4 +405,15 @@ export const pt: Catalog = {
   'email.incident_opened.subject': 'Incidente de pagamento: {incident_scope}',
   'email.incident_opened.body': 'Desde {incident_opened_at}, as falhas técnicas de pagamento ({technical_declines} nos últimos minutos) estão muito acima da taxa habitual para {incident_scope}: o banco ou o gateway de pagamento não responde.',
   'email.incident_opened.todo': 'Nada a fazer: o renewd não faz tentativas de pagamento para as faturas afetadas até o incidente terminar; depois prolonga o período de carência pela sua duração e volta a tentá-las de forma escalonada. A consola mostra o incidente.',
+  // Backup card (#18 item 5)
+  'email.paid_with_backup': "Não foi possível cobrar no seu cartão principal, por isso este pagamento foi feito com o seu cartão de reserva {backup_card}.",
+  'backup.heading': "Cartão de reserva",
+  'backup.none': "Nenhum cartão de reserva. Se adicionar um, só é cobrado quando o cartão principal falhar.",
+  'backup.card': "Reserva: {brand} terminado em {last4}, expira {expiry}",
+  'backup.add': "Adicionar um cartão de reserva",
+  'backup.consent': "Se o meu cartão principal falhar, cobrar antes neste cartão.",
+  'backup.consentRequired': "Marque a caixa: um cartão de reserva só é cobrado com o seu consentimento.",
+  'backup.remove': "Remover o cartão de reserva",
+  'backup.saved': "O seu cartão de reserva foi guardado. Só é cobrado se o cartão principal falhar.",
+  'backup.removed': "O seu cartão de reserva foi removido: não será cobrado.",
 };

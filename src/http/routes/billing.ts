@@ -4,7 +4,7 @@ import type { RoutePlugin } from '../route-plugin.ts';
 import { canSee, requireAdmin, requireAnyone } from '../auth.ts';
 import { CommandError } from '../../core/errors.ts';
 import { ATTEMPT_OUTCOMES, ATTEMPT_TRIGGERS, INVOICE_KINDS, INVOICE_STATUSES, RETRY_CLASSES, SUBSCRIPTION_STATUSES } from '../../core/types.ts';
-import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, listOut, notFoundResponse, pageIn, pageLimit, pageOf, pageQuery, problemResponses, readOnlyMembers, splitReadOnly } from '../schemas.ts';
+import { adminSecurity, amount, anyoneSecurity, currency, dateTime, idParam, interval, nullableDateTime, listOut, notFoundResponse, pageIn, pageLimit, pageOf, pageQuery, problemResponses, readOnlyMembers, splitReadOnly, newCardMembers, savedCardMembers } from '../schemas.ts';
 import { RATE_LIMITS } from '../../engine/limits.ts';
 import { RETRY_DATE_HOUR } from '../../engine/commands.ts';
 import { changePaymentMethod } from '../../engine/payment-method.ts';
@@ -61,13 +61,7 @@ const accountOut = {
 const paymentMethodOut = {
   type: 'object',
   additionalProperties: true,
-  properties: {
-    type: { type: 'string' },
-    brand: { type: ['string', 'null'] },
-    last4: { type: ['string', 'null'] },
-    exp_month: { type: ['integer', 'null'] },
-    exp_year: { type: ['integer', 'null'] },
-  },
+  properties: savedCardMembers,
 } as const;
 
 /** What GET …/payment-method answers besides `type`: taken back and ignored by the PUT. */
@@ -78,19 +72,7 @@ const paymentMethodBody = {
   additionalProperties: false,
   required: ['type'],
   properties: {
-    type: { type: 'string', enum: ['card'] },
-    card: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['number', 'exp_month', 'exp_year'],
-      properties: {
-        number: { type: 'string', pattern: '^[0-9 ]{12,23}$' },
-        exp_month: { type: 'integer', minimum: 1, maximum: 12 },
-        exp_year: { type: 'integer', minimum: 2000, maximum: 2100 },
-        cvc: { type: 'string', pattern: '^[0-9]{3,4}$' },
-      },
-    },
-    token: { type: 'string', minLength: 1, maxLength: 255, description: 'a payment method id from the gateway client-side form (real gateway)' },
+    ...newCardMembers,
     ...paymentMethodReadOnly,
   },
   example: { type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2030, cvc: '123' } },
@@ -184,6 +166,7 @@ const invoiceOut = {
           outcome: { type: 'string', enum: ATTEMPT_OUTCOMES },
           reason: { type: ['string', 'null'], example: 'insufficient_funds' },
           retry_class: { type: ['string', 'null'], enum: [...RETRY_CLASSES, null] },
+          payment_method_id: { type: ['string', 'null'], description: 'the card charged: the main card or the backup (GET …/backup-payment-method names it)' },
         },
       },
     },

@@ -38,7 +38,11 @@ export const cardSetupRoutes: RoutePlugin = async (app, { ctx }) => {
       body: {
         type: ['object', 'null'],
         additionalProperties: false,
-        properties: { return_url: { type: 'string', minLength: 1, maxLength: 2000, description: 'where the browser goes once the card is saved (absolute http(s) URL); also the cancel link' } },
+        properties: {
+          return_url: { type: 'string', minLength: 1, maxLength: 2000, description: 'where the browser goes once the card is saved (absolute http(s) URL); also the cancel link' },
+          purpose: { type: 'string', enum: ['primary', 'backup'], description: 'which card the page saves: the main card (default) or the backup card (PUT …/backup-payment-method explains when it is charged)' },
+          consent: { type: 'boolean', description: 'with purpose backup: must be true, the customer agrees that this card is charged if the main one fails (else 400 consent_required)' },
+        },
         example: { return_url: 'https://app.example.com/settings/billing' },
       },
       response: { 201: cardSetupOut, ...problemResponses, 429: { $ref: 'Problem#' }, 503: { $ref: 'Problem#' } },
@@ -47,7 +51,7 @@ export const cardSetupRoutes: RoutePlugin = async (app, { ctx }) => {
     const { id } = req.params;
     if (!canSee(req, id)) throw new CommandError('not_found', 'not_found', `no account ${id}`);
     const by = req.principal?.kind === 'customer' ? 'customer' : 'operator';
-    const s = await startCardSetup(ctx, id, { return_to: { to: 'api', url: req.body?.return_url ?? null }, by });
+    const s = await startCardSetup(ctx, id, { return_to: { to: 'api', url: req.body?.return_url ?? null }, by, purpose: req.body?.purpose, consent: req.body?.consent });
     return reply.code(201).send({ id: s.id, url: s.url, expires_at: s.expires_at });
   });
 };

@@ -57,6 +57,7 @@ const policyProps = {
       spread_minutes: { type: 'integer' },
     },
   },
+  backup_after_failures: { type: 'integer', description: "failures of the main card on an invoice after which its next scheduled retry is on the customer's backup card (with their consent), 1 to 20" },
 } as const;
 
 const policyBody = { type: 'object', additionalProperties: false, properties: policyProps, example: DEFAULT_POLICY } as const;

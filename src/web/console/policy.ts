@@ -112,6 +112,7 @@ ${num('technical_retry_hours', 'Quick retries after technical declines (hours)',
 ${num('reminder_days', 'Reminders (days before grace ends)', 'e.g. 7, 2.')}
 ${num('max_automatic_attempts', 'Automatic attempts per invoice', 'The renewal charge included; at most 20.')}
 ${num('help_pause_days', 'Downgrade paused for a help request (days)', 'While a help request on a past-due invoice waits for an answer, the downgrade waits too, at most this long per grace period; 0 turns it off, at most 30.')}
+${num('backup_after_failures', 'Backup card after (failures of the main card)', "Then the next retry charges the customer's backup card, if they saved one with consent; 1 to 20.")}
 </div><div class="panel">
 <h2>Card network caps</h2>
 ${num('caps.attempts_per_card_30d', 'Attempts per card in 30 days', "At most 20 (Visa's limit).")}
@@ -158,6 +159,7 @@ function policyToForm(p: DunningPolicy): Record<string, string> {
     reminder_days: p.reminder_days.join(', '),
     max_automatic_attempts: String(p.max_automatic_attempts),
     help_pause_days: String(p.help_pause_days),
+    backup_after_failures: String(p.backup_after_failures),
     'caps.attempts_per_card_30d': String(p.caps.attempts_per_card_30d),
     'caps.declines_per_card_24h': String(p.caps.declines_per_card_24h),
     'manual_retry.enabled': p.manual_retry.enabled ? 'on' : '',
@@ -220,6 +222,7 @@ export function formToPolicy(body: Body) {
     },
     final_action: 'downgrade',
     help_pause_days: number('help_pause_days'),
+    backup_after_failures: number('backup_after_failures'),
   } as PolicyOverride;
   // A form without the incident fields (an older page, a script) leaves them to the default.
   if (one('incidents.window_minutes') !== '') {

@@ -1,7 +1,7 @@
 // Shared by the security tests: a small world with two customers (A in grace, B active), their
 // portal tokens and resources; the API's operations read from GET /openapi.json; and a snapshot of
 // the business tables, to prove that a refused request changed nothing.
-import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, type TestService, type TestServiceOptions } from '../helpers/service.ts';
+import { startTestService, createPlans, subscribedAccount, card, CARDS, ADMIN_KEY, type TestService, type TestServiceOptions } from '../helpers/service.ts';
 import type { Queryable } from '../../src/store/db.ts';
 
 export interface Operation {
@@ -87,6 +87,10 @@ export async function world(opts: TestServiceOptions = {}): Promise<World> {
   const a = await subscribedAccount(t, { later: CARDS.insufficient_funds });
   const b = await subscribedAccount(t, { locale: 'en-US', domain_zone: 'com', currency: 'USD', time_zone: 'America/New_York' });
   const c = await subscribedAccount(t, { later: CARDS.insufficient_funds });
+  // A backup card each (issue 18), so its GET has something to show its rightful callers: A's is one
+  // the bank refuses at charge time (A stays past due whether or not it is tried), B's a good one.
+  await ok(t.api('PUT', `/v1/accounts/${a}/backup-payment-method`, { ...card(CARDS.attach_then_fail), consent: true }), 'backup A');
+  await ok(t.api('PUT', `/v1/accounts/${b}/backup-payment-method`, { ...card(CARDS.ok), consent: true }), 'backup B');
   // A token that expires: 5 minutes, then the clock moves past it.
   const exp = await ok(t.api('POST', `/v1/accounts/${a}/portal-sessions`, { ttl_minutes: 5 }), 'expiring session');
   expiring.push(exp.token);

@@ -14,17 +14,8 @@ import type { AppContext } from './context.ts';
 export const DEFAULT_SINCE_DAYS = 90;
 export const MAX_SINCE_DAYS = 3650;
 
-const POLICY_KEYS: readonly (keyof DunningPolicy)[] = [
-  'grace_days',
-  'retry_schedule',
-  'technical_retry_hours',
-  'reminder_days',
-  'max_automatic_attempts',
-  'decline_rules',
-  'caps',
-  'manual_retry',
-  'final_action',
-];
+// Every member of a policy, as the default has them (a new member is known here without a second list).
+const POLICY_KEYS = Object.keys(DEFAULT_POLICY) as readonly (keyof DunningPolicy)[];
 
 export interface BacktestReport extends BacktestResult {
   since: Date;

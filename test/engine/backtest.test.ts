@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import { backtestPolicy } from '../../src/engine/backtest.ts';
 import { CommandError } from '../../src/core/errors.ts';
 import { startTestService, createPlans, subscribedAccount, ADMIN_KEY, type TestService } from '../helpers/service.ts';
@@ -90,6 +91,9 @@ describe('the backtest command', () => {
     // A window with no failed renewal: nothing to estimate.
     const none = await backtestPolicy(t.svc.ctx, { policy: {}, since_days: 1 });
     assert.deepEqual([none.replayed, none.candidate, none.causes.length], [0, null, 0]);
+    // A whole policy, every member of it (the console's form is prefilled with one), is a candidate too.
+    const whole = await backtestPolicy(t.svc.ctx, { policy: structuredClone(DEFAULT_POLICY), since_days: 90 });
+    assert.deepEqual(whole.candidate_policy, DEFAULT_POLICY);
   });
 
   test('a bad policy or window is refused with the field named', async () => {

@@ -50,6 +50,7 @@ export interface Options {
   pacedLimit?: number;
   /** recovery: failed renewals in the population, its seed, the grace every policy gets, which policies. */
   recoveryN: number;
+  recoveryOutageHours: number;
   seed: number;
   recoveryGrace: number;
   recoveryPolicies?: string[];
@@ -79,6 +80,8 @@ const USAGE = `npm run bench -- [options]
   --seed S           recovery: the population's seed (default 42)
   --recovery-grace D recovery: grace days (downgrade end) of every policy compared (default 28)
   --recovery-policies LIST  recovery: renewd,stripe,killbill,lago (default all)
+  --recovery-outage-hours H  recovery: a gateway-wide outage (every request 503) of H hours on day 4 of the
+                     dunning from 08:00, clock in 5-minute steps around it (default 6; 0 = none)
   --latency LIST     gateway latencies for billing day, ms (default 0,300)
   --workers LIST     worker processes for billing day (default 1,2)
   --lanes L --batch B          engine lanes/batch size at 0 ms (default 3 × 200)
@@ -120,6 +123,7 @@ function parse(argv: string[]): Options {
       'recovery-n': { type: 'string' },
       seed: { type: 'string' },
       'recovery-grace': { type: 'string' },
+      'recovery-outage-hours': { type: 'string' },
       'recovery-policies': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -173,6 +177,7 @@ function parse(argv: string[]): Options {
     recoveryN: int(values['recovery-n'], quick ? 300 : 2000, 'recovery-n') || 1,
     seed: int(values.seed, 42, 'seed'),
     recoveryGrace: int(values['recovery-grace'], 28, 'recovery-grace'),
+    recoveryOutageHours: int(values['recovery-outage-hours'], 6, 'recovery-outage-hours'),
     ...(values['recovery-policies'] ? { recoveryPolicies: values['recovery-policies'].split(',').map((x) => x.trim()).filter(Boolean) } : {}),
   };
 }
@@ -231,7 +236,7 @@ async function main() {
     await run('memory', async () => (await import('./scenarios/memory.ts')).runMemory(o));
     await run('paced', async () => (await import('./scenarios/paced.ts')).runPaced(o));
     await run('load', async () => (await import('./scenarios/load.ts')).runLoad({ ...o, workers: o.workers.length === 2 && o.workers[0] === 1 ? [2] : o.workers }));
-    await run('recovery', async () => (await import('./scenarios/recovery.ts')).runRecovery({ n: o.recoveryN, seed: o.seed, graceDays: o.recoveryGrace, policies: o.recoveryPolicies }));
+    await run('recovery', async () => (await import('./scenarios/recovery.ts')).runRecovery({ n: o.recoveryN, seed: o.seed, graceDays: o.recoveryGrace, outageHours: o.recoveryOutageHours, policies: o.recoveryPolicies }));
   } finally {
     await dropAll();
   }

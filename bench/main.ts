@@ -182,6 +182,22 @@ function parse(argv: string[]): Options {
   };
 }
 
+/** The run without the outage (recovery-outage0.json) to compare with, if it exists. */
+async function recoveryBaseline(dir: string, r: { outageHours: number }) {
+  if (!r.outageHours) return null;
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return JSON.parse(await readFile(path.join(dir, 'recovery-outage0.json'), 'utf8')).recovery;
+  } catch {
+    return null;
+  }
+}
+
+/** recovery.* for the default grace (28 days) and outage (6 h); otherwise e.g. recovery-grace14.*, recovery-outage0.*. */
+function recoveryBase(o: Options): string {
+  return `recovery${o.recoveryGrace === 28 ? '' : `-grace${o.recoveryGrace}`}${o.recoveryOutageHours === 6 ? '' : `-outage${o.recoveryOutageHours}`}`;
+}
+
 async function main() {
   const ri = process.argv.indexOf('--report');
   if (ri >= 0) {
@@ -274,16 +290,16 @@ async function main() {
   if (results.recovery) {
     const { writeFile } = await import('node:fs/promises');
     const { recoveryMarkdown, recoverySvg } = await import('./scenarios/recovery.ts');
-    // The default grace (28 days) writes recovery.*; another grace its own files (recovery-grace14.*).
-    const base = o.recoveryGrace === 28 ? 'recovery' : `recovery-grace${o.recoveryGrace}`;
+    // The default grace (28 days) and outage (6 h) write recovery.*; others their own files (recovery-grace14.*, recovery-outage0.*).
+    const base = recoveryBase(o);
     await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ startedAt: results.startedAt, finishedAt: results.finishedAt, command: results.command, machine: results.machine, recovery: results.recovery, errors: results.errors }, null, 2) + '\n');
     await writeFile(
       path.join(dir, `${base}.md`),
-      `# renewd recovery benchmark — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.${results.recovery.ok ? '' : ' **FAILED** (see below).'}\n\n${recoveryMarkdown(results.recovery)}\n![recovered share per policy](${base}.svg)\n`,
+      `# renewd recovery benchmark — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.${results.recovery.ok ? '' : ' **FAILED** (see below).'}\n\n${recoveryMarkdown(results.recovery, await recoveryBaseline(dir, results.recovery))}\n![recovered share per policy](${base}.svg)\n`,
     );
     await writeFile(path.join(dir, `${base}.svg`), recoverySvg(results.recovery, results.finishedAt));
   }
-  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? (results.paced ? 'paced-…' : o.recoveryGrace === 28 ? 'recovery' : `recovery-grace${o.recoveryGrace}`) : 'latest'}.{md,json}\n`);
+  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? (results.paced ? 'paced-…' : recoveryBase(o)) : 'latest'}.{md,json}\n`);
   process.stdout.write(markdown(results));
 }
 

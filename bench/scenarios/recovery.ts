@@ -120,6 +120,8 @@ export interface OutageFigures {
   affectedRecovered: number;
   /** …and not paid: their grace ended after the outage and the subscription was downgraded. */
   affectedLost: number;
+  /** Population indices of the customers whose renewal invoice had an attempt in the window (to compare with a run without the outage). */
+  touched: number[];
   /** incident.opened / incident.closed events (renewd's incident detection; off for the anchors). */
   incidentsOpened: number;
   incidentsClosed: number;
@@ -153,6 +155,8 @@ export interface PolicyResult {
   caps: CapCheck;
   /** Renewal invoices still open at the end (should be 0). */
   unsettled: number;
+  /** Per customer, in population order: '1' renewal paid by the end, '0' not (compare two runs customer by customer). */
+  recoveredBy: string;
   /** The gateway outage's figures (null when the run had none). */
   outage: OutageFigures | null;
   seconds: number;
@@ -393,6 +397,11 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
           WHERE i.kind = 'renewal' AND a.created_at >= $1 AND a.created_at < $2`,
         [new Date(outageFrom), new Date(outageTo)],
       );
+      const touched = await db.query<{ account_id: string }>(
+        `SELECT DISTINCT a.account_id FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
+          WHERE i.kind = 'renewal' AND a.created_at >= $1 AND a.created_at < $2`,
+        [new Date(outageFrom), new Date(outageTo)],
+      );
       const [aff] = await db.query<{ affected: number; recovered: number }>(
         `SELECT count(*)::int AS affected, count(*) FILTER (WHERE i.status = 'paid')::int AS recovered FROM invoices i
           WHERE i.kind = 'renewal' AND EXISTS (SELECT 1 FROM payment_attempts a WHERE a.invoice_id = i.id AND a.created_at >= $1 AND a.created_at < $2)`,
@@ -410,6 +419,7 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
         affected: aff.affected,
         affectedRecovered: aff.recovered,
         affectedLost: aff.affected - aff.recovered,
+        touched: touched.map((t) => byAccount.get(t.account_id)!.index).sort((a, b) => a - b),
         incidentsOpened: evs.filter((e) => e.type === 'incident.opened').length,
         incidentsClosed: closed.length,
         incidentMinutes: closed.reduce((m, e) => m + (e.data.closed_at && e.data.opened_at ? (Date.parse(e.data.closed_at) - Date.parse(e.data.opened_at)) / 60_000 : 0), 0),
@@ -443,6 +453,7 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
       byCause,
       caps,
       unsettled,
+      recoveredBy: recoveredByIndex(pop, invoices, byAccount),
       outage,
       seconds: (Date.now() - t0) / 1000,
     };
@@ -457,6 +468,13 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
     await db.close();
     await dropDatabase(name);
   }
+}
+
+function recoveredByIndex(pop: Customer[], invoices: { account_id: string; status: string }[], byAccount: Map<string, Customer>): string {
+  const bits = pop.map(() => '0');
+  const at = new Map(pop.map((c, i) => [c.index, i]));
+  for (const i of invoices) if (i.status === 'paid') bits[at.get(byAccount.get(i.account_id)!.index)!] = '1';
+  return bits.join('');
 }
 
 export async function runRecovery(o: RecoveryOptions): Promise<RecoveryResult> {
@@ -479,7 +497,33 @@ const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const eur = (minor: number) => `€${Math.round(minor / 100).toLocaleString('en-US')}`;
 const num = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
-export function recoveryMarkdown(r: RecoveryResult): string {
+/**
+ * The outage's effect, customer by customer, against a run of the same population without it
+ * (`--recovery-outage-hours 0`, same n, seed and grace): per policy, renewals paid without the
+ * outage and not with it (lost to it) and the reverse, among the customers it touched and overall.
+ */
+export function outageEffect(r: RecoveryResult, base: RecoveryResult) {
+  if (base.n !== r.n || base.seed !== r.seed || base.graceDays !== r.graceDays || base.outageHours !== 0) return null;
+  return r.policies.flatMap((p) => {
+    const b = base.policies.find((x) => x.id === p.id);
+    if (!p.outage || !b?.recoveredBy || !p.recoveredBy) return [];
+    const diff = (set: Iterable<number>) => {
+      let lost = 0;
+      let gained = 0;
+      for (const i of set) {
+        if (b.recoveredBy[i] === '1' && p.recoveredBy[i] === '0') lost++;
+        if (b.recoveredBy[i] === '0' && p.recoveredBy[i] === '1') gained++;
+      }
+      return { lost, gained };
+    };
+    const all = diff(p.recoveredBy.split('').map((_, i) => i));
+    const touched = diff(p.outage.touched);
+    const paid = (bits: string) => bits.split('').filter((x) => x === '1').length;
+    return [{ id: p.id, name: p.name, paidWithout: paid(b.recoveredBy), paidWith: paid(p.recoveredBy), touched, all }];
+  });
+}
+
+export function recoveryMarkdown(r: RecoveryResult, base?: RecoveryResult | null): string {
   const lines = [
     `${r.n.toLocaleString('en-US')} failed yearly renewals (seed ${r.seed}), the same population for every policy; grace ${r.graceDays} days, then downgrade, for every policy` +
       `${r.outageHours ? `; a ${r.outageHours}-hour gateway-wide outage on day 4 of the dunning (below)` : '; no gateway outage'}. ` +
@@ -507,6 +551,20 @@ export function recoveryMarkdown(r: RecoveryResult): string {
     for (const p of withOutage) {
       const x = p.outage!;
       lines.push(`| ${p.name} | ${x.renewals} | ${x.retries} | ${x.affected} | ${x.affectedRecovered} | ${x.affectedLost} | ${x.incidentsOpened} (${x.incidentMinutes.toFixed(0)}) | ${x.graceExtended} |`);
+    }
+    const effect = base ? outageEffect(r, base) : null;
+    if (effect?.length) {
+      lines.push(
+        '',
+        `The outage's effect, customer by customer, against the same population without it (\`--recovery-outage-hours 0\`, results/recovery-outage0.json): renewals paid by the end out of the ${r.n} (whether they first failed or not).`,
+        '',
+        '| policy | paid without the outage | paid with it | change | lost to it (touched / elsewhere) | won with it (touched / elsewhere) |',
+        '|---|---|---|---|---|---|',
+      );
+      for (const e of effect)
+        lines.push(
+          `| ${e.name} | ${e.paidWithout} (${pct(e.paidWithout / r.n)}) | ${e.paidWith} (${pct(e.paidWith / r.n)}) | ${e.paidWith - e.paidWithout >= 0 ? '+' : ''}${e.paidWith - e.paidWithout} (${((e.paidWith - e.paidWithout) / r.n * 100).toFixed(2)} points) | ${e.all.lost} (${e.touched.lost} / ${e.all.lost - e.touched.lost}) | ${e.all.gained} (${e.touched.gained} / ${e.all.gained - e.touched.gained}) |`,
+        );
     }
   }
   lines.push('', 'How each schedule is expressed as a renewd policy:', '');

@@ -122,8 +122,12 @@ export interface OutageFigures {
   affectedLost: number;
   /** Population indices of the customers whose renewal invoice had an attempt in the window (to compare with a run without the outage). */
   touched: number[];
-  /** incident.opened / incident.closed events (renewd's incident detection; off for the anchors). */
+  /** incident.opened / incident.closed events over the whole run (renewd's incident detection; off for the anchors)… */
   incidentsOpened: number;
+  /** …of which opened during the outage (the others: the daily 09:00 batch of the model's technical declines). */
+  incidentsOpenedInOutage: number;
+  /** Minutes the incidents opened during the outage were open. */
+  incidentMinutesInOutage: number;
   incidentsClosed: number;
   /** Minutes the incidents were open, in total. */
   incidentMinutes: number;
@@ -411,6 +415,7 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
         `SELECT type, data FROM events WHERE type IN ('incident.opened', 'incident.closed', 'dunning.grace_extended') ORDER BY id`,
       );
       const closed = evs.filter((e) => e.type === 'incident.closed');
+      const inOutage = (at: string | undefined) => !!at && Date.parse(at) >= outageFrom && Date.parse(at) < outageTo;
       outage = {
         from: new Date(outageFrom).toISOString(),
         to: new Date(outageTo).toISOString(),
@@ -421,13 +426,15 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
         affectedLost: aff.affected - aff.recovered,
         touched: touched.map((t) => byAccount.get(t.account_id)!.index).sort((a, b) => a - b),
         incidentsOpened: evs.filter((e) => e.type === 'incident.opened').length,
+        incidentsOpenedInOutage: evs.filter((e) => e.type === 'incident.opened' && inOutage(e.data.opened_at)).length,
+        incidentMinutesInOutage: closed.filter((e) => inOutage(e.data.opened_at)).reduce((m, e) => m + (Date.parse(e.data.closed_at!) - Date.parse(e.data.opened_at!)) / 60_000, 0),
         incidentsClosed: closed.length,
         incidentMinutes: closed.reduce((m, e) => m + (e.data.closed_at && e.data.opened_at ? (Date.parse(e.data.closed_at) - Date.parse(e.data.opened_at)) / 60_000 : 0), 0),
         graceExtended: evs.filter((e) => e.type === 'dunning.grace_extended').length,
       };
       log(
         `recovery ${spec.id}: outage ${outage.from}–${outage.to}: ${outage.renewals} renewals and ${outage.retries} retries failed in it; ${outage.affected} invoices touched, ` +
-          `${outage.affectedRecovered} recovered, ${outage.affectedLost} lost; ${outage.incidentsOpened} incident(s) opened (${outage.incidentMinutes.toFixed(0)} min), ${outage.graceExtended} graces extended`,
+          `${outage.affectedRecovered} recovered, ${outage.affectedLost} lost; ${outage.incidentsOpened} incident(s) opened (${outage.incidentMinutes.toFixed(0)} min), ${outage.incidentsOpenedInOutage} of them in the outage (${outage.incidentMinutesInOutage.toFixed(0)} min), ${outage.graceExtended} graces extended`,
       );
     }
     const caps = checkCaps(sandboxIntents(svc));
@@ -545,12 +552,12 @@ export function recoveryMarkdown(r: RecoveryResult, base?: RecoveryResult | null
       '',
       `The gateway outage: every request to the PSP answered 503 (a technical failure, outcome unknown) from ${o.from.replace('T', ' ').slice(0, 16)} to ${o.to.replace('T', ' ').slice(0, 16)} UTC (${r.outageHours} h, day 4 of the dunning), the clock in 5-minute steps from an hour before to 3 hours after. renewd's default runs with its payment incidents (outage-aware grace); the anchors with them off.`,
       '',
-      '| policy | renewal charges in the outage | retries spent in the outage | renewals touched by the outage | of which recovered | of which lost (downgraded) | incidents opened (minutes open) | graces extended |',
-      '|---|---|---|---|---|---|---|---|',
+      '| policy | renewal charges in the outage | retries spent in the outage | renewals touched by the outage | of which recovered | of which lost (downgraded) | incidents opened in the outage (minutes open) | incidents opened in the whole run (minutes open) | graces extended (whole run) |',
+      '|---|---|---|---|---|---|---|---|---|',
     );
     for (const p of withOutage) {
       const x = p.outage!;
-      lines.push(`| ${p.name} | ${x.renewals} | ${x.retries} | ${x.affected} | ${x.affectedRecovered} | ${x.affectedLost} | ${x.incidentsOpened} (${x.incidentMinutes.toFixed(0)}) | ${x.graceExtended} |`);
+      lines.push(`| ${p.name} | ${x.renewals} | ${x.retries} | ${x.affected} | ${x.affectedRecovered} | ${x.affectedLost} | ${x.incidentsOpenedInOutage} (${x.incidentMinutesInOutage.toFixed(0)}) | ${x.incidentsOpened} (${x.incidentMinutes.toFixed(0)}) | ${x.graceExtended} |`);
     }
     const effect = base ? outageEffect(r, base) : null;
     if (effect?.length) {

@@ -50,6 +50,7 @@ export interface Options {
   pacedLimit?: number;
   /** recovery: failed renewals in the population, its seed, the grace every policy gets, which policies. */
   recoveryN: number;
+  recoveryOutageHours: number;
   seed: number;
   recoveryGrace: number;
   recoveryPolicies?: string[];
@@ -79,6 +80,8 @@ const USAGE = `npm run bench -- [options]
   --seed S           recovery: the population's seed (default 42)
   --recovery-grace D recovery: grace days (downgrade end) of every policy compared (default 28)
   --recovery-policies LIST  recovery: renewd,stripe,killbill,lago (default all)
+  --recovery-outage-hours H  recovery: a gateway-wide outage (every request 503) of H hours on day 4 of the
+                     dunning from 08:00, clock in 5-minute steps around it (default 6; 0 = none)
   --latency LIST     gateway latencies for billing day, ms (default 0,300)
   --workers LIST     worker processes for billing day (default 1,2)
   --lanes L --batch B          engine lanes/batch size at 0 ms (default 3 × 200)
@@ -120,6 +123,7 @@ function parse(argv: string[]): Options {
       'recovery-n': { type: 'string' },
       seed: { type: 'string' },
       'recovery-grace': { type: 'string' },
+      'recovery-outage-hours': { type: 'string' },
       'recovery-policies': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -173,8 +177,25 @@ function parse(argv: string[]): Options {
     recoveryN: int(values['recovery-n'], quick ? 300 : 2000, 'recovery-n') || 1,
     seed: int(values.seed, 42, 'seed'),
     recoveryGrace: int(values['recovery-grace'], 28, 'recovery-grace'),
+    recoveryOutageHours: int(values['recovery-outage-hours'], 6, 'recovery-outage-hours'),
     ...(values['recovery-policies'] ? { recoveryPolicies: values['recovery-policies'].split(',').map((x) => x.trim()).filter(Boolean) } : {}),
   };
+}
+
+/** The run without the outage (recovery-outage0.json) to compare with, if it exists. */
+async function recoveryBaseline(dir: string, r: { outageHours: number }) {
+  if (!r.outageHours) return null;
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return JSON.parse(await readFile(path.join(dir, 'recovery-outage0.json'), 'utf8')).recovery;
+  } catch {
+    return null;
+  }
+}
+
+/** recovery.* for the default grace (28 days) and outage (6 h); otherwise e.g. recovery-grace14.*, recovery-outage0.*. */
+function recoveryBase(o: Options): string {
+  return `recovery${o.recoveryGrace === 28 ? '' : `-grace${o.recoveryGrace}`}${o.recoveryOutageHours === 6 ? '' : `-outage${o.recoveryOutageHours}`}`;
 }
 
 async function main() {
@@ -231,7 +252,7 @@ async function main() {
     await run('memory', async () => (await import('./scenarios/memory.ts')).runMemory(o));
     await run('paced', async () => (await import('./scenarios/paced.ts')).runPaced(o));
     await run('load', async () => (await import('./scenarios/load.ts')).runLoad({ ...o, workers: o.workers.length === 2 && o.workers[0] === 1 ? [2] : o.workers }));
-    await run('recovery', async () => (await import('./scenarios/recovery.ts')).runRecovery({ n: o.recoveryN, seed: o.seed, graceDays: o.recoveryGrace, policies: o.recoveryPolicies }));
+    await run('recovery', async () => (await import('./scenarios/recovery.ts')).runRecovery({ n: o.recoveryN, seed: o.seed, graceDays: o.recoveryGrace, outageHours: o.recoveryOutageHours, policies: o.recoveryPolicies }));
   } finally {
     await dropAll();
   }
@@ -269,16 +290,16 @@ async function main() {
   if (results.recovery) {
     const { writeFile } = await import('node:fs/promises');
     const { recoveryMarkdown, recoverySvg } = await import('./scenarios/recovery.ts');
-    // The default grace (28 days) writes recovery.*; another grace its own files (recovery-grace14.*).
-    const base = o.recoveryGrace === 28 ? 'recovery' : `recovery-grace${o.recoveryGrace}`;
+    // The default grace (28 days) and outage (6 h) write recovery.*; others their own files (recovery-grace14.*, recovery-outage0.*).
+    const base = recoveryBase(o);
     await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ startedAt: results.startedAt, finishedAt: results.finishedAt, command: results.command, machine: results.machine, recovery: results.recovery, errors: results.errors }, null, 2) + '\n');
     await writeFile(
       path.join(dir, `${base}.md`),
-      `# renewd recovery benchmark — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.${results.recovery.ok ? '' : ' **FAILED** (see below).'}\n\n${recoveryMarkdown(results.recovery)}\n![recovered share per policy](${base}.svg)\n`,
+      `# renewd recovery benchmark — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.${results.recovery.ok ? '' : ' **FAILED** (see below).'}\n\n${recoveryMarkdown(results.recovery, await recoveryBaseline(dir, results.recovery))}\n![recovered share per policy](${base}.svg)\n`,
     );
     await writeFile(path.join(dir, `${base}.svg`), recoverySvg(results.recovery, results.finishedAt));
   }
-  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? (results.paced ? 'paced-…' : o.recoveryGrace === 28 ? 'recovery' : `recovery-grace${o.recoveryGrace}`) : 'latest'}.{md,json}\n`);
+  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? (results.paced ? 'paced-…' : recoveryBase(o)) : 'latest'}.{md,json}\n`);
   process.stdout.write(markdown(results));
 }
 

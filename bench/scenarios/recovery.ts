@@ -35,6 +35,12 @@ const DAY = 24 * HOUR;
 /** The subscriptions start in this month; their renewals fail a year later. */
 const START = new Date('2027-01-04T09:00:00Z');
 const STEP = 6 * HOUR;
+/** Around the gateway outage the clock moves this little at a time, so incident detection (at most once a minute of clock time, after each drain) sees the spike. */
+const FINE_STEP = 5 * 60_000;
+/** The outage starts on this day of the dunning (days after the first failed renewal)… */
+const OUTAGE_DAY = 4;
+/** …an hour before the renewals and scheduled retries of that day (they fall at 09:00, the hour the subscriptions started). */
+const OUTAGE_START_HOUR = 8;
 /** The e-mails that ask the customer to act (what a customer who acts reacts to). */
 const ASKING = ['renewal_failed', 'retry_failed', 'grace_ending', 'authentication_required'];
 const GOOD_CARD = { number: '4242424242424242', exp_month: 12, exp_year: 2099 };
@@ -43,6 +49,8 @@ export interface RecoveryOptions {
   n: number;
   seed: number;
   graceDays: number;
+  /** A gateway-wide outage (every request 503) of this many hours on day 4 of the dunning, from 08:00 (0: none). */
+  outageHours: number;
   /** Only these policies (ids), default all. */
   policies?: string[];
 }
@@ -59,6 +67,8 @@ export interface PolicySpec {
 export function policies(graceDays: number): PolicySpec[] {
   const within = (days: number[]) => days.filter((d) => d < graceDays);
   const base = { grace_days: graceDays };
+  // The anchors have no outage-aware grace: their runs keep renewd's incident detection off.
+  const noIncidents = { incidents: { enabled: false } };
   const stripe = within([1, 2, 3, 4, 5, 6, 7].map((k) => (k * 14) / 8));
   const killbill = within([8, 16, 24]);
   const lago = within([3, 6, 9, 12, 15, 18, 21]);
@@ -73,19 +83,19 @@ export function policies(graceDays: number): PolicySpec[] {
       id: 'stripe',
       name: 'Stripe: 8 tries in 2 weeks',
       source: `Stripe's recommended Smart Retries setting, "8 tries within 2 weeks" (docs.stripe.com/payments/off-session-payments/smart-retries). Smart Retries picks its times by machine learning, which no policy can copy: approximated as the 7 retries evenly spaced, days ${stripe.map((d) => +d.toFixed(2)).join(', ')}`,
-      override: { ...base, retry_schedule: stripe, technical_retry_hours: [], max_automatic_attempts: stripe.length + 1 },
+      override: { ...base, ...noIncidents, retry_schedule: stripe, technical_retry_hours: [], max_automatic_attempts: stripe.length + 1 },
     },
     {
       id: 'killbill',
       name: 'Kill Bill: 8,8,8 days',
       source: `Kill Bill's payment retry schedule org.killbill.payment.retry.days = 8,8,8 (docs.killbill.io/latest/overdue.html): retries on days ${killbill.join(', ')}`,
-      override: { ...base, retry_schedule: killbill, technical_retry_hours: [], max_automatic_attempts: killbill.length + 1 },
+      override: { ...base, ...noIncidents, retry_schedule: killbill, technical_retry_hours: [], max_automatic_attempts: killbill.length + 1 },
     },
     {
       id: 'lago',
       name: 'Lago-like: every 3 days',
       source: `A Lago dunning campaign is a delay between attempts and a number of attempts (getlago.com/docs/guide/dunning/automatic-dunning); Lago publishes no default, so: every 3 days, up to 8 attempts: days ${lago.join(', ')}`,
-      override: { ...base, retry_schedule: lago, technical_retry_hours: [], max_automatic_attempts: lago.length + 1 },
+      override: { ...base, ...noIncidents, retry_schedule: lago, technical_retry_hours: [], max_automatic_attempts: lago.length + 1 },
     },
   ];
 }
@@ -94,6 +104,35 @@ export interface CauseFigures {
   failed: number;
   recovered: number;
   retries: number;
+}
+
+/** What the gateway outage did to one policy's run. */
+export interface OutageFigures {
+  from: string;
+  to: string;
+  /** Renewal charges (first attempts) made in the outage window: all failed (503). */
+  renewals: number;
+  /** Retries (attempts after the first) spent in the outage window: all failed (503). */
+  retries: number;
+  /** Renewal invoices with at least one attempt in the window… */
+  affected: number;
+  /** …of which paid by the end… */
+  affectedRecovered: number;
+  /** …and not paid: their grace ended after the outage and the subscription was downgraded. */
+  affectedLost: number;
+  /** Population indices of the customers whose renewal invoice had an attempt in the window (to compare with a run without the outage). */
+  touched: number[];
+  /** incident.opened / incident.closed events over the whole run (renewd's incident detection; off for the anchors)… */
+  incidentsOpened: number;
+  /** …of which opened during the outage (the others: the daily 09:00 batch of the model's technical declines). */
+  incidentsOpenedInOutage: number;
+  /** Minutes the incidents opened during the outage were open. */
+  incidentMinutesInOutage: number;
+  incidentsClosed: number;
+  /** Minutes the incidents were open, in total. */
+  incidentMinutes: number;
+  /** Subscriptions whose grace an incident extended (dunning.grace_extended events). */
+  graceExtended: number;
 }
 
 export interface PolicyResult {
@@ -120,6 +159,10 @@ export interface PolicyResult {
   caps: CapCheck;
   /** Renewal invoices still open at the end (should be 0). */
   unsettled: number;
+  /** Per customer, in population order: '1' renewal paid by the end, '0' not (compare two runs customer by customer). */
+  recoveredBy: string;
+  /** The gateway outage's figures (null when the run had none). */
+  outage: OutageFigures | null;
   seconds: number;
 }
 
@@ -127,6 +170,8 @@ export interface RecoveryResult {
   n: number;
   seed: number;
   graceDays: number;
+  /** Hours of the gateway-wide outage (0: none). */
+  outageHours: number;
   causes: Record<Cause, number>;
   /** Time to subscribe the population through the engine (once; each policy runs on a copy). */
   populationSeconds: number;
@@ -266,6 +311,15 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
       sandbox.script({ payment_method: r.gateway_ref }, timeline(c, o.seed, failedAt, new Date(failedAt.getTime() + (o.graceDays + 3) * DAY)).map((s) => (s.until ? { outcome: s.outcome, until: s.until } : { outcome: s.outcome, forever: true })));
     }
 
+    // The gateway-wide outage: from 08:00 on day 4 of the dunning, every request to the sandbox PSP
+    // is answered 503 (technical failure, unknown outcome) for outageHours.
+    const outageFrom = first + OUTAGE_DAY * DAY - (9 - OUTAGE_START_HOUR) * HOUR;
+    const outageTo = outageFrom + o.outageHours * HOUR;
+    // The clock moves 5 minutes at a time from an hour before the outage to 3 hours after it.
+    const fineFrom = outageFrom - HOUR;
+    const fineTo = outageTo + 3 * HOUR;
+    if (o.outageHours > 0) sandbox.setFaults({ outages: [{ from: new Date(outageFrom), to: new Date(outageTo), mode: 'error' }] });
+
     // The dunning months: the clock moves 6 h at a time; customers act on the e-mails they get.
     const end = last + (o.graceDays + 2) * DAY;
     let now = ctx.clock.now().getTime();
@@ -276,7 +330,8 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
     let newCards = 0;
     while (now < end) {
       const nextAction = actions.length ? Math.min(...actions.map((a) => a.at)) : Infinity;
-      now = Math.min(now + STEP, end, Math.max(now + 1, nextAction));
+      const fine = o.outageHours > 0 && now >= fineFrom && now < fineTo;
+      now = Math.min(now + (fine ? FINE_STEP : STEP), end, Math.max(now + 1, nextAction), o.outageHours > 0 && now < fineFrom ? fineFrom : Infinity);
       await advanceClock(ctx, { to: new Date(now).toISOString() });
       for (const a of actions.filter((x) => x.at <= now)) {
         actions.splice(actions.indexOf(a), 1);
@@ -338,6 +393,50 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
       } else if (i.status === 'past_due' || i.status === 'open') unsettled++;
     }
     const failed = invoices.filter((i) => i.failed_at).length;
+    let outage: OutageFigures | null = null;
+    if (o.outageHours > 0) {
+      const [w] = await db.query<{ renewals: number; retries: number }>(
+        `SELECT count(*) FILTER (WHERE a.number = 1)::int AS renewals, count(*) FILTER (WHERE a.number > 1)::int AS retries
+           FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
+          WHERE i.kind = 'renewal' AND a.created_at >= $1 AND a.created_at < $2`,
+        [new Date(outageFrom), new Date(outageTo)],
+      );
+      const touched = await db.query<{ account_id: string }>(
+        `SELECT DISTINCT a.account_id FROM payment_attempts a JOIN invoices i ON i.id = a.invoice_id
+          WHERE i.kind = 'renewal' AND a.created_at >= $1 AND a.created_at < $2`,
+        [new Date(outageFrom), new Date(outageTo)],
+      );
+      const [aff] = await db.query<{ affected: number; recovered: number }>(
+        `SELECT count(*)::int AS affected, count(*) FILTER (WHERE i.status = 'paid')::int AS recovered FROM invoices i
+          WHERE i.kind = 'renewal' AND EXISTS (SELECT 1 FROM payment_attempts a WHERE a.invoice_id = i.id AND a.created_at >= $1 AND a.created_at < $2)`,
+        [new Date(outageFrom), new Date(outageTo)],
+      );
+      const evs = await db.query<{ type: string; data: { opened_at?: string; closed_at?: string } }>(
+        `SELECT type, data FROM events WHERE type IN ('incident.opened', 'incident.closed', 'dunning.grace_extended') ORDER BY id`,
+      );
+      const closed = evs.filter((e) => e.type === 'incident.closed');
+      const inOutage = (at: string | undefined) => !!at && Date.parse(at) >= outageFrom && Date.parse(at) < outageTo;
+      outage = {
+        from: new Date(outageFrom).toISOString(),
+        to: new Date(outageTo).toISOString(),
+        renewals: w.renewals,
+        retries: w.retries,
+        affected: aff.affected,
+        affectedRecovered: aff.recovered,
+        affectedLost: aff.affected - aff.recovered,
+        touched: touched.map((t) => byAccount.get(t.account_id)!.index).sort((a, b) => a - b),
+        incidentsOpened: evs.filter((e) => e.type === 'incident.opened').length,
+        incidentsOpenedInOutage: evs.filter((e) => e.type === 'incident.opened' && inOutage(e.data.opened_at)).length,
+        incidentMinutesInOutage: closed.filter((e) => inOutage(e.data.opened_at)).reduce((m, e) => m + (Date.parse(e.data.closed_at!) - Date.parse(e.data.opened_at!)) / 60_000, 0),
+        incidentsClosed: closed.length,
+        incidentMinutes: closed.reduce((m, e) => m + (e.data.closed_at && e.data.opened_at ? (Date.parse(e.data.closed_at) - Date.parse(e.data.opened_at)) / 60_000 : 0), 0),
+        graceExtended: evs.filter((e) => e.type === 'dunning.grace_extended').length,
+      };
+      log(
+        `recovery ${spec.id}: outage ${outage.from}–${outage.to}: ${outage.renewals} renewals and ${outage.retries} retries failed in it; ${outage.affected} invoices touched, ` +
+          `${outage.affectedRecovered} recovered, ${outage.affectedLost} lost; ${outage.incidentsOpened} incident(s) opened (${outage.incidentMinutes.toFixed(0)} min), ${outage.incidentsOpenedInOutage} of them in the outage (${outage.incidentMinutesInOutage.toFixed(0)} min), ${outage.graceExtended} graces extended`,
+      );
+    }
     const caps = checkCaps(sandboxIntents(svc));
     days.sort((a, b) => a - b);
     const r: PolicyResult = {
@@ -361,6 +460,8 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
       byCause,
       caps,
       unsettled,
+      recoveredBy: recoveredByIndex(pop, invoices, byAccount),
+      outage,
       seconds: (Date.now() - t0) / 1000,
     };
     log(
@@ -376,10 +477,17 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
   }
 }
 
+function recoveredByIndex(pop: Customer[], invoices: { account_id: string; status: string }[], byAccount: Map<string, Customer>): string {
+  const bits = pop.map(() => '0');
+  const at = new Map(pop.map((c, i) => [c.index, i]));
+  for (const i of invoices) if (i.status === 'paid') bits[at.get(byAccount.get(i.account_id)!.index)!] = '1';
+  return bits.join('');
+}
+
 export async function runRecovery(o: RecoveryOptions): Promise<RecoveryResult> {
   const pop = population(o.n, o.seed);
   const causes = Object.fromEntries(CAUSES.map((c) => [c, pop.filter((p) => p.cause === c).length])) as Record<Cause, number>;
-  log(`recovery: ${o.n} failed renewals, seed ${o.seed}, grace ${o.graceDays} days; causes ${CAUSES.map((c) => `${c} ${causes[c]}`).join(', ')}`);
+  log(`recovery: ${o.n} failed renewals, seed ${o.seed}, grace ${o.graceDays} days, gateway outage ${o.outageHours} h; causes ${CAUSES.map((c) => `${c} ${causes[c]}`).join(', ')}`);
   const base = await createPopulation(pop);
   const results: PolicyResult[] = [];
   try {
@@ -388,7 +496,7 @@ export async function runRecovery(o: RecoveryOptions): Promise<RecoveryResult> {
     await dropDatabase(base.template);
   }
   const ok = results.every((r) => r.caps.breaches.length === 0 && r.unsettled === 0);
-  return { n: o.n, seed: o.seed, graceDays: o.graceDays, causes, populationSeconds: base.seconds, policies: results, ok };
+  return { n: o.n, seed: o.seed, graceDays: o.graceDays, outageHours: o.outageHours, causes, populationSeconds: base.seconds, policies: results, ok };
 }
 
 // ---- the report ----
@@ -396,9 +504,36 @@ const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 const eur = (minor: number) => `€${Math.round(minor / 100).toLocaleString('en-US')}`;
 const num = (x: number | null, d = 2) => (x === null || !Number.isFinite(x) ? '—' : x.toFixed(d));
 
-export function recoveryMarkdown(r: RecoveryResult): string {
+/**
+ * The outage's effect, customer by customer, against a run of the same population without it
+ * (`--recovery-outage-hours 0`, same n, seed and grace): per policy, renewals paid without the
+ * outage and not with it (lost to it) and the reverse, among the customers it touched and overall.
+ */
+export function outageEffect(r: RecoveryResult, base: RecoveryResult) {
+  if (base.n !== r.n || base.seed !== r.seed || base.graceDays !== r.graceDays || base.outageHours !== 0) return null;
+  return r.policies.flatMap((p) => {
+    const b = base.policies.find((x) => x.id === p.id);
+    if (!p.outage || !b?.recoveredBy || !p.recoveredBy) return [];
+    const diff = (set: Iterable<number>) => {
+      let lost = 0;
+      let gained = 0;
+      for (const i of set) {
+        if (b.recoveredBy[i] === '1' && p.recoveredBy[i] === '0') lost++;
+        if (b.recoveredBy[i] === '0' && p.recoveredBy[i] === '1') gained++;
+      }
+      return { lost, gained };
+    };
+    const all = diff(p.recoveredBy.split('').map((_, i) => i));
+    const touched = diff(p.outage.touched);
+    const paid = (bits: string) => bits.split('').filter((x) => x === '1').length;
+    return [{ id: p.id, name: p.name, paidWithout: paid(b.recoveredBy), paidWith: paid(p.recoveredBy), touched, all }];
+  });
+}
+
+export function recoveryMarkdown(r: RecoveryResult, base?: RecoveryResult | null): string {
   const lines = [
-    `${r.n.toLocaleString('en-US')} failed yearly renewals (seed ${r.seed}), the same population for every policy; grace ${r.graceDays} days, then downgrade, for every policy. ` +
+    `${r.n.toLocaleString('en-US')} failed yearly renewals (seed ${r.seed}), the same population for every policy; grace ${r.graceDays} days, then downgrade, for every policy` +
+      `${r.outageHours ? `; a ${r.outageHours}-hour gateway-wide outage on day 4 of the dunning (below)` : '; no gateway outage'}. ` +
       `Causes: ${CAUSES.map((c) => `${c.replace(/_/g, ' ')} ${r.causes[c]}`).join(', ')}. Behaviour model and sources: bench/recovery-model.ts.`,
     '',
     '| policy | recovered | revenue recovered | retries per recovery | declines | max declines / card / 24 h (cap 10) | max reattempts / card / 30 d (cap 20) | cap breaches | asking e-mails per recovery | median days to recovery (p90) |',
@@ -410,6 +545,35 @@ export function recoveryMarkdown(r: RecoveryResult): string {
     );
   lines.push('', 'Recovered share by decline cause:', '', `| policy | ${CAUSES.map((c) => c.replace(/_/g, ' ')).join(' | ')} |`, `|---|${CAUSES.map(() => '---').join('|')}|`);
   for (const p of r.policies) lines.push(`| ${p.name} | ${CAUSES.map((c) => (p.byCause[c].failed ? `${pct(p.byCause[c].recovered / p.byCause[c].failed)} (${p.byCause[c].retries} retries)` : '—')).join(' | ')} |`);
+  const withOutage = r.policies.filter((p) => p.outage);
+  if (withOutage.length) {
+    const o = withOutage[0].outage!;
+    lines.push(
+      '',
+      `The gateway outage: every request to the PSP answered 503 (a technical failure, outcome unknown) from ${o.from.replace('T', ' ').slice(0, 16)} to ${o.to.replace('T', ' ').slice(0, 16)} UTC (${r.outageHours} h, day 4 of the dunning), the clock in 5-minute steps from an hour before to 3 hours after. renewd's default runs with its payment incidents (outage-aware grace); the anchors with them off.`,
+      '',
+      '| policy | renewal charges in the outage | retries spent in the outage | renewals touched by the outage | of which recovered | of which lost (downgraded) | incidents opened in the outage (minutes open) | incidents opened in the whole run (minutes open) | graces extended (whole run) |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const p of withOutage) {
+      const x = p.outage!;
+      lines.push(`| ${p.name} | ${x.renewals} | ${x.retries} | ${x.affected} | ${x.affectedRecovered} | ${x.affectedLost} | ${x.incidentsOpenedInOutage} (${x.incidentMinutesInOutage.toFixed(0)}) | ${x.incidentsOpened} (${x.incidentMinutes.toFixed(0)}) | ${x.graceExtended} |`);
+    }
+    const effect = base ? outageEffect(r, base) : null;
+    if (effect?.length) {
+      lines.push(
+        '',
+        `The outage's effect, customer by customer, against the same population without it (\`--recovery-outage-hours 0\`, results/recovery-outage0.json): renewals paid by the end out of the ${r.n} (whether they first failed or not).`,
+        '',
+        '| policy | paid without the outage | paid with it | change | lost to it (touched / elsewhere) | won with it (touched / elsewhere) |',
+        '|---|---|---|---|---|---|',
+      );
+      for (const e of effect)
+        lines.push(
+          `| ${e.name} | ${e.paidWithout} (${pct(e.paidWithout / r.n)}) | ${e.paidWith} (${pct(e.paidWith / r.n)}) | ${e.paidWith - e.paidWithout >= 0 ? '+' : ''}${e.paidWith - e.paidWithout} (${((e.paidWith - e.paidWithout) / r.n * 100).toFixed(2)} points) | ${e.all.lost} (${e.touched.lost} / ${e.all.lost - e.touched.lost}) | ${e.all.gained} (${e.touched.gained} / ${e.all.gained - e.touched.gained}) |`,
+        );
+    }
+  }
   lines.push('', 'How each schedule is expressed as a renewd policy:', '');
   for (const p of r.policies) lines.push(`- **${p.name}**: ${p.source}. Override: \`${JSON.stringify(p.policy)}\`.`);
   const breaches = r.policies.flatMap((p) => p.caps.breaches.map((b) => `${p.id}: ${b}`));
@@ -434,7 +598,7 @@ export function recoverySvg(r: RecoveryResult, stamp: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="13">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="16" y="24" font-size="16" font-weight="600">renewd recovery benchmark — share of failed renewals recovered</text>`,
-    `<text x="16" y="42" fill="#555">${esc(`${stamp} · ${r.n} failed renewals, seed ${r.seed}, grace ${r.graceDays} d · dark: revenue share · right: retries per recovery, median days`)}</text>`,
+    `<text x="16" y="42" fill="#555">${esc(`${stamp} · ${r.n} failed renewals, seed ${r.seed}, grace ${r.graceDays} d${r.outageHours ? `, ${r.outageHours} h gateway outage` : ''} · dark: revenue share · right: retries per recovery, median days`)}</text>`,
   ];
   for (let t = 0; t <= 1.0001; t += 0.25) {
     parts.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${top + r.policies.length * rowH}" stroke="#eee"/>`);

@@ -107,3 +107,16 @@ test('the cap check counts declines per card in 24 h, reattempts in 30 days, and
   assert.equal(never.afterNeverRetry, 1);
   assert.equal(never.breaches.length, 1);
 });
+
+test('the anchors run without payment incidents (they have no outage-aware grace); renewd with its default', async () => {
+  const { policies } = await import('../../bench/scenarios/recovery.ts');
+  const { mergePolicy, DEFAULT_POLICY, validatePolicy } = await import('../../src/core/dunning.ts');
+  for (const grace of [14, 28]) {
+    for (const p of policies(grace)) {
+      const merged = mergePolicy(DEFAULT_POLICY, p.override);
+      assert.equal(merged.incidents.enabled, p.id === 'renewd', p.id);
+      assert.deepEqual({ ...merged.incidents, enabled: true }, DEFAULT_POLICY.incidents, `${p.id}: only enabled differs`);
+      assert.deepEqual(validatePolicy(merged), [], p.id);
+    }
+  }
+});

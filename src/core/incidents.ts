@@ -52,6 +52,28 @@ export interface ScopeCounts {
   scope: string;
   window: number;
   baseline: number;
+  /** Every attempt of the scope in the window and in the baseline (the share's denominators). */
+  window_attempts?: number;
+  baseline_attempts?: number;
+}
+
+/**
+ * The share of technical failures among the window's attempts must also rise: a billing day
+ * charges its renewals in one batch, so the count of technical failures jumps at that hour with
+ * the attempts, not because anything is down. The baseline share is taken at least
+ * BASELINE_SHARE_FLOOR (technical failures are a few per cent of attempts), and the share asked
+ * for is at most SHARE_NEEDED_MAX (in a population of failing renewals, where a fifth or more are
+ * technical, an outage still shows as most attempts failing so).
+ */
+export const BASELINE_SHARE_FLOOR = 0.02;
+export const SHARE_NEEDED_MAX = 0.5;
+
+/** The window's technical share is `ratio` times the baseline's (bounded as above); true when not counted. */
+export function shareRises(p: IncidentPolicy, c: Pick<ScopeCounts, 'window' | 'baseline' | 'window_attempts' | 'baseline_attempts'>): boolean {
+  if (c.window_attempts === undefined || c.baseline_attempts === undefined) return true;
+  const share = c.window / Math.max(1, c.window_attempts);
+  const before = c.baseline_attempts > 0 ? c.baseline / c.baseline_attempts : 0;
+  return share >= Math.min(SHARE_NEEDED_MAX, p.ratio * Math.max(BASELINE_SHARE_FLOOR, before));
 }
 
 export interface OpenIncident {
@@ -77,8 +99,8 @@ export function expectedInWindow(p: IncidentPolicy, baseline: number): number {
   return (baseline * p.window_minutes) / (p.baseline_hours * 60);
 }
 
-export function opensIncident(p: IncidentPolicy, c: Pick<ScopeCounts, 'window' | 'baseline'>): boolean {
-  return p.enabled && c.window >= p.min_declines && c.window >= p.ratio * expectedInWindow(p, c.baseline);
+export function opensIncident(p: IncidentPolicy, c: Pick<ScopeCounts, 'window' | 'baseline' | 'window_attempts' | 'baseline_attempts'>): boolean {
+  return p.enabled && c.window >= p.min_declines && c.window >= p.ratio * expectedInWindow(p, c.baseline) && shareRises(p, c);
 }
 
 /** Which incidents open and which close, from the counts of every scope that had a technical failure. */

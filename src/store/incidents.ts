@@ -29,23 +29,32 @@ function toIncident(r: Row): Incident {
 
 /**
  * Technical failures (declines of class 'soon', unknown outcomes) per scope, in the window and the
- * baseline before it. An attempt still unknown counts in the window however old (within the
+ * baseline before it, with every attempt of the scope in each (the share; payment_attempts_created). An attempt still unknown counts in the window however old (within the
  * baseline): the gateway has not answered it yet, not even to the reconciling lookups, so the
  * outage goes on though no new attempt fails.
  */
 export async function technicalFailureCounts(q: Queryable, w: { baseline_from: Date; window_from: Date; now: Date }): Promise<ScopeCounts[]> {
-  const rows = await q.query<Row>(
-    `SELECT s.scope, count(*) FILTER (WHERE t.created_at >= $2 OR t.outcome = 'unknown')::int AS "window",
-            count(*) FILTER (WHERE t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline
-       FROM (SELECT pa.created_at, pa.outcome, pm.brand FROM payment_attempts pa LEFT JOIN payment_methods pm ON pm.id = pa.payment_method_id
-              WHERE (pa.outcome = 'unknown' OR (pa.outcome = 'declined' AND pa.retry_class = 'soon'))
-                AND pa.created_at >= $1 AND pa.created_at <= $3) t
+  const rows = await q.query<Row & { window_attempts: number; baseline_attempts: number }>(
+    `SELECT s.scope, count(*) FILTER (WHERE t.tech AND (t.created_at >= $2 OR t.outcome = 'unknown'))::int AS "window",
+            count(*) FILTER (WHERE t.tech AND t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline,
+            count(*) FILTER (WHERE t.created_at >= $2 OR t.outcome = 'unknown')::int AS window_attempts,
+            count(*) FILTER (WHERE t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline_attempts
+       FROM (SELECT pa.created_at, pa.outcome, pm.brand, (pa.outcome = 'unknown' OR (pa.outcome = 'declined' AND pa.retry_class = 'soon')) AS tech
+               FROM payment_attempts pa LEFT JOIN payment_methods pm ON pm.id = pa.payment_method_id
+              WHERE pa.created_at >= $1 AND pa.created_at <= $3) t
       CROSS JOIN LATERAL (VALUES ('gateway'), ('brand:' || t.brand)) AS s(scope)
       WHERE s.scope IS NOT NULL
-      GROUP BY s.scope`,
+      GROUP BY s.scope
+     HAVING count(*) FILTER (WHERE t.tech) > 0`,
     [w.baseline_from, w.window_from, w.now],
   );
-  return rows.map((r) => ({ scope: r.scope, window: Number(r.window), baseline: Number(r.baseline) }));
+  return rows.map((r) => ({
+    scope: r.scope,
+    window: Number(r.window),
+    baseline: Number(r.baseline),
+    window_attempts: Number(r.window_attempts),
+    baseline_attempts: Number(r.baseline_attempts),
+  }));
 }
 
 export async function openIncidents(q: Queryable): Promise<Incident[]> {

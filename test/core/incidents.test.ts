@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_INCIDENT_POLICY, decideIncidents, incidentCovering, opensIncident, spreadRetryAt, type IncidentPolicy } from '../../src/core/incidents.ts';
+import { DEFAULT_INCIDENT_POLICY, decideIncidents, incidentCovering, opensIncident, shareRises, spreadRetryAt, type IncidentPolicy } from '../../src/core/incidents.ts';
 import { DEFAULT_POLICY, capsAllowNow, mergePolicy, validatePolicy } from '../../src/core/dunning.ts';
 import { step, type BillingState, type ChargeOutcome, type Effect, type IncidentRef } from '../../src/core/machine.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
@@ -262,4 +262,21 @@ test('property: incidents opening and closing at random never shorten grace, nev
     }),
     { numRuns: 300 },
   );
+});
+
+// Found by the recovery benchmark: a billing day charges in one batch, so technical failures jump
+// with the attempts at that hour (20 or more at one instant against a 24-hour average) though
+// nothing is down. Their share among the attempts has to rise too.
+test('a batch with the usual share of technical failures opens nothing; a window where most attempts fail so does', () => {
+  const batch = { window: 30, baseline: 200, window_attempts: 600, baseline_attempts: 4000 }; // 5 % both
+  assert.equal(opensIncident(P, { window: 30, baseline: 200 }), true, 'by the counts alone it would open');
+  assert.equal(shareRises(P, batch), false);
+  assert.equal(opensIncident(P, batch), false);
+  assert.equal(opensIncident(P, { ...batch, window_attempts: 40 }), true, '75 % of the window failing technically');
+  // With no technical failure before, the baseline share is taken as 2 %: 5 × 2 % = 10 % needed.
+  assert.equal(shareRises(P, { window: 20, baseline: 0, window_attempts: 100, baseline_attempts: 0 }), true);
+  assert.equal(shareRises(P, { window: 20, baseline: 0, window_attempts: 1000, baseline_attempts: 500 }), false);
+  // A population where a third already fails technically: at most half of the window is asked for.
+  assert.equal(shareRises(P, { window: 45, baseline: 300, window_attempts: 50, baseline_attempts: 900 }), true);
+  assert.equal(shareRises(P, { window: 20, baseline: 300, window_attempts: 50, baseline_attempts: 900 }), false);
 });

@@ -61,6 +61,9 @@ for (const engine of ENGINES) {
       const counts = await technicalFailureCounts(t.db, { window_from: minAgo(15), baseline_from: minAgo(15 + 24 * 60), now });
       const by = Object.fromEntries(counts.map((c) => [c.scope, [c.window, c.baseline]]));
       assert.deepEqual(by, { gateway: [5, 2], 'brand:visa': [4, 2], 'brand:mastercard': [1, 0] });
+      // Every attempt too (the share): visa's card decline in the window counts there, not as technical.
+      const all = Object.fromEntries(counts.map((c) => [c.scope, [c.window_attempts, c.baseline_attempts]]));
+      assert.deepEqual(all, { gateway: [6, 2], 'brand:visa': [5, 2], 'brand:mastercard': [1, 0] });
     });
 
     test('one open incident per scope, closed once; loadStates hands the covering one to the machine; applied once per subscription', async () => {

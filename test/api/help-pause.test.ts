@@ -16,7 +16,7 @@ describe('A help request pauses the downgrade clock', () => {
   });
   after(() => t?.close());
 
-  const now = async () => new Date((await t.api('GET', '/v1/test-clock')).body.now).getTime();
+  const now = async () => (await t.now()).getTime();
   const sub = async (id: string) => (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
 
   test('asked with a day left, answered three days later: one more day from the answer, then the downgrade', async () => {

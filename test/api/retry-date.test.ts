@@ -19,7 +19,7 @@ describe('The customer chooses when the next attempt is made', () => {
   });
   after(() => t?.close());
 
-  const now = async () => new Date((await t.api('GET', '/v1/test-clock')).body.now).getTime();
+  const now = async () => (await t.now()).getTime();
   const sub = async (id: string) => (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
 
   test('a day in grace: planned at 10:00 local that day, in the timeline and e-mails; the schedule before it is skipped; made that day', async () => {

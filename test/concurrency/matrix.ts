@@ -154,7 +154,7 @@ export function raceMatrix(engine: Engine) {
     test('retry date × N (days in and out of grace): each 200 or 409 retry_date_unavailable; one of the 200s is the plan', async () => {
       const id = acc.retryDate;
       const inv = await latestInvoice(t, id);
-      const now = Date.parse((await t.api('GET', '/v1/test-clock')).body.now);
+      const now = (await t.now()).getTime();
       // Days 2..5 ahead are in grace; day 40 is after it.
       const day = (i: number) => new Date(now + (i % 4 === 3 ? 40 : 2 + (i % 4)) * 86_400_000).toISOString().slice(0, 10);
       const rs = await all(N, async (i) => call('POST /v1/invoices/{id}/retry-date', `/v1/invoices/${inv.id}/retry-date`, { date: day(i) }, await caller(id, i)));

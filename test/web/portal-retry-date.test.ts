@@ -31,7 +31,7 @@ describe('"Choose when we try again" in the customer pages (Chromium)', () => {
     await t.advance(31);
     const fr = i18n('fr-FR', 'Europe/Paris');
     const inv = (await t.api('GET', `/v1/accounts/${id}/invoices`)).body.data[0].id;
-    const now = Date.parse((await t.api('GET', '/v1/test-clock')).body.now);
+    const now = (await t.now()).getTime();
     const x = await tab();
     await openPortal(x, t, id);
     const { page } = x;

@@ -29,32 +29,43 @@ function toIncident(r: Row): Incident {
 
 /**
  * Technical failures (declines of class 'soon', unknown outcomes) per scope, in the window and the
- * baseline before it, with every attempt of the scope in each (the share; payment_attempts_created). An attempt still unknown counts in the window however old (within the
+ * baseline before it. An attempt still unknown counts in the window however old (within the
  * baseline): the gateway has not answered it yet, not even to the reconciling lookups, so the
- * outage goes on though no new attempt fails.
+ * outage goes on though no new attempt fails. This count reads the small partial index of
+ * technical failures; every attempt of a scope (the share's denominators, payment_attempts_created)
+ * is counted only for the scopes whose window holds at least `minWindow` technical failures, the
+ * only ones that could open an incident, so a quiet minute costs one cheap query.
  */
-export async function technicalFailureCounts(q: Queryable, w: { baseline_from: Date; window_from: Date; now: Date }): Promise<ScopeCounts[]> {
-  const rows = await q.query<Row & { window_attempts: number; baseline_attempts: number }>(
-    `SELECT s.scope, count(*) FILTER (WHERE t.tech AND (t.created_at >= $2 OR t.outcome = 'unknown'))::int AS "window",
-            count(*) FILTER (WHERE t.tech AND t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline,
-            count(*) FILTER (WHERE t.created_at >= $2 OR t.outcome = 'unknown')::int AS window_attempts,
-            count(*) FILTER (WHERE t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline_attempts
-       FROM (SELECT pa.created_at, pa.outcome, pm.brand, (pa.outcome = 'unknown' OR (pa.outcome = 'declined' AND pa.retry_class = 'soon')) AS tech
-               FROM payment_attempts pa LEFT JOIN payment_methods pm ON pm.id = pa.payment_method_id
-              WHERE pa.created_at >= $1 AND pa.created_at <= $3) t
+export async function technicalFailureCounts(q: Queryable, w: { baseline_from: Date; window_from: Date; now: Date }, minWindow = 0): Promise<ScopeCounts[]> {
+  const rows = await q.query<Row>(
+    `SELECT s.scope, count(*) FILTER (WHERE t.created_at >= $2 OR t.outcome = 'unknown')::int AS "window",
+            count(*) FILTER (WHERE t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline
+       FROM (SELECT pa.created_at, pa.outcome, pm.brand FROM payment_attempts pa LEFT JOIN payment_methods pm ON pm.id = pa.payment_method_id
+              WHERE (pa.outcome = 'unknown' OR (pa.outcome = 'declined' AND pa.retry_class = 'soon'))
+                AND pa.created_at >= $1 AND pa.created_at <= $3) t
       CROSS JOIN LATERAL (VALUES ('gateway'), ('brand:' || t.brand)) AS s(scope)
       WHERE s.scope IS NOT NULL
-      GROUP BY s.scope
-     HAVING count(*) FILTER (WHERE t.tech) > 0`,
+      GROUP BY s.scope`,
     [w.baseline_from, w.window_from, w.now],
   );
-  return rows.map((r) => ({
-    scope: r.scope,
-    window: Number(r.window),
-    baseline: Number(r.baseline),
-    window_attempts: Number(r.window_attempts),
-    baseline_attempts: Number(r.baseline_attempts),
-  }));
+  const counts: ScopeCounts[] = rows.map((r) => ({ scope: r.scope, window: Number(r.window), baseline: Number(r.baseline) }));
+  const candidates = counts.filter((c) => c.window >= minWindow).map((c) => c.scope);
+  if (candidates.length === 0) return counts;
+  const all = await q.query<{ scope: string; window_attempts: number; baseline_attempts: number }>(
+    `SELECT s.scope, count(*) FILTER (WHERE t.created_at >= $2 OR t.outcome = 'unknown')::int AS window_attempts,
+            count(*) FILTER (WHERE t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline_attempts
+       FROM (SELECT pa.created_at, pa.outcome, pm.brand FROM payment_attempts pa LEFT JOIN payment_methods pm ON pm.id = pa.payment_method_id
+              WHERE pa.created_at >= $1 AND pa.created_at <= $3) t
+      CROSS JOIN LATERAL (VALUES ('gateway'), ('brand:' || t.brand)) AS s(scope)
+      WHERE s.scope = ANY($4::text[])
+      GROUP BY s.scope`,
+    [w.baseline_from, w.window_from, w.now, candidates],
+  );
+  const byScope = new Map(all.map((r) => [r.scope, r]));
+  return counts.map((c) => {
+    const r = byScope.get(c.scope);
+    return r ? { ...c, window_attempts: Number(r.window_attempts), baseline_attempts: Number(r.baseline_attempts) } : c;
+  });
 }
 
 export async function openIncidents(q: Queryable): Promise<Incident[]> {

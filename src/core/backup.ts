@@ -6,7 +6,7 @@
 // invoice, only with the consent recorded when it was saved, within its own per-card caps and the
 // invoice's automatic attempts; its own decline sends the invoice back to waiting for the customer.
 import type { AttemptOutcome, PaymentMethod } from './types.ts';
-import { type AttemptView, type DunningPolicy, type RetryPlan, applyCaps, effectiveClass } from './dunning.ts';
+import { type AttemptView, type DunningPolicy, type RetryPlan, applyCaps, automaticAttempts, effectiveClass, givenBack } from './dunning.ts';
 
 export interface BackupCard {
   payment_method: PaymentMethod;
@@ -40,7 +40,8 @@ const FAILED: readonly AttemptOutcome[] = ['declined', 'requires_action'];
  * says the card will not work soon, 'next_slot' once it has failed the policy's number of times.
  */
 export function primaryGivesUp(policy: DunningPolicy, attempts: AttemptView[], primaryId: string): 'now' | 'next_slot' | null {
-  const failed = attempts.filter((a) => a.payment_method_id === primaryId && FAILED.includes(a.outcome));
+  // A failure given back to an incident (the gateway or bank was down) is not the main card's.
+  const failed = attempts.filter((a) => a.payment_method_id === primaryId && FAILED.includes(a.outcome) && !givenBack(policy, a));
   const last = failed[failed.length - 1];
   if (!last) return null;
   const cls = effectiveClass(policy, last);
@@ -71,8 +72,7 @@ export function planWithBackup(i: BackupPlanInput): CardPlan {
     const last = i.attempts[i.attempts.length - 1];
     return last?.payment_method_id === b.payment_method.id ? { at: null, why: 'waiting_for_customer', backup: false } : primary;
   }
-  const automatic = i.attempts.filter((a) => a.trigger === 'scheduled' || a.trigger === 'initial').length;
-  if (automatic >= i.policy.max_automatic_attempts) return primary;
+  if (automaticAttempts(i.policy, i.attempts) >= i.policy.max_automatic_attempts) return primary;
   const when = primaryGivesUp(i.policy, i.attempts, i.primary_id!);
   if (!when) return primary;
   const wanted = when === 'now' ? i.now : i.primary_plan.at;

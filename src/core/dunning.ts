@@ -158,6 +158,23 @@ export interface AttemptView {
   /** Earliest retry the network advice allows (Mastercard MAC 24–30). */
   not_before: Date | null;
   payment_method_id: string | null;
+  /** The payment incident it was made in, if any (core/incidents.ts; see givenBack). */
+  incident_id?: string | null;
+}
+
+/**
+ * A technical failure that belongs to a payment incident (made while it was open, or in the
+ * detection window that revealed it) is given back: the gateway or the bank was down, not the
+ * card, so it does not count against the invoice's automatic attempts nor as a failure of the
+ * card. The networks' caps still count it (the attempt was made).
+ */
+export function givenBack(policy: DunningPolicy, a: Pick<AttemptView, 'incident_id' | 'outcome' | 'retry_class' | 'reason'>): boolean {
+  return !!a.incident_id && a.outcome === 'declined' && effectiveClass(policy, a) === 'soon';
+}
+
+/** The automatic attempts an invoice has spent: the renewal charge and the scheduled retries, less those given back. */
+export function automaticAttempts(policy: DunningPolicy, attempts: readonly AttemptView[]): number {
+  return attempts.filter((a) => (a.trigger === 'scheduled' || a.trigger === 'initial') && !givenBack(policy, a)).length;
 }
 
 /** Policy overrides of a decline's class; a network "never" stays never. */
@@ -230,9 +247,10 @@ export function planRetry(input: RetryPlanInput): RetryPlan {
 function planScheduledRetry(input: RetryPlanInput): RetryPlan {
   const { policy, failed_at, grace_ends_at, attempts } = input;
   if (!input.current_payment_method_id) return { at: null, why: 'no_payment_method' };
-  const automatic = attempts.filter((a) => a.trigger === 'scheduled' || a.trigger === 'initial').length;
-  if (automatic >= policy.max_automatic_attempts) return { at: null, why: 'max_attempts_reached' };
-  const onCard = attempts.filter((a) => a.payment_method_id === input.current_payment_method_id);
+  if (automaticAttempts(policy, attempts) >= policy.max_automatic_attempts) return { at: null, why: 'max_attempts_reached' };
+  // An attempt given back to an incident did not use its slot either: the plan reads the card's
+  // history without it, so the retry it stood for is planned again (after the incident: incidentPlan).
+  const onCard = attempts.filter((a) => a.payment_method_id === input.current_payment_method_id && !givenBack(policy, a));
   const last = onCard[onCard.length - 1];
   const lastAny = attempts[attempts.length - 1];
   let at: Date;

@@ -28,6 +28,7 @@ import {
   resumeGrace,
   retryDateRefusal,
   effectiveClass,
+  givenBack,
   dueReminder,
   graceEndsAt,
   nextReminderAt,
@@ -782,7 +783,9 @@ class Step {
     const by = Math.max(0, i.closed_at.getTime() - i.opened_at.getTime()) + spreadMs;
     const before = sub.grace_ends_at;
     sub.grace_ends_at = new Date(before.getTime() + by);
-    this.event('dunning.grace_extended', { invoice_id: inv.id, incident_id: i.id, scope: i.scope, extended_by_seconds: Math.round(by / 1000), previous_grace_ends_at: before, grace_ends_at: sub.grace_ends_at });
+    // The technical failures the incident caused (the store marked them) are given back: not counted against the invoice's attempts.
+    const given_back = this.s.attempts.filter((a) => a.incident_id === i.id && givenBack(this.s.policy, a)).length;
+    this.event('dunning.grace_extended', { invoice_id: inv.id, incident_id: i.id, scope: i.scope, extended_by_seconds: Math.round(by / 1000), previous_grace_ends_at: before, grace_ends_at: sub.grace_ends_at, attempts_given_back: given_back });
     if (this.inFlight() || !sub.auto_renew) return;
     this.recoveryAt = spreadRetryAt(sub.id, i.closed_at, this.s.policy.incidents.spread_minutes);
     if (this.now.getTime() >= sub.grace_ends_at.getTime()) return this.s.incident ? this.holdGraceEnd() : this.downgrade(inv);
@@ -1372,6 +1375,7 @@ export function toView(a: AttemptState): AttemptView {
     reason: a.reason,
     not_before: a.not_before,
     payment_method_id: a.payment_method_id,
+    incident_id: a.incident_id ?? null,
   };
 }
 

@@ -142,6 +142,12 @@ export interface PaymentAttempt {
   gateway_ref: string | null;
   created_at: Date;
   completed_at: Date | null;
+  /**
+   * The payment incident this attempt was made in (or in the detection window that revealed it),
+   * read by loadStates from the attempt's time and card. A technical failure in an incident is not
+   * counted against the invoice's automatic attempts (core/dunning.ts givenBack); the caps count it.
+   */
+  incident_id?: string | null;
 }
 
 /** Customer-facing reasons: the help-desk article's five causes, plus authentication and generic. */

@@ -42,7 +42,7 @@ export async function evaluateIncidents(engine: Engine, opts: { operatorEmail?: 
     // Nothing to count and nothing open: the common case costs one indexed query.
     const counts = p.enabled ? await technicalFailureCounts(q, { ...incidentWindows(p, now), now }, p.min_declines) : [];
     const decision = decideIncidents(p, counts, open);
-    const opened = await insertIncidents(q, decision.open.map((o) => ({ id: newId('inc'), ...o })), now);
+    const opened = await insertIncidents(q, decision.open.map((o) => ({ id: newId('inc'), ...o })), now, incidentWindows(p, now).window_from);
     const closed = await closeIncidents(q, decision.close, now);
     await insertEvents(
       q,

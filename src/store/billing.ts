@@ -112,6 +112,7 @@ export function toAttempt(r: Row): AttemptState {
     amount: Number(r.amount),
     currency: r.currency,
     not_before: d(r.not_before),
+    incident_id: r.incident_id ?? null,
   };
 }
 
@@ -154,6 +155,18 @@ export function policyFor(policies: Map<string, PolicyOverride>, planId: string,
 const CARD_HISTORY_LIMIT = 200;
 
 /**
+ * The payment incident an attempt `pa` belongs to (core/dunning.ts givenBack): one of its card's
+ * scope (the gateway's covers every card) whose detection window had begun when the attempt was
+ * made and that had not closed yet. Read from time and card rather than written on the attempt: the
+ * incident's own transaction holds no account or subscription lock, so it may not write attempts
+ * (docs/ARCHITECTURE.md, one lock order). The incidents table is a handful of rows.
+ */
+const ATTEMPT_INCIDENT_SQL = `(SELECT ic.id FROM incidents ic
+    WHERE pa.created_at >= COALESCE(ic.window_from, ic.opened_at) AND (ic.closed_at IS NULL OR pa.created_at < ic.closed_at)
+      AND (ic.scope = 'gateway' OR ic.scope = (SELECT 'brand:' || pm.brand FROM payment_methods pm WHERE pm.id = pa.payment_method_id))
+    ORDER BY ic.opened_at, ic.id LIMIT 1)`;
+
+/**
  * Billing states of the given subscriptions (already locked by the caller's transaction): as
  * subscriptions.ts returns them, or rows of `SELECT * FROM subscriptions`.
  * `plans`/`policies` may be passed in by a caller that processes many batches.
@@ -176,7 +189,7 @@ export async function loadStates(
        (SELECT COALESCE(json_agg(a), '[]') FROM accounts a WHERE a.id = ANY($1)) AS accounts,
        (SELECT COALESCE(json_agg(pm), '[]') FROM payment_methods pm WHERE pm.account_id = ANY($1) AND pm.status = 'active') AS pms,
        (SELECT COALESCE(json_agg(i), '[]') FROM invoices i WHERE i.subscription_id = ANY($2) AND i.status IN ('open', 'past_due')) AS invoices,
-       (SELECT COALESCE(json_agg(pa ORDER BY pa.number), '[]') FROM payment_attempts pa
+       (SELECT COALESCE(json_agg(to_jsonb(pa) || jsonb_build_object('incident_id', ${ATTEMPT_INCIDENT_SQL}) ORDER BY pa.number), '[]') FROM payment_attempts pa
          WHERE pa.invoice_id IN (SELECT i.id FROM invoices i WHERE i.subscription_id = ANY($2) AND i.status IN ('open', 'past_due'))) AS attempts,
        (SELECT COALESCE(json_agg(json_build_object('payment_method_id', ca.payment_method_id, 'created_at', ca.created_at, 'outcome', ca.outcome)), '[]')
           FROM payment_methods pm

@@ -72,15 +72,19 @@ export async function openIncidents(q: Queryable): Promise<Incident[]> {
   return (await q.query<Row>('SELECT * FROM incidents WHERE closed_at IS NULL ORDER BY opened_at, id')).map(toIncident);
 }
 
-/** Opens incidents; a scope already open (another worker was first) is left alone. Answers those opened. */
-export async function insertIncidents(q: Queryable, rows: { id: string; scope: string; technical_declines: number; baseline: number }[], now: Date): Promise<Incident[]> {
+/**
+ * Opens incidents; a scope already open (another worker was first) is left alone. Answers those
+ * opened. `windowFrom`: where the detection window that revealed them began (the technical failures
+ * from then on belong to the incident: loadStates).
+ */
+export async function insertIncidents(q: Queryable, rows: { id: string; scope: string; technical_declines: number; baseline: number }[], now: Date, windowFrom: Date = now): Promise<Incident[]> {
   if (rows.length === 0) return [];
   const out = await q.query<Row>(
-    `INSERT INTO incidents (id, scope, opened_at, technical_declines, baseline)
-     SELECT x.id, x.scope, $2, x.technical_declines, x.baseline FROM json_to_recordset($1::json) AS x(id text, scope text, technical_declines int, baseline int)
+    `INSERT INTO incidents (id, scope, opened_at, window_from, technical_declines, baseline)
+     SELECT x.id, x.scope, $2, $3, x.technical_declines, x.baseline FROM json_to_recordset($1::json) AS x(id text, scope text, technical_declines int, baseline int)
      ON CONFLICT (scope) WHERE closed_at IS NULL DO NOTHING
      RETURNING *`,
-    [JSON.stringify(rows), now],
+    [JSON.stringify(rows), now, windowFrom],
   );
   return out.map(toIncident);
 }

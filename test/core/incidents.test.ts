@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DEFAULT_INCIDENT_POLICY, decideIncidents, incidentCovering, opensIncident, shareRises, spreadRetryAt, type IncidentPolicy } from '../../src/core/incidents.ts';
-import { DEFAULT_POLICY, capsAllowNow, mergePolicy, validatePolicy } from '../../src/core/dunning.ts';
-import { step, type BillingState, type ChargeOutcome, type Effect, type IncidentRef } from '../../src/core/machine.ts';
+import { DEFAULT_POLICY, automaticAttempts, capsAllowNow, givenBack, mergePolicy, planRetry, validatePolicy, type AttemptView } from '../../src/core/dunning.ts';
+import { step, toView, type BillingState, type ChargeOutcome, type Effect, type IncidentRef } from '../../src/core/machine.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
 import { PERIOD_END, activeState } from '../helpers/billing-state.ts';
 
@@ -223,9 +223,15 @@ test('property: incidents opening and closing at random never shorten grace, nev
       let queue: string[] = [];
       let incident: IncidentRef | null = null;
       let n = 0;
+      // As loadStates reads them: an attempt belongs to an incident whose window had begun when it
+      // was made and which had not closed yet.
+      const spans: { id: string; from: number; to: number }[] = [];
+      const windowMs = policy.incidents.window_minutes * 60_000;
+      const inIncident = (at: Date) => spans.find((x) => at.getTime() >= x.from && at.getTime() < x.to)?.id ?? null;
       const apply = (ev: Parameters<typeof step>[1]) => {
         const before = state;
-        const r = step({ ...state, incident }, ev, now, ctx);
+        const loaded = { ...state, attempts: state.attempts.map((a) => ({ ...a, incident_id: inIncident(a.created_at) })) };
+        const r = step({ ...loaded, incident }, ev, now, ctx);
         const g0 = before.subscription.grace_ends_at;
         const g1 = r.state.subscription.grace_ends_at;
         // Within one invoice's grace (same invoice still past due), grace only ever moves later.
@@ -236,8 +242,12 @@ test('property: incidents opening and closing at random never shorten grace, nev
           if (sched) assert.equal(incident, null, 'no scheduled retry while an incident covers the card');
           queue.push(e.attempt.id);
         }
-        const automatic = r.state.attempts.filter((a) => a.trigger === 'scheduled' || a.trigger === 'initial').length;
+        // Technical failures in an incident are given back; every other automatic attempt counts.
+        const automatic = automaticAttempts(policy, r.state.attempts.map((a) => toView({ ...a, incident_id: inIncident(a.created_at) })));
         assert.ok(automatic <= policy.max_automatic_attempts, 'attempts per invoice');
+        // Given back or not, every attempt made counts in the caps (checked below) and only technical
+        // failures are ever given back.
+        for (const a of r.state.attempts) if (inIncident(a.created_at) && givenBack(policy, toView({ ...a, incident_id: 'x' }))) assert.equal(a.retry_class, 'soon');
         const t = now.getTime();
         const in30 = r.state.card_attempts.filter((c) => c.at.getTime() > t - 30 * DAY).length;
         assert.ok(in30 <= policy.caps.attempts_per_card_30d, 'Visa cap');
@@ -252,9 +262,13 @@ test('property: incidents opening and closing at random never shorten grace, nev
           const id = queue.shift();
           if (id) apply({ type: 'charge_result', attempt_id: id, result: o.r === 'technical' ? technical : o.r === 'funds' ? funds : ok });
         } else if (o.k === 'open') {
-          if (!incident) incident = { id: `inc_p${++n}`, scope: 'gateway', opened_at: now };
+          if (!incident) {
+            incident = { id: `inc_p${++n}`, scope: 'gateway', opened_at: now };
+            spans.push({ id: incident.id, from: now.getTime() - windowMs, to: Infinity });
+          }
         } else if (incident) {
           const closed = { ...incident, closed_at: now };
+          spans[spans.length - 1].to = now.getTime();
           incident = null;
           apply({ type: 'incident_closed', incident: closed });
         }
@@ -279,4 +293,36 @@ test('a batch with the usual share of technical failures opens nothing; a window
   // A population where a third already fails technically: at most half of the window is asked for.
   assert.equal(shareRises(P, { window: 45, baseline: 300, window_attempts: 50, baseline_attempts: 900 }), true);
   assert.equal(shareRises(P, { window: 20, baseline: 300, window_attempts: 50, baseline_attempts: 900 }), false);
+});
+
+// Issue #18: "a customer never loses the paid plan because our PSP or their bank was down". A
+// technical failure in an incident (or in the window that revealed it) is given back: it does not
+// count against the invoice's automatic attempts, and the slot it used is planned again.
+test('a technical failure in an incident is given back: not counted, its slot planned again; a card decline in the same time still counts', () => {
+  const policy = mergePolicy(DEFAULT_POLICY, { max_automatic_attempts: 2, retry_schedule: [1, 5], technical_retry_hours: [] });
+  const failed_at = PERIOD_END;
+  const day1 = new Date(PERIOD_END.getTime() + DAY);
+  const view = (over: Partial<AttemptView>): AttemptView => ({ at: failed_at, trigger: 'initial', outcome: 'declined', retry_class: 'later', reason: 'insufficient_funds', not_before: null, payment_method_id: 'pm_1', ...over });
+  const renewal = view({});
+  const outage = view({ at: day1, trigger: 'scheduled', retry_class: 'soon', reason: 'issuer_unavailable' });
+  const plan = (attempts: AttemptView[]) =>
+    planRetry({ policy, failed_at, grace_ends_at: new Date(PERIOD_END.getTime() + 14 * DAY), attempts, current_payment_method_id: 'pm_1', card_attempts: attempts.map((a) => ({ at: a.at, outcome: a.outcome })) });
+  // Counted, the outage's failure used the last attempt.
+  assert.deepEqual(plan([renewal, outage]), { at: null, why: 'max_attempts_reached' });
+  // Given back: the day-1 slot it used is planned again (due now; after the incident, incidentPlan spreads it).
+  const back = { ...outage, incident_id: 'inc_1' };
+  assert.equal(givenBack(policy, back), true);
+  assert.equal(automaticAttempts(policy, [renewal, back]), 1);
+  assert.deepEqual(plan([renewal, back]), { at: day1, why: 'scheduled_retry' });
+  // A card decline made during the incident is the card's: it counts.
+  const cardDecline = { ...outage, retry_class: 'later' as const, reason: 'insufficient_funds' as const, incident_id: 'inc_1' };
+  assert.equal(givenBack(policy, cardDecline), false);
+  assert.deepEqual(plan([renewal, cardDecline]), { at: null, why: 'max_attempts_reached' });
+  // A policy that treats the reason as a card decline ('later') does not give it back either.
+  const strict = mergePolicy(policy, { decline_rules: { issuer_unavailable: 'later' } });
+  assert.equal(givenBack(strict, back), false);
+  // The renewal charge itself, failed in an outage: the card counts as not yet tried for the invoice.
+  const firstBack = view({ retry_class: 'soon', reason: 'issuer_unavailable', incident_id: 'inc_1' });
+  assert.equal(automaticAttempts(policy, [firstBack]), 0);
+  assert.deepEqual(plan([firstBack]), { at: failed_at, why: 'scheduled_retry' });
 });

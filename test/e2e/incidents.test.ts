@@ -118,7 +118,10 @@ describe('incidents end to end (PGlite)', () => {
       assert.equal(s1.next_retry_why, 'incident_recovery');
       assert.ok(s1.next_retry_at >= min(35) && s1.next_retry_at < min(55), s1.next_retry_at);
     }
-    assert.equal((await events('dunning.grace_extended')).length, N);
+    const extended = await events('dunning.grace_extended');
+    assert.equal(extended.length, N);
+    // Each renewal charge failed in the incident's window (the first group's revealed it): given back.
+    assert.deepEqual(extended.map((e) => e.attempts_given_back), Array(N).fill(1));
 
     await t.advanceTo(min(60));
     const after = await attempts();
@@ -179,5 +182,61 @@ describe('a gateway outage window (PGlite)', () => {
     // Nothing was past due: no grace to extend, no failure mail.
     assert.equal((await events('dunning.grace_extended')).length, 0);
     assert.equal((await t.svc.ctx.db.query<any>("SELECT 1 FROM notifications WHERE template = 'renewal_failed'")).length, 0);
+  });
+});
+
+// A retry spent in an outage is given back (issue #18: "a customer never loses the paid plan
+// because our PSP or their bank was down"). Each invoice may make 2 automatic attempts: the renewal
+// charge (a card decline) and one retry, on day 1, which meets the issuers' outage (technical
+// declines: they reveal it). Had that failure counted, nothing would be tried again and grace would
+// end in a downgrade; given back, the retry is made again once the incident closes, and the
+// customer (whose money came in that morning) pays.
+describe('a retry spent in an issuer outage is given back (PGlite)', () => {
+  let t: TestService;
+  const ids: string[] = [];
+  const DAY1 = RENEWAL + 24 * 3_600_000;
+  const at = (m: number) => new Date(DAY1 + m * 60_000).toISOString();
+  const events = async (type: string) => (await t.svc.ctx.db.query<any>('SELECT data FROM events WHERE type = $1 ORDER BY id', [type])).map((r) => r.data);
+
+  before(async () => {
+    t = await startTestService();
+    await createPlans(t);
+    const p = await t.api('PUT', '/v1/dunning-policy', {
+      max_automatic_attempts: 2,
+      retry_schedule: [1, 5],
+      technical_retry_hours: [],
+      incidents: { enabled: true, window_minutes: 10, baseline_hours: 24, min_declines: 5, ratio: 5, spread_minutes: 20 },
+    });
+    assert.equal(p.status, 200, JSON.stringify(p.body));
+    for (let i = 0; i < 6; i++) {
+      const id = await subscribedAccount(t);
+      ids.push(id);
+      // No funds at the renewal; the money comes in on the morning of day 1, when the issuer is down
+      // from 08:55 to 09:05.
+      const steps = [{ outcome: 'insufficient_funds', until: at(-60) }, { outcome: 'issuer_not_available', until: at(5) }, { outcome: 'succeed', forever: true }];
+      const r = await t.sandbox('POST', '/_sandbox/scripts', { target: { account_id: id }, steps });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+  });
+  after(() => t?.close());
+
+  test('the retry that failed in the outage does not count: it is made again after the incident and the renewal is paid', async () => {
+    await t.advanceTo(min(0));
+    for (const id of ids) assert.equal((await t.api('GET', `/v1/accounts/${id}/subscription`)).body.status, 'past_due');
+    for (let m = -2; m <= 60; m += 2) await t.advanceTo(at(m));
+    const [opened] = await events('incident.opened');
+    assert.equal(opened?.scope, 'gateway');
+    const [closed] = await events('incident.closed');
+    assert.ok(closed, 'the incident closed once the issuers answered again');
+    const extended = await events('dunning.grace_extended');
+    assert.equal(extended.length, ids.length);
+    assert.deepEqual(extended.map((e) => e.attempts_given_back), Array(ids.length).fill(1));
+    for (const id of ids) {
+      const s = (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
+      assert.equal(s.status, 'active', `${id}: ${JSON.stringify(s)}`);
+      const rows = await t.svc.ctx.db.query<any>('SELECT trigger, outcome, retry_class FROM payment_attempts WHERE account_id = $1 AND created_at >= $2 ORDER BY created_at', [id, min(0)]);
+      // The renewal charge (declined), the retry the outage failed (technical), the retry made again (paid).
+      assert.deepEqual(rows.map((r) => [r.trigger, r.outcome, r.retry_class]), [['scheduled', 'declined', 'later'], ['scheduled', 'declined', 'soon'], ['scheduled', 'succeeded', null]]);
+    }
   });
 });

@@ -67,15 +67,30 @@ for (const engine of ENGINES) {
     });
 
     test('one open incident per scope, closed once; loadStates hands the covering one to the machine; applied once per subscription', async () => {
-      const [a] = await insertIncidents(t.db, [{ id: 'inc_a', scope: 'brand:visa', technical_declines: 4, baseline: 2 }], now);
+      const [a] = await insertIncidents(t.db, [{ id: 'inc_a', scope: 'brand:visa', technical_declines: 4, baseline: 2 }], now, minAgo(15));
       assert.equal(a.id, 'inc_a');
       assert.deepEqual(await insertIncidents(t.db, [{ id: 'inc_b', scope: 'brand:visa', technical_declines: 9, baseline: 0 }], now), [], 'another worker was first');
       assert.deepEqual((await openIncidents(t.db)).map((i) => i.id), ['inc_a']);
       const subs = await t.db.query('SELECT * FROM subscriptions ORDER BY id');
       const states = await loadStates(t.db, subs, now);
       assert.deepEqual(states.map((s) => [s.subscription.id, s.incident?.id ?? null]), [['sub_acct_m', null], ['sub_acct_v', 'inc_a']]);
+      // Which attempts belong to it (the machine gives back their technical failures): those on
+      // cards of its scope made since its detection window began; not the baseline's, not a
+      // mastercard's (the outcome is the machine's business: the visa card decline is in it too).
+      const belong = (all: typeof states) => Object.fromEntries(all.flatMap((s) => s.attempts.map((x) => [x.id, x.incident_id])));
+      assert.deepEqual(belong(states), { att_0: 'inc_a', att_1: 'inc_a', att_2: 'inc_a', att_3: null, att_4: null, att_5: null, att_6: 'inc_a', att_7: null });
       const later = new Date(now.getTime() + HOUR);
       const [closed] = await closeIncidents(t.db, ['inc_a'], later);
+      // Closed: still theirs; an attempt made at or after the close is not.
+      await t.db.query(
+        `INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, retry_class, amount, currency, created_at)
+         VALUES ('att_after', 'inv_acct_v', 'acct_v', 'pm_acct_v', 20, 'scheduled', 'att_after', 'declined', 'soon', 2900, 'EUR', $1)`,
+        [later],
+      );
+      const after = belong(await loadStates(t.db, subs, later));
+      assert.equal(after.att_0, 'inc_a');
+      assert.equal(after.att_after, null);
+      await t.db.query(`DELETE FROM payment_attempts WHERE id = 'att_after'`);
       assert.equal(closed.closed_at?.getTime(), later.getTime());
       assert.deepEqual(await closeIncidents(t.db, ['inc_a'], later), [], 'closed once');
       assert.deepEqual(await subscriptionsCoveredBy(t.db, closed, 10), ['sub_acct_v'], 'only the visa card');

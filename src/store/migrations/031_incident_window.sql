@@ -1,0 +1,7 @@
+-- Outage-aware grace (issue #18 item 2): the technical failures that revealed an incident (those in
+-- the detection window before it opened) and those made while it was open belong to it. They are
+-- not the card's: they do not count against the invoice's automatic attempts (core/dunning.ts
+-- givenBack), and the retries they used are planned again. The store reads which incident an
+-- attempt belongs to from its time and card (loadStates); the incident keeps where its window began.
+-- Incidents opened before this migration: their window is taken to start at opened_at.
+ALTER TABLE incidents ADD COLUMN window_from timestamptz;

@@ -35,6 +35,8 @@ describe('accessibility and phone width in Chromium', () => {
     await t.advance(31);
     for (const [id, status] of [[grace, 'past_due'], [needsCustomer, 'past_due'], [downgraded, 'downgraded'], [recovered, 'active']] as const)
       assert.equal((await t.api('GET', `/v1/accounts/${id}/subscription`)).body.status, status, id);
+    // A backup card with its consent, shown on the console's account page with its Remove button.
+    assert.equal((await t.api('PUT', `/v1/accounts/${recovered}/backup-payment-method`, { ...card(CARDS.ok, 2031), consent: true })).status, 200);
     const inv = (await t.api('GET', `/v1/accounts/${grace}/invoices`)).body.data[0];
     assert.equal((await t.api('POST', `/v1/invoices/${inv.id}/help-requests`, { message: 'Why did my payment fail?' })).status, 201);
   });
@@ -74,6 +76,7 @@ describe('accessibility and phone width in Chromium', () => {
         ['/console', 'dashboard'],
         ['/console/accounts', 'accounts'],
         [`/console/accounts/${grace}`, 'account'],
+        [`/console/accounts/${recovered}`, 'account-backup'],
         ['/console/help', 'help'],
         ['/console/outbox', 'outbox'],
         ['/console/policy', 'policy'],

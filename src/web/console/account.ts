@@ -1,8 +1,9 @@
-// One account: the account and its subscription, invoices with their attempts (and the operator's
-// Retry), the timeline with what happens next, its help requests and its e-mails.
+// One account: the account and its subscription, its main and backup cards (and the operator's
+// Remove backup card), invoices with their attempts (and the operator's Retry), the timeline with
+// what happens next, its help requests and its e-mails.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../engine/context.ts';
-import type { Account, Interval, Plan } from '../../core/types.ts';
+import type { Account, Interval, PaymentMethod, Plan } from '../../core/types.ts';
 import { CommandError } from '../../core/errors.ts';
 import type { Flash } from '../sessions.ts';
 import { html, str, type Body, type Html } from '../html.ts';
@@ -12,12 +13,16 @@ import { NEXT_ACTION, badge, money, reasonLabel, when, words } from './format.ts
 import type { ConsoleFrame } from './index.ts';
 import { CustomerLinks } from '../../engine/links.ts';
 import { creditNotePdf, invoicePdf, type PdfDocument } from '../../engine/documents.ts';
+import { backupCardOf, removeBackupCard } from '../../engine/backup-card.ts';
+import { brandName } from '../portal.ts';
 
 type Commands = AppContext['commands'];
 export interface AccountData {
   account: Account;
   sub: Awaited<ReturnType<Commands['subscriptionView']>>;
   pm: Awaited<ReturnType<Commands['getPaymentMethod']>>;
+  /** The backup card with the customer's recorded consent (engine/backup-card.ts); null when none. */
+  backup: Awaited<ReturnType<typeof backupCardOf>>;
   invoices: Awaited<ReturnType<Commands['invoices']>>;
   timeline: Awaited<ReturnType<Commands['timeline']>>;
   help: HelpRequestView[];
@@ -37,9 +42,10 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
       const id = (req.params as { id: string }).id;
       const account = await commands.getAccount(id);
       if (!account) return c.show(reply, { title: 'Not found', s, body: html`<h1>No such account</h1><p><a href="/console/accounts">All accounts</a></p>` }, 404);
-      const [sub, pm, invoices, timeline, help, mails, plans, liveLinks] = await Promise.all([
+      const [sub, pm, backup, invoices, timeline, help, mails, plans, liveLinks] = await Promise.all([
         commands.subscriptionView(id),
         commands.getPaymentMethod(id),
+        backupCardOf(c.ctx, id),
         commands.invoices(id),
         commands.timeline(id),
         c.deps.listHelpRequests({ account_id: id }).catch(() => []),
@@ -47,7 +53,7 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
         commands.listPlans(),
         links.liveCount(id),
       ]);
-      const body = accountView({ account, sub, pm, invoices, timeline, help, mails, plans, liveLinks }, s.csrf);
+      const body = accountView({ account, sub, pm, backup, invoices, timeline, help, mails, plans, liveLinks }, s.csrf);
       return c.show(reply, { title: account.name, s, active: 'accounts', flash: c.takeFlash(s), body });
     }),
   );
@@ -75,6 +81,17 @@ export function accountRoutes(app: FastifyInstance, c: ConsoleFrame) {
     c.act(back, async (req) => {
       const r = await links.revokeAll((req.params as { id: string }).id);
       return { kind: 'success', text: `Revoked ${r.links_revoked} e-mail link(s) and ${r.portal_sessions_revoked} active portal session(s). The customer can ask for a new link, sent to the address on file.` };
+    }),
+  );
+
+  // ---- the backup card: the same engine command as DELETE /v1/accounts/{id}/backup-payment-method ----
+  app.post(
+    '/console/accounts/:id/backup/remove',
+    c.act(back, async (req) => {
+      const removed = await removeBackupCard(c.ctx, (req.params as { id: string }).id);
+      return removed
+        ? { kind: 'success', text: 'Backup card removed: it will not be charged again.' }
+        : { kind: 'info', text: 'No backup card to remove: nothing changed.' };
     }),
   );
 
@@ -142,7 +159,24 @@ function accessView({ account, liveLinks }: AccountData, csrf: string): Html {
 </section>`;
 }
 
-function factsView({ account, sub, pm, plans }: AccountData, csrf: string): Html {
+/** A saved card in one line: brand, last 4, expiry. */
+function cardLine(pm: PaymentMethod): string {
+  return `${brandName(pm.brand ?? pm.type)} ···· ${pm.last4 ?? '····'} (exp. ${pm.exp_month ?? '?'}/${pm.exp_year ?? '?'})`;
+}
+
+/** The backup card beside the main one: the card, and when the customer agreed to what (the recorded sentence). */
+function backupFacts(backup: AccountData['backup']): Html {
+  if (!backup) return html`<dt>Backup card</dt><dd id="backup-card">No backup card</dd>`;
+  return html`<dt>Backup card</dt><dd id="backup-card">${cardLine(backup.payment_method)}<br><span class="small">Consent given ${when(backup.consent_at)}: <q>${backup.consent_text}</q></span></dd>`;
+}
+
+/** The operator's Remove backup card, only when there is one. */
+function backupActions(accountId: string, backup: AccountData['backup'], csrf: string): Html | '' {
+  if (!backup) return '';
+  return html`<form method="post" action="/console/accounts/${accountId}/backup/remove" class="actions">${hidden('_csrf', csrf)}<button type="submit" class="btn btn-secondary">Remove backup card</button></form>`;
+}
+
+function factsView({ account, sub, pm, backup, plans }: AccountData, csrf: string): Html {
   return html`<section class="panel" aria-labelledby="acct-title"><h2 id="acct-title">Account and subscription</h2><dl class="facts">
 <dt>E-mail</dt><dd>${account.email}</dd>
 <dt>Locale · zone · time zone</dt><dd>${account.locale} · .${account.domain_zone} · ${account.time_zone}</dd>
@@ -152,8 +186,9 @@ ${sub ? html`<dt>Current period</dt><dd>${when(sub.current_period_start)} → ${
 ${sub?.cancel_at_period_end ? html`<dt>Cancel</dt><dd><strong>pending</strong>: ${sub.cancel_at ? html`ends ${when(sub.cancel_at)}, then the free plan` : 'takes effect when the payment in flight is answered'}</dd>` : ''}
 ${sub?.scheduled_change ? html`<dt>Plan change</dt><dd><strong>scheduled</strong>: ${sub.scheduled_change.plan_id} (${sub.scheduled_change.interval}ly) from ${when(sub.scheduled_change.at)}</dd>` : ''}
 ${sub?.grace_ends_at ? html`<dt>Grace ends</dt><dd>${when(sub.grace_ends_at)}</dd>` : ''}
-<dt>Payment method</dt><dd>${pm ? `${pm.brand ?? pm.type} ···· ${pm.last4 ?? ''} (exp. ${pm.exp_month ?? '?'}/${pm.exp_year ?? '?'})` : 'none'}</dd>
-</dl>${cancelActions(account.id, sub, csrf)}${planChangeForm(account, sub, plans ?? [], csrf)}</section>`;
+<dt>Payment method</dt><dd>${pm ? cardLine(pm) : 'none'}</dd>
+${backupFacts(backup)}
+</dl>${backupActions(account.id, backup, csrf)}${cancelActions(account.id, sub, csrf)}${planChangeForm(account, sub, plans ?? [], csrf)}</section>`;
 }
 
 // ---- plan change: the operator's form, the same command as the API ----
@@ -333,6 +368,10 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
       return html`Cancel undone (resumed) by the ${d.by === 'operator' ? 'operator' : 'customer'}`;
     case 'payment_method.updated':
       return html`Billing information updated`;
+    case 'payment_method.backup_saved':
+      return html`Backup card saved with the customer's consent`;
+    case 'payment_method.backup_removed':
+      return html`Backup card removed: it is never charged again`;
     case 'retry.refused':
       return html`Retry refused (${words(d.trigger)}): ${words(d.reason)}`;
     case 'invoice.finalized':

@@ -20,7 +20,7 @@
 //   - Mastercard MAC 24–30 give retry_after_ms (1 h, 24 h, 2 d, 4 d, 6 d, 8 d, 10 d) when the class
 //     still allows an automatic retry (soon/later); a table row may carry its own retry_after_ms too.
 //   - retry_after_ms is null whenever the class is `customer` or `never`.
-import type { DeclineReason, RawDecline, RetryClass } from './types.ts';
+import { DECLINE_REASONS, type DeclineReason, type RawDecline, type RetryClass } from './types.ts';
 
 /** Where a code is read from. `stripe` codes are matched against decline_code, then code. */
 export type DeclineCodeSource = 'stripe' | 'iso8583' | 'mastercard_advice' | 'stripe_advice';
@@ -144,6 +144,24 @@ export const DECLINE_RULES: readonly DeclineRule[] = [
   row('stripe_advice', 'try_again_later', null, null, 'try again later'),
   row('stripe_advice', 'confirm_card_data', null, 'customer', 'card data must be confirmed or updated'),
 ];
+
+/**
+ * The technical reasons: every code that gives one is retried `soon` (the issuer or the payment
+ * system could not be reached, a gateway error or timeout settled as not charged): not the card's
+ * fault. Read from the table (issuer_unavailable, payment_system_failure); a reason some of whose
+ * codes are the card's (declined_by_bank: try_again_later is `soon`, do_not_honor is not) is not.
+ */
+export const TECHNICAL_REASONS: ReadonlySet<DeclineReason> = new Set(
+  DECLINE_REASONS.filter((reason) => {
+    const rows = DECLINE_RULES.filter((r) => r.reason === reason);
+    return rows.length > 0 && rows.every((r) => r.retry_class === 'soon');
+  }),
+);
+
+/** A decline for a technical reason (TECHNICAL_REASONS): the customer's card is not at fault. */
+export function isTechnicalReason(reason: DeclineReason | string | null | undefined): boolean {
+  return !!reason && TECHNICAL_REASONS.has(reason as DeclineReason);
+}
 
 export interface DeclineClassification {
   reason: DeclineReason;

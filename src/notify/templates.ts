@@ -5,9 +5,12 @@
 // A template is a list of blocks. A paragraph lists message keys in order of preference and the
 // first one whose {arguments} all have a value is used (e.g. "the payment of {amount} failed",
 // else "the payment failed"); a paragraph none of whose messages can be filled is left out, so a
-// missing optional value never shows up as "undefined" or as a raw {argument}.
+// missing optional value never shows up as "undefined" or as a raw {argument}. A block (and a
+// subject) may apply only `when` a condition holds: the e-mail carries a link, or the decline is (or
+// is not) technical, so a failure the card is not to blame for gets its own subject and "what to do".
 import { DECLINE_REASONS, TEMPLATE_NAMES, type DeclineReason, type LinkPurpose, type TemplateName } from '../core/types.ts';
 import { currencyExponent, formatMoney } from '../core/money.ts';
+import { isTechnicalReason } from '../core/declines.ts';
 import { dateTimeFormat, formatDateIn, numberFormat, validTimeZone } from '../core/intl.ts';
 import { CATALOGS, LANGUAGES, compile, formatMessage, type Language, type MessageKey } from '../core/messages/index.ts';
 
@@ -88,9 +91,16 @@ export interface RenderedEmail {
 }
 
 type Vars = Partial<Record<string, string>>;
+/**
+ * When a block or a subject applies. A link purpose: only in an e-mail that carries that link (e.g.
+ * the Retry sentence with the Retry link). `technical`: only when the decline's reason is technical
+ * (the bank or the payment system could not be reached, core/declines.ts isTechnicalReason: not the
+ * card's fault); `not_technical`: in every other case (a card decline, no reason at all).
+ */
+type Condition = LinkPurpose | 'technical' | 'not_technical';
 type Block =
-  /** `when`: only in an e-mail that carries that link (e.g. the Retry sentence with the Retry link). */
-  | { p: MessageKey[]; when?: LinkPurpose }
+  /** `when`: every condition listed holds. */
+  | { p: MessageKey[]; when?: Condition | Condition[] }
   | { details: [MessageKey, string][] }
   | { quote: 'answer' }
   | { link: LinkPurpose };
@@ -109,11 +119,24 @@ const LINK_LABEL: Record<LinkPurpose, MessageKey> = {
 
 /** Every way out of a payment problem, in the order the e-mail lists them. */
 const WAYS_OUT: Block[] = [{ link: 'authenticate' }, { link: 'billing' }, { link: 'retry' }, { link: 'help' }];
-/** What to do, sentence by sentence: each names a way out the e-mail links to. */
-const TODO: Block[] = [{ p: ['email.todo'] }, { p: ['email.todo.retry'], when: 'retry' }, { p: ['email.todo.help'], when: 'help' }];
+/**
+ * What to do, sentence by sentence: each names a way out the e-mail links to. After a technical
+ * failure the card is not blamed: nothing to do, the automatic retry and its date (else that none
+ * comes), and the other ways out for who prefers not to wait.
+ */
+const TODO: Block[] = [
+  { p: ['email.todo'], when: 'not_technical' },
+  { p: ['email.todo.retry'], when: ['not_technical', 'retry'] },
+  { p: ['email.todo.technical', 'email.todo.technical_no_retry'], when: 'technical' },
+  { p: ['email.todo.technical.retry'], when: ['technical', 'retry'] },
+  { p: ['email.todo.help'], when: 'help' },
+];
+/** The next automatic attempt (a technical failure's "what to do" already gives its date). */
+const NEXT_RETRY: Block = { p: ['email.next_retry.chosen', 'email.next_retry'], when: 'not_technical' };
 
 interface TemplateDef {
-  subject: MessageKey;
+  /** One subject, or a list: the first whose `when` holds (the last one has none). */
+  subject: MessageKey | { key: MessageKey; when?: Condition }[];
   operator?: boolean;
   blocks: Block[];
 }
@@ -151,25 +174,25 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
     blocks: [{ p: ['email.retry_succeeded.body', 'email.retry_succeeded.body_short'] }, { p: ['email.paid_with_backup'] }, receipt, { link: 'subscription' }, { link: 'invoice' }],
   },
   renewal_failed: {
-    subject: 'email.renewal_failed.subject',
+    subject: [{ key: 'email.renewal_failed.subject_technical', when: 'technical' }, { key: 'email.renewal_failed.subject' }],
     blocks: [
       { p: ['email.renewal_failed.body_amount', 'email.renewal_failed.body'] },
       { p: ['email.why'] },
       { p: ['email.access'] },
       ...TODO,
-      { p: ['email.next_retry.chosen', 'email.next_retry'] },
+      NEXT_RETRY,
       dunning,
       ...WAYS_OUT,
     ],
   },
   retry_failed: {
-    subject: 'email.retry_failed.subject',
+    subject: [{ key: 'email.retry_failed.subject_technical', when: 'technical' }, { key: 'email.retry_failed.subject' }],
     blocks: [
       { p: ['email.retry_failed.body_amount', 'email.retry_failed.body'] },
       { p: ['email.why'] },
       { p: ['email.access'] },
       ...TODO,
-      { p: ['email.next_retry.chosen', 'email.next_retry'] },
+      NEXT_RETRY,
       dunning,
       ...WAYS_OUT,
     ],
@@ -205,7 +228,7 @@ const TEMPLATES: Record<TemplateName, TemplateDef> = {
       { p: ['email.downgrade_paused'] },
       { p: ['email.why'] },
       ...TODO,
-      { p: ['email.next_retry.chosen', 'email.next_retry'] },
+      NEXT_RETRY,
       dunning,
       ...WAYS_OUT,
     ],
@@ -438,17 +461,23 @@ export function renderEmail(template: TemplateName, ctx: EmailContext): Rendered
   const { locale, language } = resolveLocale(ctx.locale);
   const vars = variables(ctx, locale, language);
   const msg = (key: MessageKey) => formatMessage(language, locale, key);
+  const urls = linkUrls(template, def, ctx);
+  const technical = isTechnicalReason(ctx.reason);
+  const holds = (when: Condition | Condition[] | undefined): boolean =>
+    (when === undefined ? [] : Array.isArray(when) ? when : [when]).every((c) =>
+      c === 'technical' ? technical : c === 'not_technical' ? !technical : !!urls[c],
+    );
 
   // The subject is always produced: a missing value leaves a gap rather than a placeholder.
-  const subject = fill(language, locale, def.subject, vars) ?? formatMessage(language, locale, def.subject, vars, () => '').replace(/\s{2,}/g, ' ').trim();
+  const subjectKey = typeof def.subject === 'string' ? def.subject : def.subject.find((s) => holds(s.when))!.key;
+  const subject = fill(language, locale, subjectKey, vars) ?? formatMessage(language, locale, subjectKey, vars, () => '').replace(/\s{2,}/g, ' ').trim();
 
   const parts: Part[] = [];
   const greeting = def.operator ? msg('email.greeting.operator') : (fill(language, locale, 'email.greeting', vars) ?? msg('email.greeting.operator'));
   parts.push({ kind: 'p', text: greeting });
-  const urls = linkUrls(template, def, ctx);
   for (const b of def.blocks) {
     if ('p' in b) {
-      if (b.when && !urls[b.when]) continue;
+      if (!holds(b.when)) continue;
       for (const key of b.p) {
         const text = fill(language, locale, key, vars);
         if (text !== null) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DECLINE_RULES, classifyDecline, type DeclineRule } from '../../src/core/declines.ts';
+import { DECLINE_RULES, TECHNICAL_REASONS, classifyDecline, isTechnicalReason, type DeclineRule } from '../../src/core/declines.ts';
 import type { DeclineReason, RawDecline, RetryClass } from '../../src/core/types.ts';
 
 const H = 3_600_000;
@@ -202,4 +202,13 @@ test('modifiers: MAC 01 and confirm_card_data wait for new card data but never s
   assert.equal(classifyDecline({ decline_code: 'generic_decline', advice_code: 'confirm_card_data' }).retry_class, 'customer');
   assert.equal(classifyDecline({ decline_code: 'lost_card', network_advice_code: '01' }).retry_class, 'never');
   assert.equal(classifyDecline({ decline_code: 'insufficient_funds', network_advice_code: '02' }).retry_class, 'later');
+});
+
+test('technical reasons: the ones every code of which is retried soon (bank or payment system unreachable), read from the table', () => {
+  assert.deepEqual([...TECHNICAL_REASONS].sort(), ['issuer_unavailable', 'payment_system_failure']);
+  // A gateway 5xx settled as not charged (engine/engine.ts notChargedResult) classifies as processing_error: technical.
+  assert.ok(isTechnicalReason(classifyDecline({ code: 'processing_error' }).reason));
+  assert.ok(isTechnicalReason(classifyDecline({ network_decline_code: '91' }).reason));
+  // declined_by_bank is soon for try_again_later but later for do_not_honor: a card decline, not technical.
+  for (const r of ['declined_by_bank', 'insufficient_funds', 'card_expired_or_inactive', 'authentication_required', 'credit_limit', null, undefined, 'nonsense']) assert.equal(isTechnicalReason(r), false, String(r));
 });

@@ -93,7 +93,9 @@ for (const engine of ENGINES) {
         const m = smtp.messages.find((x) => x.headers['x-renewd-dedupe-key'] === key);
         assert.ok(m, `no message for ${reason}`);
         assert.deepEqual(m.to, ['fr@acme.example']);
-        assert.equal(m.subject, 'Action requise : le paiement de votre abonnement Pro a échoué');
+        // A technical failure (bank or payment system unreachable) is not the card's: no "Action requise".
+        const technical = reason === 'issuer_unavailable' || reason === 'payment_system_failure';
+        assert.equal(m.subject, technical ? "Nous n'avons pas pu joindre votre banque pour le paiement de votre abonnement Pro" : 'Action requise : le paiement de votre abonnement Pro a échoué');
         assert.equal(m.headers['content-language'], 'fr-FR');
         assert.equal(m.headers['auto-submitted'], 'auto-generated', 'machine mail: auto-responders stay quiet (RFC 3834)');
         assert.equal(m.headers['message-id'], messageIdFor(key, FROM));

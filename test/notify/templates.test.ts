@@ -129,6 +129,73 @@ describe('content', () => {
     assert.match(i.text, /Why: your bank could not be reached\./);
   });
 
+  test('a technical failure (the bank or the payment system could not be reached) does not blame the card: its own subject and "what to do"', () => {
+    // English: the bank unreachable; the date of the automatic retry; the card's ways out kept for who prefers not to wait.
+    const i = renderEmail('renewal_failed', { ...fullContext('en-US'), reason: 'issuer_unavailable' });
+    assert.equal(i.subject, 'We could not reach your bank for your Pro payment');
+    assert.doesNotMatch(i.subject, /Action needed|failed/);
+    assert.match(i.text, /Why: your bank could not be reached\./);
+    assert.match(i.text, /Nothing to do: this was not a problem with your card\. We will try again automatically on March 3, 2026, and you keep full access meanwhile\./);
+    assert.match(i.text, /You can also retry the payment at once with the same card \(link below\)\./);
+    assert.doesNotMatch(i.text, /What to do|update your card|If the card works again/);
+    assert.doesNotMatch(i.text, /We will also try again automatically/, 'the date is given once, in "what to do"');
+    for (const p of ['billing', 'retry', 'help']) assert.ok(i.text.includes(LINKS[p as keyof typeof LINKS]), `${p} link kept`);
+    // A gateway error or timeout settled as not charged (payment_system_failure), the retry that the customer asked for failing.
+    const s = renderEmail('retry_failed', { ...fullContext('en-US'), reason: 'payment_system_failure' });
+    assert.equal(s.subject, 'We could not reach your bank to retry your Pro payment');
+    assert.match(s.text, /Why: there was a failure in the payment system\./);
+    assert.match(s.text, /Nothing to do: this was not a problem with your card\./);
+    assert.doesNotMatch(s.text, /update your card/);
+    // No automatic retry left (e.g. grace ends first): no "nothing to do", and no Retry sentence without the Retry link.
+    const { retry: _, ...noRetry } = LINKS;
+    const n = renderEmail('renewal_failed', { ...fullContext('en-US'), links: noRetry, reason: 'issuer_unavailable', next_retry_at: null });
+    assert.match(n.text, /This was not a problem with your card, but we will not try the payment again automatically\. To keep your plan, use another card in Billing information \(link below\)\./);
+    assert.doesNotMatch(n.text, /Nothing to do|retry the payment at once|update your card/);
+    // German: the same, in German.
+    const de = renderEmail('renewal_failed', { ...fullContext('de-DE'), reason: 'issuer_unavailable' });
+    assert.equal(de.subject, 'Wir konnten Ihre Bank für die Zahlung Ihres Abonnements Pro nicht erreichen');
+    assert.ok(de.text.includes('Das lag daran, dass Ihre Bank nicht erreichbar war.'), de.text);
+    assert.ok(de.text.includes('Sie müssen nichts tun: Das Problem lag nicht an Ihrer Karte. Wir versuchen es am 3. März 2026 automatisch erneut'), de.text);
+    assert.ok(!de.text.includes(CATALOGS.de['email.todo']) && !de.text.includes('Aktualisieren Sie Ihre Karte'), de.text);
+    assert.doesNotMatch(de.subject, /Handlungsbedarf/);
+    // Polish too.
+    const pl = renderEmail('retry_failed', { ...fullContext('pl-PL'), reason: 'issuer_unavailable' });
+    assert.equal(pl.subject, 'Nie udało się połączyć z Twoim bankiem przy ponownej próbie płatności za subskrypcję Pro');
+    assert.ok(pl.text.includes('Nie musisz nic robić: problem nie dotyczył Twojej karty. Ponowimy próbę automatycznie w dniu 3 marca 2026'), pl.text);
+    assert.ok(!pl.text.includes('zaktualizuj kartę'), pl.text);
+  });
+
+  test('a card decline keeps "Action needed" and "update your card" (en, de, pl); every language words the technical case apart', () => {
+    for (const reason of ['insufficient_funds', 'card_expired_or_inactive', 'declined_by_bank'] as const) {
+      const en = renderEmail('renewal_failed', { ...fullContext('en-US'), reason });
+      assert.equal(en.subject, 'Action needed: the payment for your Pro subscription failed', reason);
+      assert.ok(en.text.includes(CATALOGS.en['email.todo']) && /update your card in Billing information/.test(en.text), reason);
+      assert.match(en.text, /We will also try again automatically on March 3, 2026\./);
+      assert.doesNotMatch(en.text, /Nothing to do|not a problem with your card/, reason);
+      const de = renderEmail('renewal_failed', { ...fullContext('de-DE'), reason });
+      assert.equal(de.subject, 'Handlungsbedarf: Die Zahlung für Ihr Abonnement Pro ist fehlgeschlagen', reason);
+      assert.ok(de.text.includes(CATALOGS.de['email.todo']) && !de.text.includes(CATALOGS.de['email.todo.technical'].slice(0, 20)), reason);
+      const pl = renderEmail('retry_failed', { ...fullContext('pl-PL'), reason });
+      assert.equal(pl.subject, 'Płatność za subskrypcję Pro ponownie się nie powiodła', reason);
+      assert.ok(pl.text.includes(CATALOGS.pl['email.todo']), reason);
+    }
+    // The grace reminder carries no reason: unchanged. No reason at all (no card on file): the card's texts.
+    assert.ok(renderEmail('grace_ending', { ...fullContext('en'), reason: undefined }).text.includes(CATALOGS.en['email.todo']));
+    assert.equal(renderEmail('renewal_failed', { ...fullContext('en'), reason: undefined }).subject, 'Action needed: the payment for your Pro subscription failed');
+    for (const lang of LANGUAGES) {
+      for (const t of ['renewal_failed', 'retry_failed'] as const) {
+        const card = renderEmail(t, { ...fullContext(LOCALE_OF[lang]), reason: 'insufficient_funds' });
+        const tech = renderEmail(t, { ...fullContext(LOCALE_OF[lang]), reason: 'issuer_unavailable' });
+        const cat = CATALOGS[lang] as Record<string, string>;
+        assertComplete(tech, `${lang}/${t} technical`);
+        assert.notEqual(tech.subject, card.subject, `${lang}/${t}: subject`);
+        assert.ok(!tech.text.includes(cat['email.todo']) && !tech.text.includes(cat['email.todo.retry']), `${lang}/${t}: the card's todo`);
+        assert.ok(tech.text.includes(cat['email.todo.technical.retry']) && tech.text.includes(cat['email.todo.help']), `${lang}/${t}: retry and help sentences`);
+        for (const p of ['billing', 'retry', 'help'] as const) assert.ok(tech.text.includes(LINKS[p]), `${lang}/${t}: ${p} link`);
+      }
+    }
+  });
+
   test('French renewal_failed for insufficient funds: French phrase, French money and date', () => {
     const r = renderEmail('renewal_failed', fullContext('fr-FR'));
     assert.match(r.subject, /Action requise/);

@@ -250,6 +250,9 @@ export const de: Catalog = {
   'email.next_retry': 'Außerdem versuchen wir es am {next_retry_at} automatisch erneut.',
   'email.todo.retry': "Wenn die Karte jetzt wieder funktioniert (zum Beispiel nach einer Einzahlung), können Sie die Zahlung auch sofort erneut versuchen (Link unten).",
   'email.todo.help': "Eine Frage zu dieser Zahlung? Fordern Sie Hilfe an (Link unten): Unser Team sieht die Rechnung und die Antwort der Bank.",
+  'email.todo.technical': "Sie müssen nichts tun: Das Problem lag nicht an Ihrer Karte. Wir versuchen es am {next_retry_at} automatisch erneut, und Sie behalten bis dahin den vollen Zugriff. Wenn Sie nicht warten möchten, können Sie unter Zahlungsinformationen (Link unten) eine andere Karte hinterlegen.",
+  'email.todo.technical_no_retry': "Das Problem lag nicht an Ihrer Karte, aber wir versuchen die Zahlung nicht automatisch erneut. Um Ihren Tarif zu behalten, hinterlegen Sie bitte unter Zahlungsinformationen (Link unten) eine andere Karte.",
+  'email.todo.technical.retry': "Sie können die Zahlung auch sofort mit derselben Karte erneut versuchen (Link unten).",
 
   'email.label.row': '{label}: {value}',
   'email.label.plan': 'Tarif',
@@ -285,10 +288,12 @@ export const de: Catalog = {
   'email.retry_succeeded.body_short': 'Gute Nachricht: Die zuvor fehlgeschlagene Zahlung ist nun eingegangen. Ihr Abonnement {plan_name} wurde verlängert; Sie müssen nichts weiter tun.',
 
   'email.renewal_failed.subject': 'Handlungsbedarf: Die Zahlung für Ihr Abonnement {plan_name} ist fehlgeschlagen',
+  'email.renewal_failed.subject_technical': "Wir konnten Ihre Bank für die Zahlung Ihres Abonnements {plan_name} nicht erreichen",
   'email.renewal_failed.body_amount': 'Wir konnten Ihr Abonnement {plan_name} nicht verlängern: Die Zahlung von {amount} ist fehlgeschlagen.',
   'email.renewal_failed.body': 'Wir konnten Ihr Abonnement {plan_name} nicht verlängern: Die Zahlung ist fehlgeschlagen.',
 
   'email.retry_failed.subject': 'Die Zahlung für Ihr Abonnement {plan_name} ist erneut fehlgeschlagen',
+  'email.retry_failed.subject_technical': "Wir konnten Ihre Bank beim erneuten Zahlungsversuch für Ihr Abonnement {plan_name} nicht erreichen",
   'email.retry_failed.body_amount': 'Wir haben erneut versucht, {amount} für Ihr Abonnement {plan_name} einzuziehen, doch die Zahlung ist fehlgeschlagen.',
   'email.retry_failed.body': 'Wir haben erneut versucht, die Zahlung für Ihr Abonnement {plan_name} einzuziehen, doch sie ist fehlgeschlagen.',
 

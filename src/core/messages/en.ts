@@ -253,6 +253,9 @@ export const en = {
   'email.next_retry': 'We will also try again automatically on {next_retry_at}.',
   'email.todo.retry': "If the card works again now (for example, funds were added), you can also retry the payment at once (link below).",
   'email.todo.help': "A question about this payment? Request help (link below): our team sees the invoice and what the bank answered.",
+  'email.todo.technical': "Nothing to do: this was not a problem with your card. We will try again automatically on {next_retry_at}, and you keep full access meanwhile. If you prefer not to wait, you can use another card in Billing information (link below).",
+  'email.todo.technical_no_retry': "This was not a problem with your card, but we will not try the payment again automatically. To keep your plan, use another card in Billing information (link below).",
+  'email.todo.technical.retry': "You can also retry the payment at once with the same card (link below).",
 
   // Labels of the summary table and of the buttons
   // A label and its value, in the summary table of the text part and before a link's address
@@ -290,10 +293,12 @@ export const en = {
   'email.retry_succeeded.body_short': 'Good news: the payment that had failed has now gone through. Your {plan_name} subscription is renewed; nothing else is needed from you.',
 
   'email.renewal_failed.subject': 'Action needed: the payment for your {plan_name} subscription failed',
+  'email.renewal_failed.subject_technical': "We could not reach your bank for your {plan_name} payment",
   'email.renewal_failed.body_amount': 'We could not renew your {plan_name} subscription: the payment of {amount} failed.',
   'email.renewal_failed.body': 'We could not renew your {plan_name} subscription: the payment failed.',
 
   'email.retry_failed.subject': 'The payment for your {plan_name} subscription failed again',
+  'email.retry_failed.subject_technical': "We could not reach your bank to retry your {plan_name} payment",
   'email.retry_failed.body_amount': 'We tried again to collect {amount} for your {plan_name} subscription, but the payment failed.',
   'email.retry_failed.body': 'We tried again to collect the payment for your {plan_name} subscription, but it failed.',
 

@@ -249,6 +249,9 @@ export const es: Catalog = {
   'email.next_retry': 'También volveremos a intentarlo automáticamente el {next_retry_at}.',
   'email.todo.retry': "Si la tarjeta vuelve a funcionar (por ejemplo, porque ha ingresado fondos), también puede reintentar el pago ahora mismo (enlace abajo).",
   'email.todo.help': "¿Tiene alguna pregunta sobre este pago? Solicite ayuda (enlace abajo): nuestro equipo ve la factura y la respuesta del banco.",
+  'email.todo.technical': "No tiene que hacer nada: el problema no era su tarjeta. Volveremos a intentarlo automáticamente el {next_retry_at} y, mientras tanto, mantiene el acceso completo. Si prefiere no esperar, puede usar otra tarjeta en Información de facturación (enlace abajo).",
+  'email.todo.technical_no_retry': "El problema no era su tarjeta, pero no volveremos a intentar el pago automáticamente. Para conservar su plan, use otra tarjeta en Información de facturación (enlace abajo).",
+  'email.todo.technical.retry': "También puede reintentar el pago ahora mismo con la misma tarjeta (enlace abajo).",
 
   'email.label.row': '{label}: {value}',
   'email.label.plan': 'Plan',
@@ -284,10 +287,12 @@ export const es: Catalog = {
   'email.retry_succeeded.body_short': 'Buenas noticias: el pago que había fallado se ha completado. Su suscripción {plan_name} se ha renovado; no tiene que hacer nada más.',
 
   'email.renewal_failed.subject': 'Acción necesaria: el pago de su suscripción {plan_name} ha fallado',
+  'email.renewal_failed.subject_technical': "No pudimos contactar con su banco para el pago de su suscripción {plan_name}",
   'email.renewal_failed.body_amount': 'No hemos podido renovar su suscripción {plan_name}: el pago de {amount} ha fallado.',
   'email.renewal_failed.body': 'No hemos podido renovar su suscripción {plan_name}: el pago ha fallado.',
 
   'email.retry_failed.subject': 'El pago de su suscripción {plan_name} ha vuelto a fallar',
+  'email.retry_failed.subject_technical': "No pudimos contactar con su banco al reintentar el pago de su suscripción {plan_name}",
   'email.retry_failed.body_amount': 'Hemos vuelto a intentar cobrar {amount} por su suscripción {plan_name}, pero el pago ha fallado.',
   'email.retry_failed.body': 'Hemos vuelto a intentar cobrar el pago de su suscripción {plan_name}, pero ha fallado.',
 

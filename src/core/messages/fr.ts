@@ -249,6 +249,9 @@ export const fr: Catalog = {
   'email.next_retry': 'Nous réessaierons également automatiquement le {next_retry_at}.',
   'email.todo.retry': "Si la carte fonctionne de nouveau (par exemple, le compte a été approvisionné), vous pouvez aussi relancer le paiement tout de suite (lien ci-dessous).",
   'email.todo.help': "Une question sur ce paiement ? Demandez de l'aide (lien ci-dessous) : notre équipe voit la facture et la réponse de la banque.",
+  'email.todo.technical': "Rien à faire : le problème ne venait pas de votre carte. Nous réessaierons automatiquement le {next_retry_at}, et vous conservez l'accès complet d'ici là. Si vous préférez ne pas attendre, vous pouvez utiliser une autre carte dans Informations de facturation (lien ci-dessous).",
+  'email.todo.technical_no_retry': "Le problème ne venait pas de votre carte, mais nous ne retenterons pas le paiement automatiquement. Pour conserver votre offre, utilisez une autre carte dans Informations de facturation (lien ci-dessous).",
+  'email.todo.technical.retry': "Vous pouvez aussi relancer le paiement tout de suite avec la même carte (lien ci-dessous).",
 
   'email.label.row': '{label} : {value}',
   'email.label.plan': 'Offre',
@@ -284,10 +287,12 @@ export const fr: Catalog = {
   'email.retry_succeeded.body_short': "Bonne nouvelle : le paiement qui avait échoué a maintenant abouti. Votre abonnement {plan_name} est renouvelé ; vous n'avez rien d'autre à faire.",
 
   'email.renewal_failed.subject': 'Action requise : le paiement de votre abonnement {plan_name} a échoué',
+  'email.renewal_failed.subject_technical': "Nous n'avons pas pu joindre votre banque pour le paiement de votre abonnement {plan_name}",
   'email.renewal_failed.body_amount': "Nous n'avons pas pu renouveler votre abonnement {plan_name} : le paiement de {amount} a échoué.",
   'email.renewal_failed.body': "Nous n'avons pas pu renouveler votre abonnement {plan_name} : le paiement a échoué.",
 
   'email.retry_failed.subject': 'Le paiement de votre abonnement {plan_name} a de nouveau échoué',
+  'email.retry_failed.subject_technical': "Nous n'avons pas pu joindre votre banque pour relancer le paiement de votre abonnement {plan_name}",
   'email.retry_failed.body_amount': 'Nous avons de nouveau tenté de prélever {amount} pour votre abonnement {plan_name}, mais le paiement a échoué.',
   'email.retry_failed.body': 'Nous avons de nouveau tenté de prélever le paiement de votre abonnement {plan_name}, mais il a échoué.',
 

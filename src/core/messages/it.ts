@@ -250,6 +250,9 @@ export const it: Catalog = {
   'email.next_retry': 'Ritenteremo inoltre automaticamente in data {next_retry_at}.',
   'email.todo.retry': "Se la carta ora funziona di nuovo (ad esempio perché ha aggiunto fondi), può anche ritentare subito il pagamento (link qui sotto).",
   'email.todo.help': "Una domanda su questo pagamento? Chieda aiuto (link qui sotto): il nostro team vede la fattura e la risposta della banca.",
+  'email.todo.technical': "Non deve fare nulla: il problema non riguardava la sua carta. Ritenteremo automaticamente in data {next_retry_at} e nel frattempo mantiene l'accesso completo. Se preferisce non aspettare, può usare un'altra carta in Dati di fatturazione (link qui sotto).",
+  'email.todo.technical_no_retry': "Il problema non riguardava la sua carta, ma non ritenteremo il pagamento automaticamente. Per mantenere il suo piano, usi un'altra carta in Dati di fatturazione (link qui sotto).",
+  'email.todo.technical.retry': "Può anche ritentare subito il pagamento con la stessa carta (link qui sotto).",
 
   'email.label.row': '{label}: {value}',
   'email.label.plan': 'Piano',
@@ -285,10 +288,12 @@ export const it: Catalog = {
   'email.retry_succeeded.body_short': 'Buone notizie: il pagamento che non era riuscito è ora andato a buon fine. Il suo abbonamento {plan_name} è stato rinnovato; non deve fare nient\'altro.',
 
   'email.renewal_failed.subject': 'Azione richiesta: il pagamento del suo abbonamento {plan_name} non è riuscito',
+  'email.renewal_failed.subject_technical': "Non siamo riusciti a contattare la sua banca per il pagamento del suo abbonamento {plan_name}",
   'email.renewal_failed.body_amount': 'Non è stato possibile rinnovare il suo abbonamento {plan_name}: il pagamento di {amount} non è riuscito.',
   'email.renewal_failed.body': 'Non è stato possibile rinnovare il suo abbonamento {plan_name}: il pagamento non è riuscito.',
 
   'email.retry_failed.subject': 'Il pagamento del suo abbonamento {plan_name} non è riuscito di nuovo',
+  'email.retry_failed.subject_technical': "Non siamo riusciti a contattare la sua banca per ritentare il pagamento del suo abbonamento {plan_name}",
   'email.retry_failed.body_amount': 'Abbiamo riprovato ad addebitare {amount} per il suo abbonamento {plan_name}, ma il pagamento non è riuscito.',
   'email.retry_failed.body': 'Abbiamo riprovato ad addebitare il pagamento del suo abbonamento {plan_name}, ma non è riuscito.',
 

@@ -250,6 +250,9 @@ export const pl: Catalog = {
   'email.next_retry': 'Ponowimy też próbę automatycznie w dniu {next_retry_at}.',
   'email.todo.retry': "Jeśli karta znów działa (na przykład po wpłacie środków), możesz też od razu ponowić płatność (link poniżej).",
   'email.todo.help': "Masz pytanie dotyczące tej płatności? Poproś o pomoc (link poniżej): nasz zespół widzi fakturę i odpowiedź banku.",
+  'email.todo.technical': "Nie musisz nic robić: problem nie dotyczył Twojej karty. Ponowimy próbę automatycznie w dniu {next_retry_at}, a do tego czasu zachowujesz pełny dostęp. Jeśli nie chcesz czekać, możesz użyć innej karty w sekcji Dane rozliczeniowe (link poniżej).",
+  'email.todo.technical_no_retry': "Problem nie dotyczył Twojej karty, ale nie ponowimy płatności automatycznie. Aby zachować swój plan, użyj innej karty w sekcji Dane rozliczeniowe (link poniżej).",
+  'email.todo.technical.retry': "Możesz też od razu ponowić płatność tą samą kartą (link poniżej).",
 
   'email.label.row': '{label}: {value}',
   'email.label.plan': 'Plan',
@@ -285,10 +288,12 @@ export const pl: Catalog = {
   'email.retry_succeeded.body_short': 'Dobra wiadomość: płatność, która wcześniej się nie powiodła, została teraz zrealizowana. Subskrypcja {plan_name} jest odnowiona; nic więcej nie musisz robić.',
 
   'email.renewal_failed.subject': 'Wymagane działanie: płatność za subskrypcję {plan_name} nie powiodła się',
+  'email.renewal_failed.subject_technical': "Nie udało się połączyć z Twoim bankiem w sprawie płatności za subskrypcję {plan_name}",
   'email.renewal_failed.body_amount': 'Nie udało się odnowić subskrypcji {plan_name}: płatność na kwotę {amount} nie powiodła się.',
   'email.renewal_failed.body': 'Nie udało się odnowić subskrypcji {plan_name}: płatność nie powiodła się.',
 
   'email.retry_failed.subject': 'Płatność za subskrypcję {plan_name} ponownie się nie powiodła',
+  'email.retry_failed.subject_technical': "Nie udało się połączyć z Twoim bankiem przy ponownej próbie płatności za subskrypcję {plan_name}",
   'email.retry_failed.body_amount': 'Ponownie próbowaliśmy pobrać kwotę {amount} za subskrypcję {plan_name}, ale płatność się nie powiodła.',
   'email.retry_failed.body': 'Ponownie próbowaliśmy pobrać płatność za subskrypcję {plan_name}, ale się nie powiodła.',
 

@@ -250,6 +250,9 @@ export const pt: Catalog = {
   'email.next_retry': 'Também tentaremos novamente de forma automática em {next_retry_at}.',
   'email.todo.retry': "Se o cartão voltar a funcionar (por exemplo, porque adicionou fundos), também pode tentar novamente o pagamento de imediato (ligação abaixo).",
   'email.todo.help': "Uma pergunta sobre este pagamento? Peça ajuda (ligação abaixo): a nossa equipa vê a fatura e a resposta do banco.",
+  'email.todo.technical': "Não precisa de fazer nada: o problema não foi do seu cartão. Tentaremos novamente de forma automática em {next_retry_at} e, entretanto, mantém o acesso completo. Se preferir não esperar, pode usar outro cartão em Dados de cobrança (ligação abaixo).",
+  'email.todo.technical_no_retry': "O problema não foi do seu cartão, mas não tentaremos novamente o pagamento de forma automática. Para manter o seu plano, use outro cartão em Dados de cobrança (ligação abaixo).",
+  'email.todo.technical.retry': "Também pode tentar novamente o pagamento de imediato com o mesmo cartão (ligação abaixo).",
 
   'email.label.row': '{label}: {value}',
   'email.label.plan': 'Plano',
@@ -285,10 +288,12 @@ export const pt: Catalog = {
   'email.retry_succeeded.body_short': 'Boas notícias: o pagamento que tinha falhado foi agora concluído. A sua assinatura {plan_name} foi renovada; não é necessário fazer mais nada.',
 
   'email.renewal_failed.subject': 'Ação necessária: o pagamento da sua assinatura {plan_name} falhou',
+  'email.renewal_failed.subject_technical': "Não conseguimos contactar o seu banco para o pagamento da sua assinatura {plan_name}",
   'email.renewal_failed.body_amount': 'Não foi possível renovar a sua assinatura {plan_name}: o pagamento de {amount} falhou.',
   'email.renewal_failed.body': 'Não foi possível renovar a sua assinatura {plan_name}: o pagamento falhou.',
 
   'email.retry_failed.subject': 'O pagamento da sua assinatura {plan_name} voltou a falhar',
+  'email.retry_failed.subject_technical': "Não conseguimos contactar o seu banco ao tentar novamente o pagamento da sua assinatura {plan_name}",
   'email.retry_failed.body_amount': 'Tentámos novamente cobrar {amount} pela sua assinatura {plan_name}, mas o pagamento falhou.',
   'email.retry_failed.body': 'Tentámos novamente cobrar o pagamento da sua assinatura {plan_name}, mas falhou.',
 

@@ -539,6 +539,11 @@ class Step {
     if (changed) this.event('dunning.retry_planned', { invoice_id: inv.id, next_retry_at: plan.at, why: plan.why });
     const candidates: [Date, NextAction][] = [[sub.grace_ends_at!, 'end_grace']];
     if (plan.at) candidates.push([plan.at, 'retry']);
+    // A retry held by an incident is looked at again every detection window, so the hold never
+    // outlasts the incident: an invoice whose answer came as the incident closed is not among those
+    // the close is applied to (it failed at or after the close), and would otherwise wait for its
+    // next reminder (found by the recovery benchmark: 7 renewals held three weeks, then downgraded).
+    if (plan.why === 'incident') candidates.push([new Date(this.now.getTime() + this.s.policy.incidents.window_minutes * 60_000), 'retry']);
     const rem = nextReminderAt(this.s.policy, sub.grace_ends_at!, this.s.account.time_zone, inv.reminders_sent, inv.failed_at ?? inv.period_start, this.now);
     if (rem) candidates.push([rem, 'remind']);
     candidates.sort((a, b) => a[0].getTime() - b[0].getTime());

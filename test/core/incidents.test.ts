@@ -326,3 +326,23 @@ test('a technical failure in an incident is given back: not counted, its slot pl
   assert.equal(automaticAttempts(policy, [firstBack]), 0);
   assert.deepEqual(plan([firstBack]), { at: failed_at, why: 'scheduled_retry' });
 });
+
+// Found by the recovery benchmark: renewals whose answer came (after a 503 outage) in the very
+// minute the incident closed were held with nothing to wake them: the close is applied only to
+// invoices that failed before it, and the next thing due was a reminder three weeks later.
+test('a retry held by an incident is looked at again every detection window: once no incident covers the card, the retry is planned', () => {
+  const { state } = pastDue(INCIDENT);
+  assert.equal(state.subscription.next_retry_why, 'incident');
+  const window = DEFAULT_POLICY.incidents.window_minutes * 60_000;
+  assert.equal(state.subscription.next_action_at?.getTime(), PERIOD_END.getTime() + window);
+  // Still open: held again, looked at again one window later.
+  const still = step({ ...state, incident: INCIDENT }, { type: 'tick' }, state.subscription.next_action_at!, ctx);
+  assert.deepEqual(charges(still.effects), []);
+  assert.equal(still.state.subscription.next_action_at?.getTime(), PERIOD_END.getTime() + 2 * window);
+  // Closed (and the close not applied to this invoice): the schedule takes over.
+  const at = still.state.subscription.next_action_at!;
+  const woken = step({ ...still.state, incident: null }, { type: 'tick' }, at, ctx);
+  assert.notEqual(woken.state.subscription.next_retry_why, 'incident');
+  assert.ok(woken.state.subscription.next_retry_at, 'a retry is planned');
+  assert.ok(woken.state.subscription.next_retry_at!.getTime() < woken.state.subscription.grace_ends_at!.getTime());
+});

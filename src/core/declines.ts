@@ -39,6 +39,7 @@ export interface DeclineRule {
   hard_stop?: boolean;
   /** A generic decline: used only when no specific code is present. */
   generic?: boolean;
+  /** What the code means, in a few words for the operator (declineCodeMeaning: the console's timeline). */
   meaning: string;
 }
 
@@ -187,6 +188,22 @@ function networkCode(c: string | null | undefined): string | null {
 
 function lookup(source: DeclineCodeSource, code: string | null): DeclineRule | undefined {
   return code === null ? undefined : INDEX.get(`${source}:${code}`);
+}
+
+/**
+ * What a raw code means, for the operator (the console's timeline shows it beside the code): the
+ * row's `meaning`, or null for a code renewd does not know. `field` is where the attempt keeps the
+ * code: `code` (Stripe's decline_code or code), `network` (the ISO network code) or `advice` (a
+ * Mastercard advice code or a Stripe advice code: the attempt keeps one of the two).
+ */
+export function declineCodeMeaning(field: 'code' | 'network' | 'advice', code: string | null | undefined): string | null {
+  const r =
+    field === 'code'
+      ? lookup('stripe', stripeCode(code))
+      : field === 'network'
+        ? lookup('iso8583', networkCode(code))
+        : (lookup('mastercard_advice', networkCode(code)) ?? lookup('stripe_advice', stripeCode(code)));
+  return r?.meaning || null;
 }
 
 export function classifyDecline(raw: RawDecline): DeclineClassification {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DECLINE_RULES, TECHNICAL_REASONS, classifyDecline, isTechnicalReason, type DeclineRule } from '../../src/core/declines.ts';
+import { DECLINE_RULES, TECHNICAL_REASONS, classifyDecline, declineCodeMeaning, isTechnicalReason, type DeclineRule } from '../../src/core/declines.ts';
 import type { DeclineReason, RawDecline, RetryClass } from '../../src/core/types.ts';
 
 const H = 3_600_000;
@@ -136,6 +136,10 @@ test('the codes the brief names, spelled as the gateway sends them', () => {
   assert.equal(c({ code: 'card_declined', decline_code: 'lost_card', network_decline_code: '41' }), 'declined_by_bank/never');
   assert.equal(c({ network_decline_code: '1a' }), 'authentication_required/customer');
   assert.equal(c({ network_decline_code: '5' }), 'declined_by_bank/later');
+  // A network code sent as one digit is the two-character code: 4 is 04 (pick up card, never
+  // retried), not an unknown code retried later; an advice code 3 is MAC 03, a hard stop.
+  assert.equal(c({ network_decline_code: '4' }), 'declined_by_bank/never');
+  assert.equal(c({ decline_code: 'insufficient_funds', network_advice_code: ' 3 ' }), 'insufficient_funds/never');
   assert.equal(c({ network_decline_code: 'r1' }), 'declined_by_bank/never');
 });
 
@@ -156,6 +160,14 @@ test('precedence: Mastercard MAC 03 / 21 are hard stops over any retryable code'
   }
   // Even a technical decline.
   assert.equal(classifyDecline({ code: 'processing_error', network_advice_code: '03' }).retry_class, 'never');
+});
+
+test('a hard stop names itself first, then the row that gave the reason', () => {
+  assert.equal(
+    classifyDecline({ decline_code: 'insufficient_funds', network_advice_code: '03', advice_code: 'do_not_try_again' }).rule,
+    'mastercard_advice:03+stripe_advice:do_not_try_again+stripe:insufficient_funds',
+  );
+  assert.equal(classifyDecline({ advice_code: 'do_not_try_again' }).rule, 'stripe_advice:do_not_try_again+fallback:unknown');
 });
 
 test('precedence: Stripe advice do_not_try_again is a hard stop', () => {
@@ -184,6 +196,16 @@ test('precedence: a specific ISO code beats a generic Stripe code; a specific St
   assert.equal(d.rule, 'stripe:expired_card');
 });
 
+test('precedence: every generic Stripe decline gives way to a specific network code', () => {
+  // do_not_honor, generic_decline, call_issuer and card_declined say nothing about why: the ISO code does.
+  for (const decline_code of ['do_not_honor', 'generic_decline', 'call_issuer', 'card_declined']) {
+    const funds = classifyDecline({ code: 'card_declined', decline_code, network_decline_code: '51' });
+    assert.deepEqual([funds.reason, funds.retry_class, funds.rule], ['insufficient_funds', 'later', 'iso8583:51'], decline_code);
+    const down = classifyDecline({ decline_code, network_decline_code: '91' });
+    assert.deepEqual([down.reason, down.retry_class, down.rule], ['issuer_unavailable', 'soon', 'iso8583:91'], decline_code);
+  }
+});
+
 test('precedence: Mastercard MAC 24–30 set retry_after_ms on retryable declines only', () => {
   const r = classifyDecline({ code: 'card_declined', decline_code: 'insufficient_funds', network_decline_code: '51', network_advice_code: '27' });
   assert.deepEqual([r.reason, r.retry_class, r.retry_after_ms], ['insufficient_funds', 'later', 4 * D]);
@@ -192,6 +214,10 @@ test('precedence: Mastercard MAC 24–30 set retry_after_ms on retryable decline
   assert.deepEqual([soon.retry_class, soon.retry_after_ms], ['soon', H]);
   // needs the customer: no automatic retry, so no retry time
   assert.equal(classifyDecline({ code: 'expired_card', network_advice_code: '30' }).retry_after_ms, null);
+  // a decline never retried carries no retry time, even when the network advises one
+  const lost = classifyDecline({ decline_code: 'lost_card', network_advice_code: '26' });
+  assert.deepEqual([lost.retry_class, lost.retry_after_ms, lost.rule], ['never', null, 'stripe:lost_card']);
+  assert.equal(classifyDecline({ network_decline_code: 'R1', network_advice_code: '30' }).retry_after_ms, null);
   // the larger of a row's own wait and the MAC wins
   assert.equal(classifyDecline({ code: 'card_decline_rate_limit_exceeded', network_advice_code: '24' }).retry_after_ms, D);
   assert.equal(classifyDecline({ code: 'card_decline_rate_limit_exceeded', network_advice_code: '26' }).retry_after_ms, 2 * D);
@@ -202,6 +228,10 @@ test('modifiers: MAC 01 and confirm_card_data wait for new card data but never s
   assert.equal(classifyDecline({ decline_code: 'generic_decline', advice_code: 'confirm_card_data' }).retry_class, 'customer');
   assert.equal(classifyDecline({ decline_code: 'lost_card', network_advice_code: '01' }).retry_class, 'never');
   assert.equal(classifyDecline({ decline_code: 'insufficient_funds', network_advice_code: '02' }).retry_class, 'later');
+  // a technical decline (retried soon) needs the new card data too: MAC 01 is about the card
+  const soon = classifyDecline({ code: 'processing_error', network_advice_code: '01' });
+  assert.deepEqual([soon.reason, soon.retry_class, soon.rule], ['payment_system_failure', 'customer', 'stripe:processing_error+mastercard_advice:01']);
+  assert.equal(classifyDecline({ network_decline_code: '91', advice_code: 'confirm_card_data' }).retry_class, 'customer');
 });
 
 test('technical reasons: the ones every code of which is retried soon (bank or payment system unreachable), read from the table', () => {
@@ -211,4 +241,29 @@ test('technical reasons: the ones every code of which is retried soon (bank or p
   assert.ok(isTechnicalReason(classifyDecline({ network_decline_code: '91' }).reason));
   // declined_by_bank is soon for try_again_later but later for do_not_honor: a card decline, not technical.
   for (const r of ['declined_by_bank', 'insufficient_funds', 'card_expired_or_inactive', 'authentication_required', 'credit_limit', null, undefined, 'nonsense']) assert.equal(isTechnicalReason(r), false, String(r));
+});
+
+test('the operator is told what every code renewd knows means; an unknown code has no meaning', () => {
+  // The console's timeline shows it beside the raw code of an attempt (web/console/account.ts).
+  const field = { stripe: 'code', iso8583: 'network', mastercard_advice: 'advice', stripe_advice: 'advice' } as const;
+  for (const r of DECLINE_RULES) {
+    const m = declineCodeMeaning(field[r.source], r.code);
+    assert.ok(m && m.trim().length > 0 && m !== r.code, `${r.source}:${r.code} is explained`);
+  }
+  // Codes are read as classifyDecline reads them: a Stripe code in any case, a one-digit network code.
+  assert.equal(declineCodeMeaning('code', ' Insufficient_Funds '), declineCodeMeaning('code', 'insufficient_funds'));
+  assert.match(declineCodeMeaning('network', '5') ?? '', /do not honor/);
+  assert.match(declineCodeMeaning('network', 'r1') ?? '', /revocation/);
+  // The attempt keeps one advice code, a Mastercard one or Stripe's.
+  assert.match(declineCodeMeaning('advice', '26') ?? '', /2 days/);
+  assert.match(declineCodeMeaning('advice', 'confirm_card_data') ?? '', /card data/);
+  // Each field is read from its own list: 51 is an ISO code, not a Stripe one; insufficient_funds is no network code.
+  assert.equal(declineCodeMeaning('code', '51'), null);
+  assert.equal(declineCodeMeaning('network', 'insufficient_funds'), null);
+  assert.equal(declineCodeMeaning('advice', '51'), null);
+  for (const unknown of ['something_new', '', null, undefined]) {
+    assert.equal(declineCodeMeaning('code', unknown), null, String(unknown));
+    assert.equal(declineCodeMeaning('network', unknown), null, String(unknown));
+    assert.equal(declineCodeMeaning('advice', unknown), null, String(unknown));
+  }
 });

@@ -8,6 +8,7 @@ import { accountNames } from '../../src/store/stats.ts';
 import { refusal } from '../../src/web/console/policy.ts';
 import { refusedFields } from '../../src/web/console/webhooks.ts';
 import { helpView } from '../../src/web/console/help.ts';
+import { describeEvent } from '../../src/web/console/account.ts';
 import type { HelpRequestView } from '../../src/web/deps.ts';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
 import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, type TestService } from '../helpers/service.ts';
@@ -44,6 +45,27 @@ describe('console pages', () => {
     assert.deepEqual(refusedFields(err), { url: 'Only http and https URLs can receive webhooks', event_types: '"Renewals!" is not an event type' });
     assert.equal(refusedFields(new CommandError('not_found', 'not_found', 'no such endpoint')), null);
     assert.equal(refusedFields(new Error('database down')), null);
+  });
+
+  test('the timeline explains the raw codes of a failed attempt; an unknown code is shown as it came', () => {
+    const line = describeEvent('payment_attempt.failed', {
+      number: 2,
+      outcome: 'declined',
+      reason: 'insufficient_funds',
+      retry_class: 'later',
+      raw_code: 'card_velocity_exceeded',
+      network_code: '51',
+      advice_code: '26',
+    }).value;
+    assert.match(line, /Attempt #2 declined<\/strong>: Insufficient funds /);
+    assert.match(
+      line,
+      /\(card_velocity_exceeded: balance, credit limit or amount limit exceeded; network 51: insufficient funds \/ over credit limit \(category 2\); advice 26: retry after 2 days; class later\)/,
+    );
+    // A Stripe advice code, and codes renewd does not know: the code alone.
+    const other = describeEvent('payment_attempt.failed', { number: 1, outcome: 'declined', reason: 'declined_by_bank', retry_class: 'never', raw_code: 'brand_new_code', network_code: 'Z9', advice_code: 'do_not_try_again' }).value;
+    assert.match(other, /\(brand_new_code; network Z9; advice do_not_try_again: do not try again \(hard stop\); class never\)/);
+    assert.match(describeEvent('payment_attempt.failed', { number: 3, outcome: 'declined', reason: 'issuer_unavailable', retry_class: 'soon', raw_code: 'issuer_not_available' }).value, /\(issuer_not_available: issuer could not be reached; class soon\)/);
   });
 
   test('the help page names each request’s account, or shows its id', () => {

@@ -15,6 +15,7 @@ import { CustomerLinks } from '../../engine/links.ts';
 import { creditNotePdf, invoicePdf, type PdfDocument } from '../../engine/documents.ts';
 import { backupCardOf, removeBackupCard } from '../../engine/backup-card.ts';
 import { brandName } from '../portal.ts';
+import { declineCodeMeaning } from '../../core/declines.ts';
 
 type Commands = AppContext['commands'];
 export interface AccountData {
@@ -298,6 +299,13 @@ ${mails.map((m) => html`<tr><td>${when(m.created_at)}</td><td>${m.template}</td>
   }</section>`;
 }
 
+/** A raw decline code as the attempt kept it, with what it means when renewd knows it (core/declines.ts). */
+function explained(code: unknown, field: 'code' | 'network' | 'advice', shown: string): string | null {
+  if (typeof code !== 'string' || !code) return null;
+  const meaning = declineCodeMeaning(field, code);
+  return meaning ? `${shown}: ${meaning}` : shown;
+}
+
 /** One line of the timeline, in words. */
 export function describeEvent(type: string, d: Record<string, any>): Html {
   const m = (amount: unknown, cur: unknown) => (typeof amount === 'number' && typeof cur === 'string' ? money(amount, cur) : '');
@@ -313,7 +321,14 @@ export function describeEvent(type: string, d: Record<string, any>): Html {
     case 'payment_attempt.started':
       return html`Attempt #${d.number} started (${words(d.trigger)})`;
     case 'payment_attempt.failed':
-      return html`<strong>Attempt #${d.number} ${words(d.outcome ?? 'failed')}</strong>: ${reasonLabel(d.reason)} <span class="muted small">(${[d.raw_code, d.network_code && `network ${d.network_code}`, d.advice_code && `advice ${d.advice_code}`, d.retry_class && `class ${d.retry_class}`].filter(Boolean).join(', ')})</span>`;
+      return html`<strong>Attempt #${d.number} ${words(d.outcome ?? 'failed')}</strong>: ${reasonLabel(d.reason)} <span class="muted small">(${[
+        explained(d.raw_code, 'code', d.raw_code),
+        explained(d.network_code, 'network', `network ${d.network_code}`),
+        explained(d.advice_code, 'advice', `advice ${d.advice_code}`),
+        d.retry_class && `class ${d.retry_class}`,
+      ]
+        .filter(Boolean)
+        .join('; ')})</span>`;
     case 'payment_attempt.unknown':
       return html`Attempt outcome unknown: it will be reconciled with its idempotency key`;
     case 'payment_attempt.rate_limited':

@@ -1,6 +1,6 @@
 // Prints the mutation score per file from Stryker's JSON reports (reports/mutation/<scope>.json),
 // counting mutants listed as equivalent in docs/MUTATION.md (`file:line:column` in its
-// "Equivalent mutants" table) apart: score = killed ÷ (mutants − equivalent − ignored).
+// "Equivalent mutants" table) apart: score = killed ÷ (mutants − equivalent − ignored − invalid).
 // Usage: node scripts/mutation-summary.mjs [scope…]   (default: every report there is)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
@@ -16,7 +16,9 @@ const rows = [];
 for (const scope of scopes) {
   const report = JSON.parse(readFileSync(`${dir}/${scope}.json`, 'utf8'));
   for (const [file, { mutants }] of Object.entries(report.files)) {
-    const counted = mutants.filter((m) => m.status !== 'Ignored' && m.status !== 'CompileError');
+    // As Stryker scores: a mutant that does not compile, or stops the module from loading (every
+    // test file importing it fails before a test runs: RuntimeError), is not a valid mutant.
+    const counted = mutants.filter((m) => m.status !== 'Ignored' && m.status !== 'CompileError' && m.status !== 'RuntimeError');
     const eq = counted.filter((m) => m.status !== 'Killed' && equivalent.has(`${file}:${m.location.start.line}:${m.location.start.column}`));
     const killed = counted.filter((m) => KILLED.has(m.status)).length;
     const survivors = counted.filter((m) => !KILLED.has(m.status) && !eq.includes(m));

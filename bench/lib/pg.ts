@@ -44,7 +44,11 @@ export async function createDatabase(name: string, template?: string): Promise<s
   return urlOf(name);
 }
 
+/** BENCH_KEEP_DB=1 keeps every database a run made (to read what happened in it afterwards; drop them yourself). */
+const KEEP = process.env.BENCH_KEEP_DB === '1';
+
 export async function dropDatabase(name: string): Promise<void> {
+  if (KEEP) return void log(`kept database ${name} (BENCH_KEEP_DB=1): ${urlOf(name)}`);
   await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   created.delete(name);
 }

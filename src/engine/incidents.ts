@@ -40,7 +40,7 @@ export async function evaluateIncidents(engine: Engine, opts: { operatorEmail?: 
   const { opened, closed } = await db.tx(async (q) => {
     const open = await openIncidents(q);
     // Nothing to count and nothing open: the common case costs one indexed query.
-    const counts = p.enabled ? await technicalFailureCounts(q, { ...incidentWindows(p, now), now }, p.min_declines) : [];
+    const counts = p.enabled ? await technicalFailureCounts(q, { ...incidentWindows(p, now), now }, p.min_declines, open.map((i) => i.scope)) : [];
     const decision = decideIncidents(p, counts, open);
     const opened = await insertIncidents(q, decision.open.map((o) => ({ id: newId('inc'), ...o })), now, incidentWindows(p, now).window_from);
     const closed = await closeIncidents(q, decision.close, now);

@@ -33,10 +33,11 @@ function toIncident(r: Row): Incident {
  * baseline): the gateway has not answered it yet, not even to the reconciling lookups, so the
  * outage goes on though no new attempt fails. This count reads the small partial index of
  * technical failures; every attempt of a scope (the share's denominators, payment_attempts_created)
- * is counted only for the scopes whose window holds at least `minWindow` technical failures, the
- * only ones that could open an incident, so a quiet minute costs one cheap query.
+ * is counted only for the scopes whose window holds at least `minWindow` technical failures and
+ * that are not open already (`openScopes`), the only ones that could open an incident, so a quiet
+ * minute costs one cheap query, and so does a minute of an open outage.
  */
-export async function technicalFailureCounts(q: Queryable, w: { baseline_from: Date; window_from: Date; now: Date }, minWindow = 0): Promise<ScopeCounts[]> {
+export async function technicalFailureCounts(q: Queryable, w: { baseline_from: Date; window_from: Date; now: Date }, minWindow = 0, openScopes: readonly string[] = []): Promise<ScopeCounts[]> {
   const rows = await q.query<Row>(
     `SELECT s.scope, count(*) FILTER (WHERE t.created_at >= $2 OR t.outcome = 'unknown')::int AS "window",
             count(*) FILTER (WHERE t.created_at < $2 AND t.outcome <> 'unknown')::int AS baseline
@@ -49,7 +50,9 @@ export async function technicalFailureCounts(q: Queryable, w: { baseline_from: D
     [w.baseline_from, w.window_from, w.now],
   );
   const counts: ScopeCounts[] = rows.map((r) => ({ scope: r.scope, window: Number(r.window), baseline: Number(r.baseline) }));
-  const candidates = counts.filter((c) => c.window >= minWindow).map((c) => c.scope);
+  // A scope already open needs no share (it closes on its count alone), and while the gateway's
+  // incident is open no other can open: during an outage, the spike itself, nothing more is read.
+  const candidates = openScopes.includes('gateway') ? [] : counts.filter((c) => c.window >= minWindow && !openScopes.includes(c.scope)).map((c) => c.scope);
   if (candidates.length === 0) return counts;
   const all = await q.query<{ scope: string; window_attempts: number; baseline_attempts: number }>(
     `SELECT s.scope, count(*) FILTER (WHERE t.created_at >= $2 OR t.outcome = 'unknown')::int AS window_attempts,

@@ -64,6 +64,12 @@ for (const engine of ENGINES) {
       // Every attempt too (the share): visa's card decline in the window counts there, not as technical.
       const all = Object.fromEntries(counts.map((c) => [c.scope, [c.window_attempts, c.baseline_attempts]]));
       assert.deepEqual(all, { gateway: [6, 2], 'brand:visa': [5, 2], 'brand:mastercard': [1, 0] });
+      // Shares are read only where an incident could open: not for a scope already open, and for none
+      // while the gateway's is open (no other opens beside it).
+      const shares = async (open: string[]) =>
+        Object.fromEntries((await technicalFailureCounts(t.db, { window_from: minAgo(15), baseline_from: minAgo(15 + 24 * 60), now }, 1, open)).map((c) => [c.scope, c.window_attempts ?? null]));
+      assert.deepEqual(await shares(['brand:visa']), { gateway: 6, 'brand:visa': null, 'brand:mastercard': 1 });
+      assert.deepEqual(await shares(['gateway']), { gateway: null, 'brand:visa': null, 'brand:mastercard': null });
     });
 
     test('one open incident per scope, closed once; loadStates hands the covering one to the machine; applied once per subscription', async () => {

@@ -51,6 +51,7 @@ export interface Options {
   /** recovery: failed renewals in the population, its seed, the grace every policy gets, which policies. */
   recoveryN: number;
   recoveryOutageHours: number;
+  recoveryOutageMode: 'gateway' | 'issuer';
   seed: number;
   recoveryGrace: number;
   recoveryPolicies?: string[];
@@ -82,6 +83,9 @@ const USAGE = `npm run bench -- [options]
   --recovery-policies LIST  recovery: renewd,stripe,killbill,lago (default all)
   --recovery-outage-hours H  recovery: a gateway-wide outage (every request 503) of H hours on day 4 of the
                      dunning from 08:00, clock in 5-minute steps around it (default 6; 0 = none)
+  --recovery-outage-mode M  recovery: gateway (default: every request 503, nothing stored under the key)
+                     or issuer (every charge declined issuer_not_available, stored like any decline;
+                     lookups work): results in recovery-issuer.*
   --latency LIST     gateway latencies for billing day, ms (default 0,300)
   --workers LIST     worker processes for billing day (default 1,2)
   --lanes L --batch B          engine lanes/batch size at 0 ms (default 3 × 200)
@@ -124,6 +128,7 @@ function parse(argv: string[]): Options {
       seed: { type: 'string' },
       'recovery-grace': { type: 'string' },
       'recovery-outage-hours': { type: 'string' },
+      'recovery-outage-mode': { type: 'string' },
       'recovery-policies': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -142,6 +147,8 @@ function parse(argv: string[]): Options {
   const quick = values.quick ?? false;
   const full = values.full ?? false;
   const n = int(values.n, quick ? 2000 : 200_000, 'n');
+  const outageMode = values['recovery-outage-mode'] ?? 'gateway';
+  if (outageMode !== 'gateway' && outageMode !== 'issuer') throw new Error(`--recovery-outage-mode: gateway or issuer, got "${outageMode}"`);
   const only = new Set((values.only ?? DEFAULT_SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const s of only) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (${SCENARIOS.join(', ')})`);
   const growthDue = quick ? 1000 : 10_000;
@@ -178,6 +185,7 @@ function parse(argv: string[]): Options {
     seed: int(values.seed, 42, 'seed'),
     recoveryGrace: int(values['recovery-grace'], 28, 'recovery-grace'),
     recoveryOutageHours: int(values['recovery-outage-hours'], 6, 'recovery-outage-hours'),
+    recoveryOutageMode: outageMode,
     ...(values['recovery-policies'] ? { recoveryPolicies: values['recovery-policies'].split(',').map((x) => x.trim()).filter(Boolean) } : {}),
   };
 }
@@ -193,9 +201,9 @@ async function recoveryBaseline(dir: string, r: { outageHours: number }) {
   }
 }
 
-/** recovery.* for the default grace (28 days) and outage (6 h); otherwise e.g. recovery-grace14.*, recovery-outage0.*. */
+/** recovery.* for the default grace (28 days) and outage (6 h, gateway); otherwise e.g. recovery-grace14.*, recovery-outage0.*, recovery-issuer.*. */
 function recoveryBase(o: Options): string {
-  return `recovery${o.recoveryGrace === 28 ? '' : `-grace${o.recoveryGrace}`}${o.recoveryOutageHours === 6 ? '' : `-outage${o.recoveryOutageHours}`}`;
+  return `recovery${o.recoveryOutageMode === 'issuer' && o.recoveryOutageHours > 0 ? '-issuer' : ''}${o.recoveryGrace === 28 ? '' : `-grace${o.recoveryGrace}`}${o.recoveryOutageHours === 6 ? '' : `-outage${o.recoveryOutageHours}`}`;
 }
 
 async function main() {
@@ -252,7 +260,7 @@ async function main() {
     await run('memory', async () => (await import('./scenarios/memory.ts')).runMemory(o));
     await run('paced', async () => (await import('./scenarios/paced.ts')).runPaced(o));
     await run('load', async () => (await import('./scenarios/load.ts')).runLoad({ ...o, workers: o.workers.length === 2 && o.workers[0] === 1 ? [2] : o.workers }));
-    await run('recovery', async () => (await import('./scenarios/recovery.ts')).runRecovery({ n: o.recoveryN, seed: o.seed, graceDays: o.recoveryGrace, outageHours: o.recoveryOutageHours, policies: o.recoveryPolicies }));
+    await run('recovery', async () => (await import('./scenarios/recovery.ts')).runRecovery({ n: o.recoveryN, seed: o.seed, graceDays: o.recoveryGrace, outageHours: o.recoveryOutageHours, outageMode: o.recoveryOutageMode, policies: o.recoveryPolicies }));
   } finally {
     await dropAll();
   }
@@ -290,7 +298,7 @@ async function main() {
   if (results.recovery) {
     const { writeFile } = await import('node:fs/promises');
     const { recoveryMarkdown, recoverySvg } = await import('./scenarios/recovery.ts');
-    // The default grace (28 days) and outage (6 h) write recovery.*; others their own files (recovery-grace14.*, recovery-outage0.*).
+    // The default grace (28 days) and outage (6 h, gateway) write recovery.*; others their own files (recovery-grace14.*, recovery-outage0.*, recovery-issuer.*).
     const base = recoveryBase(o);
     await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ startedAt: results.startedAt, finishedAt: results.finishedAt, command: results.command, machine: results.machine, recovery: results.recovery, errors: results.errors }, null, 2) + '\n');
     await writeFile(

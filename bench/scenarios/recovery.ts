@@ -49,11 +49,19 @@ export interface RecoveryOptions {
   n: number;
   seed: number;
   graceDays: number;
-  /** A gateway-wide outage (every request 503) of this many hours on day 4 of the dunning, from 08:00 (0: none). */
+  /** An outage of this many hours on day 4 of the dunning, from 08:00 (0: none)… */
   outageHours: number;
+  /**
+   * …'gateway' (the default): every request to the PSP answered 503, nothing stored under the
+   * Idempotency-Key; 'issuer': every charge declined issuer_not_available (a card_error stored under
+   * the key like any decline, a technical failure for renewd), other requests answered normally.
+   */
+  outageMode?: OutageMode;
   /** Only these policies (ids), default all. */
   policies?: string[];
 }
+
+export type OutageMode = 'gateway' | 'issuer';
 
 export interface PolicySpec {
   id: string;
@@ -106,13 +114,13 @@ export interface CauseFigures {
   retries: number;
 }
 
-/** What the gateway outage did to one policy's run. */
+/** What the outage did to one policy's run. */
 export interface OutageFigures {
   from: string;
   to: string;
-  /** Renewal charges (first attempts) made in the outage window: all failed (503). */
+  /** Renewal charges (first attempts) made in the outage window: all failed (503, or issuer_not_available). */
   renewals: number;
-  /** Retries (attempts after the first) spent in the outage window: all failed (503). */
+  /** Retries (attempts after the first) spent in the outage window: all failed (503, or issuer_not_available). */
   retries: number;
   /** Renewal invoices with at least one attempt in the window… */
   affected: number;
@@ -161,7 +169,7 @@ export interface PolicyResult {
   unsettled: number;
   /** Per customer, in population order: '1' renewal paid by the end, '0' not (compare two runs customer by customer). */
   recoveredBy: string;
-  /** The gateway outage's figures (null when the run had none). */
+  /** The outage's figures (null when the run had none). */
   outage: OutageFigures | null;
   seconds: number;
 }
@@ -170,8 +178,10 @@ export interface RecoveryResult {
   n: number;
   seed: number;
   graceDays: number;
-  /** Hours of the gateway-wide outage (0: none). */
+  /** Hours of the outage (0: none)… */
   outageHours: number;
+  /** …and which (absent in results written before issuer outages: 'gateway'). */
+  outageMode?: OutageMode;
   causes: Record<Cause, number>;
   /** Time to subscribe the population through the engine (once; each policy runs on a copy). */
   populationSeconds: number;
@@ -311,14 +321,16 @@ async function runPolicy(spec: PolicySpec, pop: Customer[], base: Population, o:
       sandbox.script({ payment_method: r.gateway_ref }, timeline(c, o.seed, failedAt, new Date(failedAt.getTime() + (o.graceDays + 3) * DAY)).map((s) => (s.until ? { outcome: s.outcome, until: s.until } : { outcome: s.outcome, forever: true })));
     }
 
-    // The gateway-wide outage: from 08:00 on day 4 of the dunning, every request to the sandbox PSP
-    // is answered 503 (technical failure, unknown outcome) for outageHours.
+    // The outage: from 08:00 on day 4 of the dunning, for outageHours, either every request to the
+    // sandbox PSP is answered 503 (gateway: technical failure, unknown outcome, nothing stored under
+    // the key) or every charge is declined issuer_not_available (issuer: a technical decline, stored
+    // under the key; lookups and the rest work).
     const outageFrom = first + OUTAGE_DAY * DAY - (9 - OUTAGE_START_HOUR) * HOUR;
     const outageTo = outageFrom + o.outageHours * HOUR;
     // The clock moves 5 minutes at a time from an hour before the outage to 3 hours after it.
     const fineFrom = outageFrom - HOUR;
     const fineTo = outageTo + 3 * HOUR;
-    if (o.outageHours > 0) sandbox.setFaults({ outages: [{ from: new Date(outageFrom), to: new Date(outageTo), mode: 'error' }] });
+    if (o.outageHours > 0) sandbox.setFaults({ outages: [{ from: new Date(outageFrom), to: new Date(outageTo), mode: o.outageMode === 'issuer' ? 'issuer' : 'error' }] });
 
     // The dunning months: the clock moves 6 h at a time; customers act on the e-mails they get.
     const end = last + (o.graceDays + 2) * DAY;
@@ -487,7 +499,7 @@ function recoveredByIndex(pop: Customer[], invoices: { account_id: string; statu
 export async function runRecovery(o: RecoveryOptions): Promise<RecoveryResult> {
   const pop = population(o.n, o.seed);
   const causes = Object.fromEntries(CAUSES.map((c) => [c, pop.filter((p) => p.cause === c).length])) as Record<Cause, number>;
-  log(`recovery: ${o.n} failed renewals, seed ${o.seed}, grace ${o.graceDays} days, gateway outage ${o.outageHours} h; causes ${CAUSES.map((c) => `${c} ${causes[c]}`).join(', ')}`);
+  log(`recovery: ${o.n} failed renewals, seed ${o.seed}, grace ${o.graceDays} days, ${o.outageMode ?? 'gateway'} outage ${o.outageHours} h; causes ${CAUSES.map((c) => `${c} ${causes[c]}`).join(', ')}`);
   const base = await createPopulation(pop);
   const results: PolicyResult[] = [];
   try {
@@ -496,7 +508,7 @@ export async function runRecovery(o: RecoveryOptions): Promise<RecoveryResult> {
     await dropDatabase(base.template);
   }
   const ok = results.every((r) => r.caps.breaches.length === 0 && r.unsettled === 0);
-  return { n: o.n, seed: o.seed, graceDays: o.graceDays, outageHours: o.outageHours, causes, populationSeconds: base.seconds, policies: results, ok };
+  return { n: o.n, seed: o.seed, graceDays: o.graceDays, outageHours: o.outageHours, outageMode: o.outageMode ?? 'gateway', causes, populationSeconds: base.seconds, policies: results, ok };
 }
 
 // ---- the report ----
@@ -533,7 +545,7 @@ export function outageEffect(r: RecoveryResult, base: RecoveryResult) {
 export function recoveryMarkdown(r: RecoveryResult, base?: RecoveryResult | null): string {
   const lines = [
     `${r.n.toLocaleString('en-US')} failed yearly renewals (seed ${r.seed}), the same population for every policy; grace ${r.graceDays} days, then downgrade, for every policy` +
-      `${r.outageHours ? `; a ${r.outageHours}-hour gateway-wide outage on day 4 of the dunning (below)` : '; no gateway outage'}. ` +
+      `${r.outageHours ? `; a ${r.outageHours}-hour ${r.outageMode === 'issuer' ? 'issuer' : 'gateway-wide'} outage on day 4 of the dunning (below)` : '; no outage'}. ` +
       `Causes: ${CAUSES.map((c) => `${c.replace(/_/g, ' ')} ${r.causes[c]}`).join(', ')}. Behaviour model and sources: bench/recovery-model.ts.`,
     '',
     '| policy | recovered | revenue recovered | retries per recovery | declines | max declines / card / 24 h (cap 10) | max reattempts / card / 30 d (cap 20) | cap breaches | asking e-mails per recovery | median days to recovery (p90) |',
@@ -550,7 +562,11 @@ export function recoveryMarkdown(r: RecoveryResult, base?: RecoveryResult | null
     const o = withOutage[0].outage!;
     lines.push(
       '',
-      `The gateway outage: every request to the PSP answered 503 (a technical failure, outcome unknown) from ${o.from.replace('T', ' ').slice(0, 16)} to ${o.to.replace('T', ' ').slice(0, 16)} UTC (${r.outageHours} h, day 4 of the dunning), the clock in 5-minute steps from an hour before to 3 hours after. renewd's default runs with its payment incidents (outage-aware grace); the anchors with them off.`,
+      `${
+        r.outageMode === 'issuer'
+          ? 'The issuer outage: every charge declined `issuer_not_available` (a card_error, stored under the idempotency key like any decline: a technical failure, the card never asked), lookups and the rest of the API answering normally,'
+          : 'The gateway outage: every request to the PSP answered 503 (a technical failure, outcome unknown; nothing stored under the idempotency key, so the attempt is charged again under its key once the gateway answers),'
+      } from ${o.from.replace('T', ' ').slice(0, 16)} to ${o.to.replace('T', ' ').slice(0, 16)} UTC (${r.outageHours} h, day 4 of the dunning), the clock in 5-minute steps from an hour before to 3 hours after. renewd's default runs with its payment incidents (outage-aware grace); the anchors with them off.`,
       '',
       '| policy | renewal charges in the outage | retries spent in the outage | renewals touched by the outage | of which recovered | of which lost (downgraded) | incidents opened in the outage (minutes open) | incidents opened in the whole run (minutes open) | graces extended (whole run) |',
       '|---|---|---|---|---|---|---|---|---|',
@@ -598,7 +614,7 @@ export function recoverySvg(r: RecoveryResult, stamp: string): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="13">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="16" y="24" font-size="16" font-weight="600">renewd recovery benchmark — share of failed renewals recovered</text>`,
-    `<text x="16" y="42" fill="#555">${esc(`${stamp} · ${r.n} failed renewals, seed ${r.seed}, grace ${r.graceDays} d${r.outageHours ? `, ${r.outageHours} h gateway outage` : ''} · dark: revenue share · right: retries per recovery, median days`)}</text>`,
+    `<text x="16" y="42" fill="#555">${esc(`${stamp} · ${r.n} failed renewals, seed ${r.seed}, grace ${r.graceDays} d${r.outageHours ? `, ${r.outageHours} h ${r.outageMode === 'issuer' ? 'issuer' : 'gateway'} outage` : ''} · dark: revenue share · right: retries per recovery, median days`)}</text>`,
   ];
   for (let t = 0; t <= 1.0001; t += 0.25) {
     parts.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${top + r.policies.length * rowH}" stroke="#eee"/>`);

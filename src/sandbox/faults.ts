@@ -1,8 +1,10 @@
 // Fault injection for the sandbox PSP: latency, charges that hang past the client's timeout, 5xx
 // answers (stored under the idempotency key, as Stripe stores a 500), and outage windows in clock
-// time. Random faults use a seeded generator, so a run can be replayed.
+// time (the gateway's: 503s or dropped connections; or the issuers': charges declined). Random
+// faults use a seeded generator, so a run can be replayed.
 
 export type FaultPhase = 'before' | 'after';
+export type OutageMode = 'error' | 'drop' | 'issuer';
 
 export interface FaultConfig {
   /** Added to every /v1 request, in real milliseconds. */
@@ -24,8 +26,13 @@ export interface FaultConfig {
    * or 'lock_timeout', with Retry-After: retryAfterS when > 0.
    */
   rateLimits: { next: number; chargesOnly: boolean; code: 'rate_limit' | 'lock_timeout'; retryAfterS: number };
-  /** While the clock is in [from, to), every /v1 request fails: 'error' = 503 (not stored), 'drop' = connection closed. */
-  outages: Array<{ from: string; to: string; mode: 'error' | 'drop' }>;
+  /**
+   * While the clock is in [from, to): 'error' = every /v1 request is answered 503 (not stored),
+   * 'drop' = every /v1 request's connection is closed, 'issuer' = every charge (PaymentIntent
+   * create with confirm, confirm) is declined issuer_not_available (a card_error stored under the
+   * Idempotency-Key like any decline) while other requests work.
+   */
+  outages: Array<{ from: string; to: string; mode: OutageMode }>;
   /** Seed of the generator behind the probabilities. */
   seed: number;
 }
@@ -35,7 +42,7 @@ export interface FaultInput {
   timeouts?: Partial<FaultConfig['timeouts']>;
   errors?: Partial<FaultConfig['errors']>;
   rateLimits?: Partial<FaultConfig['rateLimits']>;
-  outages?: Array<{ from: string | Date; to: string | Date; mode?: 'error' | 'drop' }>;
+  outages?: Array<{ from: string | Date; to: string | Date; mode?: OutageMode }>;
   seed?: number;
 }
 
@@ -109,7 +116,7 @@ export function mergeFaults(cur: FaultConfig, f: FaultInput): FaultConfig {
       const to = iso(o?.to, `outages[${i}].to`);
       if (to <= from) throw new TypeError(`outages[${i}]: to must be after from`);
       const mode = o.mode ?? 'error';
-      if (mode !== 'error' && mode !== 'drop') throw new TypeError(`outages[${i}].mode must be "error" or "drop"`);
+      if (mode !== 'error' && mode !== 'drop' && mode !== 'issuer') throw new TypeError(`outages[${i}].mode must be "error", "drop" or "issuer"`);
       return { from, to, mode };
     });
   }
@@ -143,7 +150,7 @@ export class Faults {
   }
 
   /** The outage in force at this clock time, if any. */
-  outage(nowMs: number): 'error' | 'drop' | null {
+  outage(nowMs: number): OutageMode | null {
     for (let i = 0; i < this.outageFrom.length; i++) {
       if (nowMs >= this.outageFrom[i] && nowMs < this.outageTo[i]) return this.config.outages[i].mode;
     }

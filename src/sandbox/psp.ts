@@ -341,6 +341,11 @@ export class SandboxPsp {
   onEvent: ((type: string, object: unknown) => void) | null = null;
   /** Base URL the sandbox is reachable at (its hosted pages: the 3-D Secure challenge). */
   baseUrl: string | null = null;
+  /**
+   * Whether the issuers are down now (an 'issuer' outage window): every charge is then declined
+   * issuer_not_available, as a scripted issuer_not_available decline is, and no script step is used.
+   */
+  issuerDown: (() => boolean) | null = null;
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -855,6 +860,8 @@ export class SandboxPsp {
 
   // ---------- charging ----------
   private decide(pm: PmRec, customerId: string | null): Decision {
+    // The issuer never sees the charge: the card's own answer (its script, its expiry) waits.
+    if (this.issuerDown?.()) return { kind: 'decline', code: 'issuer_not_available', step: null };
     const step = this.scriptStep(pm, customerId);
     if (step) {
       if (step.outcome === 'succeed') return { kind: 'succeed' };

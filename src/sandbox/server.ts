@@ -327,6 +327,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const idem = new IdempotencyStore(opts.idempotencyTtlMs ?? DAY, opts.maxIdempotencyRecords ?? 2_000_000, (r) => psp.unlinkIdem(r));
   const meter = new RateMeter();
   psp.onCharge = () => meter.tick();
+  psp.issuerDown = () => faults.outage(clock.now().getTime()) === 'issuer';
   let limiter: TokenBucket | null = opts.rateLimit ? new TokenBucket(opts.rateLimit) : null;
   let rateLimited = 0;
 

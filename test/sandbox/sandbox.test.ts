@@ -385,6 +385,70 @@ describe('sandbox-only API', () => {
     }
   });
 
+  test('issuer outage window: charges declined issuer_not_available as a scripted decline is, stored under the key; lookups work; the script waits', async () => {
+    const bad = await sandboxJson('POST', '/_sandbox/faults', { outages: [{ from: '2026-01-01', to: '2026-01-02', mode: 'bank' }] });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error.message, /outages\[0\]\.mode must be "error", "drop" or "issuer"/);
+    const clock = new ManualClock('2026-06-15T12:00:00Z');
+    const t = await startHarness({ clock });
+    const call = async (method: string, path: string, body?: string, key?: string) => {
+      const r = await fetch(t.url + path, { method, headers: { ...FORM, ...(key ? { 'idempotency-key': key } : {}) }, body });
+      return { status: r.status, body: (await r.json()) as any };
+    };
+    try {
+      const set = await fetch(`${t.url}/_sandbox/faults`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify({ outages: [{ from: '2026-06-15T11:00:00Z', to: '2026-06-15T13:00:00Z', mode: 'issuer' }] }) });
+      assert.equal(((await set.json()) as { outages: { mode: string }[] }).outages[0].mode, 'issuer');
+      // Other requests work: a customer, a card attached to it (the issuer is not asked here).
+      const cus = await call('POST', '/v1/customers', 'email=i%40x.test');
+      assert.equal(cus.status, 200);
+      const pm = await call('POST', '/v1/payment_methods', 'type=card&card[number]=4242424242424242&card[exp_month]=12&card[exp_year]=2034&card[cvc]=123');
+      assert.equal((await call('POST', `/v1/payment_methods/${pm.body.id}/attach`, `customer=${cus.body.id}`)).status, 200);
+      const c = { cus: cus.body.id as string, pm: pm.body.id as string };
+      // Its script: succeed once, then decline for good. The outage must not use the step.
+      t.sandbox.script(c.pm, ['succeed', { outcome: 'do_not_honor', forever: true }]);
+      const key = newKey('iss');
+      const r = await call('POST', '/v1/payment_intents', chargeBody(c), key);
+      assert.equal(r.status, 402);
+      assert.deepEqual([r.body.error.type, r.body.error.code, r.body.error.decline_code], ['card_error', 'card_declined', 'issuer_not_available']);
+      const pi = r.body.error.payment_intent;
+      assert.equal(pi.status, 'requires_payment_method');
+      // Stored under the key like any decline: the same key replays the same answer.
+      const again = await call('POST', '/v1/payment_intents', chargeBody(c), key);
+      assert.equal(again.status, 402);
+      assert.deepEqual(again.body, r.body);
+      // A confirm in the window is declined the same way.
+      const conf = await call('POST', `/v1/payment_intents/${pi.id}/confirm`, 'off_session=true', newKey('iss'));
+      assert.deepEqual([conf.status, conf.body.error.decline_code], [402, 'issuer_not_available']);
+      // Lookups answer normally.
+      const got = await call('GET', `/v1/payment_intents/${pi.id}`);
+      assert.deepEqual([got.status, got.body.last_payment_error.decline_code], [200, 'issuer_not_available']);
+      assert.equal((await call('GET', `/v1/customers/${c.cus}`)).status, 200);
+      // The same answer a scripted issuer_not_available decline gets (ids and times aside).
+      const clock2 = new ManualClock('2026-06-15T12:00:00Z');
+      const s = await startHarness({ clock: clock2 });
+      try {
+        const cus2 = await s.stripe.customers.create({ email: 'i@x.test' });
+        const pm2 = await s.stripe.paymentMethods.create({ type: 'card', card: { number: '4242424242424242', exp_month: 12, exp_year: 2034, cvc: '123' } } as never);
+        await s.stripe.paymentMethods.attach(pm2.id, { customer: cus2.id });
+        s.sandbox.script(pm2.id, ['issuer_not_available']);
+        const r2 = await fetch(`${s.url}/v1/payment_intents`, { method: 'POST', headers: FORM, body: chargeBody({ cus: cus2.id, pm: pm2.id }) });
+        assert.equal(r2.status, 402);
+        const strip = (x: unknown) => JSON.parse(JSON.stringify(x).replace(/"(pi|ch|cus|pm)_[A-Za-z0-9]+(_secret_[A-Za-z0-9]+)?"/g, '"id"').replace(/"created":\d+/g, '"created":0'));
+        assert.deepEqual(strip(r.body), strip(await r2.json()));
+      } finally {
+        await s.close();
+      }
+      assert.equal(t.sandbox.charges({ customer: c.cus }).length, 0, 'nothing charged in the window');
+      // After the window the card's script answers: its first step (succeed) was kept.
+      clock.set('2026-06-15T13:00:00Z');
+      const after = await call('POST', '/v1/payment_intents', chargeBody(c), newKey('iss'));
+      assert.deepEqual([after.status, after.body.status], [200, 'succeeded']);
+      assert.equal((await call('POST', '/v1/payment_intents', chargeBody(c), newKey('iss'))).body.error?.decline_code, 'do_not_honor');
+    } finally {
+      await t.close();
+    }
+  });
+
   test('the controls need the secret test key; the pages a customer opens do not (issue 16)', async () => {
     const controls: [string, string][] = [
       ['GET', '/_sandbox'],

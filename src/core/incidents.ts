@@ -16,7 +16,12 @@
 //   - no brand incident opens while the gateway's is open (or opening): it covers every card;
 //   - close when the last window falls back below `min_declines` (while an incident is open the
 //           engine spends no attempt on the invoices it covers, so the count falls once the
-//           failures stop coming from the renewals still being made).
+//           failures stop coming from the renewals still being made), and not before it has been
+//           open `minOpenMinutes`: one window, doubled each time its scope reopens right after a
+//           close. An issuer's declines leave the window while the engine holds its attempts, so
+//           the window empties with the issuer still down; the spread retries then fail and reopen
+//           it. Without the doubling, a 6-hour issuer outage flapped 17 times, spending 355
+//           retries into it (`npm run bench -- --only recovery --recovery-outage-mode issuer`).
 import { HOUR } from './time.ts';
 
 export interface IncidentPolicy {
@@ -80,10 +85,34 @@ export interface OpenIncident {
   id: string;
   scope: string;
   opened_at: Date;
+  /** How many times in a row its scope reopened right after a close (0: a fresh incident). */
+  reopens?: number;
+}
+
+/** An incident closed recently: whether a new one of its scope is a reopening. */
+export interface ClosedIncident {
+  scope: string;
+  closed_at: Date;
+  reopens: number;
+}
+
+/** The least time an incident stays open: one window, doubled per reopening, at most the baseline. */
+export function minOpenMinutes(p: IncidentPolicy, reopens: number): number {
+  return Math.min(p.window_minutes * 2 ** Math.min(Math.max(0, reopens), 30), p.baseline_hours * 60);
+}
+
+/**
+ * A new incident of a scope is a reopening when the scope's last incident closed less than its own
+ * least open time ago (the outage it was about had not ended): one more than that one's count.
+ */
+export function reopensOf(p: IncidentPolicy, scope: string, recent: readonly ClosedIncident[], now: Date): number {
+  const last = recent.filter((r) => r.scope === scope).sort((a, b) => b.closed_at.getTime() - a.closed_at.getTime())[0];
+  if (!last) return 0;
+  return now.getTime() - last.closed_at.getTime() < minOpenMinutes(p, last.reopens) * 60_000 ? last.reopens + 1 : 0;
 }
 
 export interface IncidentDecision {
-  open: { scope: string; technical_declines: number; baseline: number }[];
+  open: { scope: string; technical_declines: number; baseline: number; reopens: number }[];
   /** Ids of the open incidents to close. */
   close: string[];
 }
@@ -103,19 +132,25 @@ export function opensIncident(p: IncidentPolicy, c: Pick<ScopeCounts, 'window' |
   return p.enabled && c.window >= p.min_declines && c.window >= p.ratio * expectedInWindow(p, c.baseline) && shareRises(p, c);
 }
 
-/** Which incidents open and which close, from the counts of every scope that had a technical failure. */
-export function decideIncidents(p: IncidentPolicy, counts: ScopeCounts[], open: OpenIncident[]): IncidentDecision {
+/**
+ * Which incidents open and which close, from the counts of every scope that had a technical failure.
+ * `now` and `recent` (incidents closed lately) make the least open time apply; without `now`, an
+ * incident closes as soon as its window falls below `min_declines`.
+ */
+export function decideIncidents(p: IncidentPolicy, counts: ScopeCounts[], open: OpenIncident[], now?: Date, recent: readonly ClosedIncident[] = []): IncidentDecision {
   const byScope = new Map(counts.map((c) => [c.scope, c]));
   const openScopes = new Set(open.map((i) => i.scope));
   const decision: IncidentDecision = { open: [], close: [] };
   for (const c of counts)
-    if (!openScopes.has(c.scope) && opensIncident(p, c)) decision.open.push({ scope: c.scope, technical_declines: c.window, baseline: c.baseline });
+    if (!openScopes.has(c.scope) && opensIncident(p, c))
+      decision.open.push({ scope: c.scope, technical_declines: c.window, baseline: c.baseline, reopens: now ? reopensOf(p, c.scope, recent, now) : 0 });
   // The gateway's incident covers every card: no brand incident opens beside it (a card's grace
   // would be extended twice for the same time).
   if (openScopes.has('gateway') || decision.open.some((o) => o.scope === 'gateway')) decision.open = decision.open.filter((o) => o.scope === 'gateway');
   for (const i of open) {
     const c = byScope.get(i.scope);
-    if (!p.enabled || !c || c.window < p.min_declines) decision.close.push(i.id);
+    const held = !!now && now.getTime() - i.opened_at.getTime() < minOpenMinutes(p, i.reopens ?? 0) * 60_000;
+    if (!p.enabled || ((!c || c.window < p.min_declines) && !held)) decision.close.push(i.id);
   }
   return decision;
 }

@@ -5,10 +5,12 @@
 // extends their grace and spreads their held retries. While an incident is open, loadStates hands
 // it to the machine, which makes no attempt on the invoices it covers.
 import { DEFAULT_POLICY, mergePolicy, type DunningPolicy } from '../core/dunning.ts';
-import { decideIncidents, incidentWindows } from '../core/incidents.ts';
+import { decideIncidents, incidentWindows, minOpenMinutes } from '../core/incidents.ts';
+import { HOUR } from '../core/time.ts';
 import { insertEvents, loadPolicies } from '../store/billing.ts';
 import {
   closeIncidents,
+  recentlyClosedIncidents,
   incidentsToRecover,
   insertIncidents,
   listIncidents,
@@ -41,7 +43,9 @@ export async function evaluateIncidents(engine: Engine, opts: { operatorEmail?: 
     const open = await openIncidents(q);
     // Nothing to count and nothing open: the common case costs one indexed query.
     const counts = p.enabled ? await technicalFailureCounts(q, { ...incidentWindows(p, now), now }, p.min_declines, open.map((i) => i.scope)) : [];
-    const decision = decideIncidents(p, counts, open);
+    // Incidents closed within the longest least-open time: a new one of their scope is a reopening.
+    const recent = (await recentlyClosedIncidents(q, new Date(now.getTime() - p.baseline_hours * HOUR))).map((i) => ({ scope: i.scope, closed_at: i.closed_at!, reopens: i.reopens }));
+    const decision = decideIncidents(p, counts, open, now, recent);
     const opened = await insertIncidents(q, decision.open.map((o) => ({ id: newId('inc'), ...o })), now, incidentWindows(p, now).window_from);
     const closed = await closeIncidents(q, decision.close, now);
     await insertEvents(
@@ -50,7 +54,18 @@ export async function evaluateIncidents(engine: Engine, opts: { operatorEmail?: 
         ...opened.map((i) => ({
           account_id: null,
           type: 'incident.opened',
-          data: { incident_id: i.id, scope: i.scope, opened_at: i.opened_at, technical_declines: i.technical_declines, baseline: i.baseline, window_minutes: p.window_minutes, baseline_hours: p.baseline_hours },
+          data: {
+            incident_id: i.id,
+            scope: i.scope,
+            opened_at: i.opened_at,
+            technical_declines: i.technical_declines,
+            baseline: i.baseline,
+            window_minutes: p.window_minutes,
+            baseline_hours: p.baseline_hours,
+            // A reopening right after a close stays open longer (core/incidents.ts minOpenMinutes).
+            reopens: i.reopens,
+            min_open_minutes: minOpenMinutes(p, i.reopens),
+          },
         })),
         ...closed.map((i) => ({
           account_id: null,

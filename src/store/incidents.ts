@@ -12,6 +12,8 @@ export interface Incident {
   technical_declines: number;
   baseline: number;
   recovered_at: Date | null;
+  /** Times in a row its scope reopened right after a close (core/incidents.ts minOpenMinutes). */
+  reopens: number;
 }
 
 const d = (v: unknown): Date | null => (v == null ? null : v instanceof Date ? v : new Date(v as string));
@@ -24,6 +26,7 @@ function toIncident(r: Row): Incident {
     technical_declines: Number(r.technical_declines),
     baseline: Number(r.baseline),
     recovered_at: d(r.recovered_at),
+    reopens: Number(r.reopens ?? 0),
   };
 }
 
@@ -80,16 +83,22 @@ export async function openIncidents(q: Queryable): Promise<Incident[]> {
  * opened. `windowFrom`: where the detection window that revealed them began (the technical failures
  * from then on belong to the incident: loadStates).
  */
-export async function insertIncidents(q: Queryable, rows: { id: string; scope: string; technical_declines: number; baseline: number }[], now: Date, windowFrom: Date = now): Promise<Incident[]> {
+export async function insertIncidents(q: Queryable, rows: { id: string; scope: string; technical_declines: number; baseline: number; reopens?: number }[], now: Date, windowFrom: Date = now): Promise<Incident[]> {
   if (rows.length === 0) return [];
   const out = await q.query<Row>(
-    `INSERT INTO incidents (id, scope, opened_at, window_from, technical_declines, baseline)
-     SELECT x.id, x.scope, $2, $3, x.technical_declines, x.baseline FROM json_to_recordset($1::json) AS x(id text, scope text, technical_declines int, baseline int)
+    `INSERT INTO incidents (id, scope, opened_at, window_from, technical_declines, baseline, reopens)
+     SELECT x.id, x.scope, $2, $3, x.technical_declines, x.baseline, COALESCE(x.reopens, 0)
+       FROM json_to_recordset($1::json) AS x(id text, scope text, technical_declines int, baseline int, reopens int)
      ON CONFLICT (scope) WHERE closed_at IS NULL DO NOTHING
      RETURNING *`,
     [JSON.stringify(rows), now, windowFrom],
   );
   return out.map(toIncident);
+}
+
+/** Incidents closed since `since`, newest first (whether a new one of their scope is a reopening). */
+export async function recentlyClosedIncidents(q: Queryable, since: Date): Promise<Incident[]> {
+  return (await q.query<Row>('SELECT * FROM incidents WHERE closed_at >= $1 ORDER BY closed_at DESC, id', [since])).map(toIncident);
 }
 
 /** Closes open incidents; answers those this call closed. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_INCIDENT_POLICY, decideIncidents, incidentCovering, opensIncident, shareRises, spreadRetryAt, type IncidentPolicy } from '../../src/core/incidents.ts';
+import { DEFAULT_INCIDENT_POLICY, decideIncidents, incidentCovering, minOpenMinutes, opensIncident, reopensOf, shareRises, spreadRetryAt, type IncidentPolicy } from '../../src/core/incidents.ts';
 import { DEFAULT_POLICY, automaticAttempts, capsAllowNow, givenBack, mergePolicy, planRetry, validatePolicy, type AttemptView } from '../../src/core/dunning.ts';
 import { step, toView, type BillingState, type ChargeOutcome, type Effect, type IncidentRef } from '../../src/core/machine.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
@@ -22,7 +22,7 @@ test('an incident opens at min_declines and ratio × the baseline rate, and clos
   const d = decideIncidents(P, [{ scope: 'gateway', window: 50, baseline: 0 }, { scope: 'brand:visa', window: 30, baseline: 0 }, { scope: 'brand:amex', window: 3, baseline: 0 }], open);
   assert.deepEqual(d, { open: [], close: [] }, 'an open scope is not opened twice; no brand beside the gateway');
   const brandOnly = decideIncidents(P, [{ scope: 'gateway', window: 30, baseline: 96 * 10 }, { scope: 'brand:visa', window: 30, baseline: 0 }], []);
-  assert.deepEqual(brandOnly, { open: [{ scope: 'brand:visa', technical_declines: 30, baseline: 0 }], close: [] }, 'one brand spikes, the gateway as a whole does not');
+  assert.deepEqual(brandOnly, { open: [{ scope: 'brand:visa', technical_declines: 30, baseline: 0, reopens: 0 }], close: [] }, 'one brand spikes, the gateway as a whole does not');
   assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 30, baseline: 0 }, { scope: 'brand:visa', window: 30, baseline: 0 }], []).open.map((o) => o.scope), ['gateway']);
   assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 19, baseline: 0 }], open), { open: [], close: ['inc_1'] });
   assert.deepEqual(decideIncidents(P, [], open), { open: [], close: ['inc_1'] }, 'no failure at all: closed');
@@ -345,4 +345,53 @@ test('a retry held by an incident is looked at again every detection window: onc
   assert.notEqual(woken.state.subscription.next_retry_why, 'incident');
   assert.ok(woken.state.subscription.next_retry_at, 'a retry is planned');
   assert.ok(woken.state.subscription.next_retry_at!.getTime() < woken.state.subscription.grace_ends_at!.getTime());
+});
+
+// Found by the recovery benchmark's issuer outage: an issuer's declines leave the window while
+// renewd holds its attempts, so the window emptied and the incident closed with the issuer still
+// down; the spread retries failed and reopened it: 17 incidents and 355 retries in a 6-hour outage.
+test('an incident stays open at least one window, doubled each time its scope reopens right after a close', () => {
+  const t0 = new Date('2026-03-01T09:00:00Z');
+  const at = (m: number) => new Date(t0.getTime() + m * 60_000);
+  assert.deepEqual([0, 1, 2, 3, 6, 7, 40].map((k) => minOpenMinutes(P, k)), [15, 30, 60, 120, 960, 1440, 1440], 'doubling, at most the baseline (24 h)');
+  const open = [{ id: 'i', scope: 'gateway', opened_at: t0, reopens: 0 }];
+  // The window empties at +5 min (renewd holds its attempts): still open until +15.
+  assert.deepEqual(decideIncidents(P, [], open, at(5)).close, []);
+  assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 3, baseline: 0 }], open, at(14.99)).close, []);
+  assert.deepEqual(decideIncidents(P, [], open, at(15)).close, ['i']);
+  assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 20, baseline: 0 }], open, at(15)).close, [], 'failures still coming: open');
+  // Closed at +15, the spread retries fail and it reopens at +20: a reopening, held 30 minutes.
+  const recent = [{ scope: 'gateway', closed_at: at(15), reopens: 0 }];
+  assert.deepEqual(decideIncidents(P, [{ scope: 'gateway', window: 25, baseline: 0 }], [], at(20), recent).open, [{ scope: 'gateway', technical_declines: 25, baseline: 0, reopens: 1 }]);
+  const again = [{ id: 'j', scope: 'gateway', opened_at: at(20), reopens: 1 }];
+  assert.deepEqual(decideIncidents(P, [], again, at(49)).close, []);
+  assert.deepEqual(decideIncidents(P, [], again, at(50)).close, ['j']);
+  // Only right after a close of the same scope (within that one's least open time) is it a reopening.
+  assert.equal(reopensOf(P, 'gateway', recent, at(29.99)), 1);
+  assert.equal(reopensOf(P, 'gateway', recent, at(30)), 0);
+  assert.equal(reopensOf(P, 'brand:visa', recent, at(16)), 0, 'another scope');
+  assert.equal(reopensOf(P, 'gateway', [...recent, { scope: 'gateway', closed_at: at(10), reopens: 5 }], at(16)), 1, 'the latest close counts');
+  // Disabled: every incident closes at once, held or not.
+  assert.deepEqual(decideIncidents({ ...P, enabled: false }, [], open, at(1)).close, ['i']);
+});
+
+test('property: with the clock, decideIncidents closes exactly the open scopes below min_declines whose least open time has passed', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ scope: fc.constantFrom('gateway', 'brand:visa', 'brand:mastercard'), window: fc.nat(60), baseline: fc.nat(10_000) }), { maxLength: 3 }),
+      fc.array(fc.record({ scope: fc.constantFrom('gateway', 'brand:visa', 'brand:mastercard'), ageMinutes: fc.integer({ min: 0, max: 3000 }), reopens: fc.nat(10) }), { maxLength: 3 }),
+      (raw, rawOpen) => {
+        const now = new Date('2026-03-01T12:00:00Z');
+        const counts = [...new Map(raw.map((c) => [c.scope, c])).values()];
+        const open = [...new Map(rawOpen.map((o) => [o.scope, o])).values()].map((o, i) => ({ id: `inc_${i}`, scope: o.scope, opened_at: new Date(now.getTime() - o.ageMinutes * 60_000), reopens: o.reopens }));
+        const d = decideIncidents(P, counts, open, now);
+        for (const i of open) {
+          const c = counts.find((x) => x.scope === i.scope);
+          const below = !c || c.window < P.min_declines;
+          const served = now.getTime() - i.opened_at.getTime() >= minOpenMinutes(P, i.reopens) * 60_000;
+          assert.equal(d.close.includes(i.id), below && served);
+        }
+      },
+    ),
+  );
 });

@@ -6,7 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
 import { loadStates } from '../../src/store/billing.ts';
-import { closeIncidents, insertIncidents, markIncidentApplied, openIncidents, subscriptionsCoveredBy, technicalFailureCounts } from '../../src/store/incidents.ts';
+import { closeIncidents, insertIncidents, markIncidentApplied, openIncidents, recentlyClosedIncidents, subscriptionsCoveredBy, technicalFailureCounts } from '../../src/store/incidents.ts';
 import { HOUR } from '../../src/core/time.ts';
 
 const now = new Date('2026-03-20T09:00:00Z');
@@ -106,6 +106,13 @@ for (const engine of ENGINES) {
       const [g] = await insertIncidents(t.db, [{ id: 'inc_g', scope: 'gateway', technical_declines: 5, baseline: 2 }], later);
       const [gc] = await closeIncidents(t.db, [g.id], new Date(later.getTime() + HOUR));
       assert.deepEqual(await subscriptionsCoveredBy(t.db, gc, 10), ['sub_acct_m', 'sub_acct_v'], 'the gateway covers every card');
+      // A reopening keeps its count; the recently closed ones come newest first.
+      const [r] = await insertIncidents(t.db, [{ id: 'inc_r', scope: 'gateway', technical_declines: 30, baseline: 0, reopens: 2 }], new Date(later.getTime() + 2 * HOUR));
+      assert.equal(r.reopens, 2);
+      assert.deepEqual((await openIncidents(t.db)).map((i) => [i.id, i.reopens]), [['inc_r', 2]]);
+      assert.deepEqual((await recentlyClosedIncidents(t.db, later)).map((i) => [i.id, i.reopens]), [['inc_g', 0], ['inc_a', 0]]);
+      assert.deepEqual((await recentlyClosedIncidents(t.db, new Date(later.getTime() + 1))).map((i) => i.id), ['inc_g']);
+      await closeIncidents(t.db, ['inc_r'], new Date(later.getTime() + 3 * HOUR));
     });
   });
 }

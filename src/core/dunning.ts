@@ -116,7 +116,7 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   if (isInt(p.grace_days)) {
     checkDays('retry_schedule', p.retry_schedule, p.grace_days, 'days');
     checkDays('technical_retry_hours', p.technical_retry_hours, p.grace_days * 24, 'hours');
-    checkDays('reminder_days', [...(p.reminder_days ?? [])].sort((a, b) => a - b), p.grace_days, 'days');
+    checkDays('reminder_days', Array.isArray(p.reminder_days) ? [...p.reminder_days].sort((a, b) => a - b) : p.reminder_days, p.grace_days, 'days');
   }
   if (!isInt(p.max_automatic_attempts) || p.max_automatic_attempts < 1 || p.max_automatic_attempts > NETWORK_CAPS.attempts_per_card_30d)
     errs.push({ field: 'max_automatic_attempts', message: `must be from 1 to ${NETWORK_CAPS.attempts_per_card_30d}` });

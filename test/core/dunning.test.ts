@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_POLICY, applyCaps, graceEndsAt, reminderTimes, mergePolicy, planRetry, retryAvailability, validatePolicy, type AttemptView } from '../../src/core/dunning.ts';
+import { DEFAULT_POLICY, applyCaps, automaticAttempts, dueReminder, effectiveClass, graceEndsAt, nextReminderAt, pauseGrace, reminderTimes, mergePolicy, planRetry, retryAvailability, retryDateRefusal, validatePolicy, type AttemptView, type DunningPolicy } from '../../src/core/dunning.ts';
+import { DECLINE_REASONS, PM_TYPES, RETRY_CLASSES } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
 
 const t0 = new Date('2026-03-01T10:00:00Z');
@@ -129,4 +130,121 @@ test('grace ends 14 local days after the period end, across a DST change (same w
     const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(r.at);
     assert.equal(local, '09:00', `reminder ${r.days} days before grace end at 09:00 Paris time`);
   }
+});
+
+// ---- The policy's validation, field by field (PUT /v1/dunning-policy and the console's form) ----
+// Each field: just inside its bounds accepted, just outside refused, the boundary as intended; the
+// error names the field and says what is allowed, in the words the operator reads.
+
+const policyErrors = (o: object) => validatePolicy(mergePolicy(DEFAULT_POLICY, o as any));
+const refusal = (field: string, message: string) => [{ field, message }];
+
+test('policy validation: each number field has its bounds, the field named and the rule said', () => {
+  const GRACE = 'must be a whole number of days from 1 to 60';
+  const ATTEMPTS = 'must be from 1 to 20';
+  const VISA = "must be from 1 to 20 (Visa's limit)";
+  const MASTERCARD = "must be from 1 to 10 (Mastercard's limit)";
+  const MANUAL = 'must be from 0 to 50';
+  const HELP = 'must be a whole number of days from 0 (off) to 30';
+  // A one-day grace leaves room only for retries and reminders within that day.
+  const shortGrace = { retry_schedule: [0.5], technical_retry_hours: [2, 8], reminder_days: [0.5] };
+  const cases: [string, object, { field: string; message: string }[]][] = [
+    ['grace 1 day', { grace_days: 1, ...shortGrace }, []],
+    ['grace 60 days', { grace_days: 60 }, []],
+    ['grace 61 days', { grace_days: 61 }, refusal('grace_days', GRACE)],
+    ['grace 2.5 days (and the lists are not checked against a grace that is not a number of days)', { grace_days: 2.5 }, refusal('grace_days', GRACE)],
+    ['grace "14"', { grace_days: '14' }, refusal('grace_days', GRACE)],
+    ['1 automatic attempt', { max_automatic_attempts: 1 }, []],
+    ['20 automatic attempts', { max_automatic_attempts: 20 }, []],
+    ['0 automatic attempts', { max_automatic_attempts: 0 }, refusal('max_automatic_attempts', ATTEMPTS)],
+    ['21 automatic attempts', { max_automatic_attempts: 21 }, refusal('max_automatic_attempts', ATTEMPTS)],
+    ['1.5 automatic attempts', { max_automatic_attempts: 1.5 }, refusal('max_automatic_attempts', ATTEMPTS)],
+    ['cap 1 attempt / 30 d', { caps: { attempts_per_card_30d: 1 } }, []],
+    ['cap 20 attempts / 30 d', { caps: { attempts_per_card_30d: 20 } }, []],
+    ['cap 0 attempts / 30 d', { caps: { attempts_per_card_30d: 0 } }, refusal('caps.attempts_per_card_30d', VISA)],
+    ['cap 21 attempts / 30 d', { caps: { attempts_per_card_30d: 21 } }, refusal('caps.attempts_per_card_30d', VISA)],
+    ['cap 2.5 attempts / 30 d', { caps: { attempts_per_card_30d: 2.5 } }, refusal('caps.attempts_per_card_30d', VISA)],
+    ['cap 1 decline / 24 h', { caps: { declines_per_card_24h: 1 } }, []],
+    ['cap 10 declines / 24 h', { caps: { declines_per_card_24h: 10 } }, []],
+    ['cap 0 declines / 24 h', { caps: { declines_per_card_24h: 0 } }, refusal('caps.declines_per_card_24h', MASTERCARD)],
+    ['cap 11 declines / 24 h', { caps: { declines_per_card_24h: 11 } }, refusal('caps.declines_per_card_24h', MASTERCARD)],
+    ['cap 2.5 declines / 24 h', { caps: { declines_per_card_24h: 2.5 } }, refusal('caps.declines_per_card_24h', MASTERCARD)],
+    ['0 manual retries a day (Retry off by count)', { manual_retry: { max_per_day: 0 } }, []],
+    ['50 manual retries a day', { manual_retry: { max_per_day: 50 } }, []],
+    ['-1 manual retries a day', { manual_retry: { max_per_day: -1 } }, refusal('manual_retry.max_per_day', MANUAL)],
+    ['51 manual retries a day', { manual_retry: { max_per_day: 51 } }, refusal('manual_retry.max_per_day', MANUAL)],
+    ['1.5 manual retries a day', { manual_retry: { max_per_day: 1.5 } }, refusal('manual_retry.max_per_day', MANUAL)],
+    ['Retry enabled "yes"', { manual_retry: { enabled: 'yes' } }, refusal('manual_retry.enabled', 'must be true or false')],
+    ['Retry disabled', { manual_retry: { enabled: false } }, []],
+    ['help pause 0 days (off)', { help_pause_days: 0 }, []],
+    ['help pause 30 days', { help_pause_days: 30 }, []],
+    ['help pause -1 days', { help_pause_days: -1 }, refusal('help_pause_days', HELP)],
+    ['help pause 31 days', { help_pause_days: 31 }, refusal('help_pause_days', HELP)],
+    ['help pause 0.5 days', { help_pause_days: 0.5 }, refusal('help_pause_days', HELP)],
+    ['backup card after 1 failure', { backup_after_failures: 1 }, []],
+    ['backup card after 20 failures', { backup_after_failures: 20 }, []],
+    ['backup card after 0 failures', { backup_after_failures: 0 }, refusal('backup_after_failures', ATTEMPTS)],
+    ['backup card after 21 failures', { backup_after_failures: 21 }, refusal('backup_after_failures', ATTEMPTS)],
+    ['backup card after 1.5 failures', { backup_after_failures: 1.5 }, refusal('backup_after_failures', ATTEMPTS)],
+    ['final action cancel', { final_action: 'cancel' }, refusal('final_action', 'must be "downgrade"')],
+  ];
+  for (const [name, o, want] of cases) assert.deepEqual(policyErrors(o), want, name);
+});
+
+test('policy validation: the day and hour lists are increasing, positive, inside grace, at most 50 items', () => {
+  const cases: [string, object, { field: string; message: string }[]][] = [
+    ['not a list', { retry_schedule: 'daily' }, refusal('retry_schedule', 'must be a list of numbers')],
+    ['reminders not a list', { reminder_days: 7 }, refusal('reminder_days', 'must be a list of numbers')],
+    ['51 hours', { technical_retry_hours: Array.from({ length: 51 }, (_, i) => (i + 1) / 10) }, refusal('technical_retry_hours', 'must have at most 50 items')],
+    ['a retry at 0 days', { retry_schedule: [0, 3] }, refusal('retry_schedule[0]', 'must be a positive number of days')],
+    ['a retry at NaN days', { retry_schedule: [NaN] }, refusal('retry_schedule[0]', 'must be a positive number of days')],
+    ['a retry at "3" days', { retry_schedule: ['3'] }, refusal('retry_schedule[0]', 'must be a positive number of days')],
+    ['a quick retry at -2 hours', { technical_retry_hours: [-2] }, refusal('technical_retry_hours[0]', 'must be a positive number of hours')],
+    // A retry at the grace end is no retry: the downgrade comes first.
+    ['a retry at exactly the grace end', { retry_schedule: [1, 14] }, refusal('retry_schedule[1]', '14 days is beyond the grace period (14 days)')],
+    ['a retry just before the grace end', { retry_schedule: [1, 13.9] }, []],
+    ['a quick retry at exactly the grace end', { technical_retry_hours: [2, 336] }, refusal('technical_retry_hours[1]', '336 hours is beyond the grace period (14 days)')],
+    ['a quick retry just before the grace end', { technical_retry_hours: [2, 335] }, []],
+    ['a reminder at exactly the grace end', { reminder_days: [14] }, refusal('reminder_days[0]', '14 days is beyond the grace period (14 days)')],
+    ['the same day twice', { retry_schedule: [3, 3] }, refusal('retry_schedule[1]', 'must be in increasing order')],
+    ['a day going back', { retry_schedule: [3, 2] }, refusal('retry_schedule[1]', 'must be in increasing order')],
+    // A bad item is named once, as not a number: not also as out of order.
+    ['a null after a day', { retry_schedule: [3, null] }, refusal('retry_schedule[1]', 'must be a positive number of days')],
+    // Reminders are a set of days before the grace end: any order, each day once.
+    ['reminders in any order', { reminder_days: [2, 7] }, []],
+    ['the same reminder twice', { reminder_days: [7, 7] }, refusal('reminder_days[1]', 'must be in increasing order')],
+    ['no reminders', { reminder_days: [] }, []],
+  ];
+  for (const [name, o, want] of cases) assert.deepEqual(policyErrors(o), want, name);
+});
+
+test('policy validation: decline rules name a known reason and class; Retry exclusions are known payment methods and domain zones', () => {
+  const zone = (z: unknown) => `"${z}" is not a domain zone (e.g. "fr", "com")`;
+  const cases: [string, object, { field: string; message: string }[]][] = [
+    ['a known reason and class', { decline_rules: { insufficient_funds: 'customer', issuer_unavailable: 'later' } }, []],
+    ['an unknown reason', { decline_rules: { no_such_reason: 'soon' } }, refusal('decline_rules.no_such_reason', `unknown decline reason "no_such_reason"; known: ${DECLINE_REASONS.join(', ')}`)],
+    ['an unknown class', { decline_rules: { insufficient_funds: 'sometimes' } }, refusal('decline_rules.insufficient_funds', `unknown retry class "sometimes"; known: ${RETRY_CLASSES.join(', ')}`)],
+    ['a known payment method', { manual_retry: { disabled_payment_methods: ['sepa_debit'] } }, []],
+    ['an unknown payment method', { manual_retry: { disabled_payment_methods: ['cheque'] } }, refusal('manual_retry.disabled_payment_methods', `unknown payment method type "cheque"; known: ${PM_TYPES.join(', ')}`)],
+    ['10 payment methods', { manual_retry: { disabled_payment_methods: Array(10).fill('card') } }, []],
+    ['11 payment methods', { manual_retry: { disabled_payment_methods: Array(11).fill('card') } }, refusal('manual_retry.disabled_payment_methods', 'must have at most 10 items')],
+    ['500 zones', { manual_retry: { disabled_domain_zones: Array.from({ length: 500 }, (_, i) => `z${i}`) } }, []],
+    ['501 zones', { manual_retry: { disabled_domain_zones: Array.from({ length: 501 }, (_, i) => `z${i}`) } }, refusal('manual_retry.disabled_domain_zones', 'must have at most 500 items')],
+    ['zones in lower case, digits, hyphens, up to 63', { manual_retry: { disabled_domain_zones: ['fr', 'xn--p1ai', 'a'.repeat(63)] } }, []],
+    ['a zone in capitals', { manual_retry: { disabled_domain_zones: ['FR'] } }, refusal('manual_retry.disabled_domain_zones', zone('FR'))],
+    ['a zone of 64', { manual_retry: { disabled_domain_zones: ['a'.repeat(64)] } }, refusal('manual_retry.disabled_domain_zones', zone('a'.repeat(64)))],
+    ['a zone with a dot before', { manual_retry: { disabled_domain_zones: ['.fr'] } }, refusal('manual_retry.disabled_domain_zones', zone('.fr'))],
+    ['a zone with a dot after', { manual_retry: { disabled_domain_zones: ['fr.'] } }, refusal('manual_retry.disabled_domain_zones', zone('fr.'))],
+    ['a zone that is a number', { manual_retry: { disabled_domain_zones: [33] } }, refusal('manual_retry.disabled_domain_zones', zone(33))],
+  ];
+  for (const [name, o, want] of cases) assert.deepEqual(policyErrors(o), want, name);
+  // A policy without its Retry settings is refused by name, not by a crash.
+  assert.deepEqual(validatePolicy({ ...DEFAULT_POLICY, manual_retry: undefined } as unknown as DunningPolicy), refusal('manual_retry.enabled', 'must be true or false'));
+  // Without its caps, both caps are named.
+  assert.deepEqual(validatePolicy({ ...DEFAULT_POLICY, caps: undefined } as unknown as DunningPolicy).map((e) => e.field), ['caps.attempts_per_card_30d', 'caps.declines_per_card_24h']);
+});
+
+test('mergePolicy skips missing layers (no plan override, no zone override)', () => {
+  assert.deepEqual(mergePolicy(DEFAULT_POLICY, null, undefined), DEFAULT_POLICY);
+  assert.deepEqual(mergePolicy(DEFAULT_POLICY, undefined, { grace_days: 21 }, null), { ...DEFAULT_POLICY, grace_days: 21 });
 });

@@ -116,7 +116,7 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   if (isInt(p.grace_days)) {
     checkDays('retry_schedule', p.retry_schedule, p.grace_days, 'days');
     checkDays('technical_retry_hours', p.technical_retry_hours, p.grace_days * 24, 'hours');
-    checkDays('reminder_days', [...(p.reminder_days ?? [])].sort((a, b) => a - b), p.grace_days, 'days');
+    checkDays('reminder_days', Array.isArray(p.reminder_days) ? [...p.reminder_days].sort((a, b) => a - b) : p.reminder_days, p.grace_days, 'days');
   }
   if (!isInt(p.max_automatic_attempts) || p.max_automatic_attempts < 1 || p.max_automatic_attempts > NETWORK_CAPS.attempts_per_card_30d)
     errs.push({ field: 'max_automatic_attempts', message: `must be from 1 to ${NETWORK_CAPS.attempts_per_card_30d}` });
@@ -133,11 +133,16 @@ export function validatePolicy(p: DunningPolicy): PolicyError[] {
   if (!m || typeof m.enabled !== 'boolean') errs.push({ field: 'manual_retry.enabled', message: 'must be true or false' });
   if (m && (!isInt(m.max_per_day) || m.max_per_day < 0 || m.max_per_day > 50))
     errs.push({ field: 'manual_retry.max_per_day', message: 'must be from 0 to 50' });
-  if ((m?.disabled_domain_zones?.length ?? 0) > MAX_ZONES) errs.push({ field: 'manual_retry.disabled_domain_zones', message: `must have at most ${MAX_ZONES} items` });
-  if ((m?.disabled_payment_methods?.length ?? 0) > MAX_PAYMENT_METHODS) errs.push({ field: 'manual_retry.disabled_payment_methods', message: `must have at most ${MAX_PAYMENT_METHODS} items` });
-  for (const t of m?.disabled_payment_methods ?? [])
+  // The exclusions are lists (Retry availability reads them as such); without manual_retry, none.
+  const zones: unknown = m ? m.disabled_domain_zones : [];
+  const methods: unknown = m ? m.disabled_payment_methods : [];
+  if (!Array.isArray(zones)) errs.push({ field: 'manual_retry.disabled_domain_zones', message: 'must be a list of domain zones' });
+  else if (zones.length > MAX_ZONES) errs.push({ field: 'manual_retry.disabled_domain_zones', message: `must have at most ${MAX_ZONES} items` });
+  if (!Array.isArray(methods)) errs.push({ field: 'manual_retry.disabled_payment_methods', message: 'must be a list of payment method types' });
+  else if (methods.length > MAX_PAYMENT_METHODS) errs.push({ field: 'manual_retry.disabled_payment_methods', message: `must have at most ${MAX_PAYMENT_METHODS} items` });
+  for (const t of Array.isArray(methods) ? methods : [])
     if (!PM_TYPES.includes(t)) errs.push({ field: 'manual_retry.disabled_payment_methods', message: `unknown payment method type "${t}"; known: ${PM_TYPES.join(', ')}` });
-  for (const z of m?.disabled_domain_zones ?? [])
+  for (const z of Array.isArray(zones) ? zones : [])
     if (typeof z !== 'string' || !/^[a-z0-9-]{1,63}$/.test(z)) errs.push({ field: 'manual_retry.disabled_domain_zones', message: `"${z}" is not a domain zone (e.g. "fr", "com")` });
   if (p.final_action !== 'downgrade') errs.push({ field: 'final_action', message: 'must be "downgrade"' });
   if (!isInt(p.help_pause_days) || p.help_pause_days < 0 || p.help_pause_days > MAX_HELP_PAUSE_DAYS)

@@ -7,9 +7,20 @@
 //
 // One run per scope keeps the test set small: MUTATION_SCOPE=core (default) | store | http.
 const SCOPES = {
-  // The pure domain: the state machine, dunning (grace, retries, caps), declines, periods, time, money.
+  // The pure domain: the state machine, dunning (grace, retries, caps), declines, periods, time, money, incidents, the backup card.
   core: {
-    mutate: ['src/core/machine.ts', 'src/core/dunning.ts', 'src/core/declines.ts', 'src/core/period.ts', 'src/core/time.ts', 'src/core/money.ts', 'src/core/proration.ts'],
+    mutate: [
+      'src/core/machine.ts',
+      'src/core/dunning.ts',
+      'src/core/declines.ts',
+      'src/core/period.ts',
+      'src/core/time.ts',
+      'src/core/money.ts',
+      'src/core/proration.ts',
+      // Outage-aware grace and the backup card decide when a card is charged too (#18).
+      'src/core/incidents.ts',
+      'src/core/backup.ts',
+    ],
     testFiles: ['test/core/*.test.ts'],
   },
   // The statements that feed the machine: state loading (the card's 30-day history), claims, saving steps.

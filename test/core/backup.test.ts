@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { step, type AttemptState, type BillingState, type ChargeOutcome, type MachineEvent } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY, mergePolicy, validatePolicy, type DunningPolicy } from '../../src/core/dunning.ts';
-import { planWithBackup, primaryGivesUp, type BackupCard } from '../../src/core/backup.ts';
+import { backupUsable, planWithBackup, primaryGivesUp, sameCard, type BackupCard } from '../../src/core/backup.ts';
 import type { AttemptOutcome, DeclineReason, RetryClass } from '../../src/core/types.ts';
+import type { AttemptView } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
 import { PERIOD_END, T0, activeState, card } from '../helpers/billing-state.ts';
 
@@ -245,4 +246,69 @@ test('property: with consent and a main card that is lost, the backup is charged
     }),
     { numRuns: 100 },
   );
+});
+
+// ---- the rules one by one (core/backup.ts) ----
+
+const attemptOn = (payment_method_id: string | null, o: Partial<AttemptView> = {}): AttemptView => ({ at: PERIOD_END, trigger: 'scheduled', outcome: 'declined', retry_class: 'later', reason: 'insufficient_funds', not_before: null, payment_method_id, ...o });
+const ONE = { ...DEFAULT_POLICY, backup_after_failures: 1 };
+
+test("primaryGivesUp: only the main card's own failures on this invoice count", () => {
+  assert.equal(primaryGivesUp(DEFAULT_POLICY, [], 'pm_1'), null, 'no attempt yet');
+  // An old card's lost-card decline is not the main card's.
+  assert.equal(primaryGivesUp(ONE, [attemptOn('pm_0', { retry_class: 'never', reason: 'declined_by_bank' })], 'pm_1'), null, 'another card');
+  // An attempt whose answer is not a failure (unknown, pending) is not one.
+  assert.equal(primaryGivesUp(ONE, [attemptOn('pm_1', { outcome: 'unknown', retry_class: null, reason: null })], 'pm_1'), null, 'outcome unknown');
+  // A technical failure given back to an incident (the gateway or bank was down) is not the card's.
+  const givenBackOne = attemptOn('pm_1', { retry_class: 'soon', reason: 'issuer_unavailable', incident_id: 'inc_1' });
+  assert.equal(primaryGivesUp(ONE, [givenBackOne], 'pm_1'), null, 'given back to an incident');
+  assert.equal(primaryGivesUp(ONE, [{ ...givenBackOne, incident_id: null }], 'pm_1'), 'next_slot', 'the same failure outside an incident counts');
+});
+
+test('a requires_action answer or an authentication decline of the main card does not call for the backup at once; it still counts as a failure', () => {
+  // Authentication needs the customer on-session: the backup would not answer it better.
+  const action = attemptOn('pm_1', { outcome: 'requires_action', retry_class: 'customer', reason: 'declined_by_bank' });
+  assert.equal(primaryGivesUp(DEFAULT_POLICY, [action], 'pm_1'), null, 'requires_action, whatever the reason');
+  assert.equal(primaryGivesUp(ONE, [action], 'pm_1'), 'next_slot', 'counted toward backup_after_failures');
+  const authDecline = attemptOn('pm_1', { outcome: 'declined', retry_class: 'customer', reason: 'authentication_required' });
+  assert.equal(primaryGivesUp(DEFAULT_POLICY, [authDecline], 'pm_1'), null, 'declined for authentication');
+  assert.equal(primaryGivesUp(DEFAULT_POLICY, [attemptOn('pm_1', { retry_class: 'customer', reason: 'card_expired_or_inactive' })], 'pm_1'), 'now', 'an expired card: at once');
+});
+
+test('the backup is never the same card saved twice (brand, last 4 and expiry), and a card whose last 4 are unknown is never taken for another', () => {
+  const c = { brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2030 };
+  assert.equal(sameCard(c, { ...c }), true);
+  assert.equal(sameCard(c, { ...c, brand: 'mastercard' }), false, 'another brand');
+  assert.equal(sameCard(c, { ...c, last4: '1881' }), false, 'other last 4');
+  assert.equal(sameCard(c, { ...c, exp_month: 11 }), false, 'another expiry month (a reissued card)');
+  assert.equal(sameCard(c, { ...c, exp_year: 2031 }), false, 'another expiry year');
+  assert.equal(sameCard({ ...c, last4: null }, { ...c, last4: null }), false, 'no last 4: nothing says it is the same card');
+  const b = backupCard();
+  assert.equal(backupUsable(b, 'pm_1', c), true);
+  assert.equal(backupUsable(b, 'pm_1', { ...c, last4: '1881' }), false, 'the main card saved again as the backup');
+});
+
+test('the backup is charged only behind a main card: none, no backup; nor without consent, nor when it is the main card itself', () => {
+  assert.equal(backupUsable(backupCard(), null), false, 'no main card');
+  assert.equal(backupUsable(backupCard('pm_1'), 'pm_1'), false, 'the main card itself');
+  assert.equal(backupUsable(backupCard('pm_b', null), 'pm_1'), false, 'no consent');
+  assert.equal(backupUsable(null, 'pm_1'), false);
+  assert.equal(backupUsable(backupCard(), 'pm_1'), true);
+});
+
+test("planWithBackup: the backup's decline waits for the customer (not the backup again); a later main-card attempt brings the main card's plan back; never at or after the grace end", () => {
+  const grace = new Date(PERIOD_END.getTime() + 14 * DAY);
+  const slot = new Date(PERIOD_END.getTime() + DAY);
+  const primary_plan = { at: slot, why: 'scheduled_retry' as const };
+  const lost = attemptOn('pm_1', { retry_class: 'never', reason: 'declined_by_bank' });
+  const onBackup = attemptOn('pm_b', { at: new Date(PERIOD_END.getTime() + 1000) });
+  const base = { policy: DEFAULT_POLICY, primary_id: 'pm_1', backup: backupCard(), primary_plan, grace_ends_at: grace, now: PERIOD_END };
+  assert.deepEqual(planWithBackup({ ...base, attempts: [lost, onBackup] }), { at: null, why: 'waiting_for_customer', backup: false });
+  // The customer pressed Retry on the main card after that: its plan applies again.
+  const retry = attemptOn('pm_1', { at: new Date(PERIOD_END.getTime() + HOUR), trigger: 'customer_retry' });
+  assert.deepEqual(planWithBackup({ ...base, attempts: [lost, onBackup, retry] }), { ...primary_plan, backup: false });
+  // A lost main card at the grace end itself: too late for the backup (the invoice is downgraded).
+  assert.deepEqual(planWithBackup({ ...base, attempts: [lost], now: grace }), { ...primary_plan, backup: false }, 'at the grace end');
+  const justBefore = new Date(grace.getTime() - 1);
+  assert.deepEqual(planWithBackup({ ...base, attempts: [lost], now: justBefore }), { at: justBefore, why: 'backup_card', backup: true }, '1 ms before it');
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_INCIDENT_POLICY, decideIncidents, incidentCovering, minOpenMinutes, opensIncident, reopensOf, shareRises, spreadRetryAt, type IncidentPolicy } from '../../src/core/incidents.ts';
+import { DEFAULT_INCIDENT_POLICY, decideIncidents, incidentCovering, incidentWindows, minOpenMinutes, opensIncident, reopensOf, scopesOf, shareRises, spreadRetryAt, validateIncidentPolicy, type IncidentPolicy } from '../../src/core/incidents.ts';
 import { DEFAULT_POLICY, automaticAttempts, capsAllowNow, givenBack, mergePolicy, planRetry, validatePolicy, type AttemptView } from '../../src/core/dunning.ts';
 import { step, toView, type BillingState, type ChargeOutcome, type Effect, type IncidentRef } from '../../src/core/machine.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
@@ -394,4 +394,118 @@ test('property: with the clock, decideIncidents closes exactly the open scopes b
       },
     ),
   );
+});
+
+// ---- validateIncidentPolicy: each bound, the field named and the message the operator reads ----
+
+test('validateIncidentPolicy: each field accepted at its bounds, refused just outside, with its field and message', () => {
+  const W = { field: 'incidents.window_minutes', message: 'must be a whole number of minutes from 1 to 1440' };
+  const B = { field: 'incidents.baseline_hours', message: 'must be a whole number of hours from 1 to 720' };
+  const LONGER = { field: 'incidents.baseline_hours', message: 'must be longer than the window' };
+  const M = { field: 'incidents.min_declines', message: 'must be a whole number from 1 to 1000000' };
+  const R = { field: 'incidents.ratio', message: 'must be a number from 1 to 1000' };
+  const S = { field: 'incidents.spread_minutes', message: 'must be a whole number of minutes from 0 to 1440' };
+  const E = { field: 'incidents.enabled', message: 'must be true or false' };
+  const cases: [string, Partial<Record<keyof IncidentPolicy, unknown>>, { field: string; message: string }[]][] = [
+    ['the defaults', {}, []],
+    ['enabled false', { enabled: false }, []],
+    ['enabled not a boolean', { enabled: 'yes' }, [E]],
+    ['enabled missing', { enabled: undefined }, [E]],
+    ['a window of 1 minute', { window_minutes: 1 }, []],
+    ['a window of 1440 minutes (a day)', { window_minutes: 1440, baseline_hours: 25 }, []],
+    ['a window of 0', { window_minutes: 0 }, [W]],
+    ['a window of 1441', { window_minutes: 1441, baseline_hours: 720 }, [W]],
+    ['a window of 1.5', { window_minutes: 1.5 }, [W]],
+    ['a window as a string', { window_minutes: '15' }, [W]],
+    ['a baseline of 1 hour (window 15 min)', { baseline_hours: 1 }, []],
+    ['a baseline of 720 hours', { baseline_hours: 720 }, []],
+    ['a baseline of 0', { baseline_hours: 0 }, [B]],
+    ['a baseline of 721', { baseline_hours: 721 }, [B]],
+    ['a baseline of 1.5', { baseline_hours: 1.5 }, [B]],
+    ['a baseline equal to the window', { window_minutes: 60, baseline_hours: 1 }, [LONGER]],
+    ['a baseline one minute longer than the window', { window_minutes: 59, baseline_hours: 1 }, []],
+    ['a baseline shorter than the window', { window_minutes: 1440, baseline_hours: 1 }, [LONGER]],
+    ['a bad window: the baseline is not compared with it', { window_minutes: 'x', baseline_hours: 1 }, [W]],
+    ['min_declines 1', { min_declines: 1 }, []],
+    ['min_declines 1000000', { min_declines: 1_000_000 }, []],
+    ['min_declines 0', { min_declines: 0 }, [M]],
+    ['min_declines 1000001', { min_declines: 1_000_001 }, [M]],
+    ['min_declines 1.5', { min_declines: 1.5 }, [M]],
+    ['ratio 1', { ratio: 1 }, []],
+    ['ratio 1000', { ratio: 1000 }, []],
+    ['ratio 2.5 (need not be whole)', { ratio: 2.5 }, []],
+    ['ratio 0.99', { ratio: 0.99 }, [R]],
+    ['ratio 1000.5', { ratio: 1000.5 }, [R]],
+    ['ratio NaN', { ratio: NaN }, [R]],
+    ['ratio Infinity', { ratio: Infinity }, [R]],
+    ['ratio as a string', { ratio: '5' }, [R]],
+    ['spread 0 (retry all at the close)', { spread_minutes: 0 }, []],
+    ['spread 1440', { spread_minutes: 1440 }, []],
+    ['spread -1', { spread_minutes: -1 }, [S]],
+    ['spread 1441', { spread_minutes: 1441 }, [S]],
+    ['spread 1.5', { spread_minutes: 1.5 }, [S]],
+  ];
+  for (const [name, o, want] of cases) assert.deepEqual(validateIncidentPolicy({ ...P, ...o } as IncidentPolicy), want, name);
+  // Not an object: one error naming the whole section, nothing read from it.
+  for (const v of [undefined, null, 5, 'on', true]) assert.deepEqual(validateIncidentPolicy(v as unknown as IncidentPolicy), [{ field: 'incidents', message: 'must be an object' }], String(v));
+  // Every field wrong at once: every one named, in the order of the form.
+  assert.deepEqual(
+    validateIncidentPolicy({ enabled: 1, window_minutes: 0, baseline_hours: 0, min_declines: 0, ratio: 0, spread_minutes: -1 } as unknown as IncidentPolicy).map((e) => e.field),
+    ['incidents.enabled', 'incidents.window_minutes', 'incidents.baseline_hours', 'incidents.min_declines', 'incidents.ratio', 'incidents.spread_minutes'],
+  );
+});
+
+test('shareRises: counted only when both shares are known; the baseline share at least 2 %, the share asked for at most half', () => {
+  // Without both denominators the share is not counted: the counts alone decide.
+  assert.equal(shareRises(P, { window: 1, baseline: 0, window_attempts: 1000, baseline_attempts: undefined }), true, 'no baseline attempts counted');
+  assert.equal(shareRises(P, { window: 20, baseline: 0, window_attempts: undefined, baseline_attempts: 1000 }), true, 'no window attempts counted');
+  // Between the floor and the cap: ratio × the baseline share, the bound itself enough.
+  const Q = { ...P, ratio: 4 };
+  assert.equal(shareRises(Q, { window: 25, baseline: 1, window_attempts: 100, baseline_attempts: 16 }), true, '25 % ≥ 4 × 6.25 %, at the edge');
+  assert.equal(shareRises(Q, { window: 24, baseline: 1, window_attempts: 100, baseline_attempts: 16 }), false, '24 % < 25 %');
+  // Below the floor: a baseline share of 1/64 is taken as 2 %, so 5 × 2 % = 10 %.
+  assert.equal(shareRises(P, { window: 10, baseline: 1, window_attempts: 100, baseline_attempts: 64 }), true, '10 %, at the floor');
+  assert.equal(shareRises(P, { window: 9, baseline: 1, window_attempts: 100, baseline_attempts: 64 }), false, '9 % < 10 %');
+  // The cap: half the window failing so is always enough.
+  assert.equal(shareRises(P, { window: 50, baseline: 300, window_attempts: 100, baseline_attempts: 900 }), true, '50 %, at the cap');
+  assert.equal(shareRises(P, { window: 49, baseline: 300, window_attempts: 100, baseline_attempts: 900 }), false, '49 %');
+});
+
+test('reopensOf: the latest close of the scope counts, whatever the order of the list', () => {
+  const t0 = new Date('2026-03-01T09:00:00Z');
+  const at = (m: number) => new Date(t0.getTime() + m * 60_000);
+  const older = { scope: 'gateway', closed_at: at(0), reopens: 0 };
+  const latest = { scope: 'gateway', closed_at: at(15), reopens: 3 };
+  // The latest (reopened 3 times) holds 15 × 8 = 120 minutes: at +20 a new one is its 4th reopening.
+  // The older one alone (15 minutes, 20 ago) would make it a fresh incident.
+  assert.equal(reopensOf(P, 'gateway', [older, latest], at(20)), 4, 'oldest first');
+  assert.equal(reopensOf(P, 'gateway', [latest, older], at(20)), 4, 'latest first');
+  assert.equal(reopensOf(P, 'gateway', [older, latest, { ...older, closed_at: at(5) }], at(20)), 4, 'latest in the middle');
+  assert.equal(reopensOf(P, 'gateway', [], at(20)), 0, 'never closed');
+});
+
+test('incidentWindows: the window is the last window_minutes, the baseline the baseline_hours before it', () => {
+  const now = new Date('2026-03-01T09:00:00Z');
+  assert.deepEqual(incidentWindows(P, now), { window_from: new Date('2026-03-01T08:45:00Z'), baseline_from: new Date('2026-02-28T08:45:00Z') });
+  assert.deepEqual(incidentWindows({ ...P, window_minutes: 60, baseline_hours: 2 }, now), { window_from: new Date('2026-03-01T08:00:00Z'), baseline_from: new Date('2026-03-01T06:00:00Z') });
+});
+
+test('scopesOf: a card of a known brand counts in the gateway and its brand; any other only in the gateway', () => {
+  assert.deepEqual(scopesOf({ brand: 'visa' }), ['gateway', 'brand:visa']);
+  assert.deepEqual(scopesOf({ brand: null }), ['gateway']);
+  assert.deepEqual(scopesOf(null), ['gateway']);
+  // So the gateway's incident covers an invoice with no card, or a card of unknown brand.
+  const gateway = [{ id: 'g', scope: 'gateway', opened_at: new Date(0) }];
+  assert.equal(incidentCovering(gateway, null)?.id, 'g');
+  assert.equal(incidentCovering(gateway, { brand: null })?.id, 'g');
+});
+
+test('spreadRetryAt: the offset is a fixed function of every character of the id (stable across versions: a deploy does not move the held retries)', () => {
+  // FNV-1a over the id's characters, murmur3's finalizer, scaled to the spread.
+  assert.equal(spreadRetryAt('sub_1', new Date(0), 60).getTime(), 1_193_424);
+  assert.equal(spreadRetryAt('sub_2', new Date(0), 60).getTime(), 3_425_856);
+  assert.equal(spreadRetryAt('a', new Date(0), 60).getTime(), 372_694);
+  const t = new Date('2026-03-01T09:00:00Z');
+  assert.equal(spreadRetryAt('sub_1', t, 0).getTime(), t.getTime(), 'no spread: at the close');
+  assert.equal(spreadRetryAt('sub_1', t, -5).getTime(), t.getTime(), 'a negative spread is none');
 });

@@ -5,6 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, type TestService } from '../helpers/service.ts';
+import { formClient } from '../helpers/forms.ts';
 import { problemOf } from '../api/helpers.ts';
 import { when } from '../../src/web/console/format.ts';
 
@@ -14,18 +15,13 @@ describe('console: the customer’s backup card on the account page', () => {
   before(async () => {
     t = await startTestService();
     await createPlans(t);
-    const form = await get('/console/login');
-    const ok = await post('/console/login', { key: ADMIN_KEY, _csrf: await csrfOf(form) }, cookieOf(form));
+    const ok = await signIn(ADMIN_KEY);
     assert.equal(ok.status, 303);
-    cookie = cookieOf(ok);
+    cookie = ok.cookie;
   });
   after(() => t?.close());
 
-  const get = (path: string, c?: string) => fetch(t.url + path, { redirect: 'manual', headers: c ? { cookie: c } : {} });
-  const post = (path: string, form: Record<string, string>, c?: string) =>
-    fetch(t.url + path, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(c ? { cookie: c } : {}) }, body: new URLSearchParams(form).toString() });
-  const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const csrfOf = async (res: Response) => /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1] ?? '';
+  const { get, post, csrfOf, signIn } = formClient(() => t.url);
   const backupPath = (id: string) => `/v1/accounts/${id}/backup-payment-method`;
   const page = async (id: string) => {
     const r = await get(`/console/accounts/${id}`, cookie);

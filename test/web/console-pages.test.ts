@@ -12,6 +12,7 @@ import { describeEvent } from '../../src/web/console/account.ts';
 import type { HelpRequestView } from '../../src/web/deps.ts';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
 import { startTestService, createPlans, subscribedAccount, CARDS, ADMIN_KEY, type TestService } from '../helpers/service.ts';
+import { formClient } from '../helpers/forms.ts';
 import { charges } from '../api/helpers.ts';
 import { prorate } from '../../src/core/proration.ts';
 
@@ -121,19 +122,13 @@ describe('console: the operator changes a customer’s plan', () => {
       { id: 'usd_only', name: 'US', prices: [{ currency: 'USD', interval: 'month', amount: 100 }] },
     ])
       assert.equal((await t.api('POST', '/v1/plans', p)).status, 201);
-    const form = await get('/console/login');
-    const token = await csrfOf(form);
-    const ok = await post('/console/login', { key: ADMIN_KEY, _csrf: token }, cookieOf(form));
+    const ok = await signIn(ADMIN_KEY);
     assert.equal(ok.status, 303);
-    cookie = cookieOf(ok);
+    cookie = ok.cookie;
   });
   after(() => t?.close());
 
-  const get = (path: string, c?: string) => fetch(t.url + path, { redirect: 'manual', headers: c ? { cookie: c } : {} });
-  const post = (path: string, form: Record<string, string>, c?: string) =>
-    fetch(t.url + path, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(c ? { cookie: c } : {}) }, body: new URLSearchParams(form).toString() });
-  const cookieOf = (res: Response) => res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const csrfOf = async (res: Response) => /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1] ?? '';
+  const { get, post, csrfOf, signIn } = formClient(() => t.url);
   const sub = async (id: string) => (await t.api('GET', `/v1/accounts/${id}/subscription`)).body;
   /** Posts the plan form from the account page and returns the page it leads back to. */
   async function change(id: string, choice: string) {

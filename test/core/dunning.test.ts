@@ -81,8 +81,9 @@ test('no retry planned past the grace end', () => {
   assert.deepEqual(r, { at: null, why: 'grace_ends_first' });
 });
 
-test('Retry availability: each rule', () => {
-  const base = {
+/** A past-due invoice whose Retry is available, 30 hours after its first attempt (each test changes what it states). */
+function availabilityInput(over: Partial<Parameters<typeof retryAvailability>[0]> = {}): Parameters<typeof retryAvailability>[0] {
+  return {
     policy: DEFAULT_POLICY,
     invoice_status: 'past_due',
     domain_zone: 'fr',
@@ -92,7 +93,12 @@ test('Retry availability: each rule', () => {
     card_attempts: [],
     attempts: [att(0)],
     now: at(30),
+    ...over,
   };
+}
+
+test('Retry availability: each rule', () => {
+  const base = availabilityInput();
   assert.equal(retryAvailability(base).available, true);
   assert.equal(retryAvailability({ ...base, invoice_status: 'paid' }).reason, 'invoice_not_past_due');
   assert.equal(retryAvailability({ ...base, policy: mergePolicy(DEFAULT_POLICY, { manual_retry: { disabled_domain_zones: ['fr'] } }) }).reason, 'domain_zone_excluded');
@@ -385,17 +391,7 @@ test('reminders: latest-days first whatever the policy\'s order; a reminder is n
 });
 
 test('Retry availability: Retry turned off by the policy; a new card is offered even after the old one was refused for good', () => {
-  const base = {
-    policy: DEFAULT_POLICY,
-    invoice_status: 'past_due',
-    domain_zone: 'fr',
-    payment_method: { id: 'pm_2', type: 'card' as const },
-    in_flight: false,
-    manual_retries_last_24h: 0,
-    card_attempts: [],
-    attempts: [att(0, { retry_class: 'never', reason: 'declined_by_bank' })],
-    now: at(30),
-  };
+  const base = availabilityInput({ payment_method: { id: 'pm_2', type: 'card' }, attempts: [att(0, { retry_class: 'never', reason: 'declined_by_bank' })] });
   assert.deepEqual(retryAvailability(base), { available: true, reason: null });
   assert.deepEqual(retryAvailability({ ...base, attempts: [] }), { available: true, reason: null });
   assert.deepEqual(retryAvailability({ ...base, policy: mergePolicy(DEFAULT_POLICY, { manual_retry: { enabled: false } }) }), { available: false, reason: 'manual_retry_disabled' });

@@ -7,7 +7,7 @@ import { AUTHENTICATION_WINDOW_MS, NOTICE_DAYS, step, type BillingState, type Ch
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import type { PaymentMethod, Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, T0, activeState, card } from '../helpers/billing-state.ts';
+import { PERIOD_END, T0, activeState, backupCard, card } from '../helpers/billing-state.ts';
 
 let seq = 0;
 const ctx = { newId: (p: string) => `${p}_${++seq}` };
@@ -24,6 +24,7 @@ const funds: ChargeOutcome = { ...base, outcome: 'declined', reason: 'insufficie
 const expired: ChargeOutcome = { ...base, outcome: 'declined', reason: 'card_expired_or_inactive', retry_class: 'customer' };
 const technical: ChargeOutcome = { ...base, outcome: 'declined', reason: 'issuer_unavailable', retry_class: 'soon' };
 const auth: ChargeOutcome = { ...base, outcome: 'requires_action', reason: 'authentication_required', retry_class: 'customer' };
+const lost: ChargeOutcome = { ...base, outcome: 'declined', reason: 'declined_by_bank', retry_class: 'never' };
 const unknown: ChargeOutcome = { ...base, outcome: 'unknown', reason: null, retry_class: null };
 
 const LEASE = 2 * 60_000; // the default attempt lease
@@ -340,6 +341,29 @@ test('a retry held by an incident is looked at again one detection window later 
   const r = step({ ...r1.state, incident }, { type: 'charge_result', attempt_id: r1.state.attempts[0].id, result: technical }, PERIOD_END, ctx);
   assert.equal(r.state.subscription.next_retry_why, 'incident');
   assert.deepEqual(next(r), { at: ms(PERIOD_END, DEFAULT_POLICY.incidents.window_minutes * 60_000), action: 'retry' });
+});
+
+test('the customer\'s chosen day is kept when the backup card is charged before it: only the attempt made on that day uses it', () => {
+  const past = renewed(funds);
+  const inv = past.state.invoice!;
+  const chosen = new Date('2026-03-05T12:00:00Z');
+  const c = step(past.state, { type: 'retry_date_chosen', at: chosen }, ms(PERIOD_END, HOUR), ctx);
+  assert.equal(c.refused, null);
+  // Mar 2: the customer's Retry finds the card refused for good; the backup (its 24-hour decline cap
+  // full since midnight) is planned for when the cap allows it, before the chosen day.
+  const retryAt = new Date('2026-03-02T09:00:00Z');
+  const midnight = new Date('2026-03-02T00:00:00Z');
+  const backup = { ...backupCard(), card_attempts: Array.from({ length: DEFAULT_POLICY.caps.declines_per_card_24h }, (_, i) => ({ at: ms(midnight, i * HOUR), outcome: 'declined' as const })) };
+  const r1 = step({ ...c.state, backup }, { type: 'retry_requested', trigger: 'customer_retry' }, retryAt, ctx);
+  const a1 = r1.state.attempts.at(-1)!;
+  const r2 = step(r1.state, { type: 'charge_result', attempt_id: a1.id, result: lost }, retryAt, ctx);
+  const backupAt = ms(midnight, DAY + 1);
+  assert.deepEqual({ at: r2.state.subscription.next_retry_at, why: r2.state.subscription.next_retry_why }, { at: backupAt, why: 'backup_card' });
+  assert.deepEqual(next(r2), { at: backupAt, action: 'retry' });
+  const r3 = tick(r2.state, backupAt);
+  const a3 = r3.state.attempts.at(-1)!;
+  assert.deepEqual(events(r3), [{ type: 'payment_attempt.started', data: { invoice_id: inv.id, attempt_id: a3.id, number: 3, trigger: 'scheduled', payment_method_id: 'pm_b', backup: true } }]);
+  assert.equal(r3.state.subscription.chosen_retry_at?.getTime(), chosen.getTime());
 });
 
 test('a past-due subscription with nothing to collect (no invoice, or no grace end) waits for nothing', () => {

@@ -12,7 +12,7 @@ import { backupUsable, planWithBackup, primaryGivesUp, sameCard, type BackupCard
 import type { AttemptOutcome, DeclineReason, RetryClass } from '../../src/core/types.ts';
 import type { AttemptView } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, T0, activeState, card } from '../helpers/billing-state.ts';
+import { PERIOD_END, T0, activeState, backupCard, card } from '../helpers/billing-state.ts';
 
 let seq = 0;
 const ctx = { newId: (p: string) => `${p}_${++seq}` };
@@ -27,10 +27,6 @@ const ANSWERS: Record<string, { outcome: ChargeOutcome['outcome']; reason: Decli
 };
 type Answer = keyof typeof ANSWERS;
 const answer = (a: Answer): ChargeOutcome => ({ ...ANSWERS[a], raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi_x', retry_after_ms: null });
-
-function backupCard(id = 'pm_b', consent: Date | null = T0): BackupCard {
-  return { payment_method: { ...card(id), last4: '1881' }, consent_at: consent, card_attempts: [] };
-}
 
 /** Runs the renewal at PERIOD_END with `first` as the main card's answer; returns the step after that answer. */
 function renewAndDecline(s: BillingState, first: Answer) {

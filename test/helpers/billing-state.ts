@@ -6,6 +6,7 @@ import { HOUR } from '../../src/core/time.ts';
 import fc from 'fast-check';
 import { DEFAULT_POLICY, type DunningPolicy } from '../../src/core/dunning.ts';
 import type { Plan, Subscription } from '../../src/core/types.ts';
+import type { BackupCard } from '../../src/core/backup.ts';
 
 export const T0 = new Date('2026-01-31T09:00:00Z');
 export const PERIOD_END = new Date('2026-02-28T09:00:00Z');
@@ -14,6 +15,11 @@ export const PRO_MONTHLY: Plan = { id: 'pro', name: 'Pro', free: false, prices: 
 /** An active card on the account. */
 export function card(id: string, createdAt: Date = T0) {
   return { id, account_id: 'acct_1', type: 'card' as const, gateway_ref: 'x', brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2030, status: 'active' as const, created_at: createdAt };
+}
+
+/** A backup card (core/backup.ts), saved with the customer's consent at `consent` (null: no consent), no attempts yet. */
+export function backupCard(id = 'pm_b', consent: Date | null = T0): BackupCard {
+  return { payment_method: { ...card(id), last4: '1881' }, consent_at: consent, card_attempts: [] };
 }
 
 export function activeState(opts: { plan?: Plan; policy?: DunningPolicy; subscription?: Partial<Subscription> } = {}): BillingState {

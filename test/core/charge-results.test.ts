@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AUTHENTICATION_WINDOW_MS, RATE_LIMITED_WAIT_MS, step, type BillingState, type ChargeOutcome, type IncidentRef, type MachineEvent, type StepResult } from '../../src/core/machine.ts';
+import { DEFAULT_POLICY, mergePolicy } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
 import type { Plan } from '../../src/core/types.ts';
 import { PERIOD_END, T0, activeState, emails, events, next, renewed as renewedWith } from '../helpers/billing-state.ts';
@@ -391,4 +392,60 @@ test('an incident close applied once grace (extended) is over downgrades at once
   assert.equal(r.state.subscription.status, 'downgraded');
   const before = run(p.state, closing(closedAt, inc), ms(extended, -1));
   assert.equal(before.state.subscription.status, 'past_due');
+});
+
+// ---- the policy's classes for authentication requests ----
+
+test('a request for authentication during an incident is the customer\'s to act on: mailed, even when the policy classes it as technical', () => {
+  const policy = mergePolicy(DEFAULT_POLICY, { decline_rules: { authentication_required: 'soon' } });
+  const t = run(activeState({ policy }), { type: 'tick' }, PERIOD_END);
+  const a = started(t);
+  const r = answer({ ...t.state, incident: INCIDENT }, a.id, auth, PERIOD_END);
+  assert.deepEqual(emails(r).map((e) => e.dedupe_key), [`authentication_required:${a.invoice_id}`]);
+  assert.equal(events(r).some((e) => e.type === 'dunning.failure_mail_withheld'), false);
+});
+
+test('with authentication requests retried on schedule (policy), a later scheduled card decline: the failure mail is owed only after technical failures, authentication requests not counted', () => {
+  const policy = mergePolicy(DEFAULT_POLICY, { decline_rules: { authentication_required: 'later' } });
+  // First an authentication request (its own mail), then a card decline: no earlier decline, nothing owed.
+  const p = renewed(auth, activeState({ policy }));
+  assert.deepEqual(emails(retried(p.state, funds)), []);
+  // A technical failure, an authentication request, then a card decline: the failure mail is owed.
+  const q = renewed(technical, activeState({ policy }));
+  const inv = q.state.invoice!;
+  const q2 = retried(q.state, auth);
+  assert.deepEqual(emails(retried(q2.state, funds)), [{ template: 'renewal_failed', dedupe_key: `renewal_failed:${inv.id}`, data: { reason: 'insufficient_funds', invoice_id: inv.id, grace_ends_at: GRACE_END } }]);
+});
+
+test('a late answer (after the next retry\'s instant) charges nothing itself: the overdue retry is due at once, made by the next tick', () => {
+  const p = renewed(funds);
+  const t = run(p.state, { type: 'tick' }, LATER_RETRY);
+  const a = started(t);
+  const now = ms(LATER_RETRY, 3 * DAY);
+  const r = answer(t.state, a.id, funds, now);
+  assert.deepEqual(r.effects.filter((e) => e.type === 'charge'), []);
+  const overdue = new Date('2026-03-03T09:00:00Z');
+  assert.deepEqual(events(r).at(-1), { type: 'dunning.retry_planned', data: { invoice_id: a.invoice_id, next_retry_at: overdue, why: 'scheduled_retry' } });
+  assert.deepEqual(next(r), { at: overdue, action: 'retry' });
+});
+
+test('grace ending during an incident with no retry planned (waiting for the customer): held, and the hold announced (dunning.retry_planned, why incident)', () => {
+  const p = renewed(auth);
+  assert.deepEqual([p.state.subscription.next_retry_at, p.state.subscription.next_retry_why], [null, 'waiting_for_customer']);
+  const r = run({ ...p.state, incident: INCIDENT }, { type: 'tick' }, GRACE_END);
+  assert.deepEqual(events(r), [{ type: 'dunning.retry_planned', data: { invoice_id: p.state.invoice!.id, next_retry_at: null, why: 'incident' } }]);
+  assert.deepEqual([r.state.subscription.status, r.state.subscription.next_retry_why], ['past_due', 'incident']);
+  assert.deepEqual(next(r), { at: ms(GRACE_END, WINDOW), action: 'end_grace' });
+});
+
+test('an incident that closes after the invoice was paid, or the account downgraded, changes nothing', () => {
+  const closedAt = ms(PERIOD_END, 2 * HOUR);
+  const paid = renewed(ok).state;
+  const down = run(renewed(funds).state, { type: 'tick' }, GRACE_END).state;
+  assert.equal(down.subscription.status, 'downgraded');
+  for (const s of [paid, down]) {
+    const r = run(s, closing(closedAt), closedAt);
+    assert.deepEqual(r.effects, [], s.subscription.status);
+    assert.deepEqual(r.state.subscription, s.subscription);
+  }
 });

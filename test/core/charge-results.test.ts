@@ -339,8 +339,9 @@ test('a held retry with nothing left to plan (the card lost): no retry, whatever
   const now = ms(PERIOD_END, HOUR);
   const c = run(s, { type: 'retry_requested', trigger: 'operator' }, now);
   const r = answer(c.state, started(c).id, lost, now);
-  assert.equal(r.state.subscription.next_retry_at, null);
-  assert.notEqual(r.state.subscription.next_retry_why, 'incident_recovery');
+  assert.deepEqual(events(r).slice(1), [{ type: 'dunning.retry_planned', data: { invoice_id: r.state.invoice!.id, next_retry_at: null, why: 'card_refused_permanently' } }]);
+  assert.deepEqual([r.state.subscription.next_retry_at, r.state.subscription.next_retry_why], [null, 'card_refused_permanently']);
+  assert.deepEqual(next(r), { at: new Date('2026-03-07T09:00:00Z'), action: 'remind' }); // the 7-day reminder
 });
 
 // ---- an incident closes ----

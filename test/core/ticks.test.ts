@@ -7,7 +7,7 @@ import { AUTHENTICATION_WINDOW_MS, NOTICE_DAYS, step, type BillingState, type Ch
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import type { PaymentMethod, Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, T0, activeState, backupCard, card } from '../helpers/billing-state.ts';
+import { PERIOD_END, T0, activeState, backupCard, card, emails, events, next, renewed as renewedWith } from '../helpers/billing-state.ts';
 
 let seq = 0;
 const ctx = { newId: (p: string) => `${p}_${++seq}` };
@@ -15,9 +15,6 @@ const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
 const tick = (s: BillingState, now: Date) => step(s, { type: 'tick' }, now, ctx);
 /** The state as the scheduler hands it over at `when`: its next action is due then. */
 const dueAt = (s: BillingState, when: Date): BillingState => ({ ...s, subscription: { ...s.subscription, next_action_at: when } });
-const events = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'event' ? [{ type: e.event_type, data: e.data }] : []));
-const emails = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'email' ? [{ template: e.template, dedupe_key: e.dedupe_key, data: e.data }] : []));
-const next = (r: StepResult) => ({ at: r.state.subscription.next_action_at, action: r.state.subscription.next_action });
 
 const base = { raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi_1', retry_after_ms: null };
 const funds: ChargeOutcome = { ...base, outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later' };
@@ -44,11 +41,7 @@ const yearly = (sub: Partial<BillingState['subscription']> = {}) =>
 const withCard = (s: BillingState, pm: PaymentMethod | null): BillingState => ({ ...s, payment_method: pm });
 
 /** The renewal at `when`, its charge answered with `answer` at the same instant. */
-function renewed(answer: ChargeOutcome, when = PERIOD_END, s = activeState()) {
-  const r1 = tick(s, when);
-  const a = r1.state.attempts[0];
-  return step(r1.state, { type: 'charge_result', attempt_id: a.id, result: answer }, when, ctx);
-}
+const renewed = (answer: ChargeOutcome, when = PERIOD_END, s = activeState()) => renewedWith(answer, ctx, when, s);
 
 // ---- when a tick acts at all ----
 

@@ -1,7 +1,7 @@
 // The state-machine tests' starting point: one French account on a monthly plan, active, its first
 // period paid (Jan 31 → Feb 28, 09:00 UTC), a card on file, nothing being collected. Tests change
 // what they need through the options.
-import type { AttemptState, BillingState, ChargeOutcome, MachineEvent } from '../../src/core/machine.ts';
+import { step, type AttemptState, type BillingState, type ChargeOutcome, type MachineEvent, type StepContext, type StepResult } from '../../src/core/machine.ts';
 import { HOUR } from '../../src/core/time.ts';
 import fc from 'fast-check';
 import { DEFAULT_POLICY, type DunningPolicy } from '../../src/core/dunning.ts';
@@ -114,4 +114,18 @@ export function customerOpArbs<A>(answers: A[]) {
     fc.record({ k: fc.constant('move' as const), hours: fc.integer({ min: 1, max: 24 * 20 }) }),
     { arbitrary: fc.record({ k: fc.constant('answer' as const), a: fc.constantFrom<A>(...answers) }), weight: 3 },
   ];
+}
+
+/** A step's events, in order, as `{ type, data }` (to compare exactly). */
+export const events = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'event' ? [{ type: e.event_type, data: e.data }] : []));
+/** A step's e-mails, in order, as `{ template, dedupe_key, data }`. */
+export const emails = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'email' ? [{ template: e.template, dedupe_key: e.dedupe_key, data: e.data }] : []));
+/** What the scheduler reads after a step: when, and what for. */
+export const next = (r: StepResult) => ({ at: r.state.subscription.next_action_at, action: r.state.subscription.next_action });
+
+/** The renewal at `when` (the period end by default), its charge answered with `answer` at the same instant. */
+export function renewed(answer: ChargeOutcome, ctx: StepContext, when = PERIOD_END, s = activeState()): StepResult {
+  const r1 = step(s, { type: 'tick' }, when, ctx);
+  const a = r1.state.attempts[0];
+  return step(r1.state, { type: 'charge_result', attempt_id: a.id, result: answer }, when, ctx);
 }

@@ -4,16 +4,12 @@
 // button (what is refused, what is charged), and a help request while a charge is at the gateway.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NOTICE_DAYS, step, type BillingState, type ChargeOutcome, type MachineEvent } from '../../src/core/machine.ts';
+import { step, type BillingState, type MachineEvent } from '../../src/core/machine.ts';
 import type { Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, NEXT_PERIOD_END, T0, activeState, card, ctx, emails, events, funds, lost, next, ok, rateLimited, renewed } from '../helpers/billing-state.ts';
+import { LEASE, NEXT_PERIOD_END, NOTICE, PERIOD_END, T0, activeState, answerLast as answer, card, ctx, events, funds, lost, ms, next, ok, rateLimited, renewed } from '../helpers/billing-state.ts';
 
-const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
-const NOTICE = NOTICE_DAYS * DAY;
-const LEASE = 2 * 60_000; // the default attempt lease
 const on = (s: BillingState, ev: MachineEvent, now: Date) => step(s, ev, now, ctx);
-const answer = (s: BillingState, result: ChargeOutcome, now: Date) => step(s, { type: 'charge_result', attempt_id: s.attempts.at(-1)!.id, result }, now, ctx);
 const sub = (s: BillingState, fields: Partial<BillingState['subscription']>): BillingState => ({ ...s, subscription: { ...s.subscription, ...fields } });
 const retry = { type: 'retry_requested', trigger: 'customer_retry' } as const;
 const operator = { type: 'retry_requested', trigger: 'operator' } as const;

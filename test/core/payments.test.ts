@@ -4,14 +4,11 @@
 // key and data, the subscription's and invoice's fields, and the next action the scheduler reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NOTICE_DAYS, step, type BillingState, type StepResult } from '../../src/core/machine.ts';
+import { step, type BillingState, type StepResult } from '../../src/core/machine.ts';
 import type { Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { GRACE_END, NEXT_PERIOD_END, PERIOD_END, T0, activeState, ctx, emails, events, expired, funds, next, ok, renewed } from '../helpers/billing-state.ts';
+import { GRACE_END, NEXT_PERIOD_END, NOTICE, PERIOD_END, T0, activeState, answerLast as answer, ctx, emails, events, expired, funds, ms, next, ok, renewed } from '../helpers/billing-state.ts';
 
-const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
-const NOTICE = NOTICE_DAYS * DAY;
-const answer = (s: BillingState, result = ok, now: Date) => step(s, { type: 'charge_result', attempt_id: s.attempts.at(-1)!.id, result }, now, ctx);
 const FREE: Plan = { id: 'free', name: 'Free', free: true, prices: [] };
 const PRO: Plan = { id: 'pro', name: 'Pro', free: false, prices: [{ currency: 'EUR', interval: 'month', amount: 2900 }, { currency: 'EUR', interval: 'year', amount: 29000 }] };
 

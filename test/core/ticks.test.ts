@@ -3,19 +3,16 @@
 // with their dedupe keys, and the next action the scheduler reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUTHENTICATION_WINDOW_MS, NOTICE_DAYS, step, type BillingState, type ChargeOutcome } from '../../src/core/machine.ts';
+import { AUTHENTICATION_WINDOW_MS, step, type BillingState, type ChargeOutcome } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import type { PaymentMethod, Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { GRACE_END, NEXT_PERIOD_END, PERIOD_END, T0, activeState, auth, backupCard, card, ctx, emails, events, expired, funds, lost, next, rateLimited, renewed, technical, unknown } from '../helpers/billing-state.ts';
+import { GRACE_END, LEASE, NEXT_PERIOD_END, NOTICE, PERIOD_END, T0, activeState, auth, backupCard, card, ctx, emails, events, expired, funds, lost, ms, next, rateLimited, renewed, technical, unknown } from '../helpers/billing-state.ts';
 
-const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
 const tick = (s: BillingState, now: Date) => step(s, { type: 'tick' }, now, ctx);
 /** The state as the scheduler hands it over at `when`: its next action is due then. */
 const dueAt = (s: BillingState, when: Date): BillingState => ({ ...s, subscription: { ...s.subscription, next_action_at: when } });
 
-const LEASE = 2 * 60_000; // the default attempt lease
-const NOTICE = NOTICE_DAYS * DAY;
 /** The 7- and 2-day reminders before GRACE_END. */
 const REMIND_7 = new Date('2026-03-07T09:00:00Z');
 const REMIND_2 = new Date('2026-03-12T09:00:00Z');

@@ -1,8 +1,8 @@
 // The state-machine tests' starting point: one French account on a monthly plan, active, its first
 // period paid (Jan 31 → Feb 28, 09:00 UTC), a card on file, nothing being collected. Tests change
 // what they need through the options.
-import { step, type AttemptState, type BillingState, type ChargeOutcome, type MachineEvent, type StepResult } from '../../src/core/machine.ts';
-import { HOUR } from '../../src/core/time.ts';
+import { NOTICE_DAYS, step, type AttemptState, type BillingState, type ChargeOutcome, type MachineEvent, type StepResult } from '../../src/core/machine.ts';
+import { DAY, HOUR } from '../../src/core/time.ts';
 import fc from 'fast-check';
 import { DEFAULT_POLICY, type DunningPolicy } from '../../src/core/dunning.ts';
 import type { Plan, Subscription } from '../../src/core/types.ts';
@@ -46,6 +46,16 @@ export const lost: ChargeOutcome = { ...answered, outcome: 'declined', reason: '
 export const unknown: ChargeOutcome = { ...answered, outcome: 'unknown', reason: null, retry_class: null };
 /** The gateway's 429: nothing made under the key; made again after `wait_ms`. */
 export const rateLimited = (wait_ms = 60_000): ChargeOutcome => ({ ...answered, outcome: 'rate_limited', reason: null, retry_class: null, gateway_ref: null, retry_after_ms: wait_ms });
+
+/** `d` moved by `plus` milliseconds. */
+export const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
+/** The default attempt lease: an unanswered charge is looked up by its key after it. */
+export const LEASE = 2 * 60_000;
+/** How long before a period end the notice day comes. */
+export const NOTICE = NOTICE_DAYS * DAY;
+
+/** The gateway's answer `result`, at `now`, to the invoice's latest attempt. */
+export const answerLast = (s: BillingState, result: ChargeOutcome, now: Date) => step(s, { type: 'charge_result', attempt_id: s.attempts.at(-1)!.id, result }, now, ctx);
 
 /** The renewal at `when` (the period end unless said), its charge answered with `answer` at the same instant. */
 export function renewed(answer: ChargeOutcome, when = PERIOD_END, s = activeState()) {

@@ -8,14 +8,11 @@ import { AUTHENTICATION_WINDOW_MS, RATE_LIMITED_WAIT_MS, step, type BillingState
 import { DEFAULT_POLICY, mergePolicy } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
 import type { Plan } from '../../src/core/types.ts';
-import { PERIOD_END, T0, activeState, emails, events, next, renewed as renewedWith } from '../helpers/billing-state.ts';
+import { GRACE_END, LEASE, PERIOD_END, T0, activeState, ctx, emails, events, ms, next, renewed as renewedWith } from '../helpers/billing-state.ts';
 
-let seq = 0;
-const ctx = { newId: (p: string) => `${p}_${++seq}` };
-const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
 const run = (s: BillingState, e: MachineEvent, now: Date) => step(s, e, now, ctx);
 const answer = (s: BillingState, attempt_id: string, result: ChargeOutcome, now: Date) => run(s, { type: 'charge_result', attempt_id, result }, now);
-const renewed = (result: ChargeOutcome, s = activeState()) => renewedWith(result, ctx, PERIOD_END, s);
+const renewed = (result: ChargeOutcome, s = activeState()) => renewedWith(result, PERIOD_END, s);
 /** The attempt the step just started (charged or authenticated). */
 const started = (r: StepResult) => {
   const e = r.effects.find((x) => x.type === 'charge' || x.type === 'authenticate');
@@ -23,6 +20,7 @@ const started = (r: StepResult) => {
   return e.attempt;
 };
 
+// The gateway's answers, with raw, network and advice codes (the helper's have none): the attempt records them.
 const base = { raw_code: 'gw_code', network_code: '51', advice_code: '01', gateway_ref: 'pi_1', retry_after_ms: null };
 const funds: ChargeOutcome = { ...base, outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later' };
 const technical: ChargeOutcome = { ...base, outcome: 'declined', reason: 'issuer_unavailable', retry_class: 'soon' };
@@ -32,9 +30,6 @@ const ok: ChargeOutcome = { ...base, outcome: 'succeeded', reason: null, retry_c
 const unknown: ChargeOutcome = { ...base, outcome: 'unknown', reason: null, retry_class: null };
 const rateLimited = (retry_after_ms: number | null): ChargeOutcome => ({ ...base, outcome: 'rate_limited', reason: null, retry_class: null, retry_after_ms });
 
-const LEASE = 2 * 60_000; // the default attempt lease
-/** 14 days of grace from PERIOD_END in Paris. */
-const GRACE_END = new Date('2026-03-14T09:00:00Z');
 /** The first scheduled retry after a card decline ('later'), and after a technical one ('soon'). */
 const LATER_RETRY = new Date('2026-03-01T09:00:00Z');
 const SOON_RETRY = new Date('2026-02-28T11:00:00Z');

@@ -3,33 +3,17 @@
 // with their dedupe keys, and the next action the scheduler reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AUTHENTICATION_WINDOW_MS, NOTICE_DAYS, step, type BillingState, type ChargeOutcome, type StepResult } from '../../src/core/machine.ts';
+import { AUTHENTICATION_WINDOW_MS, step, type BillingState, type ChargeOutcome } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import type { PaymentMethod, Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, T0, activeState, backupCard, card, emails, events, next, renewed as renewedWith } from '../helpers/billing-state.ts';
+import { GRACE_END, LEASE, NEXT_PERIOD_END, NOTICE, PERIOD_END, T0, activeState, auth, backupCard, card, ctx, emails, events, expired, funds, lost, ms, next, rateLimited, renewed, technical, unknown } from '../helpers/billing-state.ts';
 
-let seq = 0;
-const ctx = { newId: (p: string) => `${p}_${++seq}` };
-const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
 const tick = (s: BillingState, now: Date) => step(s, { type: 'tick' }, now, ctx);
 /** The state as the scheduler hands it over at `when`: its next action is due then. */
 const dueAt = (s: BillingState, when: Date): BillingState => ({ ...s, subscription: { ...s.subscription, next_action_at: when } });
 
-const base = { raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi_1', retry_after_ms: null };
-const funds: ChargeOutcome = { ...base, outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later' };
-const expired: ChargeOutcome = { ...base, outcome: 'declined', reason: 'card_expired_or_inactive', retry_class: 'customer' };
-const technical: ChargeOutcome = { ...base, outcome: 'declined', reason: 'issuer_unavailable', retry_class: 'soon' };
-const auth: ChargeOutcome = { ...base, outcome: 'requires_action', reason: 'authentication_required', retry_class: 'customer' };
-const lost: ChargeOutcome = { ...base, outcome: 'declined', reason: 'declined_by_bank', retry_class: 'never' };
-const unknown: ChargeOutcome = { ...base, outcome: 'unknown', reason: null, retry_class: null };
-
-const LEASE = 2 * 60_000; // the default attempt lease
-const NOTICE = NOTICE_DAYS * DAY;
-/** The renewal period after PERIOD_END: Feb 28 09:00 UTC → Mar 31 (10:00 in Paris, summer time). */
-const NEXT_PERIOD_END = new Date('2026-03-31T08:00:00Z');
-/** 14 days of grace from PERIOD_END in Paris; the 7- and 2-day reminders before it. */
-const GRACE_END = new Date('2026-03-14T09:00:00Z');
+/** The 7- and 2-day reminders before GRACE_END. */
 const REMIND_7 = new Date('2026-03-07T09:00:00Z');
 const REMIND_2 = new Date('2026-03-12T09:00:00Z');
 
@@ -40,8 +24,6 @@ const yearly = (sub: Partial<BillingState['subscription']> = {}) =>
   activeState({ plan: PRO_YEARLY, subscription: { interval: 'year', current_period_end: YEAR_END, next_action_at: YEAR_END, ...sub } });
 const withCard = (s: BillingState, pm: PaymentMethod | null): BillingState => ({ ...s, payment_method: pm });
 
-/** The renewal at `when`, its charge answered with `answer` at the same instant. */
-const renewed = (answer: ChargeOutcome, when = PERIOD_END, s = activeState()) => renewedWith(answer, ctx, when, s);
 
 // ---- when a tick acts at all ----
 
@@ -237,7 +219,7 @@ test('an attempt whose outcome is unknown is reconciled at once, an authenticati
 test('a rate-limited charge is not made before the gateway\'s wait is over (the tick waits for it), then made again with its key and reconciled after the lease', () => {
   const r1 = tick(activeState(), PERIOD_END);
   const [a] = r1.state.attempts;
-  const limited = step(r1.state, { type: 'charge_result', attempt_id: a.id, result: { ...base, outcome: 'rate_limited', reason: null, retry_class: null, retry_after_ms: 60_000 } }, PERIOD_END, ctx);
+  const limited = step(r1.state, { type: 'charge_result', attempt_id: a.id, result: rateLimited(60_000) }, PERIOD_END, ctx);
   const notBefore = ms(PERIOD_END, 60_000);
   assert.deepEqual(next(limited), { at: notBefore, action: 'retry' });
   const early = tick(dueAt(limited.state, ms(PERIOD_END, 30_000)), ms(PERIOD_END, 30_000));

@@ -1,8 +1,8 @@
 // The state-machine tests' starting point: one French account on a monthly plan, active, its first
 // period paid (Jan 31 → Feb 28, 09:00 UTC), a card on file, nothing being collected. Tests change
 // what they need through the options.
-import { step, type AttemptState, type BillingState, type ChargeOutcome, type MachineEvent, type StepContext, type StepResult } from '../../src/core/machine.ts';
-import { HOUR } from '../../src/core/time.ts';
+import { NOTICE_DAYS, step, type AttemptState, type BillingState, type ChargeOutcome, type MachineEvent, type StepResult } from '../../src/core/machine.ts';
+import { DAY, HOUR } from '../../src/core/time.ts';
 import fc from 'fast-check';
 import { DEFAULT_POLICY, type DunningPolicy } from '../../src/core/dunning.ts';
 import type { Plan, Subscription } from '../../src/core/types.ts';
@@ -10,6 +10,10 @@ import type { BackupCard } from '../../src/core/backup.ts';
 
 export const T0 = new Date('2026-01-31T09:00:00Z');
 export const PERIOD_END = new Date('2026-02-28T09:00:00Z');
+/** The renewal period after PERIOD_END: Feb 28 09:00 UTC → Mar 31 (10:00 in Paris, summer time). */
+export const NEXT_PERIOD_END = new Date('2026-03-31T08:00:00Z');
+/** 14 days of grace from PERIOD_END in Paris (the renewal declined at PERIOD_END). */
+export const GRACE_END = new Date('2026-03-14T09:00:00Z');
 export const PRO_MONTHLY: Plan = { id: 'pro', name: 'Pro', free: false, prices: [{ currency: 'EUR', interval: 'month', amount: 2900 }] };
 
 /** An active card on the account. */
@@ -20,6 +24,44 @@ export function card(id: string, createdAt: Date = T0) {
 /** A backup card (core/backup.ts), saved with the customer's consent at `consent` (null: no consent), no attempts yet. */
 export function backupCard(id = 'pm_b', consent: Date | null = T0): BackupCard {
   return { payment_method: { ...card(id), last4: '1881' }, consent_at: consent, card_attempts: [] };
+}
+
+/** One id factory for the state-machine tests: ids stay unique across every builder and test in a process. */
+let seq = 0;
+export const ctx = { newId: (p: string) => `${p}_${++seq}` };
+
+/** What a step said, as the tests compare it: its events, its e-mails (template, dedupe key, data), its next action. */
+export const events = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'event' ? [{ type: e.event_type, data: e.data }] : []));
+export const emails = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'email' ? [{ template: e.template, dedupe_key: e.dedupe_key, data: e.data }] : []));
+export const next = (r: StepResult) => ({ at: r.state.subscription.next_action_at, action: r.state.subscription.next_action });
+
+/** The gateway's answers. */
+const answered = { raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi_1', retry_after_ms: null };
+export const ok: ChargeOutcome = { ...answered, outcome: 'succeeded', reason: null, retry_class: null };
+export const funds: ChargeOutcome = { ...answered, outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later' };
+export const expired: ChargeOutcome = { ...answered, outcome: 'declined', reason: 'card_expired_or_inactive', retry_class: 'customer' };
+export const technical: ChargeOutcome = { ...answered, outcome: 'declined', reason: 'issuer_unavailable', retry_class: 'soon' };
+export const auth: ChargeOutcome = { ...answered, outcome: 'requires_action', reason: 'authentication_required', retry_class: 'customer' };
+export const lost: ChargeOutcome = { ...answered, outcome: 'declined', reason: 'declined_by_bank', retry_class: 'never' };
+export const unknown: ChargeOutcome = { ...answered, outcome: 'unknown', reason: null, retry_class: null };
+/** The gateway's 429: nothing made under the key; made again after `wait_ms`. */
+export const rateLimited = (wait_ms = 60_000): ChargeOutcome => ({ ...answered, outcome: 'rate_limited', reason: null, retry_class: null, gateway_ref: null, retry_after_ms: wait_ms });
+
+/** `d` moved by `plus` milliseconds. */
+export const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
+/** The default attempt lease: an unanswered charge is looked up by its key after it. */
+export const LEASE = 2 * 60_000;
+/** How long before a period end the notice day comes. */
+export const NOTICE = NOTICE_DAYS * DAY;
+
+/** The gateway's answer `result`, at `now`, to the invoice's latest attempt. */
+export const answerLast = (s: BillingState, result: ChargeOutcome, now: Date) => step(s, { type: 'charge_result', attempt_id: s.attempts.at(-1)!.id, result }, now, ctx);
+
+/** The renewal at `when` (the period end unless said), its charge answered with `answer` at the same instant. */
+export function renewed(answer: ChargeOutcome, when = PERIOD_END, s = activeState()) {
+  const r1 = step(s, { type: 'tick' }, when, ctx);
+  const a = r1.state.attempts[0];
+  return step(r1.state, { type: 'charge_result', attempt_id: a.id, result: answer }, when, ctx);
 }
 
 export function activeState(opts: { plan?: Plan; policy?: DunningPolicy; subscription?: Partial<Subscription> } = {}): BillingState {
@@ -114,18 +156,4 @@ export function customerOpArbs<A>(answers: A[]) {
     fc.record({ k: fc.constant('move' as const), hours: fc.integer({ min: 1, max: 24 * 20 }) }),
     { arbitrary: fc.record({ k: fc.constant('answer' as const), a: fc.constantFrom<A>(...answers) }), weight: 3 },
   ];
-}
-
-/** A step's events, in order, as `{ type, data }` (to compare exactly). */
-export const events = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'event' ? [{ type: e.event_type, data: e.data }] : []));
-/** A step's e-mails, in order, as `{ template, dedupe_key, data }`. */
-export const emails = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'email' ? [{ template: e.template, dedupe_key: e.dedupe_key, data: e.data }] : []));
-/** What the scheduler reads after a step: when, and what for. */
-export const next = (r: StepResult) => ({ at: r.state.subscription.next_action_at, action: r.state.subscription.next_action });
-
-/** The renewal at `when` (the period end by default), its charge answered with `answer` at the same instant. */
-export function renewed(answer: ChargeOutcome, ctx: StepContext, when = PERIOD_END, s = activeState()): StepResult {
-  const r1 = step(s, { type: 'tick' }, when, ctx);
-  const a = r1.state.attempts[0];
-  return step(r1.state, { type: 'charge_result', attempt_id: a.id, result: answer }, when, ctx);
 }

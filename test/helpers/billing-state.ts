@@ -1,7 +1,7 @@
 // The state-machine tests' starting point: one French account on a monthly plan, active, its first
 // period paid (Jan 31 → Feb 28, 09:00 UTC), a card on file, nothing being collected. Tests change
 // what they need through the options.
-import type { AttemptState, BillingState, ChargeOutcome, MachineEvent } from '../../src/core/machine.ts';
+import { step, type AttemptState, type BillingState, type ChargeOutcome, type MachineEvent } from '../../src/core/machine.ts';
 import { HOUR } from '../../src/core/time.ts';
 import fc from 'fast-check';
 import { DEFAULT_POLICY, type DunningPolicy } from '../../src/core/dunning.ts';
@@ -20,6 +20,23 @@ export function card(id: string, createdAt: Date = T0) {
 /** A backup card (core/backup.ts), saved with the customer's consent at `consent` (null: no consent), no attempts yet. */
 export function backupCard(id = 'pm_b', consent: Date | null = T0): BackupCard {
   return { payment_method: { ...card(id), last4: '1881' }, consent_at: consent, card_attempts: [] };
+}
+
+/** A funds decline (retry later), as the gateway answers it. */
+export const FUNDS_DECLINED: ChargeOutcome = { outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later', raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi', retry_after_ms: null };
+
+/**
+ * Past due: `s` (activeState() by default) renewed at `at` (PERIOD_END by default) and the charge
+ * declined for funds; with the default policy grace ends 14 days later (Mar 14 09:00 UTC).
+ */
+export function pastDueState(s: BillingState = activeState(), at: Date = PERIOD_END): BillingState {
+  const ctx = { newId: (p: string) => `${p}_pd` };
+  const r1 = step(s, { type: 'tick' }, at, ctx);
+  const charge = r1.effects.find((e) => e.type === 'charge');
+  if (charge?.type !== 'charge') throw new Error('the renewal charged nothing');
+  const r2 = step(r1.state, { type: 'charge_result', attempt_id: charge.attempt.id, result: FUNDS_DECLINED }, at, ctx);
+  if (r2.state.subscription.status !== 'past_due') throw new Error('not past due after the decline');
+  return r2.state;
 }
 
 export function activeState(opts: { plan?: Plan; policy?: DunningPolicy; subscription?: Partial<Subscription> } = {}): BillingState {

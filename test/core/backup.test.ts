@@ -308,3 +308,64 @@ test("planWithBackup: the backup's decline waits for the customer (not the backu
   const justBefore = new Date(grace.getTime() - 1);
   assert.deepEqual(planWithBackup({ ...base, attempts: [lost], now: justBefore }), { at: justBefore, why: 'backup_card', backup: true }, '1 ms before it');
 });
+
+// ---- a backup card saved while past due (backup_card_updated), and which card an answer is about ----
+const saved = (s: BillingState, b = backupCard()): BillingState => ({ ...s, backup: b });
+const updated = (s: BillingState, now = PERIOD_END) => step(s, { type: 'backup_card_updated' }, now, ctx);
+
+test('a backup saved with consent while the main card is refused for good is charged at once (scheduled); the attempt counts on the backup\'s own history', () => {
+  const lost = renewAndDecline(activeState(), 'lost').state;
+  const now = new Date(PERIOD_END.getTime() + HOUR);
+  const r = updated(saved(lost), now);
+  const [c] = charges(r);
+  assert.deepEqual([c?.payment_method_id, c?.trigger, c?.invoice_id], ['pm_b', 'scheduled', lost.invoice!.id]);
+  assert.deepEqual(r.state.backup?.card_attempts, [{ at: now, outcome: 'pending' }]);
+  assert.deepEqual(r.state.card_attempts, lost.card_attempts, "the main card's history is not the backup's");
+});
+
+test('a backup saved while its caps hold it back is planned for when they allow (backup_card), not charged now', () => {
+  const policy = mergePolicy(DEFAULT_POLICY, { caps: { declines_per_card_24h: 1 } });
+  const lost = renewAndDecline(activeState({ policy }), 'lost').state;
+  const b = { ...backupCard(), card_attempts: [{ at: new Date(PERIOD_END.getTime() - 2 * HOUR), outcome: 'declined' as AttemptOutcome }] };
+  const r = updated(saved(lost, b));
+  assert.deepEqual(charges(r), []);
+  assert.deepEqual([r.state.subscription.next_retry_why, r.state.subscription.next_retry_at?.getTime(), r.state.subscription.next_action], ['backup_card', PERIOD_END.getTime() - 2 * HOUR + DAY + 1, 'retry']);
+});
+
+test('a backup saved without consent when the main card\'s retry is due: no charge on either card from the save; the retry stays the next action', () => {
+  const funds = renewAndDecline(activeState(), 'funds').state;
+  const due = funds.subscription.next_retry_at!;
+  const r = updated(saved(funds, backupCard('pm_b', null)), due);
+  assert.deepEqual(charges(r), []);
+  assert.deepEqual([r.state.subscription.next_action, r.state.subscription.next_retry_at, r.state.subscription.next_retry_why], ['retry', due, 'scheduled_retry']);
+});
+
+test('a backup saved when nothing is being collected changes nothing: active, past due with no invoice or no grace end, an attempt in flight, auto-renew off', () => {
+  const lost = renewAndDecline(activeState(), 'lost').state;
+  const flying = step(saved(renewAndDecline(activeState(), 'funds').state), { type: 'retry_requested', trigger: 'customer_retry' }, PERIOD_END, ctx).state;
+  const cases: [string, BillingState][] = [
+    ['active', saved(activeState())],
+    ['past due, no invoice', saved({ ...lost, invoice: null })],
+    ['past due, no grace end', saved({ ...lost, subscription: { ...lost.subscription, grace_ends_at: null } })],
+    ['an attempt in flight', flying],
+    ['auto-renew off', saved({ ...lost, subscription: { ...lost.subscription, auto_renew: false } })],
+  ];
+  for (const [name, s] of cases) {
+    const r = updated(s);
+    assert.deepEqual([name, r.effects, r.state.subscription], [name, [], s.subscription]);
+  }
+});
+
+test('with a backup saved, the main card asking for authentication on a retry still sends the authentication mail; the main card paying names no backup', () => {
+  const funds = saved(renewAndDecline(activeState(), 'funds').state, backupCard('pm_b', null));
+  const due = funds.subscription.next_retry_at!;
+  const retry = step(funds, { type: 'tick' }, due, ctx);
+  const [c] = charges(retry);
+  assert.equal(c.payment_method_id, 'pm_1');
+  const auth = step(retry.state, { type: 'charge_result', attempt_id: c.id, result: answer('auth') }, due, ctx);
+  assert.deepEqual(auth.effects.flatMap((e) => (e.type === 'email' ? [[e.template, e.dedupe_key]] : [])), [['authentication_required', `authentication_required:${c.id}`]]);
+  const paid = step(retry.state, { type: 'charge_result', attempt_id: c.id, result: answer('ok') }, due, ctx);
+  const ev = paid.effects.find((e) => e.type === 'event' && e.event_type === 'invoice.paid');
+  assert.ok(ev?.type === 'event');
+  assert.equal('paid_with' in ev.data, false);
+});

@@ -3,23 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { step, type BillingState, type ChargeOutcome, type MachineEvent } from '../../src/core/machine.ts';
+import { step, type BillingState, type MachineEvent } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY, mergePolicy, pauseGrace, resumeGrace, type GracePause } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { activeState } from '../helpers/billing-state.ts';
+import { PERIOD_END, activeState, FUNDS_DECLINED, pastDueState } from '../helpers/billing-state.ts';
 
 let seq = 0;
 const ctx = { newId: (p: string) => `${p}_${++seq}` };
-const declined: ChargeOutcome = { outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later', raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi', retry_after_ms: null };
+const declined = FUNDS_DECLINED;
 
 /** Past due after the renewal of Feb 28 09:00 UTC was declined: grace ends Mar 14 09:00 UTC. */
 function pastDue(policy = DEFAULT_POLICY): { s: BillingState; now: Date } {
-  const t = new Date('2026-02-28T09:00:00Z');
-  const r1 = step(activeState({ policy }), { type: 'tick' }, t, ctx);
-  const a = (r1.effects.find((e) => e.type === 'charge') as any).attempt;
-  const r2 = step(r1.state, { type: 'charge_result', attempt_id: a.id, result: declined }, t, ctx);
-  assert.equal(r2.state.subscription.status, 'past_due');
-  return { s: r2.state, now: t };
+  return { s: pastDueState(activeState({ policy })), now: PERIOD_END };
 }
 
 /** Runs the clock (ticks, every charge declined) to `until`, applying `events` at their times. */
@@ -162,4 +157,52 @@ test('property (machine): with help requests at random times, the downgrade is n
     }),
     { seed: Number(process.env.FC_SEED ?? 20261201), numRuns: Number(process.env.FC_RUNS ?? 200) },
   );
+});
+
+// ---- what a help request and its answer record, exactly ----
+const evs = (r: ReturnType<typeof step>) => r.effects.flatMap((e) => (e.type === 'event' ? [{ type: e.event_type, data: e.data }] : []));
+const at = (days: number) => new Date(PERIOD_END.getTime() + days * DAY);
+const help = (s: BillingState, id: string, when: Date, kind: 'help_requested' | 'help_answered' = 'help_requested') => step(s, { type: kind, invoice_id: s.invoice?.id ?? 'inv_pd', help_request_id: id }, when, ctx);
+
+test('a help request pauses the downgrade: downgrade_paused names the invoice, the request, the new and previous grace end and the most the pause can hold', () => {
+  const r = help(pastDueState(), 'h1', at(1));
+  assert.deepEqual(evs(r), [{ type: 'dunning.downgrade_paused', data: { invoice_id: 'inv_pd', help_request_id: 'h1', grace_ends_at: at(21), previous_grace_ends_at: at(14), at_most_ms: 7 * DAY } }]);
+});
+
+test('a second help request while one waits changes nothing (no event): the downgrade is already paused', () => {
+  const paused = help(pastDueState(), 'h1', at(1)).state;
+  const r = help(paused, 'h2', at(2));
+  assert.deepEqual([r.effects, r.state.subscription], [[], paused.subscription]);
+});
+
+test('a help request at the very end of grace is too late: nothing is paused and nothing is said', () => {
+  const s = pastDueState();
+  const r = help(s, 'h1', s.subscription.grace_ends_at!);
+  assert.deepEqual([r.effects, r.state.subscription], [[], s.subscription]);
+});
+
+test('a help request that cannot pause says why: pause_off when the policy allows no pause, pause_used_up once the cap is spent', () => {
+  const off = pastDueState(activeState({ policy: mergePolicy(DEFAULT_POLICY, { help_pause_days: 0 }) }));
+  assert.deepEqual(evs(help(off, 'h1', at(1))), [{ type: 'dunning.downgrade_not_paused', data: { invoice_id: 'inv_pd', help_request_id: 'h1', why: 'pause_off', grace_ends_at: at(14) } }]);
+  // The 7-day cap spent in two waits (3 then 4 days): grace ends 7 days later, and no more pause.
+  let s = help(pastDueState(), 'h1', at(1)).state;
+  s = help(s, 'h1', at(4), 'help_answered').state;
+  s = help(s, 'h2', at(5)).state;
+  s = help(s, 'h2', at(9), 'help_answered').state;
+  assert.deepEqual(evs(help(s, 'h3', at(10))), [{ type: 'dunning.downgrade_not_paused', data: { invoice_id: 'inv_pd', help_request_id: 'h3', why: 'pause_used_up', grace_ends_at: at(21) } }]);
+});
+
+test('the answer resumes the clock: downgrade_resumed with the invoice, the request, the new grace end, what this wait added and the time left', () => {
+  const first = help(help(pastDueState(), 'h1', at(1)).state, 'h1', at(3), 'help_answered');
+  assert.deepEqual(evs(first), [{ type: 'dunning.downgrade_resumed', data: { invoice_id: 'inv_pd', help_request_id: 'h1', grace_ends_at: at(16), paused_ms: 2 * DAY, remaining_ms: 13 * DAY } }]);
+  // A second wait of one day: paused_ms is that wait alone, not the total.
+  const second = help(help(first.state, 'h2', at(4)).state, 'h2', at(5), 'help_answered');
+  assert.deepEqual(evs(second), [{ type: 'dunning.downgrade_resumed', data: { invoice_id: 'inv_pd', help_request_id: 'h2', grace_ends_at: at(17), paused_ms: DAY, remaining_ms: 12 * DAY } }]);
+});
+
+test('an answer when no invoice is left to collect (auto-renew off, the invoice gone) resumes the clock with no invoice named', () => {
+  const paused = help(pastDueState(), 'h1', at(1)).state;
+  const s: BillingState = { ...paused, invoice: null, subscription: { ...paused.subscription, auto_renew: false } };
+  const r = step(s, { type: 'help_answered', invoice_id: 'inv_pd', help_request_id: 'h1' }, at(3), ctx);
+  assert.deepEqual(evs(r), [{ type: 'dunning.downgrade_resumed', data: { invoice_id: null, help_request_id: 'h1', grace_ends_at: at(16), paused_ms: 2 * DAY, remaining_ms: 13 * DAY } }]);
 });

@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { step, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent } from '../../src/core/machine.ts';
+import { step, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent, type StepResult } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import type { Interval, Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, T0, activeState, customerOpArbs, playOp, type CustomerOp } from '../helpers/billing-state.ts';
+import { PERIOD_END, T0, activeState, customerOpArbs, pastDueState, playOp, type CustomerOp } from '../helpers/billing-state.ts';
 
 const PLANS: Record<string, Plan> = {
   free: { id: 'free', name: 'Free', free: true, prices: [] },
@@ -182,4 +182,165 @@ test('property: refused changes change nothing, declined prorations keep the pla
     { numRuns: 400, seed: Number(process.env.FC_SEED ?? 20261201) },
   );
   for (const [k, n] of Object.entries(seen)) assert.ok(n > 0, `no run reached ${k}: ${JSON.stringify(seen)}`);
+});
+
+// ---- what each kind of change records, exactly (events, e-mails, invoices, the subscription) ----
+const MINI: Plan = { id: 'mini', name: 'Mini', free: false, prices: [{ currency: 'EUR', interval: 'month', amount: 500 }, { currency: 'EUR', interval: 'year', amount: 5000 }] };
+/** Ids numbered from 1 for one test. */
+const freshIds = () => {
+  let n = 0;
+  return { newId: (p: string) => `${p}_${++n}` };
+};
+const events = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'event' ? [{ type: e.event_type, data: e.data }] : []));
+const emails = (r: StepResult) => r.effects.flatMap((e) => (e.type === 'email' ? [{ template: e.template, dedupe_key: e.dedupe_key, data: e.data }] : []));
+const iso = (d: string) => new Date(d);
+const ok: ChargeOutcome = { outcome: 'succeeded', reason: null, retry_class: null, raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi_x', retry_after_ms: null };
+
+test('a cheaper plan is scheduled for the period end: plan_change_scheduled with from, to, interval, price, currency, when and who; the plan_changed mail keyed by subscription and time', () => {
+  const now = iso('2026-02-01T09:00:00Z');
+  const r = step(initial(), change('lite'), now, freshIds());
+  assert.deepEqual(events(r), [
+    { type: 'subscription.plan_change_scheduled', data: { from_plan_id: 'pro', plan_id: 'lite', interval: 'month', amount: 900, currency: 'EUR', at: END, by: 'customer' } },
+  ]);
+  assert.deepEqual(emails(r), [{ template: 'plan_changed', dedupe_key: 'plan_changed:sub_1:2026-02-01T09:00:00.000Z', data: { plan_name: 'Lite', change_at: END, amount: 900, currency: 'EUR' } }]);
+  assert.deepEqual([r.state.subscription.scheduled_plan_id, r.state.subscription.scheduled_interval, r.state.scheduled_plan?.id, r.state.subscription.plan_id], ['lite', 'month', 'lite', 'pro']);
+  assert.deepEqual([r.created_invoice, r.effects.filter((e) => e.type === 'charge')], [null, []]);
+});
+
+test('the same change asked again changes nothing; another plan or another interval replaces the scheduled one', () => {
+  const now = iso('2026-02-02T09:00:00Z');
+  const lite = step(initial(), change('lite'), now, freshIds()).state;
+  const again = step(lite, change('lite'), now, freshIds());
+  assert.deepEqual([again.effects, again.refused, again.state.subscription.scheduled_plan_id], [[], null, 'lite']);
+  // Same interval, another plan.
+  const mini = step(lite, { type: 'change_plan', plan: MINI, interval: 'month' }, now, freshIds());
+  assert.deepEqual(events(mini).map((e) => [e.type, e.data.plan_id, e.data.interval]), [['subscription.plan_change_scheduled', 'mini', 'month']]);
+  assert.deepEqual([mini.state.subscription.scheduled_plan_id, mini.state.subscription.scheduled_interval], ['mini', 'month']);
+  // Same plan, another interval.
+  const yearly = step(mini.state, { type: 'change_plan', plan: MINI, interval: 'year' }, now, freshIds());
+  assert.deepEqual(events(yearly).map((e) => [e.type, e.data.plan_id, e.data.interval, e.data.amount]), [['subscription.plan_change_scheduled', 'mini', 'year', 5000]]);
+  assert.deepEqual([yearly.state.subscription.scheduled_plan_id, yearly.state.subscription.scheduled_interval], ['mini', 'year']);
+});
+
+test('the current plan and interval again unschedules the waiting change: plan_change_unscheduled names what was waiting and who asked; no mail', () => {
+  const lite = step(initial(), change('lite'), iso('2026-02-01T09:00:00Z'), freshIds()).state;
+  const r = step(lite, { type: 'change_plan', plan: PLANS.pro, interval: 'month', by: 'operator' }, iso('2026-02-02T09:00:00Z'), freshIds());
+  assert.deepEqual(events(r), [{ type: 'subscription.plan_change_unscheduled', data: { plan_id: 'lite', interval: 'month', by: 'operator' } }]);
+  assert.deepEqual(emails(r), []);
+  assert.deepEqual([r.state.subscription.scheduled_plan_id, r.state.subscription.scheduled_interval, r.state.scheduled_plan, r.created_invoice], [null, null, null, null]);
+});
+
+test('a change in grace voids the past-due invoice and bills the new plan for the same period at once (reminders already sent stay sent), then charges it', () => {
+  const pd = pastDueState(activeState({ plan: PLANS.pro }));
+  pd.invoice!.reminders_sent = ['7d' as never];
+  const now = iso('2026-03-01T09:00:00Z');
+  const r = step(pd, change('biz'), now, freshIds());
+  assert.equal(r.refused, null);
+  assert.deepEqual(r.updated_invoice, { ...pd.invoice, status: 'void' });
+  assert.deepEqual(r.created_invoice, { ...pd.invoice, id: 'inv_1', plan_id: 'biz', amount: 7900, status: 'past_due', created_at: now, paid_at: null, kind: 'renewal', reminders_sent: ['7d'] });
+  assert.deepEqual(r.state.invoice, r.created_invoice);
+  const inv = pd.invoice!;
+  assert.deepEqual(events(r), [
+    { type: 'invoice.voided', data: { invoice_id: inv.id, reason: 'plan_changed' } },
+    { type: 'invoice.created', data: { invoice_id: 'inv_1', amount: 7900, currency: 'EUR', period_start: inv.period_start, period_end: inv.period_end, replaces: inv.id } },
+    { type: 'subscription.plan_changed', data: { from_plan_id: 'pro', plan_id: 'biz', interval: 'month', amount: 7900, currency: 'EUR', invoice_id: 'inv_1', in_grace: true, by: 'customer' } },
+    { type: 'payment_attempt.started', data: { invoice_id: 'inv_1', attempt_id: 'att_2', number: 1, trigger: 'plan_change', payment_method_id: 'pm_1' } },
+  ]);
+  assert.deepEqual(emails(r), [{ template: 'plan_changed', dedupe_key: 'plan_changed:inv_1', data: { plan_name: 'Business', amount: 7900, currency: 'EUR', invoice_id: 'inv_1' } }]);
+  assert.deepEqual(r.state.attempts.map((a) => [a.id, a.trigger, a.invoice_id]), [['att_2', 'plan_change', 'inv_1']]);
+  assert.deepEqual([r.state.subscription.plan_id, r.state.plan.id, r.state.subscription.status, r.state.subscription.grace_ends_at], ['biz', 'biz', 'past_due', pd.subscription.grace_ends_at]);
+});
+
+test('a dearer plan bills the rest of the period (invoice.created with the credit and the new share), open, from now to the period end, and charges it', () => {
+  const now = iso('2026-02-14T09:00:00Z');
+  const r = step(initial(), change('biz'), now, freshIds());
+  const inv = { id: 'inv_1', account_id: 'acct_1', subscription_id: 'sub_1', plan_id: 'biz', amount: 2500, currency: 'EUR', period_start: now, period_end: END, status: 'open', created_at: now, paid_at: null, kind: 'proration', interval: 'month', failed_at: null, reminders_sent: [] };
+  assert.deepEqual(r.created_invoice, inv);
+  assert.deepEqual(r.state.invoice, inv);
+  assert.equal(r.state.invoice_plan?.id, 'biz');
+  assert.deepEqual(events(r), [
+    { type: 'invoice.created', data: { invoice_id: 'inv_1', amount: 2500, currency: 'EUR', period_start: now, period_end: END, kind: 'proration', from_plan_id: 'pro', plan_id: 'biz', credit: 1450, new_share: 3950 } },
+    { type: 'payment_attempt.started', data: { invoice_id: 'inv_1', attempt_id: 'att_2', number: 1, trigger: 'plan_change', payment_method_id: 'pm_1' } },
+  ]);
+  assert.deepEqual(emails(r), []);
+});
+
+test('a prorated charge of exactly the gateway minimum (€0.50) is charged, not waived', () => {
+  const now = new Date(END.getTime() - 400 * 60_000); // ⌊7900 × 400/40320⌋ − ⌊2900 × 400/40320⌋ = 78 − 28
+  const r = step(initial(), change('biz'), now, freshIds());
+  assert.deepEqual([r.created_invoice?.kind, r.created_invoice?.amount, r.state.subscription.plan_id], ['proration', 50, 'pro']);
+  assert.deepEqual(events(r)[0], { type: 'invoice.created', data: { invoice_id: 'inv_1', amount: 50, currency: 'EUR', period_start: now, period_end: END, kind: 'proration', from_plan_id: 'pro', plan_id: 'biz', credit: 28, new_share: 78 } });
+});
+
+test('a waived remainder switches the plan at once: plan_changed with nothing charged, no invoice and the waived amount; the mail is keyed by subscription and time and names no payment', () => {
+  const now = new Date(END.getTime() - 6 * HOUR);
+  const r = step(initial(), change('biz'), now, freshIds());
+  assert.deepEqual(events(r), [
+    { type: 'subscription.plan_changed', data: { from_plan_id: 'pro', plan_id: 'biz', interval: 'month', amount: 0, currency: 'EUR', invoice_id: null, period_end: END, waived: 45 } },
+  ]);
+  assert.deepEqual(emails(r), [{ template: 'plan_changed', dedupe_key: 'plan_changed:sub_1:2026-02-28T03:00:00.000Z', data: { plan_name: 'Business', paid_amount: undefined, currency: 'EUR', period_end: END, invoice_id: undefined } }]);
+  assert.deepEqual([r.state.subscription.plan_id, r.state.plan.id, r.state.invoice], ['biz', 'biz', null]);
+});
+
+test('the prorated charge paid: invoice.paid (not a recovery), the plan switches with the amount paid and the period end kept; the mail names the plan and the payment', () => {
+  const now = iso('2026-02-14T09:00:00Z');
+  const ids = freshIds();
+  const r = step(initial(), change('biz'), now, ids);
+  const paid = step(r.state, { type: 'charge_result', attempt_id: 'att_2', result: ok }, now, ids);
+  assert.deepEqual(events(paid), [
+    { type: 'invoice.paid', data: { invoice_id: 'inv_1', attempt_id: 'att_2', amount: 2500, currency: 'EUR', recovered: false, kind: 'proration' } },
+    { type: 'subscription.plan_changed', data: { from_plan_id: 'pro', plan_id: 'biz', interval: 'month', amount: 2500, currency: 'EUR', invoice_id: 'inv_1', period_end: END } },
+  ]);
+  assert.deepEqual(emails(paid), [{ template: 'plan_changed', dedupe_key: 'plan_changed:inv_1', data: { plan_name: 'Business', paid_amount: 2500, currency: 'EUR', period_end: END, invoice_id: 'inv_1' } }]);
+  assert.deepEqual(paid.updated_invoice, { ...r.created_invoice, status: 'paid', paid_at: now });
+  assert.deepEqual([paid.state.invoice, paid.state.attempts, paid.state.invoice_plan, paid.state.plan.id, paid.state.subscription.plan_id], [null, [], null, 'biz', 'biz']);
+  assert.deepEqual([paid.state.subscription.current_period_start, paid.state.subscription.current_period_end], [T0, END]);
+});
+
+test('the prorated charge paid when the new plan is not loaded with the state: the subscription takes the invoice\'s plan and the mail names it by its id', () => {
+  const now = iso('2026-02-14T09:00:00Z');
+  const ids = freshIds();
+  const r = step(initial(), change('biz'), now, ids);
+  for (const invoice_plan of [null, PLANS.lite]) {
+    const paid = step({ ...r.state, invoice_plan }, { type: 'charge_result', attempt_id: 'att_2', result: ok }, now, ids);
+    assert.deepEqual([paid.state.subscription.plan_id, paid.state.plan.id, paid.state.invoice_plan], ['biz', 'pro', null]);
+    assert.deepEqual(emails(paid).map((m) => m.data.plan_name), ['biz']);
+  }
+});
+
+test('at the renewal a scheduled change of interval starts afresh: plan_changed (scheduled) from the period end, the anchor there, the renewal billing one year from it', () => {
+  const ids = freshIds();
+  const s = step(initial(), change('pro', 'year'), iso('2026-02-01T09:00:00Z'), ids).state;
+  const r = step(s, { type: 'tick' }, END, ids);
+  assert.deepEqual(events(r).slice(0, 2), [
+    { type: 'subscription.plan_changed', data: { from_plan_id: 'pro', plan_id: 'pro', interval: 'year', scheduled: true, period_start: END } },
+    { type: 'invoice.created', data: { invoice_id: 'inv_1', amount: 29000, currency: 'EUR', period_start: END, period_end: iso('2027-02-28T09:00:00Z') } },
+  ]);
+  assert.deepEqual([r.state.subscription.interval, r.state.subscription.billing_anchor, r.state.subscription.period_index], ['year', END, -1]);
+  assert.deepEqual([r.state.subscription.scheduled_plan_id, r.state.subscription.scheduled_interval, r.state.scheduled_plan], [null, null, null]);
+});
+
+test('at the renewal a scheduled change of plan on the same interval keeps the anchor and the period count', () => {
+  const ids = freshIds();
+  const s = step(initial(), change('lite'), iso('2026-02-01T09:00:00Z'), ids).state;
+  const r = step(s, { type: 'tick' }, END, ids);
+  assert.deepEqual(events(r)[0], { type: 'subscription.plan_changed', data: { from_plan_id: 'pro', plan_id: 'lite', interval: 'month', scheduled: true, period_start: END } });
+  assert.deepEqual([r.state.subscription.interval, r.state.subscription.billing_anchor, r.state.subscription.period_index, r.state.plan.id], ['month', T0, 0, 'lite']);
+  assert.deepEqual([r.created_invoice?.plan_id, r.created_invoice?.amount, r.created_invoice?.period_start, r.created_invoice?.period_end], ['lite', 900, END, iso('2026-03-31T08:00:00Z')]);
+});
+
+test('a change scheduled without an interval (stored before intervals could change) keeps the subscription\'s interval', () => {
+  const s: BillingState = { ...initial(), scheduled_plan: PLANS.lite, subscription: { ...initial().subscription, scheduled_plan_id: 'lite', scheduled_interval: null } };
+  const r = step(s, { type: 'tick' }, END, freshIds());
+  assert.deepEqual(events(r)[0], { type: 'subscription.plan_changed', data: { from_plan_id: 'pro', plan_id: 'lite', interval: 'month', scheduled: true, period_start: END } });
+  assert.deepEqual([r.state.subscription.interval, r.state.subscription.period_index, r.created_invoice?.amount], ['month', 0, 900]);
+});
+
+test('a scheduled plan that is gone (not loaded, or another plan loaded) is dropped: the renewal stays on the current plan, with no plan_changed', () => {
+  for (const scheduled_plan of [null, PLANS.biz]) {
+    const s: BillingState = { ...initial(), scheduled_plan, subscription: { ...initial().subscription, scheduled_plan_id: 'lite', scheduled_interval: 'month' } };
+    const r = step(s, { type: 'tick' }, END, freshIds());
+    assert.deepEqual(events(r).filter((e) => e.type === 'subscription.plan_changed'), []);
+    assert.deepEqual([r.created_invoice?.plan_id, r.created_invoice?.amount, r.state.subscription.plan_id, r.state.subscription.scheduled_plan_id, r.state.scheduled_plan], ['pro', 2900, 'pro', null, null]);
+  }
 });

@@ -174,3 +174,61 @@ test('a buy-back after a downgrade: a new period from the purchase; the old peri
   const paid = step(r.state, { type: 'charge_result', attempt_id: charge.attempt.id, result: answer('ok') }, now, ctx).state;
   assert.deepEqual([paid.subscription.status, paid.subscription.plan_id, paid.subscription.billing_anchor.getTime(), paid.subscription.period_index], ['active', 'pro', now.getTime(), 0]);
 });
+
+// ---- one purchase, recorded exactly ----
+/** Ids numbered from 1 for one test. */
+const freshIds = () => {
+  let n = 0;
+  return { newId: (p: string) => `${p}_${++n}` };
+};
+const eventsOf = (r: ReturnType<typeof step>) => r.effects.flatMap((e) => (e.type === 'event' ? [{ type: e.event_type, data: e.data }] : []));
+const buy = (plan: Plan, interval: 'month' | 'year' = 'month', auto_renew?: boolean): MachineEvent => ({ type: 'purchase', plan, interval, amount: plan.prices.find((p) => p.interval === interval)!.amount, ...(auto_renew === undefined ? {} : { auto_renew }) });
+
+test('a purchase bills the plan from now for one period (open, kind purchase), announces it (invoice.created) and charges the card once (initial)', () => {
+  const r = step(start('downgraded', true), buy(BIZ), T0, freshIds());
+  const inv = { id: 'inv_1', account_id: 'acct_1', subscription_id: 'sub_1', plan_id: 'biz', amount: 7900, currency: 'EUR', period_start: T0, period_end: new Date('2026-04-15T08:00:00Z'), status: 'open', created_at: T0, paid_at: null, kind: 'purchase', interval: 'month', failed_at: null, reminders_sent: [] };
+  assert.deepEqual(r.created_invoice, inv);
+  assert.deepEqual(r.state.invoice, inv);
+  assert.deepEqual(eventsOf(r), [
+    { type: 'invoice.created', data: { invoice_id: 'inv_1', amount: 7900, currency: 'EUR', period_start: T0, period_end: new Date('2026-04-15T08:00:00Z'), kind: 'purchase' } },
+    { type: 'payment_attempt.started', data: { invoice_id: 'inv_1', attempt_id: 'att_2', number: 1, trigger: 'initial', payment_method_id: 'pm_1' } },
+  ]);
+  assert.deepEqual(r.state.attempts.map((a) => [a.id, a.trigger, a.amount]), [['att_2', 'initial', 7900]]);
+  assert.equal(r.state.plan.id, 'biz');
+});
+
+test('a past-due subscription is a live one: a purchase is refused as already_subscribed (purchase.refused with plan, interval and reason), nothing else happens', () => {
+  const s = start('past_due', true);
+  const r = step(s, buy(BIZ), T0, freshIds());
+  assert.deepEqual(r.effects, [{ type: 'event', event_type: 'purchase.refused', data: { plan_id: 'biz', interval: 'month', reason: 'already_subscribed' } }]);
+  assert.deepEqual([r.state, r.created_invoice], [s, null]);
+});
+
+test('the auto-renew switch of a purchase is the one asked for; not asked, the subscription keeps its own', () => {
+  const s = start('downgraded', true); // auto-renew on
+  assert.equal(step(s, buy(PRO, 'month', false), T0, freshIds()).state.subscription.auto_renew, false);
+  assert.equal(step(s, buy(PRO), T0, freshIds()).state.subscription.auto_renew, true);
+  const off = start('canceled', true); // auto-renew off
+  assert.equal(step(off, buy(PRO, 'month', true), T0, freshIds()).state.subscription.auto_renew, true);
+  assert.equal(step(off, buy(PRO), T0, freshIds()).state.subscription.auto_renew, false);
+});
+
+test('bought again after a cancel that ended a paid period early: the new period starts where the paid one ends; a period that already ended does not delay it', () => {
+  const paidUntil = new Date('2026-03-31T08:00:00Z');
+  const canceled = start('canceled', true);
+  const early = { ...canceled, subscription: { ...canceled.subscription, current_period_start: new Date('2026-02-28T09:00:00Z'), current_period_end: paidUntil } };
+  const r = step(early, buy(PRO), T0, freshIds());
+  assert.deepEqual([r.created_invoice?.period_start, r.created_invoice?.period_end], [paidUntil, new Date('2026-04-30T08:00:00Z')]);
+  assert.deepEqual(eventsOf(r)[0].data.period_start, paidUntil);
+  const late = step(canceled, buy(PRO), T0, freshIds());
+  assert.deepEqual(late.created_invoice?.period_start, T0);
+});
+
+test('a new subscription\'s one-day placeholder period (never paid) does not delay the first purchase: its period starts now', () => {
+  for (const status of ['incomplete', 'downgraded', 'active'] as const) {
+    const s = start(status === 'active' ? 'downgraded' : status, true);
+    const fresh: BillingState = { ...s, subscription: { ...s.subscription, status, plan_id: 'free', current_period_start: T0, current_period_end: new Date(T0.getTime() + DAY) }, plan: FREE };
+    const r = step(fresh, buy(PRO), new Date(T0.getTime() + HOUR), freshIds());
+    assert.deepEqual([status, r.created_invoice?.period_start], [status, new Date(T0.getTime() + HOUR)]);
+  }
+});

@@ -3,21 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { step, type BillingState, type ChargeOutcome } from '../../src/core/machine.ts';
+import { step, type BillingState } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY, applyCaps, capsAllowNow, mergePolicy, planRetry, retryDateRefusal, type AttemptView } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { activeState } from '../helpers/billing-state.ts';
+import { activeState, FUNDS_DECLINED, pastDueState } from '../helpers/billing-state.ts';
 
 let seq = 0;
 const ctx = { newId: (p: string) => `${p}_${++seq}` };
-const declined: ChargeOutcome = { outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later', raw_code: null, network_code: null, advice_code: null, gateway_ref: 'pi', retry_after_ms: null };
+const declined = FUNDS_DECLINED;
 const T = new Date('2026-02-28T09:00:00Z');
 
-function pastDue(): BillingState {
-  const r1 = step(activeState(), { type: 'tick' }, T, ctx);
-  const a = (r1.effects.find((e) => e.type === 'charge') as any).attempt;
-  return step(r1.state, { type: 'charge_result', attempt_id: a.id, result: declined }, T, ctx).state;
-}
+const pastDue = (): BillingState => pastDueState();
 
 test('a chosen day replaces the schedule until then: planned with customer_chosen, made then, the schedule resumes after it', () => {
   const s = pastDue();
@@ -105,4 +101,50 @@ test('property: a day accepted is inside grace, ahead of now and within the caps
     ),
     { seed: Number(process.env.FC_SEED ?? 20261201), numRuns: Number(process.env.FC_RUNS ?? 1000) },
   );
+});
+
+// ---- each refusal with its message; the choice recorded exactly ----
+const refusalOf = (s: BillingState, at: Date, now = new Date(T.getTime() + HOUR)) => step(s, { type: 'retry_date_chosen', at }, now, ctx).refused;
+
+test('each refused day says why, in words the customer can act on', () => {
+  const s = pastDue();
+  const now = new Date(T.getTime() + HOUR);
+  const tomorrow = new Date(now.getTime() + DAY);
+  // No invoice being collected at all, or one that is not past due (a proration being charged).
+  const notPastDue = { code: 'invoice_not_past_due', message: 'the invoice is not past due (paid, void, or no longer collected)' };
+  assert.deepEqual(refusalOf(activeState(), tomorrow), notPastDue);
+  const prorating: BillingState = { ...activeState(), invoice: { ...s.invoice!, status: 'open', kind: 'proration' } };
+  assert.deepEqual(refusalOf(prorating, tomorrow), notPastDue);
+  // Past due, but no longer collected (auto-renew off: a cancel waiting for an attempt's answer).
+  const off: BillingState = { ...s, subscription: { ...s.subscription, auto_renew: false } };
+  assert.deepEqual(refusalOf(off, tomorrow), { code: 'invoice_not_past_due', message: 'this invoice is not awaiting payment' });
+  assert.deepEqual(refusalOf(s, now), { code: 'date_not_in_future', message: 'choose a day after today' });
+  assert.deepEqual(refusalOf(s, s.subscription.grace_ends_at!), { code: 'outside_grace', message: 'choose a day before the grace period ends' });
+  const lost = { ...s, attempts: s.attempts.map((a) => ({ ...a, retry_class: 'never' as const })) };
+  const noRetry = { code: 'no_automatic_retry', message: 'this card will not be tried again automatically (refused for good, expired, or no attempts left): update your billing information' };
+  assert.deepEqual(refusalOf(lost, tomorrow), noRetry);
+  assert.deepEqual(refusalOf({ ...s, payment_method: null }, tomorrow), noRetry, 'no card on file');
+  const advised = { ...s, attempts: s.attempts.map((a) => ({ ...a, not_before: new Date(T.getTime() + 3 * DAY) })) };
+  assert.deepEqual(refusalOf(advised, new Date(T.getTime() + 2 * DAY)), { code: 'network_advice', message: "the card's bank asked not to be tried again before a later day; choose a later day" });
+  const capped = { ...s, policy: mergePolicy(DEFAULT_POLICY, { caps: { declines_per_card_24h: 1 } }) };
+  assert.deepEqual(refusalOf(capped, new Date(T.getTime() + 2 * HOUR)), { code: 'network_cap', message: 'the card networks allow no further attempt on this card then; choose another day or update the card' });
+});
+
+test('a chosen day is recorded with the invoice, the day and who chose it', () => {
+  const s = pastDue();
+  const at = new Date(T.getTime() + 6 * DAY);
+  const r = step(s, { type: 'retry_date_chosen', at, by: 'operator' }, new Date(T.getTime() + HOUR), ctx);
+  const chosen = r.effects.filter((e) => e.type === 'event' && e.event_type === 'dunning.retry_date_chosen');
+  assert.deepEqual(chosen, [{ type: 'event', event_type: 'dunning.retry_date_chosen', data: { invoice_id: s.invoice!.id, at, by: 'operator' } }]);
+  assert.deepEqual(r.state.subscription.chosen_retry_at, at);
+});
+
+test('a decline given back to an incident does not use up the invoice\'s automatic attempts: a day can still be chosen', () => {
+  const s = pastDue();
+  const policy = mergePolicy(DEFAULT_POLICY, { max_automatic_attempts: 1 });
+  const technical = { ...s, policy, attempts: s.attempts.map((a) => ({ ...a, retry_class: 'soon' as const, reason: 'issuer_unavailable' as const })) };
+  const at = new Date(T.getTime() + 2 * DAY);
+  assert.equal(refusalOf(technical, at)?.code, 'no_automatic_retry', 'counted: the only automatic attempt is spent');
+  const givenBack = { ...technical, attempts: technical.attempts.map((a) => ({ ...a, incident_id: 'inc_1' })) };
+  assert.equal(refusalOf(givenBack, at), null);
 });

@@ -64,6 +64,23 @@ export function renewed(answer: ChargeOutcome, when = PERIOD_END, s = activeStat
   return step(r1.state, { type: 'charge_result', attempt_id: a.id, result: answer }, when, ctx);
 }
 
+/** A funds decline (retry later), as the gateway answers it. */
+export const FUNDS_DECLINED = funds;
+
+/**
+ * Past due: `s` (activeState() by default) renewed at `at` (PERIOD_END by default) and the charge
+ * declined for funds; with the default policy grace ends 14 days later (Mar 14 09:00 UTC).
+ */
+export function pastDueState(s: BillingState = activeState(), at: Date = PERIOD_END): BillingState {
+  const ctx = { newId: (p: string) => `${p}_pd` };
+  const r1 = step(s, { type: 'tick' }, at, ctx);
+  const charge = r1.effects.find((e) => e.type === 'charge');
+  if (charge?.type !== 'charge') throw new Error('the renewal charged nothing');
+  const r2 = step(r1.state, { type: 'charge_result', attempt_id: charge.attempt.id, result: FUNDS_DECLINED }, at, ctx);
+  if (r2.state.subscription.status !== 'past_due') throw new Error('not past due after the decline');
+  return r2.state;
+}
+
 export function activeState(opts: { plan?: Plan; policy?: DunningPolicy; subscription?: Partial<Subscription> } = {}): BillingState {
   const plan = opts.plan ?? PRO_MONTHLY;
   return {

@@ -189,6 +189,29 @@ for (const engine of ENGINES) {
       assert.deepEqual(e.card_attempts, []);
     });
 
+    test('the primary card is chosen by role, not by the order the database returns the cards in (here a plain scan: primary, then backup)', async () => {
+      const [a] = await t.db.tx(async (q) => {
+        // Without indexes the cards come back in the order they were stored, the backup last.
+        for (const knob of ['enable_indexscan', 'enable_bitmapscan', 'enable_indexonlyscan']) await q.query(`SET LOCAL ${knob} = off`);
+        return loadStates(q, await q.query('SELECT * FROM subscriptions WHERE id = $1', ['sub_a']), now);
+      });
+      assert.deepEqual(a.payment_method, cardOf('pm_a', 'acct_a'));
+      assert.deepEqual(a.card_attempts, [{ at: ago(3), outcome: 'declined' }]);
+      assert.equal(a.backup?.payment_method.id, 'pm_ab');
+    });
+
+    test('a driver that returns JSON columns as text gives the same states (each part is parsed)', async () => {
+      const ids = ['sub_a', 'sub_b', 'sub_c', 'sub_d', 'sub_e'];
+      const asText: Queryable = {
+        async query<T>(sql: string, params?: unknown[]) {
+          const rows = await t.db.query<Record<string, unknown>>(sql, params);
+          return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v]))) as T[];
+        },
+      };
+      const rows = await t.db.query('SELECT * FROM subscriptions WHERE id = ANY($1) ORDER BY id', [ids]);
+      assert.deepEqual(await loadStates(asText, rows, now), await loadStates(t.db, rows, now));
+    });
+
     test('plans and policies passed in by the caller give the same states as those loaded with them', async () => {
       const ids = ['sub_a', 'sub_b', 'sub_c', 'sub_d', 'sub_e'];
       const cached = await load(ids, { plans: await loadPlans(t.db), policies: await loadPolicies(t.db) });

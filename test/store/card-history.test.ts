@@ -5,6 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
+import { insertAccount, insertAttempt, insertCard, insertInvoice, insertSubscription } from '../helpers/store-rows.ts';
 import { loadStates } from '../../src/store/billing.ts';
 import { step } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY, capsAllowNow, retryAvailability } from '../../src/core/dunning.ts';
@@ -30,35 +31,18 @@ for (const engine of ENGINES) {
       const q = t.db;
       await q.query(`INSERT INTO plans (id, name, free) VALUES ('free', 'Free', true), ('pro', 'Pro', false)`);
       await q.query(`INSERT INTO plan_prices VALUES ('pro', 'EUR', 'month', 2900)`);
-      await q.query(
-        `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
-         VALUES ('acct_1', 'A', 'a@example.com', 'fr-FR', 'fr', 'EUR', 'Europe/Paris', 'cus_x', $1)`,
-        [ago(90)],
-      );
-      await q.query(
-        `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
-         VALUES ('pm_1', 'acct_1', 'card', 'pm_x', 'visa', '4242', 12, 2030, 'active', $1)`,
-        [ago(90)],
-      );
-      await q.query(
-        `INSERT INTO subscriptions (id, account_id, plan_id, interval, status, billing_anchor, current_period_start, current_period_end, grace_ends_at, next_action_at, next_action, created_at)
-         VALUES ('sub_1', 'acct_1', 'pro', 'month', 'past_due', $1, $1, $2, $3, $4, 'retry', $1)`,
-        [ago(7), new Date(ago(7).getTime() + 30 * DAY), new Date(ago(7).getTime() + 14 * DAY), now],
-      );
+      await insertAccount(q, 'acct_1', { created_at: ago(90) });
+      await insertCard(q, 'pm_1', 'acct_1', { created_at: ago(90) });
+      await insertSubscription(q, 'sub_1', 'acct_1', {
+        status: 'past_due', start: ago(7), end: new Date(ago(7).getTime() + 30 * DAY), grace_ends_at: new Date(ago(7).getTime() + 14 * DAY), next_action_at: now, next_action: 'retry',
+      });
       for (const [i, h] of HISTORY.entries()) {
         const start = ago(7 + 30 * (HISTORY.length - 1 - i));
-        await q.query(
-          `INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, failed_at, created_at, paid_at)
-           VALUES ($1, 'acct_1', 'sub_1', 'pro', 2900, 'EUR', $2, $3, $4, 'renewal', 'month', $5, $2, $6)`,
-          [h.invoice, start, new Date(start.getTime() + 30 * DAY), h.paid ? 'paid' : 'past_due', ago(h.days[0]), h.paid ? ago(h.days[h.days.length - 1] - 1) : null],
-        );
-        for (const [n, days] of h.days.entries()) {
-          await q.query(
-            `INSERT INTO payment_attempts (id, invoice_id, account_id, payment_method_id, number, trigger, idempotency_key, outcome, reason, retry_class, amount, currency, created_at, completed_at)
-             VALUES ($1, $2, 'acct_1', 'pm_1', $3, 'scheduled', $4, 'declined', 'insufficient_funds', 'later', 2900, 'EUR', $5, $5)`,
-            [`att_${h.invoice}_${n + 1}`, h.invoice, n + 1, `renewd_${h.invoice}_${n + 1}`, ago(days)],
-          );
-        }
+        await insertInvoice(q, h.invoice, 'acct_1', 'sub_1', {
+          start, end: new Date(start.getTime() + 30 * DAY), status: h.paid ? 'paid' : 'past_due', failed_at: ago(h.days[0]), paid_at: h.paid ? ago(h.days[h.days.length - 1] - 1) : null,
+        });
+        for (const [n, days] of h.days.entries())
+          await insertAttempt(q, `att_${h.invoice}_${n + 1}`, { invoice: h.invoice, account: 'acct_1', card: 'pm_1', number: n + 1, outcome: 'declined', reason: 'insufficient_funds', retry_class: 'later', at: ago(days) });
       }
     });
     after(() => t.drop());

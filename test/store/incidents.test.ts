@@ -5,6 +5,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, ENGINES, type TestDb } from '../helpers/db.ts';
+import { insertAccount, insertCard, insertInvoice, insertSubscription } from '../helpers/store-rows.ts';
 import { loadStates } from '../../src/store/billing.ts';
 import { closeIncidents, insertIncidents, markIncidentApplied, openIncidents, recentlyClosedIncidents, subscriptionsCoveredBy, technicalFailureCounts } from '../../src/store/incidents.ts';
 import { HOUR } from '../../src/core/time.ts';
@@ -21,26 +22,12 @@ for (const engine of ENGINES) {
       await q.query(`INSERT INTO plans (id, name, free) VALUES ('free', 'Free', true), ('pro', 'Pro', false)`);
       await q.query(`INSERT INTO plan_prices VALUES ('pro', 'EUR', 'month', 2900)`);
       for (const [acct, brand] of [['acct_v', 'visa'], ['acct_m', 'mastercard']]) {
-        await q.query(
-          `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
-           VALUES ($1, 'A', 'a@example.com', 'fr-FR', 'fr', 'EUR', 'Europe/Paris', 'cus_x', $2)`,
-          [acct, minAgo(60 * 24 * 40)],
-        );
-        await q.query(
-          `INSERT INTO payment_methods (id, account_id, type, gateway_ref, brand, last4, exp_month, exp_year, status, created_at)
-           VALUES ($1, $2, 'card', 'pm_x', $3, '4242', 12, 2030, 'active', $4)`,
-          [`pm_${acct}`, acct, brand, minAgo(60 * 24 * 40)],
-        );
-        await q.query(
-          `INSERT INTO subscriptions (id, account_id, plan_id, interval, status, billing_anchor, current_period_start, current_period_end, grace_ends_at, next_action_at, next_action, created_at)
-           VALUES ($1, $2, 'pro', 'month', 'past_due', $3, $3, $4, $5, $4, 'retry', $3)`,
-          [`sub_${acct}`, acct, minAgo(60 * 24 * 30), minAgo(60), new Date(now.getTime() + 13 * 24 * HOUR)],
-        );
-        await q.query(
-          `INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, failed_at, created_at)
-           VALUES ($1, $2, $3, 'pro', 2900, 'EUR', $4, $5, 'past_due', 'renewal', 'month', $4, $4)`,
-          [`inv_${acct}`, acct, `sub_${acct}`, minAgo(60), new Date(now.getTime() + 30 * 24 * HOUR)],
-        );
+        await insertAccount(q, acct, { created_at: minAgo(60 * 24 * 40) });
+        await insertCard(q, `pm_${acct}`, acct, { brand, created_at: minAgo(60 * 24 * 40) });
+        await insertSubscription(q, `sub_${acct}`, acct, {
+          status: 'past_due', start: minAgo(60 * 24 * 30), end: minAgo(60), grace_ends_at: new Date(now.getTime() + 13 * 24 * HOUR), next_action_at: minAgo(60), next_action: 'retry',
+        });
+        await insertInvoice(q, `inv_${acct}`, acct, `sub_${acct}`, { start: minAgo(60), end: new Date(now.getTime() + 30 * 24 * HOUR), status: 'past_due', failed_at: minAgo(60) });
       }
       // visa: 3 technical declines in the window, 2 in the baseline, 1 unknown from 5 hours ago, 1 card decline; mastercard: 1 in the window.
       const rows: [string, number, string, string | null][] = [

@@ -57,7 +57,7 @@ export interface Options {
   recoveryPolicies?: string[];
 }
 
-const SCENARIOS = ['billing', 'access', 'growth', 'memory', 'load', 'paced', 'recovery'] as const;
+const SCENARIOS = ['billing', 'access', 'growth', 'memory', 'load', 'paced', 'recovery', 'test-db'] as const;
 /** What `npm run bench` runs without --only (`load` is asked for by name). */
 const DEFAULT_SCENARIOS = ['billing', 'access', 'growth', 'memory'];
 
@@ -66,7 +66,8 @@ const USAGE = `npm run bench -- [options]
   --runs R           runs per figure; each figure is the median (default 3)
   --quick            small smoke run of every scenario (N=2000, 1 run)
   --full             also the N=1,000,000 point of the growth scaling curve
-  --only LIST        billing,access,growth,memory,load,paced,recovery (comma-separated; default all but load, paced, recovery)
+  --only LIST        billing,access,growth,memory,load,paced,recovery,test-db (comma-separated; default all but load, paced, recovery, test-db)
+                     test-db: how long a test database takes to open, from initdb or from the tests' migrated snapshot
                      paced: a billing day of --n renewals (quick: at most 300) against the sandbox with
                      Stripe's live limit (100/s) on, renewd paced at --rate (default: the limit) by the
                      first --workers value of workers sharing the pace; --limit L sets the sandbox's
@@ -241,7 +242,7 @@ async function main() {
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   const t0 = Date.now();
-  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory' | 'load' | 'paced' | 'recovery'>(name: K, fn: () => Promise<Results[K]>) => {
+  const run = async <K extends 'billing' | 'access' | 'growth' | 'memory' | 'load' | 'paced' | 'recovery' | 'test-db'>(name: K, fn: () => Promise<Results[K]>) => {
     if (!o.only.has(name)) return;
     log(`== ${name} ==`);
     try {
@@ -260,6 +261,7 @@ async function main() {
     await run('memory', async () => (await import('./scenarios/memory.ts')).runMemory(o));
     await run('paced', async () => (await import('./scenarios/paced.ts')).runPaced(o));
     await run('load', async () => (await import('./scenarios/load.ts')).runLoad({ ...o, workers: o.workers.length === 2 && o.workers[0] === 1 ? [2] : o.workers }));
+    await run('test-db', async () => (await import('./scenarios/test-db.ts')).runTestDb(o));
     await run('recovery', async () => (await import('./scenarios/recovery.ts')).runRecovery({ n: o.recoveryN, seed: o.seed, graceDays: o.recoveryGrace, outageHours: o.recoveryOutageHours, outageMode: o.recoveryOutageMode, policies: o.recoveryPolicies }));
   } finally {
     await dropAll();
@@ -277,7 +279,7 @@ async function main() {
   }
   results.finishedAt = new Date().toISOString();
   // Recovery and paced runs keep their own files only; latest.* stays the last run of the billing-day suite.
-  const ownFilesOnly = [...o.only].every((s) => s === 'recovery' || s === 'paced');
+  const ownFilesOnly = [...o.only].every((s) => s === 'recovery' || s === 'paced' || s === 'test-db');
   const dir = ownFilesOnly ? path.join(BENCH_DIR, 'results') : await writeReport(results);
   if (results.load) {
     // Its own files as well (latest.* is the last run of whatever ran).
@@ -295,6 +297,12 @@ async function main() {
     await writeFile(path.join(dir, `${base}.json`), JSON.stringify({ command: results.command, machine: results.machine, finishedAt: results.finishedAt, paced: p }, null, 2) + '\n');
     await writeFile(path.join(dir, `${base}.md`), `# A billing day at the gateway's pace — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}, ${results.machine.postgres}.\n\n${pacedMarkdown(p)}`);
   }
+  if (results['test-db']) {
+    const { writeFile } = await import('node:fs/promises');
+    const { testDbMarkdown } = await import('./scenarios/test-db.ts');
+    await writeFile(path.join(dir, 'test-db.json'), JSON.stringify({ command: results.command, machine: results.machine, finishedAt: results.finishedAt, testDb: results['test-db'] }, null, 2) + '\n');
+    await writeFile(path.join(dir, 'test-db.md'), `# Opening a test database — ${results.finishedAt}\n\n\`${results.command}\` on ${results.machine.cpus} × ${results.machine.cpuModel}, Node ${results.machine.node}.\n\n${testDbMarkdown(results['test-db'])}`);
+  }
   if (results.recovery) {
     const { writeFile } = await import('node:fs/promises');
     const { recoveryMarkdown, recoverySvg } = await import('./scenarios/recovery.ts');
@@ -307,7 +315,7 @@ async function main() {
     );
     await writeFile(path.join(dir, `${base}.svg`), recoverySvg(results.recovery, results.finishedAt));
   }
-  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? (results.paced ? 'paced-…' : recoveryBase(o)) : 'latest'}.{md,json}\n`);
+  log(`\ndone in ${((Date.now() - t0) / 1000).toFixed(0)} s; report in ${path.relative(process.cwd(), dir)}/${ownFilesOnly ? (results.paced ? 'paced-…' : results['test-db'] && !results.recovery ? 'test-db' : recoveryBase(o)) : 'latest'}.{md,json}\n`);
   process.stdout.write(markdown(results));
 }
 

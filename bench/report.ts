@@ -1,5 +1,6 @@
 // The report: a Markdown table (bench/results/latest.md), a chart drawn as SVG by hand
 // (bench/results/latest.svg) and the raw JSON (bench/results/latest.json + a dated copy).
+import type { TestDbResult } from './scenarios/test-db.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,7 @@ export interface Results {
   load?: LoadResult;
   paced?: PacedResult;
   recovery?: RecoveryResult;
+  'test-db'?: TestDbResult;
   errors: { scenario: string; message: string }[];
 }
 

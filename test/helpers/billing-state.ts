@@ -72,11 +72,12 @@ export const FUNDS_DECLINED = funds;
  * declined for funds; with the default policy grace ends 14 days later (Mar 14 09:00 UTC).
  */
 export function pastDueState(s: BillingState = activeState(), at: Date = PERIOD_END): BillingState {
-  const ctx = { newId: (p: string) => `${p}_pd` };
-  const r1 = step(s, { type: 'tick' }, at, ctx);
+  // Fixed ids (inv_pd, att_pd), not the shared factory's: tests name them.
+  const fixedIds = { newId: (p: string) => `${p}_pd` };
+  const r1 = step(s, { type: 'tick' }, at, fixedIds);
   const charge = r1.effects.find((e) => e.type === 'charge');
   if (charge?.type !== 'charge') throw new Error('the renewal charged nothing');
-  const r2 = step(r1.state, { type: 'charge_result', attempt_id: charge.attempt.id, result: FUNDS_DECLINED }, at, ctx);
+  const r2 = step(r1.state, { type: 'charge_result', attempt_id: charge.attempt.id, result: FUNDS_DECLINED }, at, fixedIds);
   if (r2.state.subscription.status !== 'past_due') throw new Error('not past due after the decline');
   return r2.state;
 }

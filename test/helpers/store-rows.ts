@@ -2,13 +2,11 @@
 // given a role; a backup carries its consent), a subscription, an invoice, a payment attempt.
 // Each takes only what a test varies; the rest is a plain monthly EUR "pro" customer in France.
 import type { Queryable } from '../../src/store/db.ts';
+import { insertAccount as storeInsertAccount } from '../../src/store/accounts.ts';
 
+/** An account through the store's own statement (src/store/accounts.ts), with the rows' defaults. */
 export async function insertAccount(q: Queryable, id: string, opts: { zone?: string; currency?: string; created_at: Date }) {
-  await q.query(
-    `INSERT INTO accounts (id, name, email, locale, domain_zone, currency, time_zone, gateway_customer_ref, created_at)
-     VALUES ($1, 'A', 'a@example.com', 'fr-FR', $2, $3, 'Europe/Paris', 'cus_x', $4)`,
-    [id, opts.zone ?? 'fr', opts.currency ?? 'EUR', opts.created_at],
-  );
+  await storeInsertAccount(q, { id, name: 'A', email: 'a@example.com', locale: 'fr-FR', domain_zone: opts.zone ?? 'fr', currency: opts.currency ?? 'EUR', time_zone: 'Europe/Paris', gateway_customer_ref: 'cus_x', created_at: opts.created_at });
 }
 
 /** A card; without `role` the column's default (primary). A backup needs `consent_at`. */
@@ -32,6 +30,7 @@ export async function insertCard(
     );
 }
 
+/** Raw SQL, unlike the store's `insertSubscription` (a new subscription only): a test sets grace, a schedule, a pause. */
 export async function insertSubscription(
   q: Queryable,
   id: string,

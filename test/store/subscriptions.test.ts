@@ -17,6 +17,7 @@ import {
   subscriptionOfInvoice,
   subscriptionStanding,
 } from '../../src/store/subscriptions.ts';
+import { insertInvoice } from '../helpers/store-rows.ts';
 import { T0, PERIOD_END, GRACE_END, PRO_MONTHLY, ms } from '../helpers/billing-state.ts';
 
 const HOUR = 3_600_000;
@@ -27,13 +28,7 @@ async function subscribed(q: Queryable, k: string, opts: { auto_renew?: boolean 
   await insertSubscription(q, { id: `sub_${k}`, account_id: `acct_${k}`, plan_id: 'pro', interval: 'month', auto_renew: opts.auto_renew ?? true, status: 'active', now: T0, period_end: PERIOD_END });
 }
 
-async function invoice(q: Queryable, id: string, k: string, status: 'open' | 'void' = 'open') {
-  await q.query(
-    `INSERT INTO invoices (id, account_id, subscription_id, plan_id, amount, currency, period_start, period_end, status, kind, interval, created_at)
-     VALUES ($1, $2, $3, 'pro', 2900, 'EUR', $4, $5, $6, 'renewal', 'month', $4)`,
-    [id, `acct_${k}`, `sub_${k}`, T0, PERIOD_END, status],
-  );
-}
+const invoice = (q: Queryable, id: string, k: string, status: 'open' | 'void' = 'open') => insertInvoice(q, id, `acct_${k}`, `sub_${k}`, { start: T0, end: PERIOD_END, status });
 
 async function due(q: Queryable, k: string, at: Date | null) {
   await q.query(`UPDATE subscriptions SET next_action_at = $2, next_action = $3 WHERE id = $1`, [`sub_${k}`, at, at ? 'renew' : null]);

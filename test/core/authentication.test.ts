@@ -5,10 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AUTHENTICATION_WINDOW_MS, step, type BillingState, type ChargeOutcome, type MachineEvent } from '../../src/core/machine.ts';
-import { activeState, PERIOD_END } from '../helpers/billing-state.ts';
+import { activeState, ctx, PERIOD_END, renewed } from '../helpers/billing-state.ts';
 
-let seq = 0;
-const ctx = { newId: (p: string) => `${p}_${++seq}` };
 const base = { raw_code: null, network_code: null, advice_code: null, retry_after_ms: null };
 const auth: ChargeOutcome = { ...base, outcome: 'requires_action', reason: 'authentication_required', retry_class: 'customer', gateway_ref: 'pi_1' };
 const ok: ChargeOutcome = { ...base, outcome: 'succeeded', reason: null, retry_class: null, gateway_ref: 'pi_2' };
@@ -17,12 +15,8 @@ const failedAuth: ChargeOutcome = { ...base, outcome: 'declined', reason: 'authe
 
 /** Renews at the period end and answers the charge with `first`: past due. */
 function pastDue(first: ChargeOutcome): { s: BillingState; now: Date } {
-  let s = activeState();
   const now = new Date(PERIOD_END.getTime() + 1000);
-  let r = step(s, { type: 'tick' }, now, ctx);
-  const a = r.state.attempts[0];
-  r = step(r.state, { type: 'charge_result', attempt_id: a.id, result: first }, now, ctx);
-  s = r.state;
+  const s = renewed(first, now).state;
   assert.equal(s.subscription.status, 'past_due');
   return { s, now };
 }

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { step, cancelRefusal, resumeRefusal, type AttemptState, type BillingState, type ChargeOutcome, type Effect, type MachineEvent } from '../../src/core/machine.ts';
 import { DEFAULT_POLICY } from '../../src/core/dunning.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, PRO_MONTHLY, T0, activeState, card, customerOpArbs, playOp, type CustomerOp } from '../helpers/billing-state.ts';
+import { PERIOD_END, PRO_MONTHLY, T0, activeState, card, ctx, customerOpArbs, playOp, renewed, type CustomerOp } from '../helpers/billing-state.ts';
 
 const plan = PRO_MONTHLY;
 const END = PERIOD_END;
@@ -20,8 +20,6 @@ const pm = (id: string) => card(id);
 
 
 
-let seq = 0;
-const ctx = { newId: (p: string) => `${p}_${++seq}` };
 
 type Answer = 'ok' | 'insufficient_funds' | 'processing' | 'unknown';
 function answer(a: Answer): ChargeOutcome {
@@ -37,9 +35,7 @@ const events = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'event'
 
 /** Runs a tick at the renewal and answers its charge with `a`: past due after a decline. */
 function pastDue(a: Answer = 'insufficient_funds'): BillingState {
-  const r = step(initial(), { type: 'tick' }, END, ctx);
-  const charge = r.effects.find((e) => e.type === 'charge') as Extract<Effect, { type: 'charge' }>;
-  return step(r.state, { type: 'charge_result', attempt_id: charge.attempt.id, result: answer(a) }, END, ctx).state;
+  return renewed(answer(a), END, initial()).state;
 }
 
 test('past due: a cancel stops collection at once: invoice void, free plan, nothing scheduled, one e-mail', () => {

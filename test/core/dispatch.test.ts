@@ -6,10 +6,8 @@ import assert from 'node:assert/strict';
 import { step, type BillingState, type ChargeOutcome, type MachineEvent, type StepResult } from '../../src/core/machine.ts';
 import type { Plan } from '../../src/core/types.ts';
 import { DAY, HOUR } from '../../src/core/time.ts';
-import { PERIOD_END, T0, activeState, backupCard } from '../helpers/billing-state.ts';
+import { PERIOD_END, T0, activeState, backupCard, ctx, renewed } from '../helpers/billing-state.ts';
 
-let seq = 0;
-const ctx = { newId: (p: string) => `${p}_${++seq}` };
 const ms = (d: Date, plus: number) => new Date(d.getTime() + plus);
 const run = (s: BillingState, e: MachineEvent, now: Date) => step(s, e, now, ctx);
 const eventData = (r: StepResult, type: string) => {
@@ -25,8 +23,7 @@ const BASIC: Plan = { id: 'basic', name: 'Basic', free: false, prices: [{ curren
 
 /** The renewal at PERIOD_END declined with `answer`: past due. */
 function pastDue(answer: ChargeOutcome, s: BillingState = activeState()) {
-  const r1 = run(s, { type: 'tick' }, PERIOD_END);
-  const r = run(r1.state, { type: 'charge_result', attempt_id: r1.state.attempts[0].id, result: answer }, PERIOD_END);
+  const r = renewed(answer, PERIOD_END, s);
   assert.equal(r.state.subscription.status, 'past_due');
   return r.state;
 }

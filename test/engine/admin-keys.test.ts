@@ -3,7 +3,7 @@
 // generated only for an installation with none, creation shown once, revocation (never of the
 // last active key) and the events each leaves. test/security/admin-keys.test.ts walks the same
 // through the API and `renewd keys`; these run in seconds, for mutation testing.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandError } from '../../src/core/errors.ts';
 import { createAdminKey, ensureAdminKeys, listKeys, MIN_KEY_LENGTH, revokeAdminKey, weakKeyReason } from '../../src/engine/admin-keys.ts';
@@ -54,26 +54,27 @@ describe('admin key commands', () => {
     t = await createTestDatabase('pglite');
   });
   after(() => t.db && t.drop());
+  // One database for the file (a new one costs seconds, and mutation testing runs this file for
+  // every mutant): each test starts from an installation with no key and no event.
+  beforeEach(async () => {
+    await t.db.query('DELETE FROM admin_keys');
+    await t.db.query('DELETE FROM events');
+  });
 
   test('an installation with no key and none configured generates one, once, returned to be printed', async () => {
-    const fresh = await createTestDatabase('pglite');
-    try {
-      const first = await ensureAdminKeys(fresh.db, undefined, T0);
-      assert.match(first.generated!, /^rk_admin_[A-Za-z0-9_-]{32}$/);
-      assert.deepEqual(first.revoked, []);
-      const [k] = await listKeys(fresh.db);
-      assert.deepEqual(
-        { ...k },
-        { id: `ak_${sha256(first.generated!).slice(0, 12)}`, name: 'generated at first start', source: 'generated', last4: first.generated!.slice(-4), created_at: T0, last_used_at: null, revoked_at: null, active: true },
-      );
-      const [stored] = await fresh.db.query<{ key_hash: string }>('SELECT key_hash FROM admin_keys');
-      assert.equal(stored.key_hash, sha256(first.generated!), 'only the hash is stored');
-      assert.deepEqual(await ensureAdminKeys(fresh.db, undefined, T1), { generated: null, revoked: [] }, 'a second start generates nothing');
-      assert.equal((await listKeys(fresh.db)).length, 1);
-      assert.deepEqual(await keyEvents(fresh.db), [], 'generating the first key is not an event');
-    } finally {
-      await fresh.drop();
-    }
+    const first = await ensureAdminKeys(t.db, undefined, T0);
+    assert.match(first.generated!, /^rk_admin_[A-Za-z0-9_-]{32}$/);
+    assert.deepEqual(first.revoked, []);
+    const [k] = await listKeys(t.db);
+    assert.deepEqual(
+      { ...k },
+      { id: `ak_${sha256(first.generated!).slice(0, 12)}`, name: 'generated at first start', source: 'generated', last4: first.generated!.slice(-4), created_at: T0, last_used_at: null, revoked_at: null, active: true },
+    );
+    const [stored] = await t.db.query<{ key_hash: string }>('SELECT key_hash FROM admin_keys');
+    assert.equal(stored.key_hash, sha256(first.generated!), 'only the hash is stored');
+    assert.deepEqual(await ensureAdminKeys(t.db, undefined, T1), { generated: null, revoked: [] }, 'a second start generates nothing');
+    assert.equal((await listKeys(t.db)).length, 1);
+    assert.deepEqual(await keyEvents(t.db), [], 'generating the first key is not an event');
   });
 
   test('a weak RENEWD_ADMIN_KEY is refused by name, with how to make one, and nothing is stored', async () => {
@@ -85,46 +86,41 @@ describe('admin key commands', () => {
   });
 
   test('RENEWD_ADMIN_KEY is stored as the environment key; a new value revokes the previous one and the generated one, with events', async () => {
-    const db = (await createTestDatabase('pglite')).db;
-    try {
-      const { generated } = await ensureAdminKeys(db, undefined, T0);
-      const op = await createAdminKey(db, 'job', T0);
-      const first = await ensureAdminKeys(db, STRONG, T0);
-      const generatedId = `ak_${sha256(generated!).slice(0, 12)}`;
-      assert.deepEqual(first, { generated: null, revoked: [generatedId] });
-      const envId = `ak_${sha256(STRONG).slice(0, 12)}`;
-      const env = (await listKeys(db)).find((k) => k.id === envId)!;
-      assert.deepEqual(
-        { name: env.name, source: env.source, last4: env.last4, created_at: env.created_at, active: env.active },
-        { name: 'RENEWD_ADMIN_KEY', source: 'environment', last4: 'MNOP', created_at: T0, active: true },
-      );
-      assert.equal(await ensureAdminKeys(db, STRONG, T1).then((r) => r.revoked.length), 0, 'the same value again revokes nothing');
+    const { generated } = await ensureAdminKeys(t.db, undefined, T0);
+    const op = await createAdminKey(t.db, 'job', T0);
+    const first = await ensureAdminKeys(t.db, STRONG, T0);
+    const generatedId = `ak_${sha256(generated!).slice(0, 12)}`;
+    assert.deepEqual(first, { generated: null, revoked: [generatedId] });
+    const envId = `ak_${sha256(STRONG).slice(0, 12)}`;
+    const env = (await listKeys(t.db)).find((k) => k.id === envId)!;
+    assert.deepEqual(
+      { name: env.name, source: env.source, last4: env.last4, created_at: env.created_at, active: env.active },
+      { name: 'RENEWD_ADMIN_KEY', source: 'environment', last4: 'MNOP', created_at: T0, active: true },
+    );
+    assert.equal(await ensureAdminKeys(t.db, STRONG, T1).then((r) => r.revoked.length), 0, 'the same value again revokes nothing');
 
-      const second = await ensureAdminKeys(db, STRONG2, T1);
-      assert.deepEqual(second.revoked, [envId]);
-      const keys = await listKeys(db);
-      assert.equal(keys.find((k) => k.id === envId)!.revoked_at!.toISOString(), T1.toISOString());
-      assert.equal(keys.find((k) => k.id === op.id)!.active, true, "an operator's named key is never revoked by the environment");
-      assert.equal(keys.find((k) => k.id === generatedId)!.active, false);
-      const events = (await keyEvents(db)).filter((e) => e.type === 'admin_key.revoked');
-      assert.deepEqual(
-        events.map((e) => ({ data: e.data, account_id: e.account_id })),
-        [
-          { data: { admin_key_id: generatedId, why: 'replaced by RENEWD_ADMIN_KEY' }, account_id: null },
-          { data: { admin_key_id: envId, why: 'replaced by RENEWD_ADMIN_KEY' }, account_id: null },
-        ],
-      );
-      assert.deepEqual(events.map((e) => new Date(e.occurred_at).toISOString()), [T0.toISOString(), T1.toISOString()]);
+    const second = await ensureAdminKeys(t.db, STRONG2, T1);
+    assert.deepEqual(second.revoked, [envId]);
+    const keys = await listKeys(t.db);
+    assert.equal(keys.find((k) => k.id === envId)!.revoked_at!.toISOString(), T1.toISOString());
+    assert.equal(keys.find((k) => k.id === op.id)!.active, true, "an operator's named key is never revoked by the environment");
+    assert.equal(keys.find((k) => k.id === generatedId)!.active, false);
+    const events = (await keyEvents(t.db)).filter((e) => e.type === 'admin_key.revoked');
+    assert.deepEqual(
+      events.map((e) => ({ data: e.data, account_id: e.account_id })),
+      [
+        { data: { admin_key_id: generatedId, why: 'replaced by RENEWD_ADMIN_KEY' }, account_id: null },
+        { data: { admin_key_id: envId, why: 'replaced by RENEWD_ADMIN_KEY' }, account_id: null },
+      ],
+    );
+    assert.deepEqual(events.map((e) => new Date(e.occurred_at).toISOString()), [T0.toISOString(), T1.toISOString()]);
 
-      // A revoked key cannot come back through the environment.
-      const back = await refusal(ensureAdminKeys(db, STRONG, T1));
-      assert.equal(back.kind, 'conflict');
-      assert.equal(back.code, 'admin_key_revoked');
-      assert.equal(back.message, `RENEWD_ADMIN_KEY holds key ${envId}, which was revoked on ${T1.toISOString()}: set a new key`);
-      assert.equal((await listKeys(db)).find((k) => k.id === `ak_${sha256(STRONG2).slice(0, 12)}`)!.active, true, 'and the current one stays');
-    } finally {
-      await db.close();
-    }
+    // A revoked key cannot come back through the environment.
+    const back = await refusal(ensureAdminKeys(t.db, STRONG, T1));
+    assert.equal(back.kind, 'conflict');
+    assert.equal(back.code, 'admin_key_revoked');
+    assert.equal(back.message, `RENEWD_ADMIN_KEY holds key ${envId}, which was revoked on ${T1.toISOString()}: set a new key`);
+    assert.equal((await listKeys(t.db)).find((k) => k.id === `ak_${sha256(STRONG2).slice(0, 12)}`)!.active, true, 'and the current one stays');
   });
 
   test('a created key is shown once with its secret, stored as a hash, listed without it, with an event', async () => {
@@ -158,52 +154,42 @@ describe('admin key commands', () => {
   });
 
   test('revoking: at once, with an event; twice changes nothing; an unknown key is not found; the last active key stays', async () => {
-    const db = (await createTestDatabase('pglite')).db;
-    try {
-      const a = await createAdminKey(db, 'a', T0);
-      const b = await createAdminKey(db, 'b', T0);
-      const revoked = await revokeAdminKey(db, a.id, T1);
-      assert.equal(revoked.id, a.id);
-      assert.equal(revoked.active, false);
-      assert.equal(revoked.revoked_at!.toISOString(), T1.toISOString());
-      assert.equal('key' in revoked, false);
-      const again = await revokeAdminKey(db, a.id, new Date(T1.getTime() + 60_000));
-      assert.equal(again.revoked_at!.toISOString(), T1.toISOString(), 'the first revocation stands');
-      const events = (await keyEvents(db)).filter((e) => e.type === 'admin_key.revoked');
-      assert.deepEqual(events.map((e) => e.data), [{ admin_key_id: a.id }], 'one event for one revocation');
-      assert.equal(new Date(events[0].occurred_at).toISOString(), T1.toISOString());
+    const a = await createAdminKey(t.db, 'a', T0);
+    const b = await createAdminKey(t.db, 'b', T0);
+    const revoked = await revokeAdminKey(t.db, a.id, T1);
+    assert.equal(revoked.id, a.id);
+    assert.equal(revoked.active, false);
+    assert.equal(revoked.revoked_at!.toISOString(), T1.toISOString());
+    assert.equal('key' in revoked, false);
+    const again = await revokeAdminKey(t.db, a.id, new Date(T1.getTime() + 60_000));
+    assert.equal(again.revoked_at!.toISOString(), T1.toISOString(), 'the first revocation stands');
+    const events = (await keyEvents(t.db)).filter((e) => e.type === 'admin_key.revoked');
+    assert.deepEqual(events.map((e) => e.data), [{ admin_key_id: a.id }], 'one event for one revocation');
+    assert.equal(new Date(events[0].occurred_at).toISOString(), T1.toISOString());
 
-      const missing = await refusal(revokeAdminKey(db, 'ak_nope', T1));
-      assert.equal(missing.kind, 'not_found');
-      assert.equal(missing.code, 'not_found');
-      assert.equal(missing.message, 'no admin key ak_nope');
+    const missing = await refusal(revokeAdminKey(t.db, 'ak_nope', T1));
+    assert.equal(missing.kind, 'not_found');
+    assert.equal(missing.code, 'not_found');
+    assert.equal(missing.message, 'no admin key ak_nope');
 
-      const last = await refusal(revokeAdminKey(db, b.id, T1));
-      assert.equal(last.kind, 'conflict');
-      assert.equal(last.code, 'last_admin_key');
-      assert.equal(last.message, `${b.id} is the only active admin key: create another one first, or nobody could operate renewd`);
-      assert.equal((await listKeys(db)).find((k) => k.id === b.id)!.active, true);
-      assert.equal((await keyEvents(db)).filter((e) => e.type === 'admin_key.revoked').length, 1);
-    } finally {
-      await db.close();
-    }
+    const last = await refusal(revokeAdminKey(t.db, b.id, T1));
+    assert.equal(last.kind, 'conflict');
+    assert.equal(last.code, 'last_admin_key');
+    assert.equal(last.message, `${b.id} is the only active admin key: create another one first, or nobody could operate renewd`);
+    assert.equal((await listKeys(t.db)).find((k) => k.id === b.id)!.active, true);
+    assert.equal((await keyEvents(t.db)).filter((e) => e.type === 'admin_key.revoked').length, 1);
   });
 
   test('listed keys say whether they are active: active ones first', async () => {
-    const db = (await createTestDatabase('pglite')).db;
-    try {
-      const a = await createAdminKey(db, 'a', T0);
-      const b = await createAdminKey(db, 'b', T1);
-      await revokeAdminKey(db, b.id, T1);
-      assert.deepEqual(
-        (await listKeys(db)).map((k) => [k.id, k.active]),
-        [
-          [a.id, true],
-          [b.id, false],
-        ],
-      );
-    } finally {
-      await db.close();
-    }
+    const a = await createAdminKey(t.db, 'a', T0);
+    const b = await createAdminKey(t.db, 'b', T1);
+    await revokeAdminKey(t.db, b.id, T1);
+    assert.deepEqual(
+      (await listKeys(t.db)).map((k) => [k.id, k.active]),
+      [
+        [a.id, true],
+        [b.id, false],
+      ],
+    );
   });
 });

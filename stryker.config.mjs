@@ -31,7 +31,7 @@ const SCOPES = {
   // Idempotency and authorization at the edge.
   http: {
     mutate: ['src/http/idempotency.ts', 'src/http/auth.ts', 'src/http/auth-throttle.ts', 'src/engine/admin-keys.ts'],
-    testFiles: ['test/api/idempotency.test.ts', 'test/security/admin-keys.test.ts', 'test/security/access.test.ts'],
+    testFiles: ['test/http/*.test.ts', 'test/api/idempotency.test.ts', 'test/security/admin-keys.test.ts', 'test/security/access.test.ts'],
   },
 };
 const scope = process.env.MUTATION_SCOPE ?? 'core';

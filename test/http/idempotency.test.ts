@@ -92,6 +92,10 @@ async function build(db: Db, clock: Clock): Promise<TestApp> {
   const order: string[] = [];
 
   app.post('/v1/things', async (req, reply) => reply.code(201).send({ n: ran('things'), got: req.body ?? null }));
+  // What the handler sees of its claim (undefined would mean the request property is not declared).
+  const claimOf = (req: { idempotency: unknown }) => ({ claim: req.idempotency === undefined ? 'undefined' : req.idempotency });
+  app.post('/v1/claim', async (req, reply) => reply.code(201).send(claimOf(req)));
+  app.get('/v1/claim', async (req) => claimOf(req));
   app.post('/v1/things/:id', async (req, reply) => reply.code(201).send({ n: ran('thing') }));
   app.post('/v1/empty', async (_req, reply) => {
     ran('empty');
@@ -292,6 +296,19 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
       const card = await requestHash(db, 'PUT', '/v1/pm', { type: 'card', card: { number: '4242424242424242' } });
       assert.equal(await requestHash(db, 'PUT', '/v1/pm', { type: 'card', card: { number: '5555555555554444' } }), card);
       assert.notEqual(await requestHash(db, 'PUT', '/v1/pm', { type: 'card' }), card);
+    });
+
+    test('the secret is looked up once per database handle, then kept in memory', async () => {
+      let lookups = 0;
+      const counted = through(db, (sql, _p, real) => {
+        if (sql.includes('idempotency_hash_secret')) lookups++;
+        return real();
+      });
+      const h = await requestHash(counted, 'POST', '/v1/things', {});
+      assert.equal(lookups, 2); // created if missing (INSERT … ON CONFLICT DO NOTHING), then read
+      assert.equal(await requestHash(counted, 'POST', '/v1/things', {}), h);
+      await Promise.all([requestHash(counted, 'PUT', '/v1/x', {}), requestHash(counted, 'PUT', '/v1/y', {})]);
+      assert.equal(lookups, 2);
     });
 
     test('a failed secret look-up is not remembered: the next hash reads it again', async () => {
@@ -496,6 +513,16 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
         'admin POST /v1/mixed',
         'admin POST /v1/things',
       ]);
+    });
+  });
+
+  describe('the claim on the request', () => {
+    test('req.idempotency is { scope, key } while a claimed request runs, null otherwise', async () => {
+      const key = fresh();
+      assert.deepEqual((await send(t, 'POST', '/v1/claim', { key })).json(), { claim: { scope: 'admin POST /v1/claim', key } });
+      assert.deepEqual((await send(t, 'POST', '/v1/claim')).json(), { claim: null });
+      assert.deepEqual((await send(t, 'POST', '/v1/claim', { key: fresh(), as: 'none' })).json(), { claim: null });
+      assert.deepEqual((await send(t, 'GET', '/v1/claim', { key: fresh() })).json(), { claim: null });
     });
   });
 

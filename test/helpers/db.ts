@@ -59,12 +59,27 @@ export async function createTestDatabase(engine: Engine, opts: { migrate?: boole
  * changed schema is never served from an old file.
  */
 let snapshot: Promise<Blob> | undefined;
+
+/**
+ * PGlite's package.json, found where Node finds the package, not at <root>/node_modules: Stryker's
+ * sandbox links node_modules in only when it is a directory, not a symlink (as in a git worktree).
+ */
+async function pgliteManifest(): Promise<Buffer> {
+  let dir = path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite')));
+  for (;;) {
+    const text = await readFile(path.join(dir, 'package.json')).catch(() => null);
+    if (text && JSON.parse(text.toString()).name === '@electric-sql/pglite') return text;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('package.json of @electric-sql/pglite not found');
+    dir = up;
+  }
+}
 function migratedPglite(): Promise<Blob> {
   snapshot ??= (async () => {
     const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '../..');
     const store = path.join(root, 'src/store');
     const h = createHash('sha256');
-    h.update(await readFile(path.join(root, 'node_modules/@electric-sql/pglite/package.json')));
+    h.update(await pgliteManifest());
     h.update(await readFile(path.join(store, 'migrate.ts')));
     for (const f of (await readdir(path.join(store, 'migrations'))).sort()) h.update(f).update(await readFile(path.join(store, 'migrations', f)));
     const file = path.join(tmpdir(), `renewd-test-pglite-${h.digest('hex').slice(0, 16)}.tar`);

@@ -416,6 +416,30 @@ test('the comparison table with nothing replayed: the recorded zeros (a share of
   );
 });
 
+test('the comparison table: one revenue row per currency, in code order, whichever column recovered it', () => {
+  const pt = (v: number) => ({ value: v, low: v, high: v });
+  const m = (revenue: { currency: string; amount: { value: number; low: number; high: number } }[]) => ({ renewals: 2, recovered: pt(1), revenue, attempts: pt(3), emails: pt(4), cap_breaches: 0, cap_delays: 0 });
+  const t = comparisonTable({
+    min_observations: 20,
+    replayed: 2,
+    left_out_open: 0,
+    left_out_thin: 0,
+    causes: [],
+    actual: m([{ currency: 'USD', amount: pt(1000) }]),
+    current: m([{ currency: 'EUR', amount: pt(2900) }]),
+    candidate: m([{ currency: 'CHF', amount: pt(500) }]),
+    actual_recovered_automatically: 1,
+  });
+  assert.deepEqual(
+    t.rows.filter((row) => row.label.startsWith('Recovered revenue')).map((row) => [row.label, row.cells[0]]),
+    [
+      ['Recovered revenue (CHF)', 'CHF\u00a00.00'],
+      ['Recovered revenue (EUR)', '€0.00'],
+      ['Recovered revenue (USD)', 'US$10.00'],
+    ],
+  );
+});
+
 // ---- properties ----
 
 const arbPolicy: fc.Arbitrary<DunningPolicy> = fc

@@ -7,7 +7,7 @@
 //
 // One run per scope keeps the test set small: MUTATION_SCOPE=core (default) | store | http.
 const SCOPES = {
-  // The pure domain: the state machine, dunning (grace, retries, caps), declines, periods, time, money, incidents, the backup card.
+  // The pure domain: the state machine, dunning (grace, retries, caps), declines, periods, time, money, incidents, the backup card, and the rest of src/core's logic.
   core: {
     mutate: [
       'src/core/machine.ts',
@@ -20,6 +20,14 @@ const SCOPES = {
       // Outage-aware grace and the backup card decide when a card is charged too (#18).
       'src/core/incidents.ts',
       'src/core/backup.ts',
+      // The gateway's pace (#19), invoice documents (#23), Intl formatters, command errors, and the
+      // policy backtest (the operator's estimate of a policy). Not here: types.ts, clock.ts and the
+      // messages/ catalogues (declarations, the system clock and translated text).
+      'src/core/pace.ts',
+      'src/core/documents.ts',
+      'src/core/intl.ts',
+      'src/core/errors.ts',
+      'src/core/backtest.ts',
     ],
     testFiles: ['test/core/*.test.ts'],
   },

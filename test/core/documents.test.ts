@@ -59,3 +59,15 @@ test('tax split: net + tax = total, tax within half a unit of the exact share', 
     }),
   );
 });
+
+test('a step that leaves the loaded invoice alone, or changes another one, issues nothing for it', () => {
+  assert.deepEqual(documentChanges(inv('i', 'past_due'), null, null), { finalized: [], credited: [] });
+  assert.deepEqual(documentChanges(inv('i', 'open'), null, null), { finalized: [], credited: [] });
+  // Only the same invoice's statuses are compared: i's past-due state says nothing of j.
+  assert.deepEqual(documentChanges(inv('i', 'past_due'), inv('j', 'void'), null), { finalized: [], credited: [] });
+  assert.deepEqual(documentChanges(inv('i', 'open'), inv('j', 'paid'), null), { finalized: [], credited: [] });
+});
+
+test('a tax rate of 0 or below is no tax: the whole price is net', () => {
+  assert.deepEqual(splitTax(1200, -2000), { net: 1200, tax: 0 });
+});

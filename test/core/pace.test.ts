@@ -83,3 +83,49 @@ test('reservations: tokens ahead of time with the wait to use them, never more t
   assert.ok(usable <= 25 * 61 + 25, `${usable}`);
   assert.ok(usable >= 25 * 59, `${usable}`);
 });
+
+test('a token refused: the wait is for the rest of the next token, after any reserved ahead; none when some were granted', () => {
+  // Half a token has flowed in at 20/s after 25 ms: the other half comes 25 ms later.
+  const half = takeTokens(full(20), T(25), 1);
+  assert.deepEqual([half.granted, half.waitMs], [0, 25]);
+  // Ten tokens reserved ahead (the bucket at −10): a token is free after those 500 ms and 50 more.
+  const queued = takeTokens({ ...full(20), tokens: -10 }, T(0), 1);
+  assert.deepEqual([queued.granted, queued.waitMs], [0, 550]);
+  // Tokens granted: no wait, however few the bucket keeps.
+  const some = takeTokens(full(20), T(500), 100);
+  assert.deepEqual([some.granted, some.waitMs], [10, 0]);
+});
+
+test('the rate holds for exactly five seconds after the last 429, then climbs by a twentieth of the ceiling per second', () => {
+  const after429: PaceState = { rate: 4, ceiling: 80, tokens: 0, updated_at: T(4000), last_429_at: T(0) };
+  assert.equal(takeTokens(after429, T(4999), 0).state.rate, 4, 'still within five seconds');
+  // At 5 s the calm has begun: one second since the bucket was last updated adds 80 × 0.05 = 4.
+  assert.equal(takeTokens(after429, T(5000), 0).state.rate, 8);
+  assert.equal(takeTokens(after429, T(6000), 0).state.rate, 12);
+});
+
+test("a clock behind the bucket's (another worker's) neither refills it nor moves its time back", () => {
+  const s: PaceState = { ...full(20), updated_at: T(1000) };
+  const behind = takeTokens(s, T(500), 1);
+  assert.deepEqual([behind.granted, behind.state.tokens], [0, 0]);
+  assert.equal(behind.state.updated_at.getTime(), T(1000).getTime());
+  // Back on time: nothing has flowed in since T(1000).
+  assert.equal(takeTokens(behind.state, T(1000), 1).granted, 0);
+  assert.equal(takeTokens(behind.state, T(1050), 1).granted, 1);
+});
+
+test('a second 429 within the second halves nothing but still empties the bucket', () => {
+  const s = onRateLimited(takeTokens(full(40, 0), T(1000), 0).state, T(1000));
+  const refilled = takeTokens(s, T(1500), 0).state; // 10 tokens at 20/s
+  assert.equal(refilled.tokens, 10);
+  const again = onRateLimited(refilled, T(1500));
+  assert.deepEqual([again.rate, again.tokens], [20, 0]);
+  assert.equal(again.last_429_at!.getTime(), T(1000).getTime(), 'the halving second still counts from the first 429');
+  // Reservations made ahead stay owed: the bucket is not raised to 0.
+  assert.equal(onRateLimited({ ...refilled, tokens: -5 }, T(1500)).tokens, -5);
+});
+
+test('a reservation the bucket already holds is usable at once', () => {
+  const r = reserveTokens(full(20, 20), T(0), 10);
+  assert.deepEqual([r.granted, r.waitMs, r.state.tokens], [10, 0, 10]);
+});

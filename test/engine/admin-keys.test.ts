@@ -180,6 +180,17 @@ describe('admin key commands', () => {
     assert.equal((await keyEvents(t.db)).filter((e) => e.type === 'admin_key.revoked').length, 1);
   });
 
+  test('any active key may be revoked while another stays active, whichever sorts first', async () => {
+    // Three keys: each of the first two is revoked while at least one other is active.
+    const keys = await Promise.all(['a', 'b', 'c'].map((n) => createAdminKey(t.db, n, T0)));
+    const [first, second] = keys.map((k) => k.id).sort();
+    assert.equal((await revokeAdminKey(t.db, first, T1)).active, false, 'the first by id');
+    assert.equal((await revokeAdminKey(t.db, second, T1)).active, false);
+    const left = (await listKeys(t.db)).filter((k) => k.active);
+    assert.equal(left.length, 1);
+    assert.equal((await refusal(revokeAdminKey(t.db, left[0].id, T1))).code, 'last_admin_key');
+  });
+
   test('listed keys say whether they are active: active ones first', async () => {
     const a = await createAdminKey(t.db, 'a', T0);
     const b = await createAdminKey(t.db, 'b', T1);

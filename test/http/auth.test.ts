@@ -62,6 +62,11 @@ describe('resolvePrincipal: the Authorization header', () => {
       forgetAdminKeys(t.db);
       assert.deepEqual(await resolvePrincipal(t.db, clockAt(T0), header), { kind: 'admin', key_id: k.id }, header);
     }
+    // The whole header is the scheme and the key: a valid key with anything before or after is not valid.
+    for (const header of [`xBearer ${k.secret}`, `Token Bearer ${k.secret}`, `Bearer ${k.secret} x`, `Bearer ${k.secret} ${k.secret}`]) {
+      forgetAdminKeys(t.db);
+      assert.equal(await resolvePrincipal(t.db, clockAt(T0), header), 'invalid', header);
+    }
   });
 
   test('an unknown key and a revoked key are invalid', async () => {
@@ -83,6 +88,32 @@ describe('resolvePrincipal: the Authorization header', () => {
     mock.timers.tick(1);
     assert.deepEqual(await resolvePrincipal(t.db, clockAt(T0), `Bearer ${k.secret}`), { kind: 'admin', key_id: k.id });
     assert.equal(await lastUsed(t.db, k.id), '2026-05-01T12:00:10.000Z', 'at 10 s the database is asked again');
+  });
+
+  test('the cache holds several keys at once: each is read from the database once per period', async () => {
+    mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-05-01T12:00:00.000Z') });
+    const a = await adminKey();
+    const b = await adminKey();
+    await resolvePrincipal(t.db, clockAt(T0), `Bearer ${a.secret}`);
+    await resolvePrincipal(t.db, clockAt(T0), `Bearer ${b.secret}`);
+    mock.timers.tick(5_000);
+    await resolvePrincipal(t.db, clockAt(T0), `Bearer ${a.secret}`);
+    await resolvePrincipal(t.db, clockAt(T0), `Bearer ${b.secret}`);
+    assert.equal(await lastUsed(t.db, a.id), '2026-05-01T12:00:00.000Z', 'a is still cached after b was');
+    assert.equal(await lastUsed(t.db, b.id), '2026-05-01T12:00:00.000Z');
+  });
+
+  test('the cache is bounded: past 1,001 keys it starts over with the newest', async () => {
+    mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-05-01T12:00:00.000Z') });
+    const keys = [];
+    for (let i = 0; i < 1_002; i++) keys.push(await adminKey());
+    for (const k of keys) await resolvePrincipal(t.db, clockAt(T0), `Bearer ${k.secret}`);
+    mock.timers.tick(5_000);
+    // 1,001 keys fit; the 1,002nd empties the cache before it is kept.
+    for (const i of [0, 1_000, 1_001]) await resolvePrincipal(t.db, clockAt(T0), `Bearer ${keys[i].secret}`);
+    assert.equal(await lastUsed(t.db, keys[0].id), '2026-05-01T12:00:05.000Z', 'the first was forgotten: read again');
+    assert.equal(await lastUsed(t.db, keys[1_000].id), '2026-05-01T12:00:05.000Z', 'the 1,001st too');
+    assert.equal(await lastUsed(t.db, keys[1_001].id), '2026-05-01T12:00:00.000Z', 'the newest is kept');
   });
 
   test('a key revoked elsewhere stops working when its 10 s in the cache end; forgetAdminKeys ends it at once', async () => {

@@ -26,6 +26,7 @@ import {
   sweepIdempotentRequests,
 } from '../../src/http/idempotency.ts';
 import { claimIdempotencyKey, keepIdempotentAnswer } from '../../src/store/idempotency.ts';
+import { manualClock } from '../notify/helpers.ts';
 
 const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 const MINUTE = 60_000;
@@ -37,15 +38,12 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 const REFUSED_WHY = 'it shows a secret once';
 
-/** A clock the tests move by hand. */
-function testClock(at = T0) {
-  let now = at;
-  return {
-    now: () => new Date(now),
-    set(ms: number) {
-      now = ms;
-    },
-  } satisfies Clock & { set(ms: number): void };
+/** A replay of an answer without a body: the status, the replay header, no body and no content type. */
+function assertReplayedEmpty(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number) {
+  assert.equal(res.statusCode, status);
+  assert.equal(res.headers['idempotent-replayed'], 'true');
+  assert.equal(res.body, '');
+  assert.equal(res.headers['content-type'], undefined);
 }
 
 /** A Db whose queries go through `hook` first (to fail or fake one statement). */
@@ -252,7 +250,7 @@ describe('fingerprintBody', () => {
 describe('Idempotency-Key on a test app (PGlite)', () => {
   let tdb: TestDb;
   let db: Db;
-  const clock = testClock();
+  const clock = manualClock(new Date(T0));
   let t: TestApp;
   let n = 0;
   /** A key no other test uses. */
@@ -366,7 +364,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
 
   describe('kept and replayed', () => {
     test('the first request runs once and its answer is kept under caller + method + route pattern, at the clock time', async () => {
-      clock.set(T0 + 5 * HOUR + 123);
+      clock.set(new Date(T0 + 5 * HOUR + 123));
       const key = fresh();
       const first = await send(t, 'POST', '/v1/things', { key, body: { b: 2, a: 1 } });
       assert.equal(first.statusCode, 201);
@@ -388,7 +386,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
         (await rows(db)).filter((r) => r.key === k2).map((r) => r.scope),
         ['account:acc_1 POST /v1/things/:id'],
       );
-      clock.set(T0);
+      clock.set(new Date(T0));
     });
 
     test('the same key and the same request (other field order) replays status and body, Idempotent-Replayed: true, application/json, without running again', async () => {
@@ -433,10 +431,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
       assert.equal(first.statusCode, 204);
       assert.deepEqual((await rows(db)).filter((r) => r.key === key).map((r) => [r.status_code, r.body]), [[204, null]]);
       const again = await send(t, 'POST', '/v1/empty', { key });
-      assert.equal(again.statusCode, 204);
-      assert.equal(again.headers['idempotent-replayed'], 'true');
-      assert.equal(again.body, '');
-      assert.equal(again.headers['content-type'], undefined);
+      assertReplayedEmpty(again, 204);
       assert.equal(t.runs.empty, 1);
     });
 
@@ -447,10 +442,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
       await keepIdempotentAnswer(db, 'admin POST /v1/things', key, 204, { x: 1 }, 0);
       const runs = t.runs.things;
       const res = await send(t, 'POST', '/v1/things', { key });
-      assert.equal(res.statusCode, 204);
-      assert.equal(res.headers['idempotent-replayed'], 'true');
-      assert.equal(res.body, '');
-      assert.equal(res.headers['content-type'], undefined);
+      assertReplayedEmpty(res, 204);
       assert.equal(t.runs.things, runs);
     });
 
@@ -537,7 +529,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
     }
 
     test('while the first is in progress (less than 10 minutes): 409 conflict, nothing runs', async () => {
-      clock.set(T0);
+      clock.set(new Date(T0));
       const key = fresh();
       await inProgress(key, T0 - IN_PROGRESS_STALE_MS + 1);
       const runs = t.runs.things;
@@ -549,7 +541,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
 
     test('an in-progress row exactly 10 minutes old is abandoned: the request runs and is kept anew', async () => {
       assert.equal(IN_PROGRESS_STALE_MS, 10 * MINUTE);
-      clock.set(T0);
+      clock.set(new Date(T0));
       const key = fresh();
       await inProgress(key, T0 - 10 * MINUTE, { other: true });
       const runs = t.runs.things;
@@ -564,7 +556,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
 
     test('a kept answer older than 10 minutes is still replayed; 1 ms before 24 hours too', async () => {
       assert.equal(IDEMPOTENCY_TTL_MS, 24 * HOUR);
-      clock.set(T0);
+      clock.set(new Date(T0));
       const key = fresh();
       await kept(key, T0 - 24 * HOUR + 1);
       const runs = t.runs.things;
@@ -576,7 +568,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
     });
 
     test('a kept answer exactly 24 hours old is not replayed: the request runs again (even another request with the key)', async () => {
-      clock.set(T0);
+      clock.set(new Date(T0));
       const key = fresh();
       await kept(key, T0 - 24 * HOUR);
       const runs = t.runs.things;
@@ -847,7 +839,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
     });
 
     test('a request sweeps in 1 % of cases (Math.random() < 0.01), at the clock time', async (c) => {
-      clock.set(T0);
+      clock.set(new Date(T0));
       for (const [r, swept] of [
         [0.01, false],
         [0.5, false],
@@ -881,7 +873,7 @@ describe('Idempotency-Key on a test app (PGlite)', () => {
 describe('Idempotency-Key on PostgreSQL', () => {
   let pg: TestDb;
   let t: TestApp;
-  const clock = testClock();
+  const clock = manualClock(new Date(T0));
   before(async () => {
     pg = await createTestDatabase('postgres', { poolMax: 2 });
     t = await build(pg.db, clock);
